@@ -1,0 +1,1 @@
+"""Mantid plugin folder: one PythonAlgorithm file per algorithm (see mantid_mdinsim.mantid)."""

@@ -1,0 +1,1 @@
+"""Instrument parameter files (one YAML file per instrument), installed inside the package."""

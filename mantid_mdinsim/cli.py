@@ -1,0 +1,101 @@
+"""The ``mdinsim`` command line: one sub-command per step, mirroring the Mantid algorithms.
+
+Each sub-command lives in its step's package as a module with two functions::
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None   # options from the ParameterSet
+    def run(args: argparse.Namespace) -> int                      # calls the core, writes files
+
+and is listed in :data:`COMMANDS`. Modules are imported only when their command runs (or for
+``--help``), so ``mdinsim instruments`` does not pay for importing the MD stack.
+
+Errors of the user's making (:class:`~mantid_mdinsim.errors.MdinsimError`) are printed as one
+message without a traceback and give exit status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import Cancelled, MdinsimError
+
+#: name -> (module, one-line help). The module provides add_arguments(parser) and run(args).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("mantid_mdinsim.train.cli",
+              "train a NEP model (or an ensemble) from reference energies, forces and virials"),
+    "md": ("mantid_mdinsim.md.cli",
+           "run molecular dynamics with a NEP model (GPUMD on a GPU, or ASE + CPUNEP on CPU)"),
+    "sqw": ("mantid_mdinsim.sqw.cli",
+            "compute the dynamic structure factor S(q,w) from MD trajectories"),
+    "instrument": ("mantid_mdinsim.instrument.cli",
+                   "apply an instrument (kinematics, resolution, corrections) to S(|Q|,w)"),
+    "instruments": ("mantid_mdinsim.instrument.cli_list",
+                    "list the instruments, their settings and valid ranges"),
+    "predict": ("mantid_mdinsim.predict.cli",
+                "structure + NEP model -> MD -> S(q,w) -> instrument spectrum, in one command"),
+    "mantid-register": ("mantid_mdinsim.mantid.cli",
+                        "make the mdinsim algorithms available in Mantid Workbench"),
+}
+
+
+def _load(module_name: str):
+    return importlib.import_module(module_name)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, just that sub-command is filled in (faster start-up)."""
+    parser = argparse.ArgumentParser(
+        prog="mdinsim",
+        description="Predict inelastic neutron scattering from first principles: NEP training, "
+                    "molecular dynamics, S(q,w) and instrument models. Units: meV, Angstrom, "
+                    "1/Angstrom, fs, K.")
+    parser.add_argument("--version", action="version", version=f"mdinsim {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        if only is None or name == only:
+            try:
+                module = _load(module_name)
+            except ModuleNotFoundError as error:
+                if error.name is None or not module_name.startswith(error.name):
+                    raise
+                continue  # a step whose command is not built yet
+            module.add_arguments(sub)
+            sub.set_defaults(_module=module_name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(only=command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 1
+    if not hasattr(args, "_module"):
+        parser.error(f"the '{args.command}' command is not available in this installation")
+    module = _load(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except Cancelled as error:
+        print(f"mdinsim {args.command}: {error}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"mdinsim {args.command}: interrupted; completed outputs are kept and the run "
+              "resumes from its last checkpoint when started again", file=sys.stderr)
+        return 130
+    except MdinsimError as error:
+        if args.debug:
+            raise
+        print(f"mdinsim {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

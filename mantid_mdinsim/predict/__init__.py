@@ -1,0 +1,1 @@
+"""predict: the four steps chained."""

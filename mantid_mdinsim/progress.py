@@ -1,0 +1,98 @@
+"""Progress reporting and cancellation, the same way in the CLI and in Mantid.
+
+Core functions take ``progress: ProgressReporter | None``. They call
+``progress.report(fraction, message)`` between chunks of work (fraction in [0, 1] of their own
+work); ``report`` also checks for cancellation and raises :class:`~mantid_mdinsim.errors.Cancelled`.
+A step made of sub-steps hands each a ``progress.sub(start, end)``.
+
+The CLI passes a reporter that draws a tqdm bar (:func:`terminal_progress`); the Mantid layer
+passes one that forwards to ``mantid.api.Progress`` (whose ``report`` is Mantid's interruption
+point, so the dialog's Cancel works between chunks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from typing import Callable, Iterator
+
+from .errors import Cancelled
+
+ProgressCallback = Callable[[float, str], None]
+
+
+class ProgressReporter:
+    """Maps a step's own fraction [0, 1] onto ``[start, end]`` of the overall progress."""
+
+    def __init__(self, callback: ProgressCallback | None = None,
+                 is_cancelled: Callable[[], bool] | None = None,
+                 start: float = 0.0, end: float = 1.0):
+        self._callback = callback
+        self._is_cancelled = is_cancelled
+        self.start = start
+        self.end = end
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """Report that ``fraction`` of this step is done; raise Cancelled if asked to stop."""
+        self.check_cancelled()
+        if self._callback is not None:
+            fraction = min(max(fraction, 0.0), 1.0)
+            self._callback(self.start + fraction * (self.end - self.start), message)
+
+    def check_cancelled(self) -> None:
+        if self._is_cancelled is not None and self._is_cancelled():
+            raise Cancelled("cancelled by the user; completed output is kept, partial output "
+                            "is not written")
+
+    def sub(self, start: float, end: float) -> "ProgressReporter":
+        """A reporter for a sub-step spanning ``[start, end]`` of this step."""
+        span = self.end - self.start
+        return ProgressReporter(self._callback, self._is_cancelled,
+                                self.start + start * span, self.start + end * span)
+
+
+def null_progress() -> ProgressReporter:
+    return ProgressReporter()
+
+
+def ensure_progress(progress: ProgressReporter | None) -> ProgressReporter:
+    return progress if progress is not None else ProgressReporter()
+
+
+@contextlib.contextmanager
+def terminal_progress(description: str, enabled: bool | None = None) -> Iterator[ProgressReporter]:
+    """A reporter drawing a progress bar on stderr (tqdm), for the CLI.
+
+    Disabled when stderr is not a terminal unless ``enabled`` is true, so that pipeline logs stay
+    readable; then it prints a line at most every 10 s instead.
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if enabled:
+        from tqdm import tqdm
+
+        bar = tqdm(total=1000, desc=description, unit="", bar_format=(
+            "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"))
+
+        def callback(fraction: float, message: str) -> None:
+            bar.n = int(round(1000 * fraction))
+            if message:
+                bar.set_postfix_str(message, refresh=False)
+            bar.refresh()
+
+        try:
+            yield ProgressReporter(callback)
+        finally:
+            bar.close()
+    else:
+        last = [0.0]
+
+        def log_callback(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 10.0 or fraction >= 1.0:
+                last[0] = now
+                print(f"{description}: {100 * fraction:5.1f}% {message}", file=sys.stderr,
+                      flush=True)
+
+        yield ProgressReporter(log_callback)
