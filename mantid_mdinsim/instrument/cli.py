@@ -1,0 +1,58 @@
+"""``mdinsim instrument INPUT.nxs --instrument NAME [--ei MEV] [--temperature K] ... --output F``.
+
+Reads S(|Q|, w) from a processed NeXus file (mdinsim sqw's output or any file in that layout,
+Mantid's SofQW output included), applies the instrument (kinematics, resolution, corrections)
+and writes the result as processed NeXus plus a PNG. Options come from
+:data:`~mantid_mdinsim.instrument.parameters.INSTRUMENT_PARAMETERS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..progress import terminal_progress
+from .parameters import INSTRUMENT_PARAMETERS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    INSTRUMENT_PARAMETERS.add_to_argparse(parser)
+    # Instrument names are matched ignoring case and with aliases (run() maps them to the
+    # registered name before validation), so argparse must not reject 'tosca' or 'Lagrange'.
+    for action in parser._actions:
+        if action.dest == "instrument":
+            action.choices = None
+            action.metavar = "NAME"
+    parser.epilog = ("Examples: mdinsim instrument sqw.nxs --instrument TOSCA --temperature 10 "
+                     "--output tosca.nxs; mdinsim instrument sqw.nxs --instrument ARCS --ei 100 "
+                     "--temperature 300 --output arcs.nxs. 'mdinsim instruments' lists the "
+                     "instruments, their settings and valid ranges.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .apply import apply_instrument, load_sqw
+    from .registry import canonical_name
+
+    if getattr(args, "instrument", None):
+        args.instrument = canonical_name(args.instrument) or args.instrument
+    parameters = INSTRUMENT_PARAMETERS.from_argparse(args)
+    output = Path(parameters["output_file"])
+    plot = Path(parameters["plot_file"]) if parameters["plot_file"] else output.with_suffix(".png")
+    with terminal_progress("mdinsim instrument") as progress:
+        sqw = load_sqw(parameters["input_file"])
+        progress.report(0.1, "input read")
+        result = apply_instrument(sqw, parameters, progress.sub(0.1, 0.9))
+        result.save(output)
+        result.save_plot(plot)
+        progress.report(1.0, "written")
+    run_settings = result.run
+    what = [f"instrument {run_settings.instrument.name} ({run_settings.instrument.geometry})"]
+    if run_settings.setting:
+        what.append(f"setting {run_settings.setting}")
+    if run_settings.incident_energy_mev is not None:
+        what.append(f"Ei {run_settings.incident_energy_mev:g} meV")
+    print(", ".join(what))
+    print(f"resolution: {result.spectrum.logs['resolution_model_used']}")
+    print(f"output: {output} ({', '.join(w.name for w in result.workspaces())})")
+    print(f"plot: {plot}")
+    return 0

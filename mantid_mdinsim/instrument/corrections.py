@@ -1,0 +1,97 @@
+"""Corrections to a simulated S(|Q|, w) before it is compared with a measurement.
+
+Each is a switch of ``mdinsim instrument`` / MDApplyInstrument, recorded in the output's logs.
+Conventions: w > 0 is neutron energy loss (Mantid's ``DeltaE``); energies in meV, |Q| in
+1/Angstrom, T in K, U = <|u|^2> in Angstrom^2.
+
+Quantum correction (paper eq. 6)
+    S_qm(Q, w) = S_cl(Q, w) * beta hbar w / (1 - exp(-beta hbar w)).
+    Classical MD gives an S even in w; the factor turns it into one obeying detailed balance,
+    S(Q, -w) = exp(-beta hbar w) S(Q, w): the factor f(x) = x / (1 - exp(-x)) satisfies
+    f(-x) = exp(-x) f(x). It tends to 1 as w -> 0 and to beta hbar w for beta hbar w >> 1
+    (first-order, Stokes-Raman-like correction; higher-order scattering needs more).
+
+Detailed balance (energy gain)
+    Where the input holds only w >= 0 (a classical S stored one-sided) and the output needs
+    w < 0, the energy-gain side is built as S(Q, -|w|) = S(Q, |w|) [classical S, even] and the
+    quantum correction then weights it; with the quantum correction off the input is taken as
+    already quantum and S(Q, -|w|) = exp(-beta hbar |w|) S(Q, |w|). Both give detailed balance.
+
+Debye-Waller factor exp(-|Q|^2 U / 3), U = <|u|^2> (isotropic: 2W = Q^2 <u_x^2>)
+    An S(Q, w) computed from MD positions already contains it, and so does a measurement: for a
+    direct comparison leave it alone ('none'). 'remove' divides it out, S * exp(+Q^2 U / 3):
+    what the paper did to each Brillouin zone of Si before averaging zones ("the Debye-Waller
+    factor ... was corrected for"), together with 1/|Q|^2, so that zones at different |Q| carry
+    comparable intensity; compare such a result only with data treated the same way. 'apply'
+    multiplies by exp(-Q^2 U / 3), for an S that lacks it (a harmonic one-phonon S, say).
+
+1/|Q|^2 and w^2
+    The one-phonon intensity grows about as |Q|^2; the paper weights the Si S(Q, w) by 1/|Q|^2
+    before averaging zones, and multiplies the X-point intensity by w^2 (meV^2) for Fig. 2b.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputFileError
+from ..units import beta_per_mev
+
+#: Key of the mean squared displacement <|u|^2> (Angstrom^2) in the MD step's summary.json.
+MSD_SUMMARY_KEY = "mean_squared_displacement_angstrom2"
+
+
+def quantum_correction_factor(energy_transfer_mev: np.ndarray | float,
+                              temperature_k: float) -> np.ndarray:
+    """beta hbar w / (1 - exp(-beta hbar w)) (paper eq. 6); 1 at w = 0. Dimensionless."""
+    x = beta_per_mev(temperature_k) * np.asarray(energy_transfer_mev, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        denominator = -np.expm1(-x)
+        factor = np.divide(x, denominator, out=np.ones_like(x), where=x != 0)
+    # Far on the energy-gain side exp(-x) overflows: the factor there is |x| exp(-|x|) -> 0.
+    return np.where(np.isfinite(factor), factor, 0.0)
+
+
+def detailed_balance_factor(energy_transfer_mev: np.ndarray | float,
+                            temperature_k: float) -> np.ndarray:
+    """exp(-beta hbar |w|): S(Q, -|w|) / S(Q, |w|) for a quantum S. Dimensionless."""
+    x = beta_per_mev(temperature_k) * np.abs(np.asarray(energy_transfer_mev, dtype=float))
+    return np.exp(-x)
+
+
+def debye_waller_factor(q_inv_angstrom: np.ndarray | float,
+                        mean_squared_displacement_angstrom2: float) -> np.ndarray:
+    """exp(-|Q|^2 U / 3) with U = <|u|^2> in Angstrom^2 (isotropic). Dimensionless."""
+    q = np.asarray(q_inv_angstrom, dtype=float)
+    return np.exp(-q * q * mean_squared_displacement_angstrom2 / 3.0)
+
+
+def read_mean_squared_displacement(path: str | Path) -> float:
+    """<|u|^2> in Angstrom^2 from the MD step's ``summary.json``."""
+    path = Path(path)
+    fix = (f"give the summary.json of an MD run (key '{MSD_SUMMARY_KEY}'), or the value itself "
+           "with --msd")
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found", fix=fix) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputFileError(path, f"not readable as JSON ({error})", fix=fix) from None
+    if not isinstance(summary, dict) or MSD_SUMMARY_KEY not in summary:
+        raise InputFileError(path, "has no mean squared displacement", where=f"key "
+                             f"'{MSD_SUMMARY_KEY}'", fix=fix)
+    value = summary[MSD_SUMMARY_KEY]
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputFileError(path, f"{value!r} is not a number", where=f"key '{MSD_SUMMARY_KEY}'",
+                             fix=fix) from None
+    if not math.isfinite(value) or value < 0:
+        raise InputFileError(path, f"{value!r} is not a mean squared displacement "
+                             "(must be >= 0 Angstrom^2)", where=f"key '{MSD_SUMMARY_KEY}'",
+                             fix=fix)
+    return value

@@ -1,0 +1,114 @@
+"""Parameters of MDApplyInstrument / ``mdinsim instrument``: one definition for core, CLI, Mantid.
+
+* :data:`CORE_PARAMETERS`: what :func:`~mantid_mdinsim.instrument.apply.apply_instrument`
+  takes besides the S(|Q|, w) itself.
+* :data:`INSTRUMENT_PARAMETERS`: the whole step on the command line: the input file, the core
+  parameters and the output files.
+* :data:`ALGORITHM_PARAMETERS`: the same without the input file, for MDApplyInstrument, whose
+  input is a workspace.
+"""
+
+from __future__ import annotations
+
+from ..parameters import Kind, Parameter, ParameterSet
+from .registry import instrument_names
+
+GROUP_INSTRUMENT = "Instrument"
+GROUP_CORRECTIONS = "Corrections"
+GROUP_OUTPUT = "Output"
+
+INPUT_FILE = Parameter(
+    "input_file", str, "Processed NeXus file holding S(|Q|,w): X energy transfer (meV, DeltaE), "
+    "vertical axis |Q| (1/Angstrom, MomentumTransfer), as written by mdinsim sqw or Mantid",
+    kind=Kind.INPUT_FILE, cli_positional=True, extensions=(".nxs", ".nx5", ".h5"),
+    mantid_name="InputFile")
+
+CORE = (
+    Parameter("instrument", str, "Spectrometer to simulate; 'mdinsim instruments' lists them "
+              "with their settings and ranges", choices=tuple(instrument_names()),
+              group=GROUP_INSTRUMENT),
+    Parameter("incident_energy_mev", float, "Incident energy Ei of a direct-geometry instrument "
+              "(default: the instrument's)", unit="meV", default=None, minimum=0.0,
+              exclusive_minimum=True, flag="--ei", mantid_name="IncidentEnergy",
+              group=GROUP_INSTRUMENT),
+    Parameter("setting", str, "Instrument setting: chopper package (direct geometry, e.g. MAPS "
+              "'A'), analyser banks (TOSCA/VISION 'All detectors', 'Forward', 'Backward') or "
+              "monochromator (IN1-LAGRANGE 'Cu(220)'); default: the instrument's",
+              default=None, group=GROUP_INSTRUMENT),
+    Parameter("chopper_frequency_hz", int, "Frequency of the resolution-defining chopper: the "
+              "Fermi chopper, or the resolution disk (CNCS chopper 4, LET chopper 5); default: "
+              "the instrument's", unit="Hz", default=None, minimum=0, exclusive_minimum=True,
+              flag="--chopper-frequency", mantid_name="ChopperFrequency",
+              group=GROUP_INSTRUMENT),
+    Parameter("secondary_chopper_frequency_hz", int, "Frequency of the second chopper that "
+              "sets the resolution of disk-chopper instruments (CNCS Fermi chopper 1, LET pulse "
+              "remover chopper 3); default: the instrument's", unit="Hz", default=None,
+              minimum=0, exclusive_minimum=True, flag="--secondary-chopper-frequency",
+              mantid_name="SecondaryChopperFrequency", group=GROUP_INSTRUMENT),
+    Parameter("resolution", str, "Energy resolution: 'instrument' broadens with the "
+              "instrument's resins model, 'none' applies kinematics and corrections only",
+              default="instrument", choices=("instrument", "none"), group=GROUP_INSTRUMENT),
+    Parameter("resolution_model", str, "resins resolution model of the instrument (default: "
+              "resins' recommended one, e.g. PyChop_fit, AbINS)", default=None,
+              group=GROUP_INSTRUMENT),
+    Parameter("energy_min_mev", float, "Lowest energy transfer of the output (default: the "
+              "input's, within the instrument's range)", unit="meV", default=None,
+              flag="--energy-min", mantid_name="EnergyMin", group=GROUP_OUTPUT),
+    Parameter("energy_max_mev", float, "Highest energy transfer of the output (default: the "
+              "input's, below Ei for direct geometry, within the instrument's range)",
+              unit="meV", default=None, flag="--energy-max", mantid_name="EnergyMax",
+              group=GROUP_OUTPUT),
+    Parameter("mask_value", str, "What bins a direct-geometry instrument cannot reach hold: "
+              "'nan' (as Mantid's SofQW NormalisedPolygon leaves unmeasured bins; drawn blank) "
+              "or 'zero' (as SofQW Centre or ReplaceNaNs)", default="nan",
+              choices=("nan", "zero"), group=GROUP_OUTPUT),
+    Parameter("temperature_k", float, "Sample temperature for the quantum correction and "
+              "detailed balance (default: the 'temperature_k' log of the input, if any)",
+              unit="K", default=None, minimum=0.0, exclusive_minimum=True,
+              flag="--temperature", mantid_name="Temperature", group=GROUP_CORRECTIONS),
+    Parameter("quantum_correction", bool, "Multiply the classical MD S(Q,w) by "
+              "beta*hbar*w/(1-exp(-beta*hbar*w)) (paper eq. 6), which also gives detailed "
+              "balance on the energy-gain side", default=True, group=GROUP_CORRECTIONS),
+    Parameter("detailed_balance", bool, "Where the input holds only w >= 0 and the output "
+              "needs energy gain (w < 0), build S(Q,-w) = exp(-beta*hbar*w) S(Q,w)",
+              default=True, group=GROUP_CORRECTIONS),
+    Parameter("debye_waller", str, "Debye-Waller factor exp(-|Q|^2 U/3): 'none' (MD S and "
+              "measurements both contain it), 'remove' (divide it out, as the paper did per "
+              "Brillouin zone of Si before averaging zones), 'apply' (multiply, for an S "
+              "without it)", default="none", choices=("none", "remove", "apply"),
+              group=GROUP_CORRECTIONS),
+    Parameter("mean_squared_displacement_angstrom2", float, "U = <|u|^2> for the Debye-Waller "
+              "factor (or give md_summary_file)", unit="Angstrom^2", default=None, minimum=0.0,
+              flag="--msd", mantid_name="MeanSquaredDisplacement", group=GROUP_CORRECTIONS),
+    Parameter("md_summary_file", str, "summary.json of the MD run, whose "
+              "'mean_squared_displacement_angstrom2' gives U for the Debye-Waller factor",
+              default=None, kind=Kind.INPUT_FILE, extensions=(".json",), flag="--md-summary",
+              mantid_name="MDSummaryFile", group=GROUP_CORRECTIONS),
+    Parameter("inverse_q_squared", bool, "Multiply by 1/|Q|^2 (in Angstrom^2), as the paper "
+              "does for coherent Si before averaging Brillouin zones", default=False, group=GROUP_CORRECTIONS),
+    Parameter("omega_squared", bool, "Multiply by w^2 (meV^2), as the paper does for the Si "
+              "X-point intensity", default=False, group=GROUP_CORRECTIONS),
+)
+
+OUTPUTS = (
+    Parameter("output_file", str, "Processed NeXus file to write: 2D S(|Q|,w) for direct "
+              "geometry (Mantid SofQW layout), 1D S(w) and one per bank for indirect geometry "
+              "(AbINS layout), and the resolution widths used", kind=Kind.OUTPUT_FILE,
+              flag="--output", extensions=(".nxs",), mantid_name="OutputWorkspace",
+              group=GROUP_OUTPUT),
+    Parameter("plot_file", str, "PNG of the result (default: the output file name with .png)",
+              default=None, kind=Kind.OUTPUT_FILE, flag="--plot", extensions=(".png",),
+              mantid_name="PlotFile", group=GROUP_OUTPUT),
+)
+
+#: Parameters of the core function (no data files except the optional MD summary).
+CORE_PARAMETERS = ParameterSet("MDApplyInstrument", CORE)
+
+#: The whole step: input file, core parameters, output files (CLI and Mantid layer).
+INSTRUMENT_PARAMETERS = ParameterSet("MDApplyInstrument", (INPUT_FILE,) + CORE + OUTPUTS)
+
+#: The Mantid algorithm's parameters: the input is a workspace (InputWorkspace), not a file.
+ALGORITHM_PARAMETERS = ParameterSet("MDApplyInstrument", CORE + OUTPUTS)
+
+#: Names of the file parameters that the core ignores.
+FILE_PARAMETER_NAMES = ("input_file", "output_file", "plot_file")
