@@ -1,0 +1,65 @@
+"""MDComputeSqw: the dynamic structure factor S(q, w) from molecular dynamics trajectories.
+
+Thin Mantid face of :func:`mantid_mdinsim.sqw.compute.compute_sqw`; the correlation functions,
+q-points, scattering weights and their tests live in ``mantid_mdinsim/sqw``. Loaded by Mantid's
+plugin loader as a top-level module, so every import is absolute.
+"""
+
+from pathlib import Path
+
+from mantid.api import AlgorithmFactory, PythonAlgorithm
+
+from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
+from mantid_mdinsim.sqw.compute import compute_sqw
+from mantid_mdinsim.sqw.parameters import CORE_PARAMETER_NAMES, SQW_PARAMETERS
+
+
+class MDComputeSqw(MDAlgorithm, PythonAlgorithm):
+    PARAMETERS = SQW_PARAMETERS
+    STEP = "MDComputeSqw"
+    ENABLED_WHEN = {
+        "zones": ("q_path", None),
+        "primitive_cell": ("q_path", None),
+        "q_width_inv_angstrom": ("per_q", False),
+        "q_step_inv_angstrom": ("per_q", False),
+        "plot": ("output", None),
+    }
+    SEE_ALSO = ("MDRunGPUMD", "MDApplyInstrument")
+
+    def summary(self):
+        return ("Computes the dynamic structure factor S(|Q|,w) (coherent, incoherent and "
+                "partials, weighted by neutron scattering lengths) from MD trajectories.")
+
+    def PyInit(self):
+        self.declare_parameters()
+        self.declare_output("OutputWorkspace", "S(|Q|,w), the weighted total: energy transfer "
+                            "(DeltaE, meV) on X, |Q| (MomentumTransfer, 1/Angstrom) vertical, a "
+                            "distribution per meV with errors.", kind="MatrixWorkspace")
+        self.declare_output("OutputPartials", "Group of the coherent and incoherent parts, "
+                            "the partials and S(w) averaged over the q-points.",
+                            kind="WorkspaceGroup", optional=True)
+        self.declare_output("OutputQPoints", "Table of the q-points used (1/Angstrom).",
+                            kind="TableWorkspace", optional=True)
+
+    def validateInputs(self):
+        return self.validate_parameters()
+
+    def PyExec(self):
+        values = self.resolved_parameters()
+        output_file = values["output"]
+        checkpoint = Path(output_file + ".checkpoint.npz") if output_file else None
+        core = {name: values[name] for name in CORE_PARAMETER_NAMES}
+        result = self.run_core(compute_sqw, core, checkpoint=checkpoint)
+        items = {item.name: item for item in result.workspaces()}
+        self.set_output("OutputWorkspace", items.pop("sqw"), core)
+        qpoints = items.pop("qpoints")
+        if self.getPropertyValue("OutputPartials"):
+            self.set_output("OutputPartials", list(items.values()), core)
+        if self.getPropertyValue("OutputQPoints"):
+            self.set_output("OutputQPoints", qpoints, core)
+        if output_file:
+            for path in result.save(output_file, plot=values["plot"]):
+                self.log().notice(f"MDComputeSqw: wrote {path}")
+
+
+AlgorithmFactory.subscribe(MDComputeSqw)

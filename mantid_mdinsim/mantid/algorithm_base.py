@@ -1,0 +1,208 @@
+"""The mixin shared by the four algorithms, as ``AbinsAlgorithm`` is for Abins and Abins2D
+(mantidproject/mantid ``scripts/abins/abinsalgorithm.py``).
+
+An algorithm file is thin::
+
+    class MDComputeSqw(MDAlgorithm, PythonAlgorithm):
+        PARAMETERS = SQW_PARAMETERS            # the step's shared definitions
+        STEP = "MDComputeSqw"
+
+        def summary(self): ...
+        def PyInit(self):
+            self.declare_parameters()          # one property per Parameter
+            self.declare_output("OutputWorkspace", "...")
+        def validateInputs(self):
+            return self.validate_parameters()  # the core's own checks, by property
+        def PyExec(self):
+            values = self.resolved_parameters()
+            result = self.run_core(compute, values)   # progress, cancel, logging
+            self.set_output("OutputWorkspace", result.workspaces()[0])
+
+    AlgorithmFactory.subscribe(MDComputeSqw)
+
+Everything Mantid-specific that the four share lives here: category ``Simulation``, see-also
+Abins/Abins2D, properties and their validation from the ParameterSet, progress and cancellation,
+messages through ``self.log()`` (with the mdinsim version), provenance sample logs on every
+output, and Spectrum/Table results turned into workspaces and groups.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from mantid.api import (ITableWorkspaceProperty, MatrixWorkspaceProperty, PropertyMode,
+                        WorkspaceGroupProperty, WorkspaceProperty)
+from mantid.kernel import Direction
+
+from .. import __version__
+from ..errors import Cancelled, MdinsimError
+from ..parameters import Kind, Parameter, ParameterSet
+from ..provenance import provenance_logs
+from ..spectrum import Spectrum, Table
+from .progress import mantid_progress
+from .properties import (EnabledWhen, declare_parameters, read_parameters, set_enabled_when,
+                         validation_issues)
+from .workspaces import TABLE_COMMENT_KEY, make_group, to_workspace
+
+#: Workspace property classes by the kind of workspace an output holds.
+_WORKSPACE_PROPERTIES = {
+    "Workspace": WorkspaceProperty,
+    "MatrixWorkspace": MatrixWorkspaceProperty,
+    "TableWorkspace": ITableWorkspaceProperty,
+    "WorkspaceGroup": WorkspaceGroupProperty,
+}
+
+
+class MDAlgorithm:
+    """Mixin for ``PythonAlgorithm`` subclasses built from one step's ParameterSet.
+
+    Class attributes set by each algorithm:
+
+    PARAMETERS
+        The step's ParameterSet (``SQW_PARAMETERS``, ...).
+    STEP
+        The step name written into the provenance logs (the algorithm name).
+    EXCLUDE
+        Parameter names that get no property (handled by the algorithm itself).
+    ENABLED_WHEN
+        ``{parameter: (other parameter, value or values)}``: settings that apply only with
+        another setting are greyed out otherwise (EnabledWhenProperty).
+    SEE_ALSO
+        Related algorithms besides Abins and Abins2D.
+    """
+
+    PARAMETERS: ParameterSet
+    STEP: str = ""
+    EXCLUDE: tuple[str, ...] = ()
+    ENABLED_WHEN: Mapping[str, EnabledWhen] = {}
+    SEE_ALSO: tuple[str, ...] = ()
+
+    # -- identity (Mantid calls these on the instance) ------------------------------------------
+    def category(self) -> str:
+        return "Simulation"
+
+    def seeAlso(self) -> list[str]:  # noqa: N802 - Mantid's name
+        return [*self.SEE_ALSO, "Abins", "Abins2D"]
+
+    def version(self) -> int:
+        return 1
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def declared_parameters(self) -> list[Parameter]:
+        """The parameters that have a property, in declaration order."""
+        return [p for p in self.PARAMETERS if p.name not in set(self.EXCLUDE)]
+
+    def declare_parameters(self) -> None:
+        """Declare one property per parameter (groups, validators, EnabledWhen settings)."""
+        declared = declare_parameters(self, self.PARAMETERS, self.EXCLUDE)
+        if self.ENABLED_WHEN:
+            set_enabled_when(self, declared, self.ENABLED_WHEN)
+
+    def declare_output(self, name: str, doc: str, kind: str = "Workspace",
+                       optional: bool = False, group: str | None = "Output",
+                       default: str = "") -> None:
+        """Declare an output workspace property (``kind``: Workspace, MatrixWorkspace,
+        TableWorkspace or WorkspaceGroup)."""
+        cls = _WORKSPACE_PROPERTIES[kind]
+        mode = PropertyMode.Optional if optional else PropertyMode.Mandatory
+        self.declareProperty(cls(name, default, Direction.Output, mode), doc)
+        if group:
+            self.setPropertyGroup(name, group)
+
+    def parameter_values(self) -> dict[str, Any]:
+        """Property values by parameter name, unvalidated (None where not set)."""
+        return read_parameters(self, self.declared_parameters)
+
+    def validate_parameters(self, fixed: Mapping[str, Any] | None = None,
+                            cross_check: Callable[[dict[str, Any]], None] | None = None
+                            ) -> dict[str, str]:
+        """``validateInputs`` issues from the core's own validation (see
+        :func:`~mantid_mdinsim.mantid.properties.validation_issues`)."""
+        return validation_issues(self, self.declared_parameters, self.PARAMETERS, fixed,
+                                 cross_check)
+
+    def resolved_parameters(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The complete, validated parameter dict (``ParameterSet.resolve``); ``fixed`` gives
+        values for parameters without a property. Output files (Kind.OUTPUT_FILE) are the
+        property values, None where no file is wanted, not the CLI's default file names."""
+        values = self.parameter_values()
+        given = {name: value for name, value in values.items()
+                 if value is not None or self.PARAMETERS[name].required}
+        given.update(fixed or {})
+        resolved = self.PARAMETERS.resolve(given)
+        for parameter in self.declared_parameters:
+            if parameter.kind is Kind.OUTPUT_FILE:
+                resolved[parameter.name] = values[parameter.name]
+        return resolved
+
+    # -- running --------------------------------------------------------------------------------
+    def progress_reporter(self, start: float = 0.0, end: float = 1.0):
+        return mantid_progress(self, start, end)
+
+    def run_core(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a core function with a Mantid progress reporter (``progress=``), logging
+        the mdinsim version and the parameters first and the outcome after.
+
+        A cancel (Cancelled) becomes KeyboardInterrupt, which is how Mantid's interruption
+        point reports a cancelled algorithm; MdinsimError messages reach the user unchanged.
+        """
+        name = self.name()
+        parameters = next((a for a in args if isinstance(a, Mapping)), None)
+        self.log().notice(f"{name}: mdinsim {__version__}")
+        if parameters is not None:
+            self.log().information(f"{name} parameters: "
+                                   + json.dumps(parameters, default=str, sort_keys=True))
+        kwargs.setdefault("progress", self.progress_reporter())
+        try:
+            result = function(*args, **kwargs)
+        except Cancelled as cancelled:
+            self.log().warning(f"{name}: {cancelled}")
+            raise KeyboardInterrupt(str(cancelled)) from cancelled
+        except MdinsimError as error:
+            self.log().error(f"{name}: {error}")
+            raise
+        self.log().information(f"{name}: finished")
+        return result
+
+    # -- outputs --------------------------------------------------------------------------------
+    def provenance(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        return provenance_logs(self.STEP or self.name(), parameters)
+
+    def with_provenance(self, item: Spectrum | Table, parameters: Mapping[str, Any] | None
+                        ) -> Spectrum | Table:
+        """``item`` with the provenance logs (version, step, parameters) where it lacks them;
+        logs the core already wrote are kept."""
+        if parameters is None or "mdinsim_version" in item.logs:
+            return item
+        logs = self.provenance(parameters)
+        logs.update(item.logs)
+        item.logs = logs
+        return item
+
+    def set_output(self, property_name: str, items: Spectrum | Table | Sequence[Spectrum | Table],
+                   parameters: Mapping[str, Any] | None = None) -> Any:
+        """Set an output workspace property from a Spectrum, a Table or a list of them (a
+        WorkspaceGroup whose members are named ``<output>_<item name>``). Returns the
+        workspace."""
+        output_name = self.getPropertyValue(property_name)
+        if isinstance(items, (Spectrum, Table)):
+            workspace = to_workspace(self.with_provenance(items, parameters))
+        else:
+            items = [self.with_provenance(item, parameters) for item in items]
+            workspace = make_group(items, output_name, add_members=not self.isChild())
+        self.setProperty(property_name, workspace)
+        return workspace
+
+
+def table_logs(workspace) -> dict[str, Any]:
+    """The logs a TableWorkspace made by mdinsim carries (in its comment)."""
+    try:
+        return json.loads(workspace.getComment())[TABLE_COMMENT_KEY]["logs"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def names_of(parameters: Iterable[Parameter]) -> list[str]:
+    return [p.property_name for p in parameters]

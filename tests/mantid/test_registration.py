@@ -1,0 +1,138 @@
+"""Registration: ``mdinsim mantid-register`` edits Mantid's user properties idempotently, Mantid's
+plugin loader then finds exactly the four algorithms, and ``register()`` works in a session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mantid_mdinsim.cli import main
+from mantid_mdinsim.mantid.registration import (ALGORITHM_NAMES, PLUGIN_DIRECTORIES_KEY,
+                                                plugin_directory, register_plugin_directory,
+                                                unregister_plugin_directory)
+
+from .conftest import REAL_MANTID, REPOSITORY, STANDIN
+
+KEY = PLUGIN_DIRECTORIES_KEY
+
+
+def test_the_plugin_folder_holds_exactly_the_four_algorithm_files():
+    folder = plugin_directory()
+    assert sorted(p.name for p in folder.glob("*.py")) == sorted(f"{n}.py" for n in
+                                                                  ALGORITHM_NAMES)
+    # Mantid loads every .py file below the folder as a plugin: an __init__.py would become a
+    # module named "__init__" and a broken mock function in mantid.simpleapi.
+    assert not list(folder.rglob("__init__.py"))
+
+
+def test_registering_creates_the_file_and_is_idempotent(tmp_path):
+    properties = tmp_path / ".mantid" / "Mantid.user.properties"
+    first = register_plugin_directory(properties)
+    assert first.changed and first.value == str(plugin_directory())
+    text = properties.read_text()
+    assert text == f"{KEY} = {plugin_directory()}\n"
+    second = register_plugin_directory(properties)
+    assert not second.changed and properties.read_text() == text
+
+
+def test_other_settings_and_folders_are_kept(tmp_path):
+    properties = tmp_path / "Mantid.user.properties"
+    properties.write_text("# my settings\ndefault.facility = ISIS\n"
+                          f"{KEY} = /opt/my_plugins;/home/me/more\n"
+                          "datasearch.directories = /data/a;\\\n  /data/b\n")
+    result = register_plugin_directory(properties)
+    lines = properties.read_text().splitlines()
+    assert lines[0] == "# my settings" and lines[1] == "default.facility = ISIS"
+    assert lines[2] == f"{KEY} = /opt/my_plugins;/home/me/more;{plugin_directory()}"
+    assert lines[3:] == ["datasearch.directories = /data/a;\\", "  /data/b"]
+    assert result.changed
+    removed = unregister_plugin_directory(properties)
+    assert removed.changed and removed.value == "/opt/my_plugins;/home/me/more"
+    assert not unregister_plugin_directory(properties).changed
+
+
+def test_a_continued_value_is_read_whole(tmp_path):
+    properties = tmp_path / "Mantid.user.properties"
+    folder = plugin_directory()
+    properties.write_text(f"{KEY} = /opt/a;\\\n    {folder}\n")
+    assert not register_plugin_directory(properties).changed
+
+
+def test_the_command_line(tmp_path, capsys):
+    properties = tmp_path / "Mantid.user.properties"
+    assert main(["mantid-register", "--properties-file", str(properties)]) == 0
+    assert "Added" in capsys.readouterr().out
+    assert main(["mantid-register", "--properties-file", str(properties)]) == 0
+    assert "Already registered" in capsys.readouterr().out
+    assert main(["mantid-register", "--unregister", "--properties-file", str(properties)]) == 0
+    assert "Removed" in capsys.readouterr().out
+    assert KEY in properties.read_text() and str(plugin_directory()) not in properties.read_text()
+    assert main(["mantid-register", "--print-directory"]) == 0
+    assert capsys.readouterr().out.strip() == str(plugin_directory())
+
+
+def _environment(home: Path) -> dict[str, str]:
+    environment = dict(os.environ, HOME=str(home), MPLBACKEND="Agg")
+    if not REAL_MANTID:
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(STANDIN), environment.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return environment
+
+
+def test_after_registering_mantid_loads_the_algorithms_at_start_up(tmp_path):
+    """As a user would: register with the command, then start Mantid's Python API in a new
+    process; the algorithms load from the plugin folder and run through mantid.simpleapi."""
+    environment = _environment(tmp_path)
+    subprocess.run([sys.executable, "-m", "mantid_mdinsim", "mantid-register"],
+                   env=environment, check=True, capture_output=True, cwd=tmp_path)
+    assert (tmp_path / ".mantid" / "Mantid.user.properties").is_file()
+    script = textwrap.dedent("""
+        import numpy as np
+        import mantid.simpleapi as simpleapi
+        from mantid.api import AlgorithmFactory, AnalysisDataService
+        from mantid_mdinsim.mantid.workspaces import spectrum_to_workspace
+        from mantid_mdinsim.spectrum import Spectrum, energy_axis, momentum_axis
+
+        for name in ("MDTrainNEP", "MDRunGPUMD", "MDComputeSqw", "MDApplyInstrument"):
+            assert AlgorithmFactory.exists(name), name
+            assert callable(getattr(simpleapi, name)), name
+        assert "__init__" not in vars(simpleapi)
+        energy = np.arange(0.0, 80.0, 0.5)
+        q = np.linspace(0.2, 12.0, 40)
+        values = np.exp(-0.5 * ((energy[None, :] - 30.0) / 1.5) ** 2) * q[:, None] ** 2
+        sqw = Spectrum(x=energy_axis(energy), values=values, vertical=momentum_axis(q),
+                       logs={"temperature_k": 300.0})
+        AnalysisDataService.addOrReplace("sqw", spectrum_to_workspace(sqw))
+        out = simpleapi.MDApplyInstrument(InputWorkspace="sqw", Instrument="TOSCA",
+                                          OutputWorkspace="tosca")
+        assert out.getNumberHistograms() == 1
+        print("ok", out.name())
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], env=environment,
+                               capture_output=True, text=True, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.split() == ["ok", "tosca"]
+
+
+def test_register_in_a_running_session():
+    if REAL_MANTID:
+        pytest.skip("changes the algorithm factory of the real Mantid session")
+    import mantid.simpleapi as simpleapi
+    from mantid.api import AlgorithmFactory
+
+    from mantid_mdinsim.mantid import register
+
+    assert register() == list(ALGORITHM_NAMES)
+    for name in ALGORITHM_NAMES:
+        assert AlgorithmFactory.exists(name)
+        assert callable(getattr(simpleapi, name))
+
+
+def test_the_repository_plugin_folder_is_the_installed_one():
+    assert plugin_directory() == (REPOSITORY / "algorithms").resolve() or \
+        plugin_directory().parent.name == "mantid_mdinsim"
