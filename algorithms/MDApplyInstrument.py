@@ -66,7 +66,7 @@ class MDApplyInstrument(MDAlgorithm, PythonAlgorithm):
         self.declare_output("OutputResolution", "Table of the Gaussian resolution width "
                             "(meV) at each output energy.", kind="TableWorkspace",
                             optional=True)
-        declare_parameter(self, replace(_OUTPUT_FILE, mantid_name="OutputFile", default=None))
+        declare_parameter(self, replace(_OUTPUT_FILE, default=None))
 
     def _input_spectrum(self):
         workspace = self.getProperty("InputWorkspace").value

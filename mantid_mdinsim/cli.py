@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "apply an instrument (kinematics, resolution, corrections) to S(|Q|,w)"),
     "instruments": ("mantid_mdinsim.instrument.cli_list",
                     "list the instruments, their settings and valid ranges"),
+    "harmonic": ("mantid_mdinsim.harmonic.cli",
+                 "harmonic phonons of a NEP model and their incoherent INS spectrum (as AbINS)"),
     "predict": ("mantid_mdinsim.predict.cli",
                 "structure + NEP model -> MD -> S(q,w) -> instrument spectrum, in one command"),
     "mantid-register": ("mantid_mdinsim.mantid.cli",

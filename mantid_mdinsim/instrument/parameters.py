@@ -94,7 +94,7 @@ OUTPUTS = (
     Parameter("output_file", str, "Processed NeXus file to write: 2D S(|Q|,w) for direct "
               "geometry (Mantid SofQW layout), 1D S(w) and one per bank for indirect geometry "
               "(AbINS layout), and the resolution widths used", kind=Kind.OUTPUT_FILE,
-              flag="--output", extensions=(".nxs",), mantid_name="OutputWorkspace",
+              flag="--output", extensions=(".nxs",), mantid_name="OutputFile",
               group=GROUP_OUTPUT),
     Parameter("plot_file", str, "PNG of the result (default: the output file name with .png)",
               default=None, kind=Kind.OUTPUT_FILE, flag="--plot", extensions=(".png",),

@@ -1,1 +1,25 @@
-"""md step."""
+"""md step: molecular dynamics with a NEP model (MDRunGPUMD, ``mdinsim md``).
+
+The public surface:
+
+* :data:`MD_PARAMETERS`: the parameter definitions (names, units, defaults, bounds);
+* :func:`run_md` ``(parameters, progress=None, **kwargs) -> MDResult``: every temperature and
+  independent run, GPUMD on a GPU or ASE + calorine's CPUNEP on CPU (i-PI for path
+  integrals), resumable;
+* :class:`MDResult`: per-run summaries (``runs``), ``trajectory_paths``,
+  ``mean_squared_displacement_angstrom2`` (U per temperature), ``runs_table()``,
+  ``thermo_table()`` and ``workspaces()`` (Tables for Mantid);
+* readers: :func:`read_thermo_csv`, :func:`read_gpumd_thermo`, :func:`iter_frames`,
+  :func:`mean_squared_displacement`.
+
+Per run, ``<output_dir>/T_<T>K/run_<i>/`` holds ``trajectory.xyz`` (extended XYZ, ``Time`` in
+fs), ``thermo.csv`` and ``summary.json`` (key ``mean_squared_displacement_angstrom2``).
+"""
+
+from .core import MDResult, run_md
+from .msd import mean_squared_displacement
+from .outputs import iter_frames, read_gpumd_thermo, read_thermo_csv
+from .parameters import MD_PARAMETERS
+
+__all__ = ["MD_PARAMETERS", "run_md", "MDResult", "read_thermo_csv", "read_gpumd_thermo",
+           "iter_frames", "mean_squared_displacement"]

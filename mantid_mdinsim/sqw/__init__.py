@@ -1,1 +1,32 @@
-"""sqw step."""
+"""S(q,w) from MD trajectories: the core of MDComputeSqw and ``mdinsim sqw``.
+
+Public surface::
+
+    from mantid_mdinsim.sqw import SQW_PARAMETERS, compute_sqw
+
+    result = compute_sqw({"trajectories": ["run1.xyz", "run2.xyz"], "time_step_fs": 10.0,
+                          "window": 400, "q_max_inv_angstrom": 10.0}, progress)
+    result.workspaces()     # Spectrum (S(|Q|,E), partials, S(E)) and Table (q-points) objects
+    result.save("sqw.nxs")  # processed NeXus + sqw.png
+
+The pieces, one module each: :mod:`.qpoints` (commensurate q-points), :mod:`.weights`
+(neutron/X-ray/electron weights), :mod:`.correlation` (the streaming FFT correlator, whose
+:class:`~.correlation.CorrelationSums` merge by addition), :mod:`.kernels` (numba),
+:mod:`.averaging` (Fourier transform, |Q| shells), :mod:`.compute` (the driver) and :mod:`.cli`.
+Trajectory readers live in :mod:`mantid_mdinsim.io.trajectory`.
+
+Units: time fs, |q| 1/Angstrom (2 pi included), energy meV (positive = neutron energy loss),
+S(q,E) in 1/meV per atom times the weight unit (fm^2 for neutrons).
+"""
+
+from .compute import SqwResult, compute_sqw
+from .correlation import CorrelationSums, StreamingCorrelator
+from .parameters import SQW_PARAMETERS
+from .qpoints import QPoints, file_qpoints, path_qpoints, spherical_qpoints
+from .weights import ScatteringWeights, scattering_weights
+
+__all__ = [
+    "SQW_PARAMETERS", "compute_sqw", "SqwResult", "CorrelationSums", "StreamingCorrelator",
+    "QPoints", "spherical_qpoints", "path_qpoints", "file_qpoints", "ScatteringWeights",
+    "scattering_weights",
+]
