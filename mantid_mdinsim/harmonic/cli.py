@@ -1,0 +1,53 @@
+"""``mdinsim harmonic STRUCTURE --model NEP.txt [--temperature K] [--instrument NAME] ...``.
+
+The harmonic (AbINS-style) comparison: phonons of the NEP model by finite displacements, the
+incoherent powder S(|Q|, w) with quantum orders, optionally through an instrument, written as
+processed NeXus (plus the phonopy force constants and a PNG). Options come from
+:data:`~mantid_mdinsim.harmonic.parameters.HARMONIC_PARAMETERS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..progress import terminal_progress
+from .parameters import HARMONIC_PARAMETERS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    HARMONIC_PARAMETERS.add_to_argparse(parser)
+    for action in parser._actions:
+        # Instrument names are matched ignoring case and with aliases (as mdinsim instrument).
+        if action.dest == "instrument":
+            action.choices = None
+            action.metavar = "NAME"
+    parser.epilog = ("Examples: mdinsim harmonic Si.cif --model Si_nep.txt --relax cell "
+                     "--temperature 300 --cross-section total --output si_harmonic.nxs; "
+                     "mdinsim harmonic benzene.cif --model CH_nep.txt --temperature 10 "
+                     "--instrument TOSCA --output benzene_harmonic.nxs; "
+                     "mdinsim harmonic benzene_harmonic_phonopy.yaml --instrument TOSCA "
+                     "(reuses the force constants).")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .core import compute_harmonic
+
+    if getattr(args, "instrument", None):
+        from ..instrument.registry import canonical_name
+
+        args.instrument = canonical_name(args.instrument) or args.instrument
+    parameters = HARMONIC_PARAMETERS.from_argparse(args)
+    with terminal_progress("mdinsim harmonic") as progress:
+        result = compute_harmonic(parameters, progress.sub(0.0, 0.95))
+        written = result.save(parameters["output"], plot=parameters["plot"])
+        progress.report(1.0, "written")
+    modes = result.modes
+    energies = modes.frequencies.to("meV").magnitude
+    print(f"phonons: {modes.qpts.shape[0]} q-points, {energies.shape[1]} branches, "
+          f"highest {energies.max():.2f} meV")
+    if result.phonons is not None:
+        print(f"force constants: supercell {result.phonons.supercell.diagonal().tolist()}, "
+              f"largest residual force {result.phonons.max_force_ev_per_angstrom:.2e} eV/A")
+    for path in written:
+        print(f"written: {path}")
+    return 0
