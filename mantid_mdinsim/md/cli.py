@@ -1,0 +1,42 @@
+"""``mdinsim md``: molecular dynamics with a NEP model (the MDRunGPUMD algorithm's command).
+
+    mdinsim md STRUCTURE --model NEP.txt --temperature K [K ...] --output-dir DIR [options]
+
+Options come from :data:`~mantid_mdinsim.md.parameters.MD_PARAMETERS`; ``mdinsim md --help``
+lists them with units and defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..progress import terminal_progress
+from .parameters import MD_PARAMETERS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    MD_PARAMETERS.add_to_argparse(parser)
+
+
+def _format(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .core import run_md
+
+    parameters = MD_PARAMETERS.from_argparse(args)
+    with terminal_progress("mdinsim md") as progress:
+        result = run_md(parameters, progress)
+    print(f"backend: {result.backend}; {len(result.runs)} run(s) in {result.output_dir}")
+    for run in result.runs:
+        print(f"  {run['label']}: U = {run['mean_squared_displacement_angstrom2']:.5f} A^2, "
+              f"T = {_format(run['mean_temperature_k'], '.1f')} K, "
+              f"P = {_format(run['mean_pressure_gpa'], '.3f')} GPa, "
+              f"V = {_format(run['mean_volume_angstrom3'], '.2f')} A^3, "
+              f"drift = {_format(run['energy_drift_ev_per_atom_per_ps'], '.2e')} eV/atom/ps, "
+              f"{run['number_of_frames']} frames -> {run['trajectory_path']}")
+    for note in result.warnings:
+        print(f"mdinsim md: warning: {note}", file=sys.stderr)
+    return 0

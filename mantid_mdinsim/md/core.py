@@ -1,0 +1,273 @@
+"""The MD step's entry point: :func:`run_md` (MDRunGPUMD, ``mdinsim md``).
+
+Structure + NEP model -> per temperature and independent run: equilibration, production,
+a trajectory (extended XYZ), a thermo table, the mean-squared displacement U and a summary.
+The backend is GPUMD where a ``gpumd`` executable is found (or asked for), else the CPU
+backend (ASE + calorine's CPUNEP; i-PI for path integrals).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import ExternalProgramError, ParameterError
+from ..external import find_executable
+from ..io.atomic import write_text_atomic
+from ..progress import ProgressReporter, ensure_progress
+from ..provenance import provenance_logs
+from ..spectrum import Table
+from . import outputs
+from .inputs import (build_supercell, check_model_loads_on_cpu, check_species, load_structure,
+                     read_model_info)
+from .parameters import MD_PARAMETERS
+from .protocol import Protocol, build_protocol, run_specs
+from .summary import write_summary
+
+STEP_NAME = "MDRunGPUMD"
+PARAMETERS_FILE = "parameters.json"
+SUMMARY_FILE = "summary.json"
+
+#: Parameters that do not change what a run computes: a folder made with other values of
+#: these resumes and reuses its runs.
+_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
+                   "temperature_k", "number_of_runs", "output_dir", "max_frequency_mev",
+                   "structure", "model")
+
+
+@dataclass
+class MDResult:
+    """What :func:`run_md` returns: one summary per run plus the tables for Mantid.
+
+    ``runs[i]`` is the run's ``summary.json`` content with absolute ``directory``,
+    ``trajectory_path`` and ``thermo_path`` added.
+    """
+
+    output_dir: Path
+    parameters: dict[str, Any]
+    protocol: Protocol
+    backend: str
+    runs: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def trajectory_paths(self) -> list[Path]:
+        return [Path(run["trajectory_path"]) for run in self.runs]
+
+    def trajectories_by_temperature(self) -> dict[float, list[Path]]:
+        grouped: dict[float, list[Path]] = {}
+        for run in self.runs:
+            grouped.setdefault(run["temperature_target_k"], []).append(
+                Path(run["trajectory_path"]))
+        return grouped
+
+    @property
+    def mean_squared_displacement_angstrom2(self) -> dict[float, float]:
+        """U (Angstrom^2) per target temperature, averaged over its runs."""
+        values: dict[float, list[float]] = {}
+        for run in self.runs:
+            values.setdefault(run["temperature_target_k"], []).append(
+                run["mean_squared_displacement_angstrom2"])
+        return {t: float(np.mean(v)) for t, v in values.items()}
+
+    def logs(self) -> dict[str, Any]:
+        return provenance_logs(STEP_NAME, self.parameters)
+
+    def runs_table(self) -> Table:
+        """One row per run: target T, run index, file paths, U, means, drift."""
+        columns: dict[str, list] = {name: [] for name in (
+            "temperature_target_k", "run_index", "seed", "trajectory_path", "thermo_path",
+            "number_of_frames", "dump_interval_fs", "mean_squared_displacement_angstrom2",
+            "mean_temperature_k", "mean_pressure_gpa", "mean_volume_angstrom3",
+            "energy_drift_ev_per_atom_per_ps")}
+        for run in self.runs:
+            for name in columns:
+                value = run.get(name)
+                columns[name].append(np.nan if value is None else value)
+        units = {"temperature_target_k": "K", "dump_interval_fs": "fs",
+                 "mean_squared_displacement_angstrom2": "Angstrom^2", "mean_temperature_k": "K",
+                 "mean_pressure_gpa": "GPa", "mean_volume_angstrom3": "Angstrom^3",
+                 "energy_drift_ev_per_atom_per_ps": "eV/atom/ps"}
+        return Table(columns=columns, units=units, title="MD runs", name="md_runs",
+                     logs=self.logs())
+
+    def thermo_table(self) -> Table:
+        """The thermo rows of every run, with the run's target temperature and index."""
+        columns: dict[str, list] = {"temperature_target_k": [], "run_index": []}
+        for name in outputs.THERMO_NAMES:
+            columns[name] = []
+        for run in self.runs:
+            table = outputs.read_thermo_csv(run["thermo_path"])
+            n_rows = len(table["step"])
+            columns["temperature_target_k"].extend([run["temperature_target_k"]] * n_rows)
+            columns["run_index"].extend([run["run_index"]] * n_rows)
+            for name in outputs.THERMO_NAMES:
+                columns[name].extend(table[name].tolist())
+        units = {"temperature_target_k": "K", **outputs.THERMO_UNITS}
+        return Table(columns=columns, units=units, title="MD thermodynamics", name="md_thermo",
+                     logs=self.logs())
+
+    def workspaces(self) -> list[Table]:
+        """The output workspaces of MDRunGPUMD: the runs table and the thermo table."""
+        return [self.runs_table(), self.thermo_table()]
+
+    def summary(self) -> dict[str, Any]:
+        """The top-level summary.json content."""
+        by_temperature = {}
+        for temperature, value in self.mean_squared_displacement_angstrom2.items():
+            runs = [r for r in self.runs if r["temperature_target_k"] == temperature]
+            by_temperature[f"{temperature:g}"] = {
+                "mean_squared_displacement_angstrom2": value,
+                "mean_squared_displacement_by_species_angstrom2": {
+                    s: float(np.mean([r["mean_squared_displacement_by_species_angstrom2"][s]
+                                      for r in runs]))
+                    for s in runs[0]["mean_squared_displacement_by_species_angstrom2"]},
+                "trajectories": [r["trajectory_path"] for r in runs],
+            }
+        document: dict[str, Any] = {
+            "step": STEP_NAME, "backend": self.backend, "output_dir": str(self.output_dir),
+            "protocol": self.protocol.to_dict(), "temperatures": by_temperature,
+            "runs": [r["label"] for r in self.runs], "warnings": self.warnings,
+        }
+        if len(by_temperature) == 1:
+            only = next(iter(by_temperature.values()))
+            document["mean_squared_displacement_angstrom2"] = only[
+                "mean_squared_displacement_angstrom2"]
+            document["mean_squared_displacement_by_species_angstrom2"] = only[
+                "mean_squared_displacement_by_species_angstrom2"]
+        document["logs"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                            for k, v in self.logs().items()}
+        return document
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _identity(parameters: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    """What must match for a folder's runs to be resumed or reused."""
+    identity = {k: v for k, v in parameters.items() if k not in _EXECUTION_ONLY}
+    identity["structure_sha256"] = _file_digest(parameters["structure"])
+    identity["model_sha256"] = _file_digest(parameters["model"])
+    identity["backend"] = backend
+    return identity
+
+
+def _prepare_output_dir(output_dir: Path, identity: dict[str, Any], overwrite: bool) -> None:
+    record = output_dir / PARAMETERS_FILE
+    if record.is_file():
+        try:
+            previous = json.loads(record.read_text()).get("identity", {})
+        except ValueError:
+            previous = {}
+        if previous != identity:
+            if not overwrite:
+                changed = sorted(k for k in set(previous) | set(identity)
+                                 if previous.get(k) != identity.get(k))
+                raise ParameterError(
+                    "output_dir", f"{output_dir} holds runs made with other parameters "
+                    f"({', '.join(changed) or 'unreadable record'})",
+                    "choose another --output-dir, or give --overwrite to delete them")
+            for child in output_dir.glob("T_*K"):
+                shutil.rmtree(child)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(record, json.dumps({"identity": identity}, indent=2) + "\n")
+
+
+def choose_backend(parameters: Mapping[str, Any]) -> tuple[str, Path | None]:
+    """(``gpumd`` or ``cpu``, the gpumd executable or None)."""
+    requested = parameters["backend"]
+    if requested == "cpu":
+        return "cpu", None
+    executable = find_executable("gpumd", parameters.get("gpumd_executable"))
+    if executable is None:
+        if requested == "gpumd":
+            raise ExternalProgramError(
+                "gpumd: no executable found (not named, $MDINSIM_GPUMD unset, not on PATH); "
+                "give --gpumd-executable PATH, or use --backend cpu")
+        return "cpu", None
+    return "gpumd", executable
+
+
+def run_md(parameters: Mapping[str, Any] | None = None,
+           progress: ProgressReporter | None = None, **kwargs: Any) -> MDResult:
+    """Run the MD protocol for every temperature and independent run.
+
+    ``parameters`` (and keyword arguments) are those of :data:`MD_PARAMETERS`; see its
+    definitions for names and units. Completed runs in ``output_dir`` are reused, interrupted
+    ones resume from their checkpoints. Returns an :class:`MDResult`.
+    """
+    progress = ensure_progress(progress)
+    resolved = MD_PARAMETERS.resolve(parameters, **kwargs)
+    for name in ("structure", "model", "output_dir"):
+        resolved[name] = str(Path(resolved[name]).expanduser().resolve())
+    model = read_model_info(resolved["model"])
+    structure = load_structure(resolved["structure"])
+    check_species(structure, model, resolved["structure"])
+    atoms = build_supercell(structure, resolved["supercell"])
+    backend, executable = choose_backend(resolved)
+    if backend == "cpu":
+        check_model_loads_on_cpu(model)
+
+    notes: list[str] = []
+    max_frequency = resolved["max_frequency_mev"]
+    if max_frequency is None:
+        from .frequencies import estimate_max_frequency_mev
+
+        progress.report(0.0, "estimating the fastest vibration")
+        max_frequency = estimate_max_frequency_mev(structure, str(model.path))
+        if max_frequency is None:
+            notes.append("the fastest vibration could not be estimated (model not runnable "
+                         "on CPU, or cell too large); the dump interval was not checked: give "
+                         "--max-frequency-mev to check it")
+    protocol = build_protocol(resolved, max_frequency)
+    notes.extend(protocol.warnings)
+
+    output_dir = Path(resolved["output_dir"])
+    _prepare_output_dir(output_dir, _identity(resolved, backend), resolved["overwrite"])
+    specs = run_specs(resolved, output_dir)
+    logs = provenance_logs(STEP_NAME, resolved)
+    logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
+
+    work = progress.sub(0.02, 1.0)
+    if backend == "gpumd":
+        from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
+
+        summaries = run_gpumd_jobs(
+            [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
+            executable, work)
+    elif protocol.path_integral:
+        from .pimd import PIJob, run_jobs as run_pi_jobs
+
+        summaries = run_pi_jobs(
+            [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
+            resolved["processes"], work)
+    else:
+        from .cpu import CPUJob, run_jobs as run_cpu_jobs
+
+        summaries = run_cpu_jobs(
+            [CPUJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
+            resolved["processes"], work)
+
+    runs = []
+    for spec, summary in zip(specs, summaries):
+        run = dict(summary)
+        run["directory"] = str(spec.directory)
+        run["trajectory_path"] = str(spec.directory / summary["trajectory"])
+        run["thermo_path"] = str(spec.directory / summary["thermo"])
+        runs.append(run)
+    result = MDResult(output_dir=output_dir, parameters=resolved, protocol=protocol,
+                      backend=backend, runs=runs, warnings=notes)
+    write_summary(output_dir / SUMMARY_FILE, result.summary())
+    progress.report(1.0, "done")
+    return result

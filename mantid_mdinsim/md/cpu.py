@@ -1,0 +1,357 @@
+"""The CPU backend: the protocol with ASE dynamics and calorine's CPUNEP, one process per run.
+
+Integrators (ASE):
+
+* NVT: :class:`ase.md.langevinbaoab.LangevinBAOAB` (``langevin``, the default; canonical
+  temperature fluctuations in tests/md/test_cpu.py) or :class:`ase.md.bussi.Bussi`
+  (``bussi``: stochastic velocity rescaling, GPUMD's ``nvt_bdp``; ASE's gave temperature
+  fluctuations up to 1.5 times the canonical width for 64 Si atoms);
+* NPT: :class:`~ase.md.langevinbaoab.LangevinBAOAB` with an isotropic Langevin-Hoover barostat
+  (hydrostatic: the cell shape is kept, the volume fluctuates; the pressure it holds includes
+  the kinetic term), the closest ASE has to GPUMD's stochastic cell rescaling;
+* NVE production: :class:`~ase.md.verlet.VelocityVerlet`.
+
+CPUNEP is single-threaded (about 1e4 to 2.4e4 atom-steps/s per core), so independent runs go
+to separate processes (``concurrent.futures`` with the spawn start method), one per core.
+Every run checkpoints (:mod:`.checkpoint`) and resumes exactly; its outputs stay ``.partial``
+until it completes (:mod:`.outputs`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from ase import Atoms, units
+
+from ..errors import Cancelled
+from ..progress import ProgressReporter, ensure_progress
+from . import checkpoint as ckpt
+from . import outputs
+from .msd import DisplacementAccumulator
+from .protocol import Protocol, RunSpec
+from .summary import load_summary, run_summary, write_summary
+
+#: Integrator attributes that carry state from one step to the next beyond the atoms and the
+#: random generator (LangevinBAOAB's cell momentum and cell force, Bussi's bookkeeping).
+_INTEGRATOR_STATE = ("p_eps", "force_eps", "gamma_mod", "transferred_energy")
+
+
+@dataclass
+class CPUJob:
+    """One classical run for the CPU backend (picklable: it crosses to a worker process)."""
+
+    spec: RunSpec
+    protocol: Protocol
+    atoms: Atoms
+    model_path: str
+    logs: dict[str, Any]
+
+
+class _Control:
+    """Between chunks of steps: report progress, and stop (after a checkpoint) when asked."""
+
+    def __init__(self, report: Callable[[int], None], should_stop: Callable[[], bool]):
+        self._report = report
+        self._should_stop = should_stop
+        self.interrupted = False     # a deferred Ctrl-C
+
+    def between_chunks(self, steps_done: int) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        if self._should_stop():
+            raise Cancelled("cancelled; the run resumes from its checkpoint when started again")
+        self._report(steps_done)
+
+
+@contextlib.contextmanager
+def _deferred_interrupt(control: _Control) -> Iterator[None]:
+    """Turn the first Ctrl-C into a flag checked between chunks (so that the run checkpoints a
+    consistent state), the second into an immediate KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):  # pragma: no cover - exercised by hand
+        control.interrupted = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _thermalize(atoms: Atoms, temperature_k: float, rng: np.random.Generator) -> None:
+    """Maxwell-Boltzmann momenta at ``temperature_k`` with zero total momentum."""
+    from ase.md.velocitydistribution import Stationary
+
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # ASE < 3.29
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+    thermalize_momenta(atoms, temperature_K=temperature_k, rng=rng)
+    Stationary(atoms)
+
+
+def make_integrator(phase: str, protocol: Protocol, atoms: Atoms, temperature_k: float,
+                    rng: np.random.Generator):
+    """The ASE integrator of ``phase`` (``equilibration`` or ``production``)."""
+    dt = protocol.time_step_fs * units.fs
+    if phase == "production":
+        from ase.md.verlet import VelocityVerlet
+
+        return VelocityVerlet(atoms, timestep=dt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LangevinBAOAB announces its heuristic barostat mass
+        if protocol.equilibration == "npt":
+            from ase.md.langevinbaoab import LangevinBAOAB
+
+            return LangevinBAOAB(atoms, timestep=dt, temperature_K=temperature_k,
+                                 externalstress=-protocol.pressure_gpa * units.GPa,
+                                 hydrostatic=True,
+                                 T_tau=protocol.thermostat_coupling_fs * units.fs,
+                                 P_tau=protocol.barostat_coupling_fs * units.fs, rng=rng)
+        if protocol.thermostat == "langevin":
+            from ase.md.langevinbaoab import LangevinBAOAB
+
+            return LangevinBAOAB(atoms, timestep=dt, temperature_K=temperature_k,
+                                 T_tau=protocol.thermostat_coupling_fs * units.fs, rng=rng)
+        from ase.md.bussi import Bussi
+
+        return Bussi(atoms, timestep=dt, temperature_K=temperature_k,
+                     taut=protocol.thermostat_coupling_fs * units.fs, rng=rng)
+
+
+def thermo_row(atoms: Atoms, step: int, time_step_fs: float, phase: str) -> dict[str, Any]:
+    """One row of thermo.csv from the current state (energies eV, pressure GPa incl. the
+    kinetic term, volume Angstrom^3)."""
+    potential = float(atoms.get_potential_energy())
+    kinetic = float(atoms.get_kinetic_energy())
+    stress = atoms.get_stress(voigt=True, include_ideal_gas=True)
+    return {"step": step, "time_fs": step * time_step_fs, "phase": phase,
+            "temperature_k": float(atoms.get_temperature()),
+            "pressure_gpa": float(-stress[:3].mean() / units.GPa),
+            "potential_energy_ev": potential, "kinetic_energy_ev": kinetic,
+            "total_energy_ev": potential + kinetic,
+            "volume_angstrom3": float(atoms.get_volume())}
+
+
+def _phases(protocol: Protocol) -> list[tuple[str, int, int]]:
+    """(phase, first step, last step) in global steps."""
+    n_eq = protocol.equilibration_steps
+    return [("equilibration", 0, n_eq), ("production", n_eq, n_eq + protocol.production_steps)]
+
+
+def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
+    """Run (or resume, or skip when complete) one classical run; return its summary."""
+    from calorine.calculators import CPUNEP
+
+    spec, protocol = job.spec, job.protocol
+    directory = spec.directory
+    trajectory_path = directory / outputs.TRAJECTORY_NAME
+    thermo_path = directory / outputs.THERMO_NAME
+    summary_path = directory / outputs.SUMMARY_NAME
+    checkpoint_path = directory / ckpt.CHECKPOINT_NAME
+    if summary_path.is_file() and trajectory_path.is_file() and thermo_path.is_file():
+        return load_summary(summary_path)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    atoms = job.atoms.copy()
+    atoms.calc = CPUNEP(job.model_path)
+    masses = atoms.get_masses()
+    accumulator = DisplacementAccumulator(masses)
+    trajectory_partial = outputs.partial_path(trajectory_path)
+    thermo_partial = outputs.partial_path(thermo_path)
+    integrator_state: dict[str, Any] = {}
+    elapsed_s = 0.0
+    resumed_from = None
+    if checkpoint_path.is_file():
+        arrays, meta = ckpt.load_checkpoint(checkpoint_path)
+        atoms.set_cell(arrays["cell"], scale_atoms=False)
+        atoms.set_positions(arrays["positions"])
+        atoms.set_momenta(arrays["momenta"])
+        rng = ckpt.restore_generator(meta["rng"])
+        step = int(meta["step"])
+        accumulator.restore(arrays)
+        integrator_state = {name: arrays[f"integrator_{name}"] for name in meta["integrator"]}
+        elapsed_s = float(meta["elapsed_s"])
+        trajectory = outputs.AppendFile(trajectory_partial, truncate_to=meta["trajectory_bytes"])
+        thermo = outputs.AppendFile(thermo_partial, truncate_to=meta["thermo_bytes"])
+        resumed_from = step
+    else:
+        rng = np.random.default_rng(spec.seed)
+        _thermalize(atoms, spec.temperature_k, rng)
+        step = 0
+        trajectory = outputs.AppendFile(trajectory_partial)
+        thermo = outputs.AppendFile(thermo_partial, header=outputs.thermo_header())
+
+    symbols = atoms.get_chemical_symbols()
+    numbers = atoms.get_atomic_numbers()
+    dt = protocol.time_step_fs
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    steps_at_start = step
+    dynamics = None
+
+    def save() -> None:
+        trajectory.sync()
+        thermo.sync()
+        arrays = {"positions": atoms.get_positions(), "momenta": atoms.get_momenta(),
+                  "cell": np.array(atoms.cell), **accumulator.state()}
+        names = []
+        for name in _INTEGRATOR_STATE:
+            if dynamics is not None and hasattr(dynamics, name):
+                arrays[f"integrator_{name}"] = np.asarray(getattr(dynamics, name))
+                names.append(name)
+        ckpt.save_checkpoint(checkpoint_path, arrays, {
+            "step": step, "rng": ckpt.generator_state(rng), "integrator": names,
+            "trajectory_bytes": trajectory.offset(), "thermo_bytes": thermo.offset(),
+            "elapsed_s": elapsed_s + time.perf_counter() - started, "label": spec.label})
+
+    with _deferred_interrupt(control), trajectory, thermo:
+        for phase, first, last in _phases(protocol):
+            if step >= last:
+                continue
+            dynamics = make_integrator(phase, protocol, atoms, spec.temperature_k, rng)
+            for name, value in integrator_state.items():
+                if hasattr(dynamics, name):
+                    setattr(dynamics, name, value.item() if value.ndim == 0 else value.copy())
+            integrator_state = {}
+            while step < last:
+                since = step - first
+                boundaries = [last - step,
+                              protocol.thermo_steps - since % protocol.thermo_steps,
+                              protocol.checkpoint_steps - since % protocol.checkpoint_steps]
+                if phase == "production":
+                    boundaries.append(protocol.dump_steps - since % protocol.dump_steps)
+                chunk = min(boundaries)
+                dynamics.run(chunk)
+                step += chunk
+                since = step - first
+                if since % protocol.thermo_steps == 0:
+                    thermo.write(outputs.format_thermo_row(
+                        thermo_row(atoms, step, dt, phase)))
+                if phase == "production" and since % protocol.dump_steps == 0:
+                    positions = atoms.get_positions()
+                    velocities = (atoms.get_velocities() * units.fs
+                                  if protocol.dump_velocities else None)
+                    trajectory.write(outputs.format_frame(
+                        symbols, positions, np.array(atoms.cell), step * dt,
+                        velocities, numbers=numbers))
+                    accumulator.add(positions, np.array(atoms.cell))
+                if since % protocol.checkpoint_steps == 0 or step == last:
+                    save()
+                try:
+                    control.between_chunks(step)
+                except Cancelled:
+                    save()
+                    raise
+                except KeyboardInterrupt:
+                    if control.interrupted:
+                        save()   # a deferred Ctrl-C: the state is at a boundary
+                    raise
+    wall_s = elapsed_s + time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
+    os.replace(trajectory_partial, trajectory_path)
+    os.replace(thermo_partial, thermo_path)
+    summary = run_summary(
+        spec=spec, protocol=protocol, backend="cpu", symbols=symbols,
+        thermo=outputs.read_thermo_csv(thermo_path), msd=accumulator.result(symbols),
+        wall_s=wall_s, steps_this_session=step - steps_at_start, resumed_from_step=resumed_from,
+        logs=job.logs, cpu_s=cpu_s)
+    write_summary(summary_path, summary)
+    with contextlib.suppress(FileNotFoundError):
+        checkpoint_path.unlink()
+    return summary
+
+
+# -- running many runs -----------------------------------------------------------------------
+def default_processes(requested: int) -> int:
+    """``requested`` processes, or one per available core for 0."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker(job: CPUJob, job_index: int, messages, stop) -> dict[str, Any]:
+    """Entry point of a worker process."""
+    def report(steps: int) -> None:
+        messages.put((job_index, steps))
+
+    return run_job(job, _Control(report, stop.is_set))
+
+
+def run_jobs(jobs: list[CPUJob], processes: int,
+             progress: ProgressReporter | None = None) -> list[dict[str, Any]]:
+    """Run classical jobs, ``processes`` at a time; return their summaries in job order.
+
+    With one process (or one job) they run in this process, one after the other, which spares
+    the start-up of workers and keeps tracebacks simple.
+    """
+    progress = ensure_progress(progress)
+    total_steps = sum(job.protocol.total_steps for job in jobs) or 1
+    done = [0] * len(jobs)
+
+    def fraction() -> float:
+        return sum(done) / total_steps
+
+    processes = min(default_processes(processes), len(jobs))
+    if processes <= 1:
+        summaries = []
+        for index, job in enumerate(jobs):
+            def report(steps: int, index: int = index) -> None:
+                done[index] = steps
+                progress.report(fraction(), f"{job.spec.label}: step {steps}")
+            summaries.append(run_job(job, _Control(report, lambda: False)))
+            done[index] = job.protocol.total_steps
+        return summaries
+
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        messages = manager.Queue()
+        stop = manager.Event()
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            futures = {pool.submit(_worker, job, index, messages, stop): index
+                       for index, job in enumerate(jobs)}
+            pending = set(futures)
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        index = futures[future]
+                        if future.exception() is None:
+                            done[index] = jobs[index].protocol.total_steps
+                    while True:
+                        try:
+                            index, steps = messages.get_nowait()
+                        except queue.Empty:
+                            break
+                        done[index] = max(done[index], steps)
+                    progress.report(fraction(), f"{len(jobs) - len(pending)}/{len(jobs)} runs "
+                                    "complete")
+                    failed = [f for f in finished if f.exception() is not None]
+                    if failed:
+                        raise failed[0].exception()
+            except BaseException:
+                # Cancelled, Ctrl-C or a failed run: let the others checkpoint and stop.
+                stop.set()
+                wait(pending, timeout=None)
+                raise
+        return [future.result() for future in sorted(futures, key=futures.get)]

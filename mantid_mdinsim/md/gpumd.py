@@ -1,0 +1,398 @@
+"""The GPUMD backend: run.in, model.xyz and the potential through calorine, the real ``gpumd``.
+
+GPUMD 5.6 keywords used (checked against ``doc/gpumd/input_parameters`` and the parser in
+``src/main_gpumd/run.cu``, ``src/integrate/integrate.cu`` of that version):
+
+* ``potential nep.txt``; ``time_step <dt_fs>``; ``velocity <T> seed <seed>``;
+* equilibration ``ensemble npt_scr <T> <T> <tau_T/dt> <p_GPa> <B_GPa> <tau_p/dt>`` for an
+  orthogonal box (isotropic), with six pressures (``p p p 0 0 0``) and six moduli for a
+  triclinic one; ``ensemble nvt_bdp|nvt_lan <T> <T> <tau_T/dt>``;
+  ``ensemble pimd <beads> <T> <T> <tau_T/dt> [pressure control]``;
+* production ``ensemble nve`` or ``ensemble trpmd <beads>`` (TRPMD takes its temperature
+  from the PIMD run before it, as GPUMD requires);
+* ``dump_thermo <steps>`` in both runs, ``dump_xyz <steps> dump.xyz [velocity]`` and
+  ``dump_restart <steps>`` in production; ``run <steps>``.
+
+Every run works in ``<run>/gpumd.partial/`` (inputs, gpumd's log, its outputs); on success
+``dump.xyz`` becomes ``<run>/trajectory.xyz``, thermo.out is converted to ``thermo.csv`` and
+the folder is renamed ``gpumd/``. A failed or interrupted run leaves ``gpumd.partial/``.
+An interrupted classical production resumes from GPUMD's ``restart.xyz`` (written with six
+significant digits, so the continuation is physically but not bitwise that of an
+uninterrupted run); the segments are joined with a continuous ``Time``. Path-integral runs
+start again (GPUMD's restart file holds no bead coordinates).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from ..errors import ExternalProgramError, InputFileError, ParameterError
+from ..external import run_program
+from ..progress import ProgressReporter, ensure_progress
+from . import outputs
+from .inputs import is_orthogonal
+from .msd import DisplacementAccumulator, minimum_image
+from .protocol import Protocol, RunSpec
+from .summary import load_summary, run_summary, write_summary
+
+WORK_PARTIAL = "gpumd.partial"
+WORK_DONE = "gpumd"
+DUMP_NAME = "dump.xyz"
+THERMO_OUT = "thermo.out"
+RESTART_NAME = "restart.xyz"
+POTENTIAL_NAME = "nep.txt"
+
+
+@dataclass
+class GPUMDJob:
+    spec: RunSpec
+    protocol: Protocol
+    atoms: Atoms
+    model_path: str
+    logs: dict[str, Any]
+
+
+def _coupling(name: str, coupling_fs: float, time_step_fs: float) -> float:
+    """GPUMD's coupling parameter tau/dt, which it requires to be >= 1."""
+    ratio = coupling_fs / time_step_fs
+    if ratio < 1.0:
+        raise ParameterError(name, f"{coupling_fs:g} fs is shorter than the time step "
+                             f"{time_step_fs:g} fs", "GPUMD needs a coupling time of at least "
+                             "one time step (about 100 steps for a thermostat, 1000 for a "
+                             "barostat)")
+    return round(ratio, 6)
+
+
+def _pressure_control(protocol: Protocol, cell: np.ndarray) -> tuple:
+    """GPUMD's pressure-control parameters (pressures and moduli in GPa, tau_p/dt)."""
+    p = protocol.pressure_gpa
+    b = protocol.bulk_modulus_gpa
+    p_coupling = _coupling("barostat_coupling_fs", protocol.barostat_coupling_fs,
+                           protocol.time_step_fs)
+    if is_orthogonal(cell):
+        return (p, b, p_coupling)
+    # A triclinic box needs all six components (GPUMD refuses 1 or 3 for it); the shear
+    # targets are zero and every modulus gets the bulk estimate (only its magnitude matters).
+    return (p, p, p, 0, 0, 0, b, b, b, b, b, b, p_coupling)
+
+
+def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
+                      resume_steps: int | None = None) -> list[tuple[str, Any]]:
+    """run.in as calorine's ``write_runfile`` takes it: (keyword, value(s)) pairs.
+
+    With ``resume_steps``, only the rest of a classical production run (velocities come from
+    the restart file in model.xyz).
+    """
+    dt = protocol.time_step_fs
+    temperature = spec.temperature_k
+    lines: list[tuple[str, Any]] = [("potential", POTENTIAL_NAME), ("time_step", dt)]
+    if resume_steps is None:
+        lines.append(("velocity", (temperature, "seed", spec.seed)))
+        t_coupling = _coupling("thermostat_coupling_fs", protocol.thermostat_coupling_fs, dt)
+        equilibration = protocol.equilibration
+        ensemble: tuple | None = None
+        if equilibration == "npt":
+            ensemble = ("npt_scr", temperature, temperature, t_coupling,
+                        *_pressure_control(protocol, cell))
+        elif equilibration == "nvt":
+            name = "nvt_bdp" if protocol.thermostat == "bussi" else "nvt_lan"
+            ensemble = (name, temperature, temperature, t_coupling)
+        elif equilibration == "pimd_nvt":
+            ensemble = ("pimd", protocol.number_of_beads, temperature, temperature, t_coupling)
+        elif equilibration == "pimd_npt":
+            ensemble = ("pimd", protocol.number_of_beads, temperature, temperature, t_coupling,
+                        *_pressure_control(protocol, cell))
+        if ensemble is not None:
+            lines += [("ensemble", ensemble), ("dump_thermo", protocol.thermo_steps),
+                      ("run", protocol.equilibration_steps)]
+    production_steps = protocol.production_steps if resume_steps is None else resume_steps
+    if protocol.production == "trpmd":
+        lines.append(("ensemble", ("trpmd", protocol.number_of_beads)))
+    else:
+        lines.append(("ensemble", "nve"))
+    lines.append(("dump_thermo", protocol.thermo_steps))
+    dump = [protocol.dump_steps, DUMP_NAME]
+    if protocol.dump_velocities:
+        dump.append("velocity")
+    lines.append(("dump_xyz", tuple(dump)))
+    if protocol.production == "nve":
+        lines.append(("dump_restart", protocol.checkpoint_steps))
+    lines.append(("run", production_steps))
+    return lines
+
+
+def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atoms,
+                 model_path: str, resume_from: Path | None = None,
+                 resume_steps: int | None = None) -> None:
+    """Write run.in, model.xyz and nep.txt into ``directory`` (calorine's writers)."""
+    from calorine.gpumd import write_runfile, write_xyz
+
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_path, directory / POTENTIAL_NAME)
+    if resume_from is not None:
+        # GPUMD's restart.xyz is a model.xyz with velocities (GPUMD restarts from it as is).
+        shutil.copyfile(resume_from, directory / "model.xyz")
+    else:
+        model = atoms.copy()
+        model.set_velocities(np.zeros((len(model), 3)))
+        write_xyz(str(directory / "model.xyz"), model)
+    write_runfile(directory / "run.in",
+                  run_in_parameters(protocol, spec, np.array(atoms.cell), resume_steps))
+
+
+def _count_rows(path: Path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip() and not line.startswith(b"#"))
+    except OSError:
+        return 0
+
+
+def _expected_rows(protocol: Protocol) -> tuple[int, int]:
+    """thermo.out rows GPUMD writes in equilibration and in production."""
+    n_eq = (protocol.equilibration_steps // protocol.thermo_steps
+            if protocol.equilibration != "none" else 0)
+    return n_eq, protocol.production_steps // protocol.thermo_steps
+
+
+_TIME_PATTERN = re.compile(rb"(?<![A-Za-z_])Time=([-+0-9.eE]+)")
+
+
+def _copy_frames(source: Path, target, n_frames: int | None, time_offset_fs: float) -> int:
+    """Append up to ``n_frames`` frames of an extended XYZ file to the open binary ``target``,
+    adding ``time_offset_fs`` to each ``Time=``; return the number of frames copied."""
+    copied = 0
+    with open(source, "rb") as handle:
+        while n_frames is None or copied < n_frames:
+            count_line = handle.readline()
+            if not count_line.strip():
+                break
+            n_atoms = int(count_line)
+            comment = handle.readline()
+            if time_offset_fs:
+                comment = _TIME_PATTERN.sub(
+                    lambda m: b"Time=%.8f" % (float(m.group(1)) + time_offset_fs), comment)
+            body = [handle.readline() for _ in range(n_atoms)]
+            if len(body) != n_atoms or (body and not body[-1].endswith(b"\n")):
+                break  # a frame cut off by a crash
+            target.write(count_line + comment + b"".join(body))
+            copied += 1
+    return copied
+
+
+def _segments(work: Path) -> list[Path]:
+    return sorted(p for p in work.glob("segment_*") if p.is_dir())
+
+
+def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict[str, Any]:
+    """Run (or resume, or skip when complete) one run with gpumd; return its summary."""
+    spec, protocol = job.spec, job.protocol
+    directory = spec.directory
+    trajectory_path = directory / outputs.TRAJECTORY_NAME
+    thermo_path = directory / outputs.THERMO_NAME
+    summary_path = directory / outputs.SUMMARY_NAME
+    if summary_path.is_file() and trajectory_path.is_file() and thermo_path.is_file():
+        return load_summary(summary_path)
+    work = directory / WORK_PARTIAL
+    work.mkdir(parents=True, exist_ok=True)
+    n_eq_rows, n_prod_rows = _expected_rows(protocol)
+    total_rows = n_eq_rows + n_prod_rows
+
+    # -- where to start: afresh, or from the restart file of an interrupted production ------
+    segments = _segments(work)
+    resume_from = None
+    done_steps = 0
+    if segments and protocol.production == "nve":
+        last = segments[-1]
+        restart = last / RESTART_NAME
+        frames_done = _count_complete_frames(segments, protocol)
+        restart_steps = (frames_done * protocol.dump_steps // protocol.checkpoint_steps
+                         * protocol.checkpoint_steps)
+        if restart.is_file() and restart_steps > 0 and _restart_matches_frame(
+                restart, segments, protocol, restart_steps):
+            resume_from = restart
+            done_steps = restart_steps
+    if resume_from is None:
+        for segment in segments:
+            shutil.rmtree(segment)
+        segments = []
+    segment = work / f"segment_{len(segments):02d}"
+    if segment.exists():
+        shutil.rmtree(segment)
+    remaining = protocol.production_steps - done_steps
+    write_inputs(segment, protocol, spec, job.atoms, job.model_path,
+                 resume_from=resume_from, resume_steps=remaining if resume_from else None)
+    if resume_from is not None:
+        (segment / "resumed_from_steps").write_text(f"{done_steps}\n")
+
+    rows_before = n_eq_rows + done_steps // protocol.thermo_steps if resume_from else 0
+
+    def poll() -> None:
+        rows = rows_before + _count_rows(segment / THERMO_OUT)
+        progress.report(min(rows / max(total_rows, 1), 0.999),
+                        f"{spec.label}: gpumd {rows}/{total_rows} thermo rows")
+
+    started = time.perf_counter()
+    run_program(executable, segment, log_name="gpumd.log", poll=poll,
+                expected_outputs=(THERMO_OUT, DUMP_NAME))
+    wall_s = time.perf_counter() - started
+
+    segments = _segments(work)
+    thermo = _merge_thermo(segments, protocol)
+    got = len(thermo["step"])
+    if got != total_rows:
+        raise ExternalProgramError(
+            f"{executable} wrote {got} thermo rows in {work}, expected {total_rows} "
+            f"({n_eq_rows} equilibration + {n_prod_rows} production); see gpumd.log there")
+    trajectory_partial = outputs.partial_path(trajectory_path)
+    with open(trajectory_partial, "wb") as target:
+        frames = _merge_frames(segments, protocol, target)
+    if frames != protocol.number_of_frames:
+        raise ExternalProgramError(
+            f"{executable} wrote {frames} frames into {DUMP_NAME} in {work}, expected "
+            f"{protocol.number_of_frames}; see gpumd.log there")
+    accumulator = DisplacementAccumulator(job.atoms.get_masses())
+    accumulator.add_frames(outputs.iter_frames(trajectory_partial))
+    symbols = job.atoms.get_chemical_symbols()
+    outputs.write_thermo_csv(thermo_path, thermo)
+    os.replace(trajectory_partial, trajectory_path)
+    for segment_dir in segments:
+        dump = segment_dir / DUMP_NAME
+        if dump.is_file():
+            dump.unlink()  # its frames are in trajectory.xyz now
+    done = directory / WORK_DONE
+    if done.exists():
+        shutil.rmtree(done)
+    os.replace(work, done)
+    summary = run_summary(
+        spec=spec, protocol=protocol, backend="gpumd", symbols=symbols, thermo=thermo,
+        msd=accumulator.result(symbols), wall_s=wall_s,
+        steps_this_session=protocol.total_steps - (protocol.equilibration_steps + done_steps
+                                                   if resume_from else 0),
+        resumed_from_step=(protocol.equilibration_steps + done_steps) if resume_from else None,
+        logs=job.logs, extra={"gpumd_executable": str(executable)})
+    write_summary(summary_path, summary)
+    return summary
+
+
+def _restart_matches_frame(restart: Path, segments: list[Path], protocol: Protocol,
+                           restart_steps: int) -> bool:
+    """Whether GPUMD's restart.xyz holds the state of the dumped frame at ``restart_steps``
+    into production (it has no time stamp; a crash between the dump and the restart write
+    would leave an older one, which must not be taken for the newer)."""
+    import ase.io
+
+    try:
+        restart_atoms = ase.io.read(str(restart), format="extxyz")
+        frame_index = restart_steps // protocol.dump_steps - 1
+        frame = None
+        start = 0
+        for index, segment in enumerate(segments):
+            frames = _count_frames(segment / DUMP_NAME)
+            if index + 1 < len(segments):
+                frames = min(frames, _resumed_from(segments[index + 1]) // protocol.dump_steps
+                             - start)
+            if frame_index < start + frames:
+                buffer = io.BytesIO()
+                _copy_frames(segment / DUMP_NAME, buffer, frame_index - start + 1, 0.0)
+                frame = ase.io.read(io.StringIO(buffer.getvalue().decode()), index=-1,
+                                    format="extxyz")
+                break
+            start += frames
+        if frame is None or len(frame) != len(restart_atoms):
+            return False
+        delta = minimum_image(restart_atoms.get_positions() - frame.get_positions(),
+                              np.array(frame.cell))
+        return bool(np.abs(delta).max() < 1e-2)
+    except Exception:  # an unreadable or cut-off restart file: start again
+        return False
+
+
+def _count_frames(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    with open(os.devnull, "wb") as sink:
+        return _copy_frames(path, sink, None, 0.0)
+
+
+def _count_complete_frames(segments: list[Path], protocol: Protocol) -> int:
+    """Production frames in the segments, each trimmed to where the next resumed."""
+    total = 0
+    for index, segment in enumerate(segments):
+        frames = _count_frames(segment / DUMP_NAME)
+        if index + 1 < len(segments):
+            start = _resumed_from(segments[index + 1])
+            frames = min(frames, (start // protocol.dump_steps) - total)
+        total += frames
+    return total
+
+
+def _resumed_from(segment: Path) -> int:
+    marker = segment / "resumed_from_steps"
+    return int(marker.read_text()) if marker.is_file() else 0
+
+
+def _merge_frames(segments: list[Path], protocol: Protocol, target) -> int:
+    """Join the dumps of the segments, each cut where the next resumed, Time continuous."""
+    total = 0
+    for index, segment in enumerate(segments):
+        limit = None
+        if index + 1 < len(segments):
+            limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - total
+        offset = 0.0
+        if index > 0:
+            offset = (protocol.equilibration_steps + _resumed_from(segment)) * protocol.time_step_fs
+        total += _copy_frames(segment / DUMP_NAME, target, limit, offset)
+    return total
+
+
+def _merge_thermo(segments: list[Path], protocol: Protocol) -> dict[str, np.ndarray]:
+    """thermo.out of the segments as one table in thermo.csv columns, with exact steps."""
+    n_eq_rows, _ = _expected_rows(protocol)
+    parts = []
+    for index, segment in enumerate(segments):
+        path = segment / THERMO_OUT
+        table = outputs.read_gpumd_thermo(path)
+        n_rows = len(table["step"])
+        if index == 0:
+            eq = min(n_eq_rows, n_rows)
+            steps = np.concatenate([
+                (np.arange(eq) + 1) * protocol.thermo_steps,
+                protocol.equilibration_steps
+                + (np.arange(n_rows - eq) + 1) * protocol.thermo_steps])
+            phases = ["equilibration"] * eq + ["production"] * (n_rows - eq)
+        else:
+            first = protocol.equilibration_steps + _resumed_from(segment)
+            steps = first + (np.arange(n_rows) + 1) * protocol.thermo_steps
+            phases = ["production"] * n_rows
+        table["step"] = steps.astype(np.int64)
+        table["phase"] = np.array(phases, dtype=object)
+        table["time_fs"] = steps * protocol.time_step_fs
+        if index + 1 < len(segments):
+            keep = steps <= protocol.equilibration_steps + _resumed_from(segments[index + 1])
+            table = {name: values[keep] for name, values in table.items()}
+        parts.append(table)
+    if not parts:
+        raise InputFileError(segments[0] if segments else Path("."), "no GPUMD output")
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def run_jobs(jobs: list[GPUMDJob], executable: Path,
+             progress: ProgressReporter | None = None) -> list[dict[str, Any]]:
+    """Run the jobs one after the other on the GPU."""
+    progress = ensure_progress(progress)
+    summaries = []
+    for index, job in enumerate(jobs):
+        summaries.append(run_job(job, executable,
+                                 progress.sub(index / len(jobs), (index + 1) / len(jobs))))
+    return summaries

@@ -1,0 +1,159 @@
+"""The inputs of the MD step: the structure, the NEP model, and whether the one fits the other.
+
+Each check runs where the input enters and raises :class:`InputFileError` naming the file, the
+field and the fix, before any run starts.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ..errors import InputFileError, ParameterError
+
+
+@dataclass(frozen=True)
+class NEPModelInfo:
+    """What the MD step needs to know of a NEP model file.
+
+    ``version`` is 3 or 4 (GPUMD runs both; calorine's CPUNEP only NEP4), ``model_type`` the
+    first token (``nep4``, ``nep4_zbl``, ``nep3_dipole`` ...), ``species`` the chemical symbols
+    it covers, in the file's order.
+    """
+
+    path: Path
+    version: int
+    model_type: str
+    species: tuple[str, ...]
+
+    @property
+    def is_potential(self) -> bool:
+        """A potential (energy, forces, virial), not a dipole or polarizability model."""
+        return not any(word in self.model_type for word in ("dipole", "polarizability"))
+
+    @property
+    def runs_on_cpu(self) -> bool:
+        return self.version >= 4
+
+
+def read_model_info(path: str | Path) -> NEPModelInfo:
+    """Read the header line of a NEP model file (``nep4 2 O H``, ``nep3_zbl 1 C``).
+
+    The header is parsed here rather than with :func:`calorine.nep.read_model` because that
+    reader accepts NEP4 only, and GPUMD runs NEP3 models too (the C/H ensemble of the shared
+    data is NEP3). The whole file is checked by calorine where the CPU backend loads it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "the NEP model file does not exist",
+                             fix="give the nep.txt written by 'nep' or 'mdinsim train' with "
+                                 "--model")
+    try:
+        with open(path, "r", errors="replace") as handle:
+            first = handle.readline().split()
+    except OSError as error:
+        raise InputFileError(path, f"cannot be read ({error})") from error
+    fix = "a NEP model file starts with a line such as 'nep4 2 O H'"
+    if not first or not first[0].lower().startswith("nep"):
+        raise InputFileError(path, "is not a NEP model file", where="line 1", fix=fix)
+    token = first[0].lower()
+    try:
+        version = int(token[3])
+        n_species = int(first[1])
+    except (IndexError, ValueError):
+        raise InputFileError(path, f"malformed header '{' '.join(first)}'", where="line 1",
+                             fix=fix) from None
+    species = tuple(first[2:2 + n_species])
+    if len(species) != n_species or n_species < 1:
+        raise InputFileError(path, f"the header names {len(species)} species but announces "
+                             f"{n_species}", where="line 1", fix=fix)
+    info = NEPModelInfo(path.resolve(), version, token, species)
+    if not info.is_potential:
+        raise InputFileError(path, f"is a {token} model (dipole or polarizability), not a "
+                             "potential", where="line 1",
+                             fix="give a NEP potential (energies, forces, virials)")
+    return info
+
+
+def check_model_loads_on_cpu(info: NEPModelInfo) -> None:
+    """Raise :class:`InputFileError` unless calorine's CPUNEP can use the model."""
+    if not info.runs_on_cpu:
+        raise InputFileError(info.path, f"is a NEP{info.version} model, which calorine's "
+                             "CPUNEP (the CPU backend) does not evaluate", where="line 1",
+                             fix="run it with GPUMD (--backend gpumd on a GPU machine) or "
+                                 "retrain it as NEP4")
+    from calorine.nep import read_model
+
+    try:
+        read_model(str(info.path))
+    except (ValueError, OSError, IndexError) as error:
+        raise InputFileError(info.path, f"calorine cannot read the model ({error})",
+                             fix="check that the file is complete (a nep.txt written by "
+                                 "'nep')") from error
+
+
+def load_structure(path: str | Path) -> Atoms:
+    """Read the starting structure with :func:`ase.io.read` (its last frame) and check it.
+
+    The structure must be periodic in three dimensions with a non-degenerate cell.
+    """
+    import ase.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "the structure file does not exist",
+                             fix="give a CIF, POSCAR or extended XYZ file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # spglib/CIF chatter is not the user's concern
+            atoms = ase.io.read(str(path), index=-1)
+    except Exception as error:  # ASE raises many types for unreadable files
+        raise InputFileError(path, f"cannot be read as a structure ({type(error).__name__}: "
+                             f"{error})", fix="give a CIF, POSCAR/CONTCAR or extended XYZ "
+                                               "file that ase.io.read understands") from error
+    if isinstance(atoms, list):  # pragma: no cover - index=-1 returns one Atoms
+        atoms = atoms[-1]
+    if len(atoms) == 0:
+        raise InputFileError(path, "holds no atoms")
+    if atoms.cell.rank < 3 or abs(atoms.get_volume()) < 1e-6:
+        raise InputFileError(path, "has no three-dimensional cell",
+                             fix="MD of a crystal, liquid or molecular crystal needs a "
+                                 "periodic cell; add a Lattice (extended XYZ) or use a CIF")
+    if not all(atoms.pbc):
+        # A file with a cell but pbc=F (plain XYZ with a Lattice) is almost always meant to be
+        # periodic; the NEP engines treat every direction as periodic here.
+        atoms.pbc = True
+    atoms = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(),
+                  cell=atoms.get_cell(), pbc=True, masses=atoms.get_masses())
+    return atoms
+
+
+def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path) -> None:
+    """Every species of the structure must be one the model was trained on."""
+    missing = sorted(set(atoms.get_chemical_symbols()) - set(model.species))
+    if missing:
+        raise InputFileError(structure_path, f"contains {', '.join(missing)}, which the NEP "
+                             f"model {model.path.name} does not cover (it has "
+                             f"{', '.join(model.species)})",
+                             fix="use a model trained on every species of the structure")
+
+
+def build_supercell(atoms: Atoms, repetitions: list[int] | tuple[int, ...]) -> Atoms:
+    """The input cell repeated ``repetitions`` = (n_a, n_b, n_c) times."""
+    repetitions = tuple(int(n) for n in repetitions)
+    if len(repetitions) != 3:
+        raise ParameterError("supercell", f"{len(repetitions)} values given",
+                             "give three repetitions, e.g. --supercell 4 4 4")
+    return atoms.repeat(repetitions)
+
+
+def is_orthogonal(cell: np.ndarray, tolerance: float = 1e-8) -> bool:
+    """Whether a cell (rows are a, b, c) is a diagonal matrix (GPUMD's isotropic barostat
+    needs one)."""
+    cell = np.asarray(cell, dtype=float)
+    off_diagonal = cell - np.diag(np.diag(cell))
+    return bool(np.all(np.abs(off_diagonal) <= tolerance * np.abs(cell).max()))

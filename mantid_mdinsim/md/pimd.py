@@ -1,0 +1,403 @@
+"""Path-integral MD on CPU: i-PI (PyPI ``ipi``) driving calorine's CPUNEP through ASE's
+SocketClient on a unix socket, several clients sharing the beads.
+
+Two i-PI simulations per run, each in its own folder under ``<run>/ipi.partial/``:
+
+1. ``equilibration``: PIMD with ``number_of_beads`` beads, the PILE-L thermostat (GPUMD's
+   ``pimd`` uses Langevin thermostats on all normal modes too) and for ``pimd_npt`` i-PI's
+   isotropic barostat at ``pressure_gpa``;
+2. ``production``, initialised from the equilibration's final checkpoint (``mode='chk'``):
+   ``trpmd``: thermostatted ring-polymer MD, PILE-L on the internal modes (lambda = 0.5,
+   Rossi, Ceriotti and Manolopoulos, J. Chem. Phys. 140, 234116 (2014)) with the centroid left
+   free; ``nve``: one bead (i-PI contracts the ring polymer to its centroid), classical NVE.
+
+The trajectory holds the centroid positions (as GPUMD's ``dump_xyz`` does in PIMD runs), with
+``Time`` counted from the start of equilibration. The thermo table holds i-PI's
+centroid-virial kinetic energy and pressure for the ring polymer (the MD ones for one bead).
+An interrupted phase restarts from i-PI's own checkpoint (``<checkpoint>``, which carries the
+random generator's state); i-PI appends to its outputs then, and rows and frames repeated
+after the restart replace the earlier ones of the same step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+from ase import Atoms, units
+
+from ..errors import ExternalProgramError
+from ..progress import ProgressReporter, ensure_progress
+from . import outputs
+from .cpu import default_processes
+from .msd import DisplacementAccumulator
+from .protocol import Protocol, RunSpec
+from .summary import load_summary, run_summary, write_summary
+
+WORK_PARTIAL = "ipi.partial"
+WORK_DONE = "ipi"
+PREFIX = "sim"
+#: Friction of the internal ring-polymer modes relative to critical damping in TRPMD.
+TRPMD_LAMBDA = 0.5
+#: A centroid thermostat time this long (fs) leaves the centroid free (TRPMD).
+FREE_CENTROID_TAU_FS = 1.0e12
+_PROPERTIES = ("step", "time{femtosecond}", "temperature{kelvin}", "kinetic_md{electronvolt}",
+               "kinetic_cv{electronvolt}", "potential{electronvolt}", "pressure_md{gigapascal}",
+               "pressure_cv{gigapascal}", "volume{angstrom3}")
+
+
+@dataclass
+class PIJob:
+    spec: RunSpec
+    protocol: Protocol
+    atoms: Atoms
+    model_path: str
+    logs: dict[str, Any]
+
+
+def find_ipi() -> list[str]:
+    """The command that starts the i-PI server (the ``i-pi`` script of this environment)."""
+    script = Path(sys.executable).with_name("i-pi")
+    if script.is_file():
+        return [sys.executable, str(script)]
+    found = shutil.which("i-pi")
+    if found:
+        return [found]
+    raise ExternalProgramError("i-pi: not found; install the pimd extra "
+                               "(pip install 'mantid-mdinsim[pimd]') for path-integral MD on CPU")
+
+
+def input_xml(phase: str, protocol: Protocol, spec: RunSpec, address: str,
+              initial: str) -> str:
+    """The i-PI input of one phase. ``initial`` is an extended XYZ file (equilibration) or the
+    equilibration's checkpoint (production)."""
+    dt = protocol.time_step_fs
+    temperature = spec.temperature_k
+    if phase == "equilibration":
+        steps = protocol.equilibration_steps
+        beads = protocol.number_of_beads
+        stride_traj = None
+        init = (f"<file mode='ase'>{escape(initial)}</file>"
+                f"<velocities mode='thermal' units='kelvin'>{temperature!r}</velocities>")
+        thermostat = (f"<thermostat mode='pile_l'><tau units='femtosecond'>"
+                      f"{protocol.thermostat_coupling_fs!r}</tau></thermostat>")
+        if protocol.equilibration == "pimd_npt":
+            motion = (f"<dynamics mode='npt'><timestep units='femtosecond'>{dt!r}</timestep>"
+                      f"{thermostat}<barostat mode='isotropic'><tau units='femtosecond'>"
+                      f"{protocol.barostat_coupling_fs!r}</tau><thermostat mode='langevin'>"
+                      f"<tau units='femtosecond'>{protocol.thermostat_coupling_fs!r}</tau>"
+                      "</thermostat></barostat></dynamics>")
+            ensemble = (f"<temperature units='kelvin'>{temperature!r}</temperature>"
+                        f"<pressure units='gigapascal'>{protocol.pressure_gpa!r}</pressure>")
+        else:
+            motion = (f"<dynamics mode='nvt'><timestep units='femtosecond'>{dt!r}</timestep>"
+                      f"{thermostat}</dynamics>")
+            ensemble = f"<temperature units='kelvin'>{temperature!r}</temperature>"
+    else:
+        steps = protocol.production_steps
+        stride_traj = protocol.dump_steps
+        init = f"<file mode='chk'>{escape(initial)}</file>"
+        if protocol.production == "trpmd":
+            beads = protocol.number_of_beads
+            motion = (f"<dynamics mode='nvt'><timestep units='femtosecond'>{dt!r}</timestep>"
+                      f"<thermostat mode='pile_l'><tau units='femtosecond'>"
+                      f"{FREE_CENTROID_TAU_FS!r}</tau><pile_lambda>{TRPMD_LAMBDA!r}</pile_lambda>"
+                      "</thermostat></dynamics>")
+        else:
+            beads = 1
+            motion = (f"<dynamics mode='nve'><timestep units='femtosecond'>{dt!r}</timestep>"
+                      "</dynamics>")
+        ensemble = f"<temperature units='kelvin'>{temperature!r}</temperature>"
+    trajectories = ""
+    if stride_traj:
+        trajectories = (f"<trajectory filename='xc' stride='{stride_traj}' format='ase'> "
+                        "x_centroid </trajectory>")
+        if protocol.dump_velocities:
+            trajectories += (f"<trajectory filename='vc' stride='{stride_traj}' format='ase'> "
+                             "v_centroid </trajectory>")
+    seed = spec.seed + (0 if phase == "equilibration" else 7919)
+    return f"""<simulation verbosity='low'>
+  <output prefix='{PREFIX}'>
+    <properties stride='{protocol.thermo_steps}' filename='out'>
+      [ {', '.join(_PROPERTIES)} ]
+    </properties>
+    {trajectories}
+    <checkpoint stride='{protocol.checkpoint_steps}' filename='checkpoint' overwrite='true'/>
+  </output>
+  <total_steps>{steps}</total_steps>
+  <prng><seed>{seed}</seed></prng>
+  <ffsocket name='nep' mode='unix' pbc='false'>
+    <address>{address}</address><latency>1e-4</latency>
+  </ffsocket>
+  <system>
+    <initialize nbeads='{beads}'>{init}</initialize>
+    <forces><force forcefield='nep'/></forces>
+    <motion mode='dynamics'>{motion}</motion>
+    <ensemble>{ensemble}</ensemble>
+  </system>
+</simulation>
+"""
+
+
+def client_main(arguments: list[str]) -> int:
+    """A force client: ``python -m mantid_mdinsim.md.pimd ADDRESS MODEL STRUCTURE``."""
+    import ase.io
+    from ase.calculators.socketio import SocketClient
+    from calorine.calculators import CPUNEP
+
+    address, model, structure = arguments
+    atoms = ase.io.read(structure)
+    atoms.calc = CPUNEP(model)
+    deadline = time.monotonic() + 120.0
+    while True:
+        try:
+            client = SocketClient(unixsocket=address)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # the server has not opened its socket yet
+    client.run(atoms, use_stress=True)
+    return 0
+
+
+def _socket_file(address: str) -> Path:
+    return Path(f"/tmp/ipi_{address}")
+
+
+def _log_tail(path: Path, n_lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n_lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _count_rows(path: Path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip() and not line.startswith(b"#"))
+    except OSError:
+        return 0
+
+
+def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_path: str,
+              structure_file: Path, address: str, on_poll) -> float:
+    """Run one i-PI simulation in ``directory`` with ``n_clients`` force clients; return the
+    wall time (s). ``restart`` resumes from i-PI's checkpoint there."""
+    server_command = find_ipi()
+    input_file = directory / ("RESTART.checkpoint" if restart else "input.xml")
+    if restart:
+        shutil.copyfile(directory / f"{PREFIX}.checkpoint", input_file)
+    else:
+        input_file.write_text(xml)
+    with contextlib.suppress(FileNotFoundError):
+        _socket_file(address).unlink()  # left behind by a killed server
+    started = time.perf_counter()
+    server_log = directory / "ipi.log"
+    processes: list[subprocess.Popen] = []
+    handles = []
+    try:
+        handle = open(server_log, "a")
+        handles.append(handle)
+        server = subprocess.Popen([*server_command, input_file.name], cwd=directory,
+                                  stdout=handle, stderr=subprocess.STDOUT)
+        processes.append(server)
+        clients = []
+        for index in range(n_clients):
+            client_log = open(directory / f"client_{index}.log", "a")
+            handles.append(client_log)
+            clients.append(subprocess.Popen(
+                [sys.executable, "-m", "mantid_mdinsim.md.pimd", address, model_path,
+                 str(structure_file)], cwd=directory, stdout=client_log,
+                stderr=subprocess.STDOUT))
+        processes.extend(clients)
+        while server.poll() is None:
+            on_poll()
+            if all(client.poll() is not None for client in clients):
+                time.sleep(2.0)
+                if server.poll() is None:
+                    raise ExternalProgramError(
+                        f"i-PI in {directory}: every force client exited while the server "
+                        f"waited; the end of {directory / 'client_0.log'}:\n"
+                        + _log_tail(directory / "client_0.log"))
+            time.sleep(0.5)
+        if server.returncode != 0:
+            raise ExternalProgramError(
+                f"i-PI failed with exit status {server.returncode} in {directory}; the end of "
+                f"{server_log}:\n{_log_tail(server_log)}")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for handle in handles:
+            handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            _socket_file(address).unlink()
+    return time.perf_counter() - started
+
+
+def _read_properties(path: Path) -> np.ndarray:
+    """i-PI's properties file: rows by step, the last row kept where a restart repeated
+    steps, step 0 (the initial state) dropped."""
+    if not path.is_file():
+        raise ExternalProgramError(f"i-PI wrote no properties file {path}")
+    data = np.loadtxt(path, comments="#", ndmin=2)
+    by_step = {}
+    for row in data:
+        by_step[int(round(row[0]))] = row
+    steps = sorted(step for step in by_step if step > 0)
+    return np.array([by_step[step] for step in steps]).reshape(len(steps), data.shape[1])
+
+
+def _read_centroid_frames(path: Path) -> dict[int, Atoms]:
+    """i-PI's extended XYZ trajectory by step (``Step:`` of its comment), later repeats
+    replacing earlier ones."""
+    import re
+
+    import ase.io
+
+    frames: dict[int, Atoms] = {}
+    if not path.is_file():
+        return frames
+    for frame in ase.io.iread(str(path), index=":", format="extxyz"):
+        match = re.search(r"Step:\s*(\d+)", str(frame.info.get("ipi_comment", "")))
+        if match:
+            frames[int(match.group(1))] = frame
+    return frames
+
+
+def _phase_rows(properties: np.ndarray, protocol: Protocol, phase: str, beads: int,
+                first_step: int) -> dict[str, np.ndarray]:
+    index = {name.split("{")[0]: i for i, name in enumerate(_PROPERTIES)}
+    kinetic = properties[:, index["kinetic_cv"] if beads > 1 else index["kinetic_md"]]
+    pressure = properties[:, index["pressure_cv"] if beads > 1 else index["pressure_md"]]
+    potential = properties[:, index["potential"]]
+    steps = properties[:, index["step"]].astype(np.int64) + first_step
+    return {"step": steps, "time_fs": steps * protocol.time_step_fs,
+            "phase": np.array([phase] * len(steps), dtype=object),
+            "temperature_k": properties[:, index["temperature"]], "pressure_gpa": pressure,
+            "potential_energy_ev": potential, "kinetic_energy_ev": kinetic,
+            "total_energy_ev": potential + kinetic,
+            "volume_angstrom3": properties[:, index["volume"]]}
+
+
+def run_job(job: PIJob, processes: int, progress: ProgressReporter) -> dict[str, Any]:
+    """Run (or resume, or skip when complete) one path-integral run with i-PI."""
+    spec, protocol = job.spec, job.protocol
+    directory = spec.directory
+    trajectory_path = directory / outputs.TRAJECTORY_NAME
+    thermo_path = directory / outputs.THERMO_NAME
+    summary_path = directory / outputs.SUMMARY_NAME
+    if summary_path.is_file() and trajectory_path.is_file() and thermo_path.is_file():
+        return load_summary(summary_path)
+    work = directory / WORK_PARTIAL
+    work.mkdir(parents=True, exist_ok=True)
+    structure_file = work / "initial.extxyz"
+    if not structure_file.is_file():
+        import ase.io
+
+        ase.io.write(str(structure_file), job.atoms, format="extxyz")
+    address_file = work / "socket_address"
+    if not address_file.is_file():
+        address_file.write_text(f"mdinsim-{uuid.uuid4().hex[:16]}\n")
+    address = address_file.read_text().strip()
+    n_clients = max(1, min(default_processes(processes), protocol.number_of_beads))
+    total = protocol.total_steps
+    wall_s = 0.0
+    phases = [("equilibration", protocol.equilibration_steps, 0),
+              ("production", protocol.production_steps, protocol.equilibration_steps)]
+    for phase, steps, first_step in phases:
+        folder = work / phase
+        if (folder / "DONE").is_file() or steps == 0:
+            continue
+        folder.mkdir(exist_ok=True)
+        restart = (folder / f"{PREFIX}.checkpoint").is_file()
+        if phase == "production" and protocol.equilibration_steps == 0:
+            raise ExternalProgramError("path-integral production needs a PIMD equilibration")
+        initial = (str(structure_file) if phase == "equilibration"
+                   else str(work / "equilibration" / "RESTART"))
+        xml = input_xml(phase, protocol, spec, address, initial)
+
+        def poll(folder: Path = folder, first_step: int = first_step) -> None:
+            rows = _count_rows(folder / f"{PREFIX}.out")
+            done = first_step + rows * protocol.thermo_steps
+            progress.report(min(done / total, 0.999), f"{spec.label}: i-PI {phase} step {done}")
+
+        wall_s += run_phase(folder, xml, restart, n_clients if phase == "equilibration" or
+                            protocol.production == "trpmd" else 1, job.model_path,
+                            structure_file, address, poll)
+        (folder / "DONE").write_text("complete\n")
+
+    # -- outputs -------------------------------------------------------------------------
+    tables = []
+    if protocol.equilibration_steps:
+        tables.append(_phase_rows(_read_properties(work / "equilibration" / f"{PREFIX}.out"),
+                                  protocol, "equilibration", protocol.number_of_beads, 0))
+    production_beads = protocol.number_of_beads if protocol.production == "trpmd" else 1
+    tables.append(_phase_rows(_read_properties(work / "production" / f"{PREFIX}.out"),
+                              protocol, "production", production_beads,
+                              protocol.equilibration_steps))
+    thermo = {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
+    positions = _read_centroid_frames(work / "production" / f"{PREFIX}.xc.extxyz")
+    velocities = (_read_centroid_frames(work / "production" / f"{PREFIX}.vc.extxyz")
+                  if protocol.dump_velocities else {})
+    steps = [s for s in sorted(positions) if s > 0]
+    if len(steps) != protocol.number_of_frames:
+        raise ExternalProgramError(f"i-PI wrote {len(steps)} centroid frames in {work}, "
+                                   f"expected {protocol.number_of_frames}")
+    symbols = job.atoms.get_chemical_symbols()
+    accumulator = DisplacementAccumulator(job.atoms.get_masses())
+    trajectory_partial = outputs.partial_path(trajectory_path)
+    with open(trajectory_partial, "w") as handle:
+        for step in steps:
+            frame = positions[step]
+            key = "x_centroid" if "x_centroid" in frame.arrays else None
+            xyz = frame.arrays[key] if key else frame.get_positions()
+            velocity = None
+            if step in velocities:
+                velocity = velocities[step].arrays["v_centroid"] * units.fs  # ASE -> A/fs
+            handle.write(outputs.format_frame(symbols, xyz, np.array(frame.cell),
+                                              (protocol.equilibration_steps + step)
+                                              * protocol.time_step_fs, velocity))
+            accumulator.add(xyz, np.array(frame.cell))
+    outputs.write_thermo_csv(thermo_path, thermo)
+    os.replace(trajectory_partial, trajectory_path)
+    done = directory / WORK_DONE
+    if done.exists():
+        shutil.rmtree(done)
+    os.replace(work, done)
+    summary = run_summary(spec=spec, protocol=protocol, backend="cpu-ipi", symbols=symbols,
+                          thermo=thermo, msd=accumulator.result(symbols), wall_s=wall_s,
+                          logs=job.logs, extra={"ipi_clients": n_clients})
+    write_summary(summary_path, summary)
+    return summary
+
+
+def run_jobs(jobs: list[PIJob], processes: int,
+             progress: ProgressReporter | None = None) -> list[dict[str, Any]]:
+    """Run the path-integral jobs one after the other, each with all cores as clients."""
+    progress = ensure_progress(progress)
+    summaries = []
+    for index, job in enumerate(jobs):
+        summaries.append(run_job(job, processes,
+                                 progress.sub(index / len(jobs), (index + 1) / len(jobs))))
+    return summaries
+
+
+if __name__ == "__main__":
+    sys.exit(client_main(sys.argv[1:]))

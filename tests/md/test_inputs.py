@@ -1,0 +1,80 @@
+"""Bad inputs are refused where they enter, with the file, the field and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from mantid_mdinsim.errors import ExternalProgramError, InputFileError
+from mantid_mdinsim.md import run_md
+from mantid_mdinsim.md.frequencies import estimate_max_frequency_mev
+from mantid_mdinsim.md.inputs import load_structure, read_model_info
+
+
+def run(tmp_path, structure, model, **changes):
+    arguments = dict(structure=str(structure), model=str(model), output_dir=str(tmp_path / "o"),
+                     temperature_k=[300.0], production_time_ps=0.02, dump_interval_fs=5.0,
+                     equilibration="none", max_frequency_mev=70.0, backend="cpu")
+    arguments.update(changes)
+    return run_md(**arguments)
+
+
+def test_a_missing_model_is_named_with_the_fix(tmp_path, si_structure):
+    with pytest.raises(InputFileError) as error:
+        run(tmp_path, si_structure, tmp_path / "absent_nep.txt")
+    assert "absent_nep.txt: the NEP model file does not exist" in str(error.value)
+    assert "--model" in str(error.value)
+    assert not (tmp_path / "o").exists()  # nothing is started
+
+
+def test_a_file_that_is_not_a_nep_model(tmp_path, si_structure):
+    bogus = tmp_path / "nep.txt"
+    bogus.write_text("this is not a model\n")
+    with pytest.raises(InputFileError, match="nep.txt, line 1: is not a NEP model file"):
+        run(tmp_path, si_structure, bogus)
+
+
+def test_species_absent_from_the_model(tmp_path, si_structure, shared_data):
+    water = shared_data / "nep" / "nep_water.txt"
+    with pytest.raises(InputFileError) as error:
+        run(tmp_path, si_structure, water)
+    message = str(error.value)
+    assert "si.xyz" in message and "contains Si" in message
+    assert "nep_water.txt does not cover (it has O, H)" in message
+
+
+def test_a_nep3_model_is_refused_by_the_cpu_backend(tmp_path, shared_data):
+    from ase.build import bulk
+    from ase.io import write
+
+    diamond = tmp_path / "c.xyz"
+    write(diamond, bulk("C", "diamond", a=3.57, cubic=True), format="extxyz")
+    nep3 = shared_data / "nep" / "ch_ensemble" / "nep_full.txt"
+    assert read_model_info(nep3).version == 3
+    with pytest.raises(InputFileError, match="NEP3 model.*--backend gpumd"):
+        run(tmp_path, diamond, nep3)
+
+
+def test_unreadable_and_cell_less_structures(tmp_path, si_model):
+    with pytest.raises(InputFileError, match="the structure file does not exist"):
+        load_structure(tmp_path / "missing.cif")
+    garbage = tmp_path / "broken.cif"
+    garbage.write_text("data_x\n_cell_length_a oops\n")
+    with pytest.raises(InputFileError, match="broken.cif: cannot be read as a structure"):
+        load_structure(garbage)
+    molecule = tmp_path / "molecule.xyz"
+    molecule.write_text("2\n\nSi 0 0 0\nSi 0 0 2.3\n")
+    with pytest.raises(InputFileError, match="has no three-dimensional cell"):
+        run(tmp_path, molecule, si_model)
+
+
+def test_a_named_gpumd_that_does_not_exist(tmp_path, si_structure, si_model):
+    with pytest.raises(ExternalProgramError, match="does not exist or is not executable"):
+        run(tmp_path, si_structure, si_model, backend="gpumd",
+            gpumd_executable=str(tmp_path / "no-gpumd"))
+
+
+def test_estimated_fastest_vibration_of_silicon(si_structure, si_model):
+    # Si's highest phonon, the zone-centre optical mode: 15.5 THz = 64 meV measured
+    # (Kulda et al., PRB 50, 13347 (1994)); a good Si model lies within 10 percent.
+    estimate = estimate_max_frequency_mev(load_structure(si_structure), str(si_model))
+    assert estimate == pytest.approx(64.0, rel=0.1)

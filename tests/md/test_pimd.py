@@ -1,0 +1,73 @@
+"""Path-integral MD on CPU: i-PI driving CPUNEP through ASE socket clients (two clients
+sharing four beads), PIMD equilibration then TRPMD production.
+
+Reference: the quantum (centroid-virial) kinetic energy of the same ring polymer for the
+harmonic model of the same periodic cell, from phonopy frequencies with CPUNEP. For a mode of
+frequency w and P beads at temperature T (Ceriotti et al., J. Chem. Phys. 133, 124104 (2010)):
+<K> = (kT/2) sum_k w^2/(w^2 + w_k^2), w_k = 2 P kT/hbar sin(pi k/P), and kT/2 for each of the
+three free translations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mantid_mdinsim.md import iter_frames, read_thermo_csv, run_md
+from mantid_mdinsim.units import HBAR_MEV_FS, KB_MEV_PER_K, MEV_PER_THZ
+
+pytest.importorskip("ipi")
+
+
+def harmonic_ring_polymer_kinetic_energy_ev(structure, model, temperature_k, beads):
+    from ase import Atoms
+    from ase.io import read
+    from calorine.calculators import CPUNEP
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    cell = read(structure)
+    unit = PhonopyAtoms(symbols=cell.get_chemical_symbols(), cell=np.array(cell.cell),
+                        scaled_positions=cell.get_scaled_positions())
+    phonon = Phonopy(unit, supercell_matrix=np.eye(3, dtype=int),   # the MD cell itself
+                     primitive_matrix="P")
+    phonon.generate_displacements(distance=0.01)
+    calculator = CPUNEP(str(model))
+    forces = []
+    for supercell in phonon.supercells_with_displacements:
+        atoms = Atoms(supercell.symbols, cell=supercell.cell,
+                      scaled_positions=supercell.scaled_positions, pbc=True)
+        atoms.calc = calculator
+        forces.append(atoms.get_forces())
+    phonon.forces = forces
+    phonon.produce_force_constants()
+    phonon.run_qpoints([[0, 0, 0]])
+    energies_mev = np.abs(phonon.qpoints.frequencies[0]) * MEV_PER_THZ
+    kt = KB_MEV_PER_K * temperature_k
+    omega = energies_mev[energies_mev > 1.0] / HBAR_MEV_FS                    # rad/fs
+    omega_k = 2 * beads * kt / HBAR_MEV_FS * np.sin(np.pi * np.arange(beads) / beads)
+    kinetic = 0.5 * kt * np.sum(omega[:, None]**2 / (omega[:, None]**2 + omega_k[None, :]**2))
+    kinetic += 0.5 * kt * (len(energies_mev) - len(omega))                   # translations
+    return kinetic / 1000.0
+
+
+def test_pimd_then_trpmd_with_ipi_and_socket_clients(tmp_path, si_structure, si_model):
+    temperature, beads = 300.0, 4
+    result = run_md(structure=str(si_structure), model=str(si_model),
+                    output_dir=str(tmp_path / "runs"), temperature_k=[temperature],
+                    time_step_fs=1.0, equilibration="pimd_nvt", production="trpmd",
+                    number_of_beads=beads, equilibration_time_ps=0.1, production_time_ps=0.2,
+                    dump_interval_fs=5.0, backend="cpu", processes=2)
+    run = result.runs[0]
+    assert run["backend"] == "cpu-ipi" and run["ipi_clients"] == 2
+    frames = list(iter_frames(run["trajectory_path"]))
+    assert len(frames) == 40 and frames[0].info["Time"] == pytest.approx(105.0)
+    thermo = read_thermo_csv(run["thermo_path"])
+    production = thermo["phase"] == "production"
+    kinetic = thermo["kinetic_energy_ev"][production].mean()
+    reference = harmonic_ring_polymer_kinetic_energy_ev(si_structure, si_model, temperature,
+                                                        beads)
+    classical = 1.5 * 8 * KB_MEV_PER_K * temperature / 1000.0
+    assert reference > 1.1 * classical                 # zero-point motion shows at 4 beads
+    assert kinetic == pytest.approx(reference, rel=0.04)
+    assert 0 < run["mean_squared_displacement_angstrom2"] < 0.05
+    assert (result.output_dir / "T_300K" / "run_000" / "ipi" / "production" / "DONE").is_file()
