@@ -1,0 +1,193 @@
+"""The parameters of MDTrainNEP / ``mdinsim train``: one definition each (see ``parameters.py``).
+
+The NEP hyper-parameters and their defaults follow GPUMD's ``nep`` executable (its documented
+keywords in ``doc/nep/input_parameters`` and the defaults of ``Parameters::set_default_parameters``
+in ``src/main_nep/parameters.cu``): cutoffs 8 / 4 Angstrom, ``n_max`` 6 6, ``basis_size`` 6 6,
+``l_max`` 4 2 0, 30 neurons, ``lambda_e`` 1, ``lambda_f`` 1, ``lambda_v`` 0.1, automatic
+regularisation, population 50. Two defaults depend on the backend, because a generation of
+GPUMD's evolutionary optimiser (SNES) and a gradient step of neppo are not the same amount of
+work: ``generations`` (GPUMD: 100000 SNES generations, its default; neppo: 5000 AdamW steps) and
+``batch_size`` (GPUMD: 1000, its default; neppo: 32, neppo's default).
+"""
+
+from __future__ import annotations
+
+from ..parameters import Kind, Parameter, ParameterSet
+
+GROUP_DATA = "Data"
+GROUP_MODEL = "NEP model"
+GROUP_TRAINING = "Training"
+GROUP_ENSEMBLE = "Ensemble"
+GROUP_ACTIVE = "Active learning"
+
+#: Backend-dependent defaults (see the module docstring).
+DEFAULT_GENERATIONS = {"gpumd": 100000, "neppo": 5000}
+DEFAULT_BATCH_SIZE = {"gpumd": 1000, "neppo": 32}
+
+XYZ_EXTENSIONS = (".xyz", ".extxyz", ".db")
+
+TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
+    # -- data -----------------------------------------------------------------------------------
+    Parameter("training_set", str,
+              "Training structures with reference energies and forces (and optionally virials "
+              "or stresses): extended XYZ as written by ASE or GPUMD's train.xyz, or ASE "
+              "databases (.db). Several files are concatenated",
+              kind=Kind.INPUT_FILES, cli_positional=True, group=GROUP_DATA,
+              extensions=XYZ_EXTENSIONS),
+    Parameter("test_set", str,
+              "Optional test structures in the same formats, never used for fitting; "
+              "the metrics table reports every model on them",
+              default=None, kind=Kind.INPUT_FILES, group=GROUP_DATA, extensions=XYZ_EXTENSIONS),
+    Parameter("output_directory", str,
+              "Folder for the training runs (one sub-folder per model, GPUMD's layout), the "
+              "model files, metrics, parity data and plots. A run that stopped resumes from it",
+              kind=Kind.DIRECTORY, flag="--output-dir", group=GROUP_DATA),
+    Parameter("metrics_file", str,
+              "CSV file for the table of RMSE and R^2 (default: metrics.csv in the output "
+              "folder)", default=None, kind=Kind.OUTPUT_FILE, group=GROUP_DATA,
+              extensions=(".csv",)),
+    Parameter("species", str,
+              "Chemical species of the model, in the order of the model file (default: those of "
+              "the training set, by atomic number). Must cover every species of the data",
+              default=None, multiple=True, group=GROUP_DATA),
+    # -- model --------------------------------------------------------------------------------
+    Parameter("version", int,
+              "NEP version: 4 (default), or 3 (only with GPUMD's nep before version 5.3; "
+              "neppo and calorine's CPUNEP handle NEP4 only)",
+              default=4, minimum=3, maximum=4, group=GROUP_MODEL),
+    Parameter("radial_cutoff_angstrom", float, "Radial descriptor cutoff",
+              unit="Angstrom", default=8.0, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
+              flag="--radial-cutoff"),
+    Parameter("angular_cutoff_angstrom", float,
+              "Angular descriptor cutoff; at most the radial cutoff",
+              unit="Angstrom", default=4.0, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
+              flag="--angular-cutoff"),
+    Parameter("n_max_radial", int, "Number of radial descriptor components minus one "
+              "(GPUMD's n_max, first value)", default=6, minimum=0, maximum=12,
+              group=GROUP_MODEL),
+    Parameter("n_max_angular", int, "Number of angular descriptor components minus one "
+              "(GPUMD's n_max, second value)", default=6, minimum=0, maximum=8,
+              group=GROUP_MODEL),
+    Parameter("basis_size_radial", int, "Radial basis functions minus one "
+              "(GPUMD's basis_size, first value)", default=6, minimum=0, maximum=8,
+              group=GROUP_MODEL),
+    Parameter("basis_size_angular", int, "Angular basis functions minus one "
+              "(GPUMD's basis_size, second value)", default=6, minimum=0, maximum=8,
+              group=GROUP_MODEL),
+    Parameter("l_max_3body", int, "Largest l of the three-body descriptors (GPUMD's l_max)",
+              default=4, minimum=2, maximum=8, group=GROUP_MODEL),
+    Parameter("l_max_4body", int, "2 to include the four-body descriptors (q_222), 0 not to",
+              default=2, minimum=0, maximum=2, group=GROUP_MODEL),
+    Parameter("l_max_5body", int, "1 to include the five-body descriptors (q_1111; GPUMD "
+              "discourages them), 0 not to", default=0, minimum=0, maximum=1,
+              group=GROUP_MODEL),
+    Parameter("neurons", int, "Neurons of the hidden layer", default=30, minimum=1,
+              maximum=120, group=GROUP_MODEL),
+    Parameter("zbl_cutoff_angstrom", float,
+              "Outer cutoff of the universal ZBL repulsion at short distances (GPUMD's zbl); "
+              "none by default", unit="Angstrom", default=None, minimum=1.0, maximum=3.0,
+              group=GROUP_MODEL, flag="--zbl-cutoff"),
+    Parameter("fine_tune_model", str,
+              "Foundation model file (e.g. NEP89's nep89_20250409.txt) to fine-tune from with "
+              "GPUMD's fine_tune keyword; its architecture replaces the model settings above. "
+              "GPUMD only", default=None, kind=Kind.INPUT_FILE, group=GROUP_MODEL,
+              extensions=(".txt",)),
+    Parameter("fine_tune_restart", str,
+              "The foundation model's nep.restart file (e.g. nep89_20250409.restart), "
+              "needed with fine_tune_model", default=None, kind=Kind.INPUT_FILE,
+              group=GROUP_MODEL, extensions=(".restart",)),
+    # -- training -----------------------------------------------------------------------------
+    Parameter("backend", str,
+              "Trainer: gpumd (GPUMD's nep executable, on a GPU), neppo (PyTorch, on CPU), or "
+              "auto: gpumd where a nep executable is found, neppo otherwise",
+              default="auto", choices=("auto", "gpumd", "neppo"), group=GROUP_TRAINING),
+    Parameter("nep_executable", str,
+              "GPUMD's nep executable (default: $MDINSIM_NEP, then PATH)",
+              default=None, group=GROUP_TRAINING),
+    Parameter("generations", int,
+              "SNES generations (gpumd; default 100000) or AdamW steps (neppo; default 5000)",
+              default=None, minimum=1, maximum=10_000_000, group=GROUP_TRAINING),
+    Parameter("batch_size", int,
+              "Structures per batch (default: 1000 for gpumd, 32 for neppo)",
+              default=None, minimum=1, group=GROUP_TRAINING),
+    Parameter("population", int, "SNES population size (gpumd only)", default=50,
+              minimum=10, maximum=100, group=GROUP_TRAINING),
+    Parameter("lambda_energy", float, "Weight of the energy RMSE in the loss (lambda_e)",
+              default=1.0, minimum=0.0, group=GROUP_TRAINING),
+    Parameter("lambda_force", float, "Weight of the force RMSE in the loss (lambda_f)",
+              default=1.0, minimum=0.0, group=GROUP_TRAINING),
+    Parameter("lambda_virial", float, "Weight of the virial RMSE in the loss (lambda_v)",
+              default=0.1, minimum=0.0, group=GROUP_TRAINING),
+    Parameter("lambda_1", float, "Weight of the L1 regularisation (default: GPUMD's "
+              "automatic value; none with neppo)", default=None, minimum=0.0,
+              group=GROUP_TRAINING),
+    Parameter("lambda_2", float, "Weight of the L2 regularisation (default: GPUMD's "
+              "automatic value; none with neppo)", default=None, minimum=0.0,
+              group=GROUP_TRAINING),
+    Parameter("output_interval", int, "Generations (or steps) between rows of the loss curve",
+              unit="generations", default=100, minimum=1, group=GROUP_TRAINING),
+    Parameter("seed", int, "Seed of the train/validation splits, of neppo's initial parameters "
+              "and batches, and of the active-learning MD. GPUMD's nep seeds itself from the "
+              "clock, so only neppo runs repeat exactly", default=42, minimum=0,
+              group=GROUP_TRAINING),
+    Parameter("threads", int, "CPU threads for neppo (0: PyTorch's default)", default=0,
+              minimum=0, group=GROUP_TRAINING),
+    # -- ensemble -----------------------------------------------------------------------------
+    Parameter("ensemble_size", int,
+              "Number of models trained on random train/validation splits, whose spread in "
+              "predicted forces is the uncertainty; 1 trains the full model only. The full "
+              "model (all training structures) is always trained and is the model to use",
+              default=1, minimum=1, maximum=64, group=GROUP_ENSEMBLE),
+    Parameter("validation_fraction", float,
+              "Fraction of the training structures each ensemble model leaves out for "
+              "validation (split_mode bagging)", default=0.1, minimum=0.0, maximum=0.9,
+              exclusive_minimum=True, group=GROUP_ENSEMBLE),
+    Parameter("split_mode", str,
+              "How the ensemble splits are drawn: bagging (independent random splits) or "
+              "kfold (the validation sets partition the data)",
+              default="bagging", choices=("bagging", "kfold"), group=GROUP_ENSEMBLE),
+    # -- active learning ------------------------------------------------------------------------
+    Parameter("active_learning_generations", int,
+              "Rounds of: MD with the ensemble, selection of uncertain structures, labelling "
+              "with the reference calculator, retraining. 0 trains once", default=0, minimum=0,
+              group=GROUP_ACTIVE),
+    Parameter("reference_calculator", str,
+              "ASE calculator that labels new structures, as an import path: a class or a "
+              "function returning a calculator (e.g. tblite.ase:TBLite, "
+              "ase.calculators.tersoff:Tersoff.from_lammps)", default=None, group=GROUP_ACTIVE),
+    Parameter("reference_calculator_arguments", str,
+              "Keyword arguments of the reference calculator as JSON (e.g. "
+              "'{\"method\": \"GFN1-xTB\"}')", default="{}", group=GROUP_ACTIVE),
+    Parameter("uncertainty_threshold_mev_per_angstrom", float,
+              "A sampled structure is labelled when the largest (over atoms) standard deviation "
+              "over the ensemble of its predicted force exceeds this (GPUMD's active sigma_f)",
+              unit="meV/Angstrom", default=50.0, minimum=0.0, exclusive_minimum=True,
+              group=GROUP_ACTIVE, flag="--uncertainty-threshold"),
+    Parameter("uncertainty_maximum_mev_per_angstrom", float,
+              "Structures above this uncertainty are discarded as unphysical (an MD that "
+              "exploded); none by default", unit="meV/Angstrom", default=None, minimum=0.0,
+              exclusive_minimum=True, group=GROUP_ACTIVE, flag="--uncertainty-maximum"),
+    Parameter("max_new_structures", int,
+              "Largest number of structures labelled per round (the most uncertain first)",
+              default=20, minimum=1, group=GROUP_ACTIVE),
+    Parameter("md_start_structures", str,
+              "Structures to start the sampling MD from (default: md_starts structures drawn "
+              "from the training set)", default=None, kind=Kind.INPUT_FILES, group=GROUP_ACTIVE,
+              extensions=XYZ_EXTENSIONS),
+    Parameter("md_starts", int, "Training structures to start the sampling MD from when no "
+              "md_start_structures are given", default=2, minimum=1, group=GROUP_ACTIVE),
+    Parameter("md_engine", str,
+              "MD of the sampling: langevin (ASE Langevin dynamics with calorine's CPUNEP, on "
+              "CPU) or mdinsim (the MD step, mantid_mdinsim.md: GPUMD where a gpumd executable "
+              "is found, NVT equilibration then NVE frames)", default="langevin",
+              choices=("langevin", "mdinsim"), group=GROUP_ACTIVE),
+    Parameter("md_temperature_k", float, "Temperatures of the sampling MD",
+              unit="K", default=(300.0,), minimum=0.0, exclusive_minimum=True, multiple=True,
+              group=GROUP_ACTIVE, flag="--md-temperature"),
+    Parameter("md_steps", int, "MD steps per start structure and temperature", unit="steps",
+              default=1000, minimum=1, group=GROUP_ACTIVE),
+    Parameter("md_time_step_fs", float, "MD time step", unit="fs", default=1.0, minimum=0.0,
+              exclusive_minimum=True, maximum=10.0, group=GROUP_ACTIVE, flag="--md-time-step"),
+    Parameter("md_sample_interval", int, "MD steps between the structures checked for "
+              "uncertainty", unit="steps", default=20, minimum=1, group=GROUP_ACTIVE),
+))
