@@ -35,7 +35,7 @@ class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
         "validation_fraction": ("ensemble_size", None),
         "split_mode": ("ensemble_size", None),
         **{name: _ACTIVE for name in (
-            "reference_calculator", "reference_calculator_arguments",
+            "reference_calculator", "reference_calculator_arguments", "md_engine",
             "uncertainty_threshold_mev_per_angstrom", "uncertainty_maximum_mev_per_angstrom",
             "max_new_structures", "md_start_structures", "md_starts", "md_temperature_k",
             "md_steps", "md_time_step_fs", "md_sample_interval")},
