@@ -1,0 +1,148 @@
+"""Streaming trajectory readers: one frame at a time, species read from the file.
+
+Formats (one module each): extended XYZ including GPUMD's ``dump.xyz`` (:mod:`.trajectory_extxyz`),
+ASE ``.traj`` (:mod:`.trajectory_ase`) and LAMMPS text dumps (:mod:`.trajectory_lammps`).
+:func:`open_trajectory` picks the reader from the extension or, failing that, from the content.
+
+Every reader gives the same things: ``n_atoms``, ``species`` (a symbol per atom, from the file),
+``cell`` (lattice vectors as rows, Angstrom) and :meth:`TrajectoryReader.frames`, an iterator
+over Cartesian positions in Angstrom, shape ``(n_atoms, 3)``. Only the frame being read is in
+memory, so a trajectory larger than RAM can be read.
+
+Frames are checked as they are read; problems raise
+:class:`~mantid_mdinsim.errors.InputFileError` naming the file and the frame (0-based, as
+printed in messages): truncated or garbled frames, a changed number of atoms or species, a cell
+that changes (NPT trajectories: q-points are defined by a fixed cell), positions that are not
+finite.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import InputFileError
+
+#: Largest change of a cell vector component, in Angstrom, still taken as the same cell
+#: (text dumps print the cell with a finite number of digits).
+CELL_TOLERANCE_ANGSTROM = 1e-5
+
+FORMATS = ("extxyz", "ase", "lammps")
+
+
+class TrajectoryReader(abc.ABC):
+    """A trajectory opened for streaming. Subclasses fill ``n_atoms``, ``species``, ``cell``."""
+
+    format: str = ""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputFileError(self.path, "the file does not exist",
+                                 fix="check the path of the trajectory")
+        self.n_atoms: int = 0
+        self.species: list[str] = []
+        self.cell: np.ndarray = np.zeros((3, 3))
+
+    @abc.abstractmethod
+    def frames(self, start: int = 0) -> Iterator[np.ndarray]:
+        """Cartesian positions (Angstrom, shape ``(n_atoms, 3)``) of the frames from ``start``
+        (0-based) to the end of the file."""
+
+    def estimated_frame_count(self) -> int | None:
+        """The number of frames (exact or estimated from the file size), or None if unknown."""
+        return None
+
+    def close(self) -> None:
+        """Release the file."""
+
+    def __enter__(self) -> "TrajectoryReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- checks shared by the formats --------------------------------------------------------
+    def frame_error(self, frame: int, problem: str, fix: str | None = None,
+                    line: int | None = None) -> InputFileError:
+        where = f"frame {frame}"
+        if line is not None:
+            where += f" (line {line})"
+        return InputFileError(self.path, problem, where=where, fix=fix)
+
+    def check_cell(self, cell: np.ndarray, frame: int) -> None:
+        if not np.all(np.isfinite(cell)):
+            raise self.frame_error(frame, "the cell holds values that are not finite numbers",
+                                   "repair or remove this frame")
+        change = float(np.max(np.abs(cell - self.cell)))
+        if change > CELL_TOLERANCE_ANGSTROM * max(1.0, float(np.max(np.abs(self.cell)))):
+            raise self.frame_error(
+                frame, f"the cell changes (by up to {change:.3g} Angstrom from frame 0); "
+                "S(q,w) needs a fixed cell because the q-points are defined by it",
+                "use a constant-volume (NVE or NVT) production trajectory")
+
+    def check_positions(self, positions: np.ndarray, frame: int) -> None:
+        if not np.all(np.isfinite(positions)):
+            atom = int(np.argwhere(~np.isfinite(positions))[0][0])
+            raise self.frame_error(
+                frame, f"atom {atom} has a position that is not a finite number (NaN or inf)",
+                "the MD run probably blew up before this frame: use the frames before it or "
+                "rerun the simulation")
+
+
+def check_species(path: Path, species: list[str], where: str) -> None:
+    """Species must be non-empty text (a symbol such as Si, or D for deuterium)."""
+    for index, symbol in enumerate(species):
+        if not symbol or symbol[0].isdigit():
+            raise InputFileError(path, f"atom {index} has the species '{symbol}', not a "
+                                 "chemical symbol", where=where,
+                                 fix="write element symbols in the trajectory (for LAMMPS, "
+                                 "add the 'element' column with dump_modify ... element)")
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The reader for ``path``: from its extension, else from its first line."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    name = path.name.lower()
+    if suffix == ".traj":
+        return "ase"
+    if suffix in (".xyz", ".extxyz"):
+        return "extxyz"
+    if suffix in (".lammpstrj", ".dump") or name.startswith("dump.") and suffix != ".xyz":
+        return "lammps"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError as error:
+        raise InputFileError(path, f"cannot be read ({error.strerror})") from None
+    if head.startswith(b"- of Ulm") or head.startswith(b"AFFormatASE"):
+        return "ase"
+    first = head.split(b"\n", 1)[0].strip()
+    if first.startswith(b"ITEM:"):
+        return "lammps"
+    if first.isdigit():
+        return "extxyz"
+    raise InputFileError(path, "the trajectory format is not recognised",
+                         fix="use extended XYZ (.xyz), ASE (.traj) or a LAMMPS text dump "
+                         "(.lammpstrj)")
+
+
+def open_trajectory(path: str | os.PathLike, format: str | None = None) -> TrajectoryReader:
+    """Open ``path`` with the reader of its format (``extxyz``, ``ase`` or ``lammps``; detected
+    when None)."""
+    format = format or detect_format(path)
+    if format == "extxyz":
+        from .trajectory_extxyz import ExtxyzReader
+        return ExtxyzReader(path)
+    if format == "ase":
+        from .trajectory_ase import AseTrajectoryReader
+        return AseTrajectoryReader(path)
+    if format == "lammps":
+        from .trajectory_lammps import LammpsDumpReader
+        return LammpsDumpReader(path)
+    raise ValueError(f"unknown trajectory format {format!r}; known: {', '.join(FORMATS)}")

@@ -1,0 +1,240 @@
+"""Extended XYZ trajectories, including GPUMD's ``dump.xyz`` (``dump_xyz`` / ``dump_exyz``).
+
+Each frame: a line with the number of atoms, a comment line of ``key=value`` pairs that must
+hold ``Lattice="ax ay az bx by bz cx cy cz"`` (Angstrom) and may hold ``Properties=`` (default
+``species:S:1:pos:R:3``), then one line per atom. The comment line is read with ASE's parser;
+the atom lines with the numba parser of :mod:`.trajectory_text`, which is what makes reading
+fast. Plain XYZ without a cell (GPUMD's old ``movie.xyz``) cannot give q-points and is refused
+with a message saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import numpy as np
+from ase.data import chemical_symbols
+from ase.io.extxyz import key_val_str_to_dict
+
+from .trajectory import TrajectoryReader, check_species
+from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
+                              STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
+                              ChunkedText, species_hashes)
+
+_LATTICE = re.compile(rb'Lattice\s*=\s*"([^"]*)"', re.IGNORECASE)
+_PROPERTIES = re.compile(rb"Properties\s*=\s*(\S+)", re.IGNORECASE)
+_DEFAULT_PROPERTIES = "species:S:1:pos:R:3"
+
+
+def _columns(properties: str) -> list[tuple[str, str, int]]:
+    """``species:S:1:pos:R:3`` -> ``[("species", "S", 1), ("pos", "R", 3)]``."""
+    fields = properties.split(":")
+    if len(fields) % 3:
+        raise ValueError(properties)
+    return [(fields[i], fields[i + 1].upper(), int(fields[i + 2]))
+            for i in range(0, len(fields), 3)]
+
+
+class ExtxyzReader(TrajectoryReader):
+    """Extended XYZ, streamed frame by frame."""
+
+    format = "extxyz"
+
+    def __init__(self, path):
+        super().__init__(path)
+        text = ChunkedText(self.path)
+        try:
+            header = self._read_header(text, 0)
+            if header is None:
+                raise self.frame_error(0, "the file holds no frame",
+                                       "check that the MD run wrote its trajectory")
+            self.n_atoms, comment = header
+            self._lattice_text, self.cell, properties = self._cell_and_properties(comment, 0)
+            self._properties_text = properties
+            self._roles, species_column = self._roles_for(properties)
+            lines = []
+            for index in range(self.n_atoms):
+                line = text.readline()
+                if line is None:
+                    raise self.frame_error(0, f"the file ends after {index} of {self.n_atoms} "
+                                           "atom lines", "the file is truncated")
+                lines.append(line.split())
+            self._first_frame_bytes = text.offset
+            try:
+                tokens = [words[species_column].decode() for words in lines]
+            except (IndexError, UnicodeDecodeError):
+                raise self.frame_error(0, "an atom line lacks its species column",
+                                       line=3) from None
+            if species_column == self._z_column:
+                tokens = [self._symbol_from_number(token) for token in tokens]
+                self._hashes = species_hashes([w[species_column].decode() for w in lines])
+            else:
+                self._hashes = species_hashes(tokens)
+            check_species(self.path, tokens, "frame 0")
+            self.species = tokens
+        finally:
+            text.close()
+
+    # -- header ------------------------------------------------------------------------------
+    def _read_header(self, text: ChunkedText, frame: int) -> tuple[int, bytes] | None:
+        """(number of atoms, comment line) of the next frame, or None at the end of the file."""
+        while True:
+            line = text.readline()
+            if line is None:
+                return None
+            if line.strip():
+                break
+        try:
+            n_atoms = int(line.strip())
+        except ValueError:
+            raise self.frame_error(frame, f"expected the number of atoms, found "
+                                   f"'{line[:40].decode(errors='replace')}'",
+                                   "the frame before is garbled or has extra lines",
+                                   line=text.line_number) from None
+        if n_atoms <= 0:
+            raise self.frame_error(frame, f"the frame announces {n_atoms} atoms",
+                                   line=text.line_number)
+        comment = text.readline()
+        if comment is None:
+            raise self.frame_error(frame, "the file ends after the number of atoms",
+                                   "the file is truncated")
+        return n_atoms, comment
+
+    def _cell_and_properties(self, comment: bytes, frame: int):
+        try:
+            info = key_val_str_to_dict(comment.decode(errors="replace"))
+        except Exception as error:  # ASE raises several types for bad comment lines
+            raise self.frame_error(frame, f"the comment line cannot be read ({error})") from None
+        if "Lattice" not in info:
+            raise self.frame_error(
+                frame, "the comment line has no Lattice=\"...\" (a plain XYZ file, such as "
+                "GPUMD's old movie.xyz, has no cell, and S(q,w) needs one for its q-points)",
+                "write the trajectory with GPUMD's dump_xyz/dump_exyz or ase.io.write(..., "
+                "format='extxyz')")
+        lattice = _LATTICE.search(comment)
+        try:
+            # the nine numbers are a, b, c one after the other: rows of the cell (ASE's
+            # key_val_str_to_dict returns them column by column)
+            cell = np.array(lattice.group(1).split(), dtype=float).reshape(3, 3)
+        except (AttributeError, ValueError):
+            cell = np.asarray(info["Lattice"], dtype=float).reshape(3, 3).T
+        properties = info.get("Properties", _DEFAULT_PROPERTIES)
+        if not isinstance(properties, str):
+            properties = _PROPERTIES.search(comment).group(1).decode()
+        return (lattice.group(1) if lattice else b""), cell, properties
+
+    def _roles_for(self, properties: str) -> tuple[np.ndarray, int]:
+        try:
+            columns = _columns(properties)
+        except ValueError:
+            raise self.frame_error(0, f"Properties={properties} cannot be read") from None
+        roles: list[int] = []
+        species_column = position_column = -1
+        self._z_column = -2
+        for name, kind, count in columns:
+            lowered = name.lower()
+            if lowered in ("species", "symbols", "element") and species_column < 0:
+                species_column = len(roles)
+                roles.append(COLUMN_SPECIES)
+                roles.extend([COLUMN_IGNORED] * (count - 1))
+            elif lowered in ("z", "numbers") and kind == "I" and species_column < 0:
+                species_column = self._z_column = len(roles)
+                roles.append(COLUMN_SPECIES)
+                roles.extend([COLUMN_IGNORED] * (count - 1))
+            elif lowered in ("pos", "positions") and count == 3 and position_column < 0:
+                position_column = len(roles)
+                roles.extend([0, 1, 2])
+            else:
+                roles.extend([COLUMN_IGNORED] * count)
+        if species_column < 0:
+            raise self.frame_error(0, f"Properties={properties} has no species column",
+                                   "write the species (species:S:1) in the trajectory")
+        if position_column < 0:
+            raise self.frame_error(0, f"Properties={properties} has no positions (pos:R:3)")
+        return np.asarray(roles, dtype=np.int64), species_column
+
+    def _symbol_from_number(self, token: str) -> str:
+        try:
+            return chemical_symbols[int(token)]
+        except (ValueError, IndexError):
+            raise self.frame_error(0, f"'{token}' is not an atomic number") from None
+
+    # -- frames ------------------------------------------------------------------------------
+    def estimated_frame_count(self) -> int | None:
+        return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))
+
+    def frames(self, start: int = 0) -> Iterator[np.ndarray]:
+        text = ChunkedText(self.path)
+        lines_per_frame = self.n_atoms + 2
+        hashes = np.empty(self.n_atoms, dtype=np.uint64)
+        frame = 0
+        try:
+            while True:
+                if frame < start:
+                    # Skipping still checks the frame structure through the atom counts.
+                    header = self._read_header(text, frame)
+                    if header is None:
+                        return
+                    if header[0] != self.n_atoms:
+                        raise self._count_error(frame, header[0])
+                    if not text.skip(self.n_atoms):
+                        raise self.frame_error(frame, "the file ends inside this frame",
+                                               "the file is truncated; remove the last frame")
+                    frame += 1
+                    continue
+                header = self._read_header(text, frame)
+                if header is None:
+                    return
+                n_atoms, comment = header
+                if n_atoms != self.n_atoms:
+                    raise self._count_error(frame, n_atoms)
+                lattice = _LATTICE.search(comment)
+                if lattice is None or lattice.group(1) != self._lattice_text:
+                    _, cell, properties = self._cell_and_properties(comment, frame)
+                    self.check_cell(cell, frame)
+                else:
+                    properties_match = _PROPERTIES.search(comment)
+                    properties = (properties_match.group(1).decode() if properties_match
+                                  else _DEFAULT_PROPERTIES)
+                if properties != self._properties_text:
+                    raise self.frame_error(frame, f"the columns change (Properties={properties}"
+                                           f", frame 0 has {self._properties_text})")
+                positions = np.empty((self.n_atoms, 3))
+                first_line = frame * lines_per_frame + 3
+                status, line, column = text.parse_lines(self.n_atoms, self._roles, positions,
+                                                        hashes)
+                if status != STATUS_OK:
+                    raise self._parse_error(frame, status, line, column, first_line)
+                if not np.array_equal(hashes, self._hashes):
+                    atom = int(np.argmax(hashes != self._hashes))
+                    raise self.frame_error(frame, f"atom {atom} has another species than in "
+                                           "frame 0", "atoms must keep their order and species",
+                                           line=first_line + atom)
+                self.check_positions(positions, frame)
+                yield positions
+                frame += 1
+        finally:
+            text.close()
+
+    def _count_error(self, frame: int, n_atoms: int):
+        return self.frame_error(frame, f"has {n_atoms} atoms, frame 0 has {self.n_atoms}",
+                                "all frames must hold the same atoms (a garbled or "
+                                "truncated frame also shows this way)")
+
+    def _parse_error(self, frame: int, status: int, line: int, column: int, first_line: int):
+        where = first_line + line
+        if status == STATUS_NEED_MORE:
+            return self.frame_error(frame, f"the file ends inside this frame (after {line} of "
+                                    f"{self.n_atoms} atom lines)",
+                                    "the file is truncated; remove the incomplete last frame",
+                                    line=where)
+        if status == STATUS_BAD_NUMBER:
+            problem = f"column {column + 1} of atom {line} is not a number"
+        elif status == STATUS_TOO_FEW:
+            problem = f"atom {line} has fewer columns than Properties= announces"
+        elif status == STATUS_TOO_MANY:
+            problem = f"atom {line} has more columns than Properties= announces"
+        else:
+            problem = f"atom {line} cannot be read"
+        return self.frame_error(frame, problem, "the frame is garbled", line=where)

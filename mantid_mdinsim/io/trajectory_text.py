@@ -1,0 +1,333 @@
+"""Fast parsing of the atom lines of text trajectories (extended XYZ, LAMMPS dump).
+
+The text of a trajectory is what limits the end-to-end speed of an S(q,w) calculation when it is
+parsed with Python string operations per line (dynasor's readers spend most of their time there).
+Here a frame's atom lines are parsed in one numba call straight from the bytes of the file: the
+numeric columns go into a float array and the species column into a 64-bit hash per atom, which is
+enough to check that the species never change from frame to frame (their text is read once, from
+the first frame, in Python).
+
+:class:`ChunkedText` reads the file in large chunks, so memory stays bounded by the chunk size
+(a few frames), whatever the length of the trajectory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numba
+import numpy as np
+
+#: Column roles for :func:`parse_atom_lines`.
+COLUMN_IGNORED = -1
+COLUMN_SPECIES = -2
+
+#: Status codes of :func:`parse_atom_lines`.
+STATUS_OK = 0
+STATUS_NEED_MORE = 1     # the buffer ended before the last line did
+STATUS_BAD_NUMBER = 2    # a numeric column holds something that is not a number
+STATUS_TOO_FEW = 3       # a line has fewer columns than the header announces
+STATUS_TOO_MANY = 4      # a line has more columns than the header announces
+
+# Exact powers of ten: dividing an integer mantissa below 2**53 by one of these is correctly
+# rounded, so "%.8f"-style text converts exactly as Python's float() would.
+_POWERS_OF_TEN = np.array([10.0 ** k for k in range(23)])
+
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+@numba.njit(cache=True, inline="always")
+def _is_space(c: int) -> bool:
+    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
+
+
+@numba.njit(cache=True)
+def _parse_number(buf, i, end, powers):
+    """Parse the number in ``buf[i:end]``; return ``(value, ok)``. ``nan``/``inf`` are numbers."""
+    sign = 1.0
+    if i < end and (buf[i] == 45 or buf[i] == 43):  # - +
+        if buf[i] == 45:
+            sign = -1.0
+        i += 1
+    if i < end and (buf[i] | 32) in (110, 105):  # nan, inf (any case)
+        length = end - i
+        if length == 3 and (buf[i] | 32) == 110 and (buf[i + 1] | 32) == 97 \
+                and (buf[i + 2] | 32) == 110:
+            return np.nan, True
+        if length >= 3 and (buf[i] | 32) == 105 and (buf[i + 1] | 32) == 110 \
+                and (buf[i + 2] | 32) == 102:
+            return sign * np.inf, True
+        return 0.0, False
+    mantissa = 0
+    digits = 0
+    exponent = 0
+    seen_digit = False
+    while i < end and 48 <= buf[i] <= 57:
+        seen_digit = True
+        if digits < 18:
+            mantissa = mantissa * 10 + (buf[i] - 48)
+            if mantissa > 0:
+                digits += 1
+        else:
+            exponent += 1
+        i += 1
+    if i < end and buf[i] == 46:  # .
+        i += 1
+        while i < end and 48 <= buf[i] <= 57:
+            seen_digit = True
+            if digits < 18:
+                mantissa = mantissa * 10 + (buf[i] - 48)
+                if mantissa > 0:
+                    digits += 1
+                exponent -= 1
+            i += 1
+    if not seen_digit:
+        return 0.0, False
+    if i < end and (buf[i] | 32) in (101, 100):  # e E d D
+        i += 1
+        exp_sign = 1
+        if i < end and (buf[i] == 45 or buf[i] == 43):
+            if buf[i] == 45:
+                exp_sign = -1
+            i += 1
+        if i >= end:
+            return 0.0, False
+        value = 0
+        while i < end and 48 <= buf[i] <= 57:
+            if value < 100000:
+                value = value * 10 + (buf[i] - 48)
+            i += 1
+        exponent += exp_sign * value
+    if i != end:
+        return 0.0, False
+    return sign * _scale(mantissa, exponent, powers), True
+
+
+@numba.njit(cache=True, inline="always")
+def _two_product(a, b):
+    """p + e == a * b exactly (Dekker's product, no FMA needed)."""
+    p = a * b
+    t = 134217729.0 * a
+    a_high = t - (t - a)
+    a_low = a - a_high
+    t = 134217729.0 * b
+    b_high = t - (t - b)
+    b_low = b - b_high
+    e = ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+    return p, e
+
+
+@numba.njit(cache=True)
+def _scale(mantissa, exponent, powers):
+    """mantissa * 10**exponent, correctly rounded in practice.
+
+    Below 2**53, with |exponent| <= 22, the mantissa and the power of ten are exact doubles and
+    one division (or product) rounds once. Otherwise (%.17g output, as GPUMD writes, or large
+    exponents) the value is carried as a pair of doubles (the mantissa split exactly in two)
+    through divisions by exact powers of ten with the exact remainder, and rounded once at the
+    end, as Python's float() does.
+    """
+    if exponent == 0:
+        return float(mantissa)
+    if mantissa < 9007199254740992 and -22 <= exponent <= 22:  # 2**53
+        return float(mantissa) / powers[-exponent] if exponent < 0 \
+            else float(mantissa) * powers[exponent]
+    high = float(mantissa)
+    low = float(mantissa - np.int64(high))
+    while exponent < 0:
+        step = min(22, -exponent)
+        power = powers[step]
+        quotient = high / power
+        product, error = _two_product(quotient, power)
+        correction = (((high - product) - error) + low) / power
+        high = quotient + correction
+        low = correction - (high - quotient)
+        exponent += step
+    while exponent > 0:
+        step = min(22, exponent)
+        product, error = _two_product(high, powers[step])
+        correction = error + low * powers[step]
+        high = product + correction
+        low = correction - (high - product)
+        exponent -= step
+    return high
+
+
+@numba.njit(cache=True)
+def parse_atom_lines(buf, start, n_lines, roles, at_eof, out, hashes, powers):
+    """Parse ``n_lines`` whitespace-separated lines of ``len(roles)`` columns from ``buf[start:]``.
+
+    ``roles[c]`` is the output column of ``out`` for a numeric column, ``COLUMN_SPECIES`` for the
+    species column (hashed into ``hashes``) or ``COLUMN_IGNORED``.
+
+    Returns ``(status, offset, line, column)``: the status code, the offset after the last parsed
+    line, and the line (0-based within the block) and column where a problem was found.
+    """
+    n_cols = roles.shape[0]
+    size = buf.shape[0]
+    i = start
+    for line in range(n_lines):
+        column = 0
+        while True:
+            # skip blanks, stop at end of line
+            while i < size and _is_space(buf[i]):
+                i += 1
+            if i >= size:
+                if not at_eof:
+                    return STATUS_NEED_MORE, start, line, column
+                break
+            if buf[i] == 10:  # newline
+                i += 1
+                break
+            token_start = i
+            while i < size and buf[i] != 10 and not _is_space(buf[i]):
+                i += 1
+            if i >= size and not at_eof:
+                return STATUS_NEED_MORE, start, line, column
+            if column >= n_cols:
+                return STATUS_TOO_MANY, i, line, column
+            role = roles[column]
+            if role >= 0:
+                value, ok = _parse_number(buf, token_start, i, powers)
+                if not ok:
+                    return STATUS_BAD_NUMBER, i, line, column
+                out[line, role] = value
+            elif role == COLUMN_SPECIES:
+                h = _FNV_OFFSET
+                for k in range(token_start, i):
+                    h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
+                hashes[line] = h
+            column += 1
+        if column < n_cols:
+            if i >= size:  # the file ends inside this line: truncated, not garbled
+                return STATUS_NEED_MORE, i, line, column
+            return STATUS_TOO_FEW, i, line, column
+    return STATUS_OK, i, n_lines, 0
+
+
+@numba.njit(cache=True)
+def skip_lines(buf, start, n_lines):
+    """Offset after ``n_lines`` newlines from ``start``, or -1 where the buffer ends first."""
+    i = start
+    size = buf.shape[0]
+    found = 0
+    while found < n_lines:
+        while i < size and buf[i] != 10:
+            i += 1
+        if i >= size:
+            return -1
+        i += 1
+        found += 1
+    return i
+
+
+def species_hashes(tokens: list[str]) -> np.ndarray:
+    """The hashes :func:`parse_atom_lines` computes, for species read as text (frame 0)."""
+    result = np.empty(len(tokens), dtype=np.uint64)
+    prime, mask = int(_FNV_PRIME), (1 << 64) - 1
+    cache: dict[str, int] = {}
+    for index, token in enumerate(tokens):
+        if token not in cache:
+            h = int(_FNV_OFFSET)
+            for byte in token.encode():
+                h = ((h ^ byte) * prime) & mask
+            cache[token] = h
+        result[index] = cache[token]
+    return result
+
+
+class ChunkedText:
+    """A text file read in large chunks, with line access for headers and byte access for the
+    numba parser. Only the current chunk (and the unread rest of the previous one) is in memory.
+    """
+
+    def __init__(self, path: str | os.PathLike, chunk_bytes: int = 1 << 24):
+        self.path = Path(path)
+        self._handle = open(self.path, "rb")
+        self.chunk_bytes = chunk_bytes
+        self.buffer = b""
+        self.position = 0           # offset of the next unread byte in ``buffer``
+        self.eof = False
+        self.line_number = 0        # 1-based number of the last line returned by readline
+        self.size = os.path.getsize(self.path)
+        self._consumed = 0          # bytes of the file before ``buffer[0]``
+
+    def close(self) -> None:
+        self._handle.close()
+
+    @property
+    def offset(self) -> int:
+        """Bytes of the file consumed so far."""
+        return self._consumed + self.position
+
+    def refill(self, minimum: int = 0) -> bool:
+        """Read another chunk (at least ``minimum`` more bytes where the file has them); keep
+        the unread part. Return False at the end of the file."""
+        if self.eof:
+            return False
+        want = max(self.chunk_bytes, minimum)
+        data = self._handle.read(want)
+        self._consumed += self.position
+        self.buffer = self.buffer[self.position:] + data
+        self.position = 0
+        if len(data) < want:
+            self.eof = True
+        return bool(data)
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self.buffer, dtype=np.uint8)
+
+    def readline(self) -> bytes | None:
+        """The next line without its end-of-line characters, or None at the end of the file."""
+        while True:
+            end = self.buffer.find(b"\n", self.position)
+            if end >= 0:
+                line = self.buffer[self.position:end]
+                self.position = end + 1
+                self.line_number += 1
+                return line.rstrip(b"\r")
+            if not self.refill():
+                if self.position < len(self.buffer):
+                    line = self.buffer[self.position:]
+                    self.position = len(self.buffer)
+                    self.line_number += 1
+                    return line.rstrip(b"\r")
+                return None
+
+    def at_end(self) -> bool:
+        """Only blanks are left in the file."""
+        while True:
+            if self.buffer[self.position:].strip():
+                return False
+            self.position = len(self.buffer)
+            if not self.refill():
+                return True
+
+    def parse_lines(self, n_lines: int, roles: np.ndarray, out: np.ndarray,
+                    hashes: np.ndarray) -> tuple[int, int, int]:
+        """Parse ``n_lines`` atom lines; return ``(status, line, column)`` (see
+        :func:`parse_atom_lines`) and advance past them when the status is OK."""
+        while True:
+            status, offset, line, column = parse_atom_lines(
+                self.array(), self.position, n_lines, roles, self.eof, out, hashes,
+                _POWERS_OF_TEN)
+            if status == STATUS_NEED_MORE and not self.eof:
+                self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes)
+                continue
+            if status == STATUS_OK:
+                self.position = offset
+                self.line_number += n_lines
+            return status, line, column
+
+    def skip(self, n_lines: int) -> bool:
+        """Skip ``n_lines`` lines; False where the file ends first."""
+        while True:
+            offset = skip_lines(self.array(), self.position, n_lines)
+            if offset >= 0:
+                self.position = offset
+                self.line_number += n_lines
+                return True
+            if not self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes):
+                return False

@@ -1,0 +1,42 @@
+"""``mdinsim sqw``: S(q,w) from MD trajectories, written as processed NeXus plus a PNG.
+
+Example::
+
+    mdinsim sqw run1.xyz run2.xyz --time-step-fs 14 --window 400 --q-max 12 --q-count 2000 \\
+        --output si_300K.nxs
+
+An interrupted run started again with the same arguments resumes from ``<output>.checkpoint``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..progress import terminal_progress
+from .compute import compute_sqw
+from .parameters import SQW_PARAMETERS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Compute the dynamic structure factor S(q,w) of MD trajectories (coherent and "
+        "incoherent parts, partials per species, neutron/X-ray/electron weights), averaged "
+        "over |Q| shells or per q-point. Output: a processed NeXus file (Mantid) with "
+        "S(|Q|,E) in 1/meV per atom (times fm^2 for neutron weights) against energy transfer "
+        "E in meV (DeltaE, positive = neutron energy loss; classical, so symmetric), and a PNG "
+        "colour map. Units: fs, frames, 1/Angstrom (2 pi included), meV.")
+    SQW_PARAMETERS.add_to_argparse(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = SQW_PARAMETERS.from_argparse(args)
+    output = Path(params["output"])
+    checkpoint = output.with_name(output.name + ".checkpoint.npz")
+    with terminal_progress("mdinsim sqw") as progress:
+        result = compute_sqw(params, progress, checkpoint=checkpoint)
+    written = result.save(output, plot=params["plot"])
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,539 @@
+"""MDComputeSqw's core: trajectories -> S(|Q|, E) (or S(q, E) per q-point), S(E) and partials.
+
+:func:`compute_sqw` takes the parameters of :data:`~.parameters.SQW_PARAMETERS` and returns an
+:class:`SqwResult`, whose :meth:`~SqwResult.workspaces` are the Spectrum/Table objects that the
+Mantid algorithm turns into workspaces and :meth:`~SqwResult.save` writes (processed NeXus and a
+PNG colour map).
+
+Statistics: all windows of all runs are pooled (for one run this is exactly dynasor's estimate).
+The errors (E) are standard errors of the mean from the spread of independent samples: the runs
+when there are several trajectories; for a single trajectory, consecutive segments of it (batch
+means, each about ten windows long). With a single sample the errors are zero and the logs say
+so (``errors_method``).
+
+Checkpoints: with ``checkpoint=path``, the sums are saved (atomically) after each completed
+sample at most every ``checkpoint_interval_s``; a later call with the same parameters and files
+resumes from there, and a successful run removes the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import InputFileError, ParameterError
+from ..io.atomic import atomic_path
+from ..io.trajectory import TrajectoryReader, open_trajectory
+from ..progress import ProgressReporter, ensure_progress
+from ..provenance import provenance_logs
+from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
+from . import averaging
+from .correlation import DEFAULT_MEMORY_BYTES, CorrelationSums, StreamingCorrelator
+from .parameters import SQW_PARAMETERS
+from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
+                      spherical_qpoints)
+from .weights import ScatteringWeights, scattering_weights
+
+STEP_NAME = "MDComputeSqw"
+#: A batch of a single trajectory spans about this many windows (batch means for the errors).
+BATCH_WINDOWS = 10
+#: Frames averaged to find the primitive cell of a --q-path calculation.
+PRIMITIVE_FRAMES = 50
+#: Largest relative difference of the cells of independent runs of one system.
+RUN_CELL_TOLERANCE = 0.02
+
+
+@dataclass
+class SqwResult:
+    """S(q, E) from one call of :func:`compute_sqw`.
+
+    Attributes
+    ----------
+    parameters
+        The resolved parameters.
+    energy_mev
+        Energy transfer, meV, from -E_max to E_max (2W + 1 points; positive = neutron energy
+        loss).
+    rows_inv_angstrom
+        The vertical axis: |Q| shell centres, or |q| of each q-point with ``per_q``.
+    q_points
+        The q-points used (Cartesian, 1/Angstrom).
+    parts
+        ``name -> (values, errors)``, each ``(n_rows, 2W + 1)`` in 1/meV times the weight unit:
+        ``total``, ``coherent``, ``incoherent`` and the partials ``coherent_A_B``,
+        ``incoherent_A``.
+    q_average
+        ``name -> (values, errors)``, each ``(2W + 1,)``: the average over all q-points.
+    logs
+        Sample logs: provenance, weights, q-points, statistics.
+    """
+
+    parameters: dict[str, Any]
+    energy_mev: np.ndarray
+    rows_inv_angstrom: np.ndarray
+    q_points: QPoints
+    parts: dict[str, tuple[np.ndarray, np.ndarray]]
+    q_average: dict[str, tuple[np.ndarray, np.ndarray]]
+    unit_label: str
+    logs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_q(self) -> bool:
+        return bool(self.parameters["per_q"])
+
+    def workspaces(self) -> list[Spectrum | Table]:
+        """The outputs as Spectrum/Table objects: ``sqw`` (the weighted total), ``sqw_coherent``,
+        ``sqw_incoherent``, the partials ``sqw_coherent_A_B`` and ``sqw_incoherent_A``, ``sw``
+        (the q-averaged parts, one labelled spectrum each) and ``qpoints`` (a table)."""
+        x = energy_axis(self.energy_mev)
+        vertical = momentum_axis(self.rows_inv_angstrom)
+        kind = "S(q,E) per q-point" if self.per_q else "S(|Q|,E)"
+        result: list[Spectrum | Table] = []
+        for name, (values, errors) in self.parts.items():
+            workspace_name = "sqw" if name == "total" else f"sqw_{name}"
+            result.append(Spectrum(
+                x=x.copy(), values=values, errors=errors, vertical=vertical.copy(),
+                distribution=True, y_unit="", y_unit_label=self.unit_label,
+                title=f"{kind}, {name.replace('_', ' ')} ({self.parameters['weights']} weights)",
+                name=workspace_name, logs=dict(self.logs)))
+        names = list(self.q_average)
+        result.append(Spectrum(
+            x=x.copy(), values=np.array([self.q_average[n][0] for n in names]),
+            errors=np.array([self.q_average[n][1] for n in names]), vertical=text_axis(names),
+            distribution=True, y_unit="", y_unit_label=self.unit_label,
+            title=f"S(E) averaged over the q-points ({self.parameters['weights']} weights)",
+            name="sw", logs=dict(self.logs)))
+        columns: dict[str, Any] = {
+            "qx": self.q_points.cartesian[:, 0].copy(), "qy": self.q_points.cartesian[:, 1].copy(),
+            "qz": self.q_points.cartesian[:, 2].copy(), "q": self.q_points.norms,
+            "n1": self.q_points.indices[:, 0].copy(), "n2": self.q_points.indices[:, 1].copy(),
+            "n3": self.q_points.indices[:, 2].copy()}
+        units = {name: "1/Angstrom" for name in ("qx", "qy", "qz", "q")}
+        for name, column in self.q_points.columns.items():
+            columns[name] = list(column) if name == "label" else np.asarray(column)
+        if "path_distance" in columns:
+            units["path_distance"] = "1/Angstrom"
+        result.append(Table(columns, units=units, title="q-points (1/Angstrom; n: integer "
+                            "coordinates on the reciprocal supercell lattice)", name="qpoints",
+                            logs=dict(self.logs)))
+        return result
+
+    def save(self, path: str | os.PathLike, plot: bool = True) -> list[Path]:
+        """Write the processed NeXus file ``path`` and, with ``plot``, a PNG colour map of the
+        total beside it (``<stem>.png``). Returns the files written."""
+        from ..io.nexus import save_processed_nexus
+
+        path = Path(path)
+        written = [save_processed_nexus(path, self.workspaces())]
+        if plot:
+            written.append(self.save_plot(path.with_suffix(".png")))
+        return written
+
+    def save_plot(self, path: str | os.PathLike) -> Path:
+        """Colour map of the total, logarithmic, without the elastic line (|E| < 1.5 energy
+        steps), which would set the colour scale; q-point index up with ``per_q``."""
+        from ..plotting import save_plot
+
+        total = next(w for w in self.workspaces() if w.name == "sqw")
+        step = float(self.energy_mev[1] - self.energy_mev[0])
+        values = total.values.copy()
+        values[:, np.abs(self.energy_mev) < 1.5 * step] = np.nan
+        changes: dict[str, Any] = {"values": values,
+                                   "title": total.title + ", elastic line left out"}
+        if self.per_q:
+            changes["vertical"] = Axis(values=np.arange(total.n_spectra, dtype=float),
+                                       unit="Label", caption="q-point", label="index")
+        if total.n_spectra == 1:
+            changes["vertical"] = None
+        total = total.copy(**changes)
+        finite = values[np.isfinite(values)]
+        log_scale = bool(finite.size and np.any(finite > 0))
+        return save_plot(total, path, log_scale=log_scale)
+
+
+# ------------------------------------------------------------------------------------------
+def compute_sqw(parameters: Mapping[str, Any] | None = None,
+                progress: ProgressReporter | None = None, *,
+                checkpoint: str | os.PathLike | None = None,
+                checkpoint_interval_s: float = 300.0,
+                memory_bytes: int = DEFAULT_MEMORY_BYTES, **kwargs: Any) -> SqwResult:
+    """Compute S(q, E) from MD trajectories; see :data:`~.parameters.SQW_PARAMETERS`.
+
+    Parameters
+    ----------
+    parameters, kwargs
+        Parameter values by name (``trajectories``, ``time_step_fs``, ``window``, ...).
+    progress
+        Receives the fraction done; cancelling raises :class:`~mantid_mdinsim.errors.Cancelled`
+        between blocks of frames (nothing is written).
+    checkpoint
+        File for the partial sums of a long run, to resume an interrupted one.
+    memory_bytes
+        Budget for the frame buffer and the FFT work arrays.
+    """
+    params = SQW_PARAMETERS.resolve(parameters, **kwargs)
+    progress = ensure_progress(progress)
+    paths = [Path(p) for p in params["trajectories"]]
+    readers = [open_trajectory(p) for p in paths]
+    try:
+        return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
+                        memory_bytes)
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _check_runs(readers: list[TrajectoryReader]) -> None:
+    first = readers[0]
+    for reader in readers[1:]:
+        if reader.n_atoms != first.n_atoms or reader.species != first.species:
+            raise InputFileError(reader.path, f"holds {reader.n_atoms} atoms "
+                                 f"({_composition(reader.species)}); {first.path.name} holds "
+                                 f"{first.n_atoms} ({_composition(first.species)})",
+                                 where="frame 0", fix="average only independent runs of the "
+                                 "same system, with the atoms in the same order")
+        change = np.max(np.abs(reader.cell - first.cell)) / np.max(np.abs(first.cell))
+        if change > RUN_CELL_TOLERANCE:
+            raise InputFileError(reader.path, f"its cell differs from that of {first.path.name} "
+                                 f"by {100 * change:.2g}%", where="frame 0",
+                                 fix="average only runs of the same system and volume")
+
+
+def _composition(species: list[str]) -> str:
+    names, counts = np.unique(species, return_counts=True)
+    return " ".join(f"{n}{c}" for n, c in zip(names, counts))
+
+
+def _choose_qpoints(params: dict[str, Any], reader: TrajectoryReader) -> QPoints:
+    cell = reader.cell
+    if params["q_file"] and params["q_path"]:
+        raise ParameterError("q_file", "--q-file and --q-path both choose the q-points",
+                             "give one of them")
+    if params["q_file"]:
+        return file_qpoints(params["q_file"], cell)
+    if params["q_path"]:
+        if params["primitive_cell"]:
+            from ase.io import read
+
+            try:
+                primitive = read(params["primitive_cell"]).cell.array
+            except Exception as error:
+                raise InputFileError(params["primitive_cell"], f"cannot be read as a structure "
+                                     f"({error})") from None
+            notes = {"primitive_cell_source": str(params["primitive_cell"])}
+        else:
+            frames = list(itertools.islice(reader.frames(), PRIMITIVE_FRAMES))
+            positions = average_structure(frames, cell)
+            primitive, symprec = find_primitive_cell(cell, positions, reader.species)
+            notes = {"primitive_cell_source": f"spglib on the mean of the first {len(frames)} "
+                     f"frames, tolerance {symprec:g} Angstrom"}
+        q_points = path_qpoints(cell, params["q_path"], primitive, params["zones"],
+                                params["q_max_inv_angstrom"], params["seed"])
+        q_points.notes.update(notes)
+        return q_points
+    if params["q_max_inv_angstrom"] is None:
+        raise ParameterError("q_max_inv_angstrom", "no q-points are chosen",
+                             "give --q-max (spherical sampling), --q-path or --q-file")
+    return spherical_qpoints(cell, params["q_max_inv_angstrom"], params["q_count"],
+                             params["seed"])
+
+
+@dataclass
+class _Context:
+    """What turns correlation sums into output arrays."""
+
+    n_atoms: int
+    species: list[str]
+    pairs: list[tuple[int, int]]
+    weights: ScatteringWeights
+    time_step_fs: float
+    q_norms: np.ndarray
+    reduce: np.ndarray | None      # (n_rows, n_q) shell weights, or None for per-q
+    incoherent: bool
+
+    def outputs(self, sums: CorrelationSums) -> dict[str, np.ndarray]:
+        """Output arrays at E >= 0: ``rows:<part>`` (n_rows, W+1) and ``mean:<part>`` (W+1,)."""
+        coherent, incoherent = sums.intermediate_scattering(self.n_atoms)
+        spectra: dict[str, np.ndarray] = {}
+        s_coherent = averaging.spectrum_from_correlation(coherent, self.time_step_fs)
+        total_coherent = 0.0
+        for index, (a, b) in enumerate(self.pairs):
+            first, second = self.species[a], self.species[b]
+            weight = self.weights.pair_weight(first, second, self.q_norms)
+            spectra[f"coherent_{first}_{second}"] = s_coherent[index] * weight[:, None]
+            total_coherent = total_coherent + spectra[f"coherent_{first}_{second}"]
+        parts = {"total": None, "coherent": total_coherent}
+        if incoherent is not None:
+            s_incoherent = averaging.spectrum_from_correlation(incoherent, self.time_step_fs)
+            total_incoherent = 0.0
+            for a, symbol in enumerate(self.species):
+                weight = self.weights.incoherent_weight(symbol)
+                spectra[f"incoherent_{symbol}"] = s_incoherent[a] * weight
+                total_incoherent = total_incoherent + spectra[f"incoherent_{symbol}"]
+            parts["incoherent"] = total_incoherent
+        parts["total"] = parts["coherent"] + (parts["incoherent"] if incoherent is not None
+                                              and self.weights.incoherent_in_total else 0.0)
+        parts.update(spectra)
+        result = {}
+        for name, values in parts.items():
+            result[f"rows:{name}"] = values if self.reduce is None else self.reduce @ values
+            result[f"mean:{name}"] = values.mean(axis=0)
+        return result
+
+
+class _Spread:
+    """Weighted mean and spread of per-sample outputs (West's weighted Welford update)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.weight = 0.0
+        self.mean: dict[str, np.ndarray] = {}
+        self.m2: dict[str, np.ndarray] = {}
+
+    def add(self, outputs: dict[str, np.ndarray], weight: float) -> None:
+        self.count += 1
+        self.weight += weight
+        for name, value in outputs.items():
+            if name not in self.mean:
+                self.mean[name] = np.zeros_like(value)
+                self.m2[name] = np.zeros_like(value)
+            delta = value - self.mean[name]
+            self.mean[name] += (weight / self.weight) * delta
+            self.m2[name] += weight * delta * (value - self.mean[name])
+
+    def standard_errors(self) -> dict[str, np.ndarray] | None:
+        """sqrt(sum w (x - mean)^2 / ((n - 1) sum w)): the standard error of the mean for n
+        samples of equal weight; None below two samples."""
+        if self.count < 2:
+            return None
+        scale = 1.0 / ((self.count - 1) * self.weight)
+        return {name: np.sqrt(np.maximum(m2, 0.0) * scale) for name, m2 in self.m2.items()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        state = {"spread_count": np.array(self.count), "spread_weight": np.array(self.weight)}
+        for name in self.mean:
+            state[f"spread_mean|{name}"] = self.mean[name]
+            state[f"spread_m2|{name}"] = self.m2[name]
+        return state
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.count = int(state["spread_count"])
+        self.weight = float(state["spread_weight"])
+        for key, value in state.items():
+            if key.startswith("spread_mean|"):
+                self.mean[key.split("|", 1)[1]] = np.array(value)
+            elif key.startswith("spread_m2|"):
+                self.m2[key.split("|", 1)[1]] = np.array(value)
+
+
+def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
+             progress: ProgressReporter, checkpoint: str | os.PathLike | None,
+             checkpoint_interval_s: float, memory_bytes: int) -> SqwResult:
+    _check_runs(readers)
+    first = readers[0]
+    window = params["window"]
+    for reader in readers:
+        estimate = reader.estimated_frame_count()
+        if reader.format == "ase" and estimate is not None and estimate < window + 1:
+            raise _too_short(reader, estimate, window)
+    species = sorted(set(first.species))
+    try:
+        weights = scattering_weights(params["weights"], species)
+    except ParameterError as error:
+        raise InputFileError(first.path, error.problem, where="frame 0, species",
+                             fix=error.fix) from None
+    incoherent = {"yes": True, "no": False}.get(params["incoherent"],
+                                                params["weights"] in ("neutron", "none"))
+    progress.report(0.0, "choosing q-points")
+    q_points = _choose_qpoints(params, first)
+    q_norms = q_points.norms
+    step = params["q_step_inv_angstrom"] or params["q_width_inv_angstrom"]
+    if params["per_q"]:
+        rows, reduce, empty = q_norms, None, np.zeros(len(q_norms), dtype=bool)
+    else:
+        rows = averaging.shell_grid(q_norms, step)
+        reduce, empty = averaging.shell_weights(q_norms, rows, params["q_width_inv_angstrom"])
+    species_index = np.searchsorted(species, first.species)
+    context = _Context(first.n_atoms, species, [], weights, params["time_step_fs"], q_norms,
+                       reduce, incoherent)
+
+    store = _Checkpoint(checkpoint, params, readers, q_points) if checkpoint else None
+    state = store.load() if store else None
+    spread = _Spread()
+    total: CorrelationSums | None = None
+    start_run, start_frame, frames_per_run = 0, 0, [0] * len(readers)
+    if state is not None:
+        spread.restore(state)
+        total = CorrelationSums(state["total_coherent"],
+                                state.get("total_incoherent"), state["total_counts"],
+                                int(state["total_frames"]))
+        start_run, start_frame = int(state["run"]), int(state["frame"])
+        frames_per_run = [int(v) for v in state["frames_per_run"]]
+    estimates = [r.estimated_frame_count() or 1 for r in readers]
+    all_frames = float(sum(estimates))
+    done_before = float(sum(estimates[:start_run]) + start_frame)
+    last_report = last_save = time.monotonic()
+    single = len(readers) == 1
+
+    for run in range(start_run, len(readers)):
+        reader = readers[run]
+        inverse_cell = np.linalg.inv(reader.cell)
+        correlator = StreamingCorrelator(species_index, len(species), q_points.indices, window,
+                                         incoherent, memory_bytes=memory_bytes)
+        context.pairs = correlator.pairs
+        batch_blocks = max(1, round(BATCH_WINDOWS * window / correlator.plan.starts))
+        first_frame = start_frame if run == start_run else 0
+        frame = first_frame
+        blocks_at_batch = blocks_reported = 0
+        for positions in reader.frames(start=first_frame):
+            correlator.push(positions @ inverse_cell)
+            frame += 1
+            if single and correlator.blocks_done - blocks_at_batch >= batch_blocks:
+                blocks_at_batch = correlator.blocks_done
+                total = _add_sample(correlator.take(), context, spread, total)
+                next_start = frame - correlator.held_frames
+                if store and time.monotonic() - last_save > checkpoint_interval_s:
+                    frames_per_run[run] = frame
+                    store.save(spread, total, run, next_start, frames_per_run)
+                    last_save = time.monotonic()
+            now = time.monotonic()
+            if correlator.blocks_done != blocks_reported or now - last_report > 0.5:
+                # Every block (the unit of work), and twice a second within long blocks.
+                last_report, blocks_reported = now, correlator.blocks_done
+                fraction = (done_before + frame - first_frame) / max(all_frames, 1.0)
+                progress.report(min(fraction, 0.99), f"run {run + 1}/{len(readers)}: frame "
+                                f"{frame} of ~{estimates[run]}")
+        correlator.finish()
+        correlator.close()
+        if frame < window + 1:
+            raise _too_short(reader, frame, window)
+        frames_per_run[run] = frame
+        sample = correlator.take()
+        if sample.windows > 0:
+            total = _add_sample(sample, context, spread, total)
+        done_before += frame - first_frame
+        if store and run + 1 < len(readers):
+            store.save(spread, total, run + 1, 0, frames_per_run)
+        progress.report(min(done_before / all_frames, 0.99), f"run {run + 1} done")
+
+    progress.report(0.99, "writing spectra")
+    pooled = context.outputs(total)
+    errors = spread.standard_errors()
+    energies = averaging.energy_points_mev(window, params["time_step_fs"])
+    parts, q_average = {}, {}
+    for key, values in pooled.items():
+        kind, name = key.split(":", 1)
+        error = errors[key] if errors is not None else np.zeros_like(values)
+        values, error = averaging.two_sided(values), averaging.two_sided(error)
+        if kind == "rows":
+            values[empty] = np.nan
+            error[empty] = np.nan
+            parts[name] = (values, error)
+        else:
+            q_average[name] = (values, error)
+    logs = _logs(params, readers, species, weights, q_points, window, frames_per_run, spread,
+                 single, int(np.count_nonzero(empty)), incoherent)
+    if store:
+        store.remove()
+    progress.report(1.0, "done")
+    return SqwResult(params, averaging.two_sided_energies(energies), np.asarray(rows, float),
+                     q_points, parts, q_average, weights.unit_label, logs)
+
+
+def _add_sample(sample: CorrelationSums, context: _Context, spread: _Spread,
+                total: CorrelationSums | None) -> CorrelationSums:
+    if sample.windows > 0 and np.all(sample.counts > 0):
+        spread.add(context.outputs(sample), float(sample.windows))
+    return sample if total is None else total + sample
+
+
+def _too_short(reader: TrajectoryReader, frames: int, window: int) -> InputFileError:
+    return InputFileError(reader.path, f"has {frames} frames, fewer than the window + 1 = "
+                          f"{window + 1} frames needed for {window} time lags",
+                          where=f"frame {frames}",
+                          fix=f"use --window {max(2, frames - 1)} or less, or a longer "
+                          "trajectory")
+
+
+def _logs(params, readers, species, weights, q_points, window, frames_per_run, spread, single,
+          empty_shells, incoherent) -> dict[str, Any]:
+    first = readers[0]
+    logs = provenance_logs(STEP_NAME, params)
+    logs.update(weights.logs)
+    logs.update({key: value for key, value in q_points.notes.items()})
+    names, counts = np.unique(first.species, return_counts=True)
+    resolution = averaging.energy_resolution_mev(window, params["time_step_fs"])
+    logs.update({
+        "n_atoms": int(first.n_atoms),
+        "species": " ".join(species),
+        "composition": " ".join(f"{n}:{c}" for n, c in zip(names, counts)),
+        "supercell": np.asarray(first.cell, float).reshape(-1),
+        "frames_per_run": np.asarray(frames_per_run, dtype=float),
+        "runs": len(readers),
+        "energy_resolution_mev": float(resolution),
+        "energy_max_mev": float(resolution * window),
+        "incoherent_computed": int(incoherent),
+        "incoherent_in_total": int(incoherent and weights.incoherent_in_total),
+        "empty_shells": int(empty_shells),
+        "normalisation": "per atom (1/N of all atoms); integral over E of S(q,E) = F(q,t=0); "
+                         "E in meV, S in 1/meV times the weight unit",
+        "samples_for_errors": int(spread.count),
+        "errors_method": ("none: a single sample, the errors are zero" if spread.count < 2 else
+                          f"standard error of the mean over {spread.count} "
+                          + ("consecutive segments of the trajectory" if single
+                             else "independent runs")),
+    })
+    return logs
+
+
+class _Checkpoint:
+    """Partial sums of a long run, saved atomically, valid only for the same inputs."""
+
+    def __init__(self, path: str | os.PathLike, params: dict[str, Any],
+                 readers: list[TrajectoryReader], q_points: QPoints):
+        self.path = Path(path)
+        identity = {name: params[name] for name in params if name not in ("output", "plot")}
+        identity["files"] = [(str(r.path.resolve()), r.path.stat().st_size,
+                              r.path.stat().st_mtime_ns) for r in readers]
+        identity["q"] = hashlib.sha1(q_points.indices.tobytes()).hexdigest()
+        self.key = hashlib.sha1(json.dumps(identity, sort_keys=True,
+                                           default=str).encode()).hexdigest()
+
+    def load(self) -> dict[str, np.ndarray] | None:
+        if not self.path.is_file():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                state = {key: data[key] for key in data.files}
+        except Exception:
+            return None
+        if str(state.get("key", "")) != self.key:
+            return None
+        return state
+
+    def save(self, spread: _Spread, total: CorrelationSums | None, run: int, frame: int,
+             frames_per_run: list[int]) -> None:
+        if total is None:
+            return
+        state = spread.state()
+        state.update({"key": np.array(self.key), "run": np.array(run),
+                      "frame": np.array(frame), "frames_per_run": np.array(frames_per_run),
+                      "total_coherent": total.coherent, "total_counts": total.counts,
+                      "total_frames": np.array(total.frames)})
+        if total.incoherent is not None:
+            state["total_incoherent"] = total.incoherent
+        with atomic_path(self.path) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, **state)
+
+    def remove(self) -> None:
+        if self.path.is_file():
+            self.path.unlink()

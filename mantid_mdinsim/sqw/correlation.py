@@ -1,0 +1,385 @@
+"""Streaming time correlation of density Fourier components: the engine of S(q,w).
+
+For a trajectory of ``n`` frames and a window of ``W`` lags, the estimator is dynasor's (with
+``window_step=1``): every frame ``s`` starts a window, and for lag ``k``
+
+    C_ab(q, k) = sum_{s + k < n} Re[rho_a(q, s) conj(rho_b(q, s + k))]  (+ the same with a, b
+                                                                          swapped if a != b)
+    C_a^self(q, k) = sum_{s + k < n} sum_{i in a} Re[exp(i q.r_i(s)) exp(-i q.r_i(s + k))]
+
+with ``count(k) = n - k`` terms, so that ``F(q, k) = C / (count N)`` (N atoms in all).
+
+The sums are computed block by block with FFTs (Wiener-Khinchin with zero padding) instead of a
+loop over lags: a block holds the window starts ``s`` in ``[j B, j B + B)`` and the frames up to
+``j B + B + W``. For a series ``y`` over the block (length ``L <= B + W``) and its tail ``z`` (the
+frames after the last start), the wanted sum over starts is
+
+    sum_{s < B} y(s) conj(y(s + k)) = A_y(k) - A_z(k),
+
+where ``A`` are full autocorrelations, each one FFT (lengths ``>= B + 2W`` and ``>= 2W``) and a
+product with the conjugate. Summed over atoms in frequency space, the self part costs one FFT per
+atom, q-point and block; the coherent part is the same on rho_a (the sum of the atoms' transforms,
+by linearity). Only ``B + W`` frames are held (positions; or rho for the coherent part alone), so
+memory does not grow with the length of the trajectory.
+
+The sums of different blocks, trajectory segments and runs add: :class:`CorrelationSums` is the
+unit of work that pieces (q-blocks x segments x runs, on any machine) return and merge.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import combinations_with_replacement
+
+import numpy as np
+import scipy.fft
+
+from . import kernels
+
+#: Default memory for the frame buffer and the FFT work arrays, in bytes.
+DEFAULT_MEMORY_BYTES = 1 << 30
+#: Target size of one work array of the self part (cache-sized; see _chunk_sizes).
+WORK_ARRAY_BYTES = int(os.environ.get("MDINSIM_SQW_WORK_BYTES", 8 << 20))
+
+
+def species_pairs(n_species: int) -> list[tuple[int, int]]:
+    """Pairs (a, b), a <= b, in dynasor's order (species sorted by name)."""
+    return list(combinations_with_replacement(range(n_species), 2))
+
+
+@dataclass
+class CorrelationSums:
+    """Unnormalised correlation sums of one piece of work; pieces merge with ``+``.
+
+    Attributes
+    ----------
+    coherent
+        ``(n_pairs, n_q, W + 1)``: C_ab(q, k) for the pairs of :func:`species_pairs`.
+    incoherent
+        ``(n_species, n_q, W + 1)``: C_a^self(q, k), or None when not computed.
+    counts
+        ``(W + 1,)``: number of (start, start + k) frame pairs per lag k.
+    frames
+        Frames read (for logs).
+    """
+
+    coherent: np.ndarray
+    incoherent: np.ndarray | None
+    counts: np.ndarray
+    frames: int = 0
+
+    @classmethod
+    def zeros(cls, n_species: int, n_q: int, window: int,
+              incoherent: bool) -> "CorrelationSums":
+        n_pairs = len(species_pairs(n_species))
+        return cls(np.zeros((n_pairs, n_q, window + 1)),
+                   np.zeros((n_species, n_q, window + 1)) if incoherent else None,
+                   np.zeros(window + 1, dtype=np.int64))
+
+    def __add__(self, other: "CorrelationSums") -> "CorrelationSums":
+        incoherent = None
+        if self.incoherent is not None and other.incoherent is not None:
+            incoherent = self.incoherent + other.incoherent
+        return CorrelationSums(self.coherent + other.coherent, incoherent,
+                               self.counts + other.counts, self.frames + other.frames)
+
+    def copy(self) -> "CorrelationSums":
+        return CorrelationSums(self.coherent.copy(), None if self.incoherent is None
+                               else self.incoherent.copy(), self.counts.copy(), self.frames)
+
+    @property
+    def windows(self) -> int:
+        """Number of window starts (frames) summed."""
+        return int(self.counts[0])
+
+    def intermediate_scattering(self, n_atoms: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """F_ab(q, t_k) and F_a^self(q, t_k): the sums divided by count(k) and N (dynasor's
+        ``Fqt_coh_A_B`` and ``Fqt_incoh_A``)."""
+        if np.any(self.counts == 0):
+            raise ValueError("some time lags have no frame pairs: the trajectory is shorter "
+                             "than the window")
+        scale = 1.0 / (self.counts * float(n_atoms))
+        coherent = self.coherent * scale
+        incoherent = None if self.incoherent is None else self.incoherent * scale
+        return coherent, incoherent
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """Block length and FFT sizes for a window and system size.
+
+    ``starts`` window starts per block; the block holds ``starts + window`` frames; the FFT of a
+    block has ``fft_length >= starts + 2 window`` points, that of its tail
+    ``tail_fft_length >= 2 window``.
+    """
+
+    window: int
+    starts: int
+    fft_length: int
+    tail_fft_length: int
+
+    @property
+    def frames(self) -> int:
+        return self.starts + self.window
+
+    @classmethod
+    def choose(cls, window: int, n_atoms: int, incoherent: bool, n_species: int = 1,
+               n_q: int = 1, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> "BlockPlan":
+        """Block length for the work and memory at hand.
+
+        With the self part, per frame the phases of the ``W`` overlap frames are recomputed
+        and the FFTs cost about ``(B + 4W) log(B + 2W)`` for ``B`` starts: twelve windows per
+        block bring both near their floor. The block's positions (24 bytes per atom and frame)
+        stay within a quarter of the memory budget. For the coherent part alone only rho is
+        held (16 bytes per species, q-point and frame, twice with its transform) and the FFTs
+        are cheap: four windows per block.
+        """
+        target = max((12 if incoherent else 4) * window, 64)
+        bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
+        affordable = memory_bytes // 4 // max(1, bytes_per_frame) - window
+        target = max(min(target, affordable), max(1, window // 4))
+        fft_length = scipy.fft.next_fast_len(target + 2 * window)
+        starts = fft_length - 2 * window
+        return cls(window, starts, fft_length, scipy.fft.next_fast_len(2 * window))
+
+
+class StreamingCorrelator:
+    """Accumulates :class:`CorrelationSums` over frames pushed one at a time.
+
+    Parameters
+    ----------
+    species_index
+        Species number (0-based, species sorted by name) of each atom, in file order.
+    n_species
+        Number of species.
+    q_indices
+        ``(n_q, 3)`` integer coordinates of the q-points on the reciprocal supercell lattice.
+    window
+        W, the longest lag in frames.
+    incoherent
+        Also compute the self part.
+    memory_bytes
+        Budget for the frame buffer and work arrays.
+    workers
+        Threads: each takes whole pieces (a share of the atoms, or of the frames) and runs the
+        serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
+        else the number of cores).
+    """
+
+    def __init__(self, species_index: np.ndarray, n_species: int, q_indices: np.ndarray,
+                 window: int, incoherent: bool, memory_bytes: int = DEFAULT_MEMORY_BYTES,
+                 workers: int | None = None):
+        species_index = np.asarray(species_index, dtype=np.int64)
+        self.n_atoms = len(species_index)
+        self.n_species = n_species
+        self.window = window
+        self.incoherent = incoherent
+        self.workers = workers or numba_threads()
+        self.order = np.argsort(species_index, kind="stable")
+        self.sorted_species = species_index[self.order]
+        self.species_bounds = np.searchsorted(self.sorted_species,
+                                              np.arange(n_species + 1)).astype(np.int64)
+        self.magnitude, self.sign, self.sizes = kernels.split_indices(q_indices)
+        self.n_q = len(q_indices)
+        self.plan = BlockPlan.choose(window, self.n_atoms, incoherent, n_species,
+                                     len(q_indices), memory_bytes)
+        self.pairs = species_pairs(n_species)
+        self._memory = memory_bytes
+        self.sums = CorrelationSums.zeros(n_species, self.n_q, window, incoherent)
+        self.blocks_done = 0
+        frames = self.plan.frames
+        if incoherent:
+            self._positions = np.empty((frames, self.n_atoms, 3))
+            self._chunks = self._chunk_sizes()
+        else:
+            # Only rho is held; positions wait in a small stage until a tile of frames is full.
+            self._stage = np.empty((kernels.TILE, self.n_atoms, 3))
+            self._staged = 0
+            self._density = np.zeros((n_species, self.n_q, frames), dtype=complex)
+        self._held = 0   # frames in the block buffer
+        self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+
+    def close(self) -> None:
+        """Stop the worker threads (also done when the object is collected)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _map(self, function, items: list) -> list:
+        """``function`` over ``items`` on the worker threads (in order)."""
+        if self._pool is None or len(items) < 2:
+            return [function(item) for item in items]
+        return list(self._pool.map(function, items))
+
+    # -- feeding ------------------------------------------------------------------------------
+    def push(self, fractional: np.ndarray) -> None:
+        """Add the next frame (fractional coordinates, ``(n_atoms, 3)``, file order)."""
+        self.sums.frames += 1
+        if self.incoherent:
+            self._positions[self._held] = fractional[self.order]
+            self._held += 1
+        else:
+            self._stage[self._staged] = fractional[self.order]
+            self._staged += 1
+            if self._staged == len(self._stage) or self._held + self._staged == self.plan.frames:
+                self._flush_stage()
+        if self._held == self.plan.frames:
+            self._process(self._held, self.plan.starts)
+
+    def finish(self) -> None:
+        """Process the frames still held (the end of the trajectory)."""
+        if not self.incoherent:
+            self._flush_stage()
+        while self._held > 0:
+            self._process(self._held, min(self.plan.starts, self._held))
+
+    def take(self) -> CorrelationSums:
+        """The sums accumulated since the last take (frames still held are not included)."""
+        sums = self.sums
+        self.sums = CorrelationSums.zeros(self.n_species, self.n_q, self.window,
+                                          self.incoherent)
+        return sums
+
+    @property
+    def held_frames(self) -> int:
+        """Frames read but not yet used as window starts (the next start is the frame read
+        this many frames ago)."""
+        return self._held + (0 if self.incoherent else self._staged)
+
+    def _flush_stage(self) -> None:
+        if self._staged == 0:
+            return
+        # each thread writes its own frames of rho: no shared sums
+        bounds = np.linspace(0, self._staged, min(self.workers, self._staged) + 1).astype(int)
+
+        def frames(part: int) -> None:
+            first, last = bounds[part], bounds[part + 1]
+            kernels.density_components(self._stage[first:last], self.species_bounds,
+                                       self.magnitude, self.sign, self.sizes, self._density,
+                                       self._held + first)
+
+        self._map(frames, list(range(len(bounds) - 1)))
+        self._held += self._staged
+        self._staged = 0
+
+    # -- one block ----------------------------------------------------------------------------
+    def _process(self, n_valid: int, n_starts: int) -> None:
+        window = self.window
+        tail = n_valid - n_starts
+        lags = np.arange(window + 1)
+        self.sums.counts += np.clip(np.minimum(n_starts, n_valid - lags), 0, None)
+        # Aliasing-free autocorrelations up to lag W of series of n and t frames need FFTs of
+        # at least n + W and t + W points: the plan's lengths for a full block, shorter ones
+        # for the last block of a trajectory.
+        length = scipy.fft.next_fast_len(n_valid + window)
+        tail_length = scipy.fft.next_fast_len(max(tail, 1) + window)
+        if self.incoherent:
+            q_chunk, atom_chunk = self._chunks
+            atom_starts = list(range(0, self.n_atoms, atom_chunk))
+            for q0 in range(0, self.n_q, q_chunk):
+                q_slice = slice(q0, min(q0 + q_chunk, self.n_q))
+                shares = [atom_starts[k::self.workers] for k in range(self.workers)]
+                results = self._map(
+                    lambda share: self._self_part(share, atom_chunk, q_slice, n_valid,
+                                                  n_starts, length, tail_length),
+                    [share for share in shares if share])
+                density, power, tail_density, tail_power = (sum(parts) for parts in
+                                                            zip(*results))
+                self.sums.incoherent[:, q_slice] += self._lags(power, tail_power, tail)
+                self._add_coherent(q_slice, density, tail_density, tail)
+        else:
+            held = self._density[:, :, :n_valid]
+            density = scipy.fft.fft(held, n=length, axis=-1, workers=self.workers)
+            tail_density = scipy.fft.fft(self._density[:, :, n_starts:n_valid], n=tail_length,
+                                         axis=-1, workers=self.workers) if tail > 0 else None
+            self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
+        self._shift(n_valid, n_starts)
+        self.blocks_done += 1
+
+    def _self_part(self, atom_starts: list[int], atom_chunk: int, q_slice: slice,
+                   n_valid: int, n_starts: int, length: int, tail_length: int):
+        """One thread's share of a block: the transforms of its atoms' phase series, summed
+        per species (rho_a by linearity) and as powers (the self part), for the block and its
+        tail."""
+        n_q = q_slice.stop - q_slice.start
+        tail = n_valid - n_starts
+        density = np.zeros((self.n_species, n_q, length), dtype=complex)
+        power = np.zeros((self.n_species, n_q, length))
+        tail_density = np.zeros((self.n_species, n_q, tail_length), dtype=complex)
+        tail_power = np.zeros((self.n_species, n_q, tail_length))
+        for a0 in atom_starts:
+            atoms = np.arange(a0, min(a0 + atom_chunk, self.n_atoms), dtype=np.int64)
+            series = np.empty((len(atoms), n_q, length), dtype=complex)
+            kernels.atom_phase_series(self._positions, atoms, n_valid,
+                                      self.magnitude[q_slice], self.sign[q_slice], self.sizes,
+                                      series)
+            species = self.sorted_species[atoms]
+            if tail > 0:
+                tail_series = np.zeros((len(atoms), n_q, tail_length), dtype=complex)
+                tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
+                tail_series = scipy.fft.fft(tail_series, axis=-1, overwrite_x=True, workers=1)
+                kernels.accumulate_spectra(tail_series, species, tail_density, tail_power)
+            series = scipy.fft.fft(series, axis=-1, overwrite_x=True, workers=1)
+            kernels.accumulate_spectra(series, species, density, power)
+        return density, power, tail_density, tail_power
+
+    def _add_coherent(self, q_slice: slice, density: np.ndarray,
+                      tail_density: np.ndarray | None, tail: int) -> None:
+        for index, (a, b) in enumerate(self.pairs):
+            cross = (np.conj(density[a]) * density[b]).real
+            tail_cross = None
+            if tail > 0:
+                tail_cross = (np.conj(tail_density[a]) * tail_density[b]).real
+            if a != b:
+                # Re[c_ab + c_ba] = Re ifft(conj(R_a) R_b + conj(R_b) R_a)
+                cross = 2.0 * cross
+                if tail_cross is not None:
+                    tail_cross = 2.0 * tail_cross
+            self.sums.coherent[index, q_slice] += self._lags(cross, tail_cross, tail)
+
+    def _lags(self, spectrum: np.ndarray, tail_spectrum: np.ndarray | None,
+              tail: int) -> np.ndarray:
+        """Re ifft(spectrum)[..., :W+1] minus the same of the tail: sum over the block's
+        starts of y(s) conj(y(s + k)), real part."""
+        lags = self.window + 1
+        result = scipy.fft.ifft(spectrum, axis=-1, workers=self.workers)[..., :lags].real
+        if tail > 0 and tail_spectrum is not None:
+            result = result - scipy.fft.ifft(tail_spectrum, axis=-1,
+                                             workers=self.workers)[..., :lags].real
+        return result
+
+    def _shift(self, n_valid: int, n_starts: int) -> None:
+        keep = n_valid - n_starts
+        if self.incoherent:
+            self._positions[:keep] = self._positions[n_starts:n_valid]
+        else:
+            self._density[:, :, :keep] = self._density[:, :, n_starts:n_valid]
+        self._held = keep
+
+    def _chunk_sizes(self) -> tuple[int, int]:
+        """(q-points, atoms) per work array of the self part.
+
+        The phase series are written, transformed and summed in turn: a chunk small enough to
+        stay in the processor's cache (``WORK_ARRAY_BYTES``) saves three trips to memory per
+        value, which otherwise cost more than the arithmetic. All q-points are taken at once
+        where one atom's series fit, so that the power tables of an atom are built once per
+        frame tile rather than once per q-chunk; at least as many atoms as threads.
+        """
+        bytes_per_series = 16 * (self.plan.fft_length + self.plan.tail_fft_length)
+        budget = max(WORK_ARRAY_BYTES, 1)
+        q_chunk = int(min(self.n_q, max(64, budget // bytes_per_series)))
+        atom_chunk = budget // (q_chunk * bytes_per_series)
+        atom_chunk = int(max(1, min(self.n_atoms, atom_chunk)))
+        return q_chunk, atom_chunk
+
+
+def numba_threads() -> int:
+    """NUMBA_NUM_THREADS where set, else the cores this process may use."""
+    import numba
+
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))

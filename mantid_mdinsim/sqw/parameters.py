@@ -1,0 +1,85 @@
+"""The parameters of the S(q,w) step (MDComputeSqw, ``mdinsim sqw``): one definition each.
+
+Units: time in fs, wave vectors in 1/Angstrom (the physicist's convention, q = 4 pi sin(theta) /
+lambda, the 2 pi included), energies in meV. The correlation window is counted in frames.
+"""
+
+from __future__ import annotations
+
+from ..parameters import Kind, Parameter, ParameterSet
+
+#: Trajectory file extensions the readers recognise (the format is also sniffed from content).
+TRAJECTORY_EXTENSIONS = (".xyz", ".extxyz", ".traj", ".lammpstrj", ".dump")
+WEIGHT_CHOICES = ("neutron", "xray", "electron", "none")
+INCOHERENT_CHOICES = ("auto", "yes", "no")
+
+SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
+    # -- input ---------------------------------------------------------------------------
+    Parameter("trajectories", str, "MD trajectories of one system (extended XYZ including "
+              "GPUMD dump.xyz, ASE .traj, or LAMMPS text dump with an 'element' column); "
+              "several files are independent runs: their results are averaged and their "
+              "spread gives the errors", kind=Kind.INPUT_FILES, cli_positional=True,
+              extensions=TRAJECTORY_EXTENSIONS, mantid_name="InputTrajectories",
+              group="Input"),
+    Parameter("time_step_fs", float, "Time between two stored frames of the trajectory (the "
+              "MD time step times the dump interval)", unit="fs", minimum=0.0,
+              exclusive_minimum=True, group="Input"),
+    Parameter("window", int, "Correlation window: the longest time lag, in frames (frame "
+              "intervals); the energy resolution is 2 pi hbar / ((2 window + 1) time step), "
+              "as in dynasor's window_size", unit="frames", default=500, minimum=2,
+              group="Input"),
+    # -- q-points ------------------------------------------------------------------------
+    Parameter("q_max_inv_angstrom", float, "Largest |q| (1/Angstrom, 2 pi included): the "
+              "radius of the spherical sampling, or the |q| limit of the zones of --q-path",
+              unit="1/Angstrom", default=None, minimum=0.0, exclusive_minimum=True,
+              flag="--q-max", mantid_name="QMax", group="q-points"),
+    Parameter("q_count", int, "Target number of q-points of the spherical sampling (about "
+              "this many are kept, evenly spread in |q|, as dynasor's get_spherical_qpoints)",
+              unit="q-points", default=1000, minimum=1, group="q-points"),
+    Parameter("q_file", str, "Explicit q-points: a text file with three columns qx qy qz in "
+              "1/Angstrom (Cartesian, 2 pi included; '#' starts a comment); each must be "
+              "commensurate with the supercell", kind=Kind.INPUT_FILE, default=None,
+              extensions=(".txt", ".dat", ".csv"), group="q-points"),
+    Parameter("q_path", str, "Brillouin-zone path through named high-symmetry points of the "
+              "primitive cell (ASE's special points, e.g. G-X-K-L for fcc or diamond; a comma "
+              "starts a new segment); only q-points commensurate with the supercell are kept",
+              default=None, group="q-points"),
+    Parameter("zones", int, "With --q-path: number of Brillouin zones the path is repeated "
+              "in (the first zone and randomly chosen reciprocal lattice vectors G with "
+              "|G + q| <= --q-max along the whole path; the paper: 52 zones up to 12 "
+              "1/Angstrom for Si)", unit="zones", default=1, minimum=1, group="q-points"),
+    Parameter("primitive_cell", str, "With --q-path: a structure file (any format ase.io.read "
+              "reads; cell in Angstrom) whose cell is the primitive cell; by default spglib "
+              "finds it from the mean of the first frames", kind=Kind.INPUT_FILE, default=None,
+              group="q-points"),
+    Parameter("seed", int, "Seed of the random choices (spherical pruning, zones)",
+              default=42, minimum=0, group="q-points"),
+    # -- physics -------------------------------------------------------------------------
+    Parameter("weights", str, "Scattering weights of the partials (eq. 5): neutron "
+              "(coherent b_a b_b, incoherent sigma_inc/(4 pi)), xray (form factors f(|q|)), "
+              "electron (scattering factors f(|q|)), or none (the number-density S(q,w))",
+              default="neutron", choices=WEIGHT_CHOICES, group="Physics"),
+    Parameter("incoherent", str, "Compute the incoherent (self) part: auto = yes for "
+              "neutron and none weights, no for xray and electron", default="auto",
+              choices=INCOHERENT_CHOICES, group="Physics"),
+    # -- averaging -----------------------------------------------------------------------
+    Parameter("q_width_inv_angstrom", float, "Standard deviation of the Gaussian broadening "
+              "in |q| applied when averaging over |Q| shells (the paper: 0.01 1/Angstrom)",
+              unit="1/Angstrom", default=0.01, minimum=0.0, exclusive_minimum=True,
+              flag="--q-width", mantid_name="QWidth", group="Averaging"),
+    Parameter("q_step_inv_angstrom", float, "Spacing of the |Q| axis of the shell average; "
+              "default: the q-width", unit="1/Angstrom", default=None, minimum=0.0,
+              exclusive_minimum=True, flag="--q-step", mantid_name="QStep", group="Averaging"),
+    Parameter("per_q", bool, "Keep one spectrum per q-point (in the order of the q-list, "
+              "with the q-vectors in a table) instead of averaging over |Q| shells",
+              default=False, group="Averaging"),
+    # -- output --------------------------------------------------------------------------
+    Parameter("output", str, "Processed NeXus file to write (Mantid's format; default "
+              "sqw.nxs); a PNG colour map is written next to it", kind=Kind.OUTPUT_FILE,
+              default="sqw.nxs", extensions=(".nxs",), mantid_name="OutputFile", group="Output"),
+    Parameter("plot", bool, "Write the PNG colour map next to the output file", default=True,
+              group="Output"),
+))
+
+#: The parameters the core computation uses (everything except the output files).
+CORE_PARAMETER_NAMES = tuple(n for n in SQW_PARAMETERS.names() if n not in ("output", "plot"))

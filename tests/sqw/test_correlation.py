@@ -1,0 +1,111 @@
+"""The streaming FFT correlator against the definition written out as loops over lags."""
+
+import numpy as np
+import pytest
+
+from mantid_mdinsim.sqw.correlation import (BlockPlan, CorrelationSums, StreamingCorrelator,
+                                            species_pairs)
+
+
+def brute_force(fractional, cell, species, q_indices, window):
+    """C_ab(q, k) and C_a^self(q, k) from exp(i q.r) and explicit sums over starts and lags."""
+    q = q_indices @ (2 * np.pi * np.linalg.inv(cell).T)
+    positions = fractional @ cell
+    phase = np.exp(1j * np.einsum("qd,tnd->tqn", q, positions))          # (T, q, N)
+    n_species = species.max() + 1
+    rho = np.stack([phase[:, :, species == a].sum(-1) for a in range(n_species)])
+    pairs = species_pairs(n_species)
+    n_frames = len(fractional)
+    coherent = np.zeros((len(pairs), len(q), window + 1))
+    incoherent = np.zeros((n_species, len(q), window + 1))
+    counts = np.zeros(window + 1)
+    for k in range(window + 1):
+        for s in range(n_frames - k):
+            counts[k] += 1
+            for p, (a, b) in enumerate(pairs):
+                value = (rho[a, s] * np.conj(rho[b, s + k])).real
+                if a != b:
+                    value += (rho[b, s] * np.conj(rho[a, s + k])).real
+                coherent[p, :, k] += value
+            self_terms = (phase[s] * np.conj(phase[s + k])).real
+            for a in range(n_species):
+                incoherent[a, :, k] += self_terms[:, species == a].sum(-1)
+    return coherent, incoherent, counts
+
+
+@pytest.fixture(scope="module")
+def system():
+    rng = np.random.default_rng(3)
+    n_atoms, n_frames, window = 11, 75, 7
+    species = rng.integers(0, 3, n_atoms)
+    cell = np.diag([5.0, 6.0, 7.0]) + 0.4 * rng.random((3, 3))
+    # diffusing atoms that leave the cell: wrapped and unwrapped coordinates must agree
+    fractional = rng.random((1, n_atoms, 3)) + rng.normal(0, 0.05, (n_frames, n_atoms, 3)).cumsum(0)
+    q_indices = rng.integers(-4, 5, (9, 3))
+    return fractional, cell, species, q_indices, window, brute_force(fractional, cell, species,
+                                                                     q_indices, window)
+
+
+def run(fractional, species, q_indices, window, incoherent, memory_bytes=1 << 30,
+        wrap=False):
+    correlator = StreamingCorrelator(species, 3, q_indices, window, incoherent,
+                                     memory_bytes=memory_bytes)
+    for frame in fractional:
+        correlator.push(frame % 1.0 if wrap else frame)
+    correlator.finish()
+    return correlator.take(), correlator
+
+
+@pytest.mark.parametrize("incoherent", [True, False])
+@pytest.mark.parametrize("memory_bytes", [1 << 30, 5000])
+def test_streaming_sums_equal_the_definition(system, incoherent, memory_bytes):
+    fractional, cell, species, q_indices, window, (coherent, self_part, counts) = system
+    sums, correlator = run(fractional, species, q_indices, window, incoherent, memory_bytes,
+                           wrap=True)
+    if memory_bytes == 5000 and incoherent:
+        assert correlator.plan.starts < len(fractional) // 4   # several blocks were used
+    np.testing.assert_array_equal(sums.counts, counts)
+    scale = np.abs(coherent).max()
+    np.testing.assert_allclose(sums.coherent, coherent, rtol=0, atol=1e-12 * scale)
+    if incoherent:
+        np.testing.assert_allclose(sums.incoherent, self_part, rtol=0,
+                                   atol=1e-12 * np.abs(self_part).max())
+    assert sums.frames == len(fractional)
+
+
+def test_pieces_merge_by_addition(system):
+    """q-blocks are independent pieces; runs add. Both give the sums of the whole."""
+    fractional, cell, species, q_indices, window, (coherent, self_part, counts) = system
+    parts = [run(fractional, species, q_indices[sl], window, True)[0]
+             for sl in (slice(0, 4), slice(4, None))]
+    np.testing.assert_allclose(np.concatenate([p.coherent for p in parts], axis=1), coherent,
+                               atol=1e-12 * np.abs(coherent).max())
+    first, _ = run(fractional[:40], species, q_indices, window, True)
+    second, _ = run(fractional[40:], species, q_indices, window, True)
+    merged = first + second
+    expected_first = brute_force(fractional[:40], cell, species, q_indices, window)
+    expected_second = brute_force(fractional[40:], cell, species, q_indices, window)
+    np.testing.assert_allclose(merged.coherent, expected_first[0] + expected_second[0],
+                               atol=1e-12 * np.abs(coherent).max())
+    np.testing.assert_array_equal(merged.counts, expected_first[2] + expected_second[2])
+
+
+def test_intermediate_scattering_is_normalised_per_atom_and_lag(system):
+    fractional, cell, species, q_indices, window, (coherent, _, counts) = system
+    sums, _ = run(fractional, species, q_indices, window, False)
+    f_coherent, _ = sums.intermediate_scattering(len(species))
+    np.testing.assert_allclose(f_coherent, coherent / counts / len(species),
+                               atol=1e-12 * np.abs(coherent).max())
+    # F(q, 0) summed over the pairs is |rho(q)|^2 / N averaged over frames
+    empty = CorrelationSums.zeros(3, len(q_indices), window, False)
+    with pytest.raises(ValueError, match="shorter than the window"):
+        empty.intermediate_scattering(len(species))
+
+
+def test_block_plan_keeps_the_fft_lengths_sufficient():
+    for window in (2, 7, 100, 333):
+        for n_atoms in (10, 10 ** 6):
+            plan = BlockPlan.choose(window, n_atoms, True, memory_bytes=1 << 28)
+            assert plan.fft_length >= plan.starts + 2 * window
+            assert plan.tail_fft_length >= 2 * window
+            assert plan.starts >= 1
