@@ -23,6 +23,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                                          dir=path.parent)
     os.close(handle)
     temporary = Path(temporary)
+    # mkstemp creates the file readable by its owner only; outputs get the usual umask mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         yield temporary
         os.replace(temporary, path)
