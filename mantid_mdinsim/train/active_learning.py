@@ -268,7 +268,7 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
                              "two models for its uncertainty", "give --ensemble-size 4 or more")
     if inputs.hyper.version != 4:
         raise ParameterError("version", "active learning evaluates the ensemble with "
-                             "calorine's CPUNEP, which reads NEP4 only", "use --version 4")
+                             "calorine's CPUNEP, which reads NEP4 only", "use --nep-version 4")
     if reference_calculator is None:
         if not parameters["reference_calculator"]:
             raise ParameterError("reference_calculator", "active learning needs a reference "

@@ -206,7 +206,7 @@ class NepHyperparameters:
                 raise ParameterError(
                     "version", f"NEP{self.version} cannot be trained on CPU: neppo (and "
                     "calorine's CPUNEP) handle NEP4 only",
-                    "use --version 4, or --backend gpumd with a GPUMD nep older than 5.3 "
+                    "use --nep-version 4, or --backend gpumd with a GPUMD nep older than 5.3 "
                     "(later versions train NEP4 only)")
             if self.fine_tune is not None:
                 raise ParameterError(

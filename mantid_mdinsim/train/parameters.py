@@ -54,7 +54,8 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
     Parameter("version", int,
               "NEP version: 4 (default), or 3 (only with GPUMD's nep before version 5.3; "
               "neppo and calorine's CPUNEP handle NEP4 only)",
-              default=4, minimum=3, maximum=4, group=GROUP_MODEL),
+              default=4, minimum=3, maximum=4, flag="--nep-version", mantid_name="NEPVersion",
+              group=GROUP_MODEL),
     Parameter("radial_cutoff_angstrom", float, "Radial descriptor cutoff",
               unit="Angstrom", default=8.0, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
               flag="--radial-cutoff"),
