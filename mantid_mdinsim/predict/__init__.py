@@ -1,1 +1,27 @@
-"""predict: the four steps chained."""
+"""predict: the steps chained, from a structure and a NEP model to an instrument spectrum.
+
+Public surface::
+
+    PREDICT_PARAMETERS                      # the steps' parameter sets merged, plus predict's own
+    predict(parameters, progress=None, **kwargs) -> PredictResult
+        MD -> S(q,w) -> instrument (-> harmonic), files in output_dir, resumable by stage
+    DEMOS, demo_parameters(name)            # the shipped demos (mdinsim predict --demo NAME)
+    spectrum_1d(spectrum) -> (energy_mev, S per meV)
+    find_peaks_mev(energy_mev, values) -> [peak energies, strongest first]
+    compare_with_experiment(energy_mev, values, experiment) -> {scale_factor, mean_squared_error..}
+    drop_empty_shells(sqw) -> (S(|Q|,w) ready for the instrument step, empty shells dropped)
+
+``mdinsim predict`` is :mod:`.cli`. Units: K, fs, meV, 1/Angstrom, Angstrom^2.
+"""
+
+from .core import (PredictResult, TemperatureResult, drop_empty_shells, predict,
+                   resolve_parameters)
+from .demos import DATA_DIRECTORY, DEMOS, SILICON_MODEL, SILICON_STRUCTURE, demo_parameters
+from .parameters import PREDICT_PARAMETERS
+from .report import compare_with_experiment, find_peaks_mev, spectrum_1d
+
+__all__ = [
+    "PREDICT_PARAMETERS", "predict", "resolve_parameters", "PredictResult", "TemperatureResult",
+    "DEMOS", "demo_parameters", "DATA_DIRECTORY", "SILICON_MODEL", "SILICON_STRUCTURE",
+    "spectrum_1d", "find_peaks_mev", "compare_with_experiment", "drop_empty_shells",
+]

@@ -1,0 +1,143 @@
+"""The picture of a prediction: ``prediction.png``.
+
+* Left: the MD prediction. Indirect geometry: S(w) per meV at each temperature, the experiment
+  drawn over it (scaled by the least-squares factor of the report). Direct geometry: the
+  S(|Q|, w) map of the first temperature above, and below it the |Q|-averaged S(w) of each
+  temperature with the experiment.
+* Right (with the harmonic comparison): the harmonic spectrum of the same model through the
+  same instrument, laid out the same way, so that the two are read side by side.
+
+matplotlib without pyplot (the Agg canvas: no screen needed); written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+from ..io.atomic import atomic_path
+from ..spectrum import Spectrum
+from .report import compare_with_experiment, spectrum_1d
+
+#: Size of one panel column in inches, and the resolution of the PNG.
+COLUMN_INCHES = (6.0, 4.5)
+DPI = 100
+
+
+def _is_map(spectrum: Spectrum) -> bool:
+    return spectrum.n_spectra > 1 and not spectrum.vertical.is_text
+
+
+def _draw_map(figure: Figure, ax, spectrum: Spectrum, title: str) -> None:
+    values = np.ma.masked_invalid(spectrum.values)
+    positive = values[values > 0]
+    norm = None
+    if positive.count():
+        top = float(positive.max())
+        norm = LogNorm(vmin=max(float(positive.min()), 1e-3 * top), vmax=top)
+        values = np.ma.masked_less_equal(values, 0)
+    x = spectrum.x.values if spectrum.is_histogram else spectrum.x_centres()
+    y = spectrum.vertical.values
+    shading = "flat" if len(x) == spectrum.n_x + 1 and len(y) == spectrum.n_spectra + 1 \
+        else "nearest"
+    if shading == "nearest":
+        x, y = spectrum.x_centres(), spectrum.vertical_centres()
+    mesh = ax.pcolormesh(x, y, values, norm=norm, shading=shading)
+    ax.set_xlabel(spectrum.x.title)
+    ax.set_ylabel(spectrum.vertical.title)
+    ax.set_title(title, fontsize=10)
+    figure.colorbar(mesh, ax=ax, label="S(|Q|,w) (log scale)")
+
+
+def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
+                experiment: Spectrum | None, params: Mapping[str, Any], title: str) -> None:
+    for label, energy, values in curves:
+        ax.plot(energy, values, label=label)
+    if experiment is not None and curves:
+        _, energy, values = curves[0]
+        comparison = compare_with_experiment(energy, values, experiment,
+                                             params["compare_energy_min_mev"],
+                                             params["compare_energy_max_mev"])
+        scale = comparison.get("scale_factor")
+        if scale:
+            # experiment = scale x prediction, so the experiment is drawn divided by it.
+            ax.errorbar(experiment.x_centres(), experiment.values[0] / scale,
+                        yerr=experiment.errors[0] / abs(scale), fmt="o", markersize=2.5,
+                        color="black", elinewidth=0.6,
+                        label=f"{experiment.name or 'experiment'} (/ {scale:.3g})")
+    _limit_energy_range(ax, curves)
+    ax.set_xlabel("Energy transfer (meV)")
+    ax.set_ylabel("S(w) (per meV, arbitrary scale)")
+    ax.set_title(title, fontsize=10)
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.legend(fontsize=8)
+
+
+def _limit_energy_range(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
+    """Energies up to a little beyond where the last curve falls below 1 % of its maximum:
+    S(q,w) reaches pi hbar / dt, far above the highest vibration."""
+    ends = []
+    for _, energy, values in curves:
+        finite = np.isfinite(values)
+        if not np.any(finite):
+            continue
+        strong = finite & (values > 0.01 * np.nanmax(values))
+        if np.any(strong):
+            ends.append(float(np.max(energy[strong])))
+    if ends:
+        ax.set_xlim(right=1.15 * max(ends))
+
+
+def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
+                           params: Mapping[str, Any]) -> Figure:
+    """The figure (see the module documentation) of :func:`~.core.predict`'s results."""
+    instrument = params["instrument"]
+    harmonic = [r for r in results if r.harmonic is not None]
+    columns = 2 if harmonic else 1
+    direct = _is_map(results[0].spectrum)
+    rows = 2 if direct else 1
+    figure = Figure(figsize=(COLUMN_INCHES[0] * columns, COLUMN_INCHES[1] * rows))
+    FigureCanvasAgg(figure)
+    axes = np.array(figure.subplots(rows, columns, squeeze=False))
+
+    md_curves = [(f"MD {r.temperature_k:g} K", *spectrum_1d(r.spectrum)) for r in results]
+    if direct:
+        first = results[0]
+        _draw_map(figure, axes[0, 0], first.spectrum,
+                  f"MD prediction, {instrument}, {first.temperature_k:g} K")
+    _draw_lines(axes[-1, 0], md_curves, experiment, params,
+                f"MD prediction, {instrument}" + (", averaged over |Q|" if direct else ""))
+    if harmonic:
+        if direct:
+            _draw_map(figure, axes[0, 1], harmonic[0].harmonic,
+                      f"harmonic (phonopy + abinslib), {instrument}, "
+                      f"{harmonic[0].temperature_k:g} K")
+        curves = [(f"harmonic {r.temperature_k:g} K", *spectrum_1d(r.harmonic))
+                  for r in harmonic]
+        _draw_lines(axes[-1, 1], curves, experiment, params,
+                    f"harmonic, same model and instrument"
+                    + (", averaged over |Q|" if direct else ""))
+        # Same energy range side by side.
+        low = min(ax.get_xlim()[0] for ax in axes[-1])
+        high = max(ax.get_xlim()[1] for ax in axes[-1])
+        for ax in axes[-1]:
+            ax.set_xlim(low, high)
+    figure.suptitle(f"mdinsim predict: {Path(str(params['structure'])).name} with "
+                    f"{Path(str(params['model'])).name} at {instrument}")
+    figure.tight_layout()
+    return figure
+
+
+def save_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
+                           params: Mapping[str, Any], path: str | Path) -> Path:
+    """Draw the figure and write it as PNG (atomically)."""
+    path = Path(path)
+    figure = make_prediction_figure(results, experiment, params)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=DPI)
+    return path

@@ -1,0 +1,151 @@
+"""The parameters of ``mdinsim predict``: the step sets merged, plus predict's own.
+
+One command chains MD -> S(q,w) -> instrument (-> harmonic comparison), so its options are the
+options of those steps, taken from their own definitions (:data:`~mantid_mdinsim.md.MD_PARAMETERS`,
+:data:`~mantid_mdinsim.sqw.SQW_PARAMETERS`, :data:`~mantid_mdinsim.instrument.CORE_PARAMETERS`,
+:data:`~mantid_mdinsim.harmonic.HARMONIC_PARAMETERS`), less what the chain itself decides:
+
+* the trajectories and their frame interval (from the MD step), the sample temperature and U of
+  the instrument step (the MD temperature and the MD run's mean-squared displacement), output
+  files (all in ``--output-dir``) and the per-q output (the instrument needs |Q| shells);
+* one ``seed`` for MD and for the random q-points; one ``temperature_k`` (the MD's, several
+  allowed: one spectrum per temperature).
+
+A few defaults differ from the steps' own, because the chain knows more than each step alone
+(each is marked ``predict default`` in its help): the q-point range and |Q| width follow the
+instrument and the supercell, the correlation window follows the trajectory length, and the
+harmonic cross section is ``total`` (the incoherent approximation of the coherent MD S).
+
+Units: as the steps': K, fs, ps, meV, 1/Angstrom, Angstrom^2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..harmonic.parameters import HARMONIC_PARAMETERS
+from ..instrument.parameters import CORE_PARAMETERS as INSTRUMENT_CORE_PARAMETERS
+from ..md.parameters import MD_PARAMETERS
+from ..parameters import Kind, Parameter, ParameterSet
+from ..sqw.parameters import SQW_PARAMETERS
+from .demos import DEMOS
+
+GROUP_PREDICT = "Predict"
+GROUP_HARMONIC = "Harmonic comparison"
+GROUP_SQW = "S(q,w)"
+
+_replace = dataclasses.replace
+
+# -- predict's own ---------------------------------------------------------------------------
+OWN = (
+    Parameter("demo", str, "Run a demo shipped with mdinsim (structure, NEP model and small "
+              "settings in the package, nothing downloaded); options given as well override "
+              "the demo's. si-tosca: 216 Si atoms at 300 K, TOSCA, with the harmonic comparison; "
+              "si-arcs: the same at ARCS (Ei 100 meV)", default=None,
+              choices=tuple(DEMOS), group=GROUP_PREDICT),
+    Parameter("output_dir", str, "Folder of the prediction: md/ (the MD runs), sqw_<T>K.nxs "
+              "(S(q,w)), <INSTRUMENT>_<T>K.nxs (the instrument spectrum), harmonic_<T>K.nxs, "
+              "prediction.png and report.json/report.txt; a run started again with the same "
+              "folder skips the stages already done with the same parameters",
+              kind=Kind.DIRECTORY, group=GROUP_PREDICT),
+    Parameter("experiment", str, "A reduced measurement to compare with: a Mantid processed "
+              "NeXus file or a text file of 2 or 3 columns (energy transfer in meV, intensity, "
+              "error); drawn over the prediction, with the least-squares scale factor and the "
+              "mean-squared error in the report", kind=Kind.INPUT_FILE, default=None,
+              extensions=(".nxs", ".txt", ".dat", ".csv", ".xye"), group=GROUP_PREDICT),
+    Parameter("compare_energy_min_mev", float, "Lowest energy transfer used for the scale "
+              "factor and error against the experiment (default: all the overlap; the paper "
+              "scaled benzene above 50 meV)", unit="meV", default=None,
+              flag="--compare-energy-min", mantid_name="CompareEnergyMin", group=GROUP_PREDICT),
+    Parameter("compare_energy_max_mev", float, "Highest energy transfer used for the scale "
+              "factor and error against the experiment", unit="meV", default=None,
+              flag="--compare-energy-max", mantid_name="CompareEnergyMax", group=GROUP_PREDICT),
+    Parameter("harmonic", bool, "Also compute the harmonic (AbINS-style) spectrum of the same "
+              "NEP model (phonopy phonons, abinslib), pass it through the same instrument and "
+              "draw it beside the MD prediction", default=False, group=GROUP_HARMONIC),
+)
+
+
+def _md() -> tuple[Parameter, ...]:
+    """The MD step's parameters; structure and model become optional (a demo supplies them)."""
+    items = []
+    for parameter in MD_PARAMETERS:
+        if parameter.name == "output_dir":
+            continue
+        if parameter.name in ("structure", "model", "temperature_k"):
+            parameter = _replace(parameter, default=None,
+                                 doc=parameter.doc + " (required unless --demo gives it)")
+        items.append(parameter)
+    return tuple(items)
+
+
+#: S(q,w) parameters the chain sets itself.
+_SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot")
+
+
+def _sqw() -> tuple[Parameter, ...]:
+    items = []
+    for parameter in SQW_PARAMETERS:
+        if parameter.name in _SQW_DECIDED:
+            continue
+        if parameter.name == "window":
+            parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
+                                 "default: a quarter of the frames of a run, at most 500")
+        elif parameter.name == "q_max_inv_angstrom":
+            parameter = _replace(parameter, doc=parameter.doc + "; predict default: the "
+                                 "largest |Q| the instrument reaches within the energy range")
+        elif parameter.name == "q_width_inv_angstrom":
+            parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
+                                 "default: 0.15 times the shortest reciprocal vector of the "
+                                 "MD supercell (at least 0.01), so that few |Q| shells are "
+                                 "empty")
+        items.append(_replace(parameter, group=GROUP_SQW))
+    return tuple(items)
+
+
+#: Instrument parameters the chain sets itself (the MD temperature and U).
+_INSTRUMENT_DECIDED = ("temperature_k", "md_summary_file")
+
+
+def _instrument() -> tuple[Parameter, ...]:
+    items = []
+    for parameter in INSTRUMENT_CORE_PARAMETERS:
+        if parameter.name in _INSTRUMENT_DECIDED:
+            continue
+        if parameter.name == "instrument":
+            parameter = _replace(parameter, default=None, doc=parameter.doc +
+                                 " (required unless --demo gives it)")
+        elif parameter.name == "mean_squared_displacement_angstrom2":
+            parameter = _replace(parameter, doc="U = <|u|^2> for the Debye-Waller factor; "
+                                 "default: the MD run's own, at each temperature")
+        items.append(parameter)
+    return tuple(items)
+
+
+#: Harmonic parameters used as they are (no clash with the other steps' names).
+_HARMONIC_KEPT = ("relax", "displacement_angstrom", "mesh", "max_order", "method",
+                  "cross_section", "frequency_min_mev")
+
+
+def _harmonic() -> tuple[Parameter, ...]:
+    items = [_replace(HARMONIC_PARAMETERS["supercell"], name="harmonic_supercell",
+                      flag="--harmonic-supercell", mantid_name="HarmonicSupercell",
+                      group=GROUP_HARMONIC)]
+    for name in _HARMONIC_KEPT:
+        parameter = _replace(HARMONIC_PARAMETERS[name], group=GROUP_HARMONIC)
+        if name == "cross_section":
+            parameter = _replace(parameter, default="total", doc=parameter.doc +
+                                 "; predict default: total, the incoherent approximation of "
+                                 "the MD S(q,w), which holds coherent and incoherent parts")
+        items.append(parameter)
+    return tuple(items)
+
+
+PREDICT_PARAMETERS = ParameterSet("MDPredict", OWN + _md() + _sqw() + _instrument()
+                                  + _harmonic())
+
+#: Names of each stage's parameters within PREDICT_PARAMETERS (what decides a stage's result).
+MD_NAMES = tuple(p.name for p in _md())
+SQW_NAMES = tuple(p.name for p in _sqw())
+INSTRUMENT_NAMES = tuple(p.name for p in _instrument())
+HARMONIC_NAMES = tuple(p.name for p in _harmonic())

@@ -1,0 +1,278 @@
+"""The report of ``mdinsim predict``: parameters, files, peaks, and the match to an experiment.
+
+* :func:`spectrum_1d`: a prediction as one curve S(w) per meV: the indirect-geometry spectrum
+  (per bin in AbINS' layout) divided by the bin widths, or the direct-geometry S(|Q|, w) map
+  averaged over the |Q| the instrument reaches at each energy (unmeasured bins left out).
+* :func:`find_peaks_mev`: peak positions (scipy's ``find_peaks`` with a prominence of a
+  fraction of the highest peak), strongest first.
+* :func:`compare_with_experiment`: the least-squares scale factor ``s`` with
+  experiment = s x prediction (prediction interpolated linearly at the measured energies,
+  where both exist and within the comparison range), the mean-squared error
+  ``mean((I_exp - s I_pred)^2)`` and the same divided by ``mean(I_exp^2)`` (scale-free).
+* :func:`build_report` / :func:`write_report`: ``report.json`` and ``report.txt``.
+
+Units: meV, K, Angstrom^2; intensities in the experiment's units.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputFileError
+from ..io.atomic import write_text_atomic
+from ..spectrum import (UNIT_DELTA_E, UNIT_DELTA_E_WAVENUMBER, UNIT_ENERGY, Spectrum,
+                        energy_axis)
+from ..units import MEV_PER_INVERSE_CM
+
+#: A peak must stand out by this fraction of the curve's maximum (scipy's prominence).
+PEAK_PROMINENCE_FRACTION = 0.05
+#: At most this many peaks are reported per curve.
+MAX_PEAKS = 12
+#: Peaks below this energy transfer (meV) are the elastic line's tail, not vibrations.
+MIN_PEAK_ENERGY_MEV = 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Curves
+# ----------------------------------------------------------------------------------------------
+def comparable_experiment(experiment: Spectrum, source: str | Path) -> Spectrum:
+    """The experiment as one curve against energy transfer in meV: a 2-D S(|Q|, w) is averaged
+    over |Q| (NaN bins left out); wavenumbers are converted to meV."""
+    unit = experiment.x.unit
+    if unit not in (UNIT_DELTA_E, UNIT_DELTA_E_WAVENUMBER, UNIT_ENERGY, "Empty", "Label"):
+        raise InputFileError(source, f"its X axis is '{unit}', not energy transfer",
+                             where="X axis", fix="convert it to energy transfer in meV "
+                             "(Mantid ConvertUnits, Target=DeltaE) before comparing")
+    factor = MEV_PER_INVERSE_CM if unit == UNIT_DELTA_E_WAVENUMBER else 1.0
+    energy = experiment.x_centres() * factor
+    values, errors = experiment.values, experiment.errors
+    if experiment.n_spectra > 1:
+        finite = np.isfinite(values)
+        count = finite.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(count > 0, np.nansum(values, axis=0) / count, np.nan)[None, :]
+            errors = np.where(count > 0, np.sqrt(np.nansum(np.where(finite, errors, 0) ** 2,
+                                                           axis=0)) / count, np.nan)[None, :]
+    if not experiment.distribution and experiment.is_histogram:
+        widths = np.diff(experiment.x.values) * factor
+        values, errors = values / widths, errors / widths
+    if not np.any(np.isfinite(values)):
+        raise InputFileError(source, "holds no finite intensity", where="values",
+                             fix="give the reduced spectrum")
+    return Spectrum(x=energy_axis(energy), values=values[:1], errors=errors[:1],
+                    distribution=True, y_unit=experiment.y_unit,
+                    y_unit_label=experiment.y_unit_label or "Intensity",
+                    title=experiment.title, name=experiment.name or Path(source).stem,
+                    logs={"experiment_file": str(source)})
+
+
+def spectrum_1d(spectrum: Spectrum) -> tuple[np.ndarray, np.ndarray]:
+    """(energy in meV, S per meV) of an instrument spectrum: a 1-D spectrum divided by its bin
+    widths (if it is per bin), or a 2-D S(|Q|, w) averaged over the measured |Q| (weighted by
+    the |Q| bin widths; an energy with no measured bin is NaN)."""
+    energy = spectrum.x_centres()
+    if spectrum.n_spectra == 1 or spectrum.vertical.is_text:
+        values = np.array(spectrum.values[0], dtype=float)
+        if not spectrum.distribution and spectrum.is_histogram:
+            values = values / np.diff(spectrum.x.values)
+        return energy, values
+    edges = spectrum.vertical.values
+    widths = (np.diff(edges) if len(edges) == spectrum.n_spectra + 1
+              else np.gradient(edges))[:, None]
+    finite = np.isfinite(spectrum.values)
+    total_width = np.sum(np.where(finite, widths, 0.0), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(total_width > 0, np.nansum(np.where(finite, spectrum.values, 0.0)
+                                                     * widths, axis=0) / total_width, np.nan)
+    return energy, values
+
+
+def find_peaks_mev(energy_mev: np.ndarray, values: np.ndarray,
+                   prominence_fraction: float = PEAK_PROMINENCE_FRACTION,
+                   max_peaks: int = MAX_PEAKS,
+                   min_energy_mev: float = MIN_PEAK_ENERGY_MEV) -> list[float]:
+    """Peak positions (meV) of a curve, strongest (most prominent) first: local maxima at
+    E > ``min_energy_mev`` standing out by ``prominence_fraction`` of the curve's maximum."""
+    from scipy.signal import find_peaks
+
+    energy = np.asarray(energy_mev, dtype=float)
+    curve = np.asarray(values, dtype=float)
+    keep = np.isfinite(curve) & (energy > min_energy_mev)
+    if np.count_nonzero(keep) < 3:
+        return []
+    energy, curve = energy[keep], curve[keep]
+    top = float(np.max(curve))
+    if not top > 0:
+        return []
+    indices, properties = find_peaks(curve, prominence=prominence_fraction * top)
+    order = np.argsort(properties["prominences"])[::-1][:max_peaks]
+    return [round(float(energy[i]), 3) for i in indices[order]]
+
+
+def compare_with_experiment(energy_mev: np.ndarray, predicted: np.ndarray,
+                            experiment: Spectrum, energy_min_mev: float | None = None,
+                            energy_max_mev: float | None = None) -> dict[str, Any]:
+    """Scale factor and mean-squared error of the experiment against a predicted curve.
+
+    The prediction (per meV) is interpolated linearly at the measured energies that lie inside
+    its finite range and inside [energy_min_mev, energy_max_mev]. ``scale_factor`` s minimises
+    sum (I_exp - s I_pred)^2, so experiment = s x prediction; ``mean_squared_error`` is the mean
+    of (I_exp - s I_pred)^2 in the experiment's units squared, ``relative_mean_squared_error``
+    the same divided by the mean of I_exp^2 (0 is a perfect match of shape).
+    """
+    energy = np.asarray(energy_mev, dtype=float)
+    values = np.asarray(predicted, dtype=float)
+    finite = np.isfinite(values)
+    measured_energy = experiment.x_centres()
+    measured = experiment.values[0]
+    inside = np.isfinite(measured)
+    if np.count_nonzero(finite) >= 2:
+        low, high = energy[finite].min(), energy[finite].max()
+        inside &= (measured_energy >= low) & (measured_energy <= high)
+    else:
+        inside &= False
+    if energy_min_mev is not None:
+        inside &= measured_energy >= energy_min_mev
+    if energy_max_mev is not None:
+        inside &= measured_energy <= energy_max_mev
+    model = np.full(measured.shape, np.nan)
+    if np.any(inside):
+        model[inside] = np.interp(measured_energy[inside], energy[finite], values[finite])
+        inside &= np.isfinite(model)
+    count = int(np.count_nonzero(inside))
+    result: dict[str, Any] = {"points_compared": count}
+    if count < 2:
+        result.update(scale_factor=None, mean_squared_error=None,
+                      relative_mean_squared_error=None,
+                      note="the experiment and the prediction overlap in fewer than two "
+                           "energies: nothing to compare")
+        return result
+    p, m = model[inside], measured[inside]
+    denominator = float(np.sum(p * p))
+    scale = float(np.sum(p * m) / denominator) if denominator > 0 else math.nan
+    residual = m - scale * p
+    mse = float(np.mean(residual ** 2))
+    result.update(scale_factor=scale, mean_squared_error=mse,
+                  relative_mean_squared_error=mse / float(np.mean(m * m)) if np.any(m) else None,
+                  energy_range_compared_mev=[float(measured_energy[inside].min()),
+                                             float(measured_energy[inside].max())])
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# The report
+# ----------------------------------------------------------------------------------------------
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return [_json_value(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return value
+
+
+def build_report(params: Mapping[str, Any], results: Sequence[Any],
+                 experiment: Spectrum | None, stages: Mapping[str, str],
+                 timings: Mapping[str, float], md_info: Mapping[str, Any],
+                 warnings: Sequence[str], figure_path: Path) -> dict[str, Any]:
+    """The report's content (JSON-ready): parameters, stages, files, and per temperature the
+    peak positions, U, the harmonic peaks and the comparison with the experiment."""
+    from .. import __version__
+
+    per_temperature = []
+    for result in results:
+        energy, values = spectrum_1d(result.spectrum)
+        entry: dict[str, Any] = {
+            "temperature_k": result.temperature_k,
+            "mean_squared_displacement_angstrom2": result.mean_squared_displacement_angstrom2,
+            "peaks_mev": find_peaks_mev(energy, values),
+            "files": {k: str(v) for k, v in result.files.items()},
+        }
+        if result.harmonic is not None:
+            harmonic_energy, harmonic_values = spectrum_1d(result.harmonic)
+            entry["harmonic_peaks_mev"] = find_peaks_mev(harmonic_energy, harmonic_values)
+        if experiment is not None:
+            entry["experiment"] = compare_with_experiment(
+                energy, values, experiment, params["compare_energy_min_mev"],
+                params["compare_energy_max_mev"])
+            entry["experiment"]["peaks_mev"] = find_peaks_mev(experiment.x_centres(),
+                                                              experiment.values[0])
+            if result.harmonic is not None:
+                entry["harmonic_experiment"] = compare_with_experiment(
+                    harmonic_energy, harmonic_values, experiment,
+                    params["compare_energy_min_mev"], params["compare_energy_max_mev"])
+        per_temperature.append(entry)
+    report = {
+        "mdinsim_version": __version__,
+        "step": "MDPredict",
+        "instrument": params["instrument"],
+        "md_backend": md_info.get("backend", ""),
+        "figure": str(figure_path),
+        "experiment_file": params["experiment"],
+        "temperatures": per_temperature,
+        "stages": dict(stages),
+        "stage_seconds": dict(timings),
+        "warnings": list(warnings),
+        "parameters": dict(params),
+    }
+    return _json_value(report)
+
+
+def _format_peaks(peaks: Sequence[float]) -> str:
+    return ", ".join(f"{p:.1f}" for p in sorted(peaks)) if peaks else "none found"
+
+
+def report_text(report: Mapping[str, Any]) -> str:
+    """The report as a few readable lines."""
+    lines = [f"mdinsim {report['mdinsim_version']} predict: {report['instrument']}, MD backend "
+             f"{report['md_backend']}",
+             "stages: " + ", ".join(f"{name} {state}" + (
+                 f" ({report['stage_seconds'][name]:.0f} s)" if name in report["stage_seconds"]
+                 else "") for name, state in report["stages"].items())]
+    for entry in report["temperatures"]:
+        lines.append(f"T = {entry['temperature_k']:g} K: U = "
+                     f"{entry['mean_squared_displacement_angstrom2']:.4f} Angstrom^2")
+        lines.append(f"  peaks (meV): {_format_peaks(entry['peaks_mev'])}")
+        if "harmonic_peaks_mev" in entry:
+            lines.append(f"  harmonic peaks (meV): {_format_peaks(entry['harmonic_peaks_mev'])}")
+        for key, name in (("experiment", "MD"), ("harmonic_experiment", "harmonic")):
+            comparison = entry.get(key)
+            if comparison is None:
+                continue
+            if comparison.get("scale_factor") is None:
+                lines.append(f"  experiment vs {name}: {comparison.get('note')}")
+                continue
+            low, high = comparison["energy_range_compared_mev"]
+            lines.append(f"  experiment vs {name} ({comparison['points_compared']} points, "
+                         f"{low:.1f}-{high:.1f} meV): experiment = "
+                         f"{comparison['scale_factor']:.4g} x prediction, mean-squared error "
+                         f"{comparison['mean_squared_error']:.4g} (relative "
+                         f"{comparison['relative_mean_squared_error']:.3g})")
+        if "experiment" in entry:
+            lines.append(f"  experiment peaks (meV): "
+                         f"{_format_peaks(entry['experiment']['peaks_mev'])}")
+        lines.append("  files: " + ", ".join(f"{k} {v}" for k, v in entry["files"].items()))
+    lines.append(f"figure: {report['figure']}")
+    for warning in report["warnings"]:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: Mapping[str, Any], output_dir: Path) -> dict[str, Path]:
+    """``report.json`` and ``report.txt`` in ``output_dir`` (atomically)."""
+    json_path, text_path = output_dir / "report.json", output_dir / "report.txt"
+    write_text_atomic(json_path, json.dumps(report, indent=1) + "\n")
+    write_text_atomic(text_path, report_text(report))
+    return {"report_json": json_path, "report_text": text_path}
