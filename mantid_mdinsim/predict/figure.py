@@ -127,7 +127,9 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
         high = max(ax.get_xlim()[1] for ax in axes[-1])
         for ax in axes[-1]:
             ax.set_xlim(low, high)
-    figure.suptitle(f"mdinsim predict: {Path(str(params['structure'])).name} with "
+    # Two lines in a one-column figure, so that long file names are not cut off.
+    separator = " " if columns > 1 else "\n"
+    figure.suptitle(f"mdinsim predict: {Path(str(params['structure'])).name}{separator}with "
                     f"{Path(str(params['model'])).name} at {instrument}")
     figure.tight_layout()
     return figure
