@@ -10,8 +10,15 @@ GPUMD 5.6 keywords used (checked against ``doc/gpumd/input_parameters`` and the 
   ``ensemble pimd <beads> <T> <T> <tau_T/dt> [pressure control]``;
 * production ``ensemble nve`` or ``ensemble trpmd <beads>`` (TRPMD takes its temperature
   from the PIMD run before it, as GPUMD requires);
-* ``dump_thermo <steps>`` in both runs, ``dump_xyz <steps> dump.xyz [velocity]`` and
-  ``dump_restart <steps>`` in production; ``run <steps>``.
+* ``dump_thermo <steps>`` in both runs, ``dump_xyz`` and ``dump_restart <steps>`` in
+  production; ``run <steps>``.
+
+``dump_xyz`` changed its syntax after the 5.6 release: the release (and GPUMD 4.6 on) takes
+``dump_xyz <grouping_method> <group_id> <interval> <file> [properties]``, later sources (GPUMD's
+master since August 2026, and the build of the project's device kit) take
+``dump_xyz <interval> <file> [properties]`` and reject the old form. Which one a ``gpumd``
+understands is read from the error messages compiled into the executable
+(:func:`dump_xyz_syntax`), so that both work without asking the user.
 
 Every run works in ``<run>/gpumd.partial/`` (inputs, gpumd's log, its outputs); on success
 ``dump.xyz`` becomes ``<run>/trajectory.xyz``, thermo.out is converted to ``thermo.csv`` and
@@ -53,6 +60,34 @@ RESTART_NAME = "restart.xyz"
 POTENTIAL_NAME = "nep.txt"
 
 
+#: Syntaxes of ``dump_xyz`` (see the module documentation).
+DUMP_XYZ_INTERVAL_FIRST = "interval_first"   # dump_xyz <interval> <file> [properties]
+DUMP_XYZ_GROUP_FIRST = "group_first"         # dump_xyz <grouping> <group> <interval> <file> ...
+
+# Messages of src/measure/dump_xyz.cu that only one syntax's parser contains.
+_GROUP_FIRST_MARKER = b"dump_xyz should have at least 4 parameters"
+_INTERVAL_FIRST_MARKER = b"no longer takes <grouping_method>"
+
+
+def dump_xyz_syntax(executable: Path | None) -> str:
+    """Which ``dump_xyz`` syntax the ``gpumd`` at ``executable`` parses.
+
+    Read from the parser's error messages in the executable; where neither is found (or there
+    is no executable yet, as when inputs are only written) the current upstream syntax.
+    """
+    if executable is None:
+        return DUMP_XYZ_INTERVAL_FIRST
+    try:
+        content = Path(executable).read_bytes()
+    except OSError:
+        return DUMP_XYZ_INTERVAL_FIRST
+    if _INTERVAL_FIRST_MARKER in content:
+        return DUMP_XYZ_INTERVAL_FIRST
+    if _GROUP_FIRST_MARKER in content:
+        return DUMP_XYZ_GROUP_FIRST
+    return DUMP_XYZ_INTERVAL_FIRST
+
+
 @dataclass
 class GPUMDJob:
     spec: RunSpec
@@ -87,7 +122,8 @@ def _pressure_control(protocol: Protocol, cell: np.ndarray) -> tuple:
 
 
 def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
-                      resume_steps: int | None = None) -> list[tuple[str, Any]]:
+                      resume_steps: int | None = None,
+                      dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST) -> list[tuple[str, Any]]:
     """run.in as calorine's ``write_runfile`` takes it: (keyword, value(s)) pairs.
 
     With ``resume_steps``, only the rest of a classical production run (velocities come from
@@ -122,6 +158,8 @@ def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
         lines.append(("ensemble", "nve"))
     lines.append(("dump_thermo", protocol.thermo_steps))
     dump = [protocol.dump_steps, DUMP_NAME]
+    if dump_syntax == DUMP_XYZ_GROUP_FIRST:
+        dump = [-1, 0] + dump  # grouping method -1: the whole system (group id then ignored)
     if protocol.dump_velocities:
         dump.append("velocity")
     lines.append(("dump_xyz", tuple(dump)))
@@ -133,7 +171,8 @@ def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
 
 def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atoms,
                  model_path: str, resume_from: Path | None = None,
-                 resume_steps: int | None = None) -> None:
+                 resume_steps: int | None = None,
+                 dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST) -> None:
     """Write run.in, model.xyz and nep.txt into ``directory`` (calorine's writers)."""
     from calorine.gpumd import write_runfile, write_xyz
 
@@ -147,7 +186,8 @@ def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atom
         model.set_velocities(np.zeros((len(model), 3)))
         write_xyz(str(directory / "model.xyz"), model)
     write_runfile(directory / "run.in",
-                  run_in_parameters(protocol, spec, np.array(atoms.cell), resume_steps))
+                  run_in_parameters(protocol, spec, np.array(atoms.cell), resume_steps,
+                                    dump_syntax))
 
 
 def _count_rows(path: Path) -> int:
@@ -231,7 +271,8 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
         shutil.rmtree(segment)
     remaining = protocol.production_steps - done_steps
     write_inputs(segment, protocol, spec, job.atoms, job.model_path,
-                 resume_from=resume_from, resume_steps=remaining if resume_from else None)
+                 resume_from=resume_from, resume_steps=remaining if resume_from else None,
+                 dump_syntax=dump_xyz_syntax(executable))
     if resume_from is not None:
         (segment / "resumed_from_steps").write_text(f"{done_steps}\n")
 

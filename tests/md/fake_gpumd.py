@@ -42,6 +42,12 @@ def parse_run_in(path):
             elif key == "dump_thermo":
                 current["thermo"] = int(values[0])
             elif key == "dump_xyz":
+                # The syntax of current GPUMD sources (src/measure/dump_xyz.cu), whose message
+                # mantid_mdinsim.md.gpumd.dump_xyz_syntax finds in this file.
+                if len(values) >= 3 and values[0].lstrip("-").isdigit() and values[1].isdigit():
+                    print("Error: dump_xyz no longer takes <grouping_method> <group_id> as its "
+                          "first two parameters.")
+                    sys.exit(1)
                 current["dump"] = (int(values[0]), values[1], "velocity" in values[2:])
             elif key == "dump_restart":
                 current["restart"] = int(values[0])

@@ -10,7 +10,8 @@ from ase.build import bulk
 
 from mantid_mdinsim.errors import ExternalProgramError, ParameterError
 from mantid_mdinsim.md import iter_frames, read_thermo_csv, run_md
-from mantid_mdinsim.md.gpumd import run_in_parameters, write_inputs
+from mantid_mdinsim.md.gpumd import (DUMP_XYZ_GROUP_FIRST, DUMP_XYZ_INTERVAL_FIRST,
+                                     dump_xyz_syntax, run_in_parameters, write_inputs)
 from mantid_mdinsim.md.outputs import frame_time_fs
 from mantid_mdinsim.md.parameters import MD_PARAMETERS
 from mantid_mdinsim.md.protocol import RunSpec, build_protocol
@@ -95,6 +96,41 @@ def test_model_xyz_reads_back_with_calorine(tmp_path, si_model):
     np.testing.assert_allclose(np.array(model.cell), np.array(atoms.cell), atol=1e-7)
     assert model.get_chemical_symbols() == atoms.get_chemical_symbols()
     np.testing.assert_allclose(model.get_array("mass"), atoms.get_masses())
+
+
+# The two parsers of src/measure/dump_xyz.cu: GPUMD's v5.6 tag, and later sources (master
+# since commit 1bb23e2f, "Replace positional group arguments in dump_xyz with a group option").
+GROUP_FIRST_SOURCE = b'PRINT_INPUT_ERROR("dump_xyz should have at least 4 parameters.\\n");'
+INTERVAL_FIRST_SOURCE = (b'"dump_xyz no longer takes <grouping_method> <group_id> as its first two '
+                         b'parameters. Use dump_xyz <interval> <filename> [group ..."')
+
+
+@pytest.mark.parametrize("content, syntax, expected", [
+    (b"\x7fELF..." + GROUP_FIRST_SOURCE, DUMP_XYZ_GROUP_FIRST, ("-1", "0", "5", "dump.xyz")),
+    (b"\x7fELF..." + INTERVAL_FIRST_SOURCE, DUMP_XYZ_INTERVAL_FIRST, ("5", "dump.xyz")),
+    (b"\x7fELF...", DUMP_XYZ_INTERVAL_FIRST, ("5", "dump.xyz")),
+])
+def test_dump_xyz_follows_the_syntax_of_the_gpumd_at_hand(tmp_path, content, syntax, expected):
+    executable = tmp_path / "gpumd"
+    executable.write_bytes(content)
+    assert dump_xyz_syntax(executable) == syntax
+    protocol = protocol_for(dump_interval_fs=5.0, time_step_fs=1.0)
+    lines = dict(run_in_parameters(protocol, RunSpec(300.0, 0, 1, tmp_path),
+                                   np.eye(3) * 10.9, dump_syntax=syntax))
+    assert tuple(str(v) for v in lines["dump_xyz"]) == expected
+
+
+def test_the_device_kits_gpumd_parses_dump_xyz_interval_first(shared_data):
+    """The GPUMD sources the device kit builds hold the later parser (their run.in samples too)."""
+    import tarfile
+
+    kit = shared_data.parent / "tools" / "device-kit" / "gpumd-5.6-src.tar.gz"
+    if not kit.is_file():
+        pytest.skip("the device kit's GPUMD sources are not available")
+    with tarfile.open(kit) as archive:
+        source = archive.extractfile("gpumd-5.6/src/measure/dump_xyz.cu").read()
+    assert b"no longer takes <grouping_method>" in source
+    assert b"at least 4 parameters" not in source
 
 
 def test_a_triclinic_cell_gets_six_pressure_components(tmp_path):
