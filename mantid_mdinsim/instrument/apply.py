@@ -277,6 +277,7 @@ def apply_instrument(sqw: Spectrum | SqwGrid, parameters: Mapping[str, Any] | No
     instrument = get_instrument(params["instrument"])
     run = instrument.configure(params)
     grid = sqw if isinstance(sqw, SqwGrid) else sqw_grid_from_spectrum(sqw)
+    _check_not_harmonic(grid, params)
     progress.report(0.05, "input checked")
 
     resolution_model: ResolutionModel | None = None
@@ -370,6 +371,28 @@ def _output_energy_range(grid: SqwGrid, run: RunSettings,
 def _one_sided(grid: SqwGrid) -> bool:
     """The input starts at w = 0 (lowest bin centre at or above 0): energy gain is missing."""
     return bool(grid.energy_centres[0] >= -1e-9 * grid.energy_bin_width)
+
+
+#: ``mdinsim_step`` log of the harmonic step's spectra (quantum statistics, own Debye-Waller).
+_HARMONIC_STEP = "MDHarmonic"
+
+
+def _check_not_harmonic(grid: SqwGrid, params: Mapping[str, Any]) -> None:
+    """Refuse eq. 6 and Debye-Waller changes on a harmonic S: it has quantum statistics (Bose
+    factors) and its own Debye-Waller factor already, and its 'temperature_k' log would
+    otherwise switch the quantum correction on silently."""
+    if grid.logs.get("mdinsim_step") != _HARMONIC_STEP:
+        return
+    if params["quantum_correction"]:
+        raise ParameterError("quantum_correction", f"{grid.source} holds a harmonic S(|Q|,w) "
+                             "(mdinsim harmonic), which has quantum statistics already: the "
+                             "quantum correction of eq. 6 would apply them twice",
+                             "give --no-quantum-correction (as mdinsim harmonic --instrument "
+                             "does)")
+    if params["debye_waller"] != "none":
+        raise ParameterError("debye_waller", f"{grid.source} holds a harmonic S(|Q|,w) "
+                             "(mdinsim harmonic), which has its own Debye-Waller factor",
+                             "leave --debye-waller at none")
 
 
 def _temperature(grid: SqwGrid, params: Mapping[str, Any]) -> tuple[float | None, str]:

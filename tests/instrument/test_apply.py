@@ -124,6 +124,21 @@ def test_quantum_correction_needs_a_temperature(flat_sqw):
     apply_instrument(flat_sqw, instrument="TOSCA", quantum_correction=False)   # fine without T
 
 
+def test_harmonic_input_refuses_a_second_quantum_correction():
+    # The harmonic step writes quantum S with a temperature_k log; without this check the
+    # instrument step would read that log and apply eq. 6 on top of the Bose factors.
+    sqw = make_sqw(np.linspace(0, 16, 33), np.linspace(0, 100, 101), temperature_k=20.0,
+                   mdinsim_step="MDHarmonic")
+    with pytest.raises(ParameterError, match="quantum correction of eq. 6 would apply them "
+                       "twice.*--no-quantum-correction"):
+        apply_instrument(sqw, instrument="TOSCA")
+    with pytest.raises(ParameterError, match="its own Debye-Waller factor"):
+        apply_instrument(sqw, instrument="TOSCA", quantum_correction=False,
+                         debye_waller="apply", mean_squared_displacement_angstrom2=0.01)
+    result = apply_instrument(sqw, instrument="TOSCA", quantum_correction=False)
+    assert result.spectrum.logs["quantum_correction_applied"] == 0
+
+
 def test_bad_input_spectra_are_named():
     q_edges, e_edges = np.linspace(0, 10, 11), np.linspace(0, 50, 51)
     sqw = make_sqw(q_edges, e_edges)
