@@ -47,6 +47,9 @@ class TrajectoryReader(abc.ABC):
         self.n_atoms: int = 0
         self.species: list[str] = []
         self.cell: np.ndarray = np.zeros((3, 3))
+        #: Time between the first two frames in fs where the file records frame times (the
+        #: ``Time=`` of extended XYZ written by GPUMD and by mdinsim's MD), else None.
+        self.frame_interval_fs: float | None = None
 
     @abc.abstractmethod
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:

@@ -17,6 +17,7 @@ import numpy as np
 from ase.data import chemical_symbols
 from ase.io.extxyz import key_val_str_to_dict
 
+from ..errors import InputFileError
 from .trajectory import TrajectoryReader, check_species
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
@@ -34,6 +35,20 @@ def _columns(properties: str) -> list[tuple[str, str, int]]:
         raise ValueError(properties)
     return [(fields[i], fields[i + 1].upper(), int(fields[i + 2]))
             for i in range(0, len(fields), 3)]
+
+
+_TIME = re.compile(rb"(?:^|\s)Time=([-+0-9.eE]+)")
+
+
+def _frame_time(comment: bytes) -> float | None:
+    """The ``Time=`` of an extended XYZ comment line (fs, as GPUMD and mdinsim write it)."""
+    match = _TIME.search(comment)
+    if match is None:
+        return None
+    try:
+        return float(match.group(1))
+    except ValueError:
+        return None
 
 
 class ExtxyzReader(TrajectoryReader):
@@ -73,8 +88,24 @@ class ExtxyzReader(TrajectoryReader):
                 self._hashes = species_hashes(tokens)
             check_species(self.path, tokens, "frame 0")
             self.species = tokens
+            self.frame_interval_fs = self._frame_interval(text, comment)
         finally:
             text.close()
+
+    def _frame_interval(self, text: ChunkedText, first_comment: bytes) -> float | None:
+        """Time= of frame 1 minus Time= of frame 0 (fs), where both frames carry it."""
+        first_time = _frame_time(first_comment)
+        if first_time is None:
+            return None
+        try:
+            # The atom lines of frame 0 have been read: the text is at frame 1's header.
+            header = self._read_header(text, 1)
+        except InputFileError:
+            return None  # a garbled second frame is reported where the frames are read
+        second_time = _frame_time(header[1]) if header else None
+        if second_time is None or second_time <= first_time:
+            return None
+        return second_time - first_time
 
     # -- header ------------------------------------------------------------------------------
     def _read_header(self, text: ChunkedText, frame: int) -> tuple[int, bytes] | None:

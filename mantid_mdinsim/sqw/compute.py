@@ -184,11 +184,33 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
     paths = [Path(p) for p in params["trajectories"]]
     readers = [open_trajectory(p) for p in paths]
     try:
+        _check_frame_interval(readers, params["time_step_fs"])
         return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
                         memory_bytes)
     finally:
         for reader in readers:
             reader.close()
+
+
+#: Relative mismatch between --time-step-fs and the frame times of a file that is refused.
+FRAME_INTERVAL_TOLERANCE = 1e-3
+
+
+def _check_frame_interval(readers: list[TrajectoryReader], time_step_fs: float) -> None:
+    """Refuse a time step that disagrees with the frame times the files record.
+
+    The time between stored frames is easily confused with the MD integration time step (they
+    differ by the dump interval), and every energy would scale by their ratio without notice.
+    """
+    for reader in readers:
+        recorded = reader.frame_interval_fs
+        if recorded is not None and abs(recorded - time_step_fs) > (
+                FRAME_INTERVAL_TOLERANCE * recorded):
+            raise ParameterError(
+                "time_step_fs", f"{time_step_fs:g} fs, but the frames of {reader.path} are "
+                f"{recorded:g} fs apart (their Time= values)",
+                f"give --time-step-fs {recorded:g}: the time between stored frames, which is "
+                "the MD time step times the dump interval")
 
 
 def _check_runs(readers: list[TrajectoryReader]) -> None:

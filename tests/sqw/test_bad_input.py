@@ -19,7 +19,7 @@ def good(tmp_path_factory):
     crystal = HarmonicCrystal(cells=3, temperature_k=100.0, species=["Si"] * 27)
     positions = crystal.positions(np.arange(FRAMES) * 10.0)
     path = write_extxyz(tmp_path_factory.mktemp("good") / "good.xyz", positions, crystal.cell,
-                        crystal.species)
+                        crystal.species, time_step_fs=10.0)
     return path, path.read_text().splitlines(keepends=True), crystal
 
 
@@ -160,11 +160,19 @@ def test_files_without_what_is_needed(good, tmp_path):
 def test_runs_of_different_systems(good, tmp_path):
     path, _, crystal = good
     other = write_extxyz(tmp_path / "other.xyz", crystal.positions(np.arange(6) * 10.0),
-                         crystal.cell, ["C"] * 27)
+                         crystal.cell, ["C"] * 27, time_step_fs=10.0)
     with pytest.raises(InputFileError) as error:
         compute_sqw(trajectories=[str(path), str(other)], time_step_fs=10.0, window=4,
                     q_max_inv_angstrom=2.5)
     assert_message(error, "other.xyz", "C27", "Si27", "same system")
+
+
+def test_a_time_step_that_disagrees_with_the_frame_times(good):
+    """The MD integration step given instead of the time between stored frames (10 fs here)
+    would scale every energy; the Time= of the frames gives it away."""
+    with pytest.raises(ParameterError) as error:
+        run(good[0], time_step_fs=1.0)
+    assert_message(error, "time_step_fs", "good.xyz", "10 fs apart", "--time-step-fs 10")
 
 
 def test_nothing_half_written_on_failure(good, tmp_path, capsys):

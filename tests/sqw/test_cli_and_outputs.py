@@ -20,7 +20,7 @@ def trajectory(tmp_path_factory):
                               species=["Si" if i % 2 else "C" for i in range(27)])
     positions = crystal.positions(np.arange(300) * 10.0)
     return write_extxyz(tmp_path_factory.mktemp("cli") / "dump.xyz", positions, crystal.cell,
-                        crystal.species)
+                        crystal.species, time_step_fs=10.0)
 
 
 def test_help_documents_every_flag_with_its_unit():

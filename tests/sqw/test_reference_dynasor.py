@@ -117,8 +117,10 @@ def test_independent_runs_are_pooled_and_their_spread_is_the_error(inputs, tmp_p
     with open_trajectory(trajectory) as reader:
         frames = list(reader.frames())
         species, cell = reader.species, reader.cell
-    first = write_extxyz(tmp_path / "run1.xyz", np.array(frames[:60]), cell, species)
-    second = write_extxyz(tmp_path / "run2.xyz", np.array(frames[60:]), cell, species)
+    first = write_extxyz(tmp_path / "run1.xyz", np.array(frames[:60]), cell, species,
+                         TIME_STEP_FS)
+    second = write_extxyz(tmp_path / "run2.xyz", np.array(frames[60:]), cell, species,
+                          TIME_STEP_FS)
     common = dict(time_step_fs=TIME_STEP_FS, window=WINDOW, q_file=str(q_file), per_q=True,
                   weights="neutron")
     one = compute_sqw(trajectories=[str(first)], **common)

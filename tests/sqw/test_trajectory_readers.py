@@ -154,8 +154,10 @@ def test_memory_does_not_grow_with_the_trajectory(tmp_path, monkeypatch):
 
     crystal = HarmonicCrystal(cells=3, temperature_k=100.0, species=["Si"] * 27)
     positions = crystal.positions(np.arange(3000) * 10.0)
-    short = write_extxyz(tmp_path / "short.xyz", positions[:300], crystal.cell, crystal.species)
-    long = write_extxyz(tmp_path / "long.xyz", positions, crystal.cell, crystal.species)
+    short = write_extxyz(tmp_path / "short.xyz", positions[:300], crystal.cell, crystal.species,
+                         time_step_fs=10.0)
+    long = write_extxyz(tmp_path / "long.xyz", positions, crystal.cell, crystal.species,
+                        time_step_fs=10.0)
     monkeypatch.setattr(trajectory_text.ChunkedText.__init__, "__defaults__", (1 << 14,))
     peaks = []
     for path in (short, long):
