@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InputFileError, ParameterError
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import log_value, provenance_logs
-from ..spectrum import (UNIT_DELTA_E, UNIT_MOMENTUM_TRANSFER, Spectrum, Table, energy_axis,
+from ..spectrum import (UNIT_DELTA_E, UNIT_MOMENTUM_TRANSFER, Axis, Spectrum, Table, energy_axis,
                         momentum_axis)
 from . import corrections
 from .instruments import DirectGeometryInstrument, IndirectGeometryInstrument, RunSettings
@@ -106,7 +106,8 @@ def sqw_grid_from_spectrum(sqw: Spectrum, source: str | Path | None = None) -> S
     sqw's and Mantid SofQW's layout), or the transpose (|Q| on X, energy vertical, as Abins2D
     writes). Points or bin edges on either axis. A non-distribution histogram (intensity per
     bin) is divided by the energy bin widths. The energy bins must be equally spaced (the
-    resolution convolution needs it) and all values finite.
+    resolution convolution needs it) and all values finite, except whole |Q| rows that are NaN
+    (empty shells of mdinsim sqw's average), which are left out and bridged by interpolation.
     """
     source = str(source) if source is not None else _IN_MEMORY
     fix_layout = ("give S(|Q|,w) with energy transfer (DeltaE, meV) on X and |Q| "
@@ -127,15 +128,26 @@ def sqw_grid_from_spectrum(sqw: Spectrum, source: str | Path | None = None) -> S
     else:
         raise InputFileError(source, f"axes are X '{x_unit}' and vertical '{vertical.unit}', "
                              "not energy transfer and |Q|", where="axes units", fix=fix_layout)
+    # Empty |Q| shells (whole rows NaN: mdinsim sqw found no q-point near them) are left out,
+    # so that the instrument interpolates between the neighbouring shells that hold data; the
+    # |Q| axis is then rebuilt from the remaining shell centres.
+    empty_rows = ~np.any(np.isfinite(values), axis=1)
+    n_empty = int(np.count_nonzero(empty_rows))
+    if n_empty:
+        q_centres_all = Axis(values=q_axis_values, unit=UNIT_MOMENTUM_TRANSFER).centres(
+            values.shape[0])
+        values, errors = values[~empty_rows], errors[~empty_rows]
+        q_axis_values = q_centres_all[~empty_rows]
     n_q, n_energy = values.shape
     if n_q < 2 or n_energy < 2:
         raise InputFileError(source, f"S(|Q|,w) has {n_q} |Q| x {n_energy} energy values",
                              where="values", fix="give at least two |Q| and two energy values")
+    if np.min(q_axis_values) < -1e-9 * max(1.0, float(np.max(q_axis_values))):
+        raise InputFileError(source, f"|Q| starts at {np.min(q_axis_values):g} 1/Angstrom",
+                             where="|Q| axis", fix="|Q| is a magnitude: give values >= 0")
     q_edges = _edges_from_axis(q_axis_values, n_q, "|Q|", source)
     energy_edges = _edges_from_axis(energy_axis_values, n_energy, "energy transfer", source)
-    if q_edges[0] < -1e-9 * max(1.0, q_edges[-1]):
-        raise InputFileError(source, f"|Q| starts at {q_edges[0]:g} 1/Angstrom", where="|Q| axis",
-                             fix="|Q| is a magnitude: give values >= 0")
+    # The first edge made from points (a shell at or near |Q| = 0) is clipped to 0.
     q_edges = np.maximum(q_edges, 0.0)
     widths = np.diff(energy_edges)
     if not np.allclose(widths, widths[0], rtol=1e-4, atol=0.0):
@@ -159,9 +171,12 @@ def sqw_grid_from_spectrum(sqw: Spectrum, source: str | Path | None = None) -> S
     if not distribution and len(sqw.x) == sqw.n_x + 1:
         values /= widths
         errors /= widths
+    logs = dict(sqw.logs)
+    if n_empty:
+        logs["empty_q_shells_left_out"] = n_empty
     return SqwGrid(q_edges=q_edges, energy_edges=energy_edges, values=values,
                    errors=np.nan_to_num(errors), name=sqw.name, title=sqw.title,
-                   logs=dict(sqw.logs), source=source)
+                   logs=logs, source=source)
 
 
 def load_sqw(path: str | Path) -> Spectrum:

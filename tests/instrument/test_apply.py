@@ -139,6 +139,29 @@ def test_harmonic_input_refuses_a_second_quantum_correction():
     assert result.spectrum.logs["quantum_correction_applied"] == 0
 
 
+@pytest.mark.parametrize("instrument, settings", [("TOSCA", {}),
+                                                  ("ARCS", {"incident_energy_mev": 100.0})])
+def test_empty_q_shells_carry_no_information(instrument, settings):
+    """Whole NaN |Q| rows (shells of mdinsim sqw's average with no q-point near them) and a shell
+    at |Q| = 0 are accepted: the result equals that of the same S without those rows."""
+    q_points = np.arange(0.0, 16.01, 0.25)
+    energy_edges = np.linspace(0, 100, 201)
+    w = 0.5 * (energy_edges[1:] + energy_edges[:-1])
+    values = np.exp(-(w[None, :] - 20.0 - q_points[:, None]) ** 2 / 8.0) * (1 + q_points[:, None])
+    empty = np.zeros(len(q_points), bool)
+    empty[[3, 4, 17, 40]] = True
+    with_gaps = values.copy()
+    with_gaps[empty] = np.nan
+    full = Spectrum(x=energy_axis(energy_edges), values=with_gaps,
+                    vertical=momentum_axis(q_points), name="sqw")
+    kept = Spectrum(x=energy_axis(energy_edges), values=values[~empty],
+                    vertical=momentum_axis(q_points[~empty]), name="sqw")
+    common = dict(instrument=instrument, quantum_correction=False, **settings)
+    result, reference = apply_instrument(full, **common), apply_instrument(kept, **common)
+    np.testing.assert_array_equal(result.spectrum.values, reference.spectrum.values)
+    assert result.spectrum.logs["input_empty_q_shells_left_out"] == 4
+
+
 def test_bad_input_spectra_are_named():
     q_edges, e_edges = np.linspace(0, 10, 11), np.linspace(0, 50, 51)
     sqw = make_sqw(q_edges, e_edges)
