@@ -146,6 +146,24 @@ class MDResult:
         return document
 
 
+#: Relative difference between the mean production temperature and the target that is reported.
+TEMPERATURE_WARNING_FRACTION = 0.10
+
+
+def _temperature_warning(run: dict[str, Any]) -> list[str]:
+    """A warning where NVE production did not run at the temperature the run is labelled with
+    (for instance no equilibration from a perfect lattice: about half the target), since the
+    S(q,w), quantum correction and Debye-Waller steps downstream take the target."""
+    target, mean = run["temperature_target_k"], run.get("mean_temperature_k")
+    if mean is None or not np.isfinite(mean) or target <= 0:
+        return []
+    if abs(mean - target) <= TEMPERATURE_WARNING_FRACTION * target:
+        return []
+    return [f"{run['label']}: the mean production temperature {mean:.0f} K differs from the "
+            f"target {target:g} K by more than {100 * TEMPERATURE_WARNING_FRACTION:g}% (equilibrate "
+            "longer, or with --equilibration nvt/npt); later steps use the target"]
+
+
 def _file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -266,6 +284,7 @@ def run_md(parameters: Mapping[str, Any] | None = None,
         run["trajectory_path"] = str(spec.directory / summary["trajectory"])
         run["thermo_path"] = str(spec.directory / summary["thermo"])
         runs.append(run)
+        notes.extend(_temperature_warning(run))
     result = MDResult(output_dir=output_dir, parameters=resolved, protocol=protocol,
                       backend=backend, runs=runs, warnings=notes)
     write_summary(output_dir / SUMMARY_FILE, result.summary())

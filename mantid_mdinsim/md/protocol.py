@@ -166,8 +166,8 @@ def build_protocol(parameters: Mapping[str, Any],
         if dt * 2.0 * math.pi > period:
             raise ParameterError(
                 "time_step_fs", f"{dt:g} fs is too long for the fastest vibration "
-                f"({max_frequency_mev:.1f} meV, period {period:.1f} fs): the integration would "
-                "be unstable",
+                f"({max_frequency_mev:.1f} meV, period {period:.1f} fs): fewer than 2 pi steps "
+                "per period make the integration too inaccurate (and at 2 steps unstable)",
                 f"use a time step below {period / frequencies.STEPS_PER_PERIOD_WARN:.2g} fs")
         if dt > period / frequencies.STEPS_PER_PERIOD_WARN:
             notes.append(f"time step {dt:g} fs is more than 1/{frequencies.STEPS_PER_PERIOD_WARN:g}"

@@ -182,3 +182,14 @@ def test_result_tables_and_summary_for_mantid(tmp_path, si_structure, si_model):
     assert u[400.0] > u[200.0] > 0           # more thermal motion at higher temperature
     per_run = json.loads((result.output_dir / "T_200K" / "run_000" / "summary.json").read_text())
     assert per_run["mean_squared_displacement_angstrom2"] == pytest.approx(u[200.0])
+
+
+def test_production_far_from_the_target_temperature_is_reported(tmp_path, si_structure, si_model):
+    """From a perfect lattice without equilibration, NVE equipartition halves the temperature
+    (the initial kinetic energy is shared with the potential energy of a harmonic crystal)."""
+    result = cpu_run(tmp_path, si_structure, si_model, equilibration="none",
+                     production_time_ps=0.3, thermo_interval_fs=4.0)
+    mean = result.runs[0]["mean_temperature_k"]
+    assert mean == pytest.approx(150.0, rel=0.3)
+    assert any("mean production temperature" in w and "target 300 K" in w
+               for w in result.warnings)
