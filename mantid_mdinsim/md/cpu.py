@@ -40,7 +40,7 @@ from . import checkpoint as ckpt
 from . import outputs
 from .msd import DisplacementAccumulator
 from .protocol import Protocol, RunSpec
-from .summary import load_summary, run_summary, write_summary
+from .summary import completed_run, run_summary, write_summary
 
 #: Integrator attributes that carry state from one step to the next beyond the atoms and the
 #: random generator (LangevinBAOAB's cell momentum and cell force, Bussi's bookkeeping).
@@ -162,12 +162,10 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
 
     spec, protocol = job.spec, job.protocol
     directory = spec.directory
-    trajectory_path = directory / outputs.TRAJECTORY_NAME
-    thermo_path = directory / outputs.THERMO_NAME
-    summary_path = directory / outputs.SUMMARY_NAME
+    trajectory_path, thermo_path, summary_path, done = completed_run(directory)
+    if done is not None:
+        return done
     checkpoint_path = directory / ckpt.CHECKPOINT_NAME
-    if summary_path.is_file() and trajectory_path.is_file() and thermo_path.is_file():
-        return load_summary(summary_path)
     directory.mkdir(parents=True, exist_ok=True)
 
     atoms = job.atoms.copy()

@@ -50,7 +50,7 @@ from . import outputs
 from .inputs import is_orthogonal
 from .msd import DisplacementAccumulator, minimum_image
 from .protocol import Protocol, RunSpec
-from .summary import load_summary, run_summary, write_summary
+from .summary import completed_run, run_summary, write_summary
 
 WORK_PARTIAL = "gpumd.partial"
 WORK_DONE = "gpumd"
@@ -238,11 +238,9 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
     """Run (or resume, or skip when complete) one run with gpumd; return its summary."""
     spec, protocol = job.spec, job.protocol
     directory = spec.directory
-    trajectory_path = directory / outputs.TRAJECTORY_NAME
-    thermo_path = directory / outputs.THERMO_NAME
-    summary_path = directory / outputs.SUMMARY_NAME
-    if summary_path.is_file() and trajectory_path.is_file() and thermo_path.is_file():
-        return load_summary(summary_path)
+    trajectory_path, thermo_path, summary_path, done = completed_run(directory)
+    if done is not None:
+        return done
     work = directory / WORK_PARTIAL
     work.mkdir(parents=True, exist_ok=True)
     n_eq_rows, n_prod_rows = _expected_rows(protocol)

@@ -42,7 +42,7 @@ from . import outputs
 from .cpu import default_processes
 from .msd import DisplacementAccumulator
 from .protocol import Protocol, RunSpec
-from .summary import load_summary, run_summary, write_summary
+from .summary import completed_run, run_summary, write_summary
 
 WORK_PARTIAL = "ipi.partial"
 WORK_DONE = "ipi"
@@ -300,11 +300,9 @@ def run_job(job: PIJob, processes: int, progress: ProgressReporter) -> dict[str,
     """Run (or resume, or skip when complete) one path-integral run with i-PI."""
     spec, protocol = job.spec, job.protocol
     directory = spec.directory
-    trajectory_path = directory / outputs.TRAJECTORY_NAME
-    thermo_path = directory / outputs.THERMO_NAME
-    summary_path = directory / outputs.SUMMARY_NAME
-    if summary_path.is_file() and trajectory_path.is_file() and thermo_path.is_file():
-        return load_summary(summary_path)
+    trajectory_path, thermo_path, summary_path, done = completed_run(directory)
+    if done is not None:
+        return done
     work = directory / WORK_PARTIAL
     work.mkdir(parents=True, exist_ok=True)
     structure_file = work / "initial.extxyz"

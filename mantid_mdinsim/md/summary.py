@@ -123,6 +123,17 @@ def write_summary(path: Path, summary: Mapping[str, Any]) -> None:
     write_text_atomic(path, json.dumps(summary, indent=2, default=_jsonable) + "\n")
 
 
+def completed_run(directory: Path) -> tuple[Path, Path, Path, dict[str, Any] | None]:
+    """The trajectory, thermo and summary paths of the run in ``directory``, and its summary
+    where the run is complete (all three files written; a backend then has nothing to do)."""
+    trajectory = directory / outputs.TRAJECTORY_NAME
+    thermo = directory / outputs.THERMO_NAME
+    summary = directory / outputs.SUMMARY_NAME
+    if summary.is_file() and trajectory.is_file() and thermo.is_file():
+        return trajectory, thermo, summary, load_summary(summary)
+    return trajectory, thermo, summary, None
+
+
 def load_summary(path: Path) -> dict[str, Any]:
     try:
         return json.loads(Path(path).read_text())
