@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The checks that need a GPU, for a session lent one (the `device` tool); see DEVELOPERS.md.
+# Here, first:   ../shared/tools/device-kit/prepare.sh phonopy spglib
+# Then one run:  run(command=". .device-kit/on-device.sh > $OUT/setup.log 2>&1; bash .ci/device-check.sh",
+#                    carry=[".device-kit"], timeout_s=480)
+# It writes its logs into $OUT: the kit's smoke test (real gpumd vs CPUNEP), the gpu-marked tests
+# (real gpumd and nep), and the GPU figures of benchmarks/bench_md.py and bench_train.py.
+set -u
+OUT=${OUT:-/tmp/mdinsim-device}
+mkdir -p "$OUT"
+# The tests find the Si model under $MDINSIM_SHARED/data/nep, as they do in ../shared here.
+mkdir -p /tmp/shared/data/nep
+cp .device-kit/Si_2022_NEP4_3body.txt /tmp/shared/data/nep/
+export MDINSIM_SHARED=/tmp/shared
+command -v gpumd nep | tee "$OUT/executables.log"
+timeout 60 python3 .device-kit/smoke-test.py 2>&1 | tee "$OUT/smoke.log"
+timeout 240 python3 -m pytest -m gpu -v -p no:cacheprovider tests/md/test_gpumd.py \
+    tests/train/test_gpumd_backend.py 2>&1 | tee "$OUT/gpu-tests.log"
+timeout 90 python3 benchmarks/bench_md.py --model /tmp/shared/data/nep/Si_2022_NEP4_3body.txt \
+    --steps 100 --trials 1 --gpumd-repeat 20 --gpumd-steps 2000 2>&1 | tee "$OUT/bench_md.log"
+timeout 90 python3 benchmarks/bench_train.py --structures 50 --steps 20 \
+    --nep-generations 2000 2>&1 | tee "$OUT/bench_train.log"
