@@ -145,6 +145,25 @@ def _ase_atoms(cell) -> Atoms:
                  masses=cell.masses)
 
 
+def displacement_forces(supercells: Sequence, calculator,
+                        progress: ProgressReporter | None = None) -> np.ndarray:
+    """Forces (eV/Angstrom) on each of phonopy's displaced supercells, from an ASE calculator.
+
+    calorine.tools.get_force_constants does this loop too; it is written out here so that long
+    runs (large cells, many displacements) report progress and can be cancelled, and so that
+    calorine.tools (which imports torch) is not imported.
+    """
+    progress = ensure_progress(progress)
+    forces = []
+    for index, cell in enumerate(supercells):
+        supercell_atoms = _ase_atoms(cell)
+        supercell_atoms.calc = calculator
+        forces.append(supercell_atoms.get_forces().copy())
+        progress.report((index + 1) / len(supercells),
+                        f"forces of displacement {index + 1}/{len(supercells)}")
+    return np.asarray(forces)
+
+
 def _relax(atoms: Atoms, fmax_ev_per_angstrom: float, constant_cell: bool) -> None:
     """Relax in place with ASE's BFGS (and FrechetCellFilter for the cell), as
     calorine.tools.relax_structure does; that package is not imported because importing it
@@ -223,18 +242,8 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
     phonon = Phonopy(_phonopy_atoms(atoms), supercell_matrix=matrix, primitive_matrix="P",
                      symprec=symprec, log_level=0)
     phonon.generate_displacements(distance=displacement_angstrom)
-    displaced = phonon.supercells_with_displacements
-    forces = []
-    # calorine.tools.get_force_constants does this loop too; it is written out here so that
-    # long runs (large cells, many displacements) report progress and can be cancelled, and
-    # so that calorine.tools (which imports torch) is not imported.
-    for index, cell in enumerate(displaced):
-        supercell_atoms = _ase_atoms(cell)
-        supercell_atoms.calc = calculator
-        forces.append(supercell_atoms.get_forces().copy())
-        progress.report(0.05 + 0.85 * (index + 1) / len(displaced),
-                        f"forces of displacement {index + 1}/{len(displaced)}")
-    phonon.forces = np.asarray(forces)
+    phonon.forces = displacement_forces(phonon.supercells_with_displacements, calculator,
+                                        progress.sub(0.05, 0.9))
     # Compact force constants (primitive x supercell atoms): what euphonic keeps anyway, and a
     # file n_supercell times smaller than the full matrix.
     phonon.produce_force_constants(calculate_full_force_constants=False)

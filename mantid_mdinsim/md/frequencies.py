@@ -54,6 +54,8 @@ def estimate_max_frequency_mev(atoms: Atoms, model_path: str) -> float | None:
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
+    from ..harmonic.phonons import displacement_forces
+
     try:
         from calorine.calculators import CPUNEP
     except ImportError:  # pragma: no cover - calorine is a dependency
@@ -73,13 +75,7 @@ def estimate_max_frequency_mev(atoms: Atoms, model_path: str) -> float | None:
             calculator = CPUNEP(str(model_path))
         except Exception:  # a NEP3 model, or one calorine cannot run: no estimate
             return None
-        forces = []
-        for supercell in supercells:
-            displaced = Atoms(supercell.symbols, cell=supercell.cell,
-                              scaled_positions=supercell.scaled_positions, pbc=True)
-            displaced.calc = calculator
-            forces.append(displaced.get_forces())
-        phonon.forces = forces
+        phonon.forces = displacement_forces(supercells, calculator)
         phonon.produce_force_constants()
         phonon.run_mesh([6, 6, 6], is_gamma_center=True)
         frequencies_thz = np.asarray(phonon.mesh.frequencies)
