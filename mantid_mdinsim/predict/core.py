@@ -254,30 +254,24 @@ def _first_cell(trajectory: str | Path) -> np.ndarray:
 
 
 def drop_empty_shells(sqw: Spectrum) -> tuple[Spectrum, int]:
-    """S(|Q|, w) ready for the instrument step, and the number of empty shells left out.
+    """S(|Q|, w) ready for the instrument step, and the number of its empty |Q| shells.
 
-    * Empty |Q| shells (rows that are not finite: no q-point near them) are left out; the
-      instrument step refuses them, and interpolates between the neighbouring shells instead.
     * A shell at |Q| = 0 (q = 0, on a Brillouin-zone path through Gamma) is left out: it holds
       only the elastic scattering of the mean density, and no instrument measures there.
-    * The |Q| axis is given as bin edges between the shell centres, the first edge at or above
-      0 (|Q| is a magnitude).
+    * Empty |Q| shells (rows that are not finite: no q-point near them) are counted for the
+      report; the instrument step leaves them out and interpolates across them.
     """
-    centres_all = sqw.vertical_centres()
+    centres = sqw.vertical_centres()
     finite = np.all(np.isfinite(sqw.values), axis=1)
     dropped = int(np.count_nonzero(~finite))
-    keep = finite & (centres_all > 0)
-    if np.count_nonzero(keep) < 2:
-        raise ParameterError("q_width_inv_angstrom", f"only {np.count_nonzero(keep)} |Q| "
-                             "shells of S(q,w) hold q-points",
+    keep = centres > 0
+    if np.count_nonzero(keep & finite) < 2:
+        raise ParameterError("q_width_inv_angstrom", f"only {np.count_nonzero(keep & finite)} "
+                             "|Q| shells of S(q,w) hold q-points",
                              "widen --q-width, raise --q-count or use a larger --supercell")
-    centres = centres_all[keep]
-    middle = 0.5 * (centres[1:] + centres[:-1])
-    edges = np.concatenate(([max(0.0, centres[0] - (middle[0] - centres[0]))], middle,
-                            [centres[-1] + (centres[-1] - middle[-1])]))
-    vertical = Axis(values=edges, unit=sqw.vertical.unit)
     logs = dict(sqw.logs, predict_empty_shells_dropped=dropped)
-    return sqw.copy(values=sqw.values[keep], errors=sqw.errors[keep], vertical=vertical,
+    return sqw.copy(values=sqw.values[keep], errors=sqw.errors[keep],
+                    vertical=Axis(values=centres[keep], unit=sqw.vertical.unit),
                     logs=logs), dropped
 
 
