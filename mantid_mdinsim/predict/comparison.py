@@ -38,7 +38,7 @@ from .report import find_peaks_mev, spectrum_1d
 MATCH_STEPS = 3.0
 MATCH_FRACTION = 0.1
 #: Two curves "differ markedly" above this shape difference (see shape_difference).
-MARKED_DIFFERENCE = 0.2
+MARKED_DIFFERENCE = 0.15
 #: A sample "scatters coherently" when the coherent share of its cross section exceeds this.
 COHERENT_SCATTERER = 0.5
 #: Reflections whose |F|^2 is below this fraction of the largest (sum |b|)^2 are absent.
@@ -259,11 +259,14 @@ def bragg_crossings(points: Sequence[BraggPoint], instrument_parameters: Mapping
 
 def explain_difference(coherent_fraction: float | None, difference: float | None,
                        crossings: Sequence[Mapping[str, Any]], instrument: str,
-                       main_approximation: str | None) -> list[str]:
+                       main_approximation: str | None,
+                       unmatched_full_peaks_mev: Sequence[float] = ()) -> list[str]:
     """Sentences for the report when the full MD S(q,w) and the incoherent approximation differ
-    markedly (``difference`` > MARKED_DIFFERENCE), or, with the full S shown against a harmonic
-    spectrum, whenever the sample scatters coherently."""
-    marked = difference is not None and difference > MARKED_DIFFERENCE
+    markedly (``difference`` > MARKED_DIFFERENCE, or peaks of the full spectrum without a
+    partner in the approximation), or, with the full S shown against a harmonic spectrum,
+    whenever the sample scatters coherently."""
+    marked = (difference is not None and difference > MARKED_DIFFERENCE) or bool(
+        unmatched_full_peaks_mev)
     coherent = coherent_fraction is not None and coherent_fraction > COHERENT_SCATTERER
     if not marked and not (main_approximation == FULL and coherent):
         return []
@@ -271,7 +274,11 @@ def explain_difference(coherent_fraction: float | None, difference: float | None
     if difference is not None:
         lines.append(f"the full MD S(q,w) and its incoherent approximation differ in shape by "
                      f"{100 * difference:.0f}% (half the integral of |a - b| of unit-area "
-                     "curves)")
+                     "curves)" + (
+                         "; the full spectrum's peak(s) at " + ", ".join(
+                             f"{p:.1f}" for p in sorted(unmatched_full_peaks_mev))
+                         + " meV have no partner in the approximation"
+                         if unmatched_full_peaks_mev else ""))
     if coherent:
         lines.append(f"the sample scatters coherently ({100 * coherent_fraction:.1f}% of its "
                      "cross section is coherent): the measured S(q,w) holds interference "

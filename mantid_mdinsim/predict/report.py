@@ -238,7 +238,8 @@ def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, 
     (shift in meV) and, when the curves differ markedly, why (:mod:`.comparison`)."""
     from ..approximation import FULL, INCOHERENT, approximation_of
     from .comparison import (bragg_crossings, compare_with_harmonic, explain_difference,
-                             shape_difference, structure_bragg_points)
+                             match_peaks, match_tolerances_mev, shape_difference,
+                             structure_bragg_points)
     from ..errors import MdinsimError
     from .core import instrument_settings, instrument_q_max_inv_angstrom
 
@@ -250,13 +251,19 @@ def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, 
     entry: dict[str, Any] = {"approximation": approximation, "coherent_fraction": fraction}
     energy_min = params.get("energy_min_mev") or 0.0
     energy, values = spectrum_1d(result.spectrum)
-    difference = None
+    difference, unmatched = None, []
     if result.full_spectrum is not None:
         curves["MD full"] = FULL
         full_energy, full_values = spectrum_1d(result.full_spectrum)
         entry["full_peaks_mev"] = find_peaks_mev(full_energy, full_values)
         difference = shape_difference(full_energy, full_values, energy, values, energy_min)
         entry["full_vs_incoherent_shape_difference"] = difference
+        step = float(np.median(np.diff(energy))) if len(energy) > 1 else 1.0
+        # Peaks of the full spectrum without a partner in the approximation (the full
+        # spectrum plays the harmonic part of match_peaks here).
+        unmatched = match_peaks(find_peaks_mev(energy, values), entry["full_peaks_mev"],
+                                match_tolerances_mev(entry["full_peaks_mev"], step)
+                                )["harmonic_only"]
     if result.harmonic is not None:
         comparison = compare_with_harmonic(result.spectrum, result.harmonic,
                                            allow_different_approximations=True,
@@ -281,7 +288,8 @@ def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, 
             crossings, entry["bragg_note"] = [], f"Bragg points not found: {error}"
         explanation = explain_difference(fraction, difference, crossings,
                                          str(params["instrument"]),
-                                         INCOHERENT if approximation == INCOHERENT else FULL)
+                                         INCOHERENT if approximation == INCOHERENT else FULL,
+                                         unmatched)
         if explanation:
             entry["bragg_crossings"] = crossings
             entry["explanation"] = explanation
