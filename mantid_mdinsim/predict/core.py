@@ -11,7 +11,12 @@
    ``<INSTRUMENT>_<T>K.nxs``;
 4. optionally (``harmonic``), phonons of the same model and their harmonic spectrum through the
    same instrument (:mod:`mantid_mdinsim.harmonic`), into ``harmonic_<T>K.nxs``;
-5. the figure ``prediction.png`` and the report (:mod:`.report`).
+5. the figure ``prediction.png`` and the report (:mod:`.report`, :mod:`.comparison`).
+
+With the harmonic comparison the MD S(q,w) is by default the incoherent approximation
+(``approximation``), as the harmonic one is (like for like), with its elastic line left out as
+the harmonic spectrum has none; the full S(q,w) goes through the instrument beside it
+(``<INSTRUMENT>_<T>K_full.nxs``).
 
 Resuming: after each stage, ``predict_state.json`` records a key (a hash of everything that
 decides the stage's result, its input files' contents and the keys of the stages it reads) and

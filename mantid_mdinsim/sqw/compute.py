@@ -35,7 +35,7 @@ from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
 from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter, ensure_progress
-from ..provenance import log_value, provenance_logs
+from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
 from . import averaging
 from .correlation import DEFAULT_MEMORY_BYTES, CorrelationSums, StreamingCorrelator
@@ -541,8 +541,7 @@ def _logs(params, readers, species, weights, q_points, window, frames_per_run, s
         "incoherent_in_total": int(incoherent and weights.incoherent_in_total),
         APPROXIMATION_LOG: params["approximation"],
         "empty_shells": int(empty_shells),
-        "coherent_fraction_cross_section": log_value(weights.coherent_fraction(
-            {str(n): int(c) for n, c in zip(names, counts)})),
+
         "normalisation": "per atom (1/N of all atoms); integral over E of S(q,E) = F(q,t=0); "
                          "E in meV, S in 1/meV times the weight unit",
         "samples_for_errors": int(spread.count),
@@ -551,6 +550,9 @@ def _logs(params, readers, species, weights, q_points, window, frames_per_run, s
                           + ("consecutive segments of the trajectory" if single
                              else "independent runs")),
     })
+    fraction = weights.coherent_fraction({str(n): int(c) for n, c in zip(names, counts)})
+    if fraction is not None:
+        logs["coherent_fraction_cross_section"] = fraction
     return logs
 
 
