@@ -216,13 +216,11 @@ def bragg_crossings(points: Sequence[BraggPoint], instrument_parameters: Mapping
     ``energy_mev``). Direct geometry: |G| lies within the measured |Q| range over an energy
     interval (``energy_mev`` its lower end, ``energy_max_mev`` its upper end).
     """
-    from ..instrument import CORE_PARAMETERS, DirectGeometryInstrument, get_instrument
+    from ..instrument import DirectGeometryInstrument
     from ..instrument.kinematics import direct_q_limits
+    from .core import configured_instrument
 
-    instrument = get_instrument(instrument_parameters["instrument"])
-    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
-            if name in instrument_parameters}
-    run = instrument.configure(CORE_PARAMETERS.resolve(core))
+    instrument, run = configured_instrument(instrument_parameters)
     low = max(energy_min_mev, run.energy_range_mev[0])
     high = min(energy_max_mev, run.energy_range_mev[1])
     if isinstance(instrument, DirectGeometryInstrument):

@@ -223,18 +223,25 @@ def _label(temperature_k: float) -> str:
 # ----------------------------------------------------------------------------------------------
 # Automatic choices
 # ----------------------------------------------------------------------------------------------
+def configured_instrument(instrument_parameters: Mapping[str, Any]):
+    """(instrument, RunSettings) for the instrument step's parameters among those given."""
+    from ..instrument import CORE_PARAMETERS, get_instrument
+
+    instrument = get_instrument(instrument_parameters["instrument"])
+    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
+            if name in instrument_parameters}
+    return instrument, instrument.configure(CORE_PARAMETERS.resolve(core))
+
+
 def instrument_q_max_inv_angstrom(instrument_parameters: Mapping[str, Any],
                                   energy_min_mev: float, energy_max_mev: float) -> float:
     """The largest |Q| (1/Angstrom) the instrument measures at energy transfers in
     [energy_min_mev, energy_max_mev]: along the bank lines (indirect geometry) or at the
     widest detector angle (direct geometry, below Ei)."""
-    from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, get_instrument)
+    from ..instrument import DirectGeometryInstrument
     from ..instrument.kinematics import direct_q_limits
 
-    instrument = get_instrument(instrument_parameters["instrument"])
-    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
-            if name in instrument_parameters}
-    run = instrument.configure(CORE_PARAMETERS.resolve(core))
+    instrument, run = configured_instrument(instrument_parameters)
     low = max(energy_min_mev, run.energy_range_mev[0], 0.0)
     high = min(energy_max_mev, run.energy_range_mev[1])
     if isinstance(instrument, DirectGeometryInstrument):
