@@ -237,10 +237,10 @@ def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, 
     its shape difference from the incoherent approximation, the MD and harmonic peaks matched
     (shift in meV) and, when the curves differ markedly, why (:mod:`.comparison`)."""
     from ..approximation import FULL, INCOHERENT, approximation_of
+    from ..errors import MdinsimError
     from .comparison import (bragg_crossings, compare_with_harmonic, explain_difference,
                              match_peaks, match_tolerances_mev, shape_difference,
                              structure_bragg_points)
-    from ..errors import MdinsimError
     from .core import instrument_settings, instrument_q_max_inv_angstrom
 
     logs = result.spectrum.logs
