@@ -66,14 +66,15 @@ def _draw_map(figure: Figure, ax, spectrum: Spectrum, title: str) -> None:
 def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
                 experiment: Spectrum | None, params: Mapping[str, Any], title: str,
                 extra: Sequence[tuple[str, np.ndarray, np.ndarray]] = ()) -> None:
-    """Curves (the first is scaled to the experiment), then ``extra`` curves drawn thin and
-    dashed (not compared with the experiment)."""
+    """Curves, then ``extra`` curves drawn thin and dashed; the experiment is scaled to the
+    first extra curve (the full MD spectrum) if there is one, else to the first curve."""
     for label, energy, values in curves:
         ax.plot(energy, values, label=label)
     for label, energy, values in extra:
         ax.plot(energy, values, label=label, linestyle="--", linewidth=1.0)
     if experiment is not None and curves:
-        _, energy, values = curves[0]
+        # Scaled to the full MD spectrum where it is drawn (a measurement holds the full S).
+        _, energy, values = extra[0] if extra else curves[0]
         comparison = compare_with_experiment(energy, values, experiment,
                                              params["compare_energy_min_mev"],
                                              params["compare_energy_max_mev"])

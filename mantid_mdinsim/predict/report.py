@@ -205,9 +205,15 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
             entry["harmonic_peaks_mev"] = find_peaks_mev(harmonic_energy, harmonic_values)
         entry.update(scattering_model_entry(params, result))
         if experiment is not None:
+            # A measurement holds the full S(q,w): it is compared with the full MD spectrum
+            # where the MD curve shown is the incoherent approximation.
+            measured = result.full_spectrum if result.full_spectrum is not None \
+                else result.spectrum
             entry["experiment"] = compare_with_experiment(
-                energy, values, experiment, params["compare_energy_min_mev"],
+                *spectrum_1d(measured), experiment, params["compare_energy_min_mev"],
                 params["compare_energy_max_mev"])
+            entry["experiment"]["md_curve_approximation"] = _json_value(
+                measured.logs.get("scattering_approximation"))
             entry["experiment"]["peaks_mev"] = find_peaks_mev(experiment.x_centres(),
                                                               experiment.values[0])
             if result.harmonic is not None:
