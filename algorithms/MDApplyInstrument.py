@@ -11,15 +11,14 @@ from mantid.api import AlgorithmFactory, MatrixWorkspaceProperty, PropertyMode, 
 from mantid.kernel import Direction
 
 from mantid_mdinsim.errors import InputFileError
-from mantid_mdinsim.instrument import (DirectGeometryInstrument, apply_instrument, get_instrument,
-                                       list_instruments, load_sqw, sqw_grid_from_spectrum)
+from mantid_mdinsim.instrument import (apply_instrument, get_instrument, load_sqw,
+                                       sqw_grid_from_spectrum)
 from mantid_mdinsim.instrument.apply import resolve_parameters
 from mantid_mdinsim.instrument.parameters import CORE, INPUT_FILE, INSTRUMENT_PARAMETERS, OUTPUTS
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
 from mantid_mdinsim.mantid.properties import declare_parameter
 from mantid_mdinsim.mantid.workspaces import workspace_to_spectrum
 
-_DIRECT = tuple(i.name for i in list_instruments() if isinstance(i, DirectGeometryInstrument))
 _OUTPUT_FILE = next(p for p in OUTPUTS if p.name == "output_file")
 #: In Mantid the input is a workspace or, instead, a file: the file is optional here.
 _INPUT_FILE = replace(INPUT_FILE, default=None, group="Input")
@@ -34,15 +33,6 @@ def _check_configuration(values):
 class MDApplyInstrument(MDAlgorithm, PythonAlgorithm):
     PARAMETERS = INSTRUMENT_PARAMETERS.subset([p.name for p in CORE] + ["plot_file"])
     STEP = "MDApplyInstrument"
-    ENABLED_WHEN = {
-        "incident_energy_mev": ("instrument", _DIRECT),
-        "chopper_frequency_hz": ("instrument", _DIRECT),
-        "secondary_chopper_frequency_hz": ("instrument", _DIRECT),
-        "mask_value": ("instrument", _DIRECT),
-        "resolution_model": ("resolution", "instrument"),
-        "mean_squared_displacement_angstrom2": ("debye_waller", ("remove", "apply")),
-        "md_summary_file": ("debye_waller", ("remove", "apply")),
-    }
     SEE_ALSO = ("MDComputeSqw", "SofQW")
 
     def summary(self):

@@ -17,13 +17,9 @@ from mantid_mdinsim.sqw.parameters import CORE_PARAMETER_NAMES, SQW_PARAMETERS
 class MDComputeSqw(MDAlgorithm, PythonAlgorithm):
     PARAMETERS = SQW_PARAMETERS
     STEP = "MDComputeSqw"
-    ENABLED_WHEN = {
-        "zones": ("q_path", None),
-        "primitive_cell": ("q_path", None),
-        "q_width_inv_angstrom": ("per_q", False),
-        "q_step_inv_angstrom": ("per_q", False),
-        "plot": ("output", None),
-    }
+    # Conditions come from the definitions (applies_when); this one holds in Mantid only,
+    # where the output file is optional.
+    ENABLED_WHEN = {"plot": ("output", None)}
     SEE_ALSO = ("MDRunGPUMD", "MDApplyInstrument")
 
     def summary(self):

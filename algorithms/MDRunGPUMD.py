@@ -12,23 +12,10 @@ from mantid_mdinsim.md.core import run_md
 from mantid_mdinsim.md.parameters import MD_PARAMETERS
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
 
-_PIMD = ("pimd_npt", "pimd_nvt")
-_EQUILIBRATED = ("npt", "nvt", "pimd_npt", "pimd_nvt")
-
 
 class MDRunGPUMD(MDAlgorithm, PythonAlgorithm):
     PARAMETERS = MD_PARAMETERS
     STEP = "MDRunGPUMD"
-    ENABLED_WHEN = {
-        "equilibration_time_ps": ("equilibration", _EQUILIBRATED),
-        "pressure_gpa": ("equilibration", ("npt", "pimd_npt")),
-        "barostat_coupling_fs": ("equilibration", ("npt", "pimd_npt")),
-        "bulk_modulus_gpa": ("equilibration", ("npt", "pimd_npt")),
-        "number_of_beads": ("equilibration", _PIMD),
-        "gpumd_executable": ("backend", ("auto", "gpumd")),
-        "processes": ("backend", ("auto", "cpu")),
-        "checkpoint_interval_ps": ("backend", ("auto", "cpu")),
-    }
     SEE_ALSO = ("MDTrainNEP", "MDComputeSqw")
 
     def summary(self):

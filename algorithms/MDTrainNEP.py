@@ -11,8 +11,6 @@ from mantid.kernel import Direction, StringArrayProperty
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
 from mantid_mdinsim.train import NepHyperparameters, TRAIN_PARAMETERS, train_nep
 
-_ACTIVE = ("active_learning_generations", None)
-
 
 def _check_model_settings(values):
     """The core's checks of settings that depend on each other (cutoffs, descriptor orders,
@@ -20,26 +18,10 @@ def _check_model_settings(values):
     algorithm runs, so a large training set is not read in the dialog."""
     NepHyperparameters.from_parameters(values, values["species"] or ("H",))
 
-_GPUMD = ("backend", ("auto", "gpumd"))
-
 
 class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
     PARAMETERS = TRAIN_PARAMETERS
     STEP = "MDTrainNEP"
-    ENABLED_WHEN = {
-        "nep_executable": _GPUMD,
-        "population": _GPUMD,
-        "fine_tune_model": _GPUMD,
-        "fine_tune_restart": ("fine_tune_model", None),
-        "threads": ("backend", ("auto", "neppo")),
-        "validation_fraction": ("ensemble_size", None),
-        "split_mode": ("ensemble_size", None),
-        **{name: _ACTIVE for name in (
-            "reference_calculator", "reference_calculator_arguments", "md_engine",
-            "uncertainty_threshold_mev_per_angstrom", "uncertainty_maximum_mev_per_angstrom",
-            "max_new_structures", "md_start_structures", "md_starts", "md_temperature_k",
-            "md_steps", "md_time_step_fs", "md_sample_interval")},
-    }
     SEE_ALSO = ("MDRunGPUMD",)
 
     def summary(self):

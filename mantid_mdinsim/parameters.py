@@ -7,17 +7,30 @@ the name where it has one), type, unit, default, bounds or choices and documenta
 
 * the core resolves and validates keyword arguments: :meth:`ParameterSet.resolve`;
 * the CLI builds its options: :meth:`ParameterSet.add_to_argparse` and
-  :meth:`ParameterSet.from_argparse`;
+  :meth:`ParameterSet.from_argparse` (each step's command through
+  :class:`~mantid_mdinsim.step_cli.StepCLI`);
 * the Mantid layer (``mantid_mdinsim/mantid/properties.py``) declares properties with matching
-  validators, names (``mantid_name``, CamelCase) and groups.
+  validators, names (``mantid_name``, CamelCase), groups and EnabledWhenProperty settings.
 
-So a bound or a default is written once and the three faces cannot drift apart.
+So a bound or a default is written once and the three faces cannot drift apart. Two rules that
+concern more than one value live here too:
+
+* ``aliases`` / ``ignore_case``: other spellings of a choice (``Lagrange`` and ``tosca`` for the
+  instruments ``IN1-LAGRANGE`` and ``TOSCA``); :meth:`Parameter.validate` returns the choice
+  itself, so every face and the core see one name.
+* ``applies_when`` (:func:`when`): a parameter that matters only when another has a value
+  (``--pressure`` only for NPT equilibration). The Mantid dialog greys it out otherwise; a value
+  given where it does not apply is reported by :meth:`ParameterSet.inapplicable` as a
+  **warning**, not an error: it changes nothing in the run (the value is simply not used), so
+  no wrong result can come of it, while refusing it would break commands and scripts that pass
+  one set of options to several modes (``--backend auto`` decides the engine only at run time);
+  the user is still told, so no one believes a setting acted that did not.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -46,6 +59,44 @@ class Kind(str, Enum):
 
 
 _TYPE_NAMES = {float: "float", int: "int", str: "str", bool: "bool"}
+
+
+@dataclass(frozen=True)
+class AppliesWhen:
+    """The condition under which a parameter applies: ``parameter`` has one of ``values``, or,
+    with ``values`` None, ``parameter`` is set (see :meth:`holds`)."""
+
+    parameter: str
+    values: tuple[Any, ...] | None = None
+
+    def holds(self, other: "Parameter", value: Any) -> bool:
+        """Whether the condition holds when the other parameter (``other``) has ``value``.
+
+        "Set" means not None and, for a value, not its default; a file counts as set whenever
+        it is named (the CLI's default output file names one, in Mantid it is optional), as
+        Mantid's ``IsNotDefault`` sees it in the dialog.
+        """
+        if self.values is None:
+            if value is None:
+                return False
+            if other.kind is not Kind.VALUE:
+                return True
+            default = list(other.default) if isinstance(other.default, tuple) else other.default
+            return (list(value) if isinstance(value, tuple) else value) != default
+        return value in self.values
+
+    def describe(self, other: "Parameter") -> str:
+        """``--equilibration / Equilibration is npt or pimd_npt`` (both faces' names)."""
+        names = f"{other.cli_flag} / {other.property_name}"
+        if self.values is None:
+            return f"{names} is set"
+        return f"{names} is " + " or ".join(other.format_value(v) for v in self.values)
+
+
+def when(parameter: str, *values: Any) -> AppliesWhen:
+    """``when("equilibration", "npt", "pimd_npt")``: applies only for those values;
+    ``when("q_path")``: applies only when ``q_path`` is set."""
+    return AppliesWhen(parameter, tuple(values) if values else None)
 
 
 @dataclass(frozen=True)
@@ -85,6 +136,19 @@ class Parameter:
     extensions
         File extensions for file parameters (``[".xyz", ".traj"]``), used by Mantid's
         FileProperty and in messages.
+    cli_positional
+        A positional argument on the command line rather than an option.
+    aliases
+        ``(alias, choice)`` pairs: other names accepted for a choice; :meth:`validate` returns
+        the choice.
+    ignore_case
+        Choices and aliases are matched ignoring case (the CLI then lists them in the help
+        rather than letting argparse refuse other spellings).
+    metavar
+        The word for the value in ``--help`` and messages (``--instrument NAME``).
+    applies_when
+        The parameter applies only under this condition (:func:`when`): greyed out in the
+        Mantid dialog otherwise, and a warning when given where it does not apply.
     """
 
     name: str
@@ -103,6 +167,10 @@ class Parameter:
     group: str | None = None
     extensions: tuple[str, ...] = ()
     cli_positional: bool = False
+    aliases: tuple[tuple[str, str], ...] = ()
+    ignore_case: bool = False
+    metavar: str | None = None
+    applies_when: AppliesWhen | None = None
 
     def __post_init__(self) -> None:
         if self.kind is Kind.INPUT_FILES:
@@ -111,6 +179,11 @@ class Parameter:
             raise TypeError(f"parameter {self.name}: unsupported type {self.type!r}")
         if self.choices is not None and self.type is not str:
             raise TypeError(f"parameter {self.name}: choices need type str")
+        if (self.aliases or self.ignore_case) and self.choices is None:
+            raise TypeError(f"parameter {self.name}: aliases and ignore_case need choices")
+        for alias, choice in self.aliases:
+            if choice not in self.choices:
+                raise TypeError(f"parameter {self.name}: alias {alias} of unknown {choice}")
         if self.default is not REQUIRED and self.default is not None:
             # A definition whose own default fails its bounds is a programming error.
             self.validate(self.default)
@@ -183,8 +256,19 @@ class Parameter:
             return values
         return self._validate_one(value)
 
+    def canonical_choice(self, value: str) -> str | None:
+        """The choice ``value`` names (itself, or through an alias or another case), or None."""
+        if value in self.choices:
+            return value
+        spellings = [(choice, choice) for choice in self.choices] + list(self.aliases)
+        fold = str.lower if self.ignore_case else str
+        return next((choice for spelling, choice in spellings
+                     if fold(spelling) == fold(value)), None)
+
     def _validate_one(self, value: Any) -> Any:
         value = self._convert(value)
+        if self.choices is not None:
+            value = self.canonical_choice(value) or value
         if self.choices is not None and value not in self.choices:
             raise ParameterError(self.name, f"'{value}' is not one of the allowed values",
                                  "choose one of: " + ", ".join(self.choices))
@@ -275,8 +359,44 @@ class ParameterSet:
                     seen.add(parameter.name)
         return ParameterSet(title, tuple(parameters))
 
+    def with_conditions(self, conditions: Mapping[str, AppliesWhen]) -> "ParameterSet":
+        """A new set whose parameters named in ``conditions`` carry that ``applies_when``."""
+        unknown = sorted(set(conditions) - set(self._by_name)) + sorted(
+            {c.parameter for c in conditions.values()} - set(self._by_name))
+        if unknown:
+            raise ValueError(f"{self.title}: condition on unknown parameter {unknown[0]}")
+        return ParameterSet(self.title, tuple(
+            replace(p, applies_when=conditions[p.name]) if p.name in conditions else p
+            for p in self.parameters))
+
     def subset(self, names: Iterable[str], title: str | None = None) -> "ParameterSet":
         return ParameterSet(title or self.title, tuple(self[n] for n in names))
+
+    def inapplicable(self, given: Mapping[str, Any],
+                     context: Mapping[str, Any] | None = None) -> list[str]:
+        """Warnings for values in ``given`` whose ``applies_when`` does not hold.
+
+        ``context`` holds the values the conditions look at (the resolved set); by default the
+        defaults overridden by ``given``. A given value equal to the default, or a condition on
+        a parameter outside this set, gives no warning. See the module's docstring for why this
+        is a warning rather than an error.
+        """
+        values = {**self.defaults(), **dict(context if context is not None else given)}
+        notes = []
+        for name, value in given.items():
+            parameter = self._by_name.get(name)
+            condition = parameter.applies_when if parameter is not None else None
+            if condition is None or condition.parameter not in self._by_name:
+                continue
+            default = parameter.default
+            if value is None or value == (list(default) if isinstance(default, tuple)
+                                          else default):
+                continue
+            other = self._by_name[condition.parameter]
+            if not condition.holds(other, values.get(condition.parameter)):
+                notes.append(f"{parameter.cli_flag} / {parameter.property_name} is not used: it "
+                             f"applies only when {condition.describe(other)}")
+        return notes
 
     def resolve(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """Validate ``values`` and fill defaults; return a complete dict by parameter name.
@@ -328,10 +448,14 @@ class ParameterSet:
             elif parameter.type is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:
-                if parameter.choices:
+                if parameter.choices and not (parameter.aliases or parameter.ignore_case):
                     kwargs["choices"] = parameter.choices
                 elif parameter.unit:
                     kwargs["metavar"] = parameter.unit.upper().replace("/", "_PER_")
+                # Other spellings are mapped to the choice by validate(), so argparse must
+                # not refuse them; the help lists the choices (describe()).
+                if parameter.metavar:
+                    kwargs["metavar"] = parameter.metavar
                 if parameter.multiple and not parameter.cli_positional:
                     kwargs["nargs"] = "+"
                 # Conversion and bounds are checked by validate() so that the CLI and the core

@@ -71,3 +71,110 @@ def test_mantid_names_are_camel_case():
 def test_a_default_outside_its_bounds_is_a_programming_error():
     with pytest.raises(ParameterError):
         Parameter("window", int, "w", default=1, minimum=2)
+
+
+# -- aliases and "applies when" ---------------------------------------------------------------
+from mantid_mdinsim.parameters import when  # noqa: E402
+
+CONDITIONAL = ParameterSet("conditional", (
+    Parameter("instrument", str, "Spectrometer.", choices=("TOSCA", "IN1-LAGRANGE", "MAPS"),
+              aliases=(("Lagrange", "IN1-LAGRANGE"), ("IN1", "IN1-LAGRANGE")),
+              ignore_case=True, metavar="NAME", default=None),
+    Parameter("incident_energy_mev", float, "Ei.", unit="meV", default=None, flag="--ei",
+              applies_when=when("instrument", "MAPS")),
+    Parameter("equilibration", str, "Ensemble.", default="npt", choices=("npt", "nvt")),
+    Parameter("pressure_gpa", float, "Pressure.", unit="GPa", default=0.0,
+              applies_when=when("equilibration", "npt")),
+    Parameter("ensemble_size", int, "Models.", default=1, minimum=1),
+    Parameter("split_mode", str, "Splits.", default="bagging", choices=("bagging", "kfold"),
+              applies_when=when("ensemble_size")),
+    Parameter("output", str, "Output.", kind=Kind.OUTPUT_FILE, default="out.nxs"),
+    Parameter("plot", bool, "Plot.", default=True, applies_when=when("output")),
+))
+
+
+@pytest.mark.parametrize("given, name", [
+    ("TOSCA", "TOSCA"), ("tosca", "TOSCA"), ("Lagrange", "IN1-LAGRANGE"),
+    ("in1", "IN1-LAGRANGE"), ("maps", "MAPS")])
+def test_a_choice_is_named_in_any_case_or_by_an_alias(given, name):
+    assert CONDITIONAL.resolve(instrument=given)["instrument"] == name
+
+
+def test_an_unknown_choice_lists_the_choices_and_case_matters_without_ignore_case():
+    with pytest.raises(ParameterError, match="'TOSKA' is not one of the allowed values.*"
+                       "TOSCA, IN1-LAGRANGE, MAPS"):
+        CONDITIONAL.resolve(instrument="TOSKA")
+    with pytest.raises(ParameterError, match="'NPT' is not one of the allowed values"):
+        CONDITIONAL.resolve(equilibration="NPT")
+
+
+def test_an_alias_must_name_a_choice():
+    with pytest.raises(TypeError, match="alias X of unknown Y"):
+        Parameter("a", str, "a", choices=("Z",), aliases=(("X", "Y"),))
+
+
+def test_the_cli_accepts_aliases_and_shows_the_metavar():
+    parser = argparse.ArgumentParser()
+    CONDITIONAL.add_to_argparse(parser)
+    assert CONDITIONAL.from_argparse(parser.parse_args(["--instrument", "lagrange"])
+                                     )["instrument"] == "IN1-LAGRANGE"
+    assert "--instrument NAME" in parser.format_help()
+    # Without aliases argparse itself lists and checks the choices, as before.
+    assert "--equilibration {npt,nvt}" in parser.format_help()
+
+
+@pytest.mark.parametrize("given, context, warned", [
+    ({"pressure_gpa": 1.0}, {"equilibration": "nvt"}, ["--pressure-gpa"]),
+    ({"pressure_gpa": 1.0}, {"equilibration": "npt"}, []),
+    ({"pressure_gpa": 0.0}, {"equilibration": "nvt"}, []),  # the default: nothing to say
+    ({"incident_energy_mev": 50.0}, {"instrument": "TOSCA"}, ["--ei"]),
+    ({"incident_energy_mev": 50.0}, {"instrument": "MAPS"}, []),
+    ({"split_mode": "kfold"}, {}, ["--split-mode"]),            # ensemble_size at its default
+    ({"split_mode": "kfold"}, {"ensemble_size": 4}, []),
+    ({"plot": False}, {}, []),                                    # a default output file is set
+    ({"plot": False}, {"output": None}, ["--plot"]),              # no file (Mantid): no plot
+])
+def test_a_value_given_where_it_does_not_apply_is_reported(given, context, warned):
+    notes = CONDITIONAL.inapplicable(given, {**CONDITIONAL.defaults(), **context})
+    assert [note.split(" / ")[0] for note in notes] == warned
+    if warned:
+        assert "is not used: it applies only when" in notes[0]
+
+
+def test_the_message_names_both_faces_and_the_values():
+    notes = CONDITIONAL.inapplicable({"pressure_gpa": 1.0}, {"equilibration": "nvt"})
+    assert notes == ["--pressure-gpa / PressureGpa is not used: it applies only when "
+                     "--equilibration / Equilibration is npt"]
+
+
+def test_conditions_name_parameters_of_the_set():
+    with pytest.raises(ValueError, match="condition on unknown parameter nope"):
+        CONDITIONAL.with_conditions({"plot": when("nope")})
+
+
+def test_the_step_cli_warns_on_stderr_and_still_runs(capsys):
+    from mantid_mdinsim.md.cli import COMMAND
+
+    parser = argparse.ArgumentParser()
+    COMMAND.add_arguments(parser)
+    base = ["si.xyz", "--model", "nep.txt", "--temperature", "300", "--output-dir", "runs"]
+    settings = COMMAND.settings(parser.parse_args(base + ["--equilibration", "nvt",
+                                                          "--pressure-gpa", "2"]))
+    assert settings["pressure_gpa"] == 2.0 and settings["equilibration"] == "nvt"
+    assert capsys.readouterr().err == (
+        "mdinsim md: warning: --pressure-gpa / PressureGpa is not used: it applies only when "
+        "--equilibration / Equilibration is npt or pimd_npt\n")
+    COMMAND.settings(parser.parse_args(base + ["--equilibration", "npt", "--pressure-gpa", "2"]))
+    assert capsys.readouterr().err == ""
+
+
+def test_every_step_command_is_built_by_the_one_builder():
+    import importlib
+
+    from mantid_mdinsim.cli import COMMANDS
+    from mantid_mdinsim.step_cli import StepCLI
+
+    for name in ("train", "md", "sqw", "instrument", "harmonic", "predict"):
+        module = importlib.import_module(COMMANDS[name][0])
+        assert isinstance(module.COMMAND, StepCLI)
+        assert module.add_arguments == module.COMMAND.add_arguments

@@ -11,32 +11,23 @@ from __future__ import annotations
 import argparse
 
 from ..progress import terminal_progress
+from ..step_cli import StepCLI
 from .parameters import HARMONIC_PARAMETERS
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    HARMONIC_PARAMETERS.add_to_argparse(parser)
-    for action in parser._actions:
-        # Instrument names are matched ignoring case and with aliases (as mdinsim instrument).
-        if action.dest == "instrument":
-            action.choices = None
-            action.metavar = "NAME"
-    parser.epilog = ("Examples: mdinsim harmonic Si.cif --model Si_nep.txt --relax cell "
-                     "--temperature 300 --cross-section total --output si_harmonic.nxs; "
-                     "mdinsim harmonic benzene.cif --model CH_nep.txt --temperature 10 "
-                     "--instrument TOSCA --output benzene_harmonic.nxs; "
-                     "mdinsim harmonic benzene_harmonic_phonopy.yaml --instrument TOSCA "
-                     "(reuses the force constants).")
+COMMAND = StepCLI("harmonic", HARMONIC_PARAMETERS, epilog=(
+    "Examples: mdinsim harmonic Si.cif --model Si_nep.txt --relax cell "
+    "--temperature 300 --cross-section total --output si_harmonic.nxs; "
+    "mdinsim harmonic benzene.cif --model CH_nep.txt --temperature 10 "
+    "--instrument TOSCA --output benzene_harmonic.nxs; "
+    "mdinsim harmonic benzene_harmonic_phonopy.yaml --instrument TOSCA "
+    "(reuses the force constants)."))
+add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
     from .core import compute_harmonic
 
-    if getattr(args, "instrument", None):
-        from ..instrument.registry import canonical_name
-
-        args.instrument = canonical_name(args.instrument) or args.instrument
-    parameters = HARMONIC_PARAMETERS.from_argparse(args)
+    parameters = COMMAND.settings(args)
     with terminal_progress("mdinsim harmonic") as progress:
         result = compute_harmonic(parameters, progress.sub(0.0, 0.95))
         written = result.save(parameters["output"], plot=parameters["plot"])

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from ..atomistic.inputs import (check_model_loads_on_cpu, check_species, load_structure,
+                                read_model_info)
 from ..errors import InputFileError, ParameterError
+from ..instrument import InstrumentResult, apply_instrument
+from ..io.nexus import save_processed_nexus
+from ..plotting import save_plot
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
@@ -28,8 +33,6 @@ from .spectrum import HarmonicSpectra, harmonic_sqw
 
 if TYPE_CHECKING:
     from euphonic import QpointPhononModes
-
-    from ..instrument import InstrumentResult
 
 STEP_NAME = "MDHarmonic"
 _PHONON_SUFFIXES = (".yaml", ".phonon", ".castep_bin", ".check")
@@ -56,7 +59,7 @@ class HarmonicResult:
     spectra: HarmonicSpectra
     modes: "QpointPhononModes"
     phonons: HarmonicPhonons | None = None
-    instrument: "InstrumentResult | None" = None
+    instrument: InstrumentResult | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def workspaces(self) -> list[Spectrum | Table]:
@@ -68,9 +71,6 @@ class HarmonicResult:
     def save(self, path: str | Path, plot: bool = True) -> list[Path]:
         """Write the processed NeXus file, the phonopy force constants beside it (when made
         here) and a PNG; every file atomically. Returns the paths written."""
-        from ..io.nexus import save_processed_nexus
-        from ..plotting import save_plot
-
         path = Path(path)
         written = [save_processed_nexus(path, self.workspaces())]
         if self.phonons is not None and self.phonons.phonopy is not None:
@@ -102,13 +102,11 @@ def _edges(low: float, high: float, step: float, name: str) -> np.ndarray:
 def apply_instrument_harmonic(spectrum: Spectrum, temperature_k: float,
                               parameters: Mapping[str, Any] | None = None,
                               progress: ProgressReporter | None = None,
-                              **kwargs: Any) -> "InstrumentResult":
+                              **kwargs: Any) -> InstrumentResult:
     """The instrument step on a harmonic S(|Q|, w) map (``HarmonicSpectra.total`` or one
     order): kinematics and resolution exactly as for the MD prediction, but no quantum
     correction and no Debye-Waller change. ``temperature_k`` serves detailed balance where
     energy gain is asked for (0 K: none)."""
-    from ..instrument import apply_instrument
-
     given = dict(parameters or {})
     given.update(kwargs)
     for name in ("quantum_correction", "debye_waller"):
@@ -141,7 +139,7 @@ def compute_harmonic(parameters: Mapping[str, Any] | None = None,
     if structure_path.suffix.lower() in _PHONON_SUFFIXES:
         loaded = load_phonons(structure_path)
         progress.report(0.4, "phonons read")
-        from euphonic import QpointPhononModes
+        from euphonic import QpointPhononModes  # euphonic takes a second to import
 
         if isinstance(loaded, QpointPhononModes):
             if params["mesh"] is not None:
@@ -205,9 +203,6 @@ def compute_harmonic(parameters: Mapping[str, Any] | None = None,
 
 def _nep_phonons(structure_path: Path, params: Mapping[str, Any],
                  progress: ProgressReporter) -> tuple[HarmonicPhonons, "QpointPhononModes"]:
-    from ..md.inputs import (check_model_loads_on_cpu, check_species, load_structure,
-                             read_model_info)
-
     if params["model"] is None:
         raise ParameterError("model", "a NEP model is needed to compute the phonons of "
                              f"{structure_path.name}", "give --model nep.txt, or give a phonon "

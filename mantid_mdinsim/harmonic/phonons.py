@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from ase import Atoms
 
+from ..atomistic.forces import displacement_forces
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
 from ..progress import ProgressReporter, ensure_progress
@@ -138,30 +139,6 @@ def _phonopy_atoms(atoms: Atoms):
 
     return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.asarray(atoms.cell),
                         positions=atoms.get_positions(), masses=atoms.get_masses())
-
-
-def _ase_atoms(cell) -> Atoms:
-    return Atoms(cell=cell.cell, numbers=cell.numbers, positions=cell.positions, pbc=True,
-                 masses=cell.masses)
-
-
-def displacement_forces(supercells: Sequence, calculator,
-                        progress: ProgressReporter | None = None) -> np.ndarray:
-    """Forces (eV/Angstrom) on each of phonopy's displaced supercells, from an ASE calculator.
-
-    calorine.tools.get_force_constants does this loop too; it is written out here so that long
-    runs (large cells, many displacements) report progress and can be cancelled, and so that
-    calorine.tools (which imports torch) is not imported.
-    """
-    progress = ensure_progress(progress)
-    forces = []
-    for index, cell in enumerate(supercells):
-        supercell_atoms = _ase_atoms(cell)
-        supercell_atoms.calc = calculator
-        forces.append(supercell_atoms.get_forces().copy())
-        progress.report((index + 1) / len(supercells),
-                        f"forces of displacement {index + 1}/{len(supercells)}")
-    return np.asarray(forces)
 
 
 def _relax(atoms: Atoms, fmax_ev_per_angstrom: float, constant_cell: bool) -> None:

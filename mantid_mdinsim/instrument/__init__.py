@@ -17,6 +17,7 @@ Public surface::
     apply_instrument(sqw, parameters, progress) -> InstrumentResult
         result.spectrum, result.banks, result.resolution, result.workspaces(), result.save(path)
     load_sqw(path) -> Spectrum             # S(|Q|, w) from a processed NeXus file
+    direct_q_limits(...)                   # the |Q| range a direct-geometry instrument reaches
 
 Units: meV, 1/Angstrom, degrees, K, Angstrom^2.
 """
@@ -24,6 +25,7 @@ Units: meV, 1/Angstrom, degrees, K, Angstrom^2.
 from .apply import InstrumentResult, apply_instrument, load_sqw, sqw_grid_from_spectrum
 from .instruments import (Bank, DirectGeometryInstrument, IndirectGeometryInstrument, Instrument,
                           RunSettings)
+from .kinematics import direct_q_limits
 from .parameters import ALGORITHM_PARAMETERS, CORE_PARAMETERS, INSTRUMENT_PARAMETERS
 from .registry import describe_instrument, get_instrument, instrument_names, list_instruments
 
@@ -31,5 +33,5 @@ __all__ = [
     "INSTRUMENT_PARAMETERS", "ALGORITHM_PARAMETERS", "CORE_PARAMETERS", "Instrument", "DirectGeometryInstrument",
     "IndirectGeometryInstrument", "Bank", "RunSettings", "InstrumentResult", "apply_instrument",
     "describe_instrument", "get_instrument", "instrument_names", "list_instruments", "load_sqw",
-    "sqw_grid_from_spectrum",
+    "sqw_grid_from_spectrum", "direct_q_limits",
 ]

@@ -38,7 +38,7 @@ from . import corrections
 from .instruments import DirectGeometryInstrument, IndirectGeometryInstrument, RunSettings
 from .kinematics import sample_along_line
 from .parameters import CORE_PARAMETERS, FILE_PARAMETER_NAMES
-from .registry import canonical_name, get_instrument
+from .registry import get_instrument
 from .resolution import ResolutionModel, broaden_energy_axis
 
 STEP_NAME = "MDApplyInstrument"
@@ -265,8 +265,6 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
     given.update(kwargs)
     for name in FILE_PARAMETER_NAMES:
         given.pop(name, None)
-    if "instrument" in given and given["instrument"] is not None:
-        given["instrument"] = canonical_name(given["instrument"]) or given["instrument"]
     return CORE_PARAMETERS.resolve(given)
 
 

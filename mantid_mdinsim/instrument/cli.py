@@ -12,30 +12,21 @@ import argparse
 from pathlib import Path
 
 from ..progress import terminal_progress
+from ..step_cli import StepCLI
 from .parameters import INSTRUMENT_PARAMETERS
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    INSTRUMENT_PARAMETERS.add_to_argparse(parser)
-    # Instrument names are matched ignoring case and with aliases (run() maps them to the
-    # registered name before validation), so argparse must not reject 'tosca' or 'Lagrange'.
-    for action in parser._actions:
-        if action.dest == "instrument":
-            action.choices = None
-            action.metavar = "NAME"
-    parser.epilog = ("Examples: mdinsim instrument sqw.nxs --instrument TOSCA --temperature 10 "
-                     "--output tosca.nxs; mdinsim instrument sqw.nxs --instrument ARCS --ei 100 "
-                     "--temperature 300 --output arcs.nxs. 'mdinsim instruments' lists the "
-                     "instruments, their settings and valid ranges.")
+COMMAND = StepCLI("instrument", INSTRUMENT_PARAMETERS, epilog=(
+    "Examples: mdinsim instrument sqw.nxs --instrument TOSCA --temperature 10 "
+    "--output tosca.nxs; mdinsim instrument sqw.nxs --instrument ARCS --ei 100 "
+    "--temperature 300 --output arcs.nxs. 'mdinsim instruments' lists the "
+    "instruments, their settings and valid ranges."))
+add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
     from .apply import apply_instrument, load_sqw
-    from .registry import canonical_name
 
-    if getattr(args, "instrument", None):
-        args.instrument = canonical_name(args.instrument) or args.instrument
-    parameters = INSTRUMENT_PARAMETERS.from_argparse(args)
+    parameters = COMMAND.settings(args)
     output = Path(parameters["output_file"])
     plot = Path(parameters["plot_file"]) if parameters["plot_file"] else output.with_suffix(".png")
     with terminal_progress("mdinsim instrument") as progress:

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from ..parameters import Kind, Parameter, ParameterSet
-from .registry import instrument_names
+from ..parameters import Kind, Parameter, ParameterSet, when
+from .instruments import DirectGeometryInstrument
+from .registry import instrument_aliases, instrument_names, list_instruments
 
 GROUP_INSTRUMENT = "Instrument"
 GROUP_CORRECTIONS = "Corrections"
@@ -26,6 +27,7 @@ INPUT_FILE = Parameter(
 CORE = (
     Parameter("instrument", str, "Spectrometer to simulate; 'mdinsim instruments' lists them "
               "with their settings and ranges", choices=tuple(instrument_names()),
+              aliases=instrument_aliases(), ignore_case=True, metavar="NAME",
               group=GROUP_INSTRUMENT),
     Parameter("incident_energy_mev", float, "Incident energy Ei of a direct-geometry instrument "
               "(default: the instrument's)", unit="meV", default=None, minimum=0.0,
@@ -101,14 +103,32 @@ OUTPUTS = (
               mantid_name="PlotFile", group=GROUP_OUTPUT),
 )
 
+_DIRECT = when("instrument", *(i.name for i in list_instruments()
+                                if isinstance(i, DirectGeometryInstrument)))
+_DEBYE_WALLER = when("debye_waller", "remove", "apply")
+
+#: Settings that apply only with another's value: greyed out in the Mantid dialog, a warning
+#: when given otherwise.
+CONDITIONS = {
+    "incident_energy_mev": _DIRECT,
+    "chopper_frequency_hz": _DIRECT,
+    "secondary_chopper_frequency_hz": _DIRECT,
+    "mask_value": _DIRECT,
+    "resolution_model": when("resolution", "instrument"),
+    "mean_squared_displacement_angstrom2": _DEBYE_WALLER,
+    "md_summary_file": _DEBYE_WALLER,
+}
+
 #: Parameters of the core function (no data files except the optional MD summary).
-CORE_PARAMETERS = ParameterSet("MDApplyInstrument", CORE)
+CORE_PARAMETERS = ParameterSet("MDApplyInstrument", CORE).with_conditions(CONDITIONS)
 
 #: The whole step: input file, core parameters, output files (CLI and Mantid layer).
-INSTRUMENT_PARAMETERS = ParameterSet("MDApplyInstrument", (INPUT_FILE,) + CORE + OUTPUTS)
+INSTRUMENT_PARAMETERS = ParameterSet("MDApplyInstrument", (INPUT_FILE,) + CORE + OUTPUTS
+                                     ).with_conditions(CONDITIONS)
 
 #: The Mantid algorithm's parameters: the input is a workspace (InputWorkspace), not a file.
-ALGORITHM_PARAMETERS = ParameterSet("MDApplyInstrument", CORE + OUTPUTS)
+ALGORITHM_PARAMETERS = ParameterSet("MDApplyInstrument", CORE + OUTPUTS
+                                    ).with_conditions(CONDITIONS)
 
 #: Names of the file parameters that the core ignores.
 FILE_PARAMETER_NAMES = ("input_file", "output_file", "plot_file")

@@ -140,6 +140,12 @@ def list_instruments() -> list[Instrument]:
     return [_instruments()[name] for name in instrument_names()]
 
 
+def instrument_aliases() -> tuple[tuple[str, str], ...]:
+    """``(alias, instrument name)`` pairs of every instrument (``Parameter.aliases``)."""
+    return tuple((alias, instrument.name) for instrument in list_instruments()
+                 for alias in instrument.aliases)
+
+
 def canonical_name(name: str) -> str | None:
     """The registered name for ``name`` (any case, or an alias), or None."""
     wanted = str(name).strip().lower()

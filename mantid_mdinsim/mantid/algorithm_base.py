@@ -41,8 +41,8 @@ from ..parameters import Kind, Parameter, ParameterSet
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
 from .progress import mantid_progress
-from .properties import (EnabledWhen, declare_parameters, read_parameters, set_enabled_when,
-                         validation_issues)
+from .properties import (EnabledWhen, declare_parameters, enabled_when_of, read_parameters,
+                         set_enabled_when, validation_issues)
 from .workspaces import TABLE_COMMENT_KEY, make_group, to_workspace
 
 #: Workspace property classes by the kind of workspace an output holds.
@@ -66,8 +66,11 @@ class MDAlgorithm:
     EXCLUDE
         Parameter names that get no property (handled by the algorithm itself).
     ENABLED_WHEN
-        ``{parameter: (other parameter, value or values)}``: settings that apply only with
-        another setting are greyed out otherwise (EnabledWhenProperty).
+        ``{parameter: (other parameter, value or values)}``: extra conditions for greying out
+        a property (EnabledWhenProperty), beyond those the definitions carry
+        (``Parameter.applies_when``, which :meth:`declare_parameters` applies itself); for a
+        condition that holds in the dialog only, such as a plot that needs the optional
+        output file.
     SEE_ALSO
         Related algorithms besides Abins and Abins2D.
     """
@@ -95,10 +98,12 @@ class MDAlgorithm:
         return [p for p in self.PARAMETERS if p.name not in set(self.EXCLUDE)]
 
     def declare_parameters(self) -> None:
-        """Declare one property per parameter (groups, validators, EnabledWhen settings)."""
+        """Declare one property per parameter (groups, validators, EnabledWhen settings from
+        ``Parameter.applies_when`` and :attr:`ENABLED_WHEN`)."""
         declared = declare_parameters(self, self.PARAMETERS, self.EXCLUDE)
-        if self.ENABLED_WHEN:
-            set_enabled_when(self, declared, self.ENABLED_WHEN)
+        conditions = {**enabled_when_of(declared), **self.ENABLED_WHEN}
+        if conditions:
+            set_enabled_when(self, declared, conditions)
 
     def declare_output(self, name: str, doc: str, kind: str = "Workspace",
                        optional: bool = False, group: str | None = "Output",
@@ -135,6 +140,12 @@ class MDAlgorithm:
         for parameter in self.declared_parameters:
             if parameter.kind is Kind.OUTPUT_FILE:
                 resolved[parameter.name] = values[parameter.name]
+        # A property changed from its default where it does not apply is not used: say so
+        # (the dialog greys it out; a script may still set it).
+        changed = {p.name: resolved[p.name] for p in self.declared_parameters
+                   if not self.getProperty(p.property_name).isDefault}
+        for note in self.PARAMETERS.inapplicable(changed, resolved):
+            self.log().warning(f"{self.name()}: {note}")
         return resolved
 
     # -- running --------------------------------------------------------------------------------

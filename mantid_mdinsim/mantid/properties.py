@@ -217,6 +217,16 @@ def _criterion(parameters: Mapping[str, Parameter], other: str, value: Any):
     return EnabledWhenProperty(other_property, PropertyCriterion.IsEqualTo, str(value))
 
 
+def enabled_when_of(parameters: Iterable[Parameter]) -> dict[str, EnabledWhen]:
+    """The EnabledWhen conditions the definitions carry (``Parameter.applies_when``), for
+    conditions on a parameter that is declared too."""
+    parameters = list(parameters)
+    declared = {p.name for p in parameters}
+    return {p.name: (p.applies_when.parameter, p.applies_when.values)
+            for p in parameters
+            if p.applies_when is not None and p.applies_when.parameter in declared}
+
+
 def set_enabled_when(algorithm, parameters: Iterable[Parameter],
                      conditions: Mapping[str, EnabledWhen]) -> None:
     """Grey out settings that apply only with another setting (EnabledWhenProperty).

@@ -12,11 +12,11 @@ import argparse
 import sys
 
 from ..progress import terminal_progress
+from ..step_cli import StepCLI
 from .parameters import MD_PARAMETERS
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    MD_PARAMETERS.add_to_argparse(parser)
+COMMAND = StepCLI("md", MD_PARAMETERS)
+add_arguments = COMMAND.add_arguments
 
 
 def _format(value, spec: str) -> str:
@@ -26,7 +26,7 @@ def _format(value, spec: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from .core import run_md
 
-    parameters = MD_PARAMETERS.from_argparse(args)
+    parameters = COMMAND.settings(args)
     with terminal_progress("mdinsim md") as progress:
         result = run_md(parameters, progress)
     print(f"backend: {result.backend}; {len(result.runs)} run(s) in {result.output_dir}")

@@ -8,7 +8,6 @@ backend (ASE + calorine's CPUNEP; i-PI for path integrals).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -23,9 +22,10 @@ from ..io.atomic import write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
+from ..atomistic.inputs import (build_supercell, check_model_loads_on_cpu, check_species,
+                                load_structure, read_model_info)
+from ..io.digest import file_sha256
 from . import outputs
-from .inputs import (build_supercell, check_model_loads_on_cpu, check_species, load_structure,
-                     read_model_info)
 from .parameters import MD_PARAMETERS
 from .protocol import Protocol, build_protocol, run_specs
 from .summary import write_summary
@@ -164,19 +164,11 @@ def _temperature_warning(run: dict[str, Any]) -> list[str]:
             "longer, or with --equilibration nvt/npt); later steps use the target"]
 
 
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _identity(parameters: Mapping[str, Any], backend: str) -> dict[str, Any]:
     """What must match for a folder's runs to be resumed or reused."""
     identity = {k: v for k, v in parameters.items() if k not in _EXECUTION_ONLY}
-    identity["structure_sha256"] = _file_digest(parameters["structure"])
-    identity["model_sha256"] = _file_digest(parameters["model"])
+    identity["structure_sha256"] = file_sha256(parameters["structure"])
+    identity["model_sha256"] = file_sha256(parameters["model"])
     identity["backend"] = backend
     return identity
 

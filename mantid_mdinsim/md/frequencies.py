@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 from ase import Atoms
 
+from ..atomistic.forces import displacement_forces
 from ..units import HBAR_MEV_FS, MEV_PER_THZ
 
 #: Largest number of atom-force evaluations (displacements x supercell atoms) spent on the
@@ -51,10 +52,9 @@ def estimate_max_frequency_mev(atoms: Atoms, model_path: str) -> float | None:
     on a Gamma-centred 6x6x6 mesh. Returns ``None`` when that would take more than
     :data:`MAX_ATOM_EVALUATIONS` force evaluations or the model cannot be evaluated on CPU.
     """
+    # phonopy and calorine take seconds to import; only this check needs them in the MD step.
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
-
-    from ..harmonic.phonons import displacement_forces
 
     try:
         from calorine.calculators import CPUNEP

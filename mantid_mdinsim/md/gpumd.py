@@ -46,8 +46,8 @@ from ase import Atoms
 from ..errors import ExternalProgramError, InputFileError, ParameterError
 from ..external import run_program
 from ..progress import ProgressReporter, ensure_progress
+from ..atomistic.inputs import is_orthogonal
 from . import outputs
-from .inputs import is_orthogonal
 from .msd import DisplacementAccumulator, minimum_image
 from .protocol import Protocol, RunSpec
 from .summary import completed_run, run_summary, write_summary

@@ -9,7 +9,7 @@ fastest vibration.
 
 from __future__ import annotations
 
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, when
 
 #: Equilibration ensembles. ``pimd_*`` are path-integral (ring-polymer) ensembles with
 #: ``number_of_beads`` beads; ``none`` starts production from the input structure.
@@ -108,3 +108,19 @@ MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
     Parameter("overwrite", bool, "Start again in an output folder that holds runs made "
               "with other parameters (they are deleted)", default=False, group="Execution"),
 ))
+
+_PIMD = ("pimd_npt", "pimd_nvt")
+_BAROSTAT = ("npt", "pimd_npt")
+
+#: Settings that apply only with another's value: greyed out in the Mantid dialog, a warning
+#: when given otherwise.
+MD_PARAMETERS = MD_PARAMETERS.with_conditions({
+    "equilibration_time_ps": when("equilibration", "npt", "nvt", *_PIMD),
+    "pressure_gpa": when("equilibration", *_BAROSTAT),
+    "barostat_coupling_fs": when("equilibration", *_BAROSTAT),
+    "bulk_modulus_gpa": when("equilibration", *_BAROSTAT),
+    "number_of_beads": when("equilibration", *_PIMD),
+    "gpumd_executable": when("backend", "auto", "gpumd"),
+    "processes": when("backend", "auto", "cpu"),
+    "checkpoint_interval_ps": when("backend", "auto", "cpu"),
+})

@@ -16,43 +16,36 @@ import argparse
 import sys
 
 from ..progress import terminal_progress
+from ..step_cli import StepCLI
 from .parameters import PREDICT_PARAMETERS
 
-_POSITIONAL = "structure"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
+COMMAND = StepCLI(
+    "predict", PREDICT_PARAMETERS, description=(
         "Predict what an inelastic neutron scattering instrument measures for a structure with "
         "a NEP model: molecular dynamics (GPUMD on a GPU, or ASE + CPUNEP on CPU), S(q,w) "
         "weighted by neutron scattering lengths, then the instrument's kinematics, resolution "
         "and the quantum correction; optionally the harmonic (AbINS-style) spectrum of the same "
         "model beside it and a measured spectrum over it. Writes processed NeXus files of each "
         "stage, prediction.png and report.json/report.txt in --output-dir. Units: K, fs, ps, "
-        "meV, 1/Angstrom.")
-    PREDICT_PARAMETERS.subset([n for n in PREDICT_PARAMETERS.names() if n != _POSITIONAL]
-                              ).add_to_argparse(parser)
+        "meV, 1/Angstrom."),
+    epilog=("Examples: mdinsim predict --demo si-tosca --output-dir demo; "
+            "mdinsim predict si.cif --model nep.txt --supercell 4 4 4 --instrument "
+            "ARCS --ei 100 --temperature 300 --output-dir si_arcs --harmonic. "
+            "'mdinsim instruments' lists the instruments and their settings."),
     # The structure is positional but optional: --demo supplies one.
-    parser.add_argument(_POSITIONAL, nargs="?", default=argparse.SUPPRESS, metavar="STRUCTURE",
-                        help=PREDICT_PARAMETERS[_POSITIONAL].describe().replace("%", "%%"))
-    # Instrument names are matched ignoring case and with aliases by the core.
-    for action in parser._actions:
-        if action.dest == "instrument":
-            action.choices = None
-            action.metavar = "NAME"
-    parser.epilog = ("Examples: mdinsim predict --demo si-tosca --output-dir demo; "
-                     "mdinsim predict si.cif --model nep.txt --supercell 4 4 4 --instrument "
-                     "ARCS --ei 100 --temperature 300 --output-dir si_arcs --harmonic. "
-                     "'mdinsim instruments' lists the instruments and their settings.")
+    optional_positional="structure")
+add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    from .core import predict
+    from .core import predict, resolve_parameters
     from .report import report_text
 
     # Only the options given on the command line (argparse leaves the others out), so that a
     # demo's values are overridden by them alone; the core validates everything.
-    given = {name: value for name, value in vars(args).items() if name in PREDICT_PARAMETERS}
+    given = COMMAND.given(args)
+    resolved = resolve_parameters(given)
+    COMMAND.warn_inapplicable({name: resolved[name] for name in given}, resolved)
     with terminal_progress("mdinsim predict") as progress:
         result = predict(given, progress)
     sys.stdout.write(report_text(result.report))

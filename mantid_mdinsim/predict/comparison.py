@@ -28,8 +28,12 @@ import numpy as np
 
 from ..approximation import (DESCRIPTIONS, FULL, INCOHERENT, approximation_of,
                              check_same_approximation)
+from ..atomistic.inputs import load_structure
 from ..errors import ParameterError
+from ..instrument import DirectGeometryInstrument, direct_q_limits
 from ..spectrum import Spectrum
+from ..sqw import scattering_weights
+from .core import configured_instrument
 from .report import find_peaks_mev, spectrum_1d
 
 #: Peaks of MD and harmonic are the same mode when they are this many MD energy steps apart
@@ -197,9 +201,6 @@ def bragg_points(cell_angstrom: np.ndarray, fractional_positions: np.ndarray,
 def structure_bragg_points(structure_path: str, q_max_inv_angstrom: float) -> list[BraggPoint]:
     """:func:`bragg_points` of a structure file with the Sears coherent scattering lengths
     (the MD's own weights)."""
-    from ..md.inputs import load_structure
-    from ..sqw.weights import scattering_weights
-
     atoms = load_structure(structure_path)
     symbols = atoms.get_chemical_symbols()
     weights = scattering_weights("neutron", symbols)
@@ -216,10 +217,6 @@ def bragg_crossings(points: Sequence[BraggPoint], instrument_parameters: Mapping
     ``energy_mev``). Direct geometry: |G| lies within the measured |Q| range over an energy
     interval (``energy_mev`` its lower end, ``energy_max_mev`` its upper end).
     """
-    from ..instrument import DirectGeometryInstrument
-    from ..instrument.kinematics import direct_q_limits
-    from .core import configured_instrument
-
     instrument, run = configured_instrument(instrument_parameters)
     low = max(energy_min_mev, run.energy_range_mev[0])
     high = min(energy_max_mev, run.energy_range_mev[1])

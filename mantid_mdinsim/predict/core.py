@@ -39,12 +39,26 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..approximation import FULL, INCOHERENT
+from ..atomistic.inputs import load_structure
 from ..errors import InputFileError, ParameterError
+from ..harmonic import (apply_instrument_harmonic, harmonic_phonons, harmonic_sqw, load_phonons,
+                        mesh_modes)
+from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, apply_instrument,
+                          direct_q_limits, get_instrument, load_sqw)
 from ..io.atomic import write_text_atomic
+from ..io.digest import file_sha256
+from ..io.experiment import load_experiment
+from ..io.nexus import load_processed_nexus, save_processed_nexus
+from ..io.trajectory import open_trajectory
+from ..md import run_md
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum
+from ..sqw import compute_sqw
+from ..units import HBAR_MEV_FS
 from .demos import demo_parameters
+from .figure import save_prediction_figure
 from .parameters import INSTRUMENT_NAMES, MD_NAMES, PREDICT_PARAMETERS, SQW_NAMES
+from .report import build_report, comparable_experiment, write_report
 
 STEP_NAME = "MDPredict"
 STATE_FILE = "predict_state.json"
@@ -134,9 +148,8 @@ class PredictResult:
 def resolve_parameters(parameters: Mapping[str, Any] | None = None,
                        **kwargs: Any) -> dict[str, Any]:
     """The validated parameters: the demo's values (if ``demo`` is given) overridden by those
-    given, checked with :data:`PREDICT_PARAMETERS`; file paths made absolute."""
-    from ..instrument import get_instrument
-
+    given, checked with :data:`PREDICT_PARAMETERS` (an instrument in any case or by an alias
+    is named by its registered name); file paths made absolute."""
     given = {key: value for key, value in dict(parameters or {}, **kwargs).items()
              if value is not None}
     values: dict[str, Any] = {}
@@ -144,9 +157,6 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
         name = PREDICT_PARAMETERS["demo"].validate(given["demo"])
         values.update(demo_parameters(name))
     values.update(given)
-    if values.get("instrument") is not None:
-        # Any case and the aliases (Lagrange, IN1) name the registered instrument.
-        values["instrument"] = get_instrument(str(values["instrument"])).name
     resolved = PREDICT_PARAMETERS.resolve(values)
     for name, what in (("structure", "STRUCTURE"), ("model", "--model NEP.txt"),
                        ("instrument", "--instrument NAME"), ("temperature_k", "--temperature K")):
@@ -177,14 +187,6 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
 # ----------------------------------------------------------------------------------------------
 # Stage bookkeeping
 # ----------------------------------------------------------------------------------------------
-def _digest_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _key(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -225,8 +227,6 @@ def _label(temperature_k: float) -> str:
 # ----------------------------------------------------------------------------------------------
 def configured_instrument(instrument_parameters: Mapping[str, Any]):
     """(instrument, RunSettings) for the instrument step's parameters among those given."""
-    from ..instrument import CORE_PARAMETERS, get_instrument
-
     instrument = get_instrument(instrument_parameters["instrument"])
     core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
             if name in instrument_parameters}
@@ -238,9 +238,6 @@ def instrument_q_max_inv_angstrom(instrument_parameters: Mapping[str, Any],
     """The largest |Q| (1/Angstrom) the instrument measures at energy transfers in
     [energy_min_mev, energy_max_mev]: along the bank lines (indirect geometry) or at the
     widest detector angle (direct geometry, below Ei)."""
-    from ..instrument import DirectGeometryInstrument
-    from ..instrument.kinematics import direct_q_limits
-
     instrument, run = configured_instrument(instrument_parameters)
     low = max(energy_min_mev, run.energy_range_mev[0], 0.0)
     high = min(energy_max_mev, run.energy_range_mev[1])
@@ -264,8 +261,6 @@ def automatic_q_width_inv_angstrom(cell_angstrom: np.ndarray) -> float:
 
 
 def _first_cell(trajectory: str | Path) -> np.ndarray:
-    from ..io.trajectory import open_trajectory
-
     reader = open_trajectory(trajectory)
     try:
         return np.asarray(reader.cell, dtype=float)
@@ -320,9 +315,6 @@ def predict(parameters: Mapping[str, Any] | None = None,
     values. Files go to ``output_dir`` (see the module documentation); stages done before with
     the same parameters are skipped. Returns a :class:`PredictResult`.
     """
-    from ..io.experiment import load_experiment
-    from .report import comparable_experiment
-
     progress = ensure_progress(progress)
     params = resolve_parameters(parameters, **kwargs)
     output_dir = Path(params["output_dir"])
@@ -339,8 +331,8 @@ def predict(parameters: Mapping[str, Any] | None = None,
     timings: dict[str, float] = {}
     warnings: list[str] = []
 
-    digests = {"structure_sha256": _digest_file(params["structure"]),
-               "model_sha256": _digest_file(params["model"])}
+    digests = {"structure_sha256": file_sha256(params["structure"]),
+               "model_sha256": file_sha256(params["model"])}
     md_info, md_key = _md_stage(params, output_dir, digests, record, stages, timings,
                                 progress.sub(0.0, _MD_END))
     warnings.extend(md_info.get("warnings", []))
@@ -357,9 +349,6 @@ def predict(parameters: Mapping[str, Any] | None = None,
                                            phonons_cache))
         warnings.extend(results[-1].notes)
 
-    from .figure import save_prediction_figure
-    from .report import build_report, write_report
-
     progress.report(_PER_TEMPERATURE_END, "figure and report")
     figure_path = save_prediction_figure(results, experiment, params,
                                          output_dir / "prediction.png")
@@ -374,8 +363,6 @@ def predict(parameters: Mapping[str, Any] | None = None,
 
 
 def _check_instrument(params: dict[str, Any]) -> None:
-    from ..instrument import CORE_PARAMETERS, get_instrument
-
     settings = {name: params[name] for name in INSTRUMENT_NAMES if name in CORE_PARAMETERS}
     get_instrument(params["instrument"]).configure(CORE_PARAMETERS.resolve(settings))
 
@@ -383,8 +370,6 @@ def _check_instrument(params: dict[str, Any]) -> None:
 def _md_stage(params: dict[str, Any], output_dir: Path, digests: dict[str, str],
               record: _StageRecord, stages: dict[str, str], timings: dict[str, float],
               progress: ProgressReporter) -> tuple[dict[str, Any], str]:
-    from ..md import run_md
-
     md_params = {name: params[name] for name in MD_NAMES}
     md_params["output_dir"] = str(output_dir / MD_FOLDER)
     key = _key("md", {k: v for k, v in md_params.items()
@@ -417,8 +402,6 @@ def _md_stage(params: dict[str, Any], output_dir: Path, digests: dict[str, str],
 
 def _sqw_settings(params: dict[str, Any], md_entry: dict[str, Any]) -> dict[str, Any]:
     """The S(q,w) parameters for one temperature, automatic values filled in."""
-    from ..units import HBAR_MEV_FS
-
     frame_interval = float(md_entry["frame_interval_fs"])
     shortest = min(md_entry["frames"])
     window = params["window"]
@@ -453,10 +436,6 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
                         record: _StageRecord, stages: dict[str, str],
                         timings: dict[str, float], progress: ProgressReporter,
                         phonons_cache: dict[str, Any]) -> TemperatureResult:
-    from ..instrument import apply_instrument, load_sqw
-    from ..io.nexus import load_processed_nexus
-    from ..sqw import compute_sqw
-
     label = _label(temperature)
     md_entry = md_info["temperatures"].get(label)
     if md_entry is None:
@@ -568,9 +547,6 @@ def _harmonic_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
     and |Q| grid (bin by bin comparable), through the same instrument without the quantum
     correction (the harmonic S has quantum statistics) and without a Debye-Waller change (it
     has its own)."""
-    from ..harmonic import apply_instrument_harmonic, harmonic_sqw
-    from ..io.nexus import load_processed_nexus, save_processed_nexus
-
     phonon_settings = {"supercell": params["harmonic_supercell"], "relax": params["relax"],
                        "displacement_angstrom": params["displacement_angstrom"]}
     phonon_key = _key("phonons", digests, phonon_settings)
@@ -625,9 +601,6 @@ def _harmonic_modes(params: dict[str, Any], phonon_key: str, settings: dict[str,
                     cache: dict[str, Any], progress: ProgressReporter):
     """Phonon modes on the mesh: force constants computed once (and kept in
     ``harmonic_phonopy.yaml``), reused for every temperature and by a resumed run."""
-    from ..harmonic import harmonic_phonons, load_phonons, mesh_modes
-    from ..md.inputs import load_structure
-
     if phonon_key not in cache:
         if record.done("phonons", phonon_key) is not None:
             cache[phonon_key] = load_phonons(phonopy_path)

@@ -16,22 +16,21 @@ from pathlib import Path
 
 from ..progress import terminal_progress
 from .compute import compute_sqw
+from ..step_cli import StepCLI
 from .parameters import SQW_PARAMETERS
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Compute the dynamic structure factor S(q,w) of MD trajectories (coherent and "
-        "incoherent parts, partials per species, neutron/X-ray/electron weights), averaged "
-        "over |Q| shells or per q-point. Output: a processed NeXus file (Mantid) with "
-        "S(|Q|,E) in 1/meV per atom (times fm^2 for neutron weights) against energy transfer "
-        "E in meV (DeltaE, positive = neutron energy loss; classical, so symmetric), and a PNG "
-        "colour map. Units: fs, frames, 1/Angstrom (2 pi included), meV.")
-    SQW_PARAMETERS.add_to_argparse(parser)
+COMMAND = StepCLI("sqw", SQW_PARAMETERS, description=(
+    "Compute the dynamic structure factor S(q,w) of MD trajectories (coherent and "
+    "incoherent parts, partials per species, neutron/X-ray/electron weights), averaged "
+    "over |Q| shells or per q-point. Output: a processed NeXus file (Mantid) with "
+    "S(|Q|,E) in 1/meV per atom (times fm^2 for neutron weights) against energy transfer "
+    "E in meV (DeltaE, positive = neutron energy loss; classical, so symmetric), and a PNG "
+    "colour map. Units: fs, frames, 1/Angstrom (2 pi included), meV."))
+add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    params = SQW_PARAMETERS.from_argparse(args)
+    params = COMMAND.settings(args)
     output = Path(params["output"])
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
     with terminal_progress("mdinsim sqw") as progress:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..approximation import CHOICES as APPROXIMATION_CHOICES
 from ..approximation import FULL
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, when
 
 #: Trajectory file extensions the readers recognise (the format is also sniffed from content).
 TRAJECTORY_EXTENSIONS = (".xyz", ".extxyz", ".traj", ".lammpstrj", ".dump")
@@ -89,6 +89,16 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
     Parameter("plot", bool, "Write the PNG colour map next to the output file", default=True,
               group="Output"),
 ))
+
+#: Settings that apply only with another's value: greyed out in the Mantid dialog, a warning
+#: when given otherwise. (The plot needs an output file, which only Mantid may leave out:
+#: that condition is MDComputeSqw's own.)
+SQW_PARAMETERS = SQW_PARAMETERS.with_conditions({
+    "zones": when("q_path"),
+    "primitive_cell": when("q_path"),
+    "q_width_inv_angstrom": when("per_q", False),
+    "q_step_inv_angstrom": when("per_q", False),
+})
 
 #: The parameters the core computation uses (everything except the output files).
 CORE_PARAMETER_NAMES = tuple(n for n in SQW_PARAMETERS.names() if n not in ("output", "plot"))

@@ -99,7 +99,7 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
 
     def sample(start: Atoms, model_path: Path, *, temperature_k: float, n_steps: int,
                time_step_fs: float, sample_interval: int, seed: int) -> list[Atoms]:
-        from ..md.core import run_md
+        from ..md import run_md  # the MD step and its engines load only for active learning
 
         folder = Path(work_directory) / f"md_seed{seed}_{temperature_k:g}K"
         folder.mkdir(parents=True, exist_ok=True)

@@ -12,13 +12,13 @@ import math
 import sys
 
 from ..progress import terminal_progress
+from ..step_cli import StepCLI
 from .parameters import TRAIN_PARAMETERS
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    TRAIN_PARAMETERS.add_to_argparse(parser)
-    parser.epilog = ("Example: mdinsim train train.xyz --test-set test.xyz --output-dir model "
-                     "--ensemble-size 4 --backend neppo --generations 3000")
+COMMAND = StepCLI("train", TRAIN_PARAMETERS, epilog=(
+    "Example: mdinsim train train.xyz --test-set test.xyz --output-dir model --ensemble-size 4 "
+    "--backend neppo --generations 3000"))
+add_arguments = COMMAND.add_arguments
 
 
 def _format(value) -> str:
@@ -45,7 +45,7 @@ def format_metrics(table) -> str:
 def run(args: argparse.Namespace) -> int:
     from .core import train_nep
 
-    parameters = TRAIN_PARAMETERS.from_argparse(args)
+    parameters = COMMAND.settings(args)
     with terminal_progress("mdinsim train") as progress:
         result = train_nep(parameters, progress)
     print(format_metrics(result.metrics))

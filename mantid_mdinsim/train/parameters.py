@@ -12,7 +12,7 @@ work: ``generations`` (GPUMD: 100000 SNES generations, its default; neppo: 5000 
 
 from __future__ import annotations
 
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, when
 
 GROUP_DATA = "Data"
 GROUP_MODEL = "NEP model"
@@ -192,3 +192,23 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
     Parameter("md_sample_interval", int, "MD steps between the structures checked for "
               "uncertainty", unit="steps", default=20, minimum=1, group=GROUP_ACTIVE),
 ))
+
+_GPUMD = when("backend", "auto", "gpumd")
+_ACTIVE = when("active_learning_generations")
+
+#: Settings that apply only with another's value: greyed out in the Mantid dialog, a warning
+#: when given otherwise.
+TRAIN_PARAMETERS = TRAIN_PARAMETERS.with_conditions({
+    "nep_executable": _GPUMD,
+    "population": _GPUMD,
+    "fine_tune_model": _GPUMD,
+    "fine_tune_restart": when("fine_tune_model"),
+    "threads": when("backend", "auto", "neppo"),
+    "validation_fraction": when("ensemble_size"),
+    "split_mode": when("ensemble_size"),
+    **{name: _ACTIVE for name in (
+        "reference_calculator", "reference_calculator_arguments", "md_engine",
+        "uncertainty_threshold_mev_per_angstrom", "uncertainty_maximum_mev_per_angstrom",
+        "max_new_structures", "md_start_structures", "md_starts", "md_temperature_k",
+        "md_steps", "md_time_step_fs", "md_sample_interval")},
+})

@@ -225,3 +225,78 @@ def test_several_trajectory_files_are_one_list(files):
     algorithm = toy(files, Trajectories=f"{trajectory},{second}")
     assert algorithm.execute()
     assert algorithm.resolved["trajectories"] == [str(trajectory), str(second)]
+
+
+# -- EnabledWhen from the definitions (Parameter.applies_when) --------------------------------
+from mantid.kernel import logger as _logger  # noqa: E402
+
+from mantid_mdinsim.parameters import when  # noqa: E402
+
+CONDITIONAL = ParameterSet("Conditional", (
+    Parameter("equilibration", str, "Ensemble", default="npt", choices=("npt", "nvt", "none")),
+    Parameter("pressure_gpa", float, "Pressure", unit="GPa", default=0.0,
+              applies_when=when("equilibration", "npt")),
+    Parameter("time_ps", float, "Time", unit="ps", default=10.0,
+              applies_when=when("equilibration", "npt", "nvt")),
+    Parameter("q_path", str, "Path", default=None),
+    Parameter("zones", int, "Zones", default=1, minimum=1, applies_when=when("q_path")),
+))
+
+
+class ConditionalAlgorithm(MDAlgorithm, PythonAlgorithm):
+    PARAMETERS = CONDITIONAL
+    STEP = "Conditional"
+
+    def PyInit(self):
+        self.declare_parameters()
+
+    def PyExec(self):
+        self.resolved = self.resolved_parameters()
+
+
+def test_enabled_when_comes_from_the_definitions():
+    algorithm = ConditionalAlgorithm()
+    algorithm.initialize()
+    for name in ("PressureGpa", "TimePs", "Zones"):
+        assert isinstance(algorithm.getProperty(name).settings, EnabledWhenProperty)
+    assert algorithm.getProperty("Equilibration").settings is None
+    if REAL_MANTID:
+        pytest.skip("isEnabled is evaluated by Workbench's dialog")
+    pressure, time, zones = (algorithm.getProperty(n).settings
+                             for n in ("PressureGpa", "TimePs", "Zones"))
+    assert pressure.isEnabled(algorithm) and time.isEnabled(algorithm)
+    algorithm.setProperty("Equilibration", "nvt")
+    assert not pressure.isEnabled(algorithm) and time.isEnabled(algorithm)
+    algorithm.setProperty("Equilibration", "none")
+    assert not time.isEnabled(algorithm)
+    assert not zones.isEnabled(algorithm)
+    algorithm.setProperty("QPath", "GXL")
+    assert zones.isEnabled(algorithm)
+
+
+def test_a_property_set_where_it_does_not_apply_is_logged_as_a_warning():
+    algorithm = ConditionalAlgorithm()
+    algorithm.initialize()
+    algorithm.setRethrows(True)
+    algorithm.setProperty("Equilibration", "nvt")
+    algorithm.setProperty("PressureGpa", 2.0)
+    del _logger.messages[:]
+    assert algorithm.execute()
+    assert algorithm.resolved["pressure_gpa"] == 2.0
+    warnings = [text for _, priority, text in _logger.messages if priority == "warning"]
+    assert warnings == ["ConditionalAlgorithm: --pressure-gpa / PressureGpa is not used: it "
+                        "applies only when --equilibration / Equilibration is npt"]
+
+
+@pytest.mark.parametrize("name", ["MDTrainNEP", "MDRunGPUMD", "MDComputeSqw",
+                                  "MDApplyInstrument"])
+def test_every_condition_of_the_definitions_greys_out_its_property(name):
+    from .conftest import load_algorithm
+
+    algorithm = load_algorithm(name)()
+    algorithm.initialize()
+    conditional = [p for p in algorithm.declared_parameters if p.applies_when is not None]
+    assert conditional
+    for parameter in conditional:
+        assert isinstance(algorithm.getProperty(parameter.property_name).settings,
+                          EnabledWhenProperty), parameter.name

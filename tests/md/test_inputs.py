@@ -7,7 +7,7 @@ import pytest
 from mantid_mdinsim.errors import ExternalProgramError, InputFileError
 from mantid_mdinsim.md import run_md
 from mantid_mdinsim.md.frequencies import estimate_max_frequency_mev
-from mantid_mdinsim.md.inputs import load_structure, read_model_info
+from mantid_mdinsim.atomistic.inputs import load_structure, read_model_info
 
 
 def run(tmp_path, structure, model, **changes):

@@ -1,4 +1,5 @@
-"""The inputs of the MD step: the structure, the NEP model, and whether the one fits the other.
+"""The inputs several steps share: the structure, the NEP model, and whether the one fits the
+other (MD, the harmonic phonons and predict read them alike).
 
 Each check runs where the input enters and raises :class:`InputFileError` naming the file, the
 field and the fix, before any run starts.

@@ -1,0 +1,79 @@
+"""One builder for every step's command line: options from the step's ParameterSet.
+
+A step's ``cli.py`` declares its command once::
+
+    COMMAND = StepCLI("sqw", SQW_PARAMETERS, description="...", epilog="...")
+    add_arguments = COMMAND.add_arguments          # what mantid_mdinsim.cli calls
+
+    def run(args):
+        params = COMMAND.settings(args)           # validated, defaults filled, warnings shown
+        ...
+
+The options, their help, the aliases of a choice and the "applies only when" warnings all come
+from the :class:`~mantid_mdinsim.parameters.Parameter` definitions, so no command touches
+argparse's internals and the rules are those the core and the Mantid algorithms use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from .parameters import ParameterSet
+
+
+@dataclass(frozen=True)
+class StepCLI:
+    """The command line of one step.
+
+    Attributes
+    ----------
+    command
+        The sub-command (``sqw``), for messages.
+    parameters
+        The step's definitions; one option (or positional argument) each.
+    description, epilog
+        Text of ``--help`` (the description defaults to the sub-command's one-line help).
+    optional_positional
+        The name of a positional parameter that may be left out (``predict``'s STRUCTURE,
+        which ``--demo`` supplies); the core reports it when it is missing.
+    """
+
+    command: str
+    parameters: ParameterSet
+    description: str | None = None
+    epilog: str | None = None
+    optional_positional: str | None = None
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        if self.description:
+            parser.description = self.description
+        if self.epilog:
+            parser.epilog = self.epilog
+        names = [n for n in self.parameters.names() if n != self.optional_positional]
+        self.parameters.subset(names).add_to_argparse(parser)
+        if self.optional_positional:
+            parameter = self.parameters[self.optional_positional]
+            parser.add_argument(parameter.name, nargs="?", default=argparse.SUPPRESS,
+                                metavar=parameter.metavar or parameter.name.upper(),
+                                help=parameter.describe().replace("%", "%%"))
+
+    def given(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The values given on the command line (argparse leaves the others out), unvalidated."""
+        return {name: value for name, value in vars(args).items() if name in self.parameters}
+
+    def settings(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The validated parameters (defaults filled in); warns of values that do not apply."""
+        given = self.given(args)
+        resolved = self.parameters.resolve(given)
+        self.warn_inapplicable({name: resolved[name] for name in given}, resolved)
+        return resolved
+
+    def warn_inapplicable(self, given: dict[str, Any],
+                          context: dict[str, Any] | None = None) -> None:
+        """Print a warning for each value given where it does not apply (see
+        :meth:`ParameterSet.inapplicable` for why a warning, not an error)."""
+        for note in self.parameters.inapplicable(given, context):
+            print(f"mdinsim {self.command}: warning: {note}", file=sys.stderr)
