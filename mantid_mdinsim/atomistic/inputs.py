@@ -87,7 +87,7 @@ def check_model_loads_on_cpu(info: NEPModelInfo) -> None:
                              "CPUNEP (the CPU backend) does not evaluate", where="line 1",
                              fix="run it with GPUMD (--backend gpumd on a GPU machine) or "
                                  "retrain it as NEP4")
-    from calorine.nep import read_model
+    from calorine.nep import read_model  # calorine takes seconds to import; CPU path only
 
     try:
         read_model(str(info.path))
@@ -102,7 +102,7 @@ def load_structure(path: str | Path) -> Atoms:
 
     The structure must be periodic in three dimensions with a non-degenerate cell.
     """
-    import ase.io
+    import ase.io  # ase.io loads every file format, which takes seconds
 
     path = Path(path)
     if not path.is_file():

@@ -25,7 +25,7 @@ add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    from .core import compute_harmonic
+    from .core import compute_harmonic  # the core's libraries load only when it runs
 
     parameters = COMMAND.settings(args)
     with terminal_progress("mdinsim harmonic") as progress:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from ase import Atoms
+from threadpoolctl import threadpool_limits
 
 from ..atomistic.forces import displacement_forces
 from ..errors import InputFileError, ParameterError
@@ -79,7 +80,7 @@ class HarmonicPhonons:
 
     def frequencies_thz(self, qpoints: np.ndarray) -> np.ndarray:
         """Frequencies (THz), shape (n_qpoints, 3 n_atoms), ascending at each q-point."""
-        from euphonic import ureg
+        from euphonic import ureg  # euphonic takes seconds to import; only phonon work needs it
 
         modes = self.modes(qpoints=np.atleast_2d(qpoints))
         return modes.frequencies.to(ureg("THz"), "spectroscopy").magnitude
@@ -135,7 +136,7 @@ def _supercell_matrix(supercell: Sequence[int] | np.ndarray) -> np.ndarray:
 
 def _phonopy_atoms(atoms: Atoms):
     """phonopy's structure, with the structure's own masses (isotopes, deuterium) kept."""
-    from phonopy.structure.atoms import PhonopyAtoms
+    from phonopy.structure.atoms import PhonopyAtoms  # phonopy: seconds; phonon work only
 
     return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.asarray(atoms.cell),
                         positions=atoms.get_positions(), masses=atoms.get_masses())
@@ -145,9 +146,9 @@ def _relax(atoms: Atoms, fmax_ev_per_angstrom: float, constant_cell: bool) -> No
     """Relax in place with ASE's BFGS (and FrechetCellFilter for the cell), as
     calorine.tools.relax_structure does; that package is not imported because importing it
     imports torch (seconds per process)."""
+    # ASE's optimisers take seconds to import (they load scipy.optimize); relaxations only.
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS
-    from threadpoolctl import threadpool_limits
 
     target = atoms if constant_cell else FrechetCellFilter(atoms)
     # The optimiser solves many tiny linear systems; a multi-threaded BLAS spends seconds
@@ -183,6 +184,7 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
     symprec
         Symmetry tolerance of phonopy, Angstrom.
     """
+    # calorine and phonopy take seconds to import; only the force constants need them.
     from calorine.calculators import CPUNEP
     from calorine.nep import read_model
     from phonopy import Phonopy
@@ -235,6 +237,7 @@ def _euphonic_force_constants(phonon: "Phonopy") -> "ForceConstants":
     euphonic's reader does the unit conversion and the change from phonopy's full supercell
     force constants to euphonic's compact form. The force constants go through HDF5 because
     reading them from YAML costs seconds even for a 128-atom supercell."""
+    # euphonic and phonopy take seconds to import; only phonon work needs them.
     from euphonic import ForceConstants
     from phonopy.file_IO import write_force_constants_to_hdf5
 
@@ -259,7 +262,7 @@ def load_phonons(path: str | os.PathLike) -> "ForceConstants | QpointPhononModes
     * ``.phonon``: CASTEP phonon modes at fixed q-points -> ``QpointPhononModes`` (the mesh
       is then the file's own).
     """
-    from euphonic import ForceConstants, QpointPhononModes
+    from euphonic import ForceConstants, QpointPhononModes  # seconds to import; phonons only
 
     path = Path(path)
     if not path.is_file():
@@ -294,7 +297,7 @@ def mesh_modes(force_constants: "ForceConstants", mesh: Sequence[int] | None = N
 
     The acoustic sum rule is imposed in reciprocal space (euphonic's ``asr="reciprocal"``).
     """
-    from euphonic.util import mp_grid
+    from euphonic.util import mp_grid  # euphonic takes seconds to import; phonons only
 
     if qpoints is None:
         if mesh is None:

@@ -30,6 +30,7 @@ import numpy as np
 from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..approximation import approximation_of
 from ..errors import InputFileError, ParameterError
+from ..io.nexus import load_processed_nexus, save_processed_nexus
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import log_value, provenance_logs
 from ..spectrum import (UNIT_DELTA_E, UNIT_MOMENTUM_TRANSFER, Axis, Spectrum, Table, energy_axis,
@@ -183,8 +184,6 @@ def sqw_grid_from_spectrum(sqw: Spectrum, source: str | Path | None = None) -> S
 
 def load_sqw(path: str | Path) -> Spectrum:
     """The S(|Q|, w) Spectrum in a processed NeXus file (the first 2-D workspace in it)."""
-    from ..io.nexus import load_processed_nexus
-
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "file not found",
@@ -239,14 +238,12 @@ class InstrumentResult:
     def save(self, path: str | Path) -> Path:
         """Write all workspaces to one processed NeXus file (atomically: nothing half-written);
         Mantid loads it as a WorkspaceGroup."""
-        from ..io.nexus import save_processed_nexus
-
         return save_processed_nexus(Path(path), self.workspaces())
 
     def save_plot(self, path: str | Path) -> Path:
         """A PNG of the result (atomically): the 2D map (direct geometry) or the instrument and
         bank spectra (indirect geometry)."""
-        from ..plotting import save_plot
+        from ..plotting import save_plot  # matplotlib takes seconds; only a plot needs it
 
         return save_plot(self.workspaces(include_tables=False), Path(path),
                          title=self.spectrum.title)

@@ -24,7 +24,7 @@ add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    from .apply import apply_instrument, load_sqw
+    from .apply import apply_instrument, load_sqw  # the core's libraries load only when it runs
 
     parameters = COMMAND.settings(args)
     output = Path(parameters["output_file"])

@@ -24,7 +24,7 @@ def _format(value, spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .core import run_md
+    from .core import run_md  # the core's libraries load only when it runs
 
     parameters = COMMAND.settings(args)
     with terminal_progress("mdinsim md") as progress:

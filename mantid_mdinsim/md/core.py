@@ -232,7 +232,7 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     notes: list[str] = []
     max_frequency = resolved["max_frequency_mev"]
     if max_frequency is None:
-        from .frequencies import estimate_max_frequency_mev
+        from .frequencies import estimate_max_frequency_mev  # loads phonopy (seconds)
 
         progress.report(0.0, "estimating the fastest vibration")
         max_frequency = estimate_max_frequency_mev(structure, str(model.path))
@@ -250,6 +250,7 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
 
     work = progress.sub(0.02, 1.0)
+    # Each backend loads its engine's libraries (calorine, i-PI): only the one that runs.
     if backend == "gpumd":
         from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
 

@@ -52,7 +52,7 @@ def estimate_max_frequency_mev(atoms: Atoms, model_path: str) -> float | None:
     on a Gamma-centred 6x6x6 mesh. Returns ``None`` when that would take more than
     :data:`MAX_ATOM_EVALUATIONS` force evaluations or the model cannot be evaluated on CPU.
     """
-    # phonopy and calorine take seconds to import; only this check needs them in the MD step.
+    # phonopy and calorine take seconds to import; only this check needs them (MD step).
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 

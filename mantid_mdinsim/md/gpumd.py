@@ -174,7 +174,7 @@ def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atom
                  resume_steps: int | None = None,
                  dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST) -> None:
     """Write run.in, model.xyz and nep.txt into ``directory`` (calorine's writers)."""
-    from calorine.gpumd import write_runfile, write_xyz
+    from calorine.gpumd import write_runfile, write_xyz  # calorine: seconds to import
 
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model_path, directory / POTENTIAL_NAME)
@@ -329,7 +329,7 @@ def _restart_matches_frame(restart: Path, segments: list[Path], protocol: Protoc
     """Whether GPUMD's restart.xyz holds the state of the dumped frame at ``restart_steps``
     into production (it has no time stamp; a crash between the dump and the restart write
     would leave an older one, which must not be taken for the newer)."""
-    import ase.io
+    import ase.io  # ase.io loads every file format (seconds); only a restart reads here
 
     try:
         restart_atoms = ase.io.read(str(restart), format="extxyz")

@@ -38,6 +38,7 @@ add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
+    # Every step's libraries load only when the command runs (not for --help).
     from .core import predict, resolve_parameters
     from .report import report_text
 

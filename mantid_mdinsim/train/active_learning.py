@@ -34,6 +34,8 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.calculator import PropertyNotImplementedError
+from ase.calculators.singlepoint import SinglePointCalculator
 
 from ..errors import ExternalProgramError, ParameterError
 from ..io.atomic import atomic_path, write_text_atomic
@@ -61,6 +63,7 @@ def langevin_sampler(start: Atoms, model_path: Path, *, temperature_k: float, n_
     Velocities start from a Maxwell-Boltzmann distribution at ``temperature_k`` (seeded);
     ``friction_per_fs`` of 0.01 1/fs couples the thermostat over ~100 fs.
     """
+    # ASE's dynamics and calorine take seconds to import; only active learning's MD needs them.
     from ase import units
     from ase.constraints import FixCom
     from ase.md import velocitydistribution
@@ -95,7 +98,7 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
     GPU where found, else ASE + CPUNEP): NVT equilibration for ``n_steps`` then NVE production
     for ``n_steps`` whose frames, one every ``sample_interval`` steps, are returned. Each call
     runs in its own folder under ``work_directory`` (resumable as any MD run)."""
-    from ase.io import read, write
+    from ase.io import read, write  # ase.io loads every file format (seconds)
 
     def sample(start: Atoms, model_path: Path, *, temperature_k: float, n_steps: int,
                time_step_fs: float, sample_interval: int, seed: int) -> list[Atoms]:
@@ -178,9 +181,6 @@ def label_structures(structures: Sequence[Atoms], factory: CalculatorFactory,
                      progress: ProgressReporter | None = None) -> list[Atoms]:
     """Energies, forces and (for periodic structures, where the calculator has it) stresses
     from the reference calculator, as SinglePointCalculator results."""
-    from ase.calculators.calculator import PropertyNotImplementedError
-    from ase.calculators.singlepoint import SinglePointCalculator
-
     calculator = factory()
     labelled = []
     for index, structure in enumerate(structures):
@@ -224,13 +224,13 @@ def select_uncertain(uncertainty_mev_per_angstrom: np.ndarray, threshold_mev_per
 
 
 def _read_frames(path: Path) -> list[Atoms]:
-    from ase.io import read
+    from ase.io import read  # ase.io loads every file format (seconds)
 
     return read(str(path), index=":", format="extxyz") if path.stat().st_size else []
 
 
 def _write_frames(path: Path, frames: Sequence[Atoms]) -> None:
-    from ase.io import write
+    from ase.io import write  # ase.io loads every file format (seconds)
 
     with atomic_path(path) as temporary:
         write(str(temporary), list(frames), format="extxyz")
@@ -259,7 +259,7 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
                         reference_calculator: CalculatorFactory | None = None,
                         logs: Mapping[str, Any] | None = None):
     """The loop of the module docstring; returns the TrainResult of the last training."""
-    from .core import evaluate_models, finish, train_models
+    from .core import evaluate_models, finish, train_models  # core imports this module
 
     parameters = inputs.parameters
     rounds = parameters["active_learning_generations"]

@@ -43,7 +43,7 @@ def format_metrics(table) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .core import train_nep
+    from .core import train_nep  # the core's libraries load only when it runs
 
     parameters = COMMAND.settings(args)
     with terminal_progress("mdinsim train") as progress:
