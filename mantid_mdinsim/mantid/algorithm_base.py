@@ -43,7 +43,12 @@ from ..spectrum import Spectrum, Table
 from .progress import mantid_progress
 from .properties import (EnabledWhen, declare_parameters, read_parameters, set_enabled_when,
                          validation_issues)
+from .version import require_mantid
 from .workspaces import TABLE_COMMENT_KEY, make_group, to_workspace
+
+# Loading an algorithm file on a Mantid that is too old stops here, with the message that says
+# which Mantid is needed, rather than at the first call that Mantid lacks.
+require_mantid()
 
 #: Workspace property classes by the kind of workspace an output holds.
 _WORKSPACE_PROPERTIES = {

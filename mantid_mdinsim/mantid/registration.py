@@ -172,6 +172,10 @@ def register(update_simpleapi: bool = True) -> list[str]:
     from mantid.api import AlgorithmFactory  # noqa: F401 - fails clearly without Mantid
     from mantid.kernel import plugins
 
+    from .version import require_mantid
+
+    require_mantid()
+
     folder = plugin_directory()
     with warnings.catch_warnings():
         # Mantid's PluginLoader uses SourceFileLoader.load_module, deprecated since Python 3.10.

@@ -9,7 +9,8 @@ The maps are one-to-one (``mantid_mdinsim.spectrum`` was designed after Workspac
   (one value per spectrum), a ``BinEdgeAxis`` (n + 1 edges) or a ``TextAxis`` (labels);
 * values / errors -> Y / E, ``distribution`` -> the Distribution flag, ``y_unit`` /
   ``y_unit_label`` -> YUnit / YUnitLabel, ``title`` -> the title, ``logs`` -> sample logs
-  (``Run.addProperty``: numbers, strings and 1-D arrays; booleans as 0/1).
+  (``Run.addProperty`` of the values :func:`~.values.log_property` makes: Python numbers and
+  strings, explicit array properties, booleans as 0/1).
 
 A TableWorkspace has no sample logs and no column units in Mantid's Python API, so a Table's
 ``units`` and ``logs`` travel as JSON in the workspace comment (``Workspace.setComment``),
@@ -28,6 +29,7 @@ from mantid.api import (AnalysisDataService, BinEdgeAxis, ITableWorkspace, Matri
                         NumericAxis, TextAxis, WorkspaceFactory, WorkspaceGroup)
 
 from ..spectrum import UNIT_LABEL, UNIT_SPECTRUM_NUMBER, Axis, Spectrum, Table
+from .values import log_property
 
 #: Key of the JSON document a Table stores in its workspace comment.
 TABLE_COMMENT_KEY = "mdinsim_table"
@@ -35,31 +37,11 @@ TABLE_COMMENT_KEY = "mdinsim_table"
 
 # -- logs ------------------------------------------------------------------------------------
 
-def _log_value(value: Any) -> Any:
-    """A sample-log value Mantid's PropertyWithValueFactory accepts."""
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, (int, float, str)):
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        array = np.asarray(value)
-        if array.ndim == 1 and array.size and np.issubdtype(array.dtype, np.number):
-            return array.astype(float)
-        return " ".join(str(v) for v in np.ravel(array))
-    if value is None:
-        return ""
-    return str(value)
-
-
 def add_sample_logs(workspace: MatrixWorkspace, logs: dict[str, Any]) -> None:
     """Add (or replace) sample logs on a MatrixWorkspace."""
     run = workspace.getRun()
     for name, value in logs.items():
-        run.addProperty(str(name), _log_value(value), True)
+        run.addProperty(str(name), log_property(str(name), value), True)
 
 
 def sample_logs(workspace: MatrixWorkspace) -> dict[str, Any]:
