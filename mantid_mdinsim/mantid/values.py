@@ -26,6 +26,12 @@ anything else (nested, mixed,      its text: items joined by spaces, a dict as J
 dict, objects)
 =================================  ===========================================================
 
+Table cells go through :func:`table_cell`: ``ITableWorkspace.addRow`` extracts each cell as its
+column's C++ type (``setValue`` in Framework/PythonInterface/mantid/api/src/Exports/
+ITableWorkspace.cpp), so a column is "double", "int" (32 bits), "long64", "bool" or "str"
+(:func:`table_column_type`) and each cell the matching Python type. ("float" is not used: it is
+a C++ float, single precision.)
+
 This module imports Mantid; nothing outside ``mantid_mdinsim.mantid`` and ``algorithms/`` may.
 """
 
@@ -116,3 +122,27 @@ def log_property(name: str, value: Any) -> Any:
         kind, items = sequence
         return _ARRAY_PROPERTIES[kind](name, items)
     return _text(value)
+
+
+def table_column_type(values: Any) -> str:
+    """The TableWorkspace column type for a column of ``values``."""
+    array = np.asarray(values)
+    if array.dtype.kind == "b":
+        return "bool"
+    if array.dtype.kind in "iu":
+        too_big = array.size and (array.max() > INT32_MAX or array.min() < INT32_MIN)
+        return "long64" if too_big else "int"
+    if array.dtype.kind == "f":
+        return "double"
+    return "str"
+
+
+def table_cell(kind: str, value: Any) -> Any:
+    """``value`` as the Python type a column of ``kind`` takes."""
+    if kind == "double":
+        return float(value)
+    if kind in ("int", "long64"):
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)

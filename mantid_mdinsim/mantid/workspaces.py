@@ -29,7 +29,7 @@ from mantid.api import (AnalysisDataService, BinEdgeAxis, ITableWorkspace, Matri
                         NumericAxis, TextAxis, WorkspaceFactory, WorkspaceGroup)
 
 from ..spectrum import UNIT_LABEL, UNIT_SPECTRUM_NUMBER, Axis, Spectrum, Table
-from .values import log_property
+from .values import log_property, table_cell, table_column_type
 
 #: Key of the JSON document a Table stores in its workspace comment.
 TABLE_COMMENT_KEY = "mdinsim_table"
@@ -134,28 +134,6 @@ def workspace_to_spectrum(workspace: MatrixWorkspace) -> Spectrum:
 
 # -- Table <-> TableWorkspace ----------------------------------------------------------------
 
-def _column_type(values: Sequence[Any]) -> str:
-    array = np.asarray(values)
-    if array.dtype.kind == "b":
-        return "bool"
-    if array.dtype.kind in "iu":
-        too_big = array.size and (array.max() > 2**31 - 1 or array.min() < -2**31)
-        return "long64" if too_big else "int"
-    if array.dtype.kind == "f":
-        return "double"
-    return "str"
-
-
-def _cell(kind: str, value: Any) -> Any:
-    if kind == "double":
-        return float(value)
-    if kind in ("int", "long64"):
-        return int(value)
-    if kind == "bool":
-        return bool(value)
-    return str(value)
-
-
 def _json_ready(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -171,12 +149,15 @@ def table_to_workspace(table: Table) -> ITableWorkspace:
     workspace = WorkspaceFactory.createTable("TableWorkspace")
     kinds = []
     for name, column in table.columns.items():
-        kind = _column_type(column)
+        kind = table_column_type(column)
         kinds.append(kind)
-        workspace.addColumn(kind, str(name))
+        # Mantid logs a refused column and returns False (TableWorkspace::addColumn).
+        if not workspace.addColumn(kind, str(name)):
+            raise RuntimeError(f"Mantid refused the {kind} column '{name}' of table "
+                               f"'{table.name or table.title}'")
     columns = list(table.columns.values())
     for row in range(table.n_rows):
-        workspace.addRow([_cell(kind, column[row]) for kind, column in zip(kinds, columns)])
+        workspace.addRow([table_cell(kind, column[row]) for kind, column in zip(kinds, columns)])
     if table.title:
         workspace.setTitle(table.title)
     document = {TABLE_COMMENT_KEY: {"units": dict(table.units),

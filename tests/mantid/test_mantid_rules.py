@@ -179,3 +179,41 @@ def test_multiple_files_are_parsed_and_found(config):
         str(data / "a.xyz"), [str(data / "b.xyz"), str(data / "c.xyz")]]
     with pytest.raises(ValueError, match="empty token"):
         algorithm.setProperty("Files", "a.xyz,,b.xyz")
+
+
+# -- ITableWorkspace (api/src/Exports/ITableWorkspace.cpp, DataObjects TableWorkspace.cpp) ---
+
+def test_table_cells_are_extracted_as_their_columns_cpp_type():
+    table = WorkspaceFactory.createTable("TableWorkspace")
+    assert table.addColumn("int", "step") and table.addColumn("double", "t")
+    assert table.addColumn("float", "single") and table.addColumn("str", "phase")
+    assert not table.addColumn("no-such-type", "x")       # logged and refused, no exception
+    assert not table.addColumn("double", "t")             # a name in use
+    table.addRow([np.int64(3), np.float64(0.1), 0.1, "nve"])  # numpy integers fit int
+    assert table.row(0)["step"] == 3 and type(table.row(0)["step"]) is int
+    assert table.row(0)["t"] == 0.1
+    single = table.row(0)["single"]                      # a C++ float: single precision
+    assert single == float(np.float32(0.1)) and single != 0.1
+    with pytest.raises(TypeError):
+        table.addRow([2.5, 0.0, 0.0, "nve"])              # a float is no int
+    with pytest.raises(TypeError):
+        table.addRow([1, 0.0, 0.0, 7])                    # an int is no str
+    with pytest.raises(ValueError):
+        table.row(5)
+
+
+def test_the_boundary_gives_each_table_column_a_type_mantid_has():
+    from mantid_mdinsim.mantid.values import table_cell, table_column_type
+
+    columns = {"step": np.array([0, 100]), "big": np.array([0, 2**40]),
+               "t": np.array([0.0, 0.5]), "ok": np.array([True, False]),
+               "phase": ["npt", "nve"]}
+    table = WorkspaceFactory.createTable("TableWorkspace")
+    kinds = [table_column_type(values) for values in columns.values()]
+    assert kinds == ["int", "long64", "double", "bool", "str"]
+    for kind, name in zip(kinds, columns):
+        assert table.addColumn(kind, name)
+    for row in range(2):
+        table.addRow([table_cell(kind, values[row])
+                      for kind, values in zip(kinds, columns.values())])
+    assert table.column("big") == [0, 2**40] and table.column("ok") == [True, False]

@@ -383,11 +383,15 @@ class ITableWorkspace(Workspace):
         return "TableWorkspace"
 
     def addColumn(self, type: str, name: str, plottype: int = -1000) -> bool:  # noqa: N802,A002
+        # TableWorkspace::addColumn (Framework/DataObjects/src/TableWorkspace.cpp): an unknown
+        # type or a name in use is logged and the column not added; Python gets False.
         if type not in _COLUMN_TYPES:
-            raise ValueError(f"Column of type {type} and name {name} has not been added: "
-                             "unknown type")
+            Logger("TableWorkspace").error(f"Column of type {type} and name {name} has not "
+                                           "been added.")
+            return False
         if name in self._names:
-            raise ValueError(f"Column with name {name} already exists")
+            Logger("TableWorkspace").error(f"Column with name {name} already exists.")
+            return False
         self._names.append(name)
         self._types.append(type)
         self._columns.append([_COLUMN_TYPES[type]()] * self.rowCount())
@@ -428,30 +432,54 @@ class ITableWorkspace(Workspace):
         return list(self._columns[self._index(column)])
 
     def row(self, row: int) -> dict:
-        if not 0 <= row < self.rowCount():
-            raise ValueError(f"Row index {row} out of range")
+        if row < 0:
+            raise ValueError("Cannot specify negative row number")
+        if row >= self.rowCount():
+            raise ValueError("Cannot specify row larger than number of rows")
         return {name: values[row] for name, values in zip(self._names, self._columns)}
 
     def _convert(self, index: int, value):
-        kind = _COLUMN_TYPES[self._types[index]]
-        if kind is str:
+        """``setValue`` of api/src/Exports/ITableWorkspace.cpp: ``extract<T>`` of the column's
+        C++ type. An int column also takes numpy integers (its special case), not floats; a
+        double column takes Python and numpy numbers; str and bool columns their own types. A
+        "float" column is a C++ float: the value is rounded to single precision."""
+        kind = self._types[index]
+        where = f"column {self._names[index]} of type {kind}"
+        if kind == "str":
             if not isinstance(value, str):
-                raise ValueError(f"Cannot convert {value!r} to str for column "
-                                 f"{self._names[index]}")
+                raise TypeError(f"No registered converter was able to produce a C++ rvalue of "
+                                f"type std::string from this Python object of type "
+                                f"{type(value).__name__} ({where})")
             return value
-        if kind is bool:
+        if kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"No registered converter was able to produce a C++ rvalue of "
+                                f"type bool from this Python object of type "
+                                f"{type(value).__name__} ({where})")
             return bool(value)
-        if kind is int:
-            if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-                raise ValueError(f"Cannot convert {value!r} to int for column "
-                                 f"{self._names[index]}")
+        if kind in ("int", "long64"):
+            if not isinstance(value, (int, np.integer)):
+                raise TypeError(f"No registered converter was able to produce a C++ rvalue of "
+                                f"type int from this Python object of type "
+                                f"{type(value).__name__} ({where})")
+            limit = 2**31 if kind == "int" else 2**63
+            if not -limit <= int(value) < limit:
+                raise OverflowError(f"Python int too large to convert to C long ({where})")
             return int(value)
-        return float(value)
+        if isinstance(value, (bool, np.bool_, str)) or not isinstance(
+                value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"No registered converter was able to produce a C++ rvalue of type "
+                            f"double from this Python object of type {type(value).__name__} "
+                            f"({where})")
+        return float(np.float32(value)) if kind == "float" else float(value)
 
     def addRow(self, row) -> None:  # noqa: N802
         if isinstance(row, dict):
+            if len(row) != self.columnCount():
+                raise ValueError("Number of values given does not match the number of "
+                                 f"columns. Expected: {self.columnCount()}")
             if set(row) != set(self._names):
-                raise ValueError("Row keys do not match the column names")
+                raise KeyError(sorted(set(self._names) - set(row))[0])
             row = [row[name] for name in self._names]
         row = list(row)
         if len(row) != self.columnCount():
@@ -1007,7 +1035,8 @@ class Algorithm:
        "Some invalid Properties found"), then ``validateInputs`` (failure: RuntimeError
        "Some invalid Properties found: \\n Name: message" for each issue, sorted by name);
     3. ``PyExec`` runs; an exception raised there reaches the caller as RuntimeError with its
-       message (KeyboardInterrupt, Mantid's cancellation, passes through);
+       message, or as KeyboardInterrupt (Mantid's cancellation) when the algorithm was
+       cancelled; after ``PyExec`` a cancelled algorithm stops at an interruption point;
     4. output workspaces are stored in the ADS under their property values unless the
        algorithm is a child.
     """
@@ -1207,7 +1236,18 @@ class Algorithm:
                 f"\n {name}: {text}" for name, text in sorted(issues.items()))
             raise RuntimeError(message)
         try:
-            self.PyExec()
+            try:
+                self.PyExec()
+            except BaseException:
+                # AlgorithmAdapter::exec (api/src/PythonAlgorithm/AlgorithmAdapter.cpp): any
+                # Python exception from PyExec of a cancelled algorithm is a CancelException.
+                if self._cancel_requested:
+                    raise KeyboardInterrupt("") from None
+                raise
+            # Algorithm::executeInternal passes an interruption point after exec() "in case
+            # the concrete algorithm doesn't": a cancelled algorithm stores no output.
+            if self._cancel_requested:
+                raise KeyboardInterrupt("")
         except KeyboardInterrupt:
             self._logger.warning(f"{self.name()}: Execution cancelled by user.")
             raise
