@@ -387,7 +387,7 @@ class ITableWorkspace(Workspace):
         # type or a name in use is logged and the column not added; Python gets False.
         if type not in _COLUMN_TYPES:
             Logger("TableWorkspace").error(f"Column of type {type} and name {name} has not "
-                                           "been added.")
+                                           "been created.")
             return False
         if name in self._names:
             Logger("TableWorkspace").error(f"Column with name {name} already exists.")
@@ -483,8 +483,8 @@ class ITableWorkspace(Workspace):
             row = [row[name] for name in self._names]
         row = list(row)
         if len(row) != self.columnCount():
-            raise ValueError(f"Row length {len(row)} does not match the number of columns "
-                             f"{self.columnCount()}")
+            raise ValueError("Number of values given does not match the number of columns. "
+                             f"Expected: {self.columnCount()}")
         converted = [self._convert(i, v) for i, v in enumerate(row)]
         for values, value in zip(self._columns, converted):
             values.append(value)
