@@ -1,5 +1,7 @@
-"""The one boundary where values cross into Mantid: everything handed to Mantid as a sample log
-or a property value goes through :func:`plain` or :func:`log_property` first.
+"""The one boundary where values cross into Mantid: everything handed to Mantid as a sample log,
+a property value or a table cell goes through :func:`log_property`, :func:`plain` or
+:func:`table_cell` first (the algorithms set output values with
+``MDAlgorithm.set_value``, which calls :func:`plain`).
 
 Mantid turns a Python value into a C++ property by the value's *exact* type
 (``PropertyWithValueFactory::lookup``, Framework/PythonInterface/mantid/kernel/src/Registry/
