@@ -175,3 +175,18 @@ def test_loading_the_algorithms_on_an_older_mantid_says_which_mantid_is_needed(t
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.startswith("refused: mdinsim needs Mantid 6.4 or newer; this "
                                        "Python runs Mantid 5.1.0")
+
+
+def test_registering_from_a_python_without_mantid_says_what_workbench_needs(tmp_path):
+    if REAL_MANTID:
+        pytest.skip("this Python has Mantid")
+    properties = tmp_path / "Mantid.user.properties"
+    environment = dict(os.environ, HOME=str(tmp_path))
+    environment.pop("PYTHONPATH", None)  # no stand-in: a Python without Mantid
+    completed = subprocess.run([sys.executable, "-m", "mantid_mdinsim", "mantid-register",
+                                "--properties-file", str(properties)], env=environment,
+                               capture_output=True, text=True, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert f"Added {plugin_directory()}" in completed.stdout
+    assert "has no Mantid" in completed.stdout
+    assert "python -m pip install mantid-mdinsim" in completed.stdout
