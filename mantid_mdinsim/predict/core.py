@@ -38,11 +38,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
+# MD and the phonon mesh are called through their packages, so that a step can be swapped as a
+# whole (tests replace md.run_md and harmonic.mesh_modes).
+from .. import harmonic as harmonic_step
+from .. import md as md_step
 from ..approximation import FULL, INCOHERENT
 from ..atomistic.inputs import load_structure
 from ..errors import InputFileError, ParameterError
-from ..harmonic import (apply_instrument_harmonic, harmonic_phonons, harmonic_sqw, load_phonons,
-                        mesh_modes)
+from ..harmonic import apply_instrument_harmonic, harmonic_phonons, harmonic_sqw, load_phonons
 from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, apply_instrument,
                           direct_q_limits, get_instrument, load_sqw)
 from ..io.atomic import write_text_atomic
@@ -50,7 +53,6 @@ from ..io.digest import file_sha256
 from ..io.experiment import load_experiment
 from ..io.nexus import load_processed_nexus, save_processed_nexus
 from ..io.trajectory import open_trajectory
-from ..md import run_md
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum
 from ..sqw import compute_sqw
@@ -381,7 +383,7 @@ def _md_stage(params: dict[str, Any], output_dir: Path, digests: dict[str, str],
         progress.report(1.0, "MD done before (skipped)")
         return info, key
     started = time.monotonic()
-    result = run_md(md_params, progress)
+    result = md_step.run_md(md_params, progress)
     timings["md"] = round(time.monotonic() - started, 1)
     by_temperature: dict[str, Any] = {}
     for run in result.runs:
@@ -616,7 +618,7 @@ def _harmonic_modes(params: dict[str, Any], phonon_key: str, settings: dict[str,
             cache[phonon_key] = phonons.force_constants
             stages["phonons"] = "ran"
     progress.report(1.0, "phonons")
-    return mesh_modes(cache[phonon_key], mesh=params["mesh"])
+    return harmonic_step.mesh_modes(cache[phonon_key], mesh=params["mesh"])
 
 
 __all__ = ["PredictResult", "TemperatureResult", "predict", "resolve_parameters",
