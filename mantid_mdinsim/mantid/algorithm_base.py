@@ -36,7 +36,7 @@ from mantid.api import (ITableWorkspaceProperty, MatrixWorkspaceProperty, Proper
 from mantid.kernel import Direction
 
 from .. import __version__
-from ..errors import Cancelled, MdinsimError
+from ..errors import Cancelled, MdinsimError, os_error_message, report_unexpected
 from ..parameters import Kind, Parameter, ParameterSet
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
@@ -146,7 +146,9 @@ class MDAlgorithm:
         the mdinsim version and the parameters first and the outcome after.
 
         A cancel (Cancelled) becomes KeyboardInterrupt, which is how Mantid's interruption
-        point reports a cancelled algorithm; MdinsimError messages reach the user unchanged.
+        point reports a cancelled algorithm; MdinsimError messages reach the user unchanged; an
+environment OSError (disk full...) becomes a clear message, anything else a message saying
+where to report it (the traceback goes to a log file, as in the CLI).
         """
         name = self.name()
         parameters = next((a for a in args if isinstance(a, Mapping)), None)
@@ -163,6 +165,17 @@ class MDAlgorithm:
         except MdinsimError as error:
             self.log().error(f"{name}: {error}")
             raise
+        except OSError as error:
+            known = os_error_message(error)
+            if known is None:
+                raise RuntimeError(report_unexpected(error, name)) from None
+            self.log().error(f"{name}: {known}")
+            raise known from None
+        except Exception as error:
+            # A bug: a message saying where to report it, the traceback kept in a log file.
+            message = report_unexpected(error, name)
+            self.log().error(f"{name}: {message}")
+            raise RuntimeError(message) from None
         self.log().information(f"{name}: finished")
         return result
 

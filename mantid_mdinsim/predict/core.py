@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import write_text_atomic
+from ..io.paths import check_output_directory, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum
 from .demos import demo_parameters
@@ -164,14 +165,6 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
 # ----------------------------------------------------------------------------------------------
 # Stage bookkeeping
 # ----------------------------------------------------------------------------------------------
-def _digest_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _key(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -292,7 +285,7 @@ def predict(parameters: Mapping[str, Any] | None = None,
 
     progress = ensure_progress(progress)
     params = resolve_parameters(parameters, **kwargs)
-    output_dir = Path(params["output_dir"])
+    output_dir = check_output_directory(params["output_dir"], "output_dir")
     # Inputs that can be checked before hours of MD are checked first: the instrument's
     # settings (Ei, chopper, setting within its ranges) and the experiment file.
     _check_instrument(params)
@@ -306,8 +299,8 @@ def predict(parameters: Mapping[str, Any] | None = None,
     timings: dict[str, float] = {}
     warnings: list[str] = []
 
-    digests = {"structure_sha256": _digest_file(params["structure"]),
-               "model_sha256": _digest_file(params["model"])}
+    digests = {"structure_sha256": file_digest(params["structure"]),
+               "model_sha256": file_digest(params["model"])}
     md_info, md_key = _md_stage(params, output_dir, digests, record, stages, timings,
                                 progress.sub(0.0, _MD_END))
     warnings.extend(md_info.get("warnings", []))

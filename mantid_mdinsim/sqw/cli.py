@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..io.paths import check_output_paths
 from ..progress import terminal_progress
 from .compute import compute_sqw
 from .parameters import SQW_PARAMETERS
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     params = SQW_PARAMETERS.from_argparse(args)
+    check_output_paths(SQW_PARAMETERS, params)  # before the computation, not after it
     output = Path(params["output"])
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
     with terminal_progress("mdinsim sqw") as progress:
