@@ -38,7 +38,7 @@ SUMMARY_FILE = "summary.json"
 #: these resumes and reuses its runs.
 _EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
                    "temperature_k", "number_of_runs", "output_dir", "max_frequency_mev",
-                   "structure", "model")
+                   "structure", "model", "min_atom_distance_angstrom")
 
 
 @dataclass
@@ -223,7 +223,7 @@ def run_md(parameters: Mapping[str, Any] | None = None,
         resolved[name] = str(Path(resolved[name]).expanduser().resolve())
     check_output_paths(MD_PARAMETERS, resolved)
     model = read_model_info(resolved["model"])
-    structure = load_structure(resolved["structure"])
+    structure = load_structure(resolved["structure"], resolved["min_atom_distance_angstrom"])
     check_species(structure, model, resolved["structure"])
     atoms = build_supercell(structure, resolved["supercell"])
     backend, executable = choose_backend(resolved)

@@ -54,7 +54,8 @@ MIN_Q_WIDTH_INV_ANGSTROM = 0.01
 Q_MAX_MARGIN = 1.05
 Q_MAX_LIMIT_INV_ANGSTROM = 30.0
 #: Parameters of the MD step that do not change its results (how it runs, not what).
-_MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps")
+_MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
+                      "min_atom_distance_angstrom")
 #: Stage boundaries of the overall progress.
 _MD_END, _PER_TEMPERATURE_END = 0.55, 0.97
 
@@ -568,10 +569,12 @@ def _harmonic_modes(params: dict[str, Any], phonon_key: str, settings: dict[str,
             cache[phonon_key] = load_phonons(phonopy_path)
             stages["phonons"] = "skipped"
         else:
-            atoms = load_structure(params["structure"])
+            distance = params["min_atom_distance_angstrom"]
+            atoms = load_structure(params["structure"], distance)
             phonons = harmonic_phonons(atoms, params["model"], supercell=settings["supercell"],
                                        displacement_angstrom=settings["displacement_angstrom"],
-                                       relax=settings["relax"], progress=progress)
+                                       relax=settings["relax"], progress=progress,
+                                       min_atom_distance_angstrom=distance)
             phonons.save(phonopy_path)
             record.record("phonons", phonon_key, [phonopy_path], {
                 "max_residual_force_ev_per_angstrom": phonons.max_force_ev_per_angstrom})
