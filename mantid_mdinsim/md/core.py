@@ -267,7 +267,8 @@ def run_md(parameters: Mapping[str, Any] | None = None,
         from .cpu import CPUJob, run_jobs as run_cpu_jobs
 
         summaries = run_cpu_jobs(
-            [CPUJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
+            [CPUJob(spec, protocol, atoms, str(model.path), logs,
+                    resolved["min_atom_distance_angstrom"]) for spec in specs],
             resolved["processes"], work)
 
     runs = []

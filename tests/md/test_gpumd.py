@@ -192,7 +192,9 @@ def test_a_gpumd_that_fails_or_writes_nothing(tmp_path, si_structure, si_model, 
     with pytest.raises(ExternalProgramError, match=message):
         gpumd_run(tmp_path, si_structure, si_model, fake_gpumd)
     folder = tmp_path / "runs" / "T_300K" / "run_000"
-    assert (folder / "gpumd.partial" / "segment_00" / "gpumd.log").is_file()
+    # Nothing to resume from: only gpumd's log is kept, no half-made gpumd.partial/ (issue 14).
+    assert (folder / "gpumd.failed.log").is_file()
+    assert not (folder / "gpumd.partial").exists()
     assert not (folder / "trajectory.xyz").exists() and not (folder / "summary.json").exists()
 
 
