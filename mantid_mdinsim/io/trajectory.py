@@ -13,7 +13,12 @@ Frames are checked as they are read; problems raise
 :class:`~mantid_mdinsim.errors.InputFileError` naming the file and the frame (0-based, as
 printed in messages): truncated or garbled frames, a changed number of atoms or species, a cell
 that changes (NPT trajectories: q-points are defined by a fixed cell), positions that are not
-finite.
+finite, a frame repeated (the same positions, or the same recorded time, as the frame before:
+a restarted run appended twice), and frames whose recorded times are not evenly spaced (a gap:
+frames missing). The format parsers check the structure of their files; the checks of the
+frames themselves are made once, here, for every format: :class:`TrajectoryReader` wraps the
+``frames`` of each subclass (:meth:`TrajectoryReader.__init_subclass__`), so a reader added
+later gets them without calling anything.
 """
 
 from __future__ import annotations
@@ -50,6 +55,19 @@ class TrajectoryReader(abc.ABC):
         #: Time between the first two frames in fs where the file records frame times (the
         #: ``Time=`` of extended XYZ written by GPUMD and by mdinsim's MD), else None.
         self.frame_interval_fs: float | None = None
+        #: The recorded time (or step number) of the frame last yielded by ``frames``, set by
+        #: the parser where the file records one (extended XYZ ``Time=``, LAMMPS ``TIMESTEP``),
+        #: else None; ``time_field`` names it in messages.
+        self.frame_time: float | None = None
+
+    #: How the file records a frame's time, for messages.
+    time_field: str = "time"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        parse = cls.__dict__.get("frames")
+        if parse is not None and not getattr(parse, "_validated", False):
+            cls.frames = _validated_frames(parse)  # type: ignore[method-assign]
 
     @abc.abstractmethod
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
@@ -95,6 +113,56 @@ class TrajectoryReader(abc.ABC):
                 frame, f"atom {atom} has a position that is not a finite number (NaN or inf)",
                 "the MD run probably blew up before this frame: use the frames before it or "
                 "rerun the simulation")
+
+
+#: Relative tolerance on the spacing of recorded frame times (text files print few digits).
+TIME_SPACING_TOLERANCE = 1e-3
+
+
+def _validated_frames(parse):
+    """``frames`` of a format parser, with the checks every format shares: finite positions,
+    no repeated frame, evenly spaced recorded times."""
+    import functools
+
+    @functools.wraps(parse)
+    def frames(self: TrajectoryReader, start: int = 0) -> Iterator[np.ndarray]:
+        previous = previous_time = interval = None
+        index = start
+        self.frame_time = None
+        for positions in parse(self, start):
+            self.check_positions(positions, index)
+            time = self.frame_time
+            if previous is not None and np.array_equal(positions, previous):
+                raise self.frame_error(index, f"the positions are those of frame {index - 1} "
+                                       "again: a repeated frame (a restarted run appended "
+                                       "twice?)", "remove the repeated frames")
+            if time is not None and previous_time is not None:
+                step = time - previous_time
+                if step == 0:
+                    raise self.frame_error(index, f"has the same {self.time_field} "
+                                           f"({time:g}) as frame {index - 1}: a repeated frame",
+                                           "remove the repeated frames (a restarted run "
+                                           "appended twice?)")
+                if step < 0:
+                    raise self.frame_error(index, f"its {self.time_field} ({time:g}) is before "
+                                           f"that of frame {index - 1} ({previous_time:g})",
+                                           "the frames must be in time order (runs appended "
+                                           "in the wrong order?)")
+                if interval is None:
+                    interval = step
+                elif abs(step - interval) > TIME_SPACING_TOLERANCE * abs(interval):
+                    raise self.frame_error(index, f"is {step:g} after frame {index - 1} "
+                                           f"({self.time_field}), the frames before are "
+                                           f"{interval:g} apart: a gap in time (frames "
+                                           "missing) or a changed dump interval",
+                                           "S(q,w) needs evenly spaced frames: give the "
+                                           "evenly spaced parts as separate trajectories")
+            previous, previous_time = positions.copy(), time  # parsers may reuse buffers
+            yield positions
+            index += 1
+
+    frames._validated = True  # type: ignore[attr-defined]
+    return frames
 
 
 def check_species(path: Path, species: list[str], where: str) -> None:

@@ -55,6 +55,7 @@ class ExtxyzReader(TrajectoryReader):
     """Extended XYZ, streamed frame by frame."""
 
     format = "extxyz"
+    time_field = "Time="
 
     def __init__(self, path):
         super().__init__(path)
@@ -220,6 +221,7 @@ class ExtxyzReader(TrajectoryReader):
                 n_atoms, comment = header
                 if n_atoms != self.n_atoms:
                     raise self._count_error(frame, n_atoms)
+                self.frame_time = _frame_time(comment)
                 lattice = _LATTICE.search(comment)
                 if lattice is None or lattice.group(1) != self._lattice_text:
                     _, cell, properties = self._cell_and_properties(comment, frame)

@@ -48,6 +48,7 @@ class LammpsDumpReader(TrajectoryReader):
     """LAMMPS ``dump custom`` text files with an ``element`` column."""
 
     format = "lammps"
+    time_field = "TIMESTEP"
 
     def __init__(self, path):
         super().__init__(path)
@@ -95,6 +96,10 @@ class LammpsDumpReader(TrajectoryReader):
             lines.append(line.decode(errors="replace"))
         start = text.line_number - 8
         expected = ("ITEM: TIMESTEP", "ITEM: NUMBER OF ATOMS", "ITEM: BOX BOUNDS")
+        try:
+            self.frame_time = float(lines[1].split()[0])
+        except (ValueError, IndexError):
+            self.frame_time = None
         for offset, label in zip((0, 2, 4), expected):
             if not lines[offset].startswith(label):
                 raise self.frame_error(frame, f"expected '{label}', found "
