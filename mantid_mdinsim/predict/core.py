@@ -466,7 +466,7 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
     else:
         started = time.monotonic()
         usable, dropped = drop_empty_shells(sqw)
-        result = apply_instrument(usable, instrument_params, sub)
+        result = apply_instrument(usable, instrument_params, sub, source=sqw_path)
         written = [result.save(instrument_path),
                    result.save_plot(instrument_path.with_suffix(".png"))]
         spectrum, banks = result.spectrum, list(result.banks.values())
