@@ -226,13 +226,21 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
             "elapsed_s": elapsed_s + time.perf_counter() - started, "label": spec.label})
 
     n_atoms = len(atoms)
+    created_at = step                       # the step at which the integrator was made
     production_energy: list[float] = []     # total energy at the start of NVE production
 
-    def guard(phase: str) -> None:
-        """Stop a run that has become unphysical before its state is written (guards.py)."""
+    def guard(phase: str, every_step: bool = False) -> None:
+        """Stop a run that has become unphysical before its state is written (guards.py).
+
+        ``every_step``: the cheap checks (finite positions, temperature), run after every
+        step, because a run blowing up within a chunk reaches coordinates on which the
+        force engine's neighbour search never ends (``predict`` hung there)."""
         positions = atoms.get_positions()
         problem = runaway_problem(positions=positions)
-        if problem is None:
+        if problem is None and every_step:
+            problem = runaway_problem(temperature_k=float(atoms.get_temperature()),
+                                      target_k=spec.temperature_k)
+        elif problem is None:
             energy_change = None
             if phase == "production":
                 total = float(atoms.get_potential_energy() + atoms.get_kinetic_energy())
@@ -247,8 +255,11 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
         if problem is not None:
             trajectory.sync()
             thermo.sync()
+            now = step
+            if every_step and dynamics is not None:
+                now = created_at + int(getattr(dynamics, "nsteps", 0))
             raise PhysicsError(
-                f"{spec.label}: the run was stopped at step {step} ({phase}): {problem}. "
+                f"{spec.label}: the run was stopped at step {now} ({phase}): {problem}. "
                 f"Kept: the frames written before in {trajectory_partial} and the thermo rows "
                 f"in {thermo_partial} (started again unchanged, the run would resume from "
                 f"its last checkpoint and blow up again); {FIX}")
@@ -262,6 +273,8 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
                 if hasattr(dynamics, name):
                     setattr(dynamics, name, value.item() if value.ndim == 0 else value.copy())
             integrator_state = {}
+            created_at = step
+            dynamics.attach(lambda phase=phase: guard(phase, every_step=True), interval=1)
             while step < last:
                 since = step - first
                 boundaries = [last - step,
