@@ -35,7 +35,7 @@ def atomic_path(path: str | os.PathLike, expected_bytes: int | None = None) -> I
             raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         if expected_bytes is not None:
-            ensure_free_space(path.parent, expected_bytes)
+            ensure_free_space(path, expected_bytes)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp-mdinsim",
                                              dir=path.parent)
     except OSError as error:
