@@ -30,7 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InputFileError
+from ..errors import InputFileError, MdinsimError
 
 #: Largest change of a cell vector component, in Angstrom, still taken as the same cell
 #: (text dumps print the cell with a finite number of digits).
@@ -62,6 +62,8 @@ class TrajectoryReader(abc.ABC):
 
     #: How the file records a frame's time, for messages.
     time_field: str = "time"
+    #: A text format (lines of numbers), whose last line may be cut inside a number.
+    text_format: bool = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -126,10 +128,27 @@ def _validated_frames(parse):
 
     @functools.wraps(parse)
     def frames(self: TrajectoryReader, start: int = 0) -> Iterator[np.ndarray]:
+        # One frame is held back: the last one is given only once the file is known not to
+        # end inside its last line (a number cut short, '3.07' -> '3', reads as a number).
+        held: tuple[int, np.ndarray] | None = None
+        for item in checked(self, start):
+            if held is not None:
+                yield held[1]
+            held = item
+        if held is not None:
+            if self.text_format and _ends_without_newline(self.path):
+                raise self.frame_error(held[0], "the file ends in the middle of a line of this "
+                                       "frame (no newline at the end): it was cut short, and "
+                                       "its last number may be incomplete",
+                                       "remove this last frame; if the file is complete, end "
+                                       "it with a newline")
+            yield held[1]
+
+    def checked(self: TrajectoryReader, start: int) -> Iterator[tuple[int, np.ndarray]]:
         previous = previous_time = interval = None
         index = start
         self.frame_time = None
-        for positions in parse(self, start):
+        for positions in _clean_errors(self, parse(self, start), lambda: index):
             self.check_positions(positions, index)
             time = self.frame_time
             if previous is not None and np.array_equal(positions, previous):
@@ -158,11 +177,38 @@ def _validated_frames(parse):
                                            "S(q,w) needs evenly spaced frames: give the "
                                            "evenly spaced parts as separate trajectories")
             previous, previous_time = positions.copy(), time  # parsers may reuse buffers
-            yield positions
+            yield index, positions
             index += 1
 
     frames._validated = True  # type: ignore[attr-defined]
     return frames
+
+
+def _ends_without_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) not in (b"\n", b"\r")
+
+
+#: What a format parser raises on bytes it does not expect, beyond its own checks (the
+#: property-based tests of tests/io/test_reader_fuzz.py found these).
+_PARSE_ERRORS = (ValueError, IndexError, KeyError, UnicodeDecodeError, OverflowError,
+                 EOFError)
+
+
+def _clean_errors(reader: TrajectoryReader, frames: Iterator[np.ndarray], index) -> Iterator:
+    """``frames`` with an unforeseen parse error turned into a message naming the frame."""
+    try:
+        yield from frames
+    except MdinsimError:
+        raise
+    except _PARSE_ERRORS as error:
+        raise reader.frame_error(index(), f"cannot be read ({type(error).__name__}: {error})",
+                                 "the file is damaged here: remove this frame and those "
+                                 "after it, or write the trajectory again") from None
 
 
 def check_species(path: Path, species: list[str], where: str) -> None:
@@ -208,12 +254,18 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None) -> Traje
     when None)."""
     format = format or detect_format(path)
     if format == "extxyz":
-        from .trajectory_extxyz import ExtxyzReader
-        return ExtxyzReader(path)
-    if format == "ase":
-        from .trajectory_ase import AseTrajectoryReader
-        return AseTrajectoryReader(path)
-    if format == "lammps":
-        from .trajectory_lammps import LammpsDumpReader
-        return LammpsDumpReader(path)
-    raise ValueError(f"unknown trajectory format {format!r}; known: {', '.join(FORMATS)}")
+        from .trajectory_extxyz import ExtxyzReader as reader_class
+    elif format == "ase":
+        from .trajectory_ase import AseTrajectoryReader as reader_class
+    elif format == "lammps":
+        from .trajectory_lammps import LammpsDumpReader as reader_class
+    else:
+        raise ValueError(f"unknown trajectory format {format!r}; known: {', '.join(FORMATS)}")
+    try:
+        return reader_class(path)
+    except MdinsimError:
+        raise
+    except _PARSE_ERRORS as error:
+        raise InputFileError(path, f"cannot be read as a {format} trajectory "
+                             f"({type(error).__name__}: {error})", where="frame 0",
+                             fix="the file is damaged at its start: write it again") from None

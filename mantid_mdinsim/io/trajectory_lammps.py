@@ -49,6 +49,7 @@ class LammpsDumpReader(TrajectoryReader):
 
     format = "lammps"
     time_field = "TIMESTEP"
+    text_format = True
 
     def __init__(self, path):
         super().__init__(path)
@@ -71,7 +72,7 @@ class LammpsDumpReader(TrajectoryReader):
             try:
                 ids = np.array([int(float(words[self._id_column])) for words in rows]) \
                     if self._id_column >= 0 else np.arange(self.n_atoms)
-                tokens = [words[element_column].decode() for words in rows]
+                tokens = [words[element_column].decode(errors="replace") for words in rows]
             except (IndexError, ValueError, UnicodeDecodeError):
                 raise self.frame_error(0, "an atom line is garbled", line=10) from None
             order = np.argsort(ids, kind="stable")
