@@ -26,6 +26,9 @@ class ParameterError(MdinsimError, ValueError):
             message += f" ({fix})"
         super().__init__(message)
 
+    def __reduce__(self):  # picklable: raised in MD worker processes too
+        return (type(self), (self.name, self.problem, self.fix))
+
 
 class InputFileError(MdinsimError, ValueError):
     """An input file is missing, truncated or holds values that cannot be used.
@@ -39,13 +42,21 @@ class InputFileError(MdinsimError, ValueError):
         self.problem = problem
         self.where = where
         self.fix = fix
-        message = f"{self.path}"
-        if where:
-            message += f", {where}"
-        message += f": {problem}"
-        if fix:
-            message += f" ({fix})"
-        super().__init__(message)
+        super().__init__(_file_message(self.path, problem, where, fix))
+
+    def __reduce__(self):  # picklable: raised in MD worker processes too
+        return (type(self), (self.path, self.problem, self.where, self.fix))
+
+
+def _file_message(path: Path, problem: str, where: str | None, fix: str | None) -> str:
+    """'<path>, <where>: <problem> (<fix>)', the form of every message about a file."""
+    message = f"{path}"
+    if where:
+        message += f", {where}"
+    message += f": {problem}"
+    if fix:
+        message += f" ({fix})"
+    return message
 
 
 class ExternalProgramError(MdinsimError, RuntimeError):
@@ -72,10 +83,7 @@ class OutputWriteError(MdinsimError, OSError):
         self.problem = problem
         self.fix = fix
         self.needed_bytes = needed_bytes
-        message = f"{self.path}: {problem}"
-        if fix:
-            message += f" ({fix})"
-        super().__init__(message)
+        super().__init__(_file_message(self.path, problem, None, fix))
 
     def __reduce__(self):  # picklable across worker processes
         return (type(self), (self.path, self.problem, self.fix, self.needed_bytes))

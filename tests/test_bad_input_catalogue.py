@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from mantid_mdinsim.cli import main
-from mantid_mdinsim.errors import InputFileError, OutputWriteError, PhysicsError
+from mantid_mdinsim.errors import InputFileError, OutputWriteError, ParameterError, PhysicsError
 
 from .sqw.harmonic import HarmonicCrystal, write_extxyz
 
@@ -517,11 +517,14 @@ def test_override_provenance_applies_the_given_msd_exactly(inputs, tmp_path):
     np.testing.assert_allclose(spectrum.values[finite], expected[finite], rtol=1e-10)
 
 
-def test_runaway_md_error_crosses_processes(shared_data_or_none):
-    """PhysicsError and OutputWriteError survive pickling (runs in worker processes)."""
+def test_errors_cross_processes():
+    """The errors survive pickling (MD runs in worker processes; an InputFileError there, e.g.
+    a damaged checkpoint, failed to unpickle and hid its message)."""
     import pickle
 
     for error in (PhysicsError("run stopped"), OutputWriteError("x.nxs", "full", "free space",
-                                                                needed_bytes=10)):
+                                                                needed_bytes=10),
+                  InputFileError("c.npz", "damaged", where="frame 2", fix="delete it"),
+                  ParameterError("window", "too long", "shorten it")):
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
