@@ -37,6 +37,7 @@ from mantid.kernel import Direction
 
 from .. import __version__
 from ..errors import Cancelled, MdinsimError, os_error_message, report_unexpected
+from ..io.paths import check_output_paths
 from ..parameters import Kind, Parameter, ParameterSet
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
@@ -126,7 +127,8 @@ class MDAlgorithm:
     def resolved_parameters(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The complete, validated parameter dict (``ParameterSet.resolve``); ``fixed`` gives
         values for parameters without a property. Output files (Kind.OUTPUT_FILE) are the
-        property values, None where no file is wanted, not the CLI's default file names."""
+        property values, None where no file is wanted, not the CLI's default file names; they
+        and output folders are checked to be writable (``io.paths.check_output_paths``)."""
         values = self.parameter_values()
         given = {name: value for name, value in values.items()
                  if value is not None or self.PARAMETERS[name].required}
@@ -135,6 +137,8 @@ class MDAlgorithm:
         for parameter in self.declared_parameters:
             if parameter.kind is Kind.OUTPUT_FILE:
                 resolved[parameter.name] = values[parameter.name]
+        # Output files and folders can be written: checked before PyExec computes anything.
+        check_output_paths(self.PARAMETERS, resolved)
         return resolved
 
     # -- running --------------------------------------------------------------------------------
