@@ -50,7 +50,7 @@ from ..errors import ExternalProgramError, InputFileError, ParameterError, Physi
 from ..external import run_program
 from ..progress import ProgressReporter, ensure_progress
 from . import outputs
-from .guards import FIX, runaway_problem
+from .guards import FIX, check_thermo, runaway_problem
 from .inputs import is_orthogonal
 from .msd import DisplacementAccumulator, minimum_image
 from .protocol import Protocol, RunSpec
@@ -295,7 +295,7 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
 
     segments = _segments(work)
     thermo = _merge_thermo(segments, protocol)
-    _check_thermo(thermo, spec, work)
+    check_thermo(thermo, spec.label, spec.temperature_k, f"gpumd's run (outputs kept in {work})")
     got = len(thermo["step"])
     if got != total_rows:
         raise ExternalProgramError(
@@ -352,22 +352,6 @@ def _failed_run(error: ExternalProgramError, directory: Path, work: Path, segmen
     message = str(error).replace(str(log), str(kept))
     return ExternalProgramError(f"{message}\n(nothing was completed; gpumd's log is kept as "
                                 f"{kept})")
-
-
-def _check_thermo(thermo: dict[str, np.ndarray], spec: RunSpec, work: Path) -> None:
-    """Stop where gpumd's run blew up (guards.py): a run-away temperature or energy."""
-    temperature = np.asarray(thermo["temperature_k"], dtype=float)
-    problem = None
-    for value in temperature:
-        problem = runaway_problem(temperature_k=float(value), target_k=spec.temperature_k)
-        if problem:
-            break
-    if problem is None and not np.all(np.isfinite(np.asarray(thermo["total_energy_ev"],
-                                                              dtype=float))):
-        problem = "the total energy is no longer a finite number"
-    if problem is not None:
-        raise PhysicsError(f"{spec.label}: gpumd's run became unphysical: {problem}. Its "
-                           f"outputs are kept in {work}; {FIX}")
 
 
 def _finite_frames(frames: Iterator[Atoms], spec: RunSpec, work: Path) -> Iterator[Atoms]:

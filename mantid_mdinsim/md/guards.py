@@ -9,7 +9,11 @@ with :class:`~mantid_mdinsim.errors.PhysicsError`, keeping what was completed be
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
+
+from ..errors import PhysicsError
 
 #: A temperature above ``RUNAWAY_TEMPERATURE_FACTOR * target + RUNAWAY_TEMPERATURE_OFFSET_K``
 #: is a run-away: the canonical fluctuations of even a few atoms stay well below it.
@@ -51,3 +55,20 @@ def runaway_problem(positions: np.ndarray | None = None, temperature_k: float | 
         return (f"atoms {i} and {j} came {distance:.3g} Angstrom close (limit "
                 f"{min_distance_angstrom:g} Angstrom)")
     return None
+
+
+def check_thermo(thermo: Mapping[str, np.ndarray], label: str, target_k: float,
+                 what: str) -> None:
+    """Stop where an external engine's run (gpumd, i-PI) blew up, from its thermo table: a
+    run-away or non-finite temperature or total energy. ``what`` names the run in the message
+    (and where its outputs are kept)."""
+    problem = None
+    for value in np.asarray(thermo["temperature_k"], dtype=float):
+        problem = runaway_problem(temperature_k=float(value), target_k=target_k)
+        if problem:
+            break
+    if problem is None and not np.all(np.isfinite(np.asarray(thermo["total_energy_ev"],
+                                                              dtype=float))):
+        problem = "the total energy is no longer a finite number"
+    if problem is not None:
+        raise PhysicsError(f"{label}: {what} became unphysical: {problem}; {FIX}")

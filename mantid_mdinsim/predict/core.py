@@ -445,6 +445,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
         stages[stage] = "ran"
         timings[stage] = round(time.monotonic() - started, 1)
     sqw.logs["temperature_k"] = temperature
+    if sqw.logs.get("trajectory_warnings"):
+        notes.append(f"S(q,w) at {temperature:g} K: {sqw.logs['trajectory_warnings']}")
     sub.report(1.0, f"S(q,w) at {temperature:g} K")
 
     # -- instrument ------------------------------------------------------------------------------
