@@ -108,7 +108,7 @@ def os_error_message(error: OSError, path: str | Path | None = None) -> OutputWr
     limit, read-only file system, permission, I/O), or None for other OSErrors."""
     import errno
 
-    target = path or error.filename or "output"
+    target = path or error.filename or "an output of this step"
     fixes = {
         errno.ENOSPC: ("the disk is full", "free space or write to another disk"),
         errno.EDQUOT: ("the disk quota is exceeded", "free space or write to another disk"),

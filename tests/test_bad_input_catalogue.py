@@ -301,8 +301,9 @@ def _no_temporaries(folder: Path) -> None:
     assert not [p for p in folder.rglob("*.tmp-mdinsim")], list(folder.rglob("*"))
 
 
+@pytest.mark.parametrize("command", ["sqw", "instrument"])
 def test_disk_full_while_writing_is_a_message_and_leaves_nothing(inputs, tmp_path, capsys,
-                                                                 monkeypatch):
+                                                                 monkeypatch, command):
     """ENOSPC from the write itself (the disk fills while writing): a message naming the
     output, the size it needed and the free space; no temporary file left."""
     import pathlib
@@ -314,13 +315,30 @@ def test_disk_full_while_writing_is_a_message_and_leaves_nothing(inputs, tmp_pat
         raise OSError(errno.ENOSPC, "No space left on device", str(self))
 
     monkeypatch.setattr(pathlib.Path, "write_bytes", full)
-    status = main(["sqw", str(inputs.trajectory), *SQW, "--output", str(tmp_path / "s.nxs")])
+    argv = {"sqw": ["sqw", str(inputs.trajectory), *SQW],
+            "instrument": ["instrument", str(inputs.sqw), "--instrument", "ARCS", "--ei", "100",
+                           "--temperature", "300"]}[command]
+    status = main(argv + ["--output", str(tmp_path / "s.nxs")])
     error = capsys.readouterr().err
     assert status == 2 and "Traceback" not in error
     assert "s.nxs: cannot be written: the disk is full: it needs" in error
     assert "are free" in error
     _no_temporaries(tmp_path)
     assert not (tmp_path / "s.nxs").exists()
+
+
+def test_a_corrupted_sqw_checkpoint_is_ignored_and_the_result_is_that_of_a_fresh_run(
+        inputs, tmp_path):
+    """sqw's own checkpoint damaged: recomputed from the start, equal to a run without one."""
+    damaged = tmp_path / "s.nxs.checkpoint.npz"
+    damaged.write_bytes(b"PK\x03\x04 damaged")
+    assert main(["sqw", str(inputs.trajectory), *SQW, "--output", str(tmp_path / "s.nxs"),
+                 "--no-plot"]) == 0
+    assert main(["sqw", str(inputs.trajectory), *SQW, "--output", str(tmp_path / "r.nxs"),
+                 "--no-plot"]) == 0
+    np.testing.assert_array_equal(_sqw_values(tmp_path / "s.nxs"),
+                                  _sqw_values(tmp_path / "r.nxs"))
+    assert not damaged.exists()
 
 
 def test_too_little_free_space_is_refused_before_writing(inputs, tmp_path, monkeypatch):
