@@ -68,10 +68,12 @@ def _write_error(error: OSError, path: Path, needed_bytes: int | None,
     """An :class:`OutputWriteError` for errors of the environment; other OSErrors unchanged."""
     if isinstance(error, OutputWriteError):
         return error
-    if isinstance(error, (IsADirectoryError, NotADirectoryError, FileExistsError)):
-        return OutputWriteError(path, "cannot be written: it, or a folder on its way, is not "
-                                "what it should be (a folder where a file should be, or a file "
-                                "where a folder should be)", "give another output path")
+    if isinstance(error, IsADirectoryError):
+        return OutputWriteError(path, "cannot be written: it is a folder",
+                                "give a file name")
+    if isinstance(error, (NotADirectoryError, FileExistsError)):
+        return OutputWriteError(path, "cannot be written: a part of its path is a file, not a "
+                                "folder", "give a path in a folder")
     known = os_error_message(error, path)
     if known is None:
         return error
@@ -91,5 +93,4 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text)
+    write_bytes_atomic(path, text.encode())
