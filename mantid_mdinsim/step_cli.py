@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from .io.paths import check_output_paths
 from .parameters import ParameterSet
 
 
@@ -65,10 +66,12 @@ class StepCLI:
         return {name: value for name, value in vars(args).items() if name in self.parameters}
 
     def settings(self, args: argparse.Namespace) -> dict[str, Any]:
-        """The validated parameters (defaults filled in); warns of values that do not apply."""
+        """The validated parameters (defaults filled in); warns of values that do not apply;
+        checks that the output files and folders can be written, before anything runs."""
         given = self.given(args)
         resolved = self.parameters.resolve(given)
         self.warn_inapplicable({name: resolved[name] for name in given}, resolved)
+        check_output_paths(self.parameters, resolved)
         return resolved
 
     def warn_inapplicable(self, given: dict[str, Any],

@@ -42,6 +42,10 @@ def _imports(path: Path, root: Path = PACKAGE) -> list[tuple[str, int]]:
             base = package[:len(package) - node.level + 1] if node.level else []
             module = ".".join(base + ([node.module] if node.module else []))
             for alias in node.names:
+                if module == ROOT and alias.name == "__version__":
+                    # The root sets __version__ before it imports anything: reading it is no
+                    # dependency on what the root re-exports.
+                    continue
                 # ``from . import outputs`` names a module; ``from .x import f`` a function.
                 candidate = f"{module}.{alias.name}"
                 relative = Path(*candidate.split(".")[1:])

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress("mdinsim instrument") as progress:
         sqw = load_sqw(parameters["input_file"])
         progress.report(0.1, "input read")
-        result = apply_instrument(sqw, parameters, progress.sub(0.1, 0.9))
+        result = apply_instrument(sqw, parameters, progress.sub(0.1, 0.9),
+                                  source=parameters["input_file"])
         result.save(output)
         result.save_plot(plot)
         progress.report(1.0, "written")

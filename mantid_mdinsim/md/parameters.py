@@ -9,6 +9,7 @@ fastest vibration.
 
 from __future__ import annotations
 
+from ..atomistic.inputs import MIN_ATOM_DISTANCE_ANGSTROM
 from ..parameters import Kind, Parameter, ParameterSet, when
 
 #: Equilibration ensembles. ``pimd_*`` are path-integral (ring-polymer) ensembles with
@@ -19,6 +20,13 @@ EQUILIBRATION_CHOICES = ("npt", "nvt", "pimd_npt", "pimd_nvt", "none")
 PRODUCTION_CHOICES = ("nve", "trpmd")
 BACKEND_CHOICES = ("auto", "gpumd", "cpu")
 THERMOSTAT_CHOICES = ("bussi", "langevin")
+
+#: The check of overlapping atoms, shared by the MD and harmonic steps.
+MIN_ATOM_DISTANCE = Parameter(
+    "min_atom_distance_angstrom", float, "Smallest distance between two atoms of the "
+    "structure that is accepted; closer atoms are refused as overlapping (0 switches the "
+    "check off)", unit="Angstrom", default=MIN_ATOM_DISTANCE_ANGSTROM, minimum=0.0,
+    flag="--min-atom-distance", mantid_name="MinAtomDistance", group="Input")
 
 _STRUCTURE_EXTENSIONS = (".cif", ".vasp", ".poscar", ".xyz", ".extxyz", ".traj", ".json")
 
@@ -33,6 +41,7 @@ MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
               mantid_name="NEPModel", group="Input"),
     Parameter("supercell", int, "Repetitions of the input cell along a, b and c (three "
               "integers)", default=(1, 1, 1), minimum=1, multiple=True, group="Input"),
+    MIN_ATOM_DISTANCE,
     Parameter("output_dir", str, "Folder for the runs: <dir>/T_<T>K/run_<i>/ holds "
               "trajectory.xyz, thermo.csv and summary.json; an interrupted run started again "
               "with the same folder resumes from its last checkpoint",

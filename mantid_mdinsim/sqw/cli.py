@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from ..progress import terminal_progress
-from .compute import compute_sqw
 from ..step_cli import StepCLI
+from .compute import compute_sqw
 from .parameters import SQW_PARAMETERS
 
 COMMAND = StepCLI("sqw", SQW_PARAMETERS, description=(
@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
     with terminal_progress("mdinsim sqw") as progress:
         result = compute_sqw(params, progress, checkpoint=checkpoint)
+    if result.logs.get("trajectory_warnings"):
+        print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}", file=sys.stderr)
     written = result.save(output, plot=params["plot"])
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
