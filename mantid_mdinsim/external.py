@@ -61,6 +61,10 @@ def _log_tail(log_path: Path, n_lines: int = 20) -> str:
     return "\n".join(lines[-n_lines:]) or "(empty log)"
 
 
+class StopProgram(Exception):
+    """Raised by a ``poll`` of :func:`run_program` to end the program early (not an error)."""
+
+
 def run_program(executable: Path, working_directory: Path, arguments: Sequence[str] = (),
                 log_name: str | None = None, stdin_text: str | None = None,
                 expected_outputs: Sequence[str] = (),
@@ -69,8 +73,9 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
     """Run ``executable`` in ``working_directory``, its stdout and stderr going to a log there.
 
     ``poll`` is called every ``poll_seconds`` while the program runs (to report progress from its
-    output files); if it raises :class:`Cancelled` the program is terminated and the error
-    re-raised. A non-zero exit status, or a missing or empty file of ``expected_outputs``,
+    output files); if it raises :class:`Cancelled` or :class:`StopProgram` the program is
+    terminated and the exception re-raised (``StopProgram``: the caller ends a run early, e.g.
+    when a training stops improving, and completes its outputs itself). A non-zero exit status, or a missing or empty file of ``expected_outputs``,
     raises :class:`ExternalProgramError` with the end of the log.
     """
     working_directory = Path(working_directory)
@@ -98,7 +103,7 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
                 except subprocess.TimeoutExpired:
                     if poll is not None:
                         poll()
-        except (Cancelled, KeyboardInterrupt):
+        except (Cancelled, StopProgram, KeyboardInterrupt):
             process.terminate()
             try:
                 process.wait(timeout=10)
