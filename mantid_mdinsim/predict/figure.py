@@ -78,6 +78,20 @@ def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
     ax.legend(fontsize=8)
 
 
+def _draw_model_bands(ax, results: Sequence[Any]) -> None:
+    """The ensemble's model spread (see :mod:`.ensemble`) as a shaded band on each MD curve."""
+    for result in results:
+        spread = getattr(result, "model_spread", None)
+        if spread is None:
+            continue
+        energy, values = spectrum_1d(result.spectrum)
+        lower, upper = spread.band(np.interp(spread.energy_mev, energy, values))
+        ax.fill_between(spread.energy_mev, lower, upper, alpha=0.3, linewidth=0,
+                        label=f"model spread ({len(spread.model_names)} models, "
+                              f"{result.temperature_k:g} K)")
+    ax.legend(fontsize=8)
+
+
 def _limit_energy_range(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
     """Energies up to a little beyond where the last curve falls below 1 % of its maximum:
     S(q,w) reaches pi hbar / dt, far above the highest vibration."""
@@ -112,6 +126,7 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
                   f"MD prediction, {instrument}, {first.temperature_k:g} K")
     _draw_lines(axes[-1, 0], md_curves, experiment, params,
                 f"MD prediction, {instrument}" + (", averaged over |Q|" if direct else ""))
+    _draw_model_bands(axes[-1, 0], results)
     if harmonic:
         if direct:
             _draw_map(figure, axes[0, 1], harmonic[0].harmonic,

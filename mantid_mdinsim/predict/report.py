@@ -203,6 +203,10 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
         if result.harmonic is not None:
             harmonic_energy, harmonic_values = spectrum_1d(result.harmonic)
             entry["harmonic_peaks_mev"] = find_peaks_mev(harmonic_energy, harmonic_values)
+        if getattr(result, "model_spread", None) is not None:
+            entry["model_spread"] = {"models": list(result.model_spread.model_names),
+                                     "estimator": "harmonic spectrum per model",
+                                     "peaks": result.model_spread.peaks}
         if experiment is not None:
             entry["experiment"] = compare_with_experiment(
                 energy, values, experiment, params["compare_energy_min_mev"],
@@ -247,6 +251,13 @@ def report_text(report: Mapping[str, Any]) -> str:
         lines.append(f"  peaks (meV): {_format_peaks(entry['peaks_mev'])}")
         if "harmonic_peaks_mev" in entry:
             lines.append(f"  harmonic peaks (meV): {_format_peaks(entry['harmonic_peaks_mev'])}")
+        if "model_spread" in entry:
+            spread = entry["model_spread"]
+            lines.append(f"  model spread over {len(spread['models'])} models (harmonic, peak "
+                         "position +- standard deviation, meV): " + (", ".join(
+                             f"{p['energy_mev']:.1f} +- {p['spread_mev']:.2f}"
+                             for p in sorted(spread["peaks"], key=lambda p: p["energy_mev"]))
+                             or "no peaks found"))
         for key, name in (("experiment", "MD"), ("harmonic_experiment", "harmonic")):
             comparison = entry.get(key)
             if comparison is None:
