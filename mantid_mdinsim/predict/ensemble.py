@@ -100,11 +100,24 @@ class ModelSpread:
         ]
 
 
+def _vertex(energy: np.ndarray, curve: np.ndarray) -> float:
+    """Energy of a curve's highest point, refined between bins by the parabola through it and
+    its two neighbours (shifts smaller than a bin are what a model changes)."""
+    i = int(np.argmax(curve))
+    if 0 < i < len(curve) - 1 and np.all(np.isfinite(curve[i - 1:i + 2])):
+        below, top, above = curve[i - 1:i + 2]
+        curvature = below - 2.0 * top + above
+        if curvature < 0:
+            return float(energy[i] + 0.5 * (below - above) / curvature * (energy[i + 1]
+                                                                           - energy[i]))
+    return float(energy[i])
+
+
 def peak_spread(energy_mev: np.ndarray, members: np.ndarray,
                 max_peaks: int = MAX_REPORTED_PEAKS) -> list[dict[str, Any]]:
     """For each main peak of the members' mean curve (strongest first): its position in each
-    member (highest point of the member's curve within the window) and their standard
-    deviation (meV, ddof 1)."""
+    member (highest point of the member's curve within the window, refined by a parabola) and
+    their standard deviation (meV, ddof 1)."""
     energy = np.asarray(energy_mev, dtype=float)
     members = np.asarray(members, dtype=float)
     step = float(np.median(np.diff(energy))) if energy.size > 1 else 0.0
@@ -115,7 +128,7 @@ def peak_spread(energy_mev: np.ndarray, members: np.ndarray,
         if np.count_nonzero(window) < 2:
             continue
         curves = np.where(np.isfinite(members[:, window]), members[:, window], -np.inf)
-        located = energy[window][np.argmax(curves, axis=1)]
+        located = np.array([_vertex(energy[window], curve) for curve in curves])
         peaks.append({"energy_mev": round(float(position), 3),
                       "member_positions_mev": [round(float(e), 3) for e in located],
                       "spread_mev": round(float(np.std(located, ddof=1)), 3)})
