@@ -11,7 +11,12 @@
    ``<INSTRUMENT>_<T>K.nxs``;
 4. optionally (``harmonic``), phonons of the same model and their harmonic spectrum through the
    same instrument (:mod:`mantid_mdinsim.harmonic`), into ``harmonic_<T>K.nxs``;
-5. the figure ``prediction.png`` and the report (:mod:`.report`).
+5. the figure ``prediction.png`` and the report (:mod:`.report`, :mod:`.comparison`).
+
+With the harmonic comparison the MD S(q,w) is by default the incoherent approximation
+(``approximation``), as the harmonic one is (like for like), with its elastic line left out as
+the harmonic spectrum has none; the full S(q,w) goes through the instrument beside it
+(``<INSTRUMENT>_<T>K_full.nxs``).
 
 Resuming: after each stage, ``predict_state.json`` records a key (a hash of everything that
 decides the stage's result, its input files' contents and the keys of the stages it reads) and
@@ -33,8 +38,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..approximation import FULL, INCOHERENT
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import write_text_atomic
+from ..io.paths import check_output_directory, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum
 from .demos import demo_ensemble, demo_parameters
@@ -53,7 +60,8 @@ MIN_Q_WIDTH_INV_ANGSTROM = 0.01
 Q_MAX_MARGIN = 1.05
 Q_MAX_LIMIT_INV_ANGSTROM = 30.0
 #: Parameters of the MD step that do not change its results (how it runs, not what).
-_MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps")
+_MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
+                      "min_atom_distance_angstrom")
 #: Stage boundaries of the overall progress.
 _MD_END, _PER_TEMPERATURE_END = 0.55, 0.97
 
@@ -66,8 +74,11 @@ class TemperatureResult:
     """The prediction at one MD temperature.
 
     ``spectrum`` is the instrument's spectrum (2D S(|Q|, w) for direct geometry, 1D S(w) for
-    indirect geometry); ``banks`` the indirect-geometry bank spectra; ``harmonic`` the harmonic
-    spectrum through the same instrument (or None). ``files`` maps a label to each file;
+    indirect geometry) in the chosen approximation (its ``scattering_approximation`` log);
+    ``banks`` the indirect-geometry bank spectra; ``full_spectrum`` the full (coherent +
+    incoherent) spectrum through the same instrument when ``spectrum`` is the incoherent
+    approximation (else None); ``harmonic`` the harmonic spectrum through the same instrument
+    (or None). ``files`` maps a label to each file;
     ``trajectories`` are the MD runs at this temperature (frames ``frame_interval_fs`` apart),
     for further analysis (per-q S(q,w) at chosen q-points, for instance).
     """
@@ -78,6 +89,7 @@ class TemperatureResult:
     trajectories: list[Path] = field(default_factory=list)
     frame_interval_fs: float = 0.0
     banks: list[Spectrum] = field(default_factory=list)
+    full_spectrum: Spectrum | None = None
     harmonic: Spectrum | None = None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -169,6 +181,9 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
         if not Path(resolved[name]).is_file():
             raise InputFileError(resolved[name], "file not found", where=f"parameter '{name}'",
                                  fix=f"give {what}")
+    if resolved["approximation"] is None:
+        # Like for like: the harmonic spectrum is the incoherent approximation (as AbINS).
+        resolved["approximation"] = INCOHERENT if resolved["harmonic"] else FULL
     low, high = resolved["compare_energy_min_mev"], resolved["compare_energy_max_mev"]
     if low is not None and high is not None and not low < high:
         raise ParameterError("compare_energy_min_mev", f"the comparison range {low:g} to "
@@ -182,14 +197,6 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
 # ----------------------------------------------------------------------------------------------
 # Stage bookkeeping
 # ----------------------------------------------------------------------------------------------
-def _digest_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _key(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -228,18 +235,25 @@ def _label(temperature_k: float) -> str:
 # ----------------------------------------------------------------------------------------------
 # Automatic choices
 # ----------------------------------------------------------------------------------------------
+def configured_instrument(instrument_parameters: Mapping[str, Any]):
+    """(instrument, RunSettings) for the instrument step's parameters among those given."""
+    from ..instrument import CORE_PARAMETERS, get_instrument
+
+    instrument = get_instrument(instrument_parameters["instrument"])
+    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
+            if name in instrument_parameters}
+    return instrument, instrument.configure(CORE_PARAMETERS.resolve(core))
+
+
 def instrument_q_max_inv_angstrom(instrument_parameters: Mapping[str, Any],
                                   energy_min_mev: float, energy_max_mev: float) -> float:
     """The largest |Q| (1/Angstrom) the instrument measures at energy transfers in
     [energy_min_mev, energy_max_mev]: along the bank lines (indirect geometry) or at the
     widest detector angle (direct geometry, below Ei)."""
-    from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, get_instrument)
+    from ..instrument import DirectGeometryInstrument
     from ..instrument.kinematics import direct_q_limits
 
-    instrument = get_instrument(instrument_parameters["instrument"])
-    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
-            if name in instrument_parameters}
-    run = instrument.configure(CORE_PARAMETERS.resolve(core))
+    instrument, run = configured_instrument(instrument_parameters)
     low = max(energy_min_mev, run.energy_range_mev[0], 0.0)
     high = min(energy_max_mev, run.energy_range_mev[1])
     if isinstance(instrument, DirectGeometryInstrument):
@@ -293,6 +307,19 @@ def drop_empty_shells(sqw: Spectrum) -> tuple[Spectrum, int]:
                     logs=logs), dropped
 
 
+def without_elastic_line(sqw: Spectrum) -> Spectrum:
+    """S(|Q|, w) with its elastic line left out: the energy bin at w = 0 set to zero (with the
+    window of the MD correlation, a time-independent plateau of F(q, t), the elastic scattering,
+    falls in that bin alone). Logged as ``elastic_line_left_out``."""
+    energy = sqw.x_centres()
+    step = float(np.min(np.abs(np.diff(energy)))) if len(energy) > 1 else 1.0
+    elastic = np.abs(energy) < 0.5 * step
+    values, errors = sqw.values.copy(), sqw.errors.copy()
+    values[:, elastic] = 0.0
+    errors[:, elastic] = 0.0
+    return sqw.copy(values=values, errors=errors, logs=dict(sqw.logs, elastic_line_left_out=1))
+
+
 # ----------------------------------------------------------------------------------------------
 # The chain
 # ----------------------------------------------------------------------------------------------
@@ -310,7 +337,7 @@ def predict(parameters: Mapping[str, Any] | None = None,
 
     progress = ensure_progress(progress)
     params = resolve_parameters(parameters, **kwargs)
-    output_dir = Path(params["output_dir"])
+    output_dir = check_output_directory(params["output_dir"], "output_dir")
     # Inputs that can be checked before hours of MD are checked first: the instrument's
     # settings (Ei, chopper, setting within its ranges) and the experiment file.
     _check_instrument(params)
@@ -324,8 +351,8 @@ def predict(parameters: Mapping[str, Any] | None = None,
     timings: dict[str, float] = {}
     warnings: list[str] = []
 
-    digests = {"structure_sha256": _digest_file(params["structure"]),
-               "model_sha256": _digest_file(params["model"])}
+    digests = {"structure_sha256": file_digest(params["structure"]),
+               "model_sha256": file_digest(params["model"])}
     md_info, md_key = _md_stage(params, output_dir, digests, record, stages, timings,
                                 progress.sub(0.0, _MD_END))
     warnings.extend(md_info.get("warnings", []))
@@ -421,14 +448,15 @@ def _sqw_settings(params: dict[str, Any], md_entry: dict[str, Any]) -> dict[str,
         if params["energy_max_mev"] is not None:
             energy_top = min(energy_top, params["energy_max_mev"])
         energy_bottom = params["energy_min_mev"] if params["energy_min_mev"] is not None else 0.0
-        reach = instrument_q_max_inv_angstrom(_instrument_settings(params), energy_bottom,
+        reach = instrument_q_max_inv_angstrom(instrument_settings(params), energy_bottom,
                                               energy_top)
         settings["q_max_inv_angstrom"] = round(min(Q_MAX_LIMIT_INV_ANGSTROM,
                                                    Q_MAX_MARGIN * reach), 3)
     return settings
 
 
-def _instrument_settings(params: dict[str, Any]) -> dict[str, Any]:
+def instrument_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The instrument step's parameters among predict's."""
     return {name: params[name] for name in INSTRUMENT_NAMES}
 
 
@@ -460,41 +488,65 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
     if record.done(stage, sqw_key) is not None:
         stages[stage] = "skipped"
         sqw = load_sqw(sqw_path)
+        full_sqw = next((w for w in load_processed_nexus(sqw_path)
+                         if isinstance(w, Spectrum) and w.name == "sqw_full"), None)
     else:
         started = time.monotonic()
         result = compute_sqw(settings, sub,
                              checkpoint=sqw_path.with_name(sqw_path.name + ".checkpoint.npz"))
         written = result.save(sqw_path, plot=True)
-        sqw = next(w for w in result.workspaces() if w.name == "sqw")
+        outputs = {w.name: w for w in result.workspaces()}
+        sqw, full_sqw = outputs["sqw"], outputs.get("sqw_full")
         record.record(stage, sqw_key, written, {"settings": settings})
         stages[stage] = "ran"
         timings[stage] = round(time.monotonic() - started, 1)
     sqw.logs["temperature_k"] = temperature
+    if sqw.logs.get("trajectory_warnings"):
+        notes.append(f"S(q,w) at {temperature:g} K: {sqw.logs['trajectory_warnings']}")
+    if full_sqw is not None:
+        full_sqw.logs["temperature_k"] = temperature
     sub.report(1.0, f"S(q,w) at {temperature:g} K")
 
     # -- instrument ------------------------------------------------------------------------------
-    instrument_params = _instrument_settings(params)
+    instrument_params = instrument_settings(params)
     instrument_params["temperature_k"] = temperature
     if params["debye_waller"] != "none" and instrument_params[
             "mean_squared_displacement_angstrom2"] is None:
         instrument_params["mean_squared_displacement_angstrom2"] = msd
     name = params["instrument"]
     instrument_path = output_dir / f"{name}_{label}.nxs"
-    instrument_key = _key("instrument", sqw_key, instrument_params)
+    # Like for like with the harmonic spectrum, which has no elastic line (as AbINS): the
+    # incoherent approximation's elastic line (exp(-Q^2 U) at every |Q|, all in the E = 0 bin)
+    # would otherwise be spread by the resolution over the lowest energies.
+    inelastic = bool(params["harmonic"]) and params["approximation"] == INCOHERENT
+    instrument_key = _key("instrument", sqw_key, instrument_params, inelastic)
     stage = f"instrument {label}"
     sub = progress.sub(0.85 - harmonic_share, 1.0 - harmonic_share)
+    # The full spectrum beside the incoherent approximation, through the same instrument.
+    full_path = output_dir / f"{name}_{label}_full.nxs"
+    full_spectrum = None
     if record.done(stage, instrument_key) is not None:
         stages[stage] = "skipped"
         items = [w for w in load_processed_nexus(instrument_path) if isinstance(w, Spectrum)]
         spectrum, banks = items[0], items[1:]
         dropped = int(items[0].logs.get("input_predict_empty_shells_dropped", 0))
+        if full_sqw is not None:
+            full_spectrum = next(w for w in load_processed_nexus(full_path)
+                                 if isinstance(w, Spectrum))
     else:
         started = time.monotonic()
         usable, dropped = drop_empty_shells(sqw)
-        result = apply_instrument(usable, instrument_params, sub)
+        if inelastic:
+            usable = without_elastic_line(usable)
+        result = apply_instrument(usable, instrument_params, sub, source=sqw_path)
         written = [result.save(instrument_path),
                    result.save_plot(instrument_path.with_suffix(".png"))]
         spectrum, banks = result.spectrum, list(result.banks.values())
+        if full_sqw is not None:
+            full = apply_instrument(drop_empty_shells(full_sqw)[0], instrument_params,
+                                    source=f"{sqw_path} (workspace sqw_full)")
+            written += [full.save(full_path), full.save_plot(full_path.with_suffix(".png"))]
+            full_spectrum = full.spectrum
         record.record(stage, instrument_key, written, {})
         stages[stage] = "ran"
         timings[stage] = round(time.monotonic() - started, 1)
@@ -504,6 +556,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
                      "interpolates across them; a wider --q-width or more --q-count fills them")
     files = {"sqw": sqw_path, "instrument": instrument_path,
              "instrument_plot": instrument_path.with_suffix(".png")}
+    if full_spectrum is not None:
+        files["instrument_full"] = full_path
 
     # -- harmonic comparison ---------------------------------------------------------------------
     harmonic = None
@@ -521,7 +575,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
                                  phonons_cache)
     progress.report(1.0, f"{temperature:g} K done")
     return TemperatureResult(temperature_k=temperature, mean_squared_displacement_angstrom2=msd,
-                             spectrum=spectrum, banks=banks, harmonic=harmonic, files=files,
+                             spectrum=spectrum, banks=banks, full_spectrum=full_spectrum,
+                             harmonic=harmonic, files=files,
                              notes=notes, model_spread=spread,
                              trajectories=[Path(p) for p in md_entry["trajectories"]],
                              frame_interval_fs=float(md_entry["frame_interval_fs"]))
@@ -639,10 +694,12 @@ def _harmonic_modes(params: dict[str, Any], phonon_key: str, settings: dict[str,
             cache[phonon_key] = load_phonons(phonopy_path)
             stages[stage] = "skipped"
         else:
-            atoms = load_structure(params["structure"])
+            distance = params["min_atom_distance_angstrom"]
+            atoms = load_structure(params["structure"], distance)
             phonons = harmonic_phonons(atoms, model, supercell=settings["supercell"],
                                        displacement_angstrom=settings["displacement_angstrom"],
-                                       relax=settings["relax"], progress=progress)
+                                       relax=settings["relax"], progress=progress,
+                                       min_atom_distance_angstrom=distance)
             phonons.save(phonopy_path)
             record.record(stage, phonon_key, [phonopy_path], {
                 "max_residual_force_ev_per_angstrom": phonons.max_force_ev_per_angstrom})
