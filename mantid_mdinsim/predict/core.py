@@ -662,8 +662,8 @@ def _ensemble_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
     members = params["ensemble"]
     spectra = []
     for k, model in enumerate(members, start=1):
-        digests = {"structure_sha256": _digest_file(params["structure"]),
-                   "model_sha256": _digest_file(model)}
+        digests = {"structure_sha256": file_digest(params["structure"]),
+                   "model_sha256": file_digest(model)}
         spectrum, _ = _harmonic_stage(params, temperature, sqw, instrument_params, digests,
                                       output_dir, record, stages, timings,
                                       progress.sub((k - 1) / len(members), k / len(members)),
