@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import execution
 from ..errors import ExternalProgramError, ParameterError
 from ..external import find_executable
 from ..io.atomic import write_text_atomic
@@ -38,7 +39,7 @@ SUMMARY_FILE = "summary.json"
 #: these resumes and reuses its runs.
 _EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
                    "temperature_k", "number_of_runs", "output_dir", "max_frequency_mev",
-                   "structure", "model")
+                   "structure", "model") + execution.EXECUTION_NAMES
 
 
 @dataclass
@@ -258,24 +259,29 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
 
     work = progress.sub(0.02, 1.0)
-    if backend == "gpumd":
-        from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
+    with execution.session(resolved["scheduler"], resolved["threads_per_worker"]) as executor:
+        if backend == "gpumd":
+            from .gpumd import GPUMDJob as Job, run_jobs as run_gpumd_jobs
+        elif protocol.path_integral:
+            from .pimd import PIJob as Job
+        else:
+            from .cpu import CPUJob as Job
+        jobs = [Job(spec, protocol, atoms, str(model.path), logs) for spec in specs]
+        if executor.spec.distributed:
+            from .tasks import run_on_cluster
 
-        summaries = run_gpumd_jobs(
-            [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
-            executable, work)
-    elif protocol.path_integral:
-        from .pimd import PIJob, run_jobs as run_pi_jobs
+            summaries = run_on_cluster(executor, jobs, backend, protocol.path_integral,
+                                       executable, resolved["processes"], work)
+        elif backend == "gpumd":
+            summaries = run_gpumd_jobs(jobs, executable, work)
+        elif protocol.path_integral:
+            from .pimd import run_jobs as run_pi_jobs
 
-        summaries = run_pi_jobs(
-            [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
-            resolved["processes"], work)
-    else:
-        from .cpu import CPUJob, run_jobs as run_cpu_jobs
+            summaries = run_pi_jobs(jobs, resolved["processes"], work)
+        else:
+            from .cpu import run_jobs as run_cpu_jobs
 
-        summaries = run_cpu_jobs(
-            [CPUJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
-            resolved["processes"], work)
+            summaries = run_cpu_jobs(jobs, resolved["processes"], work)
 
     runs = []
     for spec, summary in zip(specs, summaries):
