@@ -344,8 +344,12 @@ class DaskExecutor(Executor):
         expected = {p: os.path.getsize(p) for p in paths if os.path.isfile(p)}
         try:
             reports = self.client.run(_probe_function(), paths, on_error="return")
-        except Exception as error:  # noqa: BLE001 - any failure here is a lost connection
-            raise self._lost(error) from None
+        except Exception as error:  # noqa: BLE001
+            if _connection_lost(error):
+                raise self._lost(error) from None
+            raise ExecutionError(f"the Dask workers of {self.spec.describe()} could not be "
+                                 f"probed ({type(error).__name__}: {error}); check their logs "
+                                 "and Python environment") from None
         for worker, report in sorted(reports.items()):
             if isinstance(report, BaseException):
                 raise ExecutionError(f"Dask worker {worker} could not run the mdinsim probe "
