@@ -20,6 +20,7 @@ import filecmp
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 DEFAULT_MODEL = HERE.parents[1] / "shared" / "data" / "nep" / "Si_2022_NEP4_3body.txt"
+
+
+@contextmanager
+def worker_cpu_seconds(executor, into: list):
+    """Processor seconds the workers spent inside the block (all of them together): under a
+    loaded machine wall times scale poorly, the work done shows whether the pieces add any."""
+    before = executor.client.run(time.process_time)
+    yield
+    after = executor.client.run(time.process_time)
+    into.append(sum(after[w] - before.get(w, 0.0) for w in after))
 
 
 def sqw_benchmark(folder: Path, args) -> None:
@@ -49,28 +60,32 @@ def sqw_benchmark(folder: Path, args) -> None:
     warm = dict(settings, trajectories=[str(tiny)], window=10, q_file=None,
                 q_max_inv_angstrom=2.0, q_count=20)
     compute_sqw(warm)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     reference = compute_sqw(settings)
     in_process = time.perf_counter() - started
+    in_process_cpu = time.process_time() - cpu
     print(f"sqw: {args.atoms} atoms, {args.frames} frames, {len(q)} q-points, window "
           f"{args.window}, coherent + incoherent")
-    print(f"  in-process (numba threads: all cores): {in_process:7.1f} s")
+    print(f"  in-process (numba threads: all cores): {in_process:7.1f} s, {in_process_cpu:.1f} "
+          "processor-s")
     times = {}
     for workers in args.workers:
         started = time.perf_counter()
-        with execution.session(f"local:{workers}"):
+        cpu: list[float] = []
+        with execution.session(f"local:{workers}") as executor:
             startup = time.perf_counter() - started
             compute_sqw(warm)
             started = time.perf_counter()
-            result = compute_sqw(settings)
+            with worker_cpu_seconds(executor, cpu):
+                result = compute_sqw(settings)
             times[workers] = time.perf_counter() - started
         scale = np.nanmax(np.abs(reference.parts["total"][0]))
         difference = max(np.nanmax(np.abs(result.parts[n][0] - reference.parts[n][0]))
                          for n in reference.parts) / scale
         print(f"  local:{workers}: {times[workers]:7.1f} s (cluster start {startup:.1f} s), "
               f"speed-up over local:{args.workers[0]}: "
-              f"{times[args.workers[0]] / times[workers]:.2f}x, largest difference from "
-              f"in-process {difference:.1e} (relative)")
+              f"{times[args.workers[0]] / times[workers]:.2f}x, workers' processor-s "
+              f"{cpu[0]:.1f}, largest difference from in-process {difference:.1e} (relative)")
 
 
 def md_benchmark(folder: Path, args) -> None:
@@ -88,27 +103,31 @@ def md_benchmark(folder: Path, args) -> None:
                   dump_interval_fs=10.0, max_frequency_mev=65.0, backend="cpu", processes=1)
     warm = dict(values, number_of_runs=1, equilibration_time_ps=0.02, production_time_ps=0.04)
     run_md(warm, output_dir=str(folder / "warm"))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     reference = run_md(values, output_dir=str(folder / "in_process"))
     in_process = time.perf_counter() - started
+    in_process_cpu = time.process_time() - cpu
     print(f"md: two runs of 64 Si atoms, {args.production_ps:g} ps NVE after 0.2 ps NVT, "
           "CPU backend")
-    print(f"  in-process (one run after the other): {in_process:7.1f} s")
+    print(f"  in-process (one run after the other): {in_process:7.1f} s, {in_process_cpu:.1f} "
+          "processor-s")
     times = {}
     for workers in args.workers:
         started = time.perf_counter()
-        with execution.session(f"local:{workers}"):
+        cpu: list[float] = []
+        with execution.session(f"local:{workers}") as executor:
             startup = time.perf_counter() - started
             run_md(warm, output_dir=str(folder / f"warm_{workers}"))
             started = time.perf_counter()
-            result = run_md(values, output_dir=str(folder / f"local_{workers}"))
+            with worker_cpu_seconds(executor, cpu):
+                result = run_md(values, output_dir=str(folder / f"local_{workers}"))
             times[workers] = time.perf_counter() - started
         same = all(filecmp.cmp(a["trajectory_path"], b["trajectory_path"], shallow=False)
                    for a, b in zip(reference.runs, result.runs))
         print(f"  local:{workers}: {times[workers]:7.1f} s (cluster start {startup:.1f} s), "
               f"speed-up over local:{args.workers[0]}: "
-              f"{times[args.workers[0]] / times[workers]:.2f}x, trajectories byte-identical "
-              f"to in-process: {same}")
+              f"{times[args.workers[0]] / times[workers]:.2f}x, workers' processor-s "
+              f"{cpu[0]:.1f}, trajectories byte-identical to in-process: {same}")
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ def slow_run(tmp_path_factory):
 
 def settings(paths, **changes):
     values = dict(trajectories=list(paths), time_step_fs=10.0, window=20, q_max_inv_angstrom=3.0,
-                  q_count=150, per_q=True)
+                  q_count=300, per_q=True)
     values.update(changes)
     return values
 
