@@ -41,10 +41,37 @@ def worker_cpu_seconds(executor, into: list):
     into.append(sum(after[w] - before.get(w, 0.0) for w in after))
 
 
+def compare_scaling(args, label: str, warm, work, agreement) -> None:
+    """Time ``work()`` in this process and on local:N for each N of ``args.workers`` (each
+    cluster warmed up by ``warm(tag)`` first); print times, speed-ups, the workers' processor
+    seconds and ``agreement(reference, result)``."""
+    from mantid_mdinsim import execution
+
+    warm("in_process")
+    started, cpu_start = time.perf_counter(), time.process_time()
+    reference = work("in_process")
+    print(f"  in-process: {time.perf_counter() - started:7.1f} s, "
+          f"{time.process_time() - cpu_start:.1f} processor-s ({label})")
+    times = {}
+    for workers in args.workers:
+        started = time.perf_counter()
+        cpu: list[float] = []
+        with execution.session(f"local:{workers}") as executor:
+            startup = time.perf_counter() - started
+            warm(f"local_{workers}")
+            started = time.perf_counter()
+            with worker_cpu_seconds(executor, cpu):
+                result = work(f"local_{workers}")
+            times[workers] = time.perf_counter() - started
+        print(f"  local:{workers}: {times[workers]:7.1f} s (cluster start {startup:.1f} s), "
+              f"speed-up over local:{args.workers[0]}: "
+              f"{times[args.workers[0]] / times[workers]:.2f}x, workers' processor-s "
+              f"{cpu[0]:.1f}, {agreement(reference, result)}")
+
+
 def sqw_benchmark(folder: Path, args) -> None:
     from bench_sqw import write_trajectory
 
-    from mantid_mdinsim import execution
     from mantid_mdinsim.sqw import compute_sqw
     from mantid_mdinsim.sqw.qpoints import spherical_qpoints
 
@@ -59,40 +86,23 @@ def sqw_benchmark(folder: Path, args) -> None:
                     q_file=str(q_file), per_q=True, weights="none", incoherent="yes")
     warm = dict(settings, trajectories=[str(tiny)], window=10, q_file=None,
                 q_max_inv_angstrom=2.0, q_count=20)
-    compute_sqw(warm)
-    started, cpu = time.perf_counter(), time.process_time()
-    reference = compute_sqw(settings)
-    in_process = time.perf_counter() - started
-    in_process_cpu = time.process_time() - cpu
     print(f"sqw: {args.atoms} atoms, {args.frames} frames, {len(q)} q-points, window "
           f"{args.window}, coherent + incoherent")
-    print(f"  in-process (numba threads: all cores): {in_process:7.1f} s, {in_process_cpu:.1f} "
-          "processor-s")
-    times = {}
-    for workers in args.workers:
-        started = time.perf_counter()
-        cpu: list[float] = []
-        with execution.session(f"local:{workers}") as executor:
-            startup = time.perf_counter() - started
-            compute_sqw(warm)
-            started = time.perf_counter()
-            with worker_cpu_seconds(executor, cpu):
-                result = compute_sqw(settings)
-            times[workers] = time.perf_counter() - started
+
+    def agreement(reference, result) -> str:
         scale = np.nanmax(np.abs(reference.parts["total"][0]))
         difference = max(np.nanmax(np.abs(result.parts[n][0] - reference.parts[n][0]))
                          for n in reference.parts) / scale
-        print(f"  local:{workers}: {times[workers]:7.1f} s (cluster start {startup:.1f} s), "
-              f"speed-up over local:{args.workers[0]}: "
-              f"{times[args.workers[0]] / times[workers]:.2f}x, workers' processor-s "
-              f"{cpu[0]:.1f}, largest difference from in-process {difference:.1e} (relative)")
+        return f"largest difference from in-process {difference:.1e} (relative)"
+
+    compare_scaling(args, "numba threads: all cores", lambda tag: compute_sqw(warm),
+                    lambda tag: compute_sqw(settings), agreement)
 
 
 def md_benchmark(folder: Path, args) -> None:
     from ase.build import bulk
     from ase.io import write
 
-    from mantid_mdinsim import execution
     from mantid_mdinsim.md import run_md
 
     structure = folder / "si.xyz"
@@ -102,32 +112,17 @@ def md_benchmark(folder: Path, args) -> None:
                   equilibration_time_ps=0.2, production_time_ps=args.production_ps,
                   dump_interval_fs=10.0, max_frequency_mev=65.0, backend="cpu", processes=1)
     warm = dict(values, number_of_runs=1, equilibration_time_ps=0.02, production_time_ps=0.04)
-    run_md(warm, output_dir=str(folder / "warm"))
-    started, cpu = time.perf_counter(), time.process_time()
-    reference = run_md(values, output_dir=str(folder / "in_process"))
-    in_process = time.perf_counter() - started
-    in_process_cpu = time.process_time() - cpu
     print(f"md: two runs of 64 Si atoms, {args.production_ps:g} ps NVE after 0.2 ps NVT, "
           "CPU backend")
-    print(f"  in-process (one run after the other): {in_process:7.1f} s, {in_process_cpu:.1f} "
-          "processor-s")
-    times = {}
-    for workers in args.workers:
-        started = time.perf_counter()
-        cpu: list[float] = []
-        with execution.session(f"local:{workers}") as executor:
-            startup = time.perf_counter() - started
-            run_md(warm, output_dir=str(folder / f"warm_{workers}"))
-            started = time.perf_counter()
-            with worker_cpu_seconds(executor, cpu):
-                result = run_md(values, output_dir=str(folder / f"local_{workers}"))
-            times[workers] = time.perf_counter() - started
+
+    def agreement(reference, result) -> str:
         same = all(filecmp.cmp(a["trajectory_path"], b["trajectory_path"], shallow=False)
                    for a, b in zip(reference.runs, result.runs))
-        print(f"  local:{workers}: {times[workers]:7.1f} s (cluster start {startup:.1f} s), "
-              f"speed-up over local:{args.workers[0]}: "
-              f"{times[args.workers[0]] / times[workers]:.2f}x, workers' processor-s "
-              f"{cpu[0]:.1f}, trajectories byte-identical to in-process: {same}")
+        return f"trajectories byte-identical to in-process: {same}"
+
+    compare_scaling(args, "one run after the other",
+                    lambda tag: run_md(warm, output_dir=str(folder / f"warm_{tag}")),
+                    lambda tag: run_md(values, output_dir=str(folder / tag)), agreement)
 
 
 def main() -> None:

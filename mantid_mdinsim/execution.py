@@ -454,7 +454,7 @@ class DaskExecutor(Executor):
                         on_result(index, results[index])
                 with lock:
                     running = sum(pieces[i].weight * partial.get(f.key, 0.0)
-                                  for f, i in order_items(order, futures) if i not in finished)
+                                  for f, i in _order_items(order, futures) if i not in finished)
                 fraction = (sum(pieces[i].weight for i in finished) + running) / total
                 progress.report(min(fraction, 1.0), f"{len(finished)}/{len(pieces)} pieces "
                                 f"done on {self.spec.describe()}")
@@ -477,7 +477,7 @@ class DaskExecutor(Executor):
         return results
 
 
-def order_items(order: dict, futures: list) -> Iterator[tuple[Any, int]]:
+def _order_items(order: dict, futures: list) -> Iterator[tuple[Any, int]]:
     for future in futures:
         yield future, order[future.key]
 

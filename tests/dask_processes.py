@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 #: Seconds a scheduler or worker may take to come up before the test fails.
 START_TIMEOUT_S = 60.0
@@ -99,6 +101,20 @@ class DaskProcesses:
                 process.kill()
                 process.wait(timeout=10)
         self.processes.clear()
+
+
+@contextmanager
+def scheduler_and_workers(folder: Path, count: int = 2) -> Iterator[DaskProcesses]:
+    """A scheduler and ``count`` workers (named a, b, ...), closed on exit."""
+    cluster = DaskProcesses(folder)
+    try:
+        cluster.start_scheduler()
+        for index in range(count):
+            cluster.start_worker("abcdefgh"[index])
+        cluster.wait_for_workers(count)
+        yield cluster
+    finally:
+        cluster.close()
 
 
 def kill_a_busy_worker(client) -> str | None:

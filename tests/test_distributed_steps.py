@@ -12,7 +12,7 @@ import pytest
 
 from mantid_mdinsim import execution
 
-from .dask_processes import DaskProcesses
+from .dask_processes import scheduler_and_workers
 from .train.conftest import SI_TERSOFF_LAMMPS, si_structures, tersoff_si
 from .train.test_gpumd_backend import fake_nep, parameters  # noqa: F401  - the fixture
 
@@ -22,15 +22,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
 
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory):
-    cluster = DaskProcesses(tmp_path_factory.mktemp("dask"))
-    try:
-        cluster.start_scheduler()
-        cluster.start_worker("a")
-        cluster.start_worker("b")
-        cluster.wait_for_workers(2)
+    """`dask scheduler` + two `dask worker` processes on 127.0.0.1."""
+    with scheduler_and_workers(tmp_path_factory.mktemp("dask")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def test_reference_labels_computed_on_the_cluster_are_tersoffs(remote, tmp_path):

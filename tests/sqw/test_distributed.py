@@ -24,7 +24,7 @@ from mantid_mdinsim.execution import ExecutionError
 from mantid_mdinsim.progress import ProgressReporter
 from mantid_mdinsim.sqw import compute_sqw
 
-from ..dask_processes import DaskProcesses, kill_a_busy_worker
+from ..dask_processes import DaskProcesses, kill_a_busy_worker, scheduler_and_workers
 from .harmonic import HarmonicCrystal, write_extxyz
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
@@ -67,15 +67,8 @@ SLOW = dict(window=20, q_max_inv_angstrom=4.0, q_count=400)
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory):
     """`dask scheduler` + two `dask worker` processes on 127.0.0.1."""
-    cluster = DaskProcesses(tmp_path_factory.mktemp("dask"))
-    try:
-        cluster.start_scheduler()
-        cluster.start_worker("a")
-        cluster.start_worker("b")
-        cluster.wait_for_workers(2)
+    with scheduler_and_workers(tmp_path_factory.mktemp("dask")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def assert_bitwise(first, second):
