@@ -43,7 +43,13 @@ from ..spectrum import Spectrum, Table
 from .progress import mantid_progress
 from .properties import (EnabledWhen, declare_parameters, read_parameters, set_enabled_when,
                          validation_issues)
+from .values import plain
+from .version import require_mantid
 from .workspaces import TABLE_COMMENT_KEY, make_group, to_workspace
+
+# Loading an algorithm file on a Mantid that is too old stops here, with the message that says
+# which Mantid is needed, rather than at the first call that Mantid lacks.
+require_mantid()
 
 #: Workspace property classes by the kind of workspace an output holds.
 _WORKSPACE_PROPERTIES = {
@@ -180,6 +186,11 @@ class MDAlgorithm:
         logs.update(item.logs)
         item.logs = logs
         return item
+
+    def set_value(self, property_name: str, value: Any) -> None:
+        """Set a (non-workspace) output property to ``value`` in a type Mantid takes
+        (:func:`~.values.plain`: paths and numpy values become str and Python numbers)."""
+        self.setProperty(property_name, plain(value))
 
     def set_output(self, property_name: str, items: Spectrum | Table | Sequence[Spectrum | Table],
                    parameters: Mapping[str, Any] | None = None) -> Any:

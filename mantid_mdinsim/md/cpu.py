@@ -348,8 +348,11 @@ def run_jobs(jobs: list[CPUJob], processes: int,
                     if failed:
                         raise failed[0].exception()
             except BaseException:
-                # Cancelled, Ctrl-C or a failed run: let the others checkpoint and stop.
+                # Cancelled, Ctrl-C or a failed run: runs not started yet are dropped, the
+                # running ones checkpoint at their next chunk boundary and stop.
                 stop.set()
+                for future in pending:
+                    future.cancel()
                 wait(pending, timeout=None)
                 raise
         return [future.result() for future in sorted(futures, key=futures.get)]
