@@ -108,7 +108,8 @@ def test_an_address_without_a_scheduler_is_a_clear_error(monkeypatch):
             pass
 
 
-def test_pieces_that_need_a_gpu_are_refused_where_no_worker_has_one(tmp_path):
+def test_pieces_that_need_a_gpu_are_refused_where_no_worker_has_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
     cluster = DaskProcesses(tmp_path / "dask")
     try:
         address = cluster.start_scheduler()
@@ -116,6 +117,9 @@ def test_pieces_that_need_a_gpu_are_refused_where_no_worker_has_one(tmp_path):
         cluster.wait_for_workers(1)
         with execution.session(address) as executor:
             assert execution.active() is executor
+            # a step inside (predict's md, sqw, harmonic) reuses the cluster: not given, or same
+            with execution.session(None) as inner, execution.session(address) as same:
+                assert inner is executor and same is executor
             with pytest.raises(ExecutionError, match="no Dask worker .* offers the resource "
                                "GPU=1.*--resources GPU=1"):
                 executor.run([Piece("gpu", abs, (-1,), resources={"GPU": 1})])
