@@ -8,7 +8,6 @@ backend (ASE + calorine's CPUNEP; i-PI for path integrals).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from .. import execution
 from ..errors import ExternalProgramError, ParameterError
 from ..external import find_executable
 from ..io.atomic import write_text_atomic
+from ..io.paths import check_output_paths, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
@@ -39,7 +39,7 @@ SUMMARY_FILE = "summary.json"
 #: these resumes and reuses its runs.
 _EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
                    "temperature_k", "number_of_runs", "output_dir", "max_frequency_mev",
-                   "structure", "model") + execution.EXECUTION_NAMES
+                   "structure", "model", "min_atom_distance_angstrom") + execution.EXECUTION_NAMES
 
 
 @dataclass
@@ -165,19 +165,11 @@ def _temperature_warning(run: dict[str, Any]) -> list[str]:
             "longer, or with --equilibration nvt/npt); later steps use the target"]
 
 
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _identity(parameters: Mapping[str, Any], backend: str) -> dict[str, Any]:
     """What must match for a folder's runs to be resumed or reused."""
     identity = {k: v for k, v in parameters.items() if k not in _EXECUTION_ONLY}
-    identity["structure_sha256"] = _file_digest(parameters["structure"])
-    identity["model_sha256"] = _file_digest(parameters["model"])
+    identity["structure_sha256"] = file_digest(parameters["structure"])
+    identity["model_sha256"] = file_digest(parameters["model"])
     identity["backend"] = backend
     return identity
 
@@ -230,8 +222,9 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     resolved = MD_PARAMETERS.resolve(parameters, **kwargs)
     for name in ("structure", "model", "output_dir"):
         resolved[name] = str(Path(resolved[name]).expanduser().resolve())
+    check_output_paths(MD_PARAMETERS, resolved)
     model = read_model_info(resolved["model"])
-    structure = load_structure(resolved["structure"])
+    structure = load_structure(resolved["structure"], resolved["min_atom_distance_angstrom"])
     check_species(structure, model, resolved["structure"])
     atoms = build_supercell(structure, resolved["supercell"])
     backend, executable = choose_backend(resolved)
@@ -261,12 +254,18 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     work = progress.sub(0.02, 1.0)
     with execution.session(resolved["scheduler"], resolved["threads_per_worker"]) as executor:
         if backend == "gpumd":
-            from .gpumd import GPUMDJob as Job, run_jobs as run_gpumd_jobs
+            from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
+
+            jobs = [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
         elif protocol.path_integral:
-            from .pimd import PIJob as Job
+            from .pimd import PIJob, run_jobs as run_pi_jobs
+
+            jobs = [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
         else:
-            from .cpu import CPUJob as Job
-        jobs = [Job(spec, protocol, atoms, str(model.path), logs) for spec in specs]
+            from .cpu import CPUJob, run_jobs as run_cpu_jobs
+
+            jobs = [CPUJob(spec, protocol, atoms, str(model.path), logs,
+                           resolved["min_atom_distance_angstrom"]) for spec in specs]
         if executor.spec.distributed:
             from .tasks import run_on_cluster
 
@@ -275,12 +274,8 @@ def run_md(parameters: Mapping[str, Any] | None = None,
         elif backend == "gpumd":
             summaries = run_gpumd_jobs(jobs, executable, work)
         elif protocol.path_integral:
-            from .pimd import run_jobs as run_pi_jobs
-
             summaries = run_pi_jobs(jobs, resolved["processes"], work)
         else:
-            from .cpu import run_jobs as run_cpu_jobs
-
             summaries = run_cpu_jobs(jobs, resolved["processes"], work)
 
     runs = []
