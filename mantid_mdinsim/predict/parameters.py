@@ -89,7 +89,8 @@ def _md() -> tuple[Parameter, ...]:
 
 
 #: S(q,w) parameters the chain sets itself.
-_SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot")
+_SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot",
+                "scheduler", "threads_per_worker")   # the last two: from the MD step's set
 
 
 def _sqw() -> tuple[Parameter, ...]:
