@@ -16,7 +16,8 @@ def _check_model_settings(values):
     """The core's checks of settings that depend on each other (cutoffs, descriptor orders,
     fine-tuning files). The species only label the model here; the data are checked when the
     algorithm runs, so a large training set is not read in the dialog."""
-    NepHyperparameters.from_parameters(values, values["species"] or ("H",))
+    NepHyperparameters.from_parameters(values, values["species"] or ("H",),
+                                       "neppo" if values["backend"] == "neppo" else "gpumd")
 
 
 class MDTrainNEP(MDAlgorithm, PythonAlgorithm):

@@ -147,6 +147,9 @@ class Parameter:
         rather than letting argparse refuse other spellings).
     metavar
         The word for the value in ``--help`` and messages (``--instrument NAME``).
+    allow_empty
+        A list option that may be given with no value on the command line (``--ensemble``
+        alone: an empty list, which that parameter reads as "the demo's own").
     applies_when
         The parameter applies only under this condition (:func:`when`): greyed out in the
         Mantid dialog otherwise, and a warning when given where it does not apply.
@@ -171,6 +174,7 @@ class Parameter:
     aliases: tuple[tuple[str, str], ...] = ()
     ignore_case: bool = False
     metavar: str | None = None
+    allow_empty: bool = False
     applies_when: AppliesWhen | None = None
 
     def __post_init__(self) -> None:
@@ -449,7 +453,7 @@ class ParameterSet:
             if parameter.kind is not Kind.VALUE:
                 kwargs["metavar"] = {Kind.DIRECTORY: "DIR"}.get(parameter.kind, "FILE")
                 if parameter.kind is Kind.INPUT_FILES and not parameter.cli_positional:
-                    kwargs["nargs"] = "+"
+                    kwargs["nargs"] = "*" if parameter.allow_empty else "+"
             elif parameter.type is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:
@@ -462,7 +466,7 @@ class ParameterSet:
                 if parameter.metavar:
                     kwargs["metavar"] = parameter.metavar
                 if parameter.multiple and not parameter.cli_positional:
-                    kwargs["nargs"] = "+"
+                    kwargs["nargs"] = "*" if parameter.allow_empty else "+"
                 # Conversion and bounds are checked by validate() so that the CLI and the core
                 # give the same message; argparse only splits the words.
             target.add_argument(*names, **kwargs)

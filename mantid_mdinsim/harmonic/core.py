@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from .. import execution
 from ..atomistic.inputs import (check_model_loads_on_cpu, check_species, load_structure,
                                 read_model_info)
 from ..errors import InputFileError, ParameterError
@@ -132,6 +133,11 @@ def compute_harmonic(parameters: Mapping[str, Any] | None = None,
     given.pop("output", None)
     given.pop("plot", None)
     params = HARMONIC_PARAMETERS.subset(CORE_PARAMETER_NAMES).resolve(given)
+    with execution.session(params["scheduler"], params["threads_per_worker"]):
+        return _compute_harmonic(params, progress)
+
+
+def _compute_harmonic(params: dict[str, Any], progress: ProgressReporter) -> HarmonicResult:
     structure_path = Path(params["structure"])
 
     phonons: HarmonicPhonons | None = None

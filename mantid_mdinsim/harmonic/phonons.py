@@ -14,6 +14,7 @@ coordinates for q-points (the 2 pi is not written).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import os
@@ -245,7 +246,9 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
                      symprec=symprec, log_level=0)
     phonon.generate_displacements(distance=displacement_angstrom)
     phonon.forces = displacement_forces(phonon.supercells_with_displacements, calculator,
-                                        progress.sub(0.05, 0.9))
+                                        progress.sub(0.05, 0.9),
+                                        calculator_factory=functools.partial(CPUNEP,
+                                                                             str(model_path)))
     # Compact force constants (primitive x supercell atoms): what euphonic keeps anyway, and a
     # file n_supercell times smaller than the full matrix.
     phonon.produce_force_constants(calculate_full_force_constants=False)

@@ -10,6 +10,7 @@ fastest vibration.
 from __future__ import annotations
 
 from ..atomistic.inputs import MIN_ATOM_DISTANCE_ANGSTROM
+from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet, when
 
 #: Equilibration ensembles. ``pimd_*`` are path-integral (ring-polymer) ensembles with
@@ -116,7 +117,7 @@ MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
               minimum=0.0, exclusive_minimum=True, group="Execution"),
     Parameter("overwrite", bool, "Start again in an output folder that holds runs made "
               "with other parameters (they are deleted)", default=False, group="Execution"),
-))
+) + SCHEDULER_PARAMETERS)
 
 _PIMD = ("pimd_npt", "pimd_nvt")
 _BAROSTAT = ("npt", "pimd_npt")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..approximation import CHOICES as APPROXIMATION_CHOICES
 from ..approximation import FULL
+from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet, when
 
 #: Trajectory file extensions the readers recognise (the format is also sniffed from content).
@@ -88,7 +89,7 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
               default="sqw.nxs", extensions=(".nxs",), mantid_name="OutputFile", group="Output"),
     Parameter("plot", bool, "Write the PNG colour map next to the output file", default=True,
               group="Output"),
-))
+) + SCHEDULER_PARAMETERS)
 
 #: Settings that apply only with another's value: greyed out in the Mantid dialog, a warning
 #: when given otherwise. (The plot needs an output file, which only Mantid may leave out:

@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
+from .. import execution
 from ..errors import ParameterError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
@@ -174,9 +175,12 @@ def _check_split_sizes(n_structures: int, ensemble_size: int, validation_fractio
 def train_models(training: Dataset, test: Dataset | None, hyper: NepHyperparameters,
                  backend: TrainingBackend, output_directory: Path, ensemble_size: int = 1,
                  validation_fraction: float = 0.1, split_mode: str = "bagging", seed: int = 42,
-                 progress: ProgressReporter | None = None) -> list[ModelRun]:
+                 progress: ProgressReporter | None = None,
+                 time_budget_s: float | None = None) -> list[ModelRun]:
     """Train the full model and ``ensemble_size`` split models (if >= 2) in
-    ``output_directory``, skipping models already trained from the same inputs."""
+    ``output_directory``, skipping models already trained from the same inputs.
+    ``time_budget_s`` (wall seconds for all models to train) gives each model an equal share
+    of what is left (backends that can stop early: neppo)."""
     progress = ensure_progress(progress)
     output_directory = Path(output_directory)
     output_directory.mkdir(parents=True, exist_ok=True)
@@ -208,18 +212,46 @@ def train_models(training: Dataset, test: Dataset | None, hyper: NepHyperparamet
     for stale in output_directory.glob("nepmodel_split*"):
         if stale.name not in current and (stale / INPUTS_MARKER).is_file():
             shutil.rmtree(stale)
-    for index, (run, resume) in enumerate(pending):
-        sub = progress.sub(index / len(pending), (index + 1) / len(pending))
-        label = f"model {run.name} ({index + 1}/{len(pending)})"
-        started = time.monotonic()
-        backend.run(run.directory, generations, sub, resume=resume, label=label)
-        write_text_atomic(run.directory / DONE_MARKER, json.dumps({
+    # Each model is a piece: in this process one after the other, or one task each on a
+    # cluster (--scheduler); a finished model is marked done as soon as it returns.
+    # The time budget is a wall-clock deadline (comparable across machines); members run one
+    # after the other in process share what is left equally, members on a cluster run side by
+    # side and each may use all of it.
+    deadline_epoch_s = None if time_budget_s is None else time.time() + time_budget_s
+    sequential = isinstance(execution.active(), execution.InProcessExecutor)
+    pieces = [execution.Piece(f"train-{run.name}", _train_member,
+                              (backend, run.directory, generations, resume,
+                               f"model {run.name} ({index + 1}/{len(pending)})",
+                               deadline_epoch_s, len(pending) - index if sequential else 1))
+              for index, (run, resume) in enumerate(pending)]
+
+    def mark_done(index: int, result: tuple[float, str]) -> None:
+        seconds, stopped_early = result
+        write_text_atomic(pending[index][0].directory / DONE_MARKER, json.dumps({
             "backend": backend.describe(), "generations": generations,
-            "seconds": round(time.monotonic() - started, 1),
+            "stopped_early": stopped_early,
+            "seconds": round(seconds, 1),
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
                 timespec="seconds")}))
+
+    execution.active().run(pieces, progress, mark_done,
+                           input_files=[run.directory / "train.xyz" for run, _ in pending
+                                        if (run.directory / "train.xyz").is_file()])
     progress.report(1.0, "models trained")
     return runs
+
+
+def _train_member(backend: TrainingBackend, directory: Path, generations: int, resume: bool,
+                  label: str, deadline_epoch_s: float | None = None,
+                  members_sharing_budget: int = 1) -> tuple[float, str]:
+    """Train one model of the ensemble (a piece); returns the seconds it took and why it
+    stopped early ("" where it ran all its steps)."""
+    started = time.monotonic()
+    limit = (None if deadline_epoch_s is None
+             else max(deadline_epoch_s - time.time(), 0.0) / members_sharing_budget)
+    backend.run(directory, generations, execution.piece_progress(), resume=resume, label=label,
+                time_limit_s=limit)
+    return time.monotonic() - started, getattr(backend, "stopped_early", "")
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -349,9 +381,12 @@ def prepare_inputs(parameters: Mapping[str, Any] | None = None, **kwargs: Any
     species = resolve_species(training, resolved["species"])
     if test is not None:
         check_species(test, species, "test set")
-    hyper = NepHyperparameters.from_parameters(resolved, species)
     backend = select_backend(resolved["backend"], resolved["nep_executable"],
-                             resolved["threads"])
+                             resolved["threads"], resolved["early_stopping_patience"])
+    hyper = NepHyperparameters.from_parameters(resolved, species, backend.name)
+    if hasattr(backend, "loss_weights"):  # neppo: early stopping weighs RMSEs as the loss does
+        backend.loss_weights = {"energy": hyper.lambda_energy, "force": hyper.lambda_force,
+                                "virial": hyper.lambda_virial}
     hyper.check_backend(backend.name)
     check_vacuum(training, hyper.radial_cutoff_angstrom)
     if test is not None:
@@ -375,6 +410,13 @@ def train_nep(parameters: Mapping[str, Any] | None = None,
     progress = ensure_progress(progress)
     inputs = prepare_inputs(parameters, **kwargs)
     resolved = inputs.parameters
+    with execution.session(resolved["scheduler"], resolved["threads_per_worker"]):
+        return _train(inputs, progress, md_sampler, reference_calculator)
+
+
+def _train(inputs: TrainingInputs, progress: ProgressReporter, md_sampler: Callable | None,
+           reference_calculator: Callable[[], Any] | None) -> TrainResult:
+    resolved = inputs.parameters
     logs = provenance_logs(STEP_NAME, resolved)
     logs["backend"] = inputs.backend.describe()
     if resolved["active_learning_generations"] > 0:
@@ -385,14 +427,29 @@ def train_nep(parameters: Mapping[str, Any] | None = None,
     runs = train_models(inputs.training, inputs.test, inputs.hyper, inputs.backend,
                         inputs.output_directory, resolved["ensemble_size"],
                         resolved["validation_fraction"], resolved["split_mode"],
-                        resolved["seed"], progress.sub(0.0, 0.9))
+                        resolved["seed"], progress.sub(0.0, 0.9),
+                        time_budget_s=_budget_seconds(resolved))
     evaluation = evaluate_models(runs, inputs.training, inputs.test, logs, progress.sub(0.9, 0.98))
     return finish(inputs, runs, evaluation, logs)
 
 
+def _budget_seconds(resolved: Mapping[str, Any]) -> float | None:
+    minutes = resolved.get("time_budget_minutes")
+    return None if minutes is None else 60.0 * minutes
+
+
+def _early_stop_notes(runs: Sequence[ModelRun]) -> list[str]:
+    notes = []
+    for run in runs:
+        reason = _read_json(run.directory / DONE_MARKER).get("stopped_early")
+        if reason:
+            notes.append(f"model {run.name}: {reason}; its best model is kept")
+    return notes
+
+
 def finish(inputs: TrainingInputs, runs: Sequence[ModelRun], evaluation: Evaluation,
            logs: Mapping[str, Any], active_learning: list[dict] | None = None) -> TrainResult:
-    notes = list(inputs.hyper.notes) + evaluation.notes
+    notes = list(inputs.hyper.notes) + evaluation.notes + _early_stop_notes(runs)
     extra = {"backend": inputs.backend.describe(), "notes": notes,
              "parameters": {k: v for k, v in inputs.parameters.items()},
              "active_learning": active_learning or []}
