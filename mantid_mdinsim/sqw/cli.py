@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from ..progress import terminal_progress
-from .compute import compute_sqw
 from .parameters import SQW_PARAMETERS
 
 
@@ -31,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+
     params = SQW_PARAMETERS.from_argparse(args)
     output = Path(params["output"])
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
