@@ -36,7 +36,8 @@ from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
 from . import averaging
-from .correlation import DEFAULT_MEMORY_BYTES, CorrelationSums, StreamingCorrelator
+from .correlation import DEFAULT_MEMORY_BYTES, CorrelationSums
+from .engines import make_correlator, resolve_engine
 from .parameters import SQW_PARAMETERS
 from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
                       spherical_qpoints)
@@ -374,6 +375,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
                              fix=error.fix) from None
     incoherent = {"yes": True, "no": False}.get(params["incoherent"],
                                                 params["weights"] in ("neutron", "none"))
+    engine = resolve_engine(params["engine"], params["device"], params["precision"])
     progress.report(0.0, "choosing q-points")
     q_points = _choose_qpoints(params, first)
     q_norms = q_points.norms
@@ -408,8 +410,8 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     for run in range(start_run, len(readers)):
         reader = readers[run]
         inverse_cell = np.linalg.inv(reader.cell)
-        correlator = StreamingCorrelator(species_index, len(species), q_points.indices, window,
-                                         incoherent, memory_bytes=memory_bytes)
+        correlator = make_correlator(engine, species_index, len(species), q_points.indices,
+                                     window, incoherent, memory_bytes=memory_bytes)
         context.pairs = correlator.pairs
         batch_blocks = max(1, round(BATCH_WINDOWS * window / correlator.plan.starts))
         first_frame = start_frame if run == start_run else 0
@@ -463,6 +465,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
             q_average[name] = (values, error)
     logs = _logs(params, readers, species, weights, q_points, window, frames_per_run, spread,
                  single, int(np.count_nonzero(empty)), incoherent)
+    logs["engine"] = engine.label
     if store:
         store.remove()
     progress.report(1.0, "done")

@@ -197,9 +197,13 @@ class StreamingCorrelator:
             # Only rho is held; positions wait in a small stage until a tile of frames is full.
             self._stage = np.empty((kernels.TILE, self.n_atoms, 3))
             self._staged = 0
-            self._density = np.zeros((n_species, self.n_q, frames), dtype=complex)
+            self._density = self._allocate_density(frames)
         self._held = 0   # frames in the block buffer
         self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+
+    def _allocate_density(self, frames: int):
+        """The buffer of rho_a(q, t) for the coherent part alone: (n_species, n_q, frames)."""
+        return np.zeros((self.n_species, self.n_q, frames), dtype=complex)
 
     def close(self) -> None:
         """Stop the worker threads (also done when the object is collected)."""
@@ -278,6 +282,16 @@ class StreamingCorrelator:
         # for the last block of a trajectory.
         length = scipy.fft.next_fast_len(n_valid + window)
         tail_length = scipy.fft.next_fast_len(max(tail, 1) + window)
+        self._correlate_block(n_valid, n_starts, length, tail_length)
+        self._shift(n_valid, n_starts)
+        self.blocks_done += 1
+
+    def _correlate_block(self, n_valid: int, n_starts: int, length: int,
+                         tail_length: int) -> None:
+        """Add the lag sums of the block's ``n_starts`` window starts (of ``n_valid`` frames
+        held) to ``self.sums``, with FFTs of ``length`` (block) and ``tail_length`` (tail)
+        points. The engines differ here (and in how rho is computed: :meth:`_flush_stage`)."""
+        tail = n_valid - n_starts
         if self.incoherent:
             q_chunk, atom_chunk = self._chunks
             atom_starts = list(range(0, self.n_atoms, atom_chunk))
@@ -298,8 +312,6 @@ class StreamingCorrelator:
             tail_density = scipy.fft.fft(self._density[:, :, n_starts:n_valid], n=tail_length,
                                          axis=-1, workers=self.workers) if tail > 0 else None
             self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
-        self._shift(n_valid, n_starts)
-        self.blocks_done += 1
 
     def _self_part(self, atom_starts: list[int], atom_chunk: int, q_slice: slice,
                    n_valid: int, n_starts: int, length: int, tail_length: int):
