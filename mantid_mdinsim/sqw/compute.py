@@ -183,8 +183,10 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
     params = SQW_PARAMETERS.resolve(parameters, **kwargs)
     progress = ensure_progress(progress)
     paths = [Path(p) for p in params["trajectories"]]
-    readers = [open_trajectory(p) for p in paths]
+    readers = []
     try:
+        for path in paths:
+            readers.append(open_trajectory(path, species_from=params["species_from"]))
         _check_frame_interval(readers, params["time_step_fs"])
         return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
                         memory_bytes)
@@ -209,7 +211,7 @@ def _check_frame_interval(readers: list[TrajectoryReader], time_step_fs: float) 
                 FRAME_INTERVAL_TOLERANCE * recorded):
             raise ParameterError(
                 "time_step_fs", f"{time_step_fs:g} fs, but the frames of {reader.path} are "
-                f"{recorded:g} fs apart (their Time= values)",
+                f"{recorded:g} fs apart (the frame times the file records)",
                 f"give --time-step-fs {recorded:g}: the time between stored frames, which is "
                 "the MD time step times the dump interval")
 
