@@ -237,6 +237,17 @@ class NetcdfReader(TrajectoryReader):
                 self.check_positions(positions, frame)
                 yield positions
 
+    def frame_times_fs(self) -> np.ndarray:
+        """The ``time`` of every frame, fs."""
+        variable = self._dataset.variables["time"]
+        units = str(getattr(variable, "units", "picosecond")).lower()
+        return np.asarray(variable[:], dtype=float) * _TIME_UNITS_FS.get(units, 1000.0)
+
+    def velocities_angstrom_per_fs(self, frame: int) -> np.ndarray | None:
+        """The velocities of a frame where dumped (AMBER: Angstrom/ps), Angstrom/fs."""
+        variable = self._dataset.variables.get("velocities")
+        return None if variable is None else np.asarray(variable[frame], float) / 1000.0
+
     def close(self) -> None:
         dataset = getattr(self, "_dataset", None)
         if dataset is not None and dataset.isopen():

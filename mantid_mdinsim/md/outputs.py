@@ -233,12 +233,16 @@ def read_thermo_csv(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def iter_frames(path: str | Path) -> Iterator[Atoms]:
-    """The frames of an extended XYZ trajectory (ours or GPUMD's dump.xyz), one by one."""
+    """The frames of a run's trajectory (ours or GPUMD's), one by one, as ASE Atoms: ``Time``
+    (fs) in ``info``; velocities, where dumped, as the array ``vel`` (Angstrom/fs)."""
     import ase.io
 
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "the trajectory does not exist")
+    if path.name.endswith((".nc", ".nc" + PARTIAL_SUFFIX)):
+        yield from _iter_netcdf_frames(path)
+        return
     try:
         for frame in ase.io.iread(str(path), index=":", format="extxyz"):
             yield frame
@@ -246,6 +250,23 @@ def iter_frames(path: str | Path) -> Iterator[Atoms]:
         raise InputFileError(path, f"is not a complete extended XYZ trajectory ({error})",
                              fix="a run interrupted while writing leaves a .partial file; "
                                  "resume the run instead of reading it") from error
+
+
+def _iter_netcdf_frames(path: Path) -> Iterator[Atoms]:
+    from ..io.trajectory_netcdf import NetcdfReader
+    from ..io.trajectory_species import species_file_for
+
+    final = path.with_name(path.name[:-len(PARTIAL_SUFFIX)]) if path.name.endswith(
+        PARTIAL_SUFFIX) else path
+    with NetcdfReader(path, species_from=species_file_for(final)) as reader:
+        times = reader.frame_times_fs()
+        for index, positions in enumerate(reader.frames()):
+            frame = Atoms(reader.species, positions=positions, cell=reader.cell, pbc=True)
+            frame.info["Time"] = float(times[index])
+            velocities = reader.velocities_angstrom_per_fs(index)
+            if velocities is not None:
+                frame.new_array("vel", velocities)
+            yield frame
 
 
 def frame_time_fs(frame: Atoms) -> float:
