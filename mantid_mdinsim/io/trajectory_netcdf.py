@@ -237,6 +237,11 @@ class NetcdfReader(TrajectoryReader):
                 self.check_positions(positions, frame)
                 yield positions
 
+    @property
+    def types(self) -> np.ndarray | None:
+        """The type index of each atom (frame 0) where the file stores them, else None."""
+        return self._types
+
     def frame_times_fs(self) -> np.ndarray:
         """The ``time`` of every frame, fs."""
         variable = self._dataset.variables["time"]
