@@ -25,8 +25,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_sqw import write_trajectory  # noqa: E402
-from bench_sqw_process import (best_of, dynasor, line, ours, run_process,  # noqa: E402
-                               to_netcdf)
+from bench_sqw_process import (best_of, dynasor, line, ours, prepare_case,  # noqa: E402
+                               run_process)
 
 
 def agreement(path: Path, q_file: Path, window: int) -> None:
@@ -59,19 +59,11 @@ def main() -> None:
         print("no CUDA GPU visible to PyTorch: nothing to measure")
         return
     print(f"GPU: {torch.cuda.get_device_name(0)}")
-    from mantid_mdinsim.sqw.qpoints import spherical_qpoints
-
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        xyz, tiny = folder / "bench.xyz", folder / "tiny.xyz"
-        cell = write_trajectory(xyz, args.atoms, args.frames)
-        tiny_cell = write_trajectory(tiny, 32, 12)
-        q_points = spherical_qpoints(cell, 6.0, args.q, seed=1).cartesian
-        q_points = q_points[np.random.default_rng(0).permutation(len(q_points))[:args.q]]
-        q_file, tiny_q = folder / "q.txt", folder / "tiny_q.txt"
-        np.savetxt(q_file, q_points)
-        np.savetxt(tiny_q, spherical_qpoints(tiny_cell, 2.0, 10).cartesian)
-        netcdf = to_netcdf(xyz, folder / "bench.nc")
+        xyz, netcdf, q_file, tiny, tiny_q = prepare_case(folder, args.atoms, args.frames,
+                                                         args.q, 6.0)
+        q_points = np.loadtxt(q_file)
         print(f"{args.atoms} atoms, {len(q_points)} q, {args.frames} frames, window "
               f"{args.window}, coherent + incoherent")
         run_process(ours(tiny, tiny_q, 4, True, folder / "t.nxs", "torch"))   # warm caches

@@ -108,6 +108,24 @@ def to_netcdf(xyz: Path, target: Path) -> Path:
     return target
 
 
+def prepare_case(folder: Path, atoms: int, frames: int, q_count: int, q_max: float):
+    """The trajectory (XYZ and NetCDF), its q-points (spherical up to ``q_max``, 1/Angstrom)
+    and a tiny case to warm the caches: paths (xyz, netcdf, q_file, tiny, tiny_q)."""
+    from mantid_mdinsim.sqw.qpoints import spherical_qpoints
+
+    xyz, tiny = folder / "bench.xyz", folder / "tiny.xyz"
+    cell = write_trajectory(xyz, atoms, frames)
+    tiny_cell = write_trajectory(tiny, 32, 12)
+    q_points = spherical_qpoints(cell, q_max, q_count, seed=1).cartesian
+    q_points = q_points[np.random.default_rng(0).permutation(len(q_points))[:q_count]]
+    q_file, tiny_q = folder / "q.txt", folder / "tiny_q.txt"
+    np.savetxt(q_file, q_points)
+    np.savetxt(tiny_q, spherical_qpoints(tiny_cell, 2.0, 10).cartesian)
+    netcdf = to_netcdf(xyz, folder / "bench.nc")
+    to_netcdf(tiny, folder / "tiny.nc")
+    return xyz, netcdf, q_file, tiny, tiny_q
+
+
 def line(label: str, seconds: float, megabytes: float, reference: float | None = None) -> None:
     ratio = f"  ({reference / seconds:5.2f}x faster than dynasor)" if reference else ""
     print(f"  {label:<44s} {seconds:7.2f} s  peak {megabytes:7.0f} MB{ratio}")
@@ -129,8 +147,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.small:
         args.atoms, args.q, args.frames, args.window = 256, 100, 200, 50
-    from mantid_mdinsim.sqw.qpoints import spherical_qpoints
-
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a loaded machine "
           "slows every figure; the ratios are side by side)")
     print("start-up (best of 5):")
@@ -140,17 +156,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        xyz, tiny = folder / "bench.xyz", folder / "tiny.xyz"
-        cell = write_trajectory(xyz, args.atoms, args.frames)
-        tiny_cell = write_trajectory(tiny, 32, 12)
-        q_points = spherical_qpoints(cell, 8.0, args.q, seed=1).cartesian
-        q_points = q_points[np.random.default_rng(0).permutation(len(q_points))[:args.q]]
-        q_file, tiny_q = folder / "q.txt", folder / "tiny_q.txt"
-        np.savetxt(q_file, q_points)
-        np.savetxt(tiny_q, spherical_qpoints(tiny_cell, 2.0, 10).cartesian)
-        netcdf = to_netcdf(xyz, folder / "bench.nc")
-        to_netcdf(tiny, folder / "tiny.nc")
-        print(f"{args.atoms} atoms, {len(q_points)} q-points, {args.frames} frames, window "
+        xyz, netcdf, q_file, tiny, tiny_q = prepare_case(folder, args.atoms, args.frames,
+                                                         args.q, 8.0)
+        print(f"{args.atoms} atoms, {len(np.loadtxt(q_file))} q-points, {args.frames} frames, window "
               f"{args.window}; extended XYZ {xyz.stat().st_size / 1e6:.0f} MB, NetCDF "
               f"{netcdf.stat().st_size / 1e6:.0f} MB")
         for incoherent in (False, True):     # warm the numba caches of both

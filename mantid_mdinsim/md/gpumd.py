@@ -175,20 +175,15 @@ def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
         lines.append(("ensemble", "nve"))
     lines.append(("dump_thermo", protocol.thermo_steps))
     if netcdf:
-        dump = [protocol.dump_steps, NETCDF_DUMP_NAME, "precision", "double"]
-        if protocol.dump_velocities:
-            dump.append("velocity")
-        lines.append(("dump_netcdf", tuple(dump)))
-        if protocol.production == "nve":
-            lines.append(("dump_restart", protocol.checkpoint_steps))
-        lines.append(("run", production_steps))
-        return lines
-    dump = [protocol.dump_steps, DUMP_NAME]
-    if dump_syntax == DUMP_XYZ_GROUP_FIRST:
-        dump = [-1, 0] + dump  # grouping method -1: the whole system (group id then ignored)
+        keyword, dump = "dump_netcdf", [protocol.dump_steps, NETCDF_DUMP_NAME, "precision",
+                                        "double"]
+    else:
+        keyword, dump = "dump_xyz", [protocol.dump_steps, DUMP_NAME]
+        if dump_syntax == DUMP_XYZ_GROUP_FIRST:
+            dump = [-1, 0] + dump  # grouping method -1: the whole system (group id ignored)
     if protocol.dump_velocities:
         dump.append("velocity")
-    lines.append(("dump_xyz", tuple(dump)))
+    lines.append((keyword, tuple(dump)))
     if protocol.production == "nve":
         lines.append(("dump_restart", protocol.checkpoint_steps))
     lines.append(("run", production_steps))
@@ -448,16 +443,25 @@ def _resumed_from(segment: Path) -> int:
     return int(marker.read_text()) if marker.is_file() else 0
 
 
+def _segment_cut(segments: list[Path], index: int, protocol: Protocol,
+                 frames_before: int) -> tuple[int | None, float]:
+    """(frames of segment ``index`` to keep: up to where the next resumed, or None for all;
+    the time offset in fs that makes its frame times continue those before it)."""
+    limit = None
+    if index + 1 < len(segments):
+        limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - frames_before
+    offset = 0.0
+    if index > 0:
+        offset = ((protocol.equilibration_steps + _resumed_from(segments[index]))
+                  * protocol.time_step_fs)
+    return limit, offset
+
+
 def _merge_frames(segments: list[Path], protocol: Protocol, target) -> int:
     """Join the dumps of the segments, each cut where the next resumed, Time continuous."""
     total = 0
     for index, segment in enumerate(segments):
-        limit = None
-        if index + 1 < len(segments):
-            limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - total
-        offset = 0.0
-        if index > 0:
-            offset = (protocol.equilibration_steps + _resumed_from(segment)) * protocol.time_step_fs
+        limit, offset = _segment_cut(segments, index, protocol, total)
         total += _copy_frames(segment / DUMP_NAME, target, limit, offset)
     return total
 
@@ -471,13 +475,7 @@ def _merge_netcdf_frames(segments: list[Path], protocol: Protocol, target: Path)
     writer = None
     try:
         for index, segment in enumerate(segments):
-            limit = None
-            if index + 1 < len(segments):
-                limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - total
-            offset = 0.0
-            if index > 0:
-                offset = ((protocol.equilibration_steps + _resumed_from(segment))
-                          * protocol.time_step_fs)
+            limit, offset = _segment_cut(segments, index, protocol, total)
             with NetcdfReader(segment / NETCDF_DUMP_NAME,
                               species_from=segment / POTENTIAL_NAME) as reader:
                 if writer is None:

@@ -340,30 +340,39 @@ class StreamingCorrelator:
             kernels.accumulate_spectra(series, species, density, power)
         return density, power, tail_density, tail_power
 
-    def _add_coherent(self, q_slice: slice, density: np.ndarray,
-                      tail_density: np.ndarray | None, tail: int) -> None:
+    def _coherent_sums(self):
+        """Where the coherent lag sums accumulate (the torch engine keeps them on its device)."""
+        return self.sums.coherent
+
+    def _add_coherent(self, q_slice: slice, density, tail_density, tail: int) -> None:
+        """Lag sums of the species pairs from the transforms of rho_a (numpy arrays, or torch
+        tensors for the torch engine: the same methods)."""
+        target = self._coherent_sums()
         for index, (a, b) in enumerate(self.pairs):
-            cross = (np.conj(density[a]) * density[b]).real
+            cross = (density[a].conj() * density[b]).real
             tail_cross = None
             if tail > 0:
-                tail_cross = (np.conj(tail_density[a]) * tail_density[b]).real
+                tail_cross = (tail_density[a].conj() * tail_density[b]).real
             if a != b:
                 # Re[c_ab + c_ba] = Re ifft(conj(R_a) R_b + conj(R_b) R_a)
                 cross = 2.0 * cross
                 if tail_cross is not None:
                     tail_cross = 2.0 * tail_cross
-            self.sums.coherent[index, q_slice] += self._lags(cross, tail_cross, tail)
+            target[index, q_slice] += self._lags(cross, tail_cross, tail)
 
     def _lags(self, spectrum: np.ndarray, tail_spectrum: np.ndarray | None,
               tail: int) -> np.ndarray:
         """Re ifft(spectrum)[..., :W+1] minus the same of the tail: sum over the block's
         starts of y(s) conj(y(s + k)), real part."""
         lags = self.window + 1
-        result = scipy.fft.ifft(spectrum, axis=-1, workers=self.workers)[..., :lags].real
+        result = self._inverse_fft(spectrum)[..., :lags].real
         if tail > 0 and tail_spectrum is not None:
-            result = result - scipy.fft.ifft(tail_spectrum, axis=-1,
-                                             workers=self.workers)[..., :lags].real
+            result = result - self._inverse_fft(tail_spectrum)[..., :lags].real
         return result
+
+    def _inverse_fft(self, spectrum):
+        """Inverse FFT along the last axis (scipy here; the torch engine's on its device)."""
+        return scipy.fft.ifft(spectrum, axis=-1, workers=self.workers)
 
     def _shift(self, n_valid: int, n_starts: int) -> None:
         keep = n_valid - n_starts

@@ -133,7 +133,7 @@ class TorchCorrelator(StreamingCorrelator):
             density = torch.fft.fft(held, n=length, dim=-1)
             tail_density = (torch.fft.fft(held[:, :, n_starts:], n=tail_length, dim=-1)
                             if tail > 0 else None)
-            self._add_coherent_device(slice(0, self.n_q), density, tail_density, tail)
+            self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
             return
         positions = self._to_device(self._positions[:n_valid])
         for q0 in range(0, self.n_q, self._q_batch):
@@ -155,7 +155,7 @@ class TorchCorrelator(StreamingCorrelator):
                         self._accumulate(series[n_starts:], tail_length,
                                          tail_density[species], tail_power[species])
             self._device_sums["incoherent"][:, q_slice] += self._lags(power, tail_power, tail)
-            self._add_coherent_device(q_slice, density, tail_density, tail)
+            self._add_coherent(q_slice, density, tail_density, tail)
 
     @staticmethod
     def _accumulate(series: torch.Tensor, length: int, density: torch.Tensor,
@@ -167,33 +167,19 @@ class TorchCorrelator(StreamingCorrelator):
         power += (transformed.real.square() + transformed.imag.square()).sum(dim=1).T.to(
             torch.float64)
 
-    def _add_coherent_device(self, q_slice: slice, density: torch.Tensor,
-                             tail_density: torch.Tensor | None, tail: int) -> None:
-        for index, (a, b) in enumerate(self.pairs):
-            cross = (torch.conj(density[a]) * density[b]).real
-            tail_cross = None
-            if tail > 0:
-                tail_cross = (torch.conj(tail_density[a]) * tail_density[b]).real
-            if a != b:
-                # Re[c_ab + c_ba] = Re ifft(conj(R_a) R_b + conj(R_b) R_a)
-                cross = 2.0 * cross
-                tail_cross = None if tail_cross is None else 2.0 * tail_cross
-            self._device_sums["coherent"][index, q_slice] += self._lags(cross, tail_cross, tail)
+    def _coherent_sums(self) -> torch.Tensor:
+        return self._device_sums["coherent"]
 
-    def _lags(self, spectrum: torch.Tensor, tail_spectrum: torch.Tensor | None,
-              tail: int) -> torch.Tensor:
-        lags = self.window + 1
-        result = torch.fft.ifft(spectrum.to(torch.complex128), dim=-1)[..., :lags].real
-        if tail > 0 and tail_spectrum is not None:
-            result = result - torch.fft.ifft(tail_spectrum.to(torch.complex128),
-                                             dim=-1)[..., :lags].real
-        return result
+    def _inverse_fft(self, spectrum: torch.Tensor) -> torch.Tensor:
+        return torch.fft.ifft(spectrum.to(torch.complex128), dim=-1)
 
     def _shift(self, n_valid: int, n_starts: int) -> None:
-        keep = n_valid - n_starts
         if self.incoherent:
-            self._positions[:keep] = self._positions[n_starts:n_valid]
-        else:
-            self._density[:, :, :keep] = self._density[:, :, n_starts:n_valid].clone()
-            self._density[:, :, keep:] = 0
-        self._held = keep
+            super()._shift(n_valid, n_starts)
+            return
+        # rho of the frames kept moves to the front, zeros after it (rho is summed into);
+        # torch refuses the overlapping in-place copy that numpy makes safe
+        kept = self._density[:, :, n_starts:n_valid]
+        self._density = torch.cat([kept, torch.zeros_like(self._density[:, :, kept.shape[-1]:])],
+                                  dim=-1)
+        self._held = n_valid - n_starts
