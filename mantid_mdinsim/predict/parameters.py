@@ -80,7 +80,8 @@ def _md() -> tuple[Parameter, ...]:
 
 
 #: S(q,w) parameters the chain sets itself.
-_SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot")
+_SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot",
+                "species_from")   # the MD step writes the species file beside each trajectory
 
 
 def _sqw() -> tuple[Parameter, ...]:
