@@ -62,6 +62,8 @@ import numpy as np
 from scipy import sparse
 from scipy.signal import fftconvolve
 
+from ..approximation import INCOHERENT
+from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import MdinsimError, ParameterError
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum, energy_axis, momentum_axis
@@ -520,7 +522,9 @@ def _logs(temperature_k: float, max_order: int, method: str, cross_section: str,
             "harmonic_frequency_min_mev": float(frequency_min_mev),
             "harmonic_n_qpoints": int(modes.qpts.shape[0]),
             "harmonic_model": "incoherent approximation, powder (abinslib "
-                              + _abinslib_version() + ")"}
+                              + _abinslib_version() + ")",
+            # Like MDComputeSqw's --approximation incoherent: what the MD is compared with.
+            APPROXIMATION_LOG: INCOHERENT}
 
 
 def _abinslib_version() -> str:

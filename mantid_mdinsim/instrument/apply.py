@@ -27,6 +27,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..approximation import LOG_NAME as APPROXIMATION_LOG
+from ..approximation import approximation_of
 from ..errors import InputFileError, ParameterError
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import log_value, provenance_logs
@@ -648,6 +650,11 @@ def _logs(grid: SqwGrid, params: Mapping[str, Any], run: RunSettings,
           output_range: tuple[float, float]) -> dict[str, Any]:
     logs: dict[str, Any] = {f"input_{k}": v for k, v in grid.logs.items()}
     logs.update(provenance_logs(STEP_NAME, params))
+    approximation = approximation_of(grid.logs)
+    if approximation is not None:
+        # Kept unprefixed: what the spectrum holds does not change with the instrument, and
+        # comparisons read it here (mantid_mdinsim.approximation).
+        logs[APPROXIMATION_LOG] = approximation
     logs.update(run.log_entries())
     logs["input_source"] = grid.source
     logs["resolution_model_used"] = resolution.description if resolution else "none"

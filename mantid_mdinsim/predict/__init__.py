@@ -10,10 +10,14 @@ Public surface::
     find_peaks_mev(energy_mev, values) -> [peak energies, strongest first]
     compare_with_experiment(energy_mev, values, experiment) -> {scale_factor, mean_squared_error..}
     drop_empty_shells(sqw) -> (S(|Q|,w) ready for the instrument step, empty shells dropped)
+    compare_with_harmonic(md, harmonic) -> {peaks matched with shifts, ...}; refuses spectra of
+        different scattering approximations (see mantid_mdinsim.approximation)
+    match_peaks(md_peaks, harmonic_peaks, tolerance) -> {matched, md_only, harmonic_only}
 
 ``mdinsim predict`` is :mod:`.cli`. Units: K, fs, meV, 1/Angstrom, Angstrom^2.
 """
 
+from .comparison import compare_with_harmonic, match_peaks
 from .core import (PredictResult, TemperatureResult, drop_empty_shells, predict,
                    resolve_parameters)
 from .demos import DATA_DIRECTORY, DEMOS, SILICON_MODEL, SILICON_STRUCTURE, demo_parameters
@@ -24,4 +28,5 @@ __all__ = [
     "PREDICT_PARAMETERS", "predict", "resolve_parameters", "PredictResult", "TemperatureResult",
     "DEMOS", "demo_parameters", "DATA_DIRECTORY", "SILICON_MODEL", "SILICON_STRUCTURE",
     "spectrum_1d", "find_peaks_mev", "compare_with_experiment", "drop_empty_shells",
+    "compare_with_harmonic", "match_peaks",
 ]

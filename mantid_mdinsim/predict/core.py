@@ -11,7 +11,12 @@
    ``<INSTRUMENT>_<T>K.nxs``;
 4. optionally (``harmonic``), phonons of the same model and their harmonic spectrum through the
    same instrument (:mod:`mantid_mdinsim.harmonic`), into ``harmonic_<T>K.nxs``;
-5. the figure ``prediction.png`` and the report (:mod:`.report`).
+5. the figure ``prediction.png`` and the report (:mod:`.report`, :mod:`.comparison`).
+
+With the harmonic comparison the MD S(q,w) is by default the incoherent approximation
+(``approximation``), as the harmonic one is (like for like), with its elastic line left out as
+the harmonic spectrum has none; the full S(q,w) goes through the instrument beside it
+(``<INSTRUMENT>_<T>K_full.nxs``).
 
 Resuming: after each stage, ``predict_state.json`` records a key (a hash of everything that
 decides the stage's result, its input files' contents and the keys of the stages it reads) and
@@ -33,6 +38,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..approximation import FULL, INCOHERENT
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
@@ -66,8 +72,11 @@ class TemperatureResult:
     """The prediction at one MD temperature.
 
     ``spectrum`` is the instrument's spectrum (2D S(|Q|, w) for direct geometry, 1D S(w) for
-    indirect geometry); ``banks`` the indirect-geometry bank spectra; ``harmonic`` the harmonic
-    spectrum through the same instrument (or None). ``files`` maps a label to each file;
+    indirect geometry) in the chosen approximation (its ``scattering_approximation`` log);
+    ``banks`` the indirect-geometry bank spectra; ``full_spectrum`` the full (coherent +
+    incoherent) spectrum through the same instrument when ``spectrum`` is the incoherent
+    approximation (else None); ``harmonic`` the harmonic spectrum through the same instrument
+    (or None). ``files`` maps a label to each file;
     ``trajectories`` are the MD runs at this temperature (frames ``frame_interval_fs`` apart),
     for further analysis (per-q S(q,w) at chosen q-points, for instance).
     """
@@ -78,6 +87,7 @@ class TemperatureResult:
     trajectories: list[Path] = field(default_factory=list)
     frame_interval_fs: float = 0.0
     banks: list[Spectrum] = field(default_factory=list)
+    full_spectrum: Spectrum | None = None
     harmonic: Spectrum | None = None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -151,6 +161,9 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
         if not Path(resolved[name]).is_file():
             raise InputFileError(resolved[name], "file not found", where=f"parameter '{name}'",
                                  fix=f"give {what}")
+    if resolved["approximation"] is None:
+        # Like for like: the harmonic spectrum is the incoherent approximation (as AbINS).
+        resolved["approximation"] = INCOHERENT if resolved["harmonic"] else FULL
     low, high = resolved["compare_energy_min_mev"], resolved["compare_energy_max_mev"]
     if low is not None and high is not None and not low < high:
         raise ParameterError("compare_energy_min_mev", f"the comparison range {low:g} to "
@@ -210,18 +223,25 @@ def _label(temperature_k: float) -> str:
 # ----------------------------------------------------------------------------------------------
 # Automatic choices
 # ----------------------------------------------------------------------------------------------
+def configured_instrument(instrument_parameters: Mapping[str, Any]):
+    """(instrument, RunSettings) for the instrument step's parameters among those given."""
+    from ..instrument import CORE_PARAMETERS, get_instrument
+
+    instrument = get_instrument(instrument_parameters["instrument"])
+    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
+            if name in instrument_parameters}
+    return instrument, instrument.configure(CORE_PARAMETERS.resolve(core))
+
+
 def instrument_q_max_inv_angstrom(instrument_parameters: Mapping[str, Any],
                                   energy_min_mev: float, energy_max_mev: float) -> float:
     """The largest |Q| (1/Angstrom) the instrument measures at energy transfers in
     [energy_min_mev, energy_max_mev]: along the bank lines (indirect geometry) or at the
     widest detector angle (direct geometry, below Ei)."""
-    from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, get_instrument)
+    from ..instrument import DirectGeometryInstrument
     from ..instrument.kinematics import direct_q_limits
 
-    instrument = get_instrument(instrument_parameters["instrument"])
-    core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
-            if name in instrument_parameters}
-    run = instrument.configure(CORE_PARAMETERS.resolve(core))
+    instrument, run = configured_instrument(instrument_parameters)
     low = max(energy_min_mev, run.energy_range_mev[0], 0.0)
     high = min(energy_max_mev, run.energy_range_mev[1])
     if isinstance(instrument, DirectGeometryInstrument):
@@ -273,6 +293,19 @@ def drop_empty_shells(sqw: Spectrum) -> tuple[Spectrum, int]:
     return sqw.copy(values=sqw.values[keep], errors=sqw.errors[keep],
                     vertical=Axis(values=centres[keep], unit=sqw.vertical.unit),
                     logs=logs), dropped
+
+
+def without_elastic_line(sqw: Spectrum) -> Spectrum:
+    """S(|Q|, w) with its elastic line left out: the energy bin at w = 0 set to zero (with the
+    window of the MD correlation, a time-independent plateau of F(q, t), the elastic scattering,
+    falls in that bin alone). Logged as ``elastic_line_left_out``."""
+    energy = sqw.x_centres()
+    step = float(np.min(np.abs(np.diff(energy)))) if len(energy) > 1 else 1.0
+    elastic = np.abs(energy) < 0.5 * step
+    values, errors = sqw.values.copy(), sqw.errors.copy()
+    values[:, elastic] = 0.0
+    errors[:, elastic] = 0.0
+    return sqw.copy(values=values, errors=errors, logs=dict(sqw.logs, elastic_line_left_out=1))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -403,14 +436,15 @@ def _sqw_settings(params: dict[str, Any], md_entry: dict[str, Any]) -> dict[str,
         if params["energy_max_mev"] is not None:
             energy_top = min(energy_top, params["energy_max_mev"])
         energy_bottom = params["energy_min_mev"] if params["energy_min_mev"] is not None else 0.0
-        reach = instrument_q_max_inv_angstrom(_instrument_settings(params), energy_bottom,
+        reach = instrument_q_max_inv_angstrom(instrument_settings(params), energy_bottom,
                                               energy_top)
         settings["q_max_inv_angstrom"] = round(min(Q_MAX_LIMIT_INV_ANGSTROM,
                                                    Q_MAX_MARGIN * reach), 3)
     return settings
 
 
-def _instrument_settings(params: dict[str, Any]) -> dict[str, Any]:
+def instrument_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The instrument step's parameters among predict's."""
     return {name: params[name] for name in INSTRUMENT_NAMES}
 
 
@@ -441,41 +475,62 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
     if record.done(stage, sqw_key) is not None:
         stages[stage] = "skipped"
         sqw = load_sqw(sqw_path)
+        full_sqw = next((w for w in load_processed_nexus(sqw_path)
+                         if isinstance(w, Spectrum) and w.name == "sqw_full"), None)
     else:
         started = time.monotonic()
         result = compute_sqw(settings, sub,
                              checkpoint=sqw_path.with_name(sqw_path.name + ".checkpoint.npz"))
         written = result.save(sqw_path, plot=True)
-        sqw = next(w for w in result.workspaces() if w.name == "sqw")
+        outputs = {w.name: w for w in result.workspaces()}
+        sqw, full_sqw = outputs["sqw"], outputs.get("sqw_full")
         record.record(stage, sqw_key, written, {"settings": settings})
         stages[stage] = "ran"
         timings[stage] = round(time.monotonic() - started, 1)
     sqw.logs["temperature_k"] = temperature
+    if full_sqw is not None:
+        full_sqw.logs["temperature_k"] = temperature
     sub.report(1.0, f"S(q,w) at {temperature:g} K")
 
     # -- instrument ------------------------------------------------------------------------------
-    instrument_params = _instrument_settings(params)
+    instrument_params = instrument_settings(params)
     instrument_params["temperature_k"] = temperature
     if params["debye_waller"] != "none" and instrument_params[
             "mean_squared_displacement_angstrom2"] is None:
         instrument_params["mean_squared_displacement_angstrom2"] = msd
     name = params["instrument"]
     instrument_path = output_dir / f"{name}_{label}.nxs"
-    instrument_key = _key("instrument", sqw_key, instrument_params)
+    # Like for like with the harmonic spectrum, which has no elastic line (as AbINS): the
+    # incoherent approximation's elastic line (exp(-Q^2 U) at every |Q|, all in the E = 0 bin)
+    # would otherwise be spread by the resolution over the lowest energies.
+    inelastic = bool(params["harmonic"]) and params["approximation"] == INCOHERENT
+    instrument_key = _key("instrument", sqw_key, instrument_params, inelastic)
     stage = f"instrument {label}"
     sub = progress.sub(0.85 - harmonic_share, 1.0 - harmonic_share)
+    # The full spectrum beside the incoherent approximation, through the same instrument.
+    full_path = output_dir / f"{name}_{label}_full.nxs"
+    full_spectrum = None
     if record.done(stage, instrument_key) is not None:
         stages[stage] = "skipped"
         items = [w for w in load_processed_nexus(instrument_path) if isinstance(w, Spectrum)]
         spectrum, banks = items[0], items[1:]
         dropped = int(items[0].logs.get("input_predict_empty_shells_dropped", 0))
+        if full_sqw is not None:
+            full_spectrum = next(w for w in load_processed_nexus(full_path)
+                                 if isinstance(w, Spectrum))
     else:
         started = time.monotonic()
         usable, dropped = drop_empty_shells(sqw)
+        if inelastic:
+            usable = without_elastic_line(usable)
         result = apply_instrument(usable, instrument_params, sub)
         written = [result.save(instrument_path),
                    result.save_plot(instrument_path.with_suffix(".png"))]
         spectrum, banks = result.spectrum, list(result.banks.values())
+        if full_sqw is not None:
+            full = apply_instrument(drop_empty_shells(full_sqw)[0], instrument_params)
+            written += [full.save(full_path), full.save_plot(full_path.with_suffix(".png"))]
+            full_spectrum = full.spectrum
         record.record(stage, instrument_key, written, {})
         stages[stage] = "ran"
         timings[stage] = round(time.monotonic() - started, 1)
@@ -485,6 +540,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
                      "interpolates across them; a wider --q-width or more --q-count fills them")
     files = {"sqw": sqw_path, "instrument": instrument_path,
              "instrument_plot": instrument_path.with_suffix(".png")}
+    if full_spectrum is not None:
+        files["instrument_full"] = full_path
 
     # -- harmonic comparison ---------------------------------------------------------------------
     harmonic = None
@@ -495,7 +552,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
         files["harmonic"] = harmonic_path
     progress.report(1.0, f"{temperature:g} K done")
     return TemperatureResult(temperature_k=temperature, mean_squared_displacement_angstrom2=msd,
-                             spectrum=spectrum, banks=banks, harmonic=harmonic, files=files,
+                             spectrum=spectrum, banks=banks, full_spectrum=full_spectrum,
+                             harmonic=harmonic, files=files,
                              notes=notes,
                              trajectories=[Path(p) for p in md_entry["trajectories"]],
                              frame_interval_fs=float(md_entry["frame_interval_fs"]))

@@ -1,7 +1,9 @@
 """The picture of a prediction: ``prediction.png``.
 
 * Left: the MD prediction. Indirect geometry: S(w) per meV at each temperature, the experiment
-  drawn over it (scaled by the least-squares factor of the report). Direct geometry: the
+  drawn over it (scaled by the least-squares factor of the report); with the incoherent
+  approximation (predict's default with the harmonic comparison) the full S(q,w), what the
+  instrument measures, is drawn dashed beside it. Each label says its approximation. Direct geometry: the
   S(|Q|, w) map of the first temperature above, and below it the |Q|-averaged S(w) of each
   temperature with the experiment.
 * Right (with the harmonic comparison): the harmonic spectrum of the same model through the
@@ -20,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from ..approximation import FULL, INCOHERENT, approximation_of
 from ..io.atomic import atomic_path
 from ..spectrum import Spectrum
 from .report import compare_with_experiment, spectrum_1d
@@ -27,6 +30,12 @@ from .report import compare_with_experiment, spectrum_1d
 #: Size of one panel column in inches, and the resolution of the PNG.
 COLUMN_INCHES = (6.0, 4.5)
 DPI = 100
+
+
+def _short(spectrum: Spectrum) -> str:
+    """The approximation a curve holds, for its label."""
+    return {INCOHERENT: ", incoherent approx.", FULL: ", full S(q,w)"}.get(
+        approximation_of(spectrum.logs) or "", "")
 
 
 def _is_map(spectrum: Spectrum) -> bool:
@@ -55,11 +64,17 @@ def _draw_map(figure: Figure, ax, spectrum: Spectrum, title: str) -> None:
 
 
 def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
-                experiment: Spectrum | None, params: Mapping[str, Any], title: str) -> None:
+                experiment: Spectrum | None, params: Mapping[str, Any], title: str,
+                extra: Sequence[tuple[str, np.ndarray, np.ndarray]] = ()) -> None:
+    """Curves, then ``extra`` curves drawn thin and dashed; the experiment is scaled to the
+    first extra curve (the full MD spectrum) if there is one, else to the first curve."""
     for label, energy, values in curves:
         ax.plot(energy, values, label=label)
+    for label, energy, values in extra:
+        ax.plot(energy, values, label=label, linestyle="--", linewidth=1.0)
     if experiment is not None and curves:
-        _, energy, values = curves[0]
+        # Scaled to the full MD spectrum where it is drawn (a measurement holds the full S).
+        _, energy, values = extra[0] if extra else curves[0]
         comparison = compare_with_experiment(energy, values, experiment,
                                              params["compare_energy_min_mev"],
                                              params["compare_energy_max_mev"])
@@ -105,20 +120,26 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
     FigureCanvasAgg(figure)
     axes = np.array(figure.subplots(rows, columns, squeeze=False))
 
-    md_curves = [(f"MD {r.temperature_k:g} K", *spectrum_1d(r.spectrum)) for r in results]
+    md_curves = [(f"MD {r.temperature_k:g} K{_short(r.spectrum)}", *spectrum_1d(r.spectrum))
+                 for r in results]
+    full_curves = [(f"MD {r.temperature_k:g} K, full S(q,w) (measured)",
+                    *spectrum_1d(r.full_spectrum)) for r in results
+                   if r.full_spectrum is not None]
+    model = _short(results[0].spectrum)
     if direct:
         first = results[0]
         _draw_map(figure, axes[0, 0], first.spectrum,
-                  f"MD prediction, {instrument}, {first.temperature_k:g} K")
+                  f"MD prediction{model}, {instrument}, {first.temperature_k:g} K")
     _draw_lines(axes[-1, 0], md_curves, experiment, params,
-                f"MD prediction, {instrument}" + (", averaged over |Q|" if direct else ""))
+                f"MD prediction, {instrument}" + (", averaged over |Q|" if direct else ""),
+                extra=full_curves)
     if harmonic:
         if direct:
             _draw_map(figure, axes[0, 1], harmonic[0].harmonic,
                       f"harmonic (phonopy + abinslib), {instrument}, "
                       f"{harmonic[0].temperature_k:g} K")
-        curves = [(f"harmonic {r.temperature_k:g} K", *spectrum_1d(r.harmonic))
-                  for r in harmonic]
+        curves = [(f"harmonic {r.temperature_k:g} K{_short(r.harmonic)}",
+                   *spectrum_1d(r.harmonic)) for r in harmonic]
         _draw_lines(axes[-1, 1], curves, experiment, params,
                     f"harmonic, same model and instrument"
                     + (", averaged over |Q|" if direct else ""))

@@ -14,7 +14,9 @@ options of those steps, taken from their own definitions (:data:`~mantid_mdinsim
 A few defaults differ from the steps' own, because the chain knows more than each step alone
 (each is marked ``predict default`` in its help): the q-point range and |Q| width follow the
 instrument and the supercell, the correlation window follows the trajectory length, and the
-harmonic cross section is ``total`` (the incoherent approximation of the coherent MD S).
+harmonic cross section is ``total`` (the incoherent approximation of the coherent MD S), and
+with ``--harmonic`` the MD S(q,w) is the incoherent approximation too (``--approximation``), so
+that MD and harmonic differ by the dynamics, not the scattering model.
 
 Units: as the steps': K, fs, ps, meV, 1/Angstrom, Angstrom^2.
 """
@@ -92,6 +94,11 @@ def _sqw() -> tuple[Parameter, ...]:
         if parameter.name == "window":
             parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
                                  "default: a quarter of the frames of a run, at most 500")
+        elif parameter.name == "approximation":
+            parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
+                                 "default: incoherent with --harmonic (like for like with the "
+                                 "harmonic spectrum; the full spectrum is drawn as its own "
+                                 "curve), full without")
         elif parameter.name == "q_max_inv_angstrom":
             parameter = _replace(parameter, doc=parameter.doc + "; predict default: the "
                                  "largest |Q| the instrument reaches within the energy range")

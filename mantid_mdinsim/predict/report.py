@@ -203,10 +203,17 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
         if result.harmonic is not None:
             harmonic_energy, harmonic_values = spectrum_1d(result.harmonic)
             entry["harmonic_peaks_mev"] = find_peaks_mev(harmonic_energy, harmonic_values)
+        entry.update(scattering_model_entry(params, result))
         if experiment is not None:
+            # A measurement holds the full S(q,w): it is compared with the full MD spectrum
+            # where the MD curve shown is the incoherent approximation.
+            measured = result.full_spectrum if result.full_spectrum is not None \
+                else result.spectrum
             entry["experiment"] = compare_with_experiment(
-                energy, values, experiment, params["compare_energy_min_mev"],
+                *spectrum_1d(measured), experiment, params["compare_energy_min_mev"],
                 params["compare_energy_max_mev"])
+            entry["experiment"]["md_curve_approximation"] = _json_value(
+                measured.logs.get("scattering_approximation"))
             entry["experiment"]["peaks_mev"] = find_peaks_mev(experiment.x_centres(),
                                                               experiment.values[0])
             if result.harmonic is not None:
@@ -230,8 +237,89 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
     return _json_value(report)
 
 
+def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, Any]:
+    """The report's account of the scattering model at one temperature: the approximation of
+    each curve, the coherent fraction of the cross section, the full MD spectrum's peaks and
+    its shape difference from the incoherent approximation, the MD and harmonic peaks matched
+    (shift in meV) and, when the curves differ markedly, why (:mod:`.comparison`)."""
+    from ..approximation import FULL, INCOHERENT, approximation_of
+    from ..errors import MdinsimError
+    from .comparison import (bragg_crossings, compare_with_harmonic, explain_difference,
+                             match_peaks, match_tolerances_mev, shape_difference,
+                             structure_bragg_points)
+    from .core import instrument_settings, instrument_q_max_inv_angstrom
+
+    logs = result.spectrum.logs
+    approximation = approximation_of(logs)
+    fraction = logs.get("input_coherent_fraction_cross_section")
+    fraction = float(fraction) if isinstance(fraction, (int, float)) else None
+    curves = {"MD": approximation}
+    entry: dict[str, Any] = {"approximation": approximation, "coherent_fraction": fraction}
+    energy_min = params.get("energy_min_mev") or 0.0
+    energy, values = spectrum_1d(result.spectrum)
+    difference, unmatched = None, []
+    if result.full_spectrum is not None:
+        curves["MD full"] = FULL
+        full_energy, full_values = spectrum_1d(result.full_spectrum)
+        entry["full_peaks_mev"] = find_peaks_mev(full_energy, full_values)
+        difference = shape_difference(full_energy, full_values, energy, values, energy_min)
+        entry["full_vs_incoherent_shape_difference"] = difference
+        step = float(np.median(np.diff(energy))) if len(energy) > 1 else 1.0
+        # Peaks of the full spectrum without a partner in the approximation (the full
+        # spectrum plays the harmonic part of match_peaks here).
+        unmatched = match_peaks(find_peaks_mev(energy, values), entry["full_peaks_mev"],
+                                match_tolerances_mev(entry["full_peaks_mev"], step)
+                                )["harmonic_only"]
+    if result.harmonic is not None:
+        comparison = compare_with_harmonic(result.spectrum, result.harmonic,
+                                           allow_different_approximations=True,
+                                           energy_min_mev=energy_min)
+        curves["harmonic"] = comparison["harmonic_approximation"]
+        entry["like_for_like"] = comparison["like_for_like"]
+        entry["peak_matches"] = {key: comparison[key]
+                                 for key in ("matched", "md_only", "harmonic_only")}
+        if "warning" in comparison:
+            entry["not_like_for_like"] = comparison["warning"]
+    entry["curve_approximations"] = curves
+    compared_with_full = result.harmonic is not None and approximation == FULL
+    if difference is not None or compared_with_full:
+        finite = np.isfinite(values)
+        top = float(energy[finite].max()) if np.any(finite) else energy_min
+        instrument = instrument_settings(params)
+        try:
+            q_max = instrument_q_max_inv_angstrom(instrument, energy_min, top)
+            points = structure_bragg_points(params["structure"], q_max)
+            crossings = bragg_crossings(points, instrument, energy_min, top)
+        except MdinsimError as error:  # the explanation must not lose the prediction
+            crossings, entry["bragg_note"] = [], f"Bragg points not found: {error}"
+        explanation = explain_difference(fraction, difference, crossings,
+                                         str(params["instrument"]),
+                                         INCOHERENT if approximation == INCOHERENT else FULL,
+                                         unmatched)
+        if explanation:
+            entry["bragg_crossings"] = crossings
+            entry["explanation"] = explanation
+    return entry
+
+
 def _format_peaks(peaks: Sequence[float]) -> str:
     return ", ".join(f"{p:.1f}" for p in sorted(peaks)) if peaks else "none found"
+
+
+def _approximation_text(approximation: str | None) -> str:
+    return {"incoherent": " (incoherent approximation)", "full": " (full S(q,w))"}.get(
+        approximation or "", "")
+
+
+def _format_matches(matches: Mapping[str, Any]) -> str:
+    pairs = "; ".join(f"{m['harmonic_mev']:.1f} -> {m['md_mev']:.1f} ({m['shift_mev']:+.1f})"
+                      for m in matches["matched"]) or "none"
+    text = f"peaks matched, harmonic -> MD (shift, meV): {pairs}"
+    if matches["harmonic_only"]:
+        text += f"; harmonic only: {_format_peaks(matches['harmonic_only'])}"
+    if matches["md_only"]:
+        text += f"; MD only: {_format_peaks(matches['md_only'])}"
+    return text
 
 
 def report_text(report: Mapping[str, Any]) -> str:
@@ -244,9 +332,24 @@ def report_text(report: Mapping[str, Any]) -> str:
     for entry in report["temperatures"]:
         lines.append(f"T = {entry['temperature_k']:g} K: U = "
                      f"{entry['mean_squared_displacement_angstrom2']:.4f} Angstrom^2")
-        lines.append(f"  peaks (meV): {_format_peaks(entry['peaks_mev'])}")
+        curves = entry.get("curve_approximations", {})
+        if entry.get("coherent_fraction") is not None:
+            lines.append(f"  coherent fraction of the cross section: "
+                         f"{100 * entry['coherent_fraction']:.1f}%")
+        lines.append(f"  MD{_approximation_text(curves.get('MD'))} peaks (meV): "
+                     f"{_format_peaks(entry['peaks_mev'])}")
+        if "full_peaks_mev" in entry:
+            lines.append(f"  MD full S(q,w) (coherent + incoherent, what is measured) peaks "
+                         f"(meV): {_format_peaks(entry['full_peaks_mev'])}")
         if "harmonic_peaks_mev" in entry:
-            lines.append(f"  harmonic peaks (meV): {_format_peaks(entry['harmonic_peaks_mev'])}")
+            lines.append(f"  harmonic{_approximation_text(curves.get('harmonic'))} peaks (meV): "
+                         f"{_format_peaks(entry['harmonic_peaks_mev'])}")
+        if "peak_matches" in entry:
+            lines.append("  " + _format_matches(entry["peak_matches"]))
+        if "not_like_for_like" in entry:
+            lines.append(f"  warning: {entry['not_like_for_like']}")
+        for sentence in entry.get("explanation", []):
+            lines.append(f"  why: {sentence}")
         for key, name in (("experiment", "MD"), ("harmonic_experiment", "harmonic")):
             comparison = entry.get(key)
             if comparison is None:

@@ -29,6 +29,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..approximation import FULL, INCOHERENT
+from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
 from ..io.trajectory import TrajectoryReader, open_trajectory
@@ -69,8 +71,9 @@ class SqwResult:
         The q-points used (Cartesian, 1/Angstrom).
     parts
         ``name -> (values, errors)``, each ``(n_rows, 2W + 1)`` in 1/meV times the weight unit:
-        ``total``, ``coherent``, ``incoherent`` and the partials ``coherent_A_B``,
-        ``incoherent_A``.
+        ``total`` (in the chosen ``approximation``), ``coherent``, ``incoherent``, the
+        partials ``coherent_A_B``, ``incoherent_A``, and with the incoherent approximation
+        ``full`` (the coherent + incoherent total, for comparison).
     q_average
         ``name -> (values, errors)``, each ``(2W + 1,)``: the average over all q-points.
     logs
@@ -90,8 +93,26 @@ class SqwResult:
     def per_q(self) -> bool:
         return bool(self.parameters["per_q"])
 
+    def _part_title(self, name: str) -> str:
+        if name == "total" and self.parameters["approximation"] == INCOHERENT:
+            return "total in the incoherent approximation"
+        if name == "full":
+            return "full total (coherent + incoherent)"
+        return name.replace("_", " ")
+
+    def _part_logs(self, name: str) -> dict[str, Any]:
+        """The logs of one output: the approximation log says what a total holds (``full``
+        for ``sqw_full``); parts and partials, which are neither, do not carry it."""
+        logs = dict(self.logs)
+        if name == "full":
+            logs[APPROXIMATION_LOG] = FULL
+        elif name != "total":
+            logs.pop(APPROXIMATION_LOG, None)
+        return logs
+
     def workspaces(self) -> list[Spectrum | Table]:
-        """The outputs as Spectrum/Table objects: ``sqw`` (the weighted total), ``sqw_coherent``,
+        """The outputs as Spectrum/Table objects: ``sqw`` (the weighted total in the chosen
+        approximation; with the incoherent one, ``sqw_full`` holds the full total), ``sqw_coherent``,
         ``sqw_incoherent``, the partials ``sqw_coherent_A_B`` and ``sqw_incoherent_A``, ``sw``
         (the q-averaged parts, one labelled spectrum each) and ``qpoints`` (a table)."""
         x = energy_axis(self.energy_mev)
@@ -103,15 +124,15 @@ class SqwResult:
             result.append(Spectrum(
                 x=x.copy(), values=values, errors=errors, vertical=vertical.copy(),
                 distribution=True, y_unit="", y_unit_label=self.unit_label,
-                title=f"{kind}, {name.replace('_', ' ')} ({self.parameters['weights']} weights)",
-                name=workspace_name, logs=dict(self.logs)))
+                title=f"{kind}, {self._part_title(name)} ({self.parameters['weights']} weights)",
+                name=workspace_name, logs=self._part_logs(name)))
         names = list(self.q_average)
         result.append(Spectrum(
             x=x.copy(), values=np.array([self.q_average[n][0] for n in names]),
             errors=np.array([self.q_average[n][1] for n in names]), vertical=text_axis(names),
             distribution=True, y_unit="", y_unit_label=self.unit_label,
             title=f"S(E) averaged over the q-points ({self.parameters['weights']} weights)",
-            name="sw", logs=dict(self.logs)))
+            name="sw", logs=self._part_logs("sw")))
         columns: dict[str, Any] = {
             "qx": self.q_points.cartesian[:, 0].copy(), "qy": self.q_points.cartesian[:, 1].copy(),
             "qz": self.q_points.cartesian[:, 2].copy(), "q": self.q_points.norms,
@@ -283,6 +304,7 @@ class _Context:
     q_norms: np.ndarray
     reduce: np.ndarray | None      # (n_rows, n_q) shell weights, or None for per-q
     incoherent: bool
+    approximation: str = FULL
 
     def outputs(self, sums: CorrelationSums) -> dict[str, np.ndarray]:
         """Output arrays at E >= 0: ``rows:<part>`` (n_rows, W+1) and ``mean:<part>`` (W+1,)."""
@@ -306,6 +328,13 @@ class _Context:
             parts["incoherent"] = total_incoherent
         parts["total"] = parts["coherent"] + (parts["incoherent"] if incoherent is not None
                                               and self.weights.incoherent_in_total else 0.0)
+        if self.approximation == INCOHERENT:
+            # Each species' self part, weighted by <|f|^2> instead of the incoherent weight;
+            # the full total is kept beside it (sqw_full) for comparison.
+            parts["full"] = parts["total"]
+            parts["total"] = sum(
+                s_incoherent[a] * self.weights.incoherent_approximation_weight(
+                    symbol, self.q_norms)[:, None] for a, symbol in enumerate(self.species))
         parts.update(spectra)
         result = {}
         for name, values in parts.items():
@@ -375,8 +404,14 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     except ParameterError as error:
         raise InputFileError(first.path, error.problem, where="frame 0, species",
                              fix=error.fix) from None
-    incoherent = {"yes": True, "no": False}.get(params["incoherent"],
-                                                params["weights"] in ("neutron", "none"))
+    approximation = params["approximation"]
+    if approximation == INCOHERENT and params["incoherent"] == "no":
+        raise ParameterError("incoherent", "the incoherent approximation is made of the "
+                             "self (incoherent) part, which --incoherent no leaves out",
+                             "give --incoherent auto (or yes) with --approximation incoherent")
+    incoherent = {"yes": True, "no": False}.get(
+        params["incoherent"], params["weights"] in ("neutron", "none")
+        or approximation == INCOHERENT)
     engine = resolve_engine(params["engine"], params["device"], params["precision"])
     progress.report(0.0, "choosing q-points")
     q_points = _choose_qpoints(params, first)
@@ -389,7 +424,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
         reduce, empty = averaging.shell_weights(q_norms, rows, params["q_width_inv_angstrom"])
     species_index = np.searchsorted(species, first.species)
     context = _Context(first.n_atoms, species, [], weights, params["time_step_fs"], q_norms,
-                       reduce, incoherent)
+                       reduce, incoherent, approximation)
 
     store = _Checkpoint(checkpoint, params, readers, q_points) if checkpoint else None
     state = store.load() if store else None
@@ -509,7 +544,9 @@ def _logs(params, readers, species, weights, q_points, window, frames_per_run, s
         "energy_max_mev": float(resolution * window),
         "incoherent_computed": int(incoherent),
         "incoherent_in_total": int(incoherent and weights.incoherent_in_total),
+        APPROXIMATION_LOG: params["approximation"],
         "empty_shells": int(empty_shells),
+
         "normalisation": "per atom (1/N of all atoms); integral over E of S(q,E) = F(q,t=0); "
                          "E in meV, S in 1/meV times the weight unit",
         "samples_for_errors": int(spread.count),
@@ -518,6 +555,9 @@ def _logs(params, readers, species, weights, q_points, window, frames_per_run, s
                           + ("consecutive segments of the trajectory" if single
                              else "independent runs")),
     })
+    fraction = weights.coherent_fraction({str(n): int(c) for n, c in zip(names, counts)})
+    if fraction is not None:
+        logs["coherent_fraction_cross_section"] = fraction
     return logs
 
 

@@ -6,6 +6,8 @@ lambda, the 2 pi included), energies in meV. The correlation window is counted i
 
 from __future__ import annotations
 
+from ..approximation import CHOICES as APPROXIMATION_CHOICES
+from ..approximation import FULL
 from ..parameters import Kind, Parameter, ParameterSet
 
 #: Trajectory file extensions the readers recognise (the format is also sniffed from content).
@@ -72,6 +74,13 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
     Parameter("incoherent", str, "Compute the incoherent (self) part: auto = yes for "
               "neutron and none weights, no for xray and electron", default="auto",
               choices=INCOHERENT_CHOICES, group="Physics"),
+    Parameter("approximation", str, "What the total S(q,w) holds: full (coherent + "
+              "incoherent scattering, eq. 5: what the instrument measures) or incoherent (the "
+              "incoherent approximation of AbINS and harmonic codes: each species' self part "
+              "weighted by its total cross section sigma_tot/(4 pi) = b_coh^2 + b_inc^2, "
+              "interference left out; right for hydrogen-rich samples, and the like-for-like "
+              "partner of a harmonic spectrum). The coherent and incoherent parts are written "
+              "either way", default=FULL, choices=APPROXIMATION_CHOICES, group="Physics"),
     # -- averaging -----------------------------------------------------------------------
     Parameter("q_width_inv_angstrom", float, "Standard deviation of the Gaussian broadening "
               "in |q| applied when averaging over |Q| shells (the paper: 0.01 1/Angstrom)",

@@ -22,6 +22,18 @@ normalised by the total number of atoms. The weights:
   Angstrom. No incoherent part.
 * ``none``: ``f_a = 1``: the number-density S(q, w) of eqs. 3-4 (the total is the coherent
   part); the incoherent part, if computed, is given unweighted and not added to the total.
+
+The incoherent approximation (``--approximation incoherent``, see
+:mod:`mantid_mdinsim.approximation`) replaces the total by
+
+    S_inc.approx(q, w) = sum_a <|f_a|^2> S_a^self(q, w)
+
+where ``<|f_a|^2>`` is the mean squared scattering amplitude of an atom of species a: for
+neutrons ``sigma_tot,a / (4 pi) = |b_coh,a|^2 + sigma_inc,a / (4 pi)`` (fm^2), Sears'
+"scattering cross section" (bound, natural element; the sum of the coherent and incoherent ones
+up to the table's rounding: Si 2.167 = 2.1633 + 0.004 barn), the value AbINS' ScaleByCrossSection
+= Total and the harmonic step's ``cross_section="total"`` use; ``|f_a(|q|)|^2`` for X-rays and
+electrons; 1 for ``none``.
 """
 
 from __future__ import annotations
@@ -58,13 +70,15 @@ class ScatteringWeights:
 
     ``coherent_factor(species, q_norms)`` gives f_a(|q|) (complex for absorbing nuclei);
     ``incoherent[species]`` the incoherent weight, or None where there is no incoherent part in
-    the total.
+    the total; ``total_scattering[species]`` (neutrons) sigma_tot / (4 pi) in fm^2, the weight
+    of the incoherent approximation.
     """
 
     kind: str
     species: list[str]
     neutron_b: dict[str, complex] = field(default_factory=dict)
     incoherent: dict[str, float] | None = None
+    total_scattering: dict[str, float] = field(default_factory=dict)
     logs: dict[str, Any] = field(default_factory=dict)
     _tables: Any = None
 
@@ -103,6 +117,25 @@ class ScatteringWeights:
             return 1.0
         return self.incoherent[symbol]
 
+    def incoherent_approximation_weight(self, symbol: str, q_norms: np.ndarray) -> np.ndarray:
+        """<|f_a|^2> per |q| (1/Angstrom): the weight of the self part of ``symbol`` in the
+        incoherent approximation (sigma_tot / (4 pi) in fm^2 for neutrons; see the module
+        documentation)."""
+        q_norms = np.asarray(q_norms, dtype=float)
+        if self.kind == "neutron":
+            return np.full(q_norms.shape, self.total_scattering[symbol])
+        return np.abs(self.coherent_factor(symbol, q_norms)) ** 2
+
+    def coherent_fraction(self, counts: dict[str, int]) -> float | None:
+        """Neutrons: the coherent share of the scattering cross section of the composition
+        ``counts`` (species -> number of atoms), sum N_a |b_a|^2 / sum N_a sigma_tot,a/(4 pi);
+        None for other weights."""
+        if self.kind != "neutron":
+            return None
+        coherent = sum(n * abs(self.neutron_b[s]) ** 2 for s, n in counts.items())
+        total = sum(n * self.total_scattering[s] for s, n in counts.items())
+        return float(coherent / total) if total > 0 else None
+
 
 def scattering_weights(kind: str, species: list[str]) -> ScatteringWeights:
     """Weights of ``kind`` (``neutron``, ``xray``, ``electron``, ``none``) for ``species``.
@@ -126,6 +159,7 @@ def _neutron_weights(species: list[str]) -> ScatteringWeights:
 
     lengths: dict[str, complex] = {}
     incoherent: dict[str, float] = {}
+    total_scattering: dict[str, float] = {}
     logs: dict[str, Any] = {"weights": "neutron", "neutron_data": "Sears 1992 (euphonic)"}
     for symbol in species:
         element, mass_number = ISOTOPE_LABELS.get(symbol, (symbol, 0))
@@ -148,12 +182,19 @@ def _neutron_weights(species: list[str]) -> ScatteringWeights:
         if not np.isfinite(sigma_barn):
             sigma_barn = 0.0
         incoherent[symbol] = sigma_barn * BARN_IN_FM2 / (4 * np.pi)
+        # The incoherent approximation weighs each atom by its total cross section (Sears'
+        # tabulated sum, as AbINS); where the table lacks it, the sum of the two parts.
+        total = item.get("scattering_cross_section")
+        total_barn = float(np.real(total.to("barn").magnitude)) if total is not None else (
+            4 * np.pi * abs(lengths[symbol]) ** 2 / BARN_IN_FM2 + sigma_barn)
+        total_scattering[symbol] = total_barn * BARN_IN_FM2 / (4 * np.pi)
+        logs[f"sigma_total_barn_{symbol}"] = total_barn
         logs[f"b_coherent_fm_{symbol}"] = lengths[symbol].real
         if lengths[symbol].imag:
             logs[f"b_coherent_imaginary_fm_{symbol}"] = lengths[symbol].imag
         logs[f"sigma_incoherent_barn_{symbol}"] = sigma_barn
     return ScatteringWeights("neutron", species, neutron_b=lengths, incoherent=incoherent,
-                             logs=logs)
+                             total_scattering=total_scattering, logs=logs)
 
 
 def _form_factor_weights(kind: str, species: list[str]) -> ScatteringWeights:

@@ -135,3 +135,16 @@ def test_bad_single_values_are_refused_when_set(ads, name, value, message):
     with pytest.raises(ValueError) as error:
         algorithm.setProperty(name, value)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("approximation", ["incoherent", "full"])
+def test_the_scattering_approximation_stays_in_the_logs(ads, approximation):
+    """What the input S holds (MDComputeSqw's Approximation) is kept, unprefixed, on the
+    instrument spectrum, so that a comparison with a harmonic (incoherent) spectrum can refuse
+    a full one."""
+    ads.addOrReplace("sqw_approx", spectrum_to_workspace(
+        sqw().copy(logs={"temperature_k": 300.0, "scattering_approximation": approximation})))
+    assert make_algorithm("MDApplyInstrument", InputWorkspace="sqw_approx", Instrument="MARI",
+                          OutputWorkspace="mari_approx").execute()
+    run = AnalysisDataService.retrieve("mari_approx").getRun()
+    assert run.getProperty("scattering_approximation").value == approximation

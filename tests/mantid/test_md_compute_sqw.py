@@ -102,12 +102,31 @@ def test_the_output_file_loads_as_the_same_workspace(run):
     assert not output_file.with_name(output_file.name + ".checkpoint.npz").exists()
 
 
+def test_the_incoherent_approximation_is_a_property_and_is_logged(trajectory):
+    """Approximation=incoherent: the output is the core's incoherent approximation, says so in
+    its logs, and the full total is in the partials group (``<partials>_sqw_full``)."""
+    algorithm = make_algorithm("MDComputeSqw", InputTrajectories=str(trajectory),
+                               TimeStepFs=5.0, Window=20, QMax=4.0, QCount=40,
+                               Approximation="incoherent", OutputWorkspace="sqw_incoherent",
+                               OutputPartials="parts_incoherent")
+    assert algorithm.execute()
+    expected = {item.name: item for item in compute_sqw(dict(
+        trajectories=[str(trajectory)], approximation="incoherent", **SETTINGS)).workspaces()}
+    workspace = AnalysisDataService.retrieve("sqw_incoherent")
+    np.testing.assert_allclose(workspace.extractY(), expected["sqw"].values, rtol=1e-12)
+    assert workspace.getRun().getProperty("scattering_approximation").value == "incoherent"
+    group = AnalysisDataService.retrieve("parts_incoherent")
+    full = group.getItem(group.getNames().index("parts_incoherent_sqw_full"))
+    assert full.getRun().getProperty("scattering_approximation").value == "full"
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("TimeStepFs", 0.0, "Selected value 0 is <= the lower bound (0)"),
     ("Window", 1, "Selected value 1 is < the lower bound (2)"),
     ("QMax", -1.0, "Selected value -1 is <= the lower bound (0)"),
     ("Weights", "neutrons", 'The value "neutrons" is not in the list of allowed values'),
     ("Incoherent", "maybe", 'The value "maybe" is not in the list of allowed values'),
+    ("Approximation", "coherent", 'The value "coherent" is not in the list of allowed values'),
 ])
 def test_bad_values_are_refused_when_set(name, value, message):
     algorithm = make_algorithm("MDComputeSqw")

@@ -33,7 +33,9 @@ def commensurate_modes_mev():
 
 def test_md_peaks_lie_at_the_models_harmonic_phonons(tiny_prediction, commensurate_modes_mev):
     _, _, result, _ = tiny_prediction
-    energy, values = spectrum_1d(result.temperatures[0].spectrum)
+    # The full S(q,w) (coherent + incoherent, what TOSCA measures), drawn beside the incoherent
+    # approximation that the harmonic comparison shows.
+    energy, values = spectrum_1d(result.temperatures[0].full_spectrum)
     step = float(energy[1] - energy[0])  # the MD energy resolution, about 2 meV here
     # The clear peaks (the weaker ones at 150 K include two-phonon scattering at TOSCA's large
     # |Q|, e.g. about 72 meV = TA + TO).
@@ -99,8 +101,18 @@ def test_stage_files_are_processed_nexus_with_provenance(tiny_prediction):
     assert [w.name for w in tosca] == ["sqw_TOSCA", "sqw_TOSCA_Forward", "sqw_TOSCA_Backward"]
     assert tosca[0].logs["temperature_k_used"] == 150.0
     assert tosca[0].logs["quantum_correction_applied"] == 1
+    # With the harmonic comparison the MD curve is the incoherent approximation (like for like)
+    # and the full S(q,w) goes through TOSCA beside it; every file says which it holds.
+    assert tosca[0].logs["scattering_approximation"] == "incoherent"
+    assert tosca[0].logs["input_elastic_line_left_out"] == 1
+    full = [w for w in load_processed_nexus(folder / "TOSCA_150K_full.nxs")
+            if isinstance(w, Spectrum)]
+    assert full[0].logs["scattering_approximation"] == "full"
+    assert sqw["sqw_full"].logs["scattering_approximation"] == "full"
     harmonic = load_processed_nexus(folder / "harmonic_150K.nxs")
     assert any(w.name == "harmonic_TOSCA" for w in harmonic)
+    assert {w.logs["scattering_approximation"] for w in harmonic
+            if isinstance(w, Spectrum)} == {"incoherent"}
     assert (folder / "harmonic_phonopy.yaml").is_file()
     for name in ("prediction.png", "TOSCA_150K.png", "sqw_150K.png"):
         assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -108,6 +120,17 @@ def test_stage_files_are_processed_nexus_with_provenance(tiny_prediction):
     assert report["temperatures"][0]["peaks_mev"] == find_peaks_mev(
         *spectrum_1d(result.temperatures[0].spectrum))
     assert report["parameters"]["instrument"] == "TOSCA"
+    entry = report["temperatures"][0]
+    assert entry["curve_approximations"] == {"MD": "incoherent", "MD full": "full",
+                                             "harmonic": "incoherent"}
+    assert entry["like_for_like"] is True
+    # Si: sigma_coh / sigma_tot = 2.1633 / 2.167 barn (Sears 1992).
+    assert entry["coherent_fraction"] == pytest.approx(2.1633 / 2.167, rel=1e-3)
+    # The optical peak (55-61 meV) is matched between MD and harmonic, shift in meV.
+    optical = [m for m in entry["peak_matches"]["matched"] if m["harmonic_mev"] > 50]
+    assert optical and abs(optical[0]["shift_mev"]) < 2.5
+    assert optical[0]["shift_mev"] == pytest.approx(optical[0]["md_mev"]
+                                                   - optical[0]["harmonic_mev"], abs=1e-3)
     # U of Si at 150 K from MD: about 0.0045 Angstrom^2 per direction, 3x that in total
     # (harmonic estimate <u^2> ~ 3 kT / (m w^2) with the Debye frequency).
     assert 0.003 < report["temperatures"][0]["mean_squared_displacement_angstrom2"] < 0.03
@@ -132,4 +155,5 @@ def test_command_line_resumes_the_same_prediction(tiny_prediction, capsys):
     assert "stages: md skipped, sqw 150K skipped, instrument 150K skipped, harmonic 150K " \
            "skipped" in out
     peaks = ", ".join(f"{p:.1f}" for p in sorted(first.report["temperatures"][0]["peaks_mev"]))
-    assert f"peaks (meV): {peaks}" in out
+    assert f"MD (incoherent approximation) peaks (meV): {peaks}" in out
+    assert "peaks matched, harmonic -> MD" in out

@@ -19,9 +19,10 @@ SCALE = 2.5
 
 
 def synthetic(result, scale: float, seed: int = 3):
-    """The prediction times ``scale`` on another energy grid (every 0.7 meV, 5 to 60 meV) with
+    """The prediction (the full MD spectrum: what is measured, and what the report compares a
+    measurement with) times ``scale`` on another energy grid (every 0.7 meV, 5 to 60 meV) with
     2 % Gaussian noise: (energy meV, intensity, error)."""
-    energy, values = spectrum_1d(result.temperatures[0].spectrum)
+    energy, values = spectrum_1d(result.temperatures[0].full_spectrum)
     finite = np.isfinite(values)
     grid = np.arange(5.0, 60.0, 0.7)
     clean = scale * np.interp(grid, energy[finite], values[finite])
@@ -41,6 +42,7 @@ def test_text_experiment_gives_the_known_scale(tiny_prediction, tmp_path):
     assert comparison["scale_factor"] == pytest.approx(SCALE, rel=0.01)
     assert comparison["points_compared"] == len(energy)
     assert comparison["relative_mean_squared_error"] < 2e-3
+    assert comparison["md_curve_approximation"] == "full"
     # The harmonic spectrum is another shape: a clearly worse match.
     assert result.report["temperatures"][0]["harmonic_experiment"][
         "relative_mean_squared_error"] > 10 * comparison["relative_mean_squared_error"]
