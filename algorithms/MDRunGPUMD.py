@@ -58,7 +58,7 @@ class MDRunGPUMD(MDAlgorithm, PythonAlgorithm):
         self.set_output("OutputWorkspace", tables["md_thermo"], values)
         if self.getPropertyValue("OutputRunsTable"):
             self.set_output("OutputRunsTable", tables["md_runs"], values)
-        self.setProperty("Trajectories", [str(path) for path in result.trajectory_paths])
+        self.set_value("Trajectories", [str(path) for path in result.trajectory_paths])
         for note in result.warnings:
             self.log().warning(f"MDRunGPUMD: {note}")
 

@@ -74,8 +74,8 @@ class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
             self.set_output("OutputLoss", result.loss, values)
         if self.getPropertyValue("OutputParity"):
             self.set_output("OutputParity", result.parity, values)
-        self.setProperty("ModelFile", str(result.model_path))
-        self.setProperty("EnsembleFiles", [str(path) for path in result.ensemble_paths])
+        self.set_value("ModelFile", str(result.model_path))
+        self.set_value("EnsembleFiles", [str(path) for path in result.ensemble_paths])
         for note in result.notes:
             self.log().warning(f"MDTrainNEP: {note}")
 

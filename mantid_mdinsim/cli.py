@@ -9,7 +9,9 @@ and is listed in :data:`COMMANDS`. Modules are imported only when their command 
 ``--help``), so ``mdinsim instruments`` does not pay for importing the MD stack.
 
 Errors of the user's making (:class:`~mantid_mdinsim.errors.MdinsimError`) are printed as one
-message without a traceback and give exit status 2; ``--debug`` shows the traceback.
+message without a traceback and give exit status 2; ``--debug`` shows the traceback. An
+unexpected error (a bug) gives exit status 3, a message saying where to report it, and its
+traceback in a log file (:func:`~mantid_mdinsim.errors.report_unexpected`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .errors import Cancelled, MdinsimError
+from .errors import Cancelled, MdinsimError, os_error_message, report_unexpected
 
 #: name -> (module, one-line help). The module provides add_arguments(parser) and run(args).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -105,6 +107,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"mdinsim {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # The environment (disk full, read-only folder...) rather than a bug: a message.
+        known = os_error_message(error)
+        if args.debug or known is None:
+            if args.debug:
+                raise
+            print(f"mdinsim {args.command}: error: {report_unexpected(error, args.command)}",
+                  file=sys.stderr)
+            return 3
+        print(f"mdinsim {args.command}: error: {known}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"mdinsim {args.command}: error: {report_unexpected(error, args.command)}",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

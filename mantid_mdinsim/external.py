@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -45,6 +46,29 @@ def find_executable(program: str, explicit: str | os.PathLike | None = None) -> 
     return Path(found) if found else None
 
 
+def _signal_group(process: subprocess.Popen, number: int) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, number)
+        else:  # pragma: no cover - Windows has no process groups to signal
+            process.send_signal(number)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+
+
+def _stop(process: subprocess.Popen, grace_seconds: float = 10.0) -> None:
+    """Terminate ``process`` and the processes it started (SIGTERM, then SIGKILL after
+    ``grace_seconds``), and wait for it, so that nothing keeps writing into its folder."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+    # children that outlived their parent's TERM get the same end
+    _signal_group(process, signal.SIGKILL)
+
+
 @dataclass
 class CompletedProgram:
     executable: Path
@@ -69,8 +93,9 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
     """Run ``executable`` in ``working_directory``, its stdout and stderr going to a log there.
 
     ``poll`` is called every ``poll_seconds`` while the program runs (to report progress from its
-    output files); if it raises :class:`Cancelled` the program is terminated and the error
-    re-raised. A non-zero exit status, or a missing or empty file of ``expected_outputs``,
+    output files, and to pass Mantid's interruption point); if it raises :class:`Cancelled` (or
+    on Ctrl-C) the program and every process it started are terminated (:func:`_stop`) and the
+    error re-raised. A non-zero exit status, or a missing or empty file of ``expected_outputs``,
     raises :class:`ExternalProgramError` with the end of the log.
     """
     working_directory = Path(working_directory)
@@ -81,10 +106,12 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
         env.update(environment)
     with open(log_path, "w") as log:
         try:
+            # A session of its own on POSIX: the program and its children (neppo's data
+            # loaders, MPI ranks) form one process group that a cancel stops as a whole.
             process = subprocess.Popen(
                 [str(executable), *arguments], cwd=working_directory, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.PIPE if stdin_text else None,
-                text=True, env=env)
+                text=True, env=env, start_new_session=os.name == "posix")
         except OSError as error:
             raise ExternalProgramError(f"{executable}: could not start ({error})") from error
         if stdin_text:
@@ -99,11 +126,7 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
                     if poll is not None:
                         poll()
         except (Cancelled, KeyboardInterrupt):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _stop(process)
             raise
     seconds = time.monotonic() - started
     if return_code != 0:

@@ -17,6 +17,7 @@ So a bound or a default is written once and the three faces cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -223,14 +224,18 @@ class Parameter:
                 return int(value)
             if self.type is float:
                 converted = float(value)
-                if converted != converted:  # NaN never passes a physical bound
-                    raise ValueError(value)
-                return converted
-            return str(value)
+                if math.isfinite(converted):
+                    return converted
+            else:
+                return str(value)
         except (TypeError, ValueError):
             raise ParameterError(self.name, f"{value!r} is not a valid {_TYPE_NAMES[self.type]}",
                                  f"give a {_TYPE_NAMES[self.type]}"
                                  + (f" in {self.unit}" if self.unit else "")) from None
+        # NaN passes no bound and inf no computation (--q-max inf gave a LinAlgError): every
+        # physical parameter needs a finite number.
+        raise ParameterError(self.name, f"{value!r} is not a valid float: not a finite number",
+                             "give a finite number" + (f" in {self.unit}" if self.unit else ""))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..io.paths import check_output_paths
 from ..progress import terminal_progress
 from .parameters import HARMONIC_PARAMETERS
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
         args.instrument = canonical_name(args.instrument) or args.instrument
     parameters = HARMONIC_PARAMETERS.from_argparse(args)
+    check_output_paths(HARMONIC_PARAMETERS, parameters)
     with terminal_progress("mdinsim harmonic") as progress:
         result = compute_harmonic(parameters, progress.sub(0.0, 0.95))
         written = result.save(parameters["output"], plot=parameters["plot"])

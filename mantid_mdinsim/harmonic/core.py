@@ -214,11 +214,12 @@ def _nep_phonons(structure_path: Path, params: Mapping[str, Any],
                              "file (.yaml with force constants, .phonon) instead of a structure")
     info = read_model_info(params["model"])
     check_model_loads_on_cpu(info)
-    atoms = load_structure(structure_path)
+    atoms = load_structure(structure_path, params["min_atom_distance_angstrom"])
     check_species(atoms, info, structure_path)
     phonons = harmonic_phonons(atoms, info.path, supercell=params["supercell"],
                                displacement_angstrom=params["displacement_angstrom"],
-                               relax=params["relax"], progress=progress.sub(0.0, 0.9))
+                               relax=params["relax"], progress=progress.sub(0.0, 0.9),
+                               min_atom_distance_angstrom=params["min_atom_distance_angstrom"])
     modes = phonons.modes(mesh=params["mesh"])
     progress.report(1.0, "phonon modes on the mesh")
     return phonons, modes

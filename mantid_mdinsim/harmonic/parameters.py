@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..md.parameters import MIN_ATOM_DISTANCE
 from ..parameters import Kind, Parameter, ParameterSet
 from .phonons import RELAX_CHOICES
 from .spectrum import (CROSS_SECTION_CHOICES, DEFAULT_FREQUENCY_MIN_MEV, MAX_ORDER,
@@ -46,6 +47,7 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
     Parameter("model", str, "The NEP model file (NEP4, as for MD on CPU); needed with a "
               "structure", kind=Kind.INPUT_FILE, default=None, extensions=(".txt",),
               mantid_name="NEPModel", group="Input"),
+    MIN_ATOM_DISTANCE,
     # -- phonons -------------------------------------------------------------------------
     Parameter("supercell", int, "Repetitions of the structure for the displaced supercells "
               "(one, three or nine integers); default: the smallest diagonal supercell at "

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from ase import Atoms
 
-from ..errors import InputFileError, ParameterError
+from ..errors import InputFileError, ParameterError, PhysicsError
 from ..io.atomic import atomic_path
+from ..md.parameters import MIN_ATOM_DISTANCE_ANGSTROM
 from ..progress import ProgressReporter, ensure_progress
 
 if TYPE_CHECKING:
@@ -179,11 +180,31 @@ def _relax(atoms: Atoms, fmax_ev_per_angstrom: float, constant_cell: bool) -> No
         BFGS(target, logfile=None).run(fmax=fmax_ev_per_angstrom, steps=2000)
 
 
+def _check_relaxed(atoms: Atoms, min_distance_angstrom: float) -> None:
+    """A relaxation that collapsed atoms together or diverged is no structure to take phonons
+    of (seen: overlapping atoms relaxed to 0.27 Angstrom apart, and the run carried on)."""
+    from ..md.inputs import shortest_distance
+
+    fix = ("check the structure (overlapping or missing atoms, the length unit) and that the "
+           "model was trained for it; or try --relax none")
+    if not np.all(np.isfinite(atoms.get_positions())) or not np.all(
+            np.isfinite(np.asarray(atoms.cell))):
+        raise PhysicsError(f"the relaxation diverged (positions or cell not finite); {fix}")
+    closest = shortest_distance(atoms, min_distance_angstrom)
+    if closest is not None:
+        distance, i, j = closest
+        raise PhysicsError(f"the relaxation brought atoms {i} and {j} to {distance:.3g} "
+                           f"Angstrom apart, closer than {min_distance_angstrom:g} Angstrom: "
+                           f"the model has no physical minimum there; {fix}")
+
+
 def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
                      supercell: Sequence[int] | np.ndarray | None = None,
                      displacement_angstrom: float = 0.01, relax: str = "positions",
                      relax_fmax_ev_per_angstrom: float = 1e-4, symprec: float = 1e-5,
-                     progress: ProgressReporter | None = None) -> HarmonicPhonons:
+                     progress: ProgressReporter | None = None,
+                     min_atom_distance_angstrom: float = MIN_ATOM_DISTANCE_ANGSTROM
+                     ) -> HarmonicPhonons:
     """Force constants of ``structure`` with the NEP model at ``model_path``.
 
     Parameters
@@ -205,6 +226,9 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
         Force convergence of the relaxation, eV/Angstrom.
     symprec
         Symmetry tolerance of phonopy, Angstrom.
+    min_atom_distance_angstrom
+        Atoms closer than this after the relaxation (or non-finite positions) stop the
+        calculation with :class:`~mantid_mdinsim.errors.PhysicsError` (0: no check).
     """
     from calorine.calculators import CPUNEP
     from calorine.nep import read_model
@@ -224,6 +248,7 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
     if relax != "none":
         atoms.calc = calculator
         _relax(atoms, relax_fmax_ev_per_angstrom, constant_cell=(relax == "positions"))
+        _check_relaxed(atoms, min_atom_distance_angstrom)
     atoms.calc = calculator
     max_force = float(np.abs(atoms.get_forces()).max())
     atoms.calc = None

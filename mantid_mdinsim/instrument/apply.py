@@ -50,7 +50,13 @@ SOFQW_Y_UNIT_LABEL = "Intensity"
 ABINS_Y_UNIT = "Arbitrary Units"
 ABINS_Y_UNIT_LABEL = "S / Arbitrary Units"
 
-_IN_MEMORY = "<S(|Q|,w) given in memory>"
+#: How an S(|Q|,w) given without a file or a name is named in messages.
+_UNNAMED = "the S(|Q|,w) given (a Spectrum without a name)"
+
+
+def _source_of(sqw: Spectrum) -> str:
+    """How messages name an input given as a Spectrum: its workspace name where it has one."""
+    return f"workspace '{sqw.name}'" if getattr(sqw, "name", "") else _UNNAMED
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,7 +76,7 @@ class SqwGrid:
     name: str = ""
     title: str = ""
     logs: dict[str, Any] = field(default_factory=dict)
-    source: str = _IN_MEMORY
+    source: str = _UNNAMED
 
     @property
     def q_centres(self) -> np.ndarray:
@@ -111,7 +117,7 @@ def sqw_grid_from_spectrum(sqw: Spectrum, source: str | Path | None = None) -> S
     resolution convolution needs it) and all values finite, except whole |Q| rows that are NaN
     (empty shells of mdinsim sqw's average), which are left out and bridged by interpolation.
     """
-    source = str(source) if source is not None else _IN_MEMORY
+    source = str(source) if source is not None else _source_of(sqw)
     fix_layout = ("give S(|Q|,w) with energy transfer (DeltaE, meV) on X and |Q| "
                   "(MomentumTransfer, 1/Angstrom) as the vertical axis, e.g. mdinsim sqw's "
                   "output or Mantid's SofQW")
@@ -271,7 +277,8 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
 
 
 def apply_instrument(sqw: Spectrum | SqwGrid, parameters: Mapping[str, Any] | None = None,
-                     progress: ProgressReporter | None = None, **kwargs: Any) -> InstrumentResult:
+                     progress: ProgressReporter | None = None, *,
+                     source: str | Path | None = None, **kwargs: Any) -> InstrumentResult:
     """Apply an instrument (kinematics, resolution, corrections) to a simulated S(|Q|, w).
 
     Parameters
@@ -284,6 +291,9 @@ def apply_instrument(sqw: Spectrum | SqwGrid, parameters: Mapping[str, Any] | No
         (``instrument`` is required); keyword arguments are merged in.
     progress
         Reports progress and checks for cancellation between stages.
+    source
+        The file (or workspace) ``sqw`` came from, as messages name it; default: the
+        Spectrum's workspace name.
 
     Returns
     -------
@@ -293,8 +303,12 @@ def apply_instrument(sqw: Spectrum | SqwGrid, parameters: Mapping[str, Any] | No
     params = resolve_parameters(parameters, **kwargs)
     instrument = get_instrument(params["instrument"])
     run = instrument.configure(params)
-    grid = sqw if isinstance(sqw, SqwGrid) else sqw_grid_from_spectrum(sqw)
+    if not isinstance(sqw, SqwGrid):
+        # Before the grid's checks, which would otherwise complain of the masked bins.
+        _check_not_applied(sqw.logs, str(source) if source else _source_of(sqw), params)
+    grid = sqw if isinstance(sqw, SqwGrid) else sqw_grid_from_spectrum(sqw, source)
     _check_not_harmonic(grid, params)
+    _check_not_applied(grid.logs, grid.source, params)
     progress.report(0.05, "input checked")
 
     resolution_model: ResolutionModel | None = None
@@ -412,6 +426,23 @@ def _check_not_harmonic(grid: SqwGrid, params: Mapping[str, Any]) -> None:
                              "leave --debye-waller at none")
 
 
+def _check_not_applied(logs: Mapping[str, Any], source: str,
+                       params: Mapping[str, Any]) -> None:
+    """Refuse an input that is an instrument's output already (its logs say so): resolution,
+    quantum correction and kinematics would be applied twice, without a word."""
+    if params["override_provenance"] or logs.get("mdinsim_step") != STEP_NAME:
+        return
+    quantum = "on" if logs.get("quantum_correction_applied") else "off"
+    raise InputFileError(source, f"is the output of {STEP_NAME} (instrument "
+                         f"{logs.get('instrument', 'unknown')}, resolution "
+                         f"'{logs.get('resolution_model_used', 'unknown')}', quantum "
+                         f"correction {quantum}): applying an instrument again would apply "
+                         "them twice",
+                         where="log mdinsim_step",
+                         fix="give the S(|Q|,w) of mdinsim sqw (or mdinsim harmonic), or "
+                             "--override-provenance to apply it again on purpose")
+
+
 def _temperature(grid: SqwGrid, params: Mapping[str, Any]) -> tuple[float | None, str]:
     if params["temperature_k"] is not None:
         return float(params["temperature_k"]), "parameter"
@@ -506,7 +537,7 @@ def _apply_corrections(grid: SqwGrid, params: Mapping[str, Any],
     if params["quantum_correction"]:
         factor *= corrections.quantum_correction_factor(energy, temperature_k)[np.newaxis, :]
     if params["debye_waller"] != "none":
-        msd, source = _mean_squared_displacement(params)
+        msd, source = _mean_squared_displacement(params, temperature_k)
         debye_waller = corrections.debye_waller_factor(q, msd)[:, np.newaxis]
         factor *= 1.0 / debye_waller if params["debye_waller"] == "remove" else debye_waller
         logs["debye_waller_msd_angstrom2_used"] = msd
@@ -526,7 +557,8 @@ def _apply_corrections(grid: SqwGrid, params: Mapping[str, Any],
     return logs
 
 
-def _mean_squared_displacement(params: Mapping[str, Any]) -> tuple[float, str]:
+def _mean_squared_displacement(params: Mapping[str, Any],
+                               temperature_k: float | None) -> tuple[float, str]:
     given, summary = params["mean_squared_displacement_angstrom2"], params["md_summary_file"]
     if given is not None and summary is not None:
         raise ParameterError("mean_squared_displacement_angstrom2", "given twice: as a value and "
@@ -534,7 +566,8 @@ def _mean_squared_displacement(params: Mapping[str, Any]) -> tuple[float, str]:
     if given is not None:
         return float(given), "parameter"
     if summary is not None:
-        return corrections.read_mean_squared_displacement(summary), str(summary)
+        return corrections.read_mean_squared_displacement(
+            summary, temperature_k, any_temperature=params["override_provenance"]), str(summary)
     raise ParameterError("mean_squared_displacement_angstrom2", f"the Debye-Waller correction "
                          f"'{params['debye_waller']}' needs U = <|u|^2>",
                          "give --msd ANGSTROM2 or --md-summary summary.json")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..io.paths import check_output_paths
 from ..progress import terminal_progress
 from .parameters import INSTRUMENT_PARAMETERS
 
@@ -36,12 +37,14 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "instrument", None):
         args.instrument = canonical_name(args.instrument) or args.instrument
     parameters = INSTRUMENT_PARAMETERS.from_argparse(args)
+    check_output_paths(INSTRUMENT_PARAMETERS, parameters)
     output = Path(parameters["output_file"])
     plot = Path(parameters["plot_file"]) if parameters["plot_file"] else output.with_suffix(".png")
     with terminal_progress("mdinsim instrument") as progress:
         sqw = load_sqw(parameters["input_file"])
         progress.report(0.1, "input read")
-        result = apply_instrument(sqw, parameters, progress.sub(0.1, 0.9))
+        result = apply_instrument(sqw, parameters, progress.sub(0.1, 0.9),
+                                  source=parameters["input_file"])
         result.save(output)
         result.save_plot(plot)
         progress.report(1.0, "written")

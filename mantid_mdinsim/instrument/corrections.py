@@ -70,8 +70,39 @@ def debye_waller_factor(q_inv_angstrom: np.ndarray | float,
     return np.exp(-q * q * mean_squared_displacement_angstrom2 / 3.0)
 
 
-def read_mean_squared_displacement(path: str | Path) -> float:
-    """<|u|^2> in Angstrom^2 from the MD step's ``summary.json``."""
+#: Largest relative difference between the MD temperature of a U and the temperature of the
+#: correction that is taken as the same temperature.
+MSD_TEMPERATURE_TOLERANCE = 0.01
+
+
+def _msd_by_temperature(summary: dict) -> dict[float, object]:
+    """U by MD target temperature (K) where the summary records it: the MD step's top-level
+    summary (``temperatures``) or one run's (``temperature_target_k``)."""
+    table = summary.get("temperatures")
+    if isinstance(table, dict):
+        found = {}
+        for key, entry in table.items():
+            try:
+                found[float(key)] = entry[MSD_SUMMARY_KEY]
+            except (TypeError, ValueError, KeyError):
+                continue
+        return found
+    if "temperature_target_k" in summary and MSD_SUMMARY_KEY in summary:
+        try:
+            return {float(summary["temperature_target_k"]): summary[MSD_SUMMARY_KEY]}
+        except (TypeError, ValueError):
+            return {}
+    return {}
+
+
+def read_mean_squared_displacement(path: str | Path, temperature_k: float | None = None,
+                                   any_temperature: bool = False) -> float:
+    """<|u|^2> in Angstrom^2 from the MD step's ``summary.json``.
+
+    With ``temperature_k`` (the temperature of the corrections) and a summary that records the
+    MD temperature of its U: the U of that temperature; a summary of other temperatures only
+    is refused (U grows with temperature), unless ``any_temperature``.
+    """
     path = Path(path)
     fix = (f"give the summary.json of an MD run (key '{MSD_SUMMARY_KEY}'), or the value itself "
            "with --msd")
@@ -81,10 +112,34 @@ def read_mean_squared_displacement(path: str | Path) -> float:
         raise InputFileError(path, "file not found", fix=fix) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputFileError(path, f"not readable as JSON ({error})", fix=fix) from None
-    if not isinstance(summary, dict) or MSD_SUMMARY_KEY not in summary:
+    if not isinstance(summary, dict):
         raise InputFileError(path, "has no mean squared displacement", where=f"key "
                              f"'{MSD_SUMMARY_KEY}'", fix=fix)
-    value = summary[MSD_SUMMARY_KEY]
+    by_temperature = _msd_by_temperature(summary)
+    value = summary.get(MSD_SUMMARY_KEY)
+    if temperature_k is not None and by_temperature:
+        matching = [t for t in by_temperature
+                    if abs(t - temperature_k) <= MSD_TEMPERATURE_TOLERANCE * temperature_k]
+        if matching:
+            value = by_temperature[matching[0]]
+        elif not any_temperature:
+            recorded = ", ".join(f"{t:g}" for t in sorted(by_temperature))
+            raise InputFileError(path, f"holds U from MD at {recorded} K, but the corrections "
+                                 f"are at {temperature_k:g} K: U grows with temperature, so "
+                                 "the Debye-Waller factor would be wrong", where=f"key "
+                                 f"'{MSD_SUMMARY_KEY}'", fix=f"give the summary of an MD run "
+                                 f"at {temperature_k:g} K, or U itself with --msd, or "
+                                 "--override-provenance to use it anyway")
+        elif value is None and len(by_temperature) == 1:
+            value = next(iter(by_temperature.values()))
+    if value is None:
+        if len(by_temperature) > 1:
+            raise InputFileError(path, "holds U for several temperatures "
+                                 f"({', '.join(f'{t:g}' for t in sorted(by_temperature))} K)",
+                                 where=f"key '{MSD_SUMMARY_KEY}'",
+                                 fix="give --temperature K to choose one")
+        raise InputFileError(path, "has no mean squared displacement", where=f"key "
+                             f"'{MSD_SUMMARY_KEY}'", fix=fix)
     try:
         value = float(value)
     except (TypeError, ValueError):

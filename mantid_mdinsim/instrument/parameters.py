@@ -88,6 +88,10 @@ CORE = (
               "does for coherent Si before averaging Brillouin zones", default=False, group=GROUP_CORRECTIONS),
     Parameter("omega_squared", bool, "Multiply by w^2 (meV^2), as the paper does for the Si "
               "X-point intensity", default=False, group=GROUP_CORRECTIONS),
+    Parameter("override_provenance", bool, "Go on where the input's records say it will be "
+              "wrong: the input is already an instrument's output (resolution and corrections "
+              "would be applied twice), or the MD summary's U is from another temperature "
+              "than the correction's", default=False, group=GROUP_CORRECTIONS),
 )
 
 OUTPUTS = (

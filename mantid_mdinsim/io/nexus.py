@@ -58,6 +58,7 @@ boolean series of one entry as a ``bool``; log units are not kept.
 from __future__ import annotations
 
 import datetime
+import io
 import os
 import platform
 import re
@@ -70,7 +71,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputFileError
 from ..spectrum import (UNIT_EMPTY, UNIT_LABEL, UNIT_SPECTRUM_NUMBER, Axis, Spectrum, Table)
-from .atomic import atomic_path
+from .atomic import write_bytes_atomic
 
 __all__ = ["save_processed_nexus", "load_processed_nexus", "list_processed_nexus_entries",
            "ENTRY_PREFIX"]
@@ -215,16 +216,20 @@ def save_processed_nexus(path: str | os.PathLike,
         _check_writable(item, index)
     path = Path(path)
     now = datetime.datetime.now().astimezone()
-    with atomic_path(path) as temporary:
-        # HDF5 1.8 file-format objects at most, so that Mantid builds on older HDF5 read it.
-        with h5py.File(temporary, "w", libver=("earliest", "v108")) as handle:
-            _write_root_attributes(handle, path, now)
-            for number, item in enumerate(items, start=1):
-                entry = _make_group(handle, f"{ENTRY_PREFIX}{number}", "NXentry")
-                if isinstance(item, Spectrum):
-                    _write_spectrum_entry(entry, item, now)
-                else:
-                    _write_table_entry(entry, item, now)
+    # The file is built in memory and written by Python: HDF5 failing to write (disk full,
+    # file size limit) crashed the process (segmentation fault in h5py's clean-up), while a
+    # Python write gives an OSError that atomic_path turns into a message with the size needed.
+    buffer = io.BytesIO()
+    # HDF5 1.8 file-format objects at most, so that Mantid builds on older HDF5 read it.
+    with h5py.File(buffer, "w", libver=("earliest", "v108")) as handle:
+        _write_root_attributes(handle, path, now)
+        for number, item in enumerate(items, start=1):
+            entry = _make_group(handle, f"{ENTRY_PREFIX}{number}", "NXentry")
+            if isinstance(item, Spectrum):
+                _write_spectrum_entry(entry, item, now)
+            else:
+                _write_table_entry(entry, item, now)
+    write_bytes_atomic(path, buffer.getbuffer())
     return path
 
 

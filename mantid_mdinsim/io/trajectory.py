@@ -15,7 +15,12 @@ Frames are checked as they are read; problems raise
 :class:`~mantid_mdinsim.errors.InputFileError` naming the file and the frame (0-based, as
 printed in messages): truncated or garbled frames, a changed number of atoms or species, a cell
 that changes (NPT trajectories: q-points are defined by a fixed cell), positions that are not
-finite.
+finite, a frame repeated (the same positions, or the same recorded time, as the frame before:
+a restarted run appended twice), and frames whose recorded times are not evenly spaced (a gap:
+frames missing). The format parsers check the structure of their files; the checks of the
+frames themselves are made once, here, for every format: :class:`TrajectoryReader` wraps the
+``frames`` of each subclass (:meth:`TrajectoryReader.__init_subclass__`), so a reader added
+later gets them without calling anything.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InputFileError
+from ..errors import InputFileError, MdinsimError
 
 #: Largest change of a cell vector component, in Angstrom, still taken as the same cell
 #: (text dumps print the cell with a finite number of digits).
@@ -52,6 +57,21 @@ class TrajectoryReader(abc.ABC):
         #: Time between the first two frames in fs where the file records frame times (the
         #: ``Time=`` of extended XYZ written by GPUMD and by mdinsim's MD), else None.
         self.frame_interval_fs: float | None = None
+        #: The recorded time (or step number) of the frame last yielded by ``frames``, set by
+        #: the parser where the file records one (extended XYZ ``Time=``, LAMMPS ``TIMESTEP``),
+        #: else None; ``time_field`` names it in messages.
+        self.frame_time: float | None = None
+
+    #: How the file records a frame's time, for messages.
+    time_field: str = "time"
+    #: A text format (lines of numbers), whose last line may be cut inside a number.
+    text_format: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        parse = cls.__dict__.get("frames")
+        if parse is not None and not getattr(parse, "_validated", False):
+            cls.frames = _validated_frames(parse)  # type: ignore[method-assign]
 
     @abc.abstractmethod
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
@@ -97,6 +117,100 @@ class TrajectoryReader(abc.ABC):
                 frame, f"atom {atom} has a position that is not a finite number (NaN or inf)",
                 "the MD run probably blew up before this frame: use the frames before it or "
                 "rerun the simulation")
+
+
+#: Relative tolerance on the spacing of recorded frame times (text files print few digits).
+TIME_SPACING_TOLERANCE = 1e-3
+
+
+def _validated_frames(parse):
+    """``frames`` of a format parser, with the checks every format shares: finite positions,
+    no repeated frame, evenly spaced recorded times."""
+    import functools
+
+    @functools.wraps(parse)
+    def frames(self: TrajectoryReader, start: int = 0) -> Iterator[np.ndarray]:
+        # One frame is held back: the last one is given only once the file is known not to
+        # end inside its last line (a number cut short, '3.07' -> '3', reads as a number).
+        held: tuple[int, np.ndarray] | None = None
+        for item in checked(self, start):
+            if held is not None:
+                yield held[1]
+            held = item
+        if held is not None:
+            if self.text_format and _ends_without_newline(self.path):
+                raise self.frame_error(held[0], "the file ends in the middle of a line of this "
+                                       "frame (no newline at the end): it was cut short, and "
+                                       "its last number may be incomplete",
+                                       "remove this last frame; if the file is complete, end "
+                                       "it with a newline")
+            yield held[1]
+
+    def checked(self: TrajectoryReader, start: int) -> Iterator[tuple[int, np.ndarray]]:
+        previous = previous_time = interval = None
+        index = start
+        self.frame_time = None
+        for positions in _clean_errors(self, parse(self, start), lambda: index):
+            self.check_positions(positions, index)
+            time = self.frame_time
+            if previous is not None and np.array_equal(positions, previous):
+                raise self.frame_error(index, f"the positions are those of frame {index - 1} "
+                                       "again: a repeated frame (a restarted run appended "
+                                       "twice?)", "remove the repeated frames")
+            if time is not None and previous_time is not None:
+                step = time - previous_time
+                if step == 0:
+                    raise self.frame_error(index, f"has the same {self.time_field} "
+                                           f"({time:g}) as frame {index - 1}: a repeated frame",
+                                           "remove the repeated frames (a restarted run "
+                                           "appended twice?)")
+                if step < 0:
+                    raise self.frame_error(index, f"its {self.time_field} ({time:g}) is before "
+                                           f"that of frame {index - 1} ({previous_time:g})",
+                                           "the frames must be in time order (runs appended "
+                                           "in the wrong order?)")
+                if interval is None:
+                    interval = step
+                elif abs(step - interval) > TIME_SPACING_TOLERANCE * abs(interval):
+                    raise self.frame_error(index, f"is {step:g} after frame {index - 1} "
+                                           f"({self.time_field}), the frames before are "
+                                           f"{interval:g} apart: a gap in time (frames "
+                                           "missing) or a changed dump interval",
+                                           "S(q,w) needs evenly spaced frames: give the "
+                                           "evenly spaced parts as separate trajectories")
+            previous, previous_time = positions.copy(), time  # parsers may reuse buffers
+            yield index, positions
+            index += 1
+
+    frames._validated = True  # type: ignore[attr-defined]
+    return frames
+
+
+def _ends_without_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) not in (b"\n", b"\r")
+
+
+#: What a format parser raises on bytes it does not expect, beyond its own checks (the
+#: property-based tests of tests/io/test_reader_fuzz.py found these).
+_PARSE_ERRORS = (ValueError, IndexError, KeyError, UnicodeDecodeError, OverflowError,
+                 EOFError)
+
+
+def _clean_errors(reader: TrajectoryReader, frames: Iterator[np.ndarray], index) -> Iterator:
+    """``frames`` with an unforeseen parse error turned into a message naming the frame."""
+    try:
+        yield from frames
+    except MdinsimError:
+        raise
+    except _PARSE_ERRORS as error:
+        raise reader.frame_error(index(), f"cannot be read ({type(error).__name__}: {error})",
+                                 "the file is damaged here: remove this frame and those "
+                                 "after it, or write the trajectory again") from None
 
 
 def check_species(path: Path, species: list[str], where: str) -> None:
@@ -152,12 +266,18 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
         from .trajectory_netcdf import NetcdfReader
         return NetcdfReader(path, species_from=species_from)
     if format == "extxyz":
-        from .trajectory_extxyz import ExtxyzReader
-        return ExtxyzReader(path)
-    if format == "ase":
-        from .trajectory_ase import AseTrajectoryReader
-        return AseTrajectoryReader(path)
-    if format == "lammps":
-        from .trajectory_lammps import LammpsDumpReader
-        return LammpsDumpReader(path)
-    raise ValueError(f"unknown trajectory format {format!r}; known: {', '.join(FORMATS)}")
+        from .trajectory_extxyz import ExtxyzReader as reader_class
+    elif format == "ase":
+        from .trajectory_ase import AseTrajectoryReader as reader_class
+    elif format == "lammps":
+        from .trajectory_lammps import LammpsDumpReader as reader_class
+    else:
+        raise ValueError(f"unknown trajectory format {format!r}; known: {', '.join(FORMATS)}")
+    try:
+        return reader_class(path)
+    except MdinsimError:
+        raise
+    except _PARSE_ERRORS as error:
+        raise InputFileError(path, f"cannot be read as a {format} trajectory "
+                             f"({type(error).__name__}: {error})", where="frame 0",
+                             fix="the file is damaged at its start: write it again") from None

@@ -55,6 +55,8 @@ class ExtxyzReader(TrajectoryReader):
     """Extended XYZ, streamed frame by frame."""
 
     format = "extxyz"
+    time_field = "Time="
+    text_format = True
 
     def __init__(self, path):
         super().__init__(path)
@@ -77,13 +79,13 @@ class ExtxyzReader(TrajectoryReader):
                 lines.append(line.split())
             self._first_frame_bytes = text.offset
             try:
-                tokens = [words[species_column].decode() for words in lines]
+                tokens = [words[species_column].decode(errors="replace") for words in lines]
             except (IndexError, UnicodeDecodeError):
                 raise self.frame_error(0, "an atom line lacks its species column",
                                        line=3) from None
             if species_column == self._z_column:
                 tokens = [self._symbol_from_number(token) for token in tokens]
-                self._hashes = species_hashes([w[species_column].decode() for w in lines])
+                self._hashes = species_hashes([w[species_column].decode(errors="replace") for w in lines])
             else:
                 self._hashes = species_hashes(tokens)
             check_species(self.path, tokens, "frame 0")
@@ -169,7 +171,7 @@ class ExtxyzReader(TrajectoryReader):
             cell = np.asarray(info["Lattice"], dtype=float).reshape(3, 3).T
         properties = info.get("Properties", _DEFAULT_PROPERTIES)
         if not isinstance(properties, str):
-            properties = _PROPERTIES.search(comment).group(1).decode()
+            properties = _PROPERTIES.search(comment).group(1).decode(errors="replace")
         return (lattice.group(1) if lattice else b""), cell, properties
 
     def _roles_for(self, properties: str) -> tuple[np.ndarray, int]:
@@ -237,13 +239,14 @@ class ExtxyzReader(TrajectoryReader):
                 n_atoms, comment = header
                 if n_atoms != self.n_atoms:
                     raise self._count_error(frame, n_atoms)
+                self.frame_time = _frame_time(comment)
                 lattice = _LATTICE.search(comment)
                 if lattice is None or lattice.group(1) != self._lattice_text:
                     _, cell, properties = self._cell_and_properties(comment, frame)
                     self.check_cell(cell, frame)
                 else:
                     properties_match = _PROPERTIES.search(comment)
-                    properties = (properties_match.group(1).decode().strip('"')
+                    properties = (properties_match.group(1).decode(errors="replace").strip('"')
                                   if properties_match else _DEFAULT_PROPERTIES)
                 if properties != self._properties_text:
                     raise self.frame_error(frame, f"the columns change (Properties={properties}"

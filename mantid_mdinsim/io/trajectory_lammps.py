@@ -48,6 +48,8 @@ class LammpsDumpReader(TrajectoryReader):
     """LAMMPS ``dump custom`` text files with an ``element`` column."""
 
     format = "lammps"
+    time_field = "TIMESTEP"
+    text_format = True
 
     def __init__(self, path):
         super().__init__(path)
@@ -70,7 +72,7 @@ class LammpsDumpReader(TrajectoryReader):
             try:
                 ids = np.array([int(float(words[self._id_column])) for words in rows]) \
                     if self._id_column >= 0 else np.arange(self.n_atoms)
-                tokens = [words[element_column].decode() for words in rows]
+                tokens = [words[element_column].decode(errors="replace") for words in rows]
             except (IndexError, ValueError, UnicodeDecodeError):
                 raise self.frame_error(0, "an atom line is garbled", line=10) from None
             order = np.argsort(ids, kind="stable")
@@ -95,6 +97,10 @@ class LammpsDumpReader(TrajectoryReader):
             lines.append(line.decode(errors="replace"))
         start = text.line_number - 8
         expected = ("ITEM: TIMESTEP", "ITEM: NUMBER OF ATOMS", "ITEM: BOX BOUNDS")
+        try:
+            self.frame_time = float(lines[1].split()[0])
+        except (ValueError, IndexError):
+            self.frame_time = None
         for offset, label in zip((0, 2, 4), expected):
             if not lines[offset].startswith(label):
                 raise self.frame_error(frame, f"expected '{label}', found "

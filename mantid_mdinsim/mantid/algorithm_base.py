@@ -36,14 +36,21 @@ from mantid.api import (ITableWorkspaceProperty, MatrixWorkspaceProperty, Proper
 from mantid.kernel import Direction
 
 from .. import __version__
-from ..errors import Cancelled, MdinsimError
+from ..errors import Cancelled, MdinsimError, os_error_message, report_unexpected
+from ..io.paths import check_output_paths
 from ..parameters import Kind, Parameter, ParameterSet
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
 from .progress import mantid_progress
 from .properties import (EnabledWhen, declare_parameters, read_parameters, set_enabled_when,
                          validation_issues)
+from .values import plain
+from .version import require_mantid
 from .workspaces import TABLE_COMMENT_KEY, make_group, to_workspace
+
+# Loading an algorithm file on a Mantid that is too old stops here, with the message that says
+# which Mantid is needed, rather than at the first call that Mantid lacks.
+require_mantid()
 
 #: Workspace property classes by the kind of workspace an output holds.
 _WORKSPACE_PROPERTIES = {
@@ -126,7 +133,8 @@ class MDAlgorithm:
     def resolved_parameters(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The complete, validated parameter dict (``ParameterSet.resolve``); ``fixed`` gives
         values for parameters without a property. Output files (Kind.OUTPUT_FILE) are the
-        property values, None where no file is wanted, not the CLI's default file names."""
+        property values, None where no file is wanted, not the CLI's default file names; they
+        and output folders are checked to be writable (``io.paths.check_output_paths``)."""
         values = self.parameter_values()
         given = {name: value for name, value in values.items()
                  if value is not None or self.PARAMETERS[name].required}
@@ -135,6 +143,8 @@ class MDAlgorithm:
         for parameter in self.declared_parameters:
             if parameter.kind is Kind.OUTPUT_FILE:
                 resolved[parameter.name] = values[parameter.name]
+        # Output files and folders can be written: checked before PyExec computes anything.
+        check_output_paths(self.PARAMETERS, resolved)
         return resolved
 
     # -- running --------------------------------------------------------------------------------
@@ -146,7 +156,9 @@ class MDAlgorithm:
         the mdinsim version and the parameters first and the outcome after.
 
         A cancel (Cancelled) becomes KeyboardInterrupt, which is how Mantid's interruption
-        point reports a cancelled algorithm; MdinsimError messages reach the user unchanged.
+        point reports a cancelled algorithm; MdinsimError messages reach the user unchanged; an
+environment OSError (disk full...) becomes a clear message, anything else a message saying
+where to report it (the traceback goes to a log file, as in the CLI).
         """
         name = self.name()
         parameters = next((a for a in args if isinstance(a, Mapping)), None)
@@ -163,6 +175,17 @@ class MDAlgorithm:
         except MdinsimError as error:
             self.log().error(f"{name}: {error}")
             raise
+        except OSError as error:
+            known = os_error_message(error)
+            if known is None:
+                raise RuntimeError(report_unexpected(error, name)) from None
+            self.log().error(f"{name}: {known}")
+            raise known from None
+        except Exception as error:
+            # A bug: a message saying where to report it, the traceback kept in a log file.
+            message = report_unexpected(error, name)
+            self.log().error(f"{name}: {message}")
+            raise RuntimeError(message) from None
         self.log().information(f"{name}: finished")
         return result
 
@@ -180,6 +203,11 @@ class MDAlgorithm:
         logs.update(item.logs)
         item.logs = logs
         return item
+
+    def set_value(self, property_name: str, value: Any) -> None:
+        """Set a (non-workspace) output property to ``value`` in a type Mantid takes
+        (:func:`~.values.plain`: paths and numpy values become str and Python numbers)."""
+        self.setProperty(property_name, plain(value))
 
     def set_output(self, property_name: str, items: Spectrum | Table | Sequence[Spectrum | Table],
                    parameters: Mapping[str, Any] | None = None) -> Any:

@@ -3,15 +3,21 @@
 Adds the installed plugin folder (``mantid_mdinsim/algorithms``) to
 ``user.python.plugins.directories`` in the user's Mantid properties file; Mantid loads the four
 algorithms (category Simulation) the next time Workbench starts or ``mantid.simpleapi`` is
-imported. Running it twice changes nothing; ``--unregister`` removes the folder again.
+imported. Running it twice changes nothing; ``--unregister`` removes the folder again. Where
+this Python has Mantid, one older than mdinsim needs is refused before anything is written;
+where it has none, the command says that Workbench needs mantid-mdinsim in its own Python.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .registration import (ALGORITHM_NAMES, PLUGIN_DIRECTORIES_KEY, plugin_directory,
-                           register_plugin_directory, unregister_plugin_directory)
+import sys
+
+from ..errors import MdinsimError
+from .registration import (ALGORITHM_NAMES, PLUGIN_DIRECTORIES_KEY, mantid_in_this_python,
+                           plugin_directory, register_plugin_directory,
+                           unregister_plugin_directory)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{action} {result.directory} {'from' if result.changed else 'is not in'} "
               f"{PLUGIN_DIRECTORIES_KEY} in {result.properties_file}")
         return 0
+    try:
+        # A Mantid too old for the algorithms is refused before its settings are touched.
+        version = mantid_in_this_python()
+    except MdinsimError as error:
+        print(f"Not registered: {error}", file=sys.stderr)
+        return 1
     result = register_plugin_directory(args.properties_file)
     if result.changed:
         print(f"Added {result.directory} to {PLUGIN_DIRECTORIES_KEY} in "
@@ -43,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"Already registered: {result.directory} is in {PLUGIN_DIRECTORIES_KEY} in "
               f"{result.properties_file}.")
     print(f"Restart Mantid Workbench: {', '.join(ALGORITHM_NAMES)} appear under the "
-          "Simulation category. mantid-mdinsim must be installed in the Python environment "
-          "Mantid runs (for example: pip install mantid-mdinsim in Mantid's conda "
-          "environment).")
+          "Simulation category.")
+    if version is None:
+        print(f"Note: this Python ({sys.executable}) has no Mantid. Workbench loads the "
+              "algorithms only if mantid-mdinsim is installed in the Python Mantid runs: in "
+              "Mantid's conda environment, 'python -m pip install mantid-mdinsim', then run "
+              "'mdinsim mantid-register' there. Otherwise Workbench's Messages show "
+              "\"Failed to load plugin ... No module named 'mantid_mdinsim'\".")
+    else:
+        print(f"Mantid {version} in this Python ({sys.executable}) can run them.")
     return 0

@@ -9,7 +9,8 @@ Parameter                              Mantid property
 =====================================  ==========================================================
 float / int                            ``declareProperty(name, default, validator)`` with a
                                        ``FloatBoundedValidator``/``IntBoundedValidator`` (lower
-                                       bound exclusive where ``exclusive_minimum``)
+                                       bound exclusive where ``exclusive_minimum``; see
+                                       :func:`~.version.set_lower_exclusive`)
 float / int, mandatory                 default ``Property.EMPTY_DBL``/``EMPTY_INT`` and a
                                        ``CompositeValidator`` led by ``Float/IntMandatoryValidator``
 float / int, optional (default None)   default ``EMPTY_DBL``/``EMPTY_INT``, read back as None; no
@@ -53,6 +54,8 @@ from mantid.kernel import (CompositeValidator, Direction, EnabledWhenProperty,
 
 from ..errors import ParameterError
 from ..parameters import Kind, Parameter, ParameterSet
+from .values import plain
+from .version import set_lower_exclusive
 
 EMPTY_DBL: float = Property.EMPTY_DBL
 EMPTY_INT: int = Property.EMPTY_INT
@@ -77,9 +80,8 @@ def _bounded_validator(parameter: Parameter, *, array: bool, with_upper: bool):
         convert = int
     if parameter.minimum is not None:
         validator.setLower(convert(parameter.minimum))
-        # Set per bound: Python's BoundedValidator(lower, upper, exclusive) makes both
-        # bounds exclusive, while a Parameter's maximum is always inclusive.
-        validator.setLowerExclusive(bool(parameter.exclusive_minimum))
+        if parameter.exclusive_minimum:
+            set_lower_exclusive(validator)
     if upper is not None:
         validator.setUpper(convert(upper))
     return validator
@@ -99,7 +101,7 @@ def _combine(*validators):
 def _declare_number(algorithm, parameter: Parameter, doc: str) -> None:
     empty = EMPTY_DBL if parameter.type is float else EMPTY_INT
     unset = parameter.required or parameter.default is None
-    default = empty if unset else parameter.type(parameter.default)
+    default = empty if unset else plain(parameter.type(parameter.default))
     mandatory = None
     if parameter.required:
         mandatory = FloatMandatoryValidator() if parameter.type is float else IntMandatoryValidator()
@@ -131,7 +133,8 @@ def _declare_string(algorithm, parameter: Parameter, doc: str) -> None:
 
 
 def _declare_array(algorithm, parameter: Parameter, doc: str) -> None:
-    default = [] if parameter.required or parameter.default is None else list(parameter.default)
+    default = ([] if parameter.required or parameter.default is None
+               else plain(list(parameter.default)))
     if parameter.type is str:
         mandatory = StringArrayMandatoryValidator() if parameter.required else None
         validator = mandatory  # choices of each element are checked in validateInputs

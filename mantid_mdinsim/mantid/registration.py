@@ -161,6 +161,19 @@ def unregister_plugin_directory(properties_file: str | os.PathLike | None = None
     return _update(path, folder, add=False)
 
 
+def mantid_in_this_python() -> str | None:
+    """The version of the Mantid importable from this Python, None where there is none.
+    Raises :class:`~.version.MantidVersionError` for one older than mdinsim needs."""
+    try:
+        import mantid  # noqa: F401 - only to find out whether it is there
+    except ImportError:
+        return None
+    from .version import mantid_version, require_mantid
+
+    require_mantid()
+    return mantid_version()
+
+
 def register(update_simpleapi: bool = True) -> list[str]:
     """Subscribe the four algorithms in this Python session (Mantid must be importable).
 
@@ -171,6 +184,10 @@ def register(update_simpleapi: bool = True) -> list[str]:
     """
     from mantid.api import AlgorithmFactory  # noqa: F401 - fails clearly without Mantid
     from mantid.kernel import plugins
+
+    from .version import require_mantid
+
+    require_mantid()
 
     folder = plugin_directory()
     with warnings.catch_warnings():

@@ -9,7 +9,8 @@ The maps are one-to-one (``mantid_mdinsim.spectrum`` was designed after Workspac
   (one value per spectrum), a ``BinEdgeAxis`` (n + 1 edges) or a ``TextAxis`` (labels);
 * values / errors -> Y / E, ``distribution`` -> the Distribution flag, ``y_unit`` /
   ``y_unit_label`` -> YUnit / YUnitLabel, ``title`` -> the title, ``logs`` -> sample logs
-  (``Run.addProperty``: numbers, strings and 1-D arrays; booleans as 0/1).
+  (``Run.addProperty`` of the values :func:`~.values.log_property` makes: Python numbers and
+  strings, explicit array properties, booleans as 0/1).
 
 A TableWorkspace has no sample logs and no column units in Mantid's Python API, so a Table's
 ``units`` and ``logs`` travel as JSON in the workspace comment (``Workspace.setComment``),
@@ -28,6 +29,7 @@ from mantid.api import (AnalysisDataService, BinEdgeAxis, ITableWorkspace, Matri
                         NumericAxis, TextAxis, WorkspaceFactory, WorkspaceGroup)
 
 from ..spectrum import UNIT_LABEL, UNIT_SPECTRUM_NUMBER, Axis, Spectrum, Table
+from .values import log_property, table_cell, table_column_type
 
 #: Key of the JSON document a Table stores in its workspace comment.
 TABLE_COMMENT_KEY = "mdinsim_table"
@@ -35,31 +37,11 @@ TABLE_COMMENT_KEY = "mdinsim_table"
 
 # -- logs ------------------------------------------------------------------------------------
 
-def _log_value(value: Any) -> Any:
-    """A sample-log value Mantid's PropertyWithValueFactory accepts."""
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, (int, float, str)):
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        array = np.asarray(value)
-        if array.ndim == 1 and array.size and np.issubdtype(array.dtype, np.number):
-            return array.astype(float)
-        return " ".join(str(v) for v in np.ravel(array))
-    if value is None:
-        return ""
-    return str(value)
-
-
 def add_sample_logs(workspace: MatrixWorkspace, logs: dict[str, Any]) -> None:
     """Add (or replace) sample logs on a MatrixWorkspace."""
     run = workspace.getRun()
     for name, value in logs.items():
-        run.addProperty(str(name), _log_value(value), True)
+        run.addProperty(str(name), log_property(str(name), value), True)
 
 
 def sample_logs(workspace: MatrixWorkspace) -> dict[str, Any]:
@@ -152,28 +134,6 @@ def workspace_to_spectrum(workspace: MatrixWorkspace) -> Spectrum:
 
 # -- Table <-> TableWorkspace ----------------------------------------------------------------
 
-def _column_type(values: Sequence[Any]) -> str:
-    array = np.asarray(values)
-    if array.dtype.kind == "b":
-        return "bool"
-    if array.dtype.kind in "iu":
-        too_big = array.size and (array.max() > 2**31 - 1 or array.min() < -2**31)
-        return "long64" if too_big else "int"
-    if array.dtype.kind == "f":
-        return "double"
-    return "str"
-
-
-def _cell(kind: str, value: Any) -> Any:
-    if kind == "double":
-        return float(value)
-    if kind in ("int", "long64"):
-        return int(value)
-    if kind == "bool":
-        return bool(value)
-    return str(value)
-
-
 def _json_ready(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -189,12 +149,15 @@ def table_to_workspace(table: Table) -> ITableWorkspace:
     workspace = WorkspaceFactory.createTable("TableWorkspace")
     kinds = []
     for name, column in table.columns.items():
-        kind = _column_type(column)
+        kind = table_column_type(column)
         kinds.append(kind)
-        workspace.addColumn(kind, str(name))
+        # Mantid logs a refused column and returns False (TableWorkspace::addColumn).
+        if not workspace.addColumn(kind, str(name)):
+            raise RuntimeError(f"Mantid refused the {kind} column '{name}' of table "
+                               f"'{table.name or table.title}'")
     columns = list(table.columns.values())
     for row in range(table.n_rows):
-        workspace.addRow([_cell(kind, column[row]) for kind, column in zip(kinds, columns)])
+        workspace.addRow([table_cell(kind, column[row]) for kind, column in zip(kinds, columns)])
     if table.title:
         workspace.setTitle(table.title)
     document = {TABLE_COMMENT_KEY: {"units": dict(table.units),

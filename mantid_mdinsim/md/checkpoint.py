@@ -11,6 +11,7 @@ uninterrupted one with the same seed.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,11 @@ def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files if name != "_metadata"}
             metadata = json.loads(bytes(data["_metadata"]).decode())
-    except (OSError, ValueError, KeyError) as error:
-        raise InputFileError(path, f"is not a readable checkpoint ({error})",
-                             fix="delete it to start the run again") from error
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        # A checkpoint cut short or damaged (BadZipFile escaped as a traceback).
+        raise InputFileError(path, f"is not a readable checkpoint ({type(error).__name__}: "
+                             f"{error})", fix="delete it to start the run again (the run "
+                             "restarts from its beginning)") from None
     if metadata.get("format") != _FORMAT:
         raise InputFileError(path, f"has checkpoint format {metadata.get('format')}, this "
                              f"version writes {_FORMAT}", fix="delete it to start the run again")

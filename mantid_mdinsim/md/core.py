@@ -8,7 +8,6 @@ backend (ASE + calorine's CPUNEP; i-PI for path integrals).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import numpy as np
 from ..errors import ExternalProgramError, ParameterError
 from ..external import find_executable
 from ..io.atomic import write_text_atomic
+from ..io.paths import check_output_paths, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
@@ -38,7 +38,7 @@ SUMMARY_FILE = "summary.json"
 #: these resumes and reuses its runs.
 _EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
                    "temperature_k", "number_of_runs", "output_dir", "max_frequency_mev",
-                   "structure", "model")
+                   "structure", "model", "min_atom_distance_angstrom")
 
 
 @dataclass
@@ -164,19 +164,11 @@ def _temperature_warning(run: dict[str, Any]) -> list[str]:
             "longer, or with --equilibration nvt/npt); later steps use the target"]
 
 
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _identity(parameters: Mapping[str, Any], backend: str) -> dict[str, Any]:
     """What must match for a folder's runs to be resumed or reused."""
     identity = {k: v for k, v in parameters.items() if k not in _EXECUTION_ONLY}
-    identity["structure_sha256"] = _file_digest(parameters["structure"])
-    identity["model_sha256"] = _file_digest(parameters["model"])
+    identity["structure_sha256"] = file_digest(parameters["structure"])
+    identity["model_sha256"] = file_digest(parameters["model"])
     identity["backend"] = backend
     return identity
 
@@ -229,8 +221,9 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     resolved = MD_PARAMETERS.resolve(parameters, **kwargs)
     for name in ("structure", "model", "output_dir"):
         resolved[name] = str(Path(resolved[name]).expanduser().resolve())
+    check_output_paths(MD_PARAMETERS, resolved)
     model = read_model_info(resolved["model"])
-    structure = load_structure(resolved["structure"])
+    structure = load_structure(resolved["structure"], resolved["min_atom_distance_angstrom"])
     check_species(structure, model, resolved["structure"])
     atoms = build_supercell(structure, resolved["supercell"])
     backend, executable = choose_backend(resolved)
@@ -274,7 +267,8 @@ def run_md(parameters: Mapping[str, Any] | None = None,
         from .cpu import CPUJob, run_jobs as run_cpu_jobs
 
         summaries = run_cpu_jobs(
-            [CPUJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
+            [CPUJob(spec, protocol, atoms, str(model.path), logs,
+                    resolved["min_atom_distance_angstrom"]) for spec in specs],
             resolved["processes"], work)
 
     runs = []

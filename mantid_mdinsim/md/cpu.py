@@ -34,12 +34,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from ase import Atoms, units
 
-from ..errors import Cancelled
+from ..errors import Cancelled, PhysicsError
 from ..progress import ProgressReporter, ensure_progress
 from . import checkpoint as ckpt
 from . import outputs
+from .guards import FIX, runaway_problem
+from .inputs import shortest_distance
 from .msd import DisplacementAccumulator
 from ..io.trajectory_species import write_species_file
+from .parameters import MIN_ATOM_DISTANCE_ANGSTROM
 from .protocol import Protocol, RunSpec
 from .summary import completed_run, run_summary, write_summary
 
@@ -57,6 +60,8 @@ class CPUJob:
     atoms: Atoms
     model_path: str
     logs: dict[str, Any]
+    #: Atoms closer than this (Angstrom) stop the run (0: no check); see guards.py.
+    min_atom_distance_angstrom: float = MIN_ATOM_DISTANCE_ANGSTROM
 
 
 class _Control:
@@ -228,6 +233,45 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
             "trajectory_bytes": trajectory.offset(), "thermo_bytes": thermo.offset(),
             "elapsed_s": elapsed_s + time.perf_counter() - started, "label": spec.label})
 
+    n_atoms = len(atoms)
+    created_at = step                       # the step at which the integrator was made
+    production_energy: list[float] = []     # total energy at the start of NVE production
+
+    def guard(phase: str, every_step: bool = False) -> None:
+        """Stop a run that has become unphysical before its state is written (guards.py).
+
+        ``every_step``: the cheap checks (finite positions, temperature), run after every
+        step, because a run blowing up within a chunk reaches coordinates on which the
+        force engine's neighbour search never ends (``predict`` hung there)."""
+        positions = atoms.get_positions()
+        problem = runaway_problem(positions=positions)
+        if problem is None and every_step:
+            problem = runaway_problem(temperature_k=float(atoms.get_temperature()),
+                                      target_k=spec.temperature_k)
+        elif problem is None:
+            energy_change = None
+            if phase == "production":
+                total = float(atoms.get_potential_energy() + atoms.get_kinetic_energy())
+                if not production_energy:
+                    production_energy.append(total)
+                energy_change = (total - production_energy[0]) / n_atoms
+            problem = runaway_problem(
+                temperature_k=float(atoms.get_temperature()), target_k=spec.temperature_k,
+                energy_change_ev_per_atom=energy_change,
+                closest=shortest_distance(atoms, job.min_atom_distance_angstrom),
+                min_distance_angstrom=job.min_atom_distance_angstrom)
+        if problem is not None:
+            trajectory.sync()
+            thermo.sync()
+            now = step
+            if every_step and dynamics is not None:
+                now = created_at + int(getattr(dynamics, "nsteps", 0))
+            raise PhysicsError(
+                f"{spec.label}: the run was stopped at step {now} ({phase}): {problem}. "
+                f"Kept: the frames written before in {trajectory_partial} and the thermo rows "
+                f"in {thermo_partial} (started again unchanged, the run would resume from "
+                f"its last checkpoint and blow up again); {FIX}")
+
     with _deferred_interrupt(control), trajectory, thermo:
         for phase, first, last in _phases(protocol):
             if step >= last:
@@ -237,6 +281,8 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
                 if hasattr(dynamics, name):
                     setattr(dynamics, name, value.item() if value.ndim == 0 else value.copy())
             integrator_state = {}
+            created_at = step
+            dynamics.attach(lambda phase=phase: guard(phase, every_step=True), interval=1)
             while step < last:
                 since = step - first
                 boundaries = [last - step,
@@ -245,8 +291,11 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
                 if phase == "production":
                     boundaries.append(protocol.dump_steps - since % protocol.dump_steps)
                 chunk = min(boundaries)
+                if phase == "production" and not production_energy:
+                    guard(phase)    # the reference energy of NVE
                 dynamics.run(chunk)
                 step += chunk
+                guard(phase)
                 since = step - first
                 if since % protocol.thermo_steps == 0:
                     thermo.write(outputs.format_thermo_row(
@@ -371,8 +420,11 @@ def run_jobs(jobs: list[CPUJob], processes: int,
                     if failed:
                         raise failed[0].exception()
             except BaseException:
-                # Cancelled, Ctrl-C or a failed run: let the others checkpoint and stop.
+                # Cancelled, Ctrl-C or a failed run: runs not started yet are dropped, the
+                # running ones checkpoint at their next chunk boundary and stop.
                 stop.set()
+                for future in pending:
+                    future.cancel()
                 wait(pending, timeout=None)
                 raise
         return [future.result() for future in sorted(futures, key=futures.get)]

@@ -22,7 +22,10 @@ understands is read from the error messages compiled into the executable
 
 Every run works in ``<run>/gpumd.partial/`` (inputs, gpumd's log, its outputs); on success
 ``dump.xyz`` becomes ``<run>/trajectory.xyz``, thermo.out is converted to ``thermo.csv`` and
-the folder is renamed ``gpumd/``. A failed or interrupted run leaves ``gpumd.partial/``.
+the folder is renamed ``gpumd/``. An interrupted run, or a failed one with production frames
+to resume from, leaves ``gpumd.partial/``; a failed run with nothing to resume from leaves
+only gpumd's log, as ``<run>/gpumd.failed.log``. A run whose temperature or energy ran away
+or whose positions are not finite stops with :class:`~mantid_mdinsim.errors.PhysicsError`.
 An interrupted classical production resumes from GPUMD's ``restart.xyz`` (written with six
 significant digits, so the continuation is physically but not bitwise that of an
 uninterrupted run); the segments are joined with a continuous ``Time``. Path-integral runs
@@ -38,16 +41,17 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from ase import Atoms
 
-from ..errors import ExternalProgramError, InputFileError, ParameterError
+from ..errors import ExternalProgramError, InputFileError, ParameterError, PhysicsError
 from ..external import run_program
 from ..io.trajectory_species import read_species_source, write_species_file
 from ..progress import ProgressReporter, ensure_progress
 from . import outputs
+from .guards import FIX, check_thermo, runaway_problem
 from .inputs import is_orthogonal
 from .msd import DisplacementAccumulator, minimum_image
 from .protocol import Protocol, RunSpec
@@ -307,12 +311,16 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
                         f"{spec.label}: gpumd {rows}/{total_rows} thermo rows")
 
     started = time.perf_counter()
-    run_program(executable, segment, log_name="gpumd.log", poll=poll,
-                expected_outputs=(THERMO_OUT, dump_name))
+    try:
+        run_program(executable, segment, log_name="gpumd.log", poll=poll,
+                    expected_outputs=(THERMO_OUT, dump_name))
+    except ExternalProgramError as error:
+        raise _failed_run(error, directory, work, segment, protocol) from None
     wall_s = time.perf_counter() - started
 
     segments = _segments(work)
     thermo = _merge_thermo(segments, protocol)
+    check_thermo(thermo, spec.label, spec.temperature_k, f"gpumd's run (outputs kept in {work})")
     got = len(thermo["step"])
     if got != total_rows:
         raise ExternalProgramError(
@@ -331,7 +339,7 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
             f"{executable} wrote {frames} frames into {dump_name} in {work}, expected "
             f"{protocol.number_of_frames}; see gpumd.log there")
     accumulator = DisplacementAccumulator(job.atoms.get_masses())
-    accumulator.add_frames(outputs.iter_frames(trajectory_partial))
+    accumulator.add_frames(_finite_frames(outputs.iter_frames(trajectory_partial), spec, work))
     symbols = job.atoms.get_chemical_symbols()
     outputs.write_thermo_csv(thermo_path, thermo)
     os.replace(trajectory_partial, trajectory_path)
@@ -353,6 +361,37 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
         trajectory_name=trajectory_path.name)
     write_summary(summary_path, summary)
     return summary
+
+
+#: Where the log of a failed gpumd run that left nothing to resume from is kept.
+FAILED_LOG = "gpumd.failed.log"
+
+
+def _failed_run(error: ExternalProgramError, directory: Path, work: Path, segment: Path,
+                protocol: Protocol) -> ExternalProgramError:
+    """After gpumd failed: keep ``gpumd.partial/`` where it holds production frames to resume
+    from; otherwise keep only gpumd's log (as ``gpumd.failed.log``) and remove the folder, so
+    that no half-made work folder is left behind."""
+    if _count_complete_frames(_segments(work), protocol) > 0:
+        return ExternalProgramError(f"{error}\nThe frames completed are kept in {work}; the run "
+                                    "resumes from them when started again.")
+    log = segment / "gpumd.log"
+    kept = directory / FAILED_LOG
+    if log.is_file():
+        os.replace(log, kept)
+    shutil.rmtree(work, ignore_errors=True)
+    message = str(error).replace(str(log), str(kept))
+    return ExternalProgramError(f"{message}\n(nothing was completed; gpumd's log is kept as "
+                                f"{kept})")
+
+
+def _finite_frames(frames: Iterator[Atoms], spec: RunSpec, work: Path) -> Iterator[Atoms]:
+    for index, frame in enumerate(frames):
+        problem = runaway_problem(positions=frame.get_positions())
+        if problem is not None:
+            raise PhysicsError(f"{spec.label}: frame {index} of gpumd's dump: {problem}. Its "
+                               f"outputs are kept in {work}; {FIX}")
+        yield frame
 
 
 def _restart_matches_frame(restart: Path, segments: list[Path], protocol: Protocol,

@@ -14,6 +14,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputFileError, ParameterError
+from .parameters import MIN_ATOM_DISTANCE_ANGSTROM
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,45 @@ def check_model_loads_on_cpu(info: NEPModelInfo) -> None:
                                  "'nep')") from error
 
 
-def load_structure(path: str | Path) -> Atoms:
+def shortest_distance(atoms: Atoms, within_angstrom: float) -> tuple[float, int, int] | None:
+    """(distance in Angstrom, atom i, atom j) of the closest pair of atoms (periodic images
+    included) if closer than ``within_angstrom``, else None."""
+    from ase.neighborlist import neighbor_list
+
+    if within_angstrom <= 0 or len(atoms) == 0:
+        return None
+    first, second, distance = neighbor_list("ijd", atoms, within_angstrom,
+                                            self_interaction=False)
+    if distance.size == 0:
+        return None
+    closest = int(np.argmin(distance))
+    return float(distance[closest]), int(first[closest]), int(second[closest])
+
+
+def check_atom_distances(atoms: Atoms, min_distance_angstrom: float, path: str | Path,
+                         where: str | None = None) -> None:
+    """Raise :class:`InputFileError` where two atoms are closer than ``min_distance_angstrom``
+    (0 switches the check off)."""
+    closest = shortest_distance(atoms, min_distance_angstrom)
+    if closest is None:
+        return
+    distance, i, j = closest
+    symbols = atoms.get_chemical_symbols()
+    raise InputFileError(path, f"atoms {i} ({symbols[i]}) and {j} ({symbols[j]}) are "
+                         f"{distance:.3g} Angstrom apart, closer than the "
+                         f"{min_distance_angstrom:g} Angstrom two atoms can be: overlapping "
+                         "atoms make the forces explode", where=where,
+                         fix="remove the duplicated atom (check partial occupancies of a CIF "
+                             "and the length unit), or, if this is meant, lower "
+                             "--min-atom-distance (0 switches the check off)")
+
+
+def load_structure(path: str | Path,
+                   min_atom_distance_angstrom: float = MIN_ATOM_DISTANCE_ANGSTROM) -> Atoms:
     """Read the starting structure with :func:`ase.io.read` (its last frame) and check it.
 
-    The structure must be periodic in three dimensions with a non-degenerate cell.
+    The structure must be periodic in three dimensions with a non-degenerate cell, finite
+    coordinates, and no two atoms closer than ``min_atom_distance_angstrom`` (0: no check).
     """
     import ase.io
 
@@ -112,13 +148,31 @@ def load_structure(path: str | Path) -> Atoms:
             warnings.simplefilter("ignore")  # spglib/CIF chatter is not the user's concern
             atoms = ase.io.read(str(path), index=-1)
     except Exception as error:  # ASE raises many types for unreadable files
-        raise InputFileError(path, f"cannot be read as a structure ({type(error).__name__}: "
-                             f"{error})", fix="give a CIF, POSCAR/CONTCAR or extended XYZ "
-                                               "file that ase.io.read understands") from error
+        detail = str(error).strip()
+        detail = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+        hint = ""
+        if path.suffix.lower() == ".cif":
+            # ASE's CIF reader fails with StopIteration, AssertionError or AttributeError on
+            # a CIF without a data block, cell or atom sites: say what a CIF needs.
+            hint = ("; a CIF needs a data_ block, the cell (_cell_length_a/b/c, "
+                    "_cell_angle_alpha/beta/gamma) and an atom-site loop (_atom_site_label or "
+                    "_atom_site_type_symbol, _atom_site_fract_x/y/z)")
+        raise InputFileError(path, f"cannot be read as a structure ({detail}){hint}",
+                             fix="give a CIF, POSCAR/CONTCAR or extended XYZ file that "
+                                 "ase.io.read understands") from None
     if isinstance(atoms, list):  # pragma: no cover - index=-1 returns one Atoms
         atoms = atoms[-1]
     if len(atoms) == 0:
         raise InputFileError(path, "holds no atoms")
+    if not np.all(np.isfinite(np.asarray(atoms.cell))):
+        raise InputFileError(path, "the cell holds values that are not finite numbers",
+                             where="cell", fix="repair the lattice vectors")
+    positions = atoms.get_positions()
+    if not np.all(np.isfinite(positions)):
+        atom = int(np.argwhere(~np.isfinite(positions))[0][0])
+        raise InputFileError(path, f"atom {atom} has a coordinate that is not a finite number "
+                             "(NaN or inf)", where=f"atom {atom}",
+                             fix="repair the coordinates of the structure")
     if atoms.cell.rank < 3 or abs(atoms.get_volume()) < 1e-6:
         raise InputFileError(path, "has no three-dimensional cell",
                              fix="MD of a crystal, liquid or molecular crystal needs a "
@@ -129,6 +183,7 @@ def load_structure(path: str | Path) -> Atoms:
         atoms.pbc = True
     atoms = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(),
                   cell=atoms.get_cell(), pbc=True, masses=atoms.get_masses())
+    check_atom_distances(atoms, min_atom_distance_angstrom, path)
     return atoms
 
 

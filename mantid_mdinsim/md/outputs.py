@@ -165,8 +165,32 @@ class AppendFile:
             self._handle.seek(truncate_to)
 
     def write(self, text: str) -> None:
-        self._handle.write(text.encode())
-        self._handle.flush()
+        data = text.encode()
+        try:
+            self._handle.write(data)
+            self._handle.flush()
+        except OSError as error:
+            raise self._write_error(error, len(data)) from None
+
+    def _write_error(self, error: OSError, size: int) -> OSError:
+        """A disk-full (or other environment) error naming this file and the space it needed;
+        what was written before the last checkpoint is kept and the run resumes from it."""
+        from ..errors import OutputWriteError, format_bytes, os_error_message
+
+        self._failed = True
+        known = os_error_message(error, self.path)
+        if known is None:
+            return error
+        return OutputWriteError(self.path, f"{known.problem} (appending {format_bytes(size)} "
+                                f"after {format_bytes(self._position())})",
+                                f"{known.fix}; the run resumes from its last checkpoint when "
+                                "started again", needed_bytes=size)
+
+    def _position(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
 
     def offset(self) -> int:
         self._handle.flush()
@@ -174,12 +198,19 @@ class AppendFile:
 
     def sync(self) -> None:
         """Flush to disk, so a checkpoint never records bytes the disk lacks."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as error:
+            raise self._write_error(error, 0) from None
 
     def close(self) -> None:
         if not self._handle.closed:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError:
+                if not getattr(self, "_failed", False):
+                    raise   # after a failed write, the error already raised says it all
 
     def __enter__(self) -> "AppendFile":
         return self

@@ -20,6 +20,19 @@ PRODUCTION_CHOICES = ("nve", "trpmd")
 BACKEND_CHOICES = ("auto", "gpumd", "cpu")
 THERMOSTAT_CHOICES = ("bussi", "langevin")
 
+#: Default smallest distance between two atoms of an input structure, Angstrom. The shortest
+#: bond in nature (H2) is 0.74 Angstrom; atoms closer than this are overlapping (a duplicated
+#: site, an occupancy-disordered CIF read as both sites, a unit mistake), and MD or a
+#: relaxation from there blows up (1.8e13 K) or ends in nonsense (0.27 Angstrom apart).
+MIN_ATOM_DISTANCE_ANGSTROM = 0.5
+
+#: The check of overlapping atoms, shared by the MD and harmonic steps.
+MIN_ATOM_DISTANCE = Parameter(
+    "min_atom_distance_angstrom", float, "Smallest distance between two atoms of the "
+    "structure that is accepted; closer atoms are refused as overlapping (0 switches the "
+    "check off)", unit="Angstrom", default=MIN_ATOM_DISTANCE_ANGSTROM, minimum=0.0,
+    flag="--min-atom-distance", mantid_name="MinAtomDistance", group="Input")
+
 _STRUCTURE_EXTENSIONS = (".cif", ".vasp", ".poscar", ".xyz", ".extxyz", ".traj", ".json")
 
 MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
@@ -33,6 +46,7 @@ MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
               mantid_name="NEPModel", group="Input"),
     Parameter("supercell", int, "Repetitions of the input cell along a, b and c (three "
               "integers)", default=(1, 1, 1), minimum=1, multiple=True, group="Input"),
+    MIN_ATOM_DISTANCE,
     Parameter("output_dir", str, "Folder for the runs: <dir>/T_<T>K/run_<i>/ holds "
               "trajectory.xyz, thermo.csv and summary.json; an interrupted run started again "
               "with the same folder resumes from its last checkpoint",

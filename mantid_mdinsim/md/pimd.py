@@ -36,10 +36,11 @@ from xml.sax.saxutils import escape
 import numpy as np
 from ase import Atoms, units
 
-from ..errors import ExternalProgramError
+from ..errors import ExternalProgramError, PhysicsError
 from ..progress import ProgressReporter, ensure_progress
 from . import outputs
 from .cpu import default_processes
+from .guards import FIX, check_thermo, runaway_problem
 from .msd import DisplacementAccumulator
 from .protocol import Protocol, RunSpec
 from .summary import completed_run, run_summary, write_summary
@@ -351,7 +352,13 @@ def run_job(job: PIJob, processes: int, progress: ProgressReporter) -> dict[str,
                               protocol, "production", production_beads,
                               protocol.equilibration_steps))
     thermo = {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
+    check_thermo(thermo, spec.label, spec.temperature_k, f"i-PI's run (outputs kept in {work})")
     positions = _read_centroid_frames(work / "production" / f"{PREFIX}.xc.extxyz")
+    problem = next(filter(None, (runaway_problem(positions=frame.get_positions())
+                                 for frame in positions.values())), None)
+    if problem is not None:
+        raise PhysicsError(f"{spec.label}: i-PI's centroid trajectory: {problem} (outputs kept "
+                           f"in {work}); {FIX}")
     velocities = (_read_centroid_frames(work / "production" / f"{PREFIX}.vc.extxyz")
                   if protocol.dump_velocities else {})
     steps = [s for s in sorted(positions) if s > 0]

@@ -41,6 +41,7 @@ import numpy as np
 from ..approximation import FULL, INCOHERENT
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import write_text_atomic
+from ..io.paths import check_output_directory, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum
 from .demos import demo_parameters
@@ -59,7 +60,8 @@ MIN_Q_WIDTH_INV_ANGSTROM = 0.01
 Q_MAX_MARGIN = 1.05
 Q_MAX_LIMIT_INV_ANGSTROM = 30.0
 #: Parameters of the MD step that do not change its results (how it runs, not what).
-_MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps")
+_MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
+                      "min_atom_distance_angstrom")
 #: Stage boundaries of the overall progress.
 _MD_END, _PER_TEMPERATURE_END = 0.55, 0.97
 
@@ -177,14 +179,6 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
 # ----------------------------------------------------------------------------------------------
 # Stage bookkeeping
 # ----------------------------------------------------------------------------------------------
-def _digest_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _key(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -325,7 +319,7 @@ def predict(parameters: Mapping[str, Any] | None = None,
 
     progress = ensure_progress(progress)
     params = resolve_parameters(parameters, **kwargs)
-    output_dir = Path(params["output_dir"])
+    output_dir = check_output_directory(params["output_dir"], "output_dir")
     # Inputs that can be checked before hours of MD are checked first: the instrument's
     # settings (Ei, chopper, setting within its ranges) and the experiment file.
     _check_instrument(params)
@@ -339,8 +333,8 @@ def predict(parameters: Mapping[str, Any] | None = None,
     timings: dict[str, float] = {}
     warnings: list[str] = []
 
-    digests = {"structure_sha256": _digest_file(params["structure"]),
-               "model_sha256": _digest_file(params["model"])}
+    digests = {"structure_sha256": file_digest(params["structure"]),
+               "model_sha256": file_digest(params["model"])}
     md_info, md_key = _md_stage(params, output_dir, digests, record, stages, timings,
                                 progress.sub(0.0, _MD_END))
     warnings.extend(md_info.get("warnings", []))
@@ -488,6 +482,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
         stages[stage] = "ran"
         timings[stage] = round(time.monotonic() - started, 1)
     sqw.logs["temperature_k"] = temperature
+    if sqw.logs.get("trajectory_warnings"):
+        notes.append(f"S(q,w) at {temperature:g} K: {sqw.logs['trajectory_warnings']}")
     if full_sqw is not None:
         full_sqw.logs["temperature_k"] = temperature
     sub.report(1.0, f"S(q,w) at {temperature:g} K")
@@ -523,12 +519,13 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
         usable, dropped = drop_empty_shells(sqw)
         if inelastic:
             usable = without_elastic_line(usable)
-        result = apply_instrument(usable, instrument_params, sub)
+        result = apply_instrument(usable, instrument_params, sub, source=sqw_path)
         written = [result.save(instrument_path),
                    result.save_plot(instrument_path.with_suffix(".png"))]
         spectrum, banks = result.spectrum, list(result.banks.values())
         if full_sqw is not None:
-            full = apply_instrument(drop_empty_shells(full_sqw)[0], instrument_params)
+            full = apply_instrument(drop_empty_shells(full_sqw)[0], instrument_params,
+                                    source=f"{sqw_path} (workspace sqw_full)")
             written += [full.save(full_path), full.save_plot(full_path.with_suffix(".png"))]
             full_spectrum = full.spectrum
         record.record(stage, instrument_key, written, {})
@@ -633,10 +630,12 @@ def _harmonic_modes(params: dict[str, Any], phonon_key: str, settings: dict[str,
             cache[phonon_key] = load_phonons(phonopy_path)
             stages["phonons"] = "skipped"
         else:
-            atoms = load_structure(params["structure"])
+            distance = params["min_atom_distance_angstrom"]
+            atoms = load_structure(params["structure"], distance)
             phonons = harmonic_phonons(atoms, params["model"], supercell=settings["supercell"],
                                        displacement_angstrom=settings["displacement_angstrom"],
-                                       relax=settings["relax"], progress=progress)
+                                       relax=settings["relax"], progress=progress,
+                                       min_atom_distance_angstrom=distance)
             phonons.save(phonopy_path)
             record.record("phonons", phonon_key, [phonopy_path], {
                 "max_residual_force_ev_per_angstrom": phonons.max_force_ev_per_angstrom})

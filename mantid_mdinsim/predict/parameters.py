@@ -112,7 +112,7 @@ def _sqw() -> tuple[Parameter, ...]:
 
 
 #: Instrument parameters the chain sets itself (the MD temperature and U).
-_INSTRUMENT_DECIDED = ("temperature_k", "md_summary_file")
+_INSTRUMENT_DECIDED = ("temperature_k", "md_summary_file", "override_provenance")
 
 
 def _instrument() -> tuple[Parameter, ...]:

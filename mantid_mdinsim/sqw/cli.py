@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..io.paths import check_output_paths
 from ..progress import terminal_progress
 from .parameters import SQW_PARAMETERS
 
@@ -33,10 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 
     params = SQW_PARAMETERS.from_argparse(args)
+    check_output_paths(SQW_PARAMETERS, params)  # before the computation, not after it
     output = Path(params["output"])
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
     with terminal_progress("mdinsim sqw") as progress:
         result = compute_sqw(params, progress, checkpoint=checkpoint)
+    if result.logs.get("trajectory_warnings"):
+        print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}", file=sys.stderr)
     written = result.save(output, plot=params["plot"])
     for path in written:
         print(f"wrote {path}", file=sys.stderr)

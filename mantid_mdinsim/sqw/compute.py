@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -33,6 +34,7 @@ from ..approximation import FULL, INCOHERENT
 from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
+from ..io.paths import file_digest
 from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
@@ -52,6 +54,12 @@ BATCH_WINDOWS = 10
 PRIMITIVE_FRAMES = 50
 #: Largest relative difference of the cells of independent runs of one system.
 RUN_CELL_TOLERANCE = 0.02
+#: The smallest correlation window (the parameter's minimum).
+WINDOW_MINIMUM = int(SQW_PARAMETERS["window"].minimum)
+#: A kinetic temperature of the atoms' motion between frames above this (K) is reported as
+#: unphysical: that estimate is a lower bound (motion between frames is partly undone within
+#: the interval), so a trajectory over it has blown up (seen: an MD run at 1.8e13 K).
+UNPHYSICAL_TEMPERATURE_K = 1.0e4
 
 
 @dataclass
@@ -182,6 +190,10 @@ class SqwResult:
 
 
 # ------------------------------------------------------------------------------------------
+class UnphysicalTrajectoryWarning(UserWarning):
+    """The trajectory moves as no physical system does (S(q,w) is computed, with this note)."""
+
+
 def compute_sqw(parameters: Mapping[str, Any] | None = None,
                 progress: ProgressReporter | None = None, *,
                 checkpoint: str | os.PathLike | None = None,
@@ -204,6 +216,7 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
     params = SQW_PARAMETERS.resolve(parameters, **kwargs)
     progress = ensure_progress(progress)
     paths = [Path(p) for p in params["trajectories"]]
+    _check_distinct(paths)
     readers = []
     try:
         for path in paths:
@@ -235,6 +248,75 @@ def _check_frame_interval(readers: list[TrajectoryReader], time_step_fs: float) 
                 f"{recorded:g} fs apart (the frame times the file records)",
                 f"give --time-step-fs {recorded:g}: the time between stored frames, which is "
                 "the MD time step times the dump interval")
+
+
+class _MotionCheck:
+    """The kinetic temperature implied by the atoms' motion between consecutive frames,
+    sum m |dr|^2 / (3 N k_B dt^2) (minimum image), its largest value over the frames: a lower
+    bound of the real temperature, far above any real one where a run has blown up."""
+
+    def __init__(self, species: list[str], cell: np.ndarray, frame_interval_fs: float):
+        from ase import units
+        from ase.data import atomic_masses, atomic_numbers
+
+        known = {"D": 2.014, "T": 3.016}
+        masses = [known.get(s) or (atomic_masses[atomic_numbers[s]] if s in atomic_numbers
+                                   else np.nan) for s in species]
+        self.masses = np.asarray(masses, dtype=float)
+        self.cell = np.asarray(cell, dtype=float)
+        self.scale = 1.0 / (3 * len(species) * units.kB * (frame_interval_fs * units.fs) ** 2)
+        self.previous: np.ndarray | None = None
+        self.highest_k = 0.0
+        self.frame = -1
+
+    def reset(self) -> None:
+        self.previous = None
+
+    def add(self, fractional: np.ndarray, frame: int) -> None:
+        if self.previous is not None:
+            step = fractional - self.previous
+            step -= np.round(step)
+            displacement = step @ self.cell
+            temperature = float(np.nansum(self.masses * np.einsum("ij,ij->i", displacement,
+                                                                  displacement)) * self.scale)
+            if temperature > self.highest_k:
+                self.highest_k, self.frame = temperature, frame
+        self.previous = fractional.copy()
+
+    def warning(self, paths: list[Path]) -> str | None:
+        if self.highest_k <= UNPHYSICAL_TEMPERATURE_K:
+            return None
+        return (f"the atoms move between frames as at {self.highest_k:.3g} K or more (around "
+                f"frame {self.frame}, {', '.join(p.name for p in paths)}): an unphysical "
+                "trajectory (the MD run blew up?); check the MD run's thermo output and its "
+                "temperature before trusting this S(q,w)")
+
+
+def _check_distinct(paths: list[Path]) -> None:
+    """Refuse a trajectory given twice, under its name or as a copy: averaged as two
+    independent runs it would halve nothing and give zero error bars. Files are compared by
+    size first and by content (SHA-256) only where sizes are equal."""
+    if len(paths) < 2:
+        return
+    sizes: dict[int, list[Path]] = {}
+    for path in paths:
+        if path.is_file():
+            sizes.setdefault(path.stat().st_size, []).append(path)
+    for same_size in sizes.values():
+        if len(same_size) < 2:
+            continue
+        seen: dict[str, Path] = {}
+        for path in same_size:
+            digest = file_digest(path)
+            if digest in seen:
+                first = seen[digest]
+                what = ("is given twice" if first.resolve() == path.resolve() else
+                        f"has the same content as {first}")
+                raise InputFileError(path, f"{what}: the trajectories are averaged as "
+                                     "independent runs, and one run counted twice gives wrong "
+                                     "error bars", where="parameter 'trajectories'",
+                                     fix="give each independent run once")
+            seen[digest] = path
 
 
 def _check_runs(readers: list[TrajectoryReader]) -> None:
@@ -443,6 +525,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     done_before = float(sum(estimates[:start_run]) + start_frame)
     last_report = last_save = time.monotonic()
     single = len(readers) == 1
+    motion = _MotionCheck(first.species, first.cell, params["time_step_fs"])
 
     for run in range(start_run, len(readers)):
         reader = readers[run]
@@ -454,8 +537,11 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
         first_frame = start_frame if run == start_run else 0
         frame = first_frame
         blocks_at_batch = blocks_reported = 0
+        motion.reset()
         for positions in reader.frames(start=first_frame):
-            correlator.push(positions @ inverse_cell)
+            fractional = positions @ inverse_cell
+            motion.add(fractional, frame)
+            correlator.push(fractional)
             frame += 1
             if single and correlator.blocks_done - blocks_at_batch >= batch_blocks:
                 blocks_at_batch = correlator.blocks_done
@@ -503,6 +589,10 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     logs = _logs(params, readers, species, weights, q_points, window, frames_per_run, spread,
                  single, int(np.count_nonzero(empty)), incoherent)
     logs["engine"] = engine.label
+    unphysical = motion.warning([r.path for r in readers])
+    if unphysical:
+        warnings.warn(unphysical, UnphysicalTrajectoryWarning, stacklevel=3)
+        logs["trajectory_warnings"] = unphysical
     if store:
         store.remove()
     progress.report(1.0, "done")
@@ -518,11 +608,17 @@ def _add_sample(sample: CorrelationSums, context: _Context, spread: _Spread,
 
 
 def _too_short(reader: TrajectoryReader, frames: int, window: int) -> InputFileError:
-    return InputFileError(reader.path, f"has {frames} frames, fewer than the window + 1 = "
-                          f"{window + 1} frames needed for {window} time lags",
-                          where=f"frame {frames}",
-                          fix=f"use --window {max(2, frames - 1)} or less, or a longer "
-                          "trajectory")
+    minimum = WINDOW_MINIMUM + 1
+    if frames < minimum:
+        # No window fits: advising a smaller --window (as before) cannot help.
+        fix = (f"S(q,w) needs at least {minimum} frames; write frames more often (mdinsim md "
+               "--dump-interval-fs) or run the MD longer (--production-time-ps); a single "
+               "structure has no dynamics")
+    else:
+        fix = f"use --window {frames - 1} or less, or a longer trajectory"
+    return InputFileError(reader.path, f"has {frames} frame{'s' if frames != 1 else ''}, "
+                          f"fewer than the window + 1 = {window + 1} frames needed for "
+                          f"{window} time lags", where=f"frame {frames}", fix=fix)
 
 
 def _logs(params, readers, species, weights, q_points, window, frames_per_run, spread, single,

@@ -68,6 +68,10 @@ def reciprocal_cell(cell: np.ndarray) -> np.ndarray:
     return 2 * np.pi * np.linalg.inv(np.asarray(cell, dtype=float)).T
 
 
+#: Largest reciprocal-lattice coordinate of a q-point (far beyond any physical |Q|).
+MAX_Q_INDEX = 1.0e6
+
+
 def commensurate_indices(q_points: np.ndarray, cell: np.ndarray, source: str,
                          path: str | os.PathLike | None = None,
                          lines: Sequence[int] | None = None) -> np.ndarray:
@@ -76,7 +80,20 @@ def commensurate_indices(q_points: np.ndarray, cell: np.ndarray, source: str,
     ``source`` names where the q-points came from, for the message (a parameter or a file).
     """
     q_points = np.asarray(q_points, dtype=float).reshape(-1, 3)
-    reduced = q_points @ np.asarray(cell, dtype=float).T / (2 * np.pi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        reduced = q_points @ np.asarray(cell, dtype=float).T / (2 * np.pi)
+    huge = np.nonzero(~np.all(np.abs(reduced) < MAX_Q_INDEX, axis=1))[0]
+    if len(huge):
+        # 1e308 would overflow to inf and be cast to a garbage integer, silently.
+        index = int(huge[0])
+        where = f"line {lines[index]}" if lines is not None else None
+        problem = (f"q-point {index} ({_vector(q_points[index])}) 1/Angstrom is not a usable "
+                   f"q-point (its coordinates on the reciprocal supercell lattice are beyond "
+                   f"{MAX_Q_INDEX:.0e})")
+        fix = "give q-points of at most a few hundred 1/Angstrom"
+        if path is not None:
+            raise InputFileError(path, problem, where=where, fix=fix)
+        raise ParameterError(source, problem, fix)
     nearest = np.rint(reduced)
     bad = np.nonzero(np.max(np.abs(reduced - nearest), axis=1) > COMMENSURATE_TOLERANCE)[0]
     if len(bad):

@@ -11,6 +11,7 @@ import argparse
 import math
 import sys
 
+from ..io.paths import check_output_paths
 from ..progress import terminal_progress
 from .parameters import TRAIN_PARAMETERS
 
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from .core import train_nep
 
     parameters = TRAIN_PARAMETERS.from_argparse(args)
+    check_output_paths(TRAIN_PARAMETERS, parameters)
     with terminal_progress("mdinsim train") as progress:
         result = train_nep(parameters, progress)
     print(format_metrics(result.metrics))

@@ -136,3 +136,57 @@ def test_register_in_a_running_session():
 def test_the_repository_plugin_folder_is_the_installed_one():
     assert plugin_directory() == (REPOSITORY / "algorithms").resolve() or \
         plugin_directory().parent.name == "mantid_mdinsim"
+
+
+def test_an_older_mantid_is_refused_with_the_version_it_needs(tmp_path, monkeypatch, capsys):
+    import mantid
+
+    from mantid_mdinsim.mantid import register
+    from mantid_mdinsim.mantid.version import (MINIMUM_MANTID_VERSION, MantidVersionError,
+                                               parse_version, require_mantid)
+
+    assert parse_version("6.12.20250101.1503") == (6, 12, 20250101)
+    assert parse_version("6.4.0rc1") == (6, 4, 0)
+    assert require_mantid()[:2] >= MINIMUM_MANTID_VERSION  # the Mantid the tests run with
+    monkeypatch.setattr(mantid, "__version__", "6.3.0")
+    with pytest.raises(MantidVersionError, match=r"needs Mantid 6\.4 or newer; this Python "
+                                                 r"runs Mantid 6\.3\.0"):
+        register()
+    properties = tmp_path / "Mantid.user.properties"
+    assert main(["mantid-register", "--properties-file", str(properties)]) == 1
+    assert "Not registered: mdinsim needs Mantid 6.4" in capsys.readouterr().err
+    assert not properties.exists()  # nothing written for a Mantid that cannot run them
+
+
+def test_loading_the_algorithms_on_an_older_mantid_says_which_mantid_is_needed(tmp_path):
+    """As Workbench's plugin loader meets it: the plugin file fails to load with the message
+    (Mantid logs 'Failed to load plugin ... Error: ...'), rather than half-working."""
+    script = textwrap.dedent("""
+        import mantid
+        mantid.__version__ = "5.1.0"
+        from mantid.kernel import plugins
+        try:
+            plugins.load_plugin(%r)
+        except ImportError as error:
+            print("refused:", error)
+    """ % str(plugin_directory() / "MDComputeSqw.py"))
+    completed = subprocess.run([sys.executable, "-c", script], env=_environment(tmp_path),
+                               capture_output=True, text=True, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.startswith("refused: mdinsim needs Mantid 6.4 or newer; this "
+                                       "Python runs Mantid 5.1.0")
+
+
+def test_registering_from_a_python_without_mantid_says_what_workbench_needs(tmp_path):
+    if REAL_MANTID:
+        pytest.skip("this Python has Mantid")
+    properties = tmp_path / "Mantid.user.properties"
+    environment = dict(os.environ, HOME=str(tmp_path))
+    environment.pop("PYTHONPATH", None)  # no stand-in: a Python without Mantid
+    completed = subprocess.run([sys.executable, "-m", "mantid_mdinsim", "mantid-register",
+                                "--properties-file", str(properties)], env=environment,
+                               capture_output=True, text=True, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert f"Added {plugin_directory()}" in completed.stdout
+    assert "has no Mantid" in completed.stdout
+    assert "python -m pip install mantid-mdinsim" in completed.stdout

@@ -13,7 +13,7 @@ mean positions is exactly A^2 / 2 = 0.005 Angstrom^2 for every atom (the phases 
 centre of mass).
 
 Environment: FAKE_GPUMD_MODE = ok (default) | fail (exit 1 with an error message) |
-silent (exit 0, write nothing); FAKE_GPUMD_CRASH_AFTER = a production step after which it
+silent (exit 0, write nothing) | runaway (production temperatures of 1e10 times the target); FAKE_GPUMD_CRASH_AFTER = a production step after which it
 dies (exit 137) leaving half a frame behind.
 """
 
@@ -174,7 +174,10 @@ def main():
             if thermo and (step + 1) % block["thermo"] == 0:
                 kinetic = 1.5 * n * 8.617333e-5 * settings["T"]
                 potential = -4.6 * n + 0.001 * math.sin(step)
-                row = [settings["T"], kinetic, potential, 0.1, 0.1, 0.1, 0, 0, 0] + lattice
+                temperature = settings["T"]
+                if mode == "runaway" and is_production:   # a run that blows up
+                    temperature *= 1e10
+                row = [temperature, kinetic, potential, 0.1, 0.1, 0.1, 0, 0, 0] + lattice
                 thermo.write("".join(f"{v:20.10e}" for v in row) + "\n")
             positions = []
             for i, x in enumerate(x0):

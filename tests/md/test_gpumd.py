@@ -192,7 +192,9 @@ def test_a_gpumd_that_fails_or_writes_nothing(tmp_path, si_structure, si_model, 
     with pytest.raises(ExternalProgramError, match=message):
         gpumd_run(tmp_path, si_structure, si_model, fake_gpumd)
     folder = tmp_path / "runs" / "T_300K" / "run_000"
-    assert (folder / "gpumd.partial" / "segment_00" / "gpumd.log").is_file()
+    # Nothing to resume from: only gpumd's log is kept, no half-made gpumd.partial/ (issue 14).
+    assert (folder / "gpumd.failed.log").is_file()
+    assert not (folder / "gpumd.partial").exists()
     assert not (folder / "trajectory.xyz").exists() and not (folder / "summary.json").exists()
 
 
@@ -309,3 +311,18 @@ def test_real_gpumd_dump_netcdf_into_sqw(tmp_path, si_structure, si_model):
     for name, (values, _) in from_xyz.parts.items():
         np.testing.assert_allclose(from_netcdf.parts[name][0], values, rtol=1e-6,
                                    atol=1e-9 * np.nanmax(np.abs(values)))
+
+
+def test_a_gpumd_run_that_blows_up_stops_with_a_clear_error(tmp_path, si_structure, si_model,
+                                                            fake_gpumd, monkeypatch):
+    """Issue 14: gpumd's thermo shows a run-away temperature: PhysicsError, no trajectory.xyz
+    (nothing to average as data), gpumd's outputs kept for inspection."""
+    from mantid_mdinsim.errors import PhysicsError
+
+    monkeypatch.setenv("FAKE_GPUMD_MODE", "runaway")
+    with pytest.raises(PhysicsError, match="gpumd's run .* became unphysical: the temperature "
+                                           "ran away to 3e"):
+        gpumd_run(tmp_path, si_structure, si_model, fake_gpumd)
+    folder = tmp_path / "runs" / "T_300K" / "run_000"
+    assert not (folder / "trajectory.xyz").exists()
+    assert (folder / "gpumd.partial").is_dir()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import enum
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -190,8 +191,16 @@ class Run:
             raise TypeError("Run.addProperty(name, value, [units,] replace)")
         if name in self._properties and not replace:
             raise ValueError(f"Duplicate property name passed to LogManager: {name}")
-        prop = property_from_python_value(name, value)
-        prop.units = str(units)
+        if isinstance(value, Property):
+            # addPropertyWithUnit (api/src/Exports/Run.cpp): a Property object is cloned and
+            # renamed; its units are kept unless new ones are given.
+            prop = copy.deepcopy(value)
+            prop.name = name or prop.name
+            if units:
+                prop.units = str(units)
+        else:
+            prop = property_from_python_value(name, value)
+            prop.units = str(units)
         self._properties[name] = prop
 
     def hasProperty(self, name: str) -> bool:  # noqa: N802
@@ -374,11 +383,15 @@ class ITableWorkspace(Workspace):
         return "TableWorkspace"
 
     def addColumn(self, type: str, name: str, plottype: int = -1000) -> bool:  # noqa: N802,A002
+        # TableWorkspace::addColumn (Framework/DataObjects/src/TableWorkspace.cpp): an unknown
+        # type or a name in use is logged and the column not added; Python gets False.
         if type not in _COLUMN_TYPES:
-            raise ValueError(f"Column of type {type} and name {name} has not been added: "
-                             "unknown type")
+            Logger("TableWorkspace").error(f"Column of type {type} and name {name} has not "
+                                           "been created.")
+            return False
         if name in self._names:
-            raise ValueError(f"Column with name {name} already exists")
+            Logger("TableWorkspace").error(f"Column with name {name} already exists.")
+            return False
         self._names.append(name)
         self._types.append(type)
         self._columns.append([_COLUMN_TYPES[type]()] * self.rowCount())
@@ -419,35 +432,59 @@ class ITableWorkspace(Workspace):
         return list(self._columns[self._index(column)])
 
     def row(self, row: int) -> dict:
-        if not 0 <= row < self.rowCount():
-            raise ValueError(f"Row index {row} out of range")
+        if row < 0:
+            raise ValueError("Cannot specify negative row number")
+        if row >= self.rowCount():
+            raise ValueError("Cannot specify row larger than number of rows")
         return {name: values[row] for name, values in zip(self._names, self._columns)}
 
     def _convert(self, index: int, value):
-        kind = _COLUMN_TYPES[self._types[index]]
-        if kind is str:
+        """``setValue`` of api/src/Exports/ITableWorkspace.cpp: ``extract<T>`` of the column's
+        C++ type. An int column also takes numpy integers (its special case), not floats; a
+        double column takes Python and numpy numbers; str and bool columns their own types. A
+        "float" column is a C++ float: the value is rounded to single precision."""
+        kind = self._types[index]
+        where = f"column {self._names[index]} of type {kind}"
+        if kind == "str":
             if not isinstance(value, str):
-                raise ValueError(f"Cannot convert {value!r} to str for column "
-                                 f"{self._names[index]}")
+                raise TypeError(f"No registered converter was able to produce a C++ rvalue of "
+                                f"type std::string from this Python object of type "
+                                f"{type(value).__name__} ({where})")
             return value
-        if kind is bool:
+        if kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"No registered converter was able to produce a C++ rvalue of "
+                                f"type bool from this Python object of type "
+                                f"{type(value).__name__} ({where})")
             return bool(value)
-        if kind is int:
-            if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-                raise ValueError(f"Cannot convert {value!r} to int for column "
-                                 f"{self._names[index]}")
+        if kind in ("int", "long64"):
+            if not isinstance(value, (int, np.integer)):
+                raise TypeError(f"No registered converter was able to produce a C++ rvalue of "
+                                f"type int from this Python object of type "
+                                f"{type(value).__name__} ({where})")
+            limit = 2**31 if kind == "int" else 2**63
+            if not -limit <= int(value) < limit:
+                raise OverflowError(f"Python int too large to convert to C long ({where})")
             return int(value)
-        return float(value)
+        if isinstance(value, (bool, np.bool_, str)) or not isinstance(
+                value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"No registered converter was able to produce a C++ rvalue of type "
+                            f"double from this Python object of type {type(value).__name__} "
+                            f"({where})")
+        return float(np.float32(value)) if kind == "float" else float(value)
 
     def addRow(self, row) -> None:  # noqa: N802
         if isinstance(row, dict):
+            if len(row) != self.columnCount():
+                raise ValueError("Number of values given does not match the number of "
+                                 f"columns. Expected: {self.columnCount()}")
             if set(row) != set(self._names):
-                raise ValueError("Row keys do not match the column names")
+                raise KeyError(sorted(set(self._names) - set(row))[0])
             row = [row[name] for name in self._names]
         row = list(row)
         if len(row) != self.columnCount():
-            raise ValueError(f"Row length {len(row)} does not match the number of columns "
-                             f"{self.columnCount()}")
+            raise ValueError("Number of values given does not match the number of columns. "
+                             f"Expected: {self.columnCount()}")
         converted = [self._convert(i, v) for i, v in enumerate(row)]
         for values, value in zip(self._columns, converted):
             values.append(value)
@@ -736,12 +773,53 @@ class FileAction(enum.IntEnum):
     OptionalDirectory = 5
 
 
+def _full_path(filename: str) -> str:
+    """``ConfigService::getFullPath`` as FileFinder uses it (Framework/API/src/FileFinder.cpp,
+    Framework/Kernel/src/ConfigService.cpp): an absolute name as it is; a relative one tried
+    against the current directory, then each of ``datasearch.directories`` in order; "" when
+    not found."""
+    name = filename.strip()
+    if os.path.isabs(name):
+        return name
+    if os.path.exists(name):
+        return os.path.abspath(name)
+    from ..kernel import ConfigService
+
+    for directory in ConfigService.getDataSearchDirs():
+        candidate = os.path.join(directory, name)
+        if os.path.exists(candidate):
+            return candidate
+    return ""
+
+
+def _create_directory(path: str) -> str:
+    """FileProperty::createDirectory: the folder of a file path (or the folder itself) is made
+    if missing; the error text if it cannot be."""
+    folder = path if os.path.isdir(path) or not os.path.splitext(path)[1] and \
+        path.endswith(os.sep) else os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            return f"Failed to create directory \"{folder}\""
+    return ""
+
+
 class FileProperty(Property):
     """Mirrors ``FileProperty`` (api/src/Exports/FileProperty.cpp, Framework/API/src/
-    FileProperty.cpp): Load actions need an existing file (relative names are taken from the
-    working directory here; Mantid also searches its data directories), Directory needs an
-    existing folder, mandatory actions need a value. Extensions are suggestions in Mantid
-    (FileValidator only logs a mismatch), so they are not enforced."""
+    FileProperty.cpp::setValue):
+
+    * the value is stripped and ``~`` expanded; an empty value is allowed for the Optional
+      actions only ("No file specified.");
+    * an absolute path is kept as it is (a Save action creates its folder);
+    * a relative Load name is searched for (:func:`_full_path`: the current directory, then the
+      data search directories) and replaced by the file found, or kept as given when none is,
+      which the validator then reports ('File "name" not found');
+    * a relative Save or Directory name is put under ``defaultsave.directory``, or under the
+      current directory when that setting is empty (FileProperty::setSaveProperty);
+    * Directory needs an existing folder. Extensions are suggestions in Mantid (FileValidator
+      only logs a mismatch), so they are not enforced.
+    """
 
     _cpp_type = "string"
 
@@ -757,15 +835,38 @@ class FileProperty(Property):
         return self.action in (FileAction.OptionalLoad, FileAction.OptionalSave,
                                FileAction.OptionalDirectory)
 
+    def _is_load(self) -> bool:
+        return self.action in (FileAction.Load, FileAction.OptionalLoad)
+
+    def _is_save(self) -> bool:
+        return self.action in (FileAction.Save, FileAction.OptionalSave)
+
     def _convert(self, value):
         if not isinstance(value, str):
             raise TypeError(f"No registered converter was able to produce a C++ rvalue of type "
                             f"std::string from this Python object of type "
                             f"{type(value).__name__}")
-        value = value.strip()
-        if value and not os.path.isabs(value):
-            value = os.path.abspath(value)
-        return value
+        value = os.path.expanduser(value.strip())
+        if not value:
+            return ""
+        if os.path.isabs(value):
+            if self._is_save():
+                error = _create_directory(value)
+                if error:
+                    raise ValueError(error)
+            return value
+        if self._is_load():
+            return _full_path(value) or value
+        from ..kernel import ConfigService
+
+        save_directory = ConfigService.getString("defaultsave.directory")
+        if not save_directory:
+            parent = os.path.dirname(value)
+            save_directory = parent if parent else os.getcwd()
+        error = _create_directory(os.path.join(save_directory, ""))
+        if error:
+            raise ValueError(error)
+        return os.path.join(save_directory, value)
 
     def _set_from_string(self, text: str) -> None:
         self._set(self._convert(text))
@@ -775,7 +876,7 @@ class FileProperty(Property):
         value = self._value
         if not value:
             return "" if self.isOptional() else "No file specified."
-        if self.action in (FileAction.Load, FileAction.OptionalLoad) and not os.path.isfile(value):
+        if self._is_load() and not os.path.isfile(value):
             return f'File "{value}" not found'
         if self.action == FileAction.Directory and not os.path.isdir(value):
             return f'Directory "{value}" not found'
@@ -783,8 +884,11 @@ class FileProperty(Property):
 
 
 class MultipleFileProperty(Property):
-    """Mirrors ``MultipleFileProperty`` (api/src/Exports/MultipleFileProperty.cpp): a
-    comma-separated list of files ('+' sums files into one entry); ``value`` is a list whose
+    """Mirrors ``MultipleFileProperty`` (api/src/Exports/MultipleFileProperty.cpp,
+    Framework/API/src/MultipleFileProperty.cpp::setValueAsMultipleFiles): files separated by
+    ',' (each an entry) or '+' (summed into one entry); adjacent operators are refused
+    ("Unable to parse filename due to an empty token."), as are non-ASCII characters; each file
+    is found as a FileProperty Load finds it (:func:`_full_path`). ``value`` is a list whose
     items are a path or a list of paths. Every file must exist for the Load action."""
 
     _cpp_type = "list of str lists"
@@ -798,14 +902,27 @@ class MultipleFileProperty(Property):
         self.extensions = [e.lower() for e in (extensions or [])]
         super().__init__(name, [], None, Direction.Input)
 
+    @staticmethod
+    def _resolve(path: str) -> str:
+        path = os.path.expanduser(path.strip())
+        return _full_path(path) or path
+
     def _convert(self, value):
         if isinstance(value, str):
-            entries = [e.strip() for e in value.split(",") if e.strip()]
-            value = [[p.strip() for p in e.split("+")] for e in entries]
+            text = value.strip()
+            if not text:
+                return []
+            if re.search(r"\+\s*\+|,\s*,|\+\s*,|,\s*\+", text) or \
+                    text[0] in ",+" or text[-1] in ",+":
+                raise ValueError("Unable to parse filename due to an empty token.")
+            if not text.isascii():
+                raise ValueError("Unable to parse filename due to an unsupported non-ASCII "
+                                 "character being found.")
+            value = [[p for p in entry.split("+")] for entry in text.split(",")]
         else:
             value = [[str(item)] if not isinstance(item, (list, tuple)) else
                      [str(p) for p in item] for item in value]
-        return [[os.path.abspath(p) for p in group] for group in value]
+        return [[self._resolve(p) for p in group] for group in value]
 
     def _set_from_string(self, text: str) -> None:
         self._set(self._convert(text))
@@ -836,16 +953,51 @@ class MultipleFileProperty(Property):
 
 
 class Progress:
-    """Mirrors ``Progress`` (api/src/Exports/Progress.cpp, kernel/src/Exports/ProgressBase.cpp).
-    ``report`` is Mantid's interruption point: a cancelled algorithm raises KeyboardInterrupt
-    there (Algorithm::CancelException is translated to KeyboardInterrupt in Algorithm.cpp)."""
+    """Mirrors ``Progress`` (api/src/Exports/Progress.cpp, Framework/API/src/Progress.cpp) over
+    ``ProgressBase`` (kernel/src/Exports/ProgressBase.cpp, Framework/Kernel/src/ProgressBase.cpp),
+    with its notify-step arithmetic:
+
+    * ``start < 0`` or ``start >= end`` raises ValueError (std::invalid_argument);
+    * ``setNumSteps(n)``: n at least 1, ``notifyStep = int(n * notifyStepPct / 100 /
+      (end - start))`` at least 1 (``notifyStepPct`` is 1 by default: every 1 % of the range);
+    * ``report()`` / ``report(msg)`` add 1 to the counter, ``report(i, msg)`` sets it,
+      ``reportIncrement(inc, msg)`` adds ``inc``; a notification (``doReport``) follows only
+      when ``counter - last_reported >= notifyStep``;
+    * ``setNotifyStep(pct)``: ``notifyStep = int(n * pct / 100 / (end - start))``, negative
+      made 1, but 0 is kept, so that every report notifies;
+    * ``doReport`` sends the progress to the algorithm and then passes its interruption point:
+      a cancelled algorithm raises there (CancelException, KeyboardInterrupt in Python,
+      api/src/Exports/Algorithm.cpp). No other call is an interruption point.
+    """
 
     def __init__(self, alg, start: float, end: float, nreports: int):
+        start, end = float(start), float(end)
+        if start < 0.0 or start >= end:
+            raise ValueError(f"Progress range invalid 0 <= start={start:g} <= end={end:g}")
         self._alg = alg
-        self._start = float(start)
-        self._end = float(end)
-        self._n = max(int(nreports), 1)
+        self._start, self._end = start, end
+        self._notify_pct = 1.0
         self._i = 0
+        self.setNumSteps(nreports)
+        self._last_reported = -self._notify_step
+
+    def setNumSteps(self, nsteps: int) -> None:  # noqa: N802
+        self._n = max(int(nsteps), 1)
+        self._step = (self._end - self._start) / self._n
+        self._notify_step = max(int(self._n * self._notify_pct * 0.01
+                                    / (self._end - self._start)), 1)
+
+    def resetNumSteps(self, nsteps: int, start: float, end: float) -> None:  # noqa: N802
+        if start < 0.0 or start >= end:
+            raise ValueError(f"Progress range invalid 0 <= start={start:g} <= end={end:g}")
+        self._start, self._end, self._i, self._last_reported = float(start), float(end), 0, 0
+        self.setNumSteps(nsteps)
+
+    def setNotifyStep(self, notifyStep: float) -> None:  # noqa: N802,N803
+        self._notify_pct = float(notifyStep)
+        self._notify_step = int(self._n * self._notify_pct / 100 / (self._end - self._start))
+        if self._notify_step < 0:
+            self._notify_step = 1
 
     def report(self, *args) -> None:
         # Overloads: (), (msg), (i, msg).
@@ -854,21 +1006,21 @@ class Progress:
         else:
             self._i += 1
             message = args[0] if args else ""
-        self._notify(message)
+        self._maybe_report(message)
 
     def reportIncrement(self, i: int, msg: str = "") -> None:  # noqa: N802
         self._i += int(i)
-        self._notify(msg)
+        self._maybe_report(msg)
 
-    def setNumSteps(self, nsteps: int) -> None:  # noqa: N802
-        self._n = max(int(nsteps), 1)
+    def _maybe_report(self, message: str) -> None:
+        if self._i - self._last_reported < self._notify_step:
+            return
+        self._last_reported = self._i
+        self._do_report(str(message))
 
-    def resetNumSteps(self, nsteps: int, start: float, end: float) -> None:  # noqa: N802
-        self._n, self._start, self._end, self._i = max(int(nsteps), 1), start, end, 0
-
-    def _notify(self, message: str) -> None:
-        fraction = self._start + (self._end - self._start) * min(self._i / self._n, 1.0)
-        self._alg._progress_reports.append((fraction, str(message)))
+    def _do_report(self, message: str) -> None:
+        fraction = min(self._start + self._step * self._i, self._end)
+        self._alg._progress_reports.append((fraction, message))
         if self._alg._cancel_requested:
             raise KeyboardInterrupt("")
 
@@ -883,7 +1035,8 @@ class Algorithm:
        "Some invalid Properties found"), then ``validateInputs`` (failure: RuntimeError
        "Some invalid Properties found: \\n Name: message" for each issue, sorted by name);
     3. ``PyExec`` runs; an exception raised there reaches the caller as RuntimeError with its
-       message (KeyboardInterrupt, Mantid's cancellation, passes through);
+       message, or as KeyboardInterrupt (Mantid's cancellation) when the algorithm was
+       cancelled; after ``PyExec`` a cancelled algorithm stops at an interruption point;
     4. output workspaces are stored in the ADS under their property values unless the
        algorithm is a child.
     """
@@ -1083,7 +1236,18 @@ class Algorithm:
                 f"\n {name}: {text}" for name, text in sorted(issues.items()))
             raise RuntimeError(message)
         try:
-            self.PyExec()
+            try:
+                self.PyExec()
+            except BaseException:
+                # AlgorithmAdapter::exec (api/src/PythonAlgorithm/AlgorithmAdapter.cpp): any
+                # Python exception from PyExec of a cancelled algorithm is a CancelException.
+                if self._cancel_requested:
+                    raise KeyboardInterrupt("") from None
+                raise
+            # Algorithm::executeInternal passes an interruption point after exec() "in case
+            # the concrete algorithm doesn't": a cancelled algorithm stores no output.
+            if self._cancel_requested:
+                raise KeyboardInterrupt("")
         except KeyboardInterrupt:
             self._logger.warning(f"{self.name()}: Execution cancelled by user.")
             raise

@@ -31,9 +31,14 @@ EMPTY_DBL = sys.float_info.max          # Mantid::EMPTY_DBL() (Framework/Kernel/
 EMPTY_INT = 2147483647                  # Mantid::EMPTY_INT()
 
 
+#: The release whose Python API this stand-in mirrors (tests may change it to check how the
+#: layer meets an older Mantid).
+VERSION = "6.13.0"
+
+
 def version_str() -> str:
     """Mirrors ``version_str`` (kernel/src/Exports/MantidVersion.cpp)."""
-    return "0.0.0-standin"
+    return VERSION
 
 
 class Logger:
@@ -625,29 +630,62 @@ class StringArrayProperty(_ArrayProperty):
     _cpp_type = "str list"
 
 
+class _DictProperty(Property):
+    """PropertyManagerProperty made from a dict (kernel/src/Registry/MappingTypeHandler.cpp)."""
+
+    _cpp_type = "Dictionary"
+
+
+def _factory_array(name: str, items: list, validator, direction) -> Property:
+    """``PropertyWithValueFactory::isArray`` (kernel/src/Registry/PropertyWithValueFactory.cpp):
+    the array type follows the *first* item; an empty sequence and a first boolean raise
+    RuntimeError (std::runtime_error), any other first item ValueError (std::invalid_argument).
+    The SequenceTypeHandler then converts every item to that C++ type."""
+    if not items:
+        raise RuntimeError("Cannot have a sequence type of length zero in a mapping type.")
+    first = items[0]
+    if isinstance(first, bool):
+        raise RuntimeError("Unable to support extracting arrays of booleans.")
+    if isinstance(first, int):  # PyLong_Check: int and its subclasses (bool was caught above)
+        return IntArrayProperty(name, items, validator=validator, direction=direction)
+    if isinstance(first, float):  # PyFloat_Check: np.float64 subclasses float and passes
+        return FloatArrayProperty(name, items, validator=validator, direction=direction)
+    if isinstance(first, (str, bytes)):
+        return StringArrayProperty(name, [v.decode() if isinstance(v, bytes) else v
+                                          for v in items], validator=validator,
+                                   direction=direction)
+    raise ValueError(f"Cannot create PropertyWithValue from Python type {type(items).__name__} "
+                     f"containing items of type {type(first).__name__}. No converter registered "
+                     "in PropertyWithValueFactory.")
+
+
 def property_from_python_value(name: str, value: Any, validator: IValidator | None = None,
                                direction: int = Direction.Input) -> Property:
     """Mirrors ``PropertyWithValueFactory::create`` (kernel/src/Registry/
-    PropertyWithValueFactory.cpp): the property type follows the Python type of the value."""
-    if isinstance(value, (bool, np.bool_)):
-        return _BoolProperty(name, bool(value), validator, direction)
-    if isinstance(value, (int, np.integer)):
-        return _IntProperty(name, int(value), validator, direction)
-    if isinstance(value, (float, np.floating)):
-        return _FloatProperty(name, float(value), validator, direction)
-    if isinstance(value, str):
+    PropertyWithValueFactory.cpp), used by ``declareProperty(name, defaultValue, ...)`` and
+    ``Run.addProperty(name, value, ...)``: a list or tuple goes to :func:`_factory_array`;
+    anything else is looked up by its *exact* type (``object->ob_type``) among float, bool,
+    int, str and dict, so numpy scalars (``np.float64``, ``np.int64``, ``np.bool_``), numpy
+    arrays and None raise ValueError ("No converter registered"). A Python int becomes a C++
+    ``int`` (TypedPropertyValueHandler<int>): beyond 32 bits boost.python raises
+    OverflowError."""
+    if type(value) in (list, tuple):
+        return _factory_array(name, list(value), validator, direction)
+    kind = type(value)
+    if kind is bool:
+        return _BoolProperty(name, value, validator, direction)
+    if kind is int:
+        if not -2**31 <= value <= 2**31 - 1:
+            raise OverflowError("Python int too large to convert to C long")
+        return _IntProperty(name, value, validator, direction)
+    if kind is float:
+        return _FloatProperty(name, value, validator, direction)
+    if kind is str:
         return _StringProperty(name, value, validator, direction)
-    if isinstance(value, (list, tuple, np.ndarray)):
-        items = list(value)
-        if items and all(isinstance(v, str) for v in items):
-            return StringArrayProperty(name, items, validator=validator, direction=direction)
-        if items and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                         for v in items):
-            return IntArrayProperty(name, items, validator=validator, direction=direction)
-        return FloatArrayProperty(name, [float(v) for v in items], validator=validator,
-                                  direction=direction)
-    raise TypeError(f"Unknown type of default value {type(value).__name__} for property "
-                    f"'{name}'")
+    if kind is dict:
+        return _DictProperty(name, dict(value), validator, direction)
+    raise ValueError(f"Cannot create PropertyWithValue from Python type {kind.__name__}. No "
+                     "converter registered in PropertyWithValueFactory.")
 
 
 # ------------------------------------------------------------------------------------------
@@ -760,7 +798,8 @@ class ConfigServiceImpl:
     _instance: "ConfigServiceImpl | None" = None
 
     def __init__(self) -> None:
-        self._values = {"user.python.plugins.directories": "", "python.plugins.manifest": ""}
+        self._values = {"user.python.plugins.directories": "", "python.plugins.manifest": "",
+                        "datasearch.directories": "", "defaultsave.directory": ""}
         self._values.update(_read_properties(Path(self.getUserFilename())))
 
     @staticmethod
@@ -780,6 +819,16 @@ class ConfigServiceImpl:
 
     def setString(self, key: str, value: str) -> None:  # noqa: N802
         self._values[key] = str(value)
+
+    def getDataSearchDirs(self) -> list[str]:  # noqa: N802
+        """``datasearch.directories``, split at ';' (ConfigService::getDataSearchDirs)."""
+        return [d.strip() for d in self._values.get("datasearch.directories", "").split(";")
+                if d.strip()]
+
+    def setDataSearchDirs(self, searchDirs) -> None:  # noqa: N802,N803
+        if not isinstance(searchDirs, str):
+            searchDirs = ";".join(searchDirs)
+        self._values["datasearch.directories"] = searchDirs
 
     def hasProperty(self, key: str) -> bool:  # noqa: N802
         return key in self._values

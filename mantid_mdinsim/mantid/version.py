@@ -1,0 +1,67 @@
+"""The Mantid release mdinsim needs, checked when the algorithms load, and the guarded calls.
+
+Minimum: Mantid **6.4**, the first release distributed through conda on every platform
+(release notes v6.4.0, "Packaging"), which is how ``pip install mantid-mdinsim`` reaches the
+Python that Workbench runs. Every name the Mantid layer uses exists there: the newest is the
+exclusive lower bound of ``FloatArrayBoundedValidator``/``IntArrayBoundedValidator``
+(``setLowerExclusive``, mantidproject/mantid pull request #25042, March 2019, first released in
+4.0); ``Progress.setNotifyStep`` and the ``Run.addProperty`` overload that takes a Property
+object are older (Framework/PythonInterface/mantid/kernel/src/Exports/ProgressBase.cpp,
+api/src/Exports/Run.cpp). mdinsim itself needs Python 3.11, so in practice the Mantid must also
+be one built for Python 3.11 or newer (pip refuses the install into an older Python).
+
+:func:`require_mantid` raises :class:`MantidVersionError` on an older Mantid; the algorithm base
+calls it when a plugin file is loaded (Workbench's message log then shows the message instead
+of four half-working algorithms) and :func:`~.registration.register` before subscribing.
+
+This module imports Mantid; nothing outside ``mantid_mdinsim.mantid`` and ``algorithms/`` may.
+"""
+
+from __future__ import annotations
+
+import re
+
+import mantid
+
+from ..errors import MdinsimError
+
+#: The oldest Mantid release the algorithms are written for.
+MINIMUM_MANTID_VERSION: tuple[int, int] = (6, 4)
+
+
+class MantidVersionError(MdinsimError, ImportError):
+    """The running Mantid is older than :data:`MINIMUM_MANTID_VERSION`."""
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """(major, minor, patch) of a Mantid version string ("6.11.0", "6.12.20250101.1503",
+    "6.13.0rc1"); () where it has no leading number."""
+    numbers = re.findall(r"\d+", str(text).split("+")[0])[:3]
+    return tuple(int(n) for n in numbers)
+
+
+def mantid_version() -> str:
+    """The running Mantid's version string (``mantid.__version__``, kernel.version_str())."""
+    return str(getattr(mantid, "__version__", ""))
+
+
+def require_mantid(version: str | None = None) -> tuple[int, ...]:
+    """Raise MantidVersionError when ``version`` (default: the running Mantid's) is older than
+    the minimum; return the parsed version."""
+    text = mantid_version() if version is None else version
+    parsed = parse_version(text)
+    minimum = ".".join(map(str, MINIMUM_MANTID_VERSION))
+    if parsed and parsed[:2] < MINIMUM_MANTID_VERSION:
+        raise MantidVersionError(
+            f"mdinsim needs Mantid {minimum} or newer; this Python runs Mantid {text} "
+            f"(update Mantid, e.g. 'conda install -c mantid mantidworkbench>={minimum}', and "
+            "install mantid-mdinsim into that environment)")
+    return parsed
+
+
+def set_lower_exclusive(validator) -> None:
+    """Make a (array) bounded validator's lower bound exclusive. Where a Mantid build lacks
+    ``setLowerExclusive`` on it (array validators before 4.0), the bound stays inclusive on the
+    property and ``validateInputs`` (the core's Parameter.validate) refuses the bound itself."""
+    if hasattr(validator, "setLowerExclusive"):
+        validator.setLowerExclusive(True)
