@@ -18,7 +18,8 @@ def _check_model_settings(values):
     """The core's checks of settings that depend on each other (cutoffs, descriptor orders,
     fine-tuning files). The species only label the model here; the data are checked when the
     algorithm runs, so a large training set is not read in the dialog."""
-    NepHyperparameters.from_parameters(values, values["species"] or ("H",))
+    NepHyperparameters.from_parameters(values, values["species"] or ("H",),
+                                       "neppo" if values["backend"] == "neppo" else "gpumd")
 
 _GPUMD = ("backend", ("auto", "gpumd"))
 
@@ -32,6 +33,8 @@ class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
         "fine_tune_model": _GPUMD,
         "fine_tune_restart": ("fine_tune_model", None),
         "threads": ("backend", ("auto", "neppo")),
+        "early_stopping_patience": ("backend", ("auto", "neppo")),
+        "time_budget_minutes": ("backend", ("auto", "neppo")),
         "validation_fraction": ("ensemble_size", None),
         "split_mode": ("ensemble_size", None),
         **{name: _ACTIVE for name in (

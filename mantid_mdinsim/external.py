@@ -85,6 +85,10 @@ def _log_tail(log_path: Path, n_lines: int = 20) -> str:
     return "\n".join(lines[-n_lines:]) or "(empty log)"
 
 
+class StopProgram(Exception):
+    """Raised by a ``poll`` of :func:`run_program` to end the program early (not an error)."""
+
+
 def run_program(executable: Path, working_directory: Path, arguments: Sequence[str] = (),
                 log_name: str | None = None, stdin_text: str | None = None,
                 expected_outputs: Sequence[str] = (),
@@ -94,8 +98,10 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
 
     ``poll`` is called every ``poll_seconds`` while the program runs (to report progress from its
     output files, and to pass Mantid's interruption point); if it raises :class:`Cancelled` (or
-    on Ctrl-C) the program and every process it started are terminated (:func:`_stop`) and the
-    error re-raised. A non-zero exit status, or a missing or empty file of ``expected_outputs``,
+    on Ctrl-C) or :class:`StopProgram` the program and every process it started are terminated
+    (:func:`_stop`) and the exception re-raised (``StopProgram``: the caller ends a run early,
+    e.g. when a training stops improving, and completes its outputs itself). A non-zero exit
+    status, or a missing or empty file of ``expected_outputs``,
     raises :class:`ExternalProgramError` with the end of the log.
     """
     working_directory = Path(working_directory)
@@ -125,7 +131,7 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
                 except subprocess.TimeoutExpired:
                     if poll is not None:
                         poll()
-        except (Cancelled, KeyboardInterrupt):
+        except (Cancelled, StopProgram, KeyboardInterrupt):
             _stop(process)
             raise
     seconds = time.monotonic() - started

@@ -13,6 +13,7 @@ point, so the dialog's Cancel works between chunks).
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from typing import Callable, Iterator
@@ -60,12 +61,23 @@ def ensure_progress(progress: ProgressReporter | None) -> ProgressReporter:
     return progress if progress is not None else ProgressReporter()
 
 
+def format_duration(seconds: float) -> str:
+    """``"45 s"``, ``"3 min 20 s"``, ``"1 h 05 min"``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 @contextlib.contextmanager
 def terminal_progress(description: str, enabled: bool | None = None) -> Iterator[ProgressReporter]:
     """A reporter drawing a progress bar on stderr (tqdm), for the CLI.
 
     Disabled when stderr is not a terminal unless ``enabled`` is true, so that pipeline logs stay
-    readable; then it prints a line at most every 10 s instead.
+    readable; then it prints a line at most every 10 s instead, with the estimated time left
+    (elapsed time scaled by the fraction still to do), and never the same line twice.
     """
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -86,13 +98,18 @@ def terminal_progress(description: str, enabled: bool | None = None) -> Iterator
         finally:
             bar.close()
     else:
-        last = [0.0]
+        started = time.monotonic()
+        last = [-math.inf, ""]
 
         def log_callback(fraction: float, message: str) -> None:
             now = time.monotonic()
-            if now - last[0] >= 10.0 or fraction >= 1.0:
-                last[0] = now
-                print(f"{description}: {100 * fraction:5.1f}% {message}", file=sys.stderr,
-                      flush=True)
+            line = f"{description}: {100 * fraction:5.1f}% {message}"
+            if line == last[1] or (now - last[0] < 10.0 and fraction < 1.0):
+                return
+            last[:] = [now, line]
+            if 0.01 <= fraction < 1.0:
+                line += f" (about {format_duration((now - started) * (1 - fraction) / fraction)}" \
+                        " left)"
+            print(line, file=sys.stderr, flush=True)
 
         yield ProgressReporter(log_callback)

@@ -44,6 +44,11 @@ def neutron_energy_mev(wavevector_inv_angstrom: np.ndarray | float) -> np.ndarra
     return NEUTRON_E_FROM_K2_MEV_ANGSTROM2 * np.asarray(wavevector_inv_angstrom) ** 2
 
 
+def neutron_speed_m_per_s(energy_mev: np.ndarray | float) -> np.ndarray | float:
+    """Speed v = hbar k / m_n in m/s of a neutron of kinetic energy E in meV."""
+    return _c.hbar * neutron_wavevector_inv_angstrom(energy_mev) * 1e10 / _c.m_n
+
+
 def beta_per_mev(temperature_k: float) -> float:
     """1/(k_B T) in 1/meV."""
     return 1.0 / (KB_MEV_PER_K * temperature_k)

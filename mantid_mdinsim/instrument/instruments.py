@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import kinematics
+from .analyser_resolution import AnalyserResolutionData, analyser_resolution
 from .resolution import ResolutionModel, resins_instrument, resins_resolution
 
 #: Parameters that name chopper frequencies (mdinsim name -> what the YAML maps to resins).
@@ -176,6 +177,18 @@ class Instrument:
     aliases: tuple[str, ...] = ()
     known_problems: tuple[str, ...] = ()
     source_file: str = ""
+    #: This project's own resolution models (name -> data), beside resins' (VISION's).
+    own_resolution_models: Mapping[str, AnalyserResolutionData] = field(default_factory=dict)
+    #: Model used when none is asked for: one of the own models or the resins link's.
+    default_model: str | None = None
+
+    @property
+    def default_resolution_model(self) -> str:
+        return self.default_model or self.resins_link.model
+
+    def resolution_models(self) -> list[str]:
+        """Names accepted as resolution_model: this project's own, then resins'."""
+        return list(self.own_resolution_models) + self.resins_link.models()
 
     def settings(self) -> list[str]:
         raise NotImplementedError
@@ -190,9 +203,18 @@ class Instrument:
         raise NotImplementedError
 
     def resolution(self, run: RunSettings, model: str | None = None) -> ResolutionModel:
-        """The resins resolution model for this configuration (ParameterError if unusable)."""
+        """The resolution model for this configuration (ParameterError if unusable)."""
+        model = model or self.default_resolution_model
+        if model in self.own_resolution_models:
+            final_energies = [bank.final_energy_mev for bank in run.banks]
+            if not final_energies:
+                raise ParameterError("resolution_model", f"'{model}' is an analyser model; "
+                                     f"{self.name} has no analyser banks")
+            return analyser_resolution(model, self.own_resolution_models[model],
+                                       float(np.mean(final_energies)),
+                                       self.resolution_energy_range_mev(run))
         return resins_resolution(self.resins_link.instrument, self.resins_link.version,
-                                 model or self.resins_link.model, dict(run.resins_options),
+                                 model, dict(run.resins_options),
                                  dict(run.resins_settings),
                                  self.resolution_energy_range_mev(run))
 
@@ -210,8 +232,10 @@ class Instrument:
         return lowered[setting.lower()]
 
     def _check_resolution_model(self, model: str | None) -> str:
-        model = model or self.resins_link.model
-        available = self.resins_link.models()
+        model = model or self.default_resolution_model
+        if model in self.own_resolution_models:
+            return model
+        available = self.resolution_models()
         if model not in self.resins_link.resins().all_available_models:
             raise ParameterError("resolution_model", f"'{model}' is not a resins model of "
                                  f"{self.name}", "choose one of: " + ", ".join(available))

@@ -48,8 +48,10 @@ CORE = (
     Parameter("resolution", str, "Energy resolution: 'instrument' broadens with the "
               "instrument's resins model, 'none' applies kinematics and corrections only",
               default="instrument", choices=("instrument", "none"), group=GROUP_INSTRUMENT),
-    Parameter("resolution_model", str, "resins resolution model of the instrument (default: "
-              "resins' recommended one, e.g. PyChop_fit, AbINS)", default=None,
+    Parameter("resolution_model", str, "Resolution model of the instrument: a resins model "
+              "(default: resins' recommended one, e.g. PyChop_fit, AbINS) or this project's own "
+              "(VISION: mdinsim, the default there; 'mdinsim instruments NAME' lists them)",
+              default=None,
               group=GROUP_INSTRUMENT),
     Parameter("energy_min_mev", float, "Lowest energy transfer of the output (default: the "
               "input's, within the instrument's range)", unit="meV", default=None,

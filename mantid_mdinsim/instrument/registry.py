@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputFileError, ParameterError
+from .analyser_resolution import AnalyserResolutionData
 from .instruments import (Bank, DirectGeometryInstrument, IndirectGeometryInstrument,
                           IndirectSetting, Instrument, ResinsLink)
 
@@ -42,6 +43,32 @@ def _pair(value: Any, path: Path, where: str) -> tuple[float, float]:
     return low, high
 
 
+def _own_resolution_models(data: dict, path: Path
+                           ) -> tuple[dict[str, AnalyserResolutionData], str | None]:
+    """The file's ``mdinsim_resolution`` section: {models: {name: fields}, default: name}."""
+    section = data.get("mdinsim_resolution")
+    if not section:
+        return {}, None
+    models = {}
+    for name, fields in (section.get("models") or {}).items():
+        try:
+            models[str(name)] = AnalyserResolutionData.from_mapping(fields)
+        except KeyError as error:
+            raise InputFileError(path, f"field {error} is missing",
+                                 where=f"mdinsim_resolution.models.{name}",
+                                 fix="see mantid_mdinsim/instrument/analyser_resolution.py "
+                                     "for the fields") from None
+        except (TypeError, ValueError) as error:
+            raise InputFileError(path, f"a field is not a number ({error})",
+                                 where=f"mdinsim_resolution.models.{name}") from None
+    default = section.get("default")
+    if default is not None and default not in models:
+        raise InputFileError(path, f"default '{default}' is not one of the models",
+                             where="mdinsim_resolution.default",
+                             fix="name a model listed under mdinsim_resolution.models")
+    return models, default
+
+
 def load_instrument(path: str | Path) -> Instrument:
     """Read one instrument YAML file."""
     path = Path(path)
@@ -65,6 +92,8 @@ def load_instrument(path: str | Path) -> Instrument:
                   aliases=tuple(str(a) for a in data.get("aliases") or ()),
                   known_problems=tuple(str(p) for p in data.get("known_problems") or ()),
                   source_file=str(path))
+    own_models, default_model = _own_resolution_models(data, path)
+    common.update(own_resolution_models=own_models, default_model=default_model)
     if not common["sources"]:
         raise InputFileError(path, "no sources are cited", where="sources",
                              fix="cite where every number comes from")
@@ -172,8 +201,8 @@ def describe_instrument(instrument: Instrument) -> dict[str, Any]:
         "facility": instrument.facility, "description": instrument.description,
         "aliases": list(instrument.aliases), "settings": instrument.settings(),
         "default_setting": instrument.default_setting(),
-        "resolution_models": instrument.resins_link.models(),
-        "default_resolution_model": instrument.resins_link.model,
+        "resolution_models": instrument.resolution_models(),
+        "default_resolution_model": instrument.default_resolution_model,
         "sources": list(instrument.sources), "known_problems": list(instrument.known_problems),
         "parameter_file": Path(instrument.source_file).name,
     }

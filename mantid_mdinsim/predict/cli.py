@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action.dest == "instrument":
             action.choices = None
             action.metavar = "NAME"
+        elif action.dest == "ensemble":
+            action.nargs = "*"   # --ensemble alone: the demo's own ensemble
     parser.epilog = ("Examples: mdinsim predict --demo si-tosca --output-dir demo; "
                      "mdinsim predict si.cif --model nep.txt --supercell 4 4 4 --instrument "
                      "ARCS --ei 100 --temperature 300 --output-dir si_arcs --harmonic. "

@@ -44,7 +44,7 @@ from ..io.atomic import write_text_atomic
 from ..io.paths import check_output_directory, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum
-from .demos import demo_parameters
+from .demos import demo_ensemble, demo_parameters
 from .parameters import INSTRUMENT_NAMES, MD_NAMES, PREDICT_PARAMETERS, SQW_NAMES
 
 STEP_NAME = "MDPredict"
@@ -93,6 +93,8 @@ class TemperatureResult:
     harmonic: Spectrum | None = None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: The spread over the ensemble's models (``ensemble`` given), see :mod:`.ensemble`.
+    model_spread: Any = None
 
 
 @dataclass
@@ -149,7 +151,23 @@ def resolve_parameters(parameters: Mapping[str, Any] | None = None,
     if values.get("instrument") is not None:
         # Any case and the aliases (Lagrange, IN1) name the registered instrument.
         values["instrument"] = get_instrument(str(values["instrument"])).name
+    if values.get("ensemble") == []:   # --ensemble without files: the demo's own
+        if given.get("demo") is None:
+            raise ParameterError("ensemble", "no model files given",
+                                 "give --ensemble M1.txt M2.txt ... (two or more NEP models, "
+                                 "e.g. mdinsim train's ensemble/ folder), or use it with --demo")
+        values["ensemble"] = demo_ensemble(given["demo"])
     resolved = PREDICT_PARAMETERS.resolve(values)
+    if resolved["ensemble"] is not None:
+        if len(resolved["ensemble"]) < 2:
+            raise ParameterError("ensemble", f"{len(resolved['ensemble'])} model given",
+                                 "give two or more NEP models for a spread")
+        resolved["ensemble"] = [str(Path(p).expanduser().resolve())
+                                for p in resolved["ensemble"]]
+        for path in resolved["ensemble"]:
+            if not Path(path).is_file():
+                raise InputFileError(path, "file not found", where="parameter 'ensemble'",
+                                     fix="give NEP model files (nep.txt)")
     for name, what in (("structure", "STRUCTURE"), ("model", "--model NEP.txt"),
                        ("instrument", "--instrument NAME"), ("temperature_k", "--temperature K")):
         if resolved[name] is None:
@@ -458,7 +476,8 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
                              "start again with --overwrite")
     msd = float(md_entry["mean_squared_displacement_angstrom2"])
     notes: list[str] = []
-    harmonic_share = 0.3 if params["harmonic"] else 0.0
+    harmonic_share = (0.3 if params["harmonic"] else 0.0) + (
+        0.3 if params["ensemble"] else 0.0)
 
     # -- S(q,w) ----------------------------------------------------------------------------------
     settings = _sqw_settings(params, md_entry)
@@ -545,13 +564,20 @@ def _temperature_stages(params: dict[str, Any], temperature: float, md_info: dic
     if params["harmonic"]:
         harmonic, harmonic_path = _harmonic_stage(
             params, temperature, sqw, instrument_params, digests, output_dir, record, stages,
-            timings, progress.sub(1.0 - harmonic_share, 1.0), phonons_cache)
+            timings, progress.sub(1.0 - harmonic_share, 1.0 - harmonic_share / 2
+                                  if params["ensemble"] else 1.0), phonons_cache)
         files["harmonic"] = harmonic_path
+    spread = None
+    if params["ensemble"]:
+        spread = _ensemble_stage(params, temperature, sqw, spectrum, instrument_params,
+                                 output_dir, record, stages, timings, files,
+                                 progress.sub(1.0 - (0.3 if params["ensemble"] else 0.0), 1.0),
+                                 phonons_cache)
     progress.report(1.0, f"{temperature:g} K done")
     return TemperatureResult(temperature_k=temperature, mean_squared_displacement_angstrom2=msd,
                              spectrum=spectrum, banks=banks, full_spectrum=full_spectrum,
                              harmonic=harmonic, files=files,
-                             notes=notes,
+                             notes=notes, model_spread=spread,
                              trajectories=[Path(p) for p in md_entry["trajectories"]],
                              frame_interval_fs=float(md_entry["frame_interval_fs"]))
 
@@ -560,18 +586,22 @@ def _harmonic_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
                     instrument_params: dict[str, Any], digests: dict[str, str],
                     output_dir: Path, record: _StageRecord, stages: dict[str, str],
                     timings: dict[str, float], progress: ProgressReporter,
-                    phonons_cache: dict[str, Any]) -> tuple[Spectrum, Path]:
+                    phonons_cache: dict[str, Any], model: str | None = None,
+                    tag: str = "harmonic") -> tuple[Spectrum, Path]:
     """The harmonic spectrum of the same model at ``temperature``, on the MD S(q,w)'s energy
     and |Q| grid (bin by bin comparable), through the same instrument without the quantum
     correction (the harmonic S has quantum statistics) and without a Debye-Waller change (it
-    has its own)."""
+    has its own). ``model`` (default: the prediction's) and ``tag`` (file and stage names,
+    e.g. ``ensemble/member1``) serve the ensemble's members."""
     from ..harmonic import apply_instrument_harmonic, harmonic_sqw
     from ..io.nexus import load_processed_nexus, save_processed_nexus
 
+    model = model or params["model"]
     phonon_settings = {"supercell": params["harmonic_supercell"], "relax": params["relax"],
                        "displacement_angstrom": params["displacement_angstrom"]}
     phonon_key = _key("phonons", digests, phonon_settings)
-    phonopy_path = output_dir / "harmonic_phonopy.yaml"
+    phonopy_path = output_dir / f"{tag}_phonopy.yaml"
+    phonopy_path.parent.mkdir(parents=True, exist_ok=True)
 
     energy = sqw.x_centres()
     step = float(energy[1] - energy[0])
@@ -587,10 +617,10 @@ def _harmonic_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
                                mean_squared_displacement_angstrom2=None)
     harmonic_instrument.pop("temperature_k")
     label = _label(temperature)
-    path = output_dir / f"harmonic_{label}.nxs"
+    path = output_dir / f"{tag}_{label}.nxs"
     key = _key("harmonic", phonon_key, settings, temperature, energy_edges.tolist(),
                q_edges.tolist(), harmonic_instrument)
-    stage = f"harmonic {label}"
+    stage = f"{tag} {label}"
     if record.done(stage, key) is not None:
         stages[stage] = "skipped"
         items = [w for w in load_processed_nexus(path) if isinstance(w, Spectrum)]
@@ -599,7 +629,8 @@ def _harmonic_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
 
     started = time.monotonic()
     modes = _harmonic_modes(params, phonon_key, phonon_settings, phonopy_path, record, stages,
-                            phonons_cache, progress.sub(0.0, 0.6))
+                            phonons_cache, progress.sub(0.0, 0.6), model,
+                            "phonons" if tag == "harmonic" else f"{tag} phonons")
     spectra = harmonic_sqw(modes, temperature_k=temperature, q_bins_inv_angstrom=q_edges,
                            energy_bins_mev=energy_edges, max_order=settings["max_order"],
                            method=settings["method"], cross_section=settings["cross_section"],
@@ -617,30 +648,63 @@ def _harmonic_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
     return measured.spectrum, path
 
 
+def _ensemble_stage(params: dict[str, Any], temperature: float, sqw: Spectrum,
+                    md_spectrum: Spectrum, instrument_params: dict[str, Any], output_dir: Path,
+                    record: _StageRecord, stages: dict[str, str], timings: dict[str, float],
+                    files: dict[str, Path], progress: ProgressReporter,
+                    phonons_cache: dict[str, Any]):
+    """Each member's harmonic spectrum (files ``ensemble/member<k>_<T>K.nxs``) and their
+    spread, written to ``<INSTRUMENT>_<T>K_model_spread.nxs`` with its plot (:mod:`.ensemble`)."""
+    from ..io.nexus import save_processed_nexus
+    from ..plotting import save_plot
+    from .ensemble import model_spread
+
+    members = params["ensemble"]
+    spectra = []
+    for k, model in enumerate(members, start=1):
+        digests = {"structure_sha256": file_digest(params["structure"]),
+                   "model_sha256": file_digest(model)}
+        spectrum, _ = _harmonic_stage(params, temperature, sqw, instrument_params, digests,
+                                      output_dir, record, stages, timings,
+                                      progress.sub((k - 1) / len(members), k / len(members)),
+                                      phonons_cache, model=model,
+                                      tag=f"ensemble/member{k}")
+        spectra.append(spectrum)
+    spread = model_spread(spectra, members, md_spectrum)
+    path = output_dir / f"{params['instrument']}_{_label(temperature)}_model_spread.nxs"
+    workspaces = spread.workspaces(temperature, logs={"mdinsim_step": STEP_NAME})
+    save_processed_nexus(path, workspaces)
+    save_plot(workspaces[:2], path.with_suffix(".png"), title="model spread and ensemble mean")
+    files["model_spread"] = path
+    files["model_spread_plot"] = path.with_suffix(".png")
+    return spread
+
+
 def _harmonic_modes(params: dict[str, Any], phonon_key: str, settings: dict[str, Any],
                     phonopy_path: Path, record: _StageRecord, stages: dict[str, str],
-                    cache: dict[str, Any], progress: ProgressReporter):
+                    cache: dict[str, Any], progress: ProgressReporter, model: str,
+                    stage: str = "phonons"):
     """Phonon modes on the mesh: force constants computed once (and kept in
     ``harmonic_phonopy.yaml``), reused for every temperature and by a resumed run."""
     from ..harmonic import harmonic_phonons, load_phonons, mesh_modes
     from ..md.inputs import load_structure
 
     if phonon_key not in cache:
-        if record.done("phonons", phonon_key) is not None:
+        if record.done(stage, phonon_key) is not None:
             cache[phonon_key] = load_phonons(phonopy_path)
-            stages["phonons"] = "skipped"
+            stages[stage] = "skipped"
         else:
             distance = params["min_atom_distance_angstrom"]
             atoms = load_structure(params["structure"], distance)
-            phonons = harmonic_phonons(atoms, params["model"], supercell=settings["supercell"],
+            phonons = harmonic_phonons(atoms, model, supercell=settings["supercell"],
                                        displacement_angstrom=settings["displacement_angstrom"],
                                        relax=settings["relax"], progress=progress,
                                        min_atom_distance_angstrom=distance)
             phonons.save(phonopy_path)
-            record.record("phonons", phonon_key, [phonopy_path], {
+            record.record(stage, phonon_key, [phonopy_path], {
                 "max_residual_force_ev_per_angstrom": phonons.max_force_ev_per_angstrom})
             cache[phonon_key] = phonons.force_constants
-            stages["phonons"] = "ran"
+            stages[stage] = "ran"
     progress.report(1.0, "phonons")
     return mesh_modes(cache[phonon_key], mesh=params["mesh"])
 

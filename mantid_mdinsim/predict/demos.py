@@ -19,6 +19,10 @@ SILICON_STRUCTURE = DATA_DIRECTORY / "Si_diamond_cubic.xyz"
 #: NEP4 silicon model trained by examples/si_demo_model/train_demo_model.py.
 SILICON_MODEL = DATA_DIRECTORY / "Si_demo_NEP4.txt"
 
+#: The demo's small ensemble (examples/si_demo_model/train_demo_ensemble.py): four NEP4
+#: models of the demo model's architecture, each on its own 75 % of the training data.
+SILICON_ENSEMBLE = tuple(DATA_DIRECTORY / f"Si_demo_NEP4_ensemble{k}.txt" for k in range(1, 5))
+
 _SILICON_MD: dict[str, Any] = dict(
     structure=str(SILICON_STRUCTURE), model=str(SILICON_MODEL), supercell=[3, 3, 3],
     temperature_k=[300.0], time_step_fs=2.0, equilibration="nvt", equilibration_time_ps=1.0,
@@ -35,6 +39,13 @@ DEMOS: dict[str, dict[str, Any]] = {
     "si-arcs": dict(_SILICON_MD, instrument="ARCS", incident_energy_mev=100.0,
                     energy_min_mev=8.0),
 }
+
+
+def demo_ensemble(name: str) -> list[str]:
+    """The model files of a demo's ensemble (``--demo NAME --ensemble``)."""
+    if name not in DEMOS:
+        raise KeyError(name)
+    return [str(path) for path in SILICON_ENSEMBLE]
 
 
 def demo_parameters(name: str) -> dict[str, Any]:

@@ -93,6 +93,23 @@ def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
     ax.legend(fontsize=8)
 
 
+def _draw_model_bands(ax, results: Sequence[Any], harmonic: bool = False) -> None:
+    """The ensemble's model spread (see :mod:`.ensemble`) as a shaded band on each MD curve
+    (scaled to it) or, with ``harmonic``, on the harmonic curve (as computed)."""
+    for result in results:
+        spread = getattr(result, "model_spread", None)
+        if spread is None:
+            continue
+        energy, values = spectrum_1d(result.harmonic if harmonic else result.spectrum)
+        centre = np.interp(spread.energy_mev, energy, values)
+        lower, upper = ((centre - spread.spread, centre + spread.spread) if harmonic
+                        else spread.band(centre))
+        ax.fill_between(spread.energy_mev, lower, upper, alpha=0.3, linewidth=0,
+                        label=f"model spread ({len(spread.model_names)} models, "
+                              f"{result.temperature_k:g} K)")
+    ax.legend(fontsize=8)
+
+
 def _limit_energy_range(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
     """Energies up to a little beyond where the last curve falls below 1 % of its maximum:
     S(q,w) reaches pi hbar / dt, far above the highest vibration."""
@@ -133,6 +150,7 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
     _draw_lines(axes[-1, 0], md_curves, experiment, params,
                 f"MD prediction, {instrument}" + (", averaged over |Q|" if direct else ""),
                 extra=full_curves)
+    _draw_model_bands(axes[-1, 0], results)
     if harmonic:
         if direct:
             _draw_map(figure, axes[0, 1], harmonic[0].harmonic,
@@ -143,6 +161,7 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
         _draw_lines(axes[-1, 1], curves, experiment, params,
                     f"harmonic, same model and instrument"
                     + (", averaged over |Q|" if direct else ""))
+        _draw_model_bands(axes[-1, 1], harmonic, harmonic=True)
         # Same energy range side by side.
         low = min(ax.get_xlim()[0] for ax in axes[-1])
         high = max(ax.get_xlim()[1] for ax in axes[-1])

@@ -62,6 +62,13 @@ OWN = (
     Parameter("compare_energy_max_mev", float, "Highest energy transfer used for the scale "
               "factor and error against the experiment", unit="meV", default=None,
               flag="--compare-energy-max", mantid_name="CompareEnergyMax", group=GROUP_PREDICT),
+    Parameter("ensemble", str, "NEP models of an ensemble (two or more, e.g. mdinsim train's "
+              "ensemble/ folder) whose spread is the model uncertainty of the prediction: each "
+              "model's harmonic spectrum through the same instrument, their standard deviation "
+              "drawn as a band, written as <INSTRUMENT>_<T>K_model_spread.nxs and each main "
+              "peak's spread (meV) in the report. With --demo and no files: the demo's own "
+              "ensemble", default=None, kind=Kind.INPUT_FILES, mantid_name="Ensemble",
+              extensions=(".txt",), group=GROUP_PREDICT),
     Parameter("harmonic", bool, "Also compute the harmonic (AbINS-style) spectrum of the same "
               "NEP model (phonopy phonons, abinslib), pass it through the same instrument and "
               "draw it beside the MD prediction", default=False, group=GROUP_HARMONIC),

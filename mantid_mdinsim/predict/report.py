@@ -204,6 +204,10 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
             harmonic_energy, harmonic_values = spectrum_1d(result.harmonic)
             entry["harmonic_peaks_mev"] = find_peaks_mev(harmonic_energy, harmonic_values)
         entry.update(scattering_model_entry(params, result))
+        if getattr(result, "model_spread", None) is not None:
+            entry["model_spread"] = {"models": list(result.model_spread.model_names),
+                                     "estimator": "harmonic spectrum per model",
+                                     "peaks": result.model_spread.peaks}
         if experiment is not None:
             # A measurement holds the full S(q,w): it is compared with the full MD spectrum
             # where the MD curve shown is the incoherent approximation.
@@ -350,6 +354,13 @@ def report_text(report: Mapping[str, Any]) -> str:
             lines.append(f"  warning: {entry['not_like_for_like']}")
         for sentence in entry.get("explanation", []):
             lines.append(f"  why: {sentence}")
+        if "model_spread" in entry:
+            spread = entry["model_spread"]
+            lines.append(f"  model spread over {len(spread['models'])} models (harmonic, peak "
+                         "position +- standard deviation, meV): " + (", ".join(
+                             f"{p['energy_mev']:.1f} +- {p['spread_mev']:.2f}"
+                             for p in sorted(spread["peaks"], key=lambda p: p["energy_mev"]))
+                             or "no peaks found"))
         for key, name in (("experiment", "MD"), ("harmonic_experiment", "harmonic")):
             comparison = entry.get(key)
             if comparison is None:

@@ -53,24 +53,26 @@ class TrainingBackend(abc.ABC):
 
     @abc.abstractmethod
     def run(self, run_directory: Path, generations: int, progress: ProgressReporter,
-            resume: bool = False, label: str = "") -> None:
+            resume: bool = False, label: str = "", time_limit_s: float | None = None) -> None:
         """Train in ``run_directory`` for ``generations``; raise ExternalProgramError on
         failure. ``resume`` is set when the folder holds an interrupted run of the same inputs;
-        ``label`` starts the progress messages.
+        ``label`` starts the progress messages; ``time_limit_s`` (wall seconds) ends the run
+        early, keeping its best model, where the backend can (neppo; GPUMD's nep ignores it).
         """
 
     def describe(self) -> str:
         return self.name
 
 
-def select_backend(name: str, nep_executable: str | None = None, threads: int = 0
-                   ) -> TrainingBackend:
-    """The backend for ``name`` (``auto``: GPUMD's nep where found, neppo otherwise)."""
+def select_backend(name: str, nep_executable: str | None = None, threads: int = 0,
+                   patience: int = 0) -> TrainingBackend:
+    """The backend for ``name`` (``auto``: GPUMD's nep where found, neppo otherwise);
+    ``threads`` and ``patience`` (early stopping, in loss rows) apply to neppo."""
     from .gpumd_nep import GpumdNep
     from .neppo_backend import Neppo
 
     if name == "neppo":
-        return Neppo(threads=threads)
+        return Neppo(threads=threads, patience=patience)
     executable = find_executable("nep", nep_executable)
     if name == "gpumd":
         if executable is None:
@@ -80,5 +82,6 @@ def select_backend(name: str, nep_executable: str | None = None, threads: int = 
                 "--backend neppo)")
         return GpumdNep(executable)
     if name == "auto":
-        return GpumdNep(executable) if executable is not None else Neppo(threads=threads)
+        return (GpumdNep(executable) if executable is not None
+                else Neppo(threads=threads, patience=patience))
     raise ParameterError("backend", f"unknown backend '{name}'", "choose auto, gpumd or neppo")

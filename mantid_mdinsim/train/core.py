@@ -174,9 +174,12 @@ def _check_split_sizes(n_structures: int, ensemble_size: int, validation_fractio
 def train_models(training: Dataset, test: Dataset | None, hyper: NepHyperparameters,
                  backend: TrainingBackend, output_directory: Path, ensemble_size: int = 1,
                  validation_fraction: float = 0.1, split_mode: str = "bagging", seed: int = 42,
-                 progress: ProgressReporter | None = None) -> list[ModelRun]:
+                 progress: ProgressReporter | None = None,
+                 time_budget_s: float | None = None) -> list[ModelRun]:
     """Train the full model and ``ensemble_size`` split models (if >= 2) in
-    ``output_directory``, skipping models already trained from the same inputs."""
+    ``output_directory``, skipping models already trained from the same inputs.
+    ``time_budget_s`` (wall seconds for all models to train) gives each model an equal share
+    of what is left (backends that can stop early: neppo)."""
     progress = ensure_progress(progress)
     output_directory = Path(output_directory)
     output_directory.mkdir(parents=True, exist_ok=True)
@@ -208,13 +211,18 @@ def train_models(training: Dataset, test: Dataset | None, hyper: NepHyperparamet
     for stale in output_directory.glob("nepmodel_split*"):
         if stale.name not in current and (stale / INPUTS_MARKER).is_file():
             shutil.rmtree(stale)
+    budget_end = None if time_budget_s is None else time.monotonic() + time_budget_s
     for index, (run, resume) in enumerate(pending):
         sub = progress.sub(index / len(pending), (index + 1) / len(pending))
         label = f"model {run.name} ({index + 1}/{len(pending)})"
         started = time.monotonic()
-        backend.run(run.directory, generations, sub, resume=resume, label=label)
+        limit = (None if budget_end is None
+                 else max(budget_end - started, 0.0) / (len(pending) - index))
+        backend.run(run.directory, generations, sub, resume=resume, label=label,
+                    time_limit_s=limit)
         write_text_atomic(run.directory / DONE_MARKER, json.dumps({
             "backend": backend.describe(), "generations": generations,
+            "stopped_early": getattr(backend, "stopped_early", ""),
             "seconds": round(time.monotonic() - started, 1),
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
                 timespec="seconds")}))
@@ -349,9 +357,12 @@ def prepare_inputs(parameters: Mapping[str, Any] | None = None, **kwargs: Any
     species = resolve_species(training, resolved["species"])
     if test is not None:
         check_species(test, species, "test set")
-    hyper = NepHyperparameters.from_parameters(resolved, species)
     backend = select_backend(resolved["backend"], resolved["nep_executable"],
-                             resolved["threads"])
+                             resolved["threads"], resolved["early_stopping_patience"])
+    hyper = NepHyperparameters.from_parameters(resolved, species, backend.name)
+    if hasattr(backend, "loss_weights"):  # neppo: early stopping weighs RMSEs as the loss does
+        backend.loss_weights = {"energy": hyper.lambda_energy, "force": hyper.lambda_force,
+                                "virial": hyper.lambda_virial}
     hyper.check_backend(backend.name)
     check_vacuum(training, hyper.radial_cutoff_angstrom)
     if test is not None:
@@ -385,14 +396,29 @@ def train_nep(parameters: Mapping[str, Any] | None = None,
     runs = train_models(inputs.training, inputs.test, inputs.hyper, inputs.backend,
                         inputs.output_directory, resolved["ensemble_size"],
                         resolved["validation_fraction"], resolved["split_mode"],
-                        resolved["seed"], progress.sub(0.0, 0.9))
+                        resolved["seed"], progress.sub(0.0, 0.9),
+                        time_budget_s=_budget_seconds(resolved))
     evaluation = evaluate_models(runs, inputs.training, inputs.test, logs, progress.sub(0.9, 0.98))
     return finish(inputs, runs, evaluation, logs)
 
 
+def _budget_seconds(resolved: Mapping[str, Any]) -> float | None:
+    minutes = resolved.get("time_budget_minutes")
+    return None if minutes is None else 60.0 * minutes
+
+
+def _early_stop_notes(runs: Sequence[ModelRun]) -> list[str]:
+    notes = []
+    for run in runs:
+        reason = _read_json(run.directory / DONE_MARKER).get("stopped_early")
+        if reason:
+            notes.append(f"model {run.name}: {reason}; its best model is kept")
+    return notes
+
+
 def finish(inputs: TrainingInputs, runs: Sequence[ModelRun], evaluation: Evaluation,
            logs: Mapping[str, Any], active_learning: list[dict] | None = None) -> TrainResult:
-    notes = list(inputs.hyper.notes) + evaluation.notes
+    notes = list(inputs.hyper.notes) + evaluation.notes + _early_stop_notes(runs)
     extra = {"backend": inputs.backend.describe(), "notes": notes,
              "parameters": {k: v for k, v in inputs.parameters.items()},
              "active_learning": active_learning or []}

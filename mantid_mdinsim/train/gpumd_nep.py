@@ -56,7 +56,9 @@ class GpumdNep(TrainingBackend):
         return f"gpumd ({self.executable})"
 
     def run(self, run_directory: Path, generations: int, progress: ProgressReporter,
-            resume: bool = False, label: str = "") -> None:
+            resume: bool = False, label: str = "", time_limit_s: float | None = None) -> None:
+        # time_limit_s is not applied: GPUMD's nep keeps its own schedule (a GPU trains its
+        # generations in minutes).
         run_directory = Path(run_directory)
         loss_path = run_directory / "loss.out"
         done_before = 0

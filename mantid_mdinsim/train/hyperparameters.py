@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputFileError, ParameterError
-from .parameters import DEFAULT_BATCH_SIZE, DEFAULT_GENERATIONS
+from .parameters import DEFAULT_BATCH_SIZE, DEFAULT_GENERATIONS, DEFAULT_RADIAL_CUTOFF_ANGSTROM
 
 BACKENDS = ("gpumd", "neppo")
 
@@ -128,18 +128,23 @@ class NepHyperparameters:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
-    def from_parameters(cls, parameters: Mapping[str, Any], species: Sequence[str]
-                        ) -> "NepHyperparameters":
-        """From resolved TRAIN_PARAMETERS; checks the settings that depend on each other."""
-        if parameters["angular_cutoff_angstrom"] > parameters["radial_cutoff_angstrom"]:
+    def from_parameters(cls, parameters: Mapping[str, Any], species: Sequence[str],
+                        backend: str = "gpumd") -> "NepHyperparameters":
+        """From resolved TRAIN_PARAMETERS; checks the settings that depend on each other.
+        ``backend`` ("gpumd" or "neppo") chooses the defaults that depend on it."""
+        radial = parameters["radial_cutoff_angstrom"]
+        if radial is None:
+            radial = max(DEFAULT_RADIAL_CUTOFF_ANGSTROM[backend],
+                         parameters["angular_cutoff_angstrom"])
+        if parameters["angular_cutoff_angstrom"] > radial:
             raise ParameterError(
                 "angular_cutoff_angstrom",
                 f"{parameters['angular_cutoff_angstrom']:g} Angstrom exceeds the radial cutoff "
-                f"{parameters['radial_cutoff_angstrom']:g} Angstrom",
+                f"{radial:g} Angstrom",
                 "GPUMD requires 3 <= angular cutoff <= radial cutoff <= 10 Angstrom")
         hyper = cls(
             species=tuple(species), version=parameters["version"],
-            radial_cutoff_angstrom=parameters["radial_cutoff_angstrom"],
+            radial_cutoff_angstrom=radial,
             angular_cutoff_angstrom=parameters["angular_cutoff_angstrom"],
             n_max=(parameters["n_max_radial"], parameters["n_max_angular"]),
             basis_size=(parameters["basis_size_radial"], parameters["basis_size_angular"]),

@@ -6,20 +6,30 @@ neppo's ``train`` command takes a run folder of GPUMD's ``nep`` (``nep.in``, ``t
 It runs in a child process of this Python, as ``nep`` does, so that progress is read from
 ``loss.out`` and a cancel stops it.
 
+Stopping early (sized for CPUs): the run ends before its last step when the validation loss
+(the test/validation structures' lambda-weighted RMSE sum, GPUMD's loss; the training loss
+where a run has none) has not improved for ``patience`` rows of ``loss.out``, or when its time
+limit is spent. neppo keeps the best model so far in ``nep_best.txt``; it becomes ``nep.txt`` and
+neppo's prediction mode (``prediction 1``, in a scratch copy of the folder so that ``nep.in``
+and the run's signature stay as they were) writes the ``*_train.out``/``*_test.out`` files.
+
 Determinism: ``nep.in`` carries ``seed`` (neppo seeds PyTorch and the batch order from it), and
 the number of threads is fixed with ``OMP_NUM_THREADS``; the same inputs, seed and thread count
-give the same model. neppo cannot continue an interrupted training, so an interrupted model is
-trained again from the start.
+give the same model (a time limit makes the stopping point depend on the machine's speed).
+neppo cannot continue an interrupted training, so an interrupted model is trained again.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
+import shutil
 import sys
+import time
 from pathlib import Path
 
 from ..errors import ExternalProgramError
-from ..external import run_program
+from ..external import StopProgram, run_program
 from ..progress import ProgressReporter
 from .backends import EXPECTED_OUTPUTS, TrainingBackend, last_generation
 
@@ -28,10 +38,51 @@ from .backends import EXPECTED_OUTPUTS, TrainingBackend, last_generation
 _NEPPO_MAIN = "import sys; from neppo.cli import main; main(sys.argv[1:])"
 
 _OUTPUT_PATTERNS = ("loss.out", "nep.txt", "nep_best.txt", "*_train.out", "*_test.out")
+#: A row improves on the best validation loss when lower by more than this fraction.
+_IMPROVEMENT = 1e-3
 
 
 def neppo_available() -> bool:
     return importlib.util.find_spec("neppo") is not None
+
+
+def validation_losses(loss_path: Path, weights: dict[str, float]) -> list[float]:
+    """Per row of a neppo ``loss.out``: sum of weight * RMSE over the test columns (the training
+    columns where there are none), e.g. weights {"energy": 1, "force": 1, "virial": 0.1}."""
+    try:
+        lines = Path(loss_path).read_text().splitlines()
+    except OSError:
+        return []
+    columns: list[str] = []
+    for line in lines:
+        if line.startswith("# columns"):
+            columns = line.split()[2:]
+    if not columns:
+        return []
+    split = "test" if any(c.endswith("_test") for c in columns) else "train"
+    picked = [(columns.index(f"rmse_{name}_{split}"), weight) for name, weight in weights.items()
+              if f"rmse_{name}_{split}" in columns and weight > 0]
+    losses = []
+    for line in lines:
+        words = line.split()
+        if not words or line.startswith("#") or len(words) < len(columns):
+            continue
+        try:
+            values = [float(words[i]) * weight for i, weight in picked]
+        except ValueError:
+            continue
+        finite = [v for v in values if math.isfinite(v)]
+        losses.append(sum(finite) if finite else math.inf)
+    return losses
+
+
+def rows_since_best(losses: list[float]) -> int:
+    """Rows after the last one that improved on every earlier row by more than 0.1 %."""
+    best, best_row = math.inf, -1
+    for row, loss in enumerate(losses):
+        if loss < best * (1.0 - _IMPROVEMENT):
+            best, best_row = loss, row
+    return len(losses) - 1 - best_row
 
 
 class Neppo(TrainingBackend):
@@ -39,16 +90,28 @@ class Neppo(TrainingBackend):
 
     name = "neppo"
 
-    def __init__(self, threads: int = 0, device: str = "cpu"):
+    def __init__(self, threads: int = 0, device: str = "cpu", patience: int = 0,
+                 loss_weights: dict[str, float] | None = None):
         self.threads = threads
         self.device = device
+        self.patience = patience
+        self.loss_weights = loss_weights or {"energy": 1.0, "force": 1.0, "virial": 0.1}
+        #: Why the last run ended early ("" when it ran all its steps).
+        self.stopped_early = ""
 
     def describe(self) -> str:
         threads = f", {self.threads} threads" if self.threads else ""
         return f"neppo ({self.device}{threads})"
 
+    def _environment(self) -> dict[str, str]:
+        environment = {"PYTHONUNBUFFERED": "1"}
+        if self.threads:
+            environment.update(OMP_NUM_THREADS=str(self.threads),
+                               MKL_NUM_THREADS=str(self.threads))
+        return environment
+
     def run(self, run_directory: Path, generations: int, progress: ProgressReporter,
-            resume: bool = False, label: str = "") -> None:
+            resume: bool = False, label: str = "", time_limit_s: float | None = None) -> None:
         if not neppo_available():
             raise ExternalProgramError(
                 "backend neppo: the neppo package is not installed (pip install "
@@ -60,17 +123,49 @@ class Neppo(TrainingBackend):
             for path in run_directory.glob(pattern):
                 path.unlink()
         loss_path = run_directory / "loss.out"
+        started = time.monotonic()
+        self.stopped_early = ""
 
         def poll() -> None:
             done = last_generation(loss_path)
             progress.report(done / generations, f"{label} step {done}/{generations}")
+            if time_limit_s is not None and time.monotonic() - started > time_limit_s:
+                self.stopped_early = (f"time limit ({time_limit_s / 60:.3g} min) reached at "
+                                      f"step {done}")
+            elif self.patience and rows_since_best(
+                    validation_losses(loss_path, self.loss_weights)) >= self.patience:
+                self.stopped_early = (f"validation loss not improved in {self.patience} "
+                                      f"reports, stopped at step {done}")
+            if self.stopped_early and (run_directory / "nep_best.txt").is_file():
+                raise StopProgram(self.stopped_early)
+            self.stopped_early = ""
 
-        environment = {"PYTHONUNBUFFERED": "1"}
-        if self.threads:
-            environment.update(OMP_NUM_THREADS=str(self.threads),
-                               MKL_NUM_THREADS=str(self.threads))
-        run_program(Path(sys.executable), run_directory,
+        try:
+            run_program(Path(sys.executable), run_directory,
+                        arguments=["-c", _NEPPO_MAIN, "train", ".", "--device", self.device],
+                        log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
+                        poll_seconds=1.0, environment=self._environment())
+        except StopProgram:
+            self._finish_with_best_model(run_directory)
+        progress.report(1.0, f"{label} step {last_generation(loss_path)}/{generations}"
+                        + (f" ({self.stopped_early})" if self.stopped_early else ""))
+
+    def _finish_with_best_model(self, run_directory: Path) -> None:
+        """nep_best.txt -> nep.txt, and its predictions by neppo's prediction mode."""
+        shutil.copyfile(run_directory / "nep_best.txt", run_directory / "nep.txt")
+        scratch = run_directory / ".prediction"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        for name in ("train.xyz", "test.xyz", "nep.txt", "zbl.in"):
+            if (run_directory / name).is_file():
+                shutil.copyfile(run_directory / name, scratch / name)
+        nep_in = (run_directory / "nep.in").read_text()
+        (scratch / "nep.in").write_text(nep_in.rstrip("\n") + "\nprediction 1\n")
+        run_program(Path(sys.executable), scratch,
                     arguments=["-c", _NEPPO_MAIN, "train", ".", "--device", self.device],
-                    log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
-                    poll_seconds=1.0, environment=environment)
-        progress.report(1.0, f"{label} step {generations}/{generations}")
+                    log_name="neppo.log", expected_outputs=("energy_train.out",
+                                                            "force_train.out"),
+                    environment=self._environment())
+        for path in scratch.glob("*_t*.out"):
+            shutil.move(str(path), run_directory / path.name)
+        shutil.rmtree(scratch, ignore_errors=True)

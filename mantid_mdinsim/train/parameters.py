@@ -4,10 +4,17 @@ The NEP hyper-parameters and their defaults follow GPUMD's ``nep`` executable (i
 keywords in ``doc/nep/input_parameters`` and the defaults of ``Parameters::set_default_parameters``
 in ``src/main_nep/parameters.cu``): cutoffs 8 / 4 Angstrom, ``n_max`` 6 6, ``basis_size`` 6 6,
 ``l_max`` 4 2 0, 30 neurons, ``lambda_e`` 1, ``lambda_f`` 1, ``lambda_v`` 0.1, automatic
-regularisation, population 50. Two defaults depend on the backend, because a generation of
-GPUMD's evolutionary optimiser (SNES) and a gradient step of neppo are not the same amount of
-work: ``generations`` (GPUMD: 100000 SNES generations, its default; neppo: 5000 AdamW steps) and
-``batch_size`` (GPUMD: 1000, its default; neppo: 32, neppo's default).
+regularisation, population 50. Three defaults depend on the backend: GPUMD's ``nep`` keeps its
+own, and neppo's are sized for a CPU of a few cores (about 100 cells of 64 atoms train in a few
+minutes on two cores to about 1 meV/atom and 50-70 meV/Angstrom; ``benchmarks/bench_train.py``):
+
+* ``generations``: GPUMD 100000 SNES generations (its default); neppo 3000 AdamW steps, ended
+  earlier when the validation loss stops improving (``early_stopping_patience``);
+* ``batch_size``: GPUMD 1000 (its default); neppo 8 (more, smaller steps per second of CPU);
+* ``radial_cutoff_angstrom``: GPUMD 8 (its default); neppo 5, which holds the first three
+  neighbour shells of most solids and makes each step several times cheaper than 8 (the
+  neighbour count grows with the cube of the cutoff). Give 6-8 for molecular crystals, whose
+  intermolecular contacts lie beyond 5 Angstrom.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ GROUP_ENSEMBLE = "Ensemble"
 GROUP_ACTIVE = "Active learning"
 
 #: Backend-dependent defaults (see the module docstring).
-DEFAULT_GENERATIONS = {"gpumd": 100000, "neppo": 5000}
-DEFAULT_BATCH_SIZE = {"gpumd": 1000, "neppo": 32}
+DEFAULT_GENERATIONS = {"gpumd": 100000, "neppo": 3000}
+DEFAULT_BATCH_SIZE = {"gpumd": 1000, "neppo": 8}
+DEFAULT_RADIAL_CUTOFF_ANGSTROM = {"gpumd": 8.0, "neppo": 5.0}
 
 XYZ_EXTENSIONS = (".xyz", ".extxyz", ".db")
 
@@ -56,8 +64,9 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               "neppo and calorine's CPUNEP handle NEP4 only)",
               default=4, minimum=3, maximum=4, flag="--nep-version", mantid_name="NEPVersion",
               group=GROUP_MODEL),
-    Parameter("radial_cutoff_angstrom", float, "Radial descriptor cutoff",
-              unit="Angstrom", default=8.0, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
+    Parameter("radial_cutoff_angstrom", float, "Radial descriptor cutoff (default: 8 for "
+              "gpumd, GPUMD's default; 5 for neppo, sized for a CPU)",
+              unit="Angstrom", default=None, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
               flag="--radial-cutoff"),
     Parameter("angular_cutoff_angstrom", float,
               "Angular descriptor cutoff; at most the radial cutoff",
@@ -106,10 +115,11 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               "GPUMD's nep executable (default: $MDINSIM_NEP, then PATH)",
               default=None, group=GROUP_TRAINING),
     Parameter("generations", int,
-              "SNES generations (gpumd; default 100000) or AdamW steps (neppo; default 5000)",
+              "SNES generations (gpumd; default 100000) or AdamW steps (neppo; default 3000, "
+              "fewer where early stopping ends a model)",
               default=None, minimum=1, maximum=10_000_000, group=GROUP_TRAINING),
     Parameter("batch_size", int,
-              "Structures per batch (default: 1000 for gpumd, 32 for neppo)",
+              "Structures per batch (default: 1000 for gpumd, 8 for neppo)",
               default=None, minimum=1, group=GROUP_TRAINING),
     Parameter("population", int, "SNES population size (gpumd only)", default=50,
               minimum=10, maximum=100, group=GROUP_TRAINING),
@@ -130,6 +140,16 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
     Parameter("seed", int, "Seed of the train/validation splits, of neppo's initial parameters "
               "and batches, and of the active-learning MD. GPUMD's nep seeds itself from the "
               "clock, so only neppo runs repeat exactly", default=42, minimum=0,
+              group=GROUP_TRAINING),
+    Parameter("early_stopping_patience", int,
+              "neppo: end a model when its validation loss (the training loss where it has no "
+              "validation or test structures) has not improved for this many rows of the loss "
+              "curve (output_interval steps each), keeping the best model; 0 runs every step. "
+              "GPUMD's nep runs its generations", default=10, minimum=0, group=GROUP_TRAINING),
+    Parameter("time_budget_minutes", float,
+              "neppo: wall time for training all models; each model gets an equal share of what "
+              "is left and, at its limit, keeps the best model so far. None: no limit",
+              unit="min", default=None, minimum=0.0, exclusive_minimum=True,
               group=GROUP_TRAINING),
     Parameter("threads", int, "CPU threads for neppo (0: PyTorch's default)", default=0,
               minimum=0, group=GROUP_TRAINING),

@@ -110,7 +110,7 @@ def test_unknown_instrument_lists_the_valid_ones(flat_sqw):
     ({"instrument": "ARCS", "temperature_k": 0.0}, "must be > 0 K"),
     ({"instrument": "ARCS", "temperature_k": -5.0}, "must be > 0 K"),
     ({"instrument": "ARCS", "resolution_model": "book"}, "choose one of: PyChop_fit"),
-    ({"instrument": "VISION"}, "use resolution 'none'"),
+    ({"instrument": "VISION", "resolution_model": "vision"}, "use resolution 'none'"),
 ])
 def test_bad_settings_are_refused_with_the_fix(flat_sqw, parameters, message):
     parameters = {"temperature_k": 100.0, **parameters}

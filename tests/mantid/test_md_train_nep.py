@@ -90,7 +90,7 @@ def test_the_model_file_is_given_for_mdrungpumd(training):
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("RadialCutoffAngstrom", 12.0, "Selected value 12 is > the upper bound (10)"),
+    ("AngularCutoffAngstrom", 12.0, "Selected value 12 is > the upper bound (10)"),
     ("Neurons", 0, "Selected value 0 is < the lower bound (1)"),
     ("Backend", "gpu", 'The value "gpu" is not in the list of allowed values'),
     ("ValidationFraction", 0.0, "Selected value 0 is <= the lower bound (0)"),

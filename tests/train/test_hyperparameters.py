@@ -64,7 +64,7 @@ def test_neppo_reads_its_nep_in_into_the_model_asked_for(tmp_path):
                      n_max_angular=3, basis_size_radial=7, basis_size_angular=5, neurons=12,
                      zbl_cutoff_angstrom=2.0, seed=7).nep_in("neppo")
     assert "population" not in keywords and keywords["seed"] == 7
-    assert keywords["generation"] == 5000 and keywords["batch"] == 32
+    assert keywords["generation"] == 3000 and keywords["batch"] == 8
     write_nepfile(str(tmp_path / "nep.in"), keywords)
     model = get_model(read_nep_in(tmp_path / "nep.in"), tmp_path)
     descriptor = model.descriptor

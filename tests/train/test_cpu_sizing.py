@@ -1,0 +1,95 @@
+"""Training sized for CPUs: backend-dependent defaults (GPUMD's nep keeps its own), early
+stopping on the validation loss, the time budget, and the progress line's time estimate."""
+
+import math
+
+import numpy as np
+import pytest
+from ase.io import write
+
+from mantid_mdinsim.progress import format_duration, terminal_progress
+from mantid_mdinsim.train import TRAIN_PARAMETERS, NepHyperparameters, train_nep
+from mantid_mdinsim.train.neppo_backend import rows_since_best, validation_losses
+
+from .conftest import TINY_MODEL, si_structures
+
+HEADER = ("# format_version 1\n# output_interval 100\n# columns generation total "
+          "rmse_energy_train rmse_force_train rmse_virial_train rmse_energy_test "
+          "rmse_force_test rmse_virial_test\n")
+
+
+def _hyper(backend, **changes):
+    parameters = TRAIN_PARAMETERS.resolve(dict(training_set=["x.xyz"], output_directory="o",
+                                               **changes))
+    return NepHyperparameters.from_parameters(parameters, ["Si"], backend)
+
+
+def test_gpumd_keeps_its_defaults_and_neppo_gets_cpu_sized_ones():
+    # GPUMD's Parameters::set_default_parameters: cutoffs 8/4, batch 1000, 100000 generations.
+    gpumd = _hyper("gpumd").nep_in("gpumd")
+    assert gpumd["cutoff"] == [8.0, 4.0] and gpumd["batch"] == 1000
+    assert gpumd["generation"] == 100000
+    neppo = _hyper("neppo").nep_in("neppo")
+    assert neppo["cutoff"] == [5.0, 4.0] and neppo["batch"] == 8 and neppo["generation"] == 3000
+    # what the user gives wins, on either backend
+    assert _hyper("neppo", radial_cutoff_angstrom=7.0).nep_in("neppo")["cutoff"] == [7.0, 4.0]
+
+
+def test_validation_loss_is_the_lambda_weighted_test_rmse(tmp_path):
+    rows = [(100, 1.0, 0.010, 0.20, 0.05, 0.012, 0.30, 0.06),
+            (200, 0.5, 0.005, 0.10, 0.04, 0.011, 0.25, 0.05)]
+    path = tmp_path / "loss.out"
+    path.write_text(HEADER + "".join(" ".join(str(v) for v in row) + "\n" for row in rows))
+    losses = validation_losses(path, {"energy": 1.0, "force": 1.0, "virial": 0.1})
+    assert losses == pytest.approx([0.012 + 0.30 + 0.006, 0.011 + 0.25 + 0.005])
+    # no test columns: the training RMSEs
+    path.write_text(HEADER.replace(" rmse_energy_test rmse_force_test rmse_virial_test", "")
+                    + "100 1.0 0.01 0.2 0.05\n")
+    assert validation_losses(path, {"energy": 2.0, "force": 1.0, "virial": 0.0}) == \
+        pytest.approx([0.02 + 0.2])
+
+
+def test_rows_since_best_counts_rows_without_a_real_improvement():
+    assert rows_since_best([5.0, 4.0, 3.0]) == 0
+    assert rows_since_best([5.0, 3.0, 3.2, 3.1, 2.9999]) == 3     # 0.003 % is no improvement
+    assert rows_since_best([math.inf, math.inf]) == 2       # no finite loss: none is best
+
+
+def test_time_budget_keeps_the_best_model_and_its_predictions(tmp_path):
+    """A budget far too short for the steps asked: the run stops, keeps neppo's best model,
+    and the outputs (metrics from *_train.out) are those of that model (CPUNEP agrees)."""
+    from calorine.calculators import CPUNEP
+
+    structures = si_structures(12, seed=21)
+    write(tmp_path / "train.xyz", structures)
+    result = train_nep(dict(training_set=[str(tmp_path / "train.xyz")],
+                            output_directory=str(tmp_path / "out"), backend="neppo",
+                            generations=200000, output_interval=20, time_budget_minutes=0.05,
+                            seed=4, **TINY_MODEL))
+    assert any("time limit" in note and "best model is kept" in note for note in result.notes)
+    energies = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = CPUNEP(str(result.model_path))
+        energies.append(atoms.get_potential_energy() / len(atoms))
+    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
+    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
+    assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
+        rmse, rel=1e-3)
+
+
+def test_log_progress_prints_a_time_estimate_once_per_line(capsys, monkeypatch):
+    clock = iter([0.0, 0.0, 30.0, 30.5, 61.0, 100.0])
+    monkeypatch.setattr("mantid_mdinsim.progress.time.monotonic", lambda: next(clock))
+    with terminal_progress("train", enabled=False) as progress:
+        progress.report(0.0, "step 0")
+        progress.report(0.25, "step 100")     # 30 s for a quarter: 90 s left
+        progress.report(0.25, "step 100")     # the same line again: not printed
+        progress.report(0.5, "step 200")
+        progress.report(1.0, "done")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "train:   0.0% step 0"
+    assert lines[1] == "train:  25.0% step 100 (about 1 min 30 s left)"
+    assert lines[2] == "train:  50.0% step 200 (about 1 min 01 s left)"
+    assert lines[3] == "train: 100.0% done" and len(lines) == 4
+    assert format_duration(3725) == "1 h 02 min"
