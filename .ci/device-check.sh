@@ -25,6 +25,20 @@ timeout 90 python3 benchmarks/bench_md.py --model /tmp/shared/data/nep/Si_2022_N
     --steps 100 --trials 1 --gpumd-repeat 20 --gpumd-steps 2000 2>&1 | tee "$OUT/bench_md.log"
 timeout 90 python3 benchmarks/bench_train.py --structures 50 --steps 20 \
     --nep-generations 2000 2>&1 | tee "$OUT/bench_train.log"
+# GPUMD runs as Dask tasks asking for GPU=1 (local:1 offers one GPU per worker): one short run of
+# the real gpumd through the cluster path; its summary must report the gpumd backend.
+python3 - > "$OUT/dask-gpumd.log" 2>&1 <<'PY'
+from ase.build import bulk
+from ase.io import write
+from mantid_mdinsim.md import run_md
+write("/tmp/si.xyz", bulk("Si", "diamond", a=5.43, cubic=True), format="extxyz")
+result = run_md(structure="/tmp/si.xyz", model="/tmp/shared/data/nep/Si_2022_NEP4_3body.txt",
+                output_dir="/tmp/dask-gpumd", temperature_k=[300.0], number_of_runs=2,
+                supercell=[4, 4, 4], production_time_ps=2.0, backend="gpumd",
+                max_frequency_mev=65.0, scheduler="local:1")
+print("backend", result.backend, "U", result.mean_squared_displacement_angstrom2)
+PY
+tail -3 "$OUT/dask-gpumd.log"
 fi
 if [ "$SECTION" = all ] || [ "$SECTION" = sqw ]; then
 # S(q,w) on the GPU (torch engine): the engine tests on CUDA hardware, the issue's case

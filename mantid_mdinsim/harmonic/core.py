@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from .. import execution
 from ..errors import InputFileError, ParameterError
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
@@ -134,6 +135,11 @@ def compute_harmonic(parameters: Mapping[str, Any] | None = None,
     given.pop("output", None)
     given.pop("plot", None)
     params = HARMONIC_PARAMETERS.subset(CORE_PARAMETER_NAMES).resolve(given)
+    with execution.session(params["scheduler"], params["threads_per_worker"]):
+        return _compute_harmonic(params, progress)
+
+
+def _compute_harmonic(params: dict[str, Any], progress: ProgressReporter) -> HarmonicResult:
     structure_path = Path(params["structure"])
 
     phonons: HarmonicPhonons | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..execution import SCHEDULER_PARAMETERS
 from ..md.parameters import MIN_ATOM_DISTANCE
 from ..parameters import Kind, Parameter, ParameterSet
 from .phonons import RELAX_CHOICES
@@ -112,7 +113,7 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
               mantid_name="OutputFile", group="Output"),
     Parameter("plot", bool, "Write a PNG next to the output file", default=True,
               group="Output"),
-))
+) + SCHEDULER_PARAMETERS)
 
 #: Parameters of the core computation (everything except the output files).
 CORE_PARAMETER_NAMES = tuple(n for n in HARMONIC_PARAMETERS.names() if n not in ("output", "plot"))

@@ -14,6 +14,7 @@ coordinates for q-points (the 2 pi is not written).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import os
@@ -21,11 +22,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 from ase import Atoms
 
+from .. import execution
 from ..errors import InputFileError, ParameterError, PhysicsError
 from ..io.atomic import atomic_path
 from ..md.parameters import MIN_ATOM_DISTANCE_ANGSTROM
@@ -147,14 +149,24 @@ def _ase_atoms(cell) -> Atoms:
 
 
 def displacement_forces(supercells: Sequence, calculator,
-                        progress: ProgressReporter | None = None) -> np.ndarray:
+                        progress: ProgressReporter | None = None, *,
+                        calculator_factory: Callable[[], Any] | None = None) -> np.ndarray:
     """Forces (eV/Angstrom) on each of phonopy's displaced supercells, from an ASE calculator.
 
     calorine.tools.get_force_constants does this loop too; it is written out here so that long
     runs (large cells, many displacements) report progress and can be cancelled, and so that
-    calorine.tools (which imports torch) is not imported.
+    calorine.tools (which imports torch) is not imported. With ``calculator_factory`` (a
+    picklable function making the calculator) and a cluster (``--scheduler``), each displaced
+    cell is a task on the cluster.
     """
     progress = ensure_progress(progress)
+    executor = execution.active()
+    if calculator_factory is not None and executor.spec.distributed:
+        pieces = [execution.Piece(f"displacement-{index}", _forces_of,
+                                  (cell.cell, cell.numbers, cell.positions, cell.masses,
+                                   calculator_factory))
+                  for index, cell in enumerate(supercells)]
+        return np.asarray(executor.run(pieces, progress))
     forces = []
     for index, cell in enumerate(supercells):
         supercell_atoms = _ase_atoms(cell)
@@ -163,6 +175,13 @@ def displacement_forces(supercells: Sequence, calculator,
         progress.report((index + 1) / len(supercells),
                         f"forces of displacement {index + 1}/{len(supercells)}")
     return np.asarray(forces)
+
+
+def _forces_of(cell, numbers, positions, masses, calculator_factory) -> np.ndarray:
+    """Forces on one displaced supercell (a task on a cluster)."""
+    atoms = Atoms(cell=cell, numbers=numbers, positions=positions, pbc=True, masses=masses)
+    atoms.calc = calculator_factory()
+    return atoms.get_forces().copy()
 
 
 def _relax(atoms: Atoms, fmax_ev_per_angstrom: float, constant_cell: bool) -> None:
@@ -268,7 +287,9 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
                      symprec=symprec, log_level=0)
     phonon.generate_displacements(distance=displacement_angstrom)
     phonon.forces = displacement_forces(phonon.supercells_with_displacements, calculator,
-                                        progress.sub(0.05, 0.9))
+                                        progress.sub(0.05, 0.9),
+                                        calculator_factory=functools.partial(CPUNEP,
+                                                                             str(model_path)))
     # Compact force constants (primitive x supercell atoms): what euphonic keeps anyway, and a
     # file n_supercell times smaller than the full matrix.
     phonon.produce_force_constants(calculate_full_force_constants=False)

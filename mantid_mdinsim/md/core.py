@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import execution
 from ..errors import ExternalProgramError, ParameterError
 from ..external import find_executable
 from ..io.atomic import write_text_atomic
@@ -38,7 +39,7 @@ SUMMARY_FILE = "summary.json"
 #: these resumes and reuses its runs.
 _EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
                    "temperature_k", "number_of_runs", "output_dir", "max_frequency_mev",
-                   "structure", "model", "min_atom_distance_angstrom")
+                   "structure", "model", "min_atom_distance_angstrom") + execution.EXECUTION_NAMES
 
 
 @dataclass
@@ -251,25 +252,31 @@ def run_md(parameters: Mapping[str, Any] | None = None,
     logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
 
     work = progress.sub(0.02, 1.0)
-    if backend == "gpumd":
-        from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
+    with execution.session(resolved["scheduler"], resolved["threads_per_worker"]) as executor:
+        if backend == "gpumd":
+            from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
 
-        summaries = run_gpumd_jobs(
-            [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
-            executable, work)
-    elif protocol.path_integral:
-        from .pimd import PIJob, run_jobs as run_pi_jobs
+            jobs = [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
+        elif protocol.path_integral:
+            from .pimd import PIJob, run_jobs as run_pi_jobs
 
-        summaries = run_pi_jobs(
-            [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs],
-            resolved["processes"], work)
-    else:
-        from .cpu import CPUJob, run_jobs as run_cpu_jobs
+            jobs = [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
+        else:
+            from .cpu import CPUJob, run_jobs as run_cpu_jobs
 
-        summaries = run_cpu_jobs(
-            [CPUJob(spec, protocol, atoms, str(model.path), logs,
-                    resolved["min_atom_distance_angstrom"]) for spec in specs],
-            resolved["processes"], work)
+            jobs = [CPUJob(spec, protocol, atoms, str(model.path), logs,
+                           resolved["min_atom_distance_angstrom"]) for spec in specs]
+        if executor.spec.distributed:
+            from .tasks import run_on_cluster
+
+            summaries = run_on_cluster(executor, jobs, backend, protocol.path_integral,
+                                       executable, resolved["processes"], work)
+        elif backend == "gpumd":
+            summaries = run_gpumd_jobs(jobs, executable, work)
+        elif protocol.path_integral:
+            summaries = run_pi_jobs(jobs, resolved["processes"], work)
+        else:
+            summaries = run_cpu_jobs(jobs, resolved["processes"], work)
 
     runs = []
     for spec, summary in zip(specs, summaries):

@@ -9,6 +9,7 @@ fastest vibration.
 
 from __future__ import annotations
 
+from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet
 
 #: Equilibration ensembles. ``pimd_*`` are path-integral (ring-polymer) ensembles with
@@ -127,4 +128,4 @@ MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
               minimum=0.0, exclusive_minimum=True, group="Execution"),
     Parameter("overwrite", bool, "Start again in an output folder that holds runs made "
               "with other parameters (they are deleted)", default=False, group="Execution"),
-))
+) + SCHEDULER_PARAMETERS)

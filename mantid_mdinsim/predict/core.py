@@ -38,6 +38,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import execution
 from ..approximation import FULL, INCOHERENT
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import write_text_atomic
@@ -61,7 +62,7 @@ Q_MAX_MARGIN = 1.05
 Q_MAX_LIMIT_INV_ANGSTROM = 30.0
 #: Parameters of the MD step that do not change its results (how it runs, not what).
 _MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
-                      "min_atom_distance_angstrom")
+                      "min_atom_distance_angstrom", "scheduler", "threads_per_worker")
 #: Stage boundaries of the overall progress.
 _MD_END, _PER_TEMPERATURE_END = 0.55, 0.97
 
@@ -353,21 +354,23 @@ def predict(parameters: Mapping[str, Any] | None = None,
 
     digests = {"structure_sha256": file_digest(params["structure"]),
                "model_sha256": file_digest(params["model"])}
-    md_info, md_key = _md_stage(params, output_dir, digests, record, stages, timings,
-                                progress.sub(0.0, _MD_END))
-    warnings.extend(md_info.get("warnings", []))
+    # one cluster (when --scheduler asks for one) for every stage; the steps reuse it
+    with execution.session(params["scheduler"], params["threads_per_worker"]):
+        md_info, md_key = _md_stage(params, output_dir, digests, record, stages, timings,
+                                    progress.sub(0.0, _MD_END))
+        warnings.extend(md_info.get("warnings", []))
 
-    temperatures = [float(t) for t in params["temperature_k"]]
-    span = (_PER_TEMPERATURE_END - _MD_END) / len(temperatures)
-    phonons_cache: dict[str, Any] = {}
-    results = []
-    for index, temperature in enumerate(temperatures):
-        start = _MD_END + index * span
-        sub = progress.sub(start, start + span)
-        results.append(_temperature_stages(params, temperature, md_info, md_key, digests,
-                                           output_dir, record, stages, timings, sub,
-                                           phonons_cache))
-        warnings.extend(results[-1].notes)
+        temperatures = [float(t) for t in params["temperature_k"]]
+        span = (_PER_TEMPERATURE_END - _MD_END) / len(temperatures)
+        phonons_cache: dict[str, Any] = {}
+        results = []
+        for index, temperature in enumerate(temperatures):
+            start = _MD_END + index * span
+            sub = progress.sub(start, start + span)
+            results.append(_temperature_stages(params, temperature, md_info, md_key, digests,
+                                               output_dir, record, stages, timings, sub,
+                                               phonons_cache))
+            warnings.extend(results[-1].notes)
 
     from .figure import save_prediction_figure
     from .report import build_report, write_report

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import execution
 from ..approximation import FULL, INCOHERENT
 from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import InputFileError, ParameterError
@@ -40,7 +41,8 @@ from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
 from . import averaging
-from .correlation import DEFAULT_MEMORY_BYTES, CorrelationSums
+from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums,
+                          species_pairs)
 from .engines import make_correlator, resolve_engine
 from .parameters import SQW_PARAMETERS
 from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
@@ -222,8 +224,9 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
         for path in paths:
             readers.append(open_trajectory(path, species_from=params["species_from"]))
         _check_frame_interval(readers, params["time_step_fs"])
-        return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
-                        memory_bytes)
+        with execution.session(params["scheduler"], params["threads_per_worker"]):
+            return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
+                            memory_bytes)
     finally:
         for reader in readers:
             reader.close()
@@ -509,10 +512,25 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
                        reduce, incoherent, approximation)
 
     store = _Checkpoint(checkpoint, params, readers, q_points) if checkpoint else None
-    state = store.load() if store else None
+    executor = execution.active()
+    state = store.load() if store and not executor.spec.distributed else None
     spread = _Spread()
     total: CorrelationSums | None = None
     start_run, start_frame, frames_per_run = 0, 0, [0] * len(readers)
+    if executor.spec.distributed:
+        # On a cluster: pieces merged in a fixed order (.pieces); the loop below has no runs
+        # left to stream.
+        from .pieces import correlate_in_pieces
+
+        context.pairs = species_pairs(len(species))
+        total, frames_per_run = correlate_in_pieces(
+            executor, readers, species_index, len(species), q_points.indices, window,
+            incoherent, memory_bytes, _batch_blocks(window, first.n_atoms, incoherent,
+                                                    len(species), len(q_norms), memory_bytes),
+            lambda sample, total: _add_sample(sample, context, spread, total),
+            progress.sub(0.0, 0.98), checkpoint, store.key if store else "", engine=engine,
+            species_from=params["species_from"])
+        start_run = len(readers)
     if state is not None:
         spread.restore(state)
         total = CorrelationSums(state["total_coherent"],
@@ -533,7 +551,8 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
         correlator = make_correlator(engine, species_index, len(species), q_points.indices,
                                      window, incoherent, memory_bytes=memory_bytes)
         context.pairs = correlator.pairs
-        batch_blocks = max(1, round(BATCH_WINDOWS * window / correlator.plan.starts))
+        batch_blocks = _batch_blocks(window, first.n_atoms, incoherent, len(species),
+                                     len(q_norms), memory_bytes)
         first_frame = start_frame if run == start_run else 0
         frame = first_frame
         blocks_at_batch = blocks_reported = 0
@@ -600,6 +619,14 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
                      q_points, parts, q_average, weights.unit_label, logs)
 
 
+def _batch_blocks(window: int, n_atoms: int, incoherent: bool, n_species: int, n_q: int,
+                  memory_bytes: int) -> int:
+    """Blocks per sample of a single trajectory (batch means over about BATCH_WINDOWS
+    windows); also the frame block of the pieces on a cluster."""
+    plan = BlockPlan.choose(window, n_atoms, incoherent, n_species, n_q, memory_bytes)
+    return max(1, round(BATCH_WINDOWS * window / plan.starts))
+
+
 def _add_sample(sample: CorrelationSums, context: _Context, spread: _Spread,
                 total: CorrelationSums | None) -> CorrelationSums:
     if sample.windows > 0 and np.all(sample.counts > 0):
@@ -663,7 +690,8 @@ class _Checkpoint:
     def __init__(self, path: str | os.PathLike, params: dict[str, Any],
                  readers: list[TrajectoryReader], q_points: QPoints):
         self.path = Path(path)
-        identity = {name: params[name] for name in params if name not in ("output", "plot")}
+        identity = {name: params[name] for name in params
+                    if name not in ("output", "plot") + execution.EXECUTION_NAMES}
         identity["files"] = [(str(r.path.resolve()), r.path.stat().st_size,
                               r.path.stat().st_mtime_ns) for r in readers]
         identity["q"] = hashlib.sha1(q_points.indices.tobytes()).hexdigest()

@@ -166,11 +166,15 @@ class StreamingCorrelator:
         Threads: each takes whole pieces (a share of the atoms, or of the frames) and runs the
         serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
         else the number of cores).
+    plan
+        The block plan (default: :meth:`BlockPlan.choose` for these sizes); pieces of one
+        calculation that hold fewer q-points pass the whole calculation's, so that their
+        blocks are its blocks.
     """
 
     def __init__(self, species_index: np.ndarray, n_species: int, q_indices: np.ndarray,
                  window: int, incoherent: bool, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 workers: int | None = None):
+                 workers: int | None = None, plan: "BlockPlan | None" = None):
         fix_allocator_threshold()
         species_index = np.asarray(species_index, dtype=np.int64)
         self.n_atoms = len(species_index)
@@ -184,8 +188,8 @@ class StreamingCorrelator:
                                               np.arange(n_species + 1)).astype(np.int64)
         self.magnitude, self.sign, self.sizes = kernels.split_indices(q_indices)
         self.n_q = len(q_indices)
-        self.plan = BlockPlan.choose(window, self.n_atoms, incoherent, n_species,
-                                     len(q_indices), memory_bytes)
+        self.plan = plan or BlockPlan.choose(window, self.n_atoms, incoherent, n_species,
+                                             len(q_indices), memory_bytes)
         self.pairs = species_pairs(n_species)
         self._memory = memory_bytes
         self.sums = CorrelationSums.zeros(n_species, self.n_q, window, incoherent)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..approximation import CHOICES as APPROXIMATION_CHOICES
 from ..approximation import FULL
+from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet
 
 #: Trajectory file extensions the readers recognise (the format is also sniffed from content).
@@ -109,7 +110,7 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
               default="sqw.nxs", extensions=(".nxs",), mantid_name="OutputFile", group="Output"),
     Parameter("plot", bool, "Write the PNG colour map next to the output file", default=True,
               group="Output"),
-))
+) + SCHEDULER_PARAMETERS)
 
 #: The parameters the core computation uses (everything except the output files).
 CORE_PARAMETER_NAMES = tuple(n for n in SQW_PARAMETERS.names() if n not in ("output", "plot"))

@@ -27,6 +27,7 @@ here; with ``md_engine mdinsim`` :func:`mdinsim_md_sampler`, the suite's MD step
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 from ase import Atoms
 
+from .. import execution
 from ..errors import ExternalProgramError, ParameterError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter
@@ -177,35 +179,57 @@ def label_structures(structures: Sequence[Atoms], factory: CalculatorFactory,
                      description: str = "reference calculator",
                      progress: ProgressReporter | None = None) -> list[Atoms]:
     """Energies, forces and (for periodic structures, where the calculator has it) stresses
-    from the reference calculator, as SinglePointCalculator results."""
-    from ase.calculators.calculator import PropertyNotImplementedError
+    from the reference calculator, as SinglePointCalculator results.
+
+    Each structure is a piece (:mod:`mantid_mdinsim.execution`): with ``--scheduler`` the
+    reference calculations run as tasks on the cluster, each making its own calculator."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    calculator = factory()
+    calculators: dict[str, Any] = {}   # in this process, one calculator for all structures
+    pieces = [execution.Piece(f"label-{index}", _label_one,
+                              (structure.numbers, structure.positions, np.array(structure.cell),
+                               structure.pbc, factory, description, index, calculators))
+              for index, structure in enumerate(structures)]
+    executor = execution.active()
+    if executor.spec.distributed:
+        pieces = [dataclasses.replace(p, args=p.args[:-1] + (None,)) for p in pieces]
+    results = executor.run(pieces, progress)
     labelled = []
-    for index, structure in enumerate(structures):
+    for structure, result in zip(structures, results):
         atoms = Atoms(numbers=structure.numbers, positions=structure.positions,
                       cell=structure.cell, pbc=structure.pbc)
-        atoms.calc = calculator
-        try:
-            energy = atoms.get_potential_energy()
-            forces = atoms.get_forces()
-        except Exception as error:
-            raise ExternalProgramError(
-                f"{description} failed on selected structure {index} ({type(error).__name__}: "
-                f"{error}); check the calculator's settings") from error
-        results = {"energy": float(energy), "forces": np.array(forces)}
-        if all(atoms.pbc):
-            try:
-                results["stress"] = np.array(atoms.get_stress())
-            except (PropertyNotImplementedError, NotImplementedError):
-                pass
-        atoms.calc = SinglePointCalculator(atoms, **results)
+        atoms.calc = SinglePointCalculator(atoms, **result)
         atoms.info["config_type"] = "active_learning"
         labelled.append(atoms)
-        if progress is not None:
-            progress.report((index + 1) / len(structures), f"labelled {index + 1}")
     return labelled
+
+
+def _label_one(numbers, positions, cell, pbc, factory: CalculatorFactory, description: str,
+               index: int, calculators: dict | None) -> dict[str, Any]:
+    """The reference results of one structure (a piece)."""
+    from ase.calculators.calculator import PropertyNotImplementedError
+
+    if calculators is None:
+        calculator = factory()
+    else:
+        calculator = calculators.get("calculator") or calculators.setdefault("calculator",
+                                                                             factory())
+    atoms = Atoms(numbers=numbers, positions=positions, cell=cell, pbc=pbc)
+    atoms.calc = calculator
+    try:
+        energy = atoms.get_potential_energy()
+        forces = atoms.get_forces()
+    except Exception as error:
+        raise ExternalProgramError(
+            f"{description} failed on selected structure {index} ({type(error).__name__}: "
+            f"{error}); check the calculator's settings") from error
+    results = {"energy": float(energy), "forces": np.array(forces)}
+    if all(atoms.pbc):
+        try:
+            results["stress"] = np.array(atoms.get_stress())
+        except (PropertyNotImplementedError, NotImplementedError):
+            pass
+    return results
 
 
 def select_uncertain(uncertainty_mev_per_angstrom: np.ndarray, threshold_mev_per_angstrom: float,

@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
+from .. import execution
 from ..errors import ParameterError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
@@ -211,23 +212,46 @@ def train_models(training: Dataset, test: Dataset | None, hyper: NepHyperparamet
     for stale in output_directory.glob("nepmodel_split*"):
         if stale.name not in current and (stale / INPUTS_MARKER).is_file():
             shutil.rmtree(stale)
-    budget_end = None if time_budget_s is None else time.monotonic() + time_budget_s
-    for index, (run, resume) in enumerate(pending):
-        sub = progress.sub(index / len(pending), (index + 1) / len(pending))
-        label = f"model {run.name} ({index + 1}/{len(pending)})"
-        started = time.monotonic()
-        limit = (None if budget_end is None
-                 else max(budget_end - started, 0.0) / (len(pending) - index))
-        backend.run(run.directory, generations, sub, resume=resume, label=label,
-                    time_limit_s=limit)
-        write_text_atomic(run.directory / DONE_MARKER, json.dumps({
+    # Each model is a piece: in this process one after the other, or one task each on a
+    # cluster (--scheduler); a finished model is marked done as soon as it returns.
+    # The time budget is a wall-clock deadline (comparable across machines); members run one
+    # after the other in process share what is left equally, members on a cluster run side by
+    # side and each may use all of it.
+    deadline_epoch_s = None if time_budget_s is None else time.time() + time_budget_s
+    sequential = isinstance(execution.active(), execution.InProcessExecutor)
+    pieces = [execution.Piece(f"train-{run.name}", _train_member,
+                              (backend, run.directory, generations, resume,
+                               f"model {run.name} ({index + 1}/{len(pending)})",
+                               deadline_epoch_s, len(pending) - index if sequential else 1))
+              for index, (run, resume) in enumerate(pending)]
+
+    def mark_done(index: int, result: tuple[float, str]) -> None:
+        seconds, stopped_early = result
+        write_text_atomic(pending[index][0].directory / DONE_MARKER, json.dumps({
             "backend": backend.describe(), "generations": generations,
-            "stopped_early": getattr(backend, "stopped_early", ""),
-            "seconds": round(time.monotonic() - started, 1),
+            "stopped_early": stopped_early,
+            "seconds": round(seconds, 1),
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
                 timespec="seconds")}))
+
+    execution.active().run(pieces, progress, mark_done,
+                           input_files=[run.directory / "train.xyz" for run, _ in pending
+                                        if (run.directory / "train.xyz").is_file()])
     progress.report(1.0, "models trained")
     return runs
+
+
+def _train_member(backend: TrainingBackend, directory: Path, generations: int, resume: bool,
+                  label: str, deadline_epoch_s: float | None = None,
+                  members_sharing_budget: int = 1) -> tuple[float, str]:
+    """Train one model of the ensemble (a piece); returns the seconds it took and why it
+    stopped early ("" where it ran all its steps)."""
+    started = time.monotonic()
+    limit = (None if deadline_epoch_s is None
+             else max(deadline_epoch_s - time.time(), 0.0) / members_sharing_budget)
+    backend.run(directory, generations, execution.piece_progress(), resume=resume, label=label,
+                time_limit_s=limit)
+    return time.monotonic() - started, getattr(backend, "stopped_early", "")
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -385,6 +409,13 @@ def train_nep(parameters: Mapping[str, Any] | None = None,
     """
     progress = ensure_progress(progress)
     inputs = prepare_inputs(parameters, **kwargs)
+    resolved = inputs.parameters
+    with execution.session(resolved["scheduler"], resolved["threads_per_worker"]):
+        return _train(inputs, progress, md_sampler, reference_calculator)
+
+
+def _train(inputs: TrainingInputs, progress: ProgressReporter, md_sampler: Callable | None,
+           reference_calculator: Callable[[], Any] | None) -> TrainResult:
     resolved = inputs.parameters
     logs = provenance_logs(STEP_NAME, resolved)
     logs["backend"] = inputs.backend.describe()

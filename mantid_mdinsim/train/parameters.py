@@ -19,6 +19,7 @@ minutes on two cores to about 1 meV/atom and 50-70 meV/Angstrom; ``benchmarks/be
 
 from __future__ import annotations
 
+from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet
 
 GROUP_DATA = "Data"
@@ -211,4 +212,4 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               exclusive_minimum=True, maximum=10.0, group=GROUP_ACTIVE, flag="--md-time-step"),
     Parameter("md_sample_interval", int, "MD steps between the structures checked for "
               "uncertainty", unit="steps", default=20, minimum=1, group=GROUP_ACTIVE),
-))
+) + SCHEDULER_PARAMETERS)

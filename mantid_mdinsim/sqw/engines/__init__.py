@@ -99,7 +99,7 @@ def resolve_engine(engine: str = "auto", device: str = "auto",
 
 def make_correlator(choice: EngineChoice, species_index: np.ndarray, n_species: int,
                     q_indices: np.ndarray, window: int, incoherent: bool,
-                    memory_bytes: int | None = None, workers: int | None = None):
+                    memory_bytes: int | None = None, workers: int | None = None, plan=None):
     """A streaming correlator of the chosen engine; every engine takes these arguments and
     returns the same :class:`~..correlation.CorrelationSums` (see
     :class:`~..correlation.StreamingCorrelator` for their meaning)."""
@@ -111,8 +111,8 @@ def make_correlator(choice: EngineChoice, species_index: np.ndarray, n_species: 
 
         return TorchCorrelator(species_index, n_species, q_indices, window, incoherent,
                                memory_bytes=memory_bytes, device=choice.device,
-                               precision=choice.precision)
+                               precision=choice.precision, plan=plan)
     from ..correlation import StreamingCorrelator
 
     return StreamingCorrelator(species_index, n_species, q_indices, window, incoherent,
-                               memory_bytes=memory_bytes, workers=workers)
+                               memory_bytes=memory_bytes, workers=workers, plan=plan)

@@ -46,14 +46,14 @@ class TorchCorrelator(StreamingCorrelator):
 
     def __init__(self, species_index: np.ndarray, n_species: int, q_indices: np.ndarray,
                  window: int, incoherent: bool, memory_bytes: int = 1 << 30,
-                 device: str = "cpu", precision: str = "double"):
+                 device: str = "cpu", precision: str = "double", plan=None):
         self.device = torch.device(device)
         self.real_dtype = torch.float64 if precision == "double" else torch.float32
         self.complex_dtype = torch.complex128 if precision == "double" else torch.complex64
         self.precision = precision
         self._n_q_total = len(q_indices)
         super().__init__(species_index, n_species, q_indices, window, incoherent,
-                         memory_bytes=memory_bytes, workers=1)
+                         memory_bytes=memory_bytes, workers=1, plan=plan)
         self._q = torch.as_tensor(np.asarray(q_indices, dtype=np.float64), device=self.device)
         self._atom_batch, self._q_batch = self._batch_sizes(memory_bytes)
         self._device_sums = self._zero_device_sums()

@@ -1,0 +1,551 @@
+"""Where the pieces of a step run: in this process (the default), or on a Dask cluster.
+
+A step splits its work into :class:`Piece` objects (a function and its arguments: one MD run, a
+block of q-points and frames of S(q,w), one ensemble member, one displaced supercell) and hands
+them to the :func:`active` executor, which returns their results **in the order of the pieces**
+whatever the order they finish in, so that a step that merges them in that order gives numbers
+that do not depend on the number of workers.
+
+Executors (chosen with ``--scheduler`` / ``Scheduler``, default ``$MDINSIM_SCHEDULER``, else
+``none``; parsed by :func:`parse_scheduler`):
+
+* ``none``: in this process, one piece after the other (no Dask needed);
+* ``local:N``: a :class:`distributed.LocalCluster` of N worker processes on 127.0.0.1
+  (``--threads-per-worker`` threads each), started and closed by the step;
+* ``tcp://HOST:PORT``: an existing scheduler (``dask scheduler`` / ``dask worker``);
+* ``slurm:N`` / ``pbs:N``: N batch jobs of :mod:`dask_jobqueue`, configured the Dask way
+  (``~/.config/dask/jobqueue.yaml``: queue, account, cores, memory, walltime, GPUs per job).
+
+Dask, not a scheduler of our own: it already restarts a piece whose worker died (up to
+``distributed.scheduler.allowed-failures`` times), places pieces that ask for resources
+(``GPU=1``) on workers that offer them, and runs on batch systems through dask-jobqueue.
+
+Progress: pieces call :func:`piece_progress` for a reporter of their own share; on a worker its
+reports travel to the client as Dask events (``log_event``), where they feed the step's
+:class:`~mantid_mdinsim.progress.ProgressReporter` (the CLI bar or Mantid's ``Progress``).
+Cancel (the reporter's cancellation) cancels the futures and sets a Dask ``Event`` that running
+pieces see through the same reporter, so that MD runs checkpoint and stop.
+
+Before any piece runs, every connected worker is probed (:func:`probe_workers`): it must import
+this package (same version) and see the input files with the sizes the client sees (workers read
+trajectories from a shared file system; nothing large goes through the scheduler).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import contextvars
+import os
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from .errors import Cancelled, MdinsimError, ParameterError
+from .parameters import Parameter
+from .progress import ProgressReporter, ensure_progress
+
+#: Environment variable holding the default of ``--scheduler``.
+SCHEDULER_ENV = "MDINSIM_SCHEDULER"
+GROUP = "Execution"
+
+SCHEDULER_PARAMETERS = (
+    Parameter("scheduler", str, "Where the pieces of work run: none (this process), local:N "
+              "(N Dask worker processes on this machine), tcp://HOST:PORT (a running Dask "
+              "scheduler), slurm:N or pbs:N (N batch jobs through dask-jobqueue, configured in "
+              "jobqueue.yaml); default: $MDINSIM_SCHEDULER, else none", default=None,
+              group=GROUP),
+    Parameter("threads_per_worker", int, "Threads of each worker process started for local:N, "
+              "and threads each piece uses on any worker", unit="threads", default=1,
+              minimum=1, group=GROUP),
+)
+#: Names of the execution parameters: they never change a result, so they stay out of the
+#: identity of checkpoints and resumable folders.
+EXECUTION_NAMES = tuple(p.name for p in SCHEDULER_PARAMETERS)
+
+#: Seconds to wait for a scheduler (tcp://) to answer, and for its first worker.
+CONNECT_TIMEOUT_S = 20.0
+WORKER_WAIT_S = 60.0
+#: Seconds between two looks at the futures (progress, cancellation).
+POLL_S = 0.25
+
+
+class ExecutionError(MdinsimError, RuntimeError):
+    """The cluster could not be reached, lost, or cannot run the pieces (clear cause, fix)."""
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchedulerSpec:
+    """A parsed ``--scheduler`` value."""
+
+    kind: str                   # none | local | address | slurm | pbs
+    workers: int = 0            # local:N, slurm:N, pbs:N
+    address: str = ""           # tcp://HOST:PORT
+    threads_per_worker: int = 1
+
+    @property
+    def distributed(self) -> bool:
+        return self.kind != "none"
+
+    def describe(self) -> str:
+        if self.kind == "none":
+            return "in-process"
+        if self.kind == "address":
+            return f"Dask scheduler {self.address}"
+        return f"{self.kind}:{self.workers}"
+
+
+def parse_scheduler(text: str | None, threads_per_worker: int = 1) -> SchedulerSpec:
+    """The :class:`SchedulerSpec` of ``text`` (None: ``$MDINSIM_SCHEDULER``, else none)."""
+    source = "scheduler"
+    if text is None or not str(text).strip():
+        text = os.environ.get(SCHEDULER_ENV, "")
+        source = f"scheduler (from ${SCHEDULER_ENV})"
+    value = str(text).strip()
+    fix = ("give none, local:N, tcp://HOST:PORT, slurm:N or pbs:N (N a whole number of "
+           "workers or jobs, at least 1)")
+    if value in ("", "none"):
+        return SchedulerSpec("none", threads_per_worker=threads_per_worker)
+    if value.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        rest = value.split("://", 1)[1]
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ParameterError(source, f"'{value}' is not an address of the form "
+                                 "tcp://HOST:PORT", "give the address `dask scheduler` prints, "
+                                 "e.g. tcp://10.0.0.5:8786")
+        return SchedulerSpec("address", address=value, threads_per_worker=threads_per_worker)
+    kind, _, count = value.partition(":")
+    if kind in ("local", "slurm", "pbs"):
+        if not count.isdigit() or int(count) < 1:
+            raise ParameterError(source, f"'{value}': the number after '{kind}:' must be a "
+                                 "whole number >= 1", fix)
+        return SchedulerSpec(kind, workers=int(count), threads_per_worker=threads_per_worker)
+    raise ParameterError(source, f"'{value}' is not a scheduler", fix)
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Piece:
+    """One task: ``function(*args, **kwargs)``, run in this process or on a worker.
+
+    ``key`` names it (unique within a step, stable between runs); ``weight`` is its share of the
+    step's progress; ``resources`` are Dask worker resources it needs (``{"GPU": 1}``).
+    The function and arguments must be picklable (they cross to worker processes).
+    """
+
+    key: str
+    function: Callable[..., Any]
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+    resources: Mapping[str, float] | None = None
+
+
+_piece_reporter = threading.local()
+
+
+def piece_progress() -> ProgressReporter:
+    """The reporter of the running piece (its own fraction [0, 1]); cancellation through it
+    raises :class:`~mantid_mdinsim.errors.Cancelled`. Outside a piece: a silent one."""
+    return getattr(_piece_reporter, "reporter", None) or ProgressReporter()
+
+
+@contextlib.contextmanager
+def _as_piece(reporter: ProgressReporter) -> Iterator[None]:
+    previous = getattr(_piece_reporter, "reporter", None)
+    _piece_reporter.reporter = reporter
+    try:
+        yield
+    finally:
+        _piece_reporter.reporter = previous
+
+
+class Executor(abc.ABC):
+    """Runs pieces; results in piece order."""
+
+    spec: SchedulerSpec
+
+    @abc.abstractmethod
+    def run(self, pieces: Sequence[Piece], progress: ProgressReporter | None = None,
+            on_result: Callable[[int, Any], None] | None = None,
+            input_files: Sequence[str | os.PathLike] = ()) -> list[Any]:
+        """Run ``pieces``; ``on_result(index, result)`` is called as each completes (to keep
+        completed work); ``input_files`` must be visible to whoever runs them."""
+
+    def close(self) -> None:
+        """Release the cluster, if one was started."""
+
+
+class InProcessExecutor(Executor):
+    """The pieces one after the other in this process."""
+
+    def __init__(self, threads_per_worker: int = 1):
+        self.spec = SchedulerSpec("none", threads_per_worker=threads_per_worker)
+
+    def run(self, pieces, progress=None, on_result=None, input_files=()):
+        progress = ensure_progress(progress)
+        total = sum(p.weight for p in pieces) or 1.0
+        done, results = 0.0, []
+        for index, piece in enumerate(pieces):
+            share = progress.sub(done / total, (done + piece.weight) / total)
+            with _as_piece(share):
+                result = piece.function(*piece.args, **piece.kwargs)
+            results.append(result)
+            if on_result is not None:
+                on_result(index, result)
+            done += piece.weight
+            progress.report(done / total, f"{index + 1}/{len(pieces)} pieces done")
+        return results
+
+
+# -- Dask ---------------------------------------------------------------------------------------
+_PROBE_SOURCE = '''
+def probe(paths):
+    import os, socket
+    report = {"host": socket.gethostname(), "version": None, "problem": None, "sizes": {}}
+    try:
+        import mantid_mdinsim
+        report["version"] = mantid_mdinsim.__version__
+    except Exception as error:
+        report["problem"] = f"{type(error).__name__}: {error}"
+    for path in paths:
+        report["sizes"][path] = os.path.getsize(path) if os.path.isfile(path) else None
+    return report
+'''
+
+
+def _probe_function() -> Callable[[list[str]], dict]:
+    """The worker probe, built outside any importable module so that cloudpickle sends its code
+    (a worker without this package can still run it and say so)."""
+    namespace: dict[str, Any] = {"__name__": "mdinsim_worker_probe"}
+    exec(compile(_PROBE_SOURCE, "<mdinsim worker probe>", "exec"), namespace)
+    return namespace["probe"]
+
+
+class _Transported(Exception):
+    """An mdinsim error raised on a worker, carried back intact (their constructors take more
+    than the message, which plain pickling of exceptions does not replay)."""
+
+    def __init__(self, error_type: type, args: tuple, state: dict):
+        super().__init__(error_type, args, state)
+
+    def restore(self) -> BaseException:
+        error_type, args, state = self.args
+        error = error_type.__new__(error_type)
+        error.args = args
+        error.__dict__.update(state)
+        return error
+
+
+def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str):
+    """A piece on a Dask worker: its reporter sends events, and sees the stop Event."""
+    from distributed import Event, get_worker
+
+    worker = get_worker()
+    stop = Event(stop_name)
+    last = {"sent": 0.0, "checked": 0.0, "stopped": False}
+
+    def callback(fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - last["sent"] >= 0.5 or fraction >= 1.0:
+            last["sent"] = now
+            worker.log_event(topic, {"key": key, "fraction": float(fraction),
+                                     "message": message})
+
+    def is_cancelled() -> bool:
+        now = time.monotonic()
+        if not last["stopped"] and now - last["checked"] >= 1.0:
+            last["checked"] = now
+            last["stopped"] = bool(stop.is_set())
+        return last["stopped"]
+
+    try:
+        with _as_piece(ProgressReporter(callback, is_cancelled)):
+            return function(*args, **kwargs)
+    except MdinsimError as error:
+        raise _Transported(type(error), error.args, dict(error.__dict__)) from None
+
+
+def _connection_lost(error: BaseException) -> bool:
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(error, (CommClosedError, OSError, TimeoutError)) or \
+        type(error).__name__ in ("CancelledError", "FutureCancelledError")
+
+
+class DaskExecutor(Executor):
+    """Pieces as Dask futures on a cluster (started here for local/slurm/pbs)."""
+
+    def __init__(self, spec: SchedulerSpec, notify: Callable[[str], None] | None = None):
+        self.spec = spec
+        self.notify = notify or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.cluster = None
+        self.client = None
+        self._probed: set[str] = set()
+        self._start()
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _start(self) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExecutionError(f"--scheduler {self.spec.describe()} needs Dask: install "
+                                 "mantid-mdinsim[distributed] (dask[distributed], "
+                                 "dask-jobqueue)") from None
+        spec = self.spec
+        try:
+            if spec.kind == "local":
+                self.cluster = make_local_cluster(spec.workers, spec.threads_per_worker)
+            elif spec.kind in ("slurm", "pbs"):
+                self.cluster = make_jobqueue_cluster(spec.kind)
+                self.cluster.scale(jobs=spec.workers)
+            if self.cluster is not None:
+                self.client = Client(self.cluster, set_as_default=False)
+            else:
+                self.client = Client(spec.address, timeout=CONNECT_TIMEOUT_S,
+                                     set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            self.close()
+            where = spec.address or spec.describe()
+            raise ExecutionError(
+                f"cannot reach the Dask scheduler at {where} ({type(error).__name__}: "
+                f"{error}); start one with `dask scheduler` and workers with `dask worker "
+                f"{where}`, or give another --scheduler (none runs in this process)") from None
+        self.notify(f"Dask scheduler {self.client.scheduler.address}; {_dashboard(self.client)}")
+        if spec.kind in ("local", "address"):
+            try:
+                self.client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+            except (TimeoutError, OSError):
+                self.close()
+                raise ExecutionError(
+                    f"the Dask scheduler {self.spec.address} has no workers after "
+                    f"{WORKER_WAIT_S:g} s; start some with `dask worker {self.spec.address}` "
+                    "(with --resources GPU=1 on GPU nodes)") from None
+
+    def close(self) -> None:
+        for item in (self.client, self.cluster):
+            if item is not None:
+                with contextlib.suppress(Exception):
+                    item.close()
+        self.client = self.cluster = None
+
+    # -- checks ---------------------------------------------------------------------------
+    def probe_workers(self, input_files: Sequence[str | os.PathLike] = ()) -> None:
+        """Every connected worker must import this package (same version) and see the input
+        files with the sizes seen here."""
+        from . import __version__
+
+        paths = sorted({str(Path(p).resolve()) for p in input_files} - self._probed)
+        expected = {p: os.path.getsize(p) for p in paths if os.path.isfile(p)}
+        try:
+            reports = self.client.run(_probe_function(), paths, on_error="return")
+        except Exception as error:  # noqa: BLE001
+            if _connection_lost(error):
+                raise self._lost(error) from None
+            raise ExecutionError(f"the Dask workers of {self.spec.describe()} could not be "
+                                 f"probed ({type(error).__name__}: {error}); check their logs "
+                                 "and Python environment") from None
+        for worker, report in sorted(reports.items()):
+            if isinstance(report, BaseException):
+                raise ExecutionError(f"Dask worker {worker} could not run the mdinsim probe "
+                                     f"({type(report).__name__}: {report}); check the "
+                                     "worker's Python environment")
+            if report["version"] is None:
+                raise ExecutionError(
+                    f"Dask worker {worker} (host {report['host']}) cannot import mantid_mdinsim "
+                    f"({report['problem']}); install mantid-mdinsim {__version__} in the "
+                    "workers' Python environment (the same one as here)")
+            if report["version"] != __version__:
+                raise ExecutionError(
+                    f"Dask worker {worker} (host {report['host']}) has mantid_mdinsim "
+                    f"{report['version']}, this process {__version__}; install the same version")
+            for path, size in report["sizes"].items():
+                if size != expected.get(path):
+                    seen = "does not see it" if size is None else f"sees {size} bytes, not " \
+                        f"{expected.get(path)}"
+                    raise ExecutionError(
+                        f"{path}: Dask worker {worker} (host {report['host']}) {seen}; workers "
+                        "read the input files themselves, so put them on a file system that "
+                        "all workers share (same path), or use --scheduler none")
+        self._probed.update(paths)
+
+    def check_resources(self, resources: Mapping[str, float]) -> None:
+        """Refuse pieces that need a resource no worker offers (they would wait forever),
+        except on batch clusters whose workers are still queued."""
+        if not resources or self.spec.kind in ("slurm", "pbs"):
+            return
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        for name, amount in resources.items():
+            if not any(w.get("resources", {}).get(name, 0) >= amount for w in workers.values()):
+                raise ExecutionError(
+                    f"no Dask worker of {self.spec.describe()} offers the resource {name}="
+                    f"{amount:g} these pieces need; start the workers on GPU nodes with "
+                    f"`dask worker ... --resources {name}={amount:g}` (one per GPU)")
+
+    def _lost(self, error: BaseException) -> ExecutionError:
+        return ExecutionError(
+            f"lost the Dask scheduler {self.spec.describe()} ({type(error).__name__}: {error}); "
+            "completed pieces are kept: start the command again (with a running scheduler) "
+            "to resume")
+
+    # -- running --------------------------------------------------------------------------
+    def run(self, pieces, progress=None, on_result=None, input_files=()):
+        from distributed import Event
+        from distributed.scheduler import KilledWorker
+
+        progress = ensure_progress(progress)
+        if not pieces:
+            return []
+        self.probe_workers(input_files)
+        needed: dict[str, float] = {}
+        for piece in pieces:
+            for name, amount in (piece.resources or {}).items():
+                needed[name] = max(needed.get(name, 0.0), amount)
+        self.check_resources(needed)
+
+        token = uuid.uuid4().hex[:12]
+        topic, stop_name = f"mdinsim-progress-{token}", f"mdinsim-stop-{token}"
+        partial: dict[str, float] = {}
+        lock = threading.Lock()
+
+        def on_event(event) -> None:
+            _, message = event
+            with lock:
+                partial[message["key"]] = message["fraction"]
+
+        self.client.subscribe_topic(topic, on_event)
+        futures = []
+        for index, piece in enumerate(pieces):
+            futures.append(self.client.submit(
+                _run_on_worker, piece.function, piece.args, dict(piece.kwargs),
+                f"{piece.key}-{token}", topic, stop_name, key=f"{piece.key}-{token}",
+                resources=dict(piece.resources) if piece.resources else None, pure=False,
+                priority=-index))
+        order = {future.key: index for index, future in enumerate(futures)}
+        results: list[Any] = [None] * len(pieces)
+        finished: set[int] = set()
+        total = sum(p.weight for p in pieces) or 1.0
+        pending = set(futures)
+        try:
+            while pending:
+                done = {future for future in pending if future.done()}
+                pending -= done
+                if not done:
+                    time.sleep(POLL_S)
+                for future in done:
+                    index = order[future.key]
+                    try:
+                        results[index] = future.result()
+                    except _Transported as error:
+                        raise error.restore() from None
+                    except KilledWorker as error:
+                        raise ExecutionError(
+                            f"piece {pieces[index].key} lost its worker repeatedly ({error}); "
+                            "each loss reruns it elsewhere, up to the scheduler's "
+                            "allowed-failures; completed pieces are kept: start again to "
+                            "resume") from None
+                    finished.add(index)
+                    if on_result is not None:
+                        on_result(index, results[index])
+                with lock:
+                    running = sum(pieces[i].weight * partial.get(f.key, 0.0)
+                                  for f, i in _order_items(order, futures) if i not in finished)
+                fraction = (sum(pieces[i].weight for i in finished) + running) / total
+                progress.report(min(fraction, 1.0), f"{len(finished)}/{len(pieces)} pieces "
+                                f"done on {self.spec.describe()}")
+        except Cancelled:
+            with contextlib.suppress(Exception):
+                Event(stop_name, client=self.client).set()
+                self.client.cancel(list(pending))
+            raise
+        except MdinsimError:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(pending))
+            raise
+        except Exception as error:  # noqa: BLE001
+            if _connection_lost(error):
+                raise self._lost(error) from None
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                self.client.unsubscribe_topic(topic)
+        return results
+
+
+def _order_items(order: dict, futures: list) -> Iterator[tuple[Any, int]]:
+    for future in futures:
+        yield future, order[future.key]
+
+
+def _dashboard(client) -> str:
+    try:
+        import bokeh  # noqa: F401  - the dashboard is served only with bokeh
+    except ImportError:
+        return "dashboard: not served (install bokeh>=3.1 for it)"
+    return f"dashboard: {client.dashboard_link}"
+
+
+def make_local_cluster(n_workers: int, threads_per_worker: int = 1):
+    """A LocalCluster of worker processes on 127.0.0.1; each worker offers ``GPU=1`` (so that
+    GPUMD runs go one per worker; limit the GPUs a worker sees with CUDA_VISIBLE_DEVICES)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                        processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                        resources={"GPU": 1}, silence_logs=40)
+
+
+def make_jobqueue_cluster(kind: str, **overrides: Any):
+    """A dask-jobqueue SLURMCluster or PBSCluster, configured from Dask's configuration
+    (``jobqueue.slurm`` / ``jobqueue.pbs`` in ``~/.config/dask/jobqueue.yaml``); ``overrides``
+    are keyword arguments of the cluster class."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ExecutionError(f"--scheduler {kind}:N needs dask-jobqueue: install "
+                             "mantid-mdinsim[distributed]") from None
+    cluster_class = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
+    try:
+        return cluster_class(**overrides)
+    except ValueError as error:
+        raise ExecutionError(f"dask-jobqueue cannot configure the {kind} jobs ({error}); set "
+                             f"cores and memory in jobqueue.yaml under jobqueue: {kind}: (see "
+                             "the README's example)") from None
+
+
+# -- the active executor --------------------------------------------------------------------------
+_active: contextvars.ContextVar[Executor | None] = contextvars.ContextVar(
+    "mdinsim_executor", default=None)
+
+
+def active() -> Executor:
+    """The executor of the current :func:`session`, else an in-process one."""
+    return _active.get() or InProcessExecutor()
+
+
+@contextlib.contextmanager
+def session(scheduler: str | None = None, threads_per_worker: int = 1,
+            notify: Callable[[str], None] | None = None) -> Iterator[Executor]:
+    """The executor for ``scheduler`` (see :func:`parse_scheduler`), active inside the block.
+
+    Inside a session that is already active (``mdinsim predict`` running its steps), the same
+    executor is used where the scheduler is the same or not given, so a cluster starts once.
+    """
+    spec = parse_scheduler(scheduler, threads_per_worker)
+    current = _active.get()
+    if current is not None and (scheduler is None or current.spec == spec):
+        yield current
+        return
+    executor = (DaskExecutor(spec, notify) if spec.distributed
+                else InProcessExecutor(threads_per_worker))
+    token = _active.set(executor)
+    try:
+        yield executor
+    finally:
+        _active.reset(token)
+        executor.close()

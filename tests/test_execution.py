@@ -1,0 +1,170 @@
+"""The execution layer: --scheduler values, the shared parameter on every step, bad addresses,
+GPU resources, and dask-jobqueue's SLURM job script for the README's GPU-partition example."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mantid_mdinsim import execution
+from mantid_mdinsim.errors import ParameterError
+from mantid_mdinsim.execution import (ExecutionError, InProcessExecutor, Piece, SchedulerSpec,
+                                      parse_scheduler, piece_progress)
+from mantid_mdinsim.progress import ProgressReporter
+
+from .dask_processes import DaskProcesses
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
+                                        "ignore::ResourceWarning")
+
+
+@pytest.mark.parametrize("text, expected", [
+    (None, SchedulerSpec("none")),
+    ("none", SchedulerSpec("none")),
+    ("local:3", SchedulerSpec("local", workers=3)),
+    ("tcp://127.0.0.1:8786", SchedulerSpec("address", address="tcp://127.0.0.1:8786")),
+    ("slurm:12", SchedulerSpec("slurm", workers=12)),
+    ("pbs:1", SchedulerSpec("pbs", workers=1)),
+])
+def test_scheduler_values(text, expected, monkeypatch):
+    monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
+    assert parse_scheduler(text) == expected
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("local:0", "whole number >= 1"), ("local", "whole number >= 1"),
+    ("slurm:two", "whole number >= 1"), ("tcp://127.0.0.1", "tcp://HOST:PORT"),
+    ("tcp://:8786", "tcp://HOST:PORT"), ("kubernetes:4", "is not a scheduler"),
+])
+def test_bad_scheduler_values_name_the_parameter_and_the_forms(text, problem):
+    with pytest.raises(ParameterError, match=f"parameter 'scheduler': .*{problem}"):
+        parse_scheduler(text)
+
+
+def test_the_environment_gives_the_default(monkeypatch):
+    monkeypatch.setenv(execution.SCHEDULER_ENV, "local:2")
+    assert parse_scheduler(None, threads_per_worker=2) == SchedulerSpec(
+        "local", workers=2, threads_per_worker=2)
+    assert parse_scheduler("none").kind == "none"            # an explicit value wins
+    monkeypatch.setenv(execution.SCHEDULER_ENV, "local:x")
+    with pytest.raises(ParameterError, match=r"\$MDINSIM_SCHEDULER"):
+        parse_scheduler(None)
+
+
+def test_every_distributed_step_has_the_parameters_for_cli_and_mantid(capsys):
+    from mantid_mdinsim.harmonic.parameters import HARMONIC_PARAMETERS
+    from mantid_mdinsim.md.parameters import MD_PARAMETERS
+    from mantid_mdinsim.predict.parameters import PREDICT_PARAMETERS
+    from mantid_mdinsim.sqw.parameters import SQW_PARAMETERS
+    from mantid_mdinsim.train.parameters import TRAIN_PARAMETERS
+
+    for parameters in (MD_PARAMETERS, SQW_PARAMETERS, TRAIN_PARAMETERS, HARMONIC_PARAMETERS,
+                       PREDICT_PARAMETERS):
+        assert parameters["scheduler"].property_name == "Scheduler"
+        assert parameters["scheduler"].cli_flag == "--scheduler"
+        assert parameters["threads_per_worker"].cli_flag == "--threads-per-worker"
+    from mantid_mdinsim.cli import build_parser
+
+    for command in ("md", "sqw", "train", "harmonic", "predict"):
+        with pytest.raises(SystemExit):
+            build_parser(only=command).parse_args([command, "--help"])
+        text = capsys.readouterr().out
+        assert "--scheduler" in text and "MDINSIM_SCHEDULER" in text, command
+
+
+def test_in_process_pieces_return_in_order_with_their_progress():
+    def square(value):
+        piece_progress().report(0.5, "half")
+        return value * value
+
+    reports = []
+    pieces = [Piece(f"p{k}", square, (k,), weight=k + 1) for k in range(4)]
+    kept = []
+    results = InProcessExecutor().run(pieces, ProgressReporter(lambda f, m: reports.append(f)),
+                                      lambda index, result: kept.append((index, result)))
+    assert results == [0, 1, 4, 9] and kept == list(enumerate(results))
+    # piece 0 (weight 1 of 10) half done is 5% of the step
+    assert reports[0] == pytest.approx(0.05) and reports[-1] == 1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_address_without_a_scheduler_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(execution, "CONNECT_TIMEOUT_S", 2.0)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(ExecutionError, match=f"cannot reach the Dask scheduler at {address}.*"
+                       "dask scheduler"):
+        with execution.session(address):
+            pass
+
+
+def test_pieces_that_need_a_gpu_are_refused_where_no_worker_has_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
+    cluster = DaskProcesses(tmp_path / "dask")
+    try:
+        address = cluster.start_scheduler()
+        cluster.start_worker("cpu")
+        cluster.wait_for_workers(1)
+        with execution.session(address) as executor:
+            assert execution.active() is executor
+            # a step inside (predict's md, sqw, harmonic) reuses the cluster: not given, or same
+            with execution.session(None) as inner, execution.session(address) as same:
+                assert inner is executor and same is executor
+            with pytest.raises(ExecutionError, match="no Dask worker .* offers the resource "
+                               "GPU=1.*--resources GPU=1"):
+                executor.run([Piece("gpu", abs, (-1,), resources={"GPU": 1})])
+            assert executor.run([Piece("cpu", abs, (-1,))]) == [1]
+    finally:
+        cluster.close()
+
+
+def readme_jobqueue_example() -> dict:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n(jobqueue:.*?)```", text, re.S).group(1)
+    return yaml.safe_load(block)
+
+
+def test_the_readme_slurm_gpu_example_gives_a_job_script_with_one_gpu_per_worker():
+    import dask
+    import dask_jobqueue  # noqa: F401  - its defaults join dask's configuration on import
+
+    slurm = readme_jobqueue_example()["jobqueue"]["slurm"]
+    settings = {f"jobqueue.slurm.{key}": value for key, value in slurm.items()}
+    with dask.config.set(settings):
+        cluster = execution.make_jobqueue_cluster(
+            "slurm", scheduler_options={"host": "127.0.0.1", "dashboard_address": ":0"})
+        try:
+            script = cluster.job_script()
+        finally:
+            cluster.close()
+    lines = script.splitlines()
+    for directive in ("#SBATCH -p gpu", "#SBATCH -A my_project", "#SBATCH -n 1",
+                      "#SBATCH --cpus-per-task=8", "#SBATCH -t 12:00:00",
+                      "#SBATCH --gres=gpu:1"):
+        assert directive in lines, directive
+    assert any(line.startswith("#SBATCH --mem=") for line in lines)
+    assert "module load cuda" in lines
+    worker = next(line for line in lines if "distributed.cli.dask_worker" in line)
+    assert re.search(r"dask_worker tcp://127\.0\.0\.1:\d+ ", worker)
+    assert "--nthreads 8" in worker and "--resources GPU=1" in worker
+    assert "--nworkers" not in worker                      # processes: 1, one worker a job
+
+
+def test_jobqueue_without_cores_and_memory_is_a_clear_error():
+    import dask
+    import dask_jobqueue  # noqa: F401
+
+    with dask.config.set({"jobqueue.pbs.cores": None, "jobqueue.pbs.memory": None}):
+        with pytest.raises(ExecutionError, match="set cores and memory in jobqueue.yaml"):
+            execution.make_jobqueue_cluster(
+                "pbs", scheduler_options={"host": "127.0.0.1", "dashboard_address": ":0"})
