@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
-from .compute import compute_sqw
 from .parameters import SQW_PARAMETERS
 
 COMMAND = StepCLI("sqw", SQW_PARAMETERS, description=(
@@ -30,6 +29,8 @@ add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
+    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+
     params = COMMAND.settings(args)
     output = Path(params["output"])
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
