@@ -120,7 +120,10 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
                         equilibration_time_ps=duration_ps, production="nve",
                         production_time_ps=duration_ps,
                         dump_interval_fs=sample_interval * time_step_fs, seed=seed,
-                        backend=backend, gpumd_executable=gpumd_executable, processes=1)
+                        backend=backend, gpumd_executable=gpumd_executable, processes=1,
+                        # ASE reads the frames back: extended XYZ names the elements (NetCDF,
+                        # the MD step's default, stores type indices).
+                        trajectory_format="extxyz")
         frames = []
         for path in result.trajectory_paths:
             frames.extend(Atoms(numbers=a.numbers, positions=a.positions, cell=a.cell,
