@@ -28,24 +28,14 @@ COMMAND = StepCLI("sqw", SQW_PARAMETERS, description=(
 add_arguments = COMMAND.add_arguments
 
 
-def __getattr__(name: str):
-    """``compute_sqw``, the core, is imported on first use (PEP 562): it loads numba and scipy,
-    which ``mdinsim sqw --help`` must not pay for; as a module attribute it can be replaced."""
-    if name == "compute_sqw":
-        from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
-
-        globals()[name] = compute_sqw
-        return compute_sqw
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def run(args: argparse.Namespace) -> int:
+    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+
     params = COMMAND.settings(args)
     output = Path(params["output"])
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
-    compute = sys.modules[__name__].compute_sqw  # the attribute, so that it can be replaced
     with terminal_progress("mdinsim sqw") as progress:
-        result = compute(params, progress, checkpoint=checkpoint)
+        result = compute_sqw(params, progress, checkpoint=checkpoint)
     if result.logs.get("trajectory_warnings"):
         print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}", file=sys.stderr)
     written = result.save(output, plot=params["plot"])
