@@ -96,6 +96,13 @@ def _edges(low: float, high: float, step: float, name: str) -> np.ndarray:
     if not high > low:
         raise ParameterError(name, f"the range {low:g} to {high:g} is empty",
                              "give a maximum above the minimum")
+    if step > (high - low) * (1 + 1e-9):
+        # One bin would then reach past the maximum: the spectrum silently becomes a single
+        # number over a range nobody asked for.
+        step_name = name.replace("_max_", "_step_")
+        raise ParameterError(step_name, f"{step:g} is wider than the range {low:g} to {high:g}",
+                             f"give a step of at most {high - low:g} (several bins resolve the "
+                             "spectrum)")
     count = max(1, int(math.ceil((high - low) / step - 1e-9)))
     return low + step * np.arange(count + 1)
 
