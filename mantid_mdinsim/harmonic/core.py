@@ -184,6 +184,11 @@ def _compute_harmonic(params: dict[str, Any], progress: ProgressReporter) -> Har
         raise InputFileError(structure_path, "the phonon modes have no positive frequency",
                              fix="check the structure and the model (a structure far from a "
                                  "minimum can be unstable: try --relax cell)")
+    if params["frequency_min_mev"] >= highest:
+        # Every mode would be left out: a spectrum of zeros, written as if it were one.
+        raise ParameterError("frequency_min_mev", f"{params['frequency_min_mev']:g} meV leaves "
+                             f"out every mode (the highest is {highest:.4g} meV)",
+                             "give a value below the highest mode, e.g. the default")
     energy_max = params["energy_max_mev"]
     if energy_max is None:
         energy_max = 1.05 * highest * params["max_order"]

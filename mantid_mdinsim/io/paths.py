@@ -55,7 +55,7 @@ def check_output_file(path: str | os.PathLike, name: str) -> Path:
     path = Path(path).expanduser()
     if path.is_dir():
         raise ParameterError(name, f"{path} is a folder, not a file name",
-                             f"give a file name, e.g. {path / 'output.nxs'}")
+                             f"give a file name, e.g. one inside {path}")
     if str(path).endswith(os.sep):
         raise ParameterError(name, f"{path} ends with '{os.sep}', a folder",
                              "give a file name")
