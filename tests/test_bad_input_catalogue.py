@@ -263,6 +263,10 @@ CLI_ERRORS = [
     Case("md-corrupted-checkpoint", _md(lambda i: i.structure("si.xyz"),
                                         output="{folder}/md-checkpoint"),
          ("checkpoint.npz", "is not a readable checkpoint", "delete it"), needs_model=True),
+    Case("md-run-folder-is-a-file", _md(lambda i: i.structure("si.xyz"),
+                                        output="{folder}/md-file-run"),
+         ("run_000", "is a file where a run's folder belongs", "move or delete it"),
+         needs_model=True),
     Case("md-overlap-allowed-runs-away",
          _md(lambda i: i.structure("overlap2.xyz", _overlap(0.02)), "--min-atom-distance", "0",
              output="{folder}/md-runaway"),
@@ -348,6 +352,9 @@ def test_cli_error(case: Case, inputs: Inputs, shared_data_or_none, capsys, tmp_
         run = inputs.folder / "md-checkpoint" / "T_300K" / "run_000"
         run.mkdir(parents=True, exist_ok=True)
         (run / "checkpoint.npz").write_bytes(b"PK\x03\x04 cut short")
+    if case.id == "md-run-folder-is-a-file":
+        (inputs.folder / "md-file-run" / "T_300K").mkdir(parents=True, exist_ok=True)
+        (inputs.folder / "md-file-run" / "T_300K" / "run_000").write_text("a file\n")
     capsys.readouterr()
     status = main(argv)
     error = capsys.readouterr().err
@@ -399,6 +406,26 @@ def test_disk_full_while_writing_is_a_message_and_leaves_nothing(inputs, tmp_pat
     assert "are free" in error
     _no_temporaries(tmp_path)
     assert not (tmp_path / "s.nxs").exists()
+
+
+def test_a_finished_run_whose_trajectory_was_cut_is_not_reported_finished(
+        inputs, shared_data_or_none, tmp_path, capsys):
+    """A run folder whose summary.json says done but whose trajectory was cut afterwards (an
+    interrupted copy): the rerun names the file and the fix instead of reporting the run."""
+    if shared_data_or_none is None:
+        pytest.skip("needs the Si NEP model of ../shared/data")
+    argv = ["md", inputs.structure("si.xyz"), "--model", str(shared_data_or_none / SI_MODEL),
+            *SHORT_MD, "--supercell", "1", "1", "1", "--output-dir", str(tmp_path / "md")]
+    assert main(argv) == 0
+    trajectory = tmp_path / "md" / "T_300K" / "run_000" / "trajectory.xyz"
+    lines = trajectory.read_text().splitlines(keepends=True)
+    trajectory.write_text("".join(lines[:len(lines) // 2 + 3]))
+    capsys.readouterr()
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert "trajectory.xyz: holds" in error and "records" in error
+    assert "delete the run's folder to run it again" in error
 
 
 def test_a_corrupted_sqw_checkpoint_is_ignored_and_the_result_is_that_of_a_fresh_run(
