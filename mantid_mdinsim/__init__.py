@@ -19,7 +19,17 @@ __version__ = "0.1.0"
 
 from .errors import (Cancelled, ExternalProgramError, InputFileError,  # noqa: E402
                      MdinsimError, ParameterError)
-from .spectrum import Axis, Spectrum, Table  # noqa: E402
+
+
+def __getattr__(name: str):
+    # Spectrum and friends pull in numpy: imported on first use, so that `mdinsim --help`
+    # and the parameter definitions start fast.
+    if name in ("Axis", "Spectrum", "Table"):
+        from . import spectrum
+
+        return getattr(spectrum, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "__version__", "Axis", "Spectrum", "Table", "MdinsimError", "ParameterError",

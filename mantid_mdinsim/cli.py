@@ -49,8 +49,14 @@ def _load(module_name: str):
     return importlib.import_module(module_name)
 
 
+#: ``build_parser(only=NO_COMMAND)``: the sub-commands are listed but none is filled in (the
+#: top-level ``mdinsim --help`` needs only their one-line help).
+NO_COMMAND = ""
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The full parser; with ``only``, just that sub-command is filled in (faster start-up)."""
+    """The full parser; with ``only``, just that sub-command is filled in (faster start-up;
+    :data:`NO_COMMAND` fills in none)."""
     parser = argparse.ArgumentParser(
         prog="mdinsim",
         description="Predict inelastic neutron scattering from first principles: NEP training, "
@@ -77,7 +83,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((word for word in argv if not word.startswith("-")), None)
-    parser = build_parser(only=command if command in COMMANDS else None)
+    # Only the sub-command named is built: importing every step's module (and building every
+    # option) for `mdinsim --help` alone took seconds.
+    parser = build_parser(only=command if command in COMMANDS else NO_COMMAND)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

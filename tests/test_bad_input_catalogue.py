@@ -496,12 +496,13 @@ def test_md_disk_full_names_the_file(shared_data_or_none, inputs, tmp_path):
 # -- unexpected errors ---------------------------------------------------------------------------
 def test_an_unexpected_error_says_where_to_report_and_keeps_a_log(inputs, tmp_path, capsys,
                                                                  monkeypatch):
-    import mantid_mdinsim.sqw.cli as sqw_cli
+    # The sqw command imports its core when it runs (a lean start-up), so the core is patched.
+    import mantid_mdinsim.sqw.compute as sqw_compute
 
     def broken(*args, **kwargs):
         return 1 / 0
 
-    monkeypatch.setattr(sqw_cli, "compute_sqw", broken)
+    monkeypatch.setattr(sqw_compute, "compute_sqw", broken)
     monkeypatch.setenv("MDINSIM_LOG_DIR", str(tmp_path / "logs"))
     status = main(["sqw", str(inputs.trajectory), *SQW, "--output", str(tmp_path / "s.nxs")])
     error = capsys.readouterr().err

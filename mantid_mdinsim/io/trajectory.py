@@ -1,7 +1,9 @@
 """Streaming trajectory readers: one frame at a time, species read from the file.
 
 Formats (one module each): extended XYZ including GPUMD's ``dump.xyz`` (:mod:`.trajectory_extxyz`),
-ASE ``.traj`` (:mod:`.trajectory_ase`) and LAMMPS text dumps (:mod:`.trajectory_lammps`).
+ASE ``.traj`` (:mod:`.trajectory_ase`), LAMMPS text dumps (:mod:`.trajectory_lammps`) and AMBER
+NetCDF including GPUMD's ``dump_netcdf`` (:mod:`.trajectory_netcdf`, species of its type indices
+from :mod:`.trajectory_species`).
 :func:`open_trajectory` picks the reader from the extension or, failing that, from the content.
 
 Every reader gives the same things: ``n_atoms``, ``species`` (a symbol per atom, from the file),
@@ -39,7 +41,7 @@ MIN_CELL_VOLUME_ANGSTROM3 = 1e-6
 #: (text dumps print the cell with a finite number of digits).
 CELL_TOLERANCE_ANGSTROM = 1e-5
 
-FORMATS = ("extxyz", "ase", "lammps")
+FORMATS = ("extxyz", "ase", "lammps", "netcdf")
 
 
 class TrajectoryReader(abc.ABC):
@@ -231,6 +233,8 @@ def detect_format(path: str | os.PathLike) -> str:
     name = path.name.lower()
     if suffix == ".traj":
         return "ase"
+    if suffix in (".nc", ".netcdf", ".ncdf"):
+        return "netcdf"
     if suffix in (".xyz", ".extxyz"):
         return "extxyz"
     if suffix in (".lammpstrj", ".dump") or name.startswith("dump.") and suffix != ".xyz":
@@ -242,20 +246,28 @@ def detect_format(path: str | os.PathLike) -> str:
         raise InputFileError(path, f"cannot be read ({error.strerror})") from None
     if head.startswith(b"- of Ulm") or head.startswith(b"AFFormatASE"):
         return "ase"
+    if head.startswith(b"CDF") or head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "netcdf"
     first = head.split(b"\n", 1)[0].strip()
     if first.startswith(b"ITEM:"):
         return "lammps"
     if first.isdigit():
         return "extxyz"
     raise InputFileError(path, "the trajectory format is not recognised",
-                         fix="use extended XYZ (.xyz), ASE (.traj) or a LAMMPS text dump "
-                         "(.lammpstrj)")
+                         fix="use extended XYZ (.xyz), ASE (.traj), a LAMMPS text dump "
+                         "(.lammpstrj) or AMBER NetCDF (.nc)")
 
 
-def open_trajectory(path: str | os.PathLike, format: str | None = None) -> TrajectoryReader:
-    """Open ``path`` with the reader of its format (``extxyz``, ``ase`` or ``lammps``; detected
-    when None)."""
+def open_trajectory(path: str | os.PathLike, format: str | None = None,
+                    species_from: str | os.PathLike | None = None) -> TrajectoryReader:
+    """Open ``path`` with the reader of its format (``extxyz``, ``ase``, ``lammps`` or
+    ``netcdf``; detected when None). ``species_from``: where the species of a trajectory that
+    stores type indices come from (see :mod:`.trajectory_species`); other formats name their
+    species themselves and do not use it."""
     format = format or detect_format(path)
+    if format == "netcdf":
+        from .trajectory_netcdf import NetcdfReader
+        return NetcdfReader(path, species_from=species_from)
     if format == "extxyz":
         from .trajectory_extxyz import ExtxyzReader as reader_class
     elif format == "ase":

@@ -2,7 +2,8 @@
 
 Each frame: a line with the number of atoms, a comment line of ``key=value`` pairs that must
 hold ``Lattice="ax ay az bx by bz cx cy cz"`` (Angstrom) and may hold ``Properties=`` (default
-``species:S:1:pos:R:3``), then one line per atom. The comment line is read with ASE's parser;
+``species:S:1:pos:R:3``), then one line per atom. The comment line is read with two patterns
+(ASE's parser, whose import costs half a second, where they do not suffice);
 the atom lines with the numba parser of :mod:`.trajectory_text`, which is what makes reading
 fast. Plain XYZ without a cell (GPUMD's old ``movie.xyz``) cannot give q-points and is refused
 with a message saying so.
@@ -15,7 +16,6 @@ from typing import Iterator
 
 import numpy as np
 from ase.data import chemical_symbols
-from ase.io.extxyz import key_val_str_to_dict
 
 from ..errors import InputFileError
 from .trajectory import TrajectoryReader, check_species
@@ -135,6 +135,23 @@ class ExtxyzReader(TrajectoryReader):
         return n_atoms, comment
 
     def _cell_and_properties(self, comment: bytes, frame: int):
+        lattice = _LATTICE.search(comment)
+        properties = _PROPERTIES.search(comment)
+        if lattice is not None:
+            # The usual line (GPUMD's, ASE's, ours): read with the two patterns, sparing the
+            # import of ase.io (most of ASE's I/O stack, about half a second).
+            try:
+                cell = np.array(lattice.group(1).split(), dtype=float).reshape(3, 3)
+            except ValueError:
+                cell = None
+            text = properties.group(1).decode().strip('"') if properties else _DEFAULT_PROPERTIES
+            if cell is not None and '"' not in text:
+                return lattice.group(1), cell, text
+        return self._cell_and_properties_by_ase(comment, frame)
+
+    def _cell_and_properties_by_ase(self, comment: bytes, frame: int):
+        from ase.io.extxyz import key_val_str_to_dict
+
         try:
             info = key_val_str_to_dict(comment.decode(errors="replace"))
         except Exception as error:  # ASE raises several types for bad comment lines
@@ -229,8 +246,8 @@ class ExtxyzReader(TrajectoryReader):
                     self.check_cell(cell, frame)
                 else:
                     properties_match = _PROPERTIES.search(comment)
-                    properties = (properties_match.group(1).decode(errors="replace") if properties_match
-                                  else _DEFAULT_PROPERTIES)
+                    properties = (properties_match.group(1).decode(errors="replace").strip('"')
+                                  if properties_match else _DEFAULT_PROPERTIES)
                 if properties != self._properties_text:
                     raise self.frame_error(frame, f"the columns change (Properties={properties}"
                                            f", frame 0 has {self._properties_text})")

@@ -41,6 +41,7 @@ from . import outputs
 from .guards import FIX, runaway_problem
 from .inputs import shortest_distance
 from .msd import DisplacementAccumulator
+from ..io.trajectory_species import write_species_file
 from .parameters import MIN_ATOM_DISTANCE_ANGSTROM
 from .protocol import Protocol, RunSpec
 from .summary import completed_run, run_summary, write_summary
@@ -167,7 +168,8 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
 
     spec, protocol = job.spec, job.protocol
     directory = spec.directory
-    trajectory_path, thermo_path, summary_path, done = completed_run(directory)
+    trajectory_name = outputs.TRAJECTORY_NAMES[protocol.trajectory_format]
+    trajectory_path, thermo_path, summary_path, done = completed_run(directory, trajectory_name)
     if done is not None:
         return done
     checkpoint_path = directory / ckpt.CHECKPOINT_NAME
@@ -179,6 +181,9 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
     accumulator = DisplacementAccumulator(masses)
     trajectory_partial = outputs.partial_path(trajectory_path)
     thermo_partial = outputs.partial_path(thermo_path)
+    symbols = atoms.get_chemical_symbols()
+    numbers = atoms.get_atomic_numbers()
+    elements = _model_elements(job.model_path, symbols)
     integrator_state: dict[str, Any] = {}
     elapsed_s = 0.0
     resumed_from = None
@@ -192,18 +197,20 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
         accumulator.restore(arrays)
         integrator_state = {name: arrays[f"integrator_{name}"] for name in meta["integrator"]}
         elapsed_s = float(meta["elapsed_s"])
-        trajectory = outputs.AppendFile(trajectory_partial, truncate_to=meta["trajectory_bytes"])
+        trajectory = outputs.open_frame_writer(
+            protocol.trajectory_format, trajectory_partial, symbols, numbers, elements,
+            protocol.dump_velocities, resume_offset=meta["trajectory_bytes"])
         thermo = outputs.AppendFile(thermo_partial, truncate_to=meta["thermo_bytes"])
         resumed_from = step
     else:
         rng = np.random.default_rng(spec.seed)
         _thermalize(atoms, spec.temperature_k, rng)
         step = 0
-        trajectory = outputs.AppendFile(trajectory_partial)
+        trajectory = outputs.open_frame_writer(
+            protocol.trajectory_format, trajectory_partial, symbols, numbers, elements,
+            protocol.dump_velocities)
         thermo = outputs.AppendFile(thermo_partial, header=outputs.thermo_header())
 
-    symbols = atoms.get_chemical_symbols()
-    numbers = atoms.get_atomic_numbers()
     dt = protocol.time_step_fs
     started = time.perf_counter()
     cpu_started = time.process_time()
@@ -222,6 +229,7 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
                 names.append(name)
         ckpt.save_checkpoint(checkpoint_path, arrays, {
             "step": step, "rng": ckpt.generator_state(rng), "integrator": names,
+            # bytes of extended XYZ, or frames of NetCDF
             "trajectory_bytes": trajectory.offset(), "thermo_bytes": thermo.offset(),
             "elapsed_s": elapsed_s + time.perf_counter() - started, "label": spec.label})
 
@@ -296,9 +304,7 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
                     positions = atoms.get_positions()
                     velocities = (atoms.get_velocities() * units.fs
                                   if protocol.dump_velocities else None)
-                    trajectory.write(outputs.format_frame(
-                        symbols, positions, np.array(atoms.cell), step * dt,
-                        velocities, numbers=numbers))
+                    trajectory.write(positions, np.array(atoms.cell), step * dt, velocities)
                     accumulator.add(positions, np.array(atoms.cell))
                 if since % protocol.checkpoint_steps == 0 or step == last:
                     save()
@@ -313,17 +319,34 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
                     raise
     wall_s = elapsed_s + time.perf_counter() - started
     cpu_s = time.process_time() - cpu_started
+    if protocol.trajectory_format == "netcdf":
+        write_species_file(trajectory_path, elements)
     os.replace(trajectory_partial, trajectory_path)
     os.replace(thermo_partial, thermo_path)
     summary = run_summary(
         spec=spec, protocol=protocol, backend="cpu", symbols=symbols,
         thermo=outputs.read_thermo_csv(thermo_path), msd=accumulator.result(symbols),
         wall_s=wall_s, steps_this_session=step - steps_at_start, resumed_from_step=resumed_from,
-        logs=job.logs, cpu_s=cpu_s)
+        logs=job.logs, cpu_s=cpu_s, trajectory_name=trajectory_name)
     write_summary(summary_path, summary)
     with contextlib.suppress(FileNotFoundError):
         checkpoint_path.unlink()
     return summary
+
+
+def _model_elements(model_path: str, symbols: list[str]) -> list[str]:
+    """The NEP model's elements in its order (the type indices of NetCDF trajectories, as
+    GPUMD's), or the run's species sorted where the header cannot be read."""
+    from ..errors import InputFileError
+    from ..io.trajectory_species import read_species_source
+
+    try:
+        elements = read_species_source(model_path).elements
+    except InputFileError:
+        elements = None
+    if not elements or not set(symbols) <= set(elements):
+        return sorted(set(symbols))
+    return list(elements)
 
 
 # -- running many runs -----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from ase import Atoms
 
 from ..errors import ExternalProgramError, InputFileError, ParameterError, PhysicsError
 from ..external import run_program
+from ..io.trajectory_species import read_species_source, write_species_file
 from ..progress import ProgressReporter, ensure_progress
 from . import outputs
 from .guards import FIX, check_thermo, runaway_problem
@@ -59,6 +60,7 @@ from .summary import completed_run, run_summary, write_summary
 WORK_PARTIAL = "gpumd.partial"
 WORK_DONE = "gpumd"
 DUMP_NAME = "dump.xyz"
+NETCDF_DUMP_NAME = "dump.nc"
 THERMO_OUT = "thermo.out"
 RESTART_NAME = "restart.xyz"
 POTENTIAL_NAME = "nep.txt"
@@ -71,6 +73,19 @@ DUMP_XYZ_GROUP_FIRST = "group_first"         # dump_xyz <grouping> <group> <inte
 # Messages of src/measure/dump_xyz.cu that only one syntax's parser contains.
 _GROUP_FIRST_MARKER = b"dump_xyz should have at least 4 parameters"
 _INTERVAL_FIRST_MARKER = b"no longer takes <grouping_method>"
+
+
+# A message of src/measure/dump_netcdf.cu, compiled only into a gpumd built with NetCDF
+# (USE_NETCDF), with the current syntax dump_netcdf <interval> <file> [options].
+_NETCDF_MARKER = b"dump_netcdf no longer takes <grouping_method>"
+
+
+def dump_netcdf_supported(executable: Path | None) -> bool:
+    """Whether the ``gpumd`` at ``executable`` was built with NetCDF (``dump_netcdf``)."""
+    try:
+        return executable is not None and _NETCDF_MARKER in Path(executable).read_bytes()
+    except OSError:
+        return False
 
 
 def dump_xyz_syntax(executable: Path | None) -> str:
@@ -127,11 +142,13 @@ def _pressure_control(protocol: Protocol, cell: np.ndarray) -> tuple:
 
 def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
                       resume_steps: int | None = None,
-                      dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST) -> list[tuple[str, Any]]:
+                      dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST,
+                      netcdf: bool = False) -> list[tuple[str, Any]]:
     """run.in as calorine's ``write_runfile`` takes it: (keyword, value(s)) pairs.
 
     With ``resume_steps``, only the rest of a classical production run (velocities come from
-    the restart file in model.xyz).
+    the restart file in model.xyz). With ``netcdf``, positions go to ``dump_netcdf`` (double
+    precision, NetCDF-3) instead of ``dump_xyz``.
     """
     dt = protocol.time_step_fs
     temperature = spec.temperature_k
@@ -161,12 +178,16 @@ def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
     else:
         lines.append(("ensemble", "nve"))
     lines.append(("dump_thermo", protocol.thermo_steps))
-    dump = [protocol.dump_steps, DUMP_NAME]
-    if dump_syntax == DUMP_XYZ_GROUP_FIRST:
-        dump = [-1, 0] + dump  # grouping method -1: the whole system (group id then ignored)
+    if netcdf:
+        keyword, dump = "dump_netcdf", [protocol.dump_steps, NETCDF_DUMP_NAME, "precision",
+                                        "double"]
+    else:
+        keyword, dump = "dump_xyz", [protocol.dump_steps, DUMP_NAME]
+        if dump_syntax == DUMP_XYZ_GROUP_FIRST:
+            dump = [-1, 0] + dump  # grouping method -1: the whole system (group id ignored)
     if protocol.dump_velocities:
         dump.append("velocity")
-    lines.append(("dump_xyz", tuple(dump)))
+    lines.append((keyword, tuple(dump)))
     if protocol.production == "nve":
         lines.append(("dump_restart", protocol.checkpoint_steps))
     lines.append(("run", production_steps))
@@ -176,7 +197,7 @@ def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
 def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atoms,
                  model_path: str, resume_from: Path | None = None,
                  resume_steps: int | None = None,
-                 dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST) -> None:
+                 dump_syntax: str = DUMP_XYZ_INTERVAL_FIRST, netcdf: bool = False) -> None:
     """Write run.in, model.xyz and nep.txt into ``directory`` (calorine's writers)."""
     from calorine.gpumd import write_runfile, write_xyz
 
@@ -191,7 +212,7 @@ def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atom
         write_xyz(str(directory / "model.xyz"), model)
     write_runfile(directory / "run.in",
                   run_in_parameters(protocol, spec, np.array(atoms.cell), resume_steps,
-                                    dump_syntax))
+                                    dump_syntax, netcdf))
 
 
 def _count_rows(path: Path) -> int:
@@ -242,9 +263,12 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
     """Run (or resume, or skip when complete) one run with gpumd; return its summary."""
     spec, protocol = job.spec, job.protocol
     directory = spec.directory
-    trajectory_path, thermo_path, summary_path, done = completed_run(directory)
+    netcdf = protocol.trajectory_format == "netcdf" and dump_netcdf_supported(executable)
+    trajectory_path, thermo_path, summary_path, done = completed_run(
+        directory, outputs.TRAJECTORY_NAMES["netcdf" if netcdf else "extxyz"])
     if done is not None:
         return done
+    dump_name = NETCDF_DUMP_NAME if netcdf else DUMP_NAME
     work = directory / WORK_PARTIAL
     work.mkdir(parents=True, exist_ok=True)
     n_eq_rows, n_prod_rows = _expected_rows(protocol)
@@ -264,7 +288,8 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
                 restart, segments, protocol, restart_steps):
             resume_from = restart
             done_steps = restart_steps
-    if resume_from is None:
+    if resume_from is None or any(not (s / dump_name).is_file() for s in segments):
+        resume_from, done_steps = None, 0
         for segment in segments:
             shutil.rmtree(segment)
         segments = []
@@ -274,7 +299,7 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
     remaining = protocol.production_steps - done_steps
     write_inputs(segment, protocol, spec, job.atoms, job.model_path,
                  resume_from=resume_from, resume_steps=remaining if resume_from else None,
-                 dump_syntax=dump_xyz_syntax(executable))
+                 dump_syntax=dump_xyz_syntax(executable), netcdf=netcdf)
     if resume_from is not None:
         (segment / "resumed_from_steps").write_text(f"{done_steps}\n")
 
@@ -288,7 +313,7 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
     started = time.perf_counter()
     try:
         run_program(executable, segment, log_name="gpumd.log", poll=poll,
-                    expected_outputs=(THERMO_OUT, DUMP_NAME))
+                    expected_outputs=(THERMO_OUT, dump_name))
     except ExternalProgramError as error:
         raise _failed_run(error, directory, work, segment, protocol) from None
     wall_s = time.perf_counter() - started
@@ -302,11 +327,16 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
             f"{executable} wrote {got} thermo rows in {work}, expected {total_rows} "
             f"({n_eq_rows} equilibration + {n_prod_rows} production); see gpumd.log there")
     trajectory_partial = outputs.partial_path(trajectory_path)
-    with open(trajectory_partial, "wb") as target:
-        frames = _merge_frames(segments, protocol, target)
+    if netcdf:
+        elements = list(read_species_source(job.model_path).elements or ())
+        write_species_file(trajectory_path, elements)
+        frames = _merge_netcdf_frames(segments, protocol, trajectory_partial)
+    else:
+        with open(trajectory_partial, "wb") as target:
+            frames = _merge_frames(segments, protocol, target)
     if frames != protocol.number_of_frames:
         raise ExternalProgramError(
-            f"{executable} wrote {frames} frames into {DUMP_NAME} in {work}, expected "
+            f"{executable} wrote {frames} frames into {dump_name} in {work}, expected "
             f"{protocol.number_of_frames}; see gpumd.log there")
     accumulator = DisplacementAccumulator(job.atoms.get_masses())
     accumulator.add_frames(_finite_frames(outputs.iter_frames(trajectory_partial), spec, work))
@@ -314,9 +344,9 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
     outputs.write_thermo_csv(thermo_path, thermo)
     os.replace(trajectory_partial, trajectory_path)
     for segment_dir in segments:
-        dump = segment_dir / DUMP_NAME
+        dump = segment_dir / dump_name
         if dump.is_file():
-            dump.unlink()  # its frames are in trajectory.xyz now
+            dump.unlink()  # its frames are in the trajectory now
     done = directory / WORK_DONE
     if done.exists():
         shutil.rmtree(done)
@@ -327,7 +357,8 @@ def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict
         steps_this_session=protocol.total_steps - (protocol.equilibration_steps + done_steps
                                                    if resume_from else 0),
         resumed_from_step=(protocol.equilibration_steps + done_steps) if resume_from else None,
-        logs=job.logs, extra={"gpumd_executable": str(executable)})
+        logs=job.logs, extra={"gpumd_executable": str(executable)},
+        trajectory_name=trajectory_path.name)
     write_summary(summary_path, summary)
     return summary
 
@@ -376,11 +407,14 @@ def _restart_matches_frame(restart: Path, segments: list[Path], protocol: Protoc
         frame = None
         start = 0
         for index, segment in enumerate(segments):
-            frames = _count_frames(segment / DUMP_NAME)
+            frames = _count_frames(_dump_of(segment))
             if index + 1 < len(segments):
                 frames = min(frames, _resumed_from(segments[index + 1]) // protocol.dump_steps
                              - start)
             if frame_index < start + frames:
+                if _dump_of(segment).suffix == ".nc":
+                    frame = _netcdf_frame(_dump_of(segment), frame_index - start)
+                    break
                 buffer = io.BytesIO()
                 _copy_frames(segment / DUMP_NAME, buffer, frame_index - start + 1, 0.0)
                 frame = ase.io.read(io.StringIO(buffer.getvalue().decode()), index=-1,
@@ -396,9 +430,37 @@ def _restart_matches_frame(restart: Path, segments: list[Path], protocol: Protoc
         return False
 
 
+def _dump_of(segment: Path) -> Path:
+    """The dump of a segment: dump.nc (dump_netcdf) or dump.xyz."""
+    netcdf = segment / NETCDF_DUMP_NAME
+    return netcdf if netcdf.is_file() else segment / DUMP_NAME
+
+
+def _netcdf_frame(path: Path, index: int) -> Atoms:
+    """Positions and cell of one frame of a dump_netcdf file (species not needed)."""
+    import netCDF4
+
+    from ..io.trajectory_netcdf import cell_from_parameters
+
+    with netCDF4.Dataset(path) as data:
+        data.set_auto_maskandscale(False)
+        cell = cell_from_parameters(np.asarray(data.variables["cell_lengths"][index], float),
+                                    np.asarray(data.variables["cell_angles"][index], float))
+        positions = np.asarray(data.variables["coordinates"][index], float)
+    return Atoms(positions=positions, cell=cell, pbc=True)
+
+
 def _count_frames(path: Path) -> int:
     if not path.is_file():
         return 0
+    if path.suffix == ".nc":
+        import netCDF4
+
+        try:
+            with netCDF4.Dataset(path) as data:
+                return len(data.dimensions["frame"])
+        except (OSError, KeyError):
+            return 0
     with open(os.devnull, "wb") as sink:
         return _copy_frames(path, sink, None, 0.0)
 
@@ -407,7 +469,7 @@ def _count_complete_frames(segments: list[Path], protocol: Protocol) -> int:
     """Production frames in the segments, each trimmed to where the next resumed."""
     total = 0
     for index, segment in enumerate(segments):
-        frames = _count_frames(segment / DUMP_NAME)
+        frames = _count_frames(_dump_of(segment))
         if index + 1 < len(segments):
             start = _resumed_from(segments[index + 1])
             frames = min(frames, (start // protocol.dump_steps) - total)
@@ -420,17 +482,55 @@ def _resumed_from(segment: Path) -> int:
     return int(marker.read_text()) if marker.is_file() else 0
 
 
+def _segment_cut(segments: list[Path], index: int, protocol: Protocol,
+                 frames_before: int) -> tuple[int | None, float]:
+    """(frames of segment ``index`` to keep: up to where the next resumed, or None for all;
+    the time offset in fs that makes its frame times continue those before it)."""
+    limit = None
+    if index + 1 < len(segments):
+        limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - frames_before
+    offset = 0.0
+    if index > 0:
+        offset = ((protocol.equilibration_steps + _resumed_from(segments[index]))
+                  * protocol.time_step_fs)
+    return limit, offset
+
+
 def _merge_frames(segments: list[Path], protocol: Protocol, target) -> int:
     """Join the dumps of the segments, each cut where the next resumed, Time continuous."""
     total = 0
     for index, segment in enumerate(segments):
-        limit = None
-        if index + 1 < len(segments):
-            limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - total
-        offset = 0.0
-        if index > 0:
-            offset = (protocol.equilibration_steps + _resumed_from(segment)) * protocol.time_step_fs
+        limit, offset = _segment_cut(segments, index, protocol, total)
         total += _copy_frames(segment / DUMP_NAME, target, limit, offset)
+    return total
+
+
+def _merge_netcdf_frames(segments: list[Path], protocol: Protocol, target: Path) -> int:
+    """The dump_netcdf files of the segments as one NetCDF trajectory (mdinsim's writer, the same
+    layout), each cut where the next resumed, time continuous."""
+    from ..io.trajectory_netcdf import NetcdfReader, NetcdfTrajectoryWriter
+
+    total = 0
+    writer = None
+    try:
+        for index, segment in enumerate(segments):
+            limit, offset = _segment_cut(segments, index, protocol, total)
+            with NetcdfReader(segment / NETCDF_DUMP_NAME,
+                              species_from=segment / POTENTIAL_NAME) as reader:
+                if writer is None:
+                    writer = NetcdfTrajectoryWriter(target, reader.types,
+                                                    velocities=protocol.dump_velocities,
+                                                    program="GPUMD (joined by mdinsim)")
+                times = reader.frame_times_fs()
+                for frame, positions in enumerate(reader.frames()):
+                    if limit is not None and frame >= limit:
+                        break
+                    writer.write(positions, reader.cell, times[frame] + offset,
+                                 reader.velocities_angstrom_per_fs(frame))
+                    total += 1
+    finally:
+        if writer is not None:
+            writer.close()
     return total
 
 

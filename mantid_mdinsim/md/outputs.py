@@ -8,6 +8,11 @@ Per run (``<output_dir>/T_<T>K/run_<i>/``):
     ``pbc`` and ``Time`` (fs since the start of the simulation, equilibration included:
     GPUMD's convention, so the CPU backend's files and GPUMD's ``dump.xyz`` read alike), and
     with ``dump_velocities`` ``vel`` in Angstrom/fs (GPUMD's unit; dynasor reads it).
+``trajectory.nc`` (CPU backend, ``trajectory_format`` netcdf, the default) and
+``trajectory.species.txt``
+    The same frames in AMBER NetCDF-3, GPUMD's ``dump_netcdf`` layout
+    (:mod:`mantid_mdinsim.io.trajectory_netcdf`): type indices into the NEP model's element
+    list, which the species file beside it records (:mod:`mantid_mdinsim.io.trajectory_species`).
 ``thermo.csv``
     One row per thermo interval of equilibration and production (:data:`THERMO_COLUMNS`).
 ``summary.json``
@@ -34,6 +39,9 @@ from ..errors import InputFileError
 
 PARTIAL_SUFFIX = ".partial"
 TRAJECTORY_NAME = "trajectory.xyz"
+TRAJECTORY_NETCDF_NAME = "trajectory.nc"
+#: Trajectory file name per ``trajectory_format``.
+TRAJECTORY_NAMES = {"extxyz": TRAJECTORY_NAME, "netcdf": TRAJECTORY_NETCDF_NAME}
 THERMO_NAME = "thermo.csv"
 SUMMARY_NAME = "summary.json"
 
@@ -77,6 +85,53 @@ def format_frame(symbols: Sequence[str] | np.ndarray, positions: np.ndarray, cel
     buffer = io.StringIO()
     write_xyz(buffer, [frame], columns=columns, write_info=True)
     return buffer.getvalue()
+
+
+class ExtxyzFrameWriter:
+    """Extended XYZ frames appended to an :class:`AppendFile`; the same methods as
+    :class:`~mantid_mdinsim.io.trajectory_netcdf.NetcdfTrajectoryWriter` (``write``,
+    ``offset`` for checkpoints, ``sync``, ``close``)."""
+
+    def __init__(self, path: Path, symbols: Sequence[str], numbers: np.ndarray,
+                 resume_offset: int | None = None):
+        self._file = AppendFile(path, truncate_to=resume_offset)
+        self._symbols = symbols
+        self._numbers = numbers
+
+    def write(self, positions: np.ndarray, cell: np.ndarray, time_fs: float,
+              velocities_angstrom_per_fs: np.ndarray | None = None) -> None:
+        self._file.write(format_frame(self._symbols, positions, cell, time_fs,
+                                      velocities_angstrom_per_fs, numbers=self._numbers))
+
+    def offset(self) -> int:
+        return self._file.offset()
+
+    def sync(self) -> None:
+        self._file.sync()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "ExtxyzFrameWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_frame_writer(trajectory_format: str, path: Path, symbols: Sequence[str],
+                      numbers: np.ndarray, elements: Sequence[str], velocities: bool,
+                      resume_offset: int | None = None):
+    """The writer of a run's partial trajectory: extended XYZ or NetCDF (types = positions of
+    the symbols in ``elements``, the model's list); ``resume_offset`` as its checkpoint
+    recorded (bytes or frames)."""
+    if trajectory_format == "netcdf":
+        from ..io.trajectory_netcdf import NetcdfTrajectoryWriter
+
+        types = [list(elements).index(symbol) for symbol in symbols]
+        return NetcdfTrajectoryWriter(path, types, velocities=velocities,
+                                      resume_frames=resume_offset)
+    return ExtxyzFrameWriter(path, symbols, numbers, resume_offset)
 
 
 class AppendFile:
@@ -209,12 +264,16 @@ def read_thermo_csv(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def iter_frames(path: str | Path) -> Iterator[Atoms]:
-    """The frames of an extended XYZ trajectory (ours or GPUMD's dump.xyz), one by one."""
+    """The frames of a run's trajectory (ours or GPUMD's), one by one, as ASE Atoms: ``Time``
+    (fs) in ``info``; velocities, where dumped, as the array ``vel`` (Angstrom/fs)."""
     import ase.io
 
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "the trajectory does not exist")
+    if path.name.endswith((".nc", ".nc" + PARTIAL_SUFFIX)):
+        yield from _iter_netcdf_frames(path)
+        return
     try:
         for frame in ase.io.iread(str(path), index=":", format="extxyz"):
             yield frame
@@ -222,6 +281,23 @@ def iter_frames(path: str | Path) -> Iterator[Atoms]:
         raise InputFileError(path, f"is not a complete extended XYZ trajectory ({error})",
                              fix="a run interrupted while writing leaves a .partial file; "
                                  "resume the run instead of reading it") from error
+
+
+def _iter_netcdf_frames(path: Path) -> Iterator[Atoms]:
+    from ..io.trajectory_netcdf import NetcdfReader
+    from ..io.trajectory_species import species_file_for
+
+    final = path.with_name(path.name[:-len(PARTIAL_SUFFIX)]) if path.name.endswith(
+        PARTIAL_SUFFIX) else path
+    with NetcdfReader(path, species_from=species_file_for(final)) as reader:
+        times = reader.frame_times_fs()
+        for index, positions in enumerate(reader.frames()):
+            frame = Atoms(reader.species, positions=positions, cell=reader.cell, pbc=True)
+            frame.info["Time"] = float(times[index])
+            velocities = reader.velocities_angstrom_per_fs(index)
+            if velocities is not None:
+                frame.new_array("vel", velocities)
+            yield frame
 
 
 def frame_time_fs(frame: Atoms) -> float:

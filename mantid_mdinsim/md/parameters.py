@@ -106,6 +106,12 @@ MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
               "to check that the dump interval and the time step resolve it; default: "
               "estimated from the model's harmonic frequencies of the input structure",
               unit="meV", default=None, minimum=0.0, exclusive_minimum=True, group="Checks"),
+    Parameter("trajectory_format", str, "File format of the trajectories: netcdf "
+              "(trajectory.nc, AMBER NetCDF-3 as GPUMD's dump_netcdf writes it, with "
+              "trajectory.species.txt naming the element of each type index: binary, read "
+              "several times faster) or extxyz (trajectory.xyz, text). GPUMD writes NetCDF "
+              "where it was built with NetCDF (USE_NETCDF), else extxyz; path-integral runs "
+              "write extxyz", default="netcdf", choices=("netcdf", "extxyz"), group="Output"),
     Parameter("dump_velocities", bool, "Also write velocities (vel, Angstrom/fs, GPUMD's "
               "convention) into the trajectory", default=False, group="Output"),
     # -- execution ---------------------------------------------------------------------------

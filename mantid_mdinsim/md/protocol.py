@@ -75,6 +75,8 @@ class Protocol:
     dump_velocities: bool
     max_frequency_mev: float | None = None
     warnings: tuple[str, ...] = field(default=())
+    #: ``netcdf`` or ``extxyz``: the CPU backend's trajectory format (see :mod:`.outputs`).
+    trajectory_format: str = "extxyz"
 
     @property
     def path_integral(self) -> bool:
@@ -185,7 +187,7 @@ def build_protocol(parameters: Mapping[str, Any],
         number_of_beads=parameters["number_of_beads"] if _uses_beads(equilibration, production)
         else 1,
         dump_velocities=parameters["dump_velocities"], max_frequency_mev=max_frequency_mev,
-        warnings=tuple(notes))
+        warnings=tuple(notes), trajectory_format=parameters.get("trajectory_format", "extxyz"))
 
 
 def _uses_beads(equilibration: str, production: str) -> bool:

@@ -48,7 +48,8 @@ def run_summary(spec: RunSpec, protocol: Protocol, backend: str, symbols: list[s
                 wall_s: float, steps_this_session: int | None = None,
                 resumed_from_step: int | None = None, logs: Mapping[str, Any] | None = None,
                 extra: Mapping[str, Any] | None = None,
-                cpu_s: float | None = None) -> dict[str, Any]:
+                cpu_s: float | None = None,
+                trajectory_name: str = outputs.TRAJECTORY_NAME) -> dict[str, Any]:
     """The summary dict of a completed run."""
     production = np.asarray(thermo["phase"]) == "production"
     n_atoms = len(symbols)
@@ -60,7 +61,7 @@ def run_summary(spec: RunSpec, protocol: Protocol, backend: str, symbols: list[s
         "backend": backend,
         "number_of_atoms": n_atoms,
         "species": {s: int(symbols.count(s)) for s in sorted(set(symbols))},
-        "trajectory": outputs.TRAJECTORY_NAME,
+        "trajectory": trajectory_name,
         "thermo": outputs.THERMO_NAME,
         "number_of_frames": protocol.number_of_frames,
         "time_step_fs": protocol.time_step_fs,
@@ -123,10 +124,11 @@ def write_summary(path: Path, summary: Mapping[str, Any]) -> None:
     write_text_atomic(path, json.dumps(summary, indent=2, default=_jsonable) + "\n")
 
 
-def completed_run(directory: Path) -> tuple[Path, Path, Path, dict[str, Any] | None]:
+def completed_run(directory: Path, trajectory_name: str = outputs.TRAJECTORY_NAME
+                  ) -> tuple[Path, Path, Path, dict[str, Any] | None]:
     """The trajectory, thermo and summary paths of the run in ``directory``, and its summary
     where the run is complete (all three files written; a backend then has nothing to do)."""
-    trajectory = directory / outputs.TRAJECTORY_NAME
+    trajectory = directory / trajectory_name
     thermo = directory / outputs.THERMO_NAME
     summary = directory / outputs.SUMMARY_NAME
     if summary.is_file() and trajectory.is_file() and thermo.is_file():

@@ -90,7 +90,8 @@ def _md() -> tuple[Parameter, ...]:
 
 #: S(q,w) parameters the chain sets itself.
 _SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot",
-                "scheduler", "threads_per_worker")   # the last two: from the MD step's set
+                "scheduler", "threads_per_worker",   # these two: from the MD step's set
+                "species_from")   # the MD step writes the species file beside each trajectory
 
 
 def _sqw() -> tuple[Parameter, ...]:

@@ -19,11 +19,23 @@ Units: time fs, |q| 1/Angstrom (2 pi included), energy meV (positive = neutron e
 S(q,E) in 1/meV per atom times the weight unit (fm^2 for neutrons).
 """
 
-from .compute import SqwResult, compute_sqw
-from .correlation import CorrelationSums, StreamingCorrelator
+import importlib
+
 from .parameters import SQW_PARAMETERS
-from .qpoints import QPoints, file_qpoints, path_qpoints, spherical_qpoints
-from .weights import ScatteringWeights, scattering_weights
+
+#: Public name -> module: imported on first use (numba, scipy, torch are heavy), so that the
+#: parameter definitions (``mdinsim sqw --help``) start fast.
+_LAZY = {"compute_sqw": "compute", "SqwResult": "compute", "CorrelationSums": "correlation",
+         "StreamingCorrelator": "correlation", "QPoints": "qpoints",
+         "spherical_qpoints": "qpoints", "path_qpoints": "qpoints", "file_qpoints": "qpoints",
+         "ScatteringWeights": "weights", "scattering_weights": "weights"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SQW_PARAMETERS", "compute_sqw", "SqwResult", "CorrelationSums", "StreamingCorrelator",

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..io.paths import check_output_paths
 from ..progress import terminal_progress
-from .compute import compute_sqw
 from .parameters import SQW_PARAMETERS
 
 
@@ -32,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+
     params = SQW_PARAMETERS.from_argparse(args)
     check_output_paths(SQW_PARAMETERS, params)  # before the computation, not after it
     output = Path(params["output"])

@@ -41,8 +41,9 @@ from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
 from . import averaging
-from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums, StreamingCorrelator,
+from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums,
                           species_pairs)
+from .engines import make_correlator, resolve_engine
 from .parameters import SQW_PARAMETERS
 from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
                       spherical_qpoints)
@@ -218,8 +219,10 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
     progress = ensure_progress(progress)
     paths = [Path(p) for p in params["trajectories"]]
     _check_distinct(paths)
-    readers = [open_trajectory(p) for p in paths]
+    readers = []
     try:
+        for path in paths:
+            readers.append(open_trajectory(path, species_from=params["species_from"]))
         _check_frame_interval(readers, params["time_step_fs"])
         with execution.session(params["scheduler"], params["threads_per_worker"]):
             return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
@@ -245,7 +248,7 @@ def _check_frame_interval(readers: list[TrajectoryReader], time_step_fs: float) 
                 FRAME_INTERVAL_TOLERANCE * recorded):
             raise ParameterError(
                 "time_step_fs", f"{time_step_fs:g} fs, but the frames of {reader.path} are "
-                f"{recorded:g} fs apart (their Time= values)",
+                f"{recorded:g} fs apart (the frame times the file records)",
                 f"give --time-step-fs {recorded:g}: the time between stored frames, which is "
                 "the MD time step times the dump interval")
 
@@ -505,6 +508,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     incoherent = {"yes": True, "no": False}.get(
         params["incoherent"], params["weights"] in ("neutron", "none")
         or approximation == INCOHERENT)
+    engine = resolve_engine(params["engine"], params["device"], params["precision"])
     progress.report(0.0, "choosing q-points")
     q_points = _choose_qpoints(params, first)
     q_norms = q_points.norms
@@ -535,7 +539,8 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
             incoherent, memory_bytes, _batch_blocks(window, first.n_atoms, incoherent,
                                                     len(species), len(q_norms), memory_bytes),
             lambda sample, total: _add_sample(sample, context, spread, total),
-            progress.sub(0.0, 0.98), checkpoint, store.key if store else "")
+            progress.sub(0.0, 0.98), checkpoint, store.key if store else "", engine=engine,
+            species_from=params["species_from"])
         start_run = len(readers)
     if state is not None:
         spread.restore(state)
@@ -554,8 +559,8 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     for run in range(start_run, len(readers)):
         reader = readers[run]
         inverse_cell = np.linalg.inv(reader.cell)
-        correlator = StreamingCorrelator(species_index, len(species), q_points.indices, window,
-                                         incoherent, memory_bytes=memory_bytes)
+        correlator = make_correlator(engine, species_index, len(species), q_points.indices,
+                                     window, incoherent, memory_bytes=memory_bytes)
         context.pairs = correlator.pairs
         batch_blocks = _batch_blocks(window, first.n_atoms, incoherent, len(species),
                                      len(q_norms), memory_bytes)
@@ -613,6 +618,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
             q_average[name] = (values, error)
     logs = _logs(params, readers, species, weights, q_points, window, frames_per_run, spread,
                  single, int(np.count_nonzero(empty)), incoherent)
+    logs["engine"] = engine.label
     unphysical = motion.warning([r.path for r in readers])
     if unphysical:
         warnings.warn(unphysical, UnphysicalTrajectoryWarning, stacklevel=3)

@@ -12,9 +12,13 @@ from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet
 
 #: Trajectory file extensions the readers recognise (the format is also sniffed from content).
-TRAJECTORY_EXTENSIONS = (".xyz", ".extxyz", ".traj", ".lammpstrj", ".dump")
+TRAJECTORY_EXTENSIONS = (".xyz", ".extxyz", ".traj", ".lammpstrj", ".dump", ".nc", ".netcdf")
 WEIGHT_CHOICES = ("neutron", "xray", "electron", "none")
 INCOHERENT_CHOICES = ("auto", "yes", "no")
+#: Engines, devices and precisions of the correlator (see :mod:`.engines`).
+ENGINE_CHOICES = ("auto", "numba", "torch")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+PRECISION_CHOICES = ("double", "single")
 
 SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
     # -- input ---------------------------------------------------------------------------
@@ -24,6 +28,12 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
               "spread gives the errors", kind=Kind.INPUT_FILES, cli_positional=True,
               extensions=TRAJECTORY_EXTENSIONS, mantid_name="InputTrajectories",
               group="Input"),
+    Parameter("species_from", str, "For trajectories that store type indices instead of "
+              "element symbols (NetCDF, as GPUMD's dump_netcdf writes): a NEP model (its header "
+              "lists the elements in type order), a structure file with the same atoms in the "
+              "same order, or a species file; by default the species file the MD step writes "
+              "beside each trajectory (<trajectory>.species.txt)", kind=Kind.INPUT_FILE,
+              default=None, group="Input"),
     Parameter("time_step_fs", float, "Time between two stored frames of the trajectory (the "
               "MD time step times the dump interval)", unit="fs", minimum=0.0,
               exclusive_minimum=True, group="Input"),
@@ -83,6 +93,17 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
     Parameter("per_q", bool, "Keep one spectrum per q-point (in the order of the q-list, "
               "with the q-vectors in a table) instead of averaging over |Q| shells",
               default=False, group="Averaging"),
+    # -- engine ---------------------------------------------------------------------------
+    Parameter("engine", str, "Correlation engine: numba (CPU threads) or torch (PyTorch, on "
+              "a GPU or the CPU; equal to numba within 1e-10); auto = torch where a CUDA GPU "
+              "is visible, else numba", default="auto", choices=ENGINE_CHOICES,
+              group="Engine"),
+    Parameter("device", str, "Where the torch engine runs: cuda (a GPU), cpu, or auto (the GPU "
+              "where one is visible)", default="auto", choices=DEVICE_CHOICES, group="Engine"),
+    Parameter("precision", str, "Floating-point precision of the torch engine's phases and "
+              "FFTs: double (fp64, the default) or single (fp32, sums still in fp64; about 1e-6 "
+              "relative to each spectrum's maximum, faster on most GPUs)", default="double",
+              choices=PRECISION_CHOICES, group="Engine"),
     # -- output --------------------------------------------------------------------------
     Parameter("output", str, "Processed NeXus file to write (Mantid's format; default "
               "sqw.nxs); a PNG colour map is written next to it", kind=Kind.OUTPUT_FILE,

@@ -37,7 +37,8 @@ from ..execution import Executor, Piece, piece_progress
 from ..io.atomic import atomic_path
 from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter
-from .correlation import BlockPlan, CorrelationSums, StreamingCorrelator
+from .correlation import BlockPlan, CorrelationSums
+from .engines import EngineChoice, make_correlator
 
 #: q-points per piece. Every piece parses its frames itself: measured here (docs/scaling.md),
 #: parsing extended XYZ costs about 0.9 us per atom and frame, the correlations (coherent and
@@ -58,18 +59,19 @@ class PieceSums:
 def correlate_piece(path: str, species_index: np.ndarray, n_species: int,
                     q_indices: np.ndarray, window: int, incoherent: bool, plan: BlockPlan,
                     batch_blocks: int, first_batch: int, n_batches: int | None,
-                    memory_bytes: int, threads: int) -> PieceSums:
+                    memory_bytes: int, threads: int, engine: EngineChoice | None = None,
+                    species_from: str | None = None) -> PieceSums:
     """The sums of the starts of batches ``[first_batch, first_batch + n_batches)`` of one
     trajectory (``n_batches`` None: to the end of the file) for the q-points ``q_indices``."""
     from .compute import _too_short
 
     progress = piece_progress()
-    reader = open_trajectory(path)
+    reader = open_trajectory(path, species_from=species_from)
     try:
         inverse_cell = np.linalg.inv(reader.cell)
-        correlator = StreamingCorrelator(species_index, n_species, q_indices, window,
-                                         incoherent, memory_bytes=memory_bytes,
-                                         workers=threads, plan=plan)
+        correlator = make_correlator(engine or EngineChoice(), species_index, n_species,
+                                     q_indices, window, incoherent, memory_bytes=memory_bytes,
+                                     workers=threads, plan=plan)
         first_frame = first_batch * batch_blocks * plan.starts
         wanted = None if n_batches is None else n_batches * batch_blocks * plan.starts + window
         expected = wanted or max(1, (reader.estimated_frame_count() or 1) - first_frame)
@@ -169,7 +171,8 @@ def correlate_in_pieces(executor: Executor, readers: list[TrajectoryReader],
                         add_sample: Callable[[CorrelationSums, CorrelationSums | None],
                                              CorrelationSums],
                         progress: ProgressReporter, checkpoint: str | os.PathLike | None = None,
-                        checkpoint_key: str = "") -> tuple[CorrelationSums, list[int]]:
+                        checkpoint_key: str = "", engine: EngineChoice | None = None,
+                        species_from: str | None = None) -> tuple[CorrelationSums, list[int]]:
     """Run the pieces on ``executor`` and merge them; ``add_sample(sample, total)`` adds one
     sample to the statistics and returns the new total. Returns the total and the frames of
     each run."""
@@ -194,7 +197,7 @@ def correlate_in_pieces(executor: Executor, readers: list[TrajectoryReader],
                     key=f"sqw-run{run}-batch{batch}-q{block}", function=correlate_piece,
                     args=(str(reader.path.resolve()), species_index, n_species,
                           q_indices[q_slice], window, incoherent, plan, batch_blocks, batch,
-                          None if last else 1, memory_bytes, threads),
+                          None if last else 1, memory_bytes, threads, engine, species_from),
                     weight=float(frames * (q_slice.stop - q_slice.start))))
 
     store = _PieceStore(checkpoint, checkpoint_key) if checkpoint else None

@@ -97,11 +97,12 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
     GPU where found, else ASE + CPUNEP): NVT equilibration for ``n_steps`` then NVE production
     for ``n_steps`` whose frames, one every ``sample_interval`` steps, are returned. Each call
     runs in its own folder under ``work_directory`` (resumable as any MD run)."""
-    from ase.io import read, write
+    from ase.io import write
 
     def sample(start: Atoms, model_path: Path, *, temperature_k: float, n_steps: int,
                time_step_fs: float, sample_interval: int, seed: int) -> list[Atoms]:
         from ..md.core import run_md
+        from ..md.outputs import iter_frames
 
         folder = Path(work_directory) / f"md_seed{seed}_{temperature_k:g}K"
         folder.mkdir(parents=True, exist_ok=True)
@@ -119,9 +120,11 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
                         dump_interval_fs=sample_interval * time_step_fs, seed=seed,
                         backend=backend, gpumd_executable=gpumd_executable, processes=1)
         frames = []
+        # iter_frames reads every format MD writes (NetCDF frames carry type indices that
+        # become species through the file beside them; ase.io would make them 'X').
         for path in result.trajectory_paths:
             frames.extend(Atoms(numbers=a.numbers, positions=a.positions, cell=a.cell,
-                                pbc=a.pbc) for a in read(str(path), index=":"))
+                                pbc=a.pbc) for a in iter_frames(path))
         return frames
 
     return sample

@@ -114,10 +114,11 @@ def test_cancel_stops_two_md_worker_processes_and_the_runs_resume(shared_data, t
     # Nothing under a final name: no trajectory, thermo table or summary of either run, no
     # summary of the set, no output workspace; the partial files and checkpoints remain.
     for run in runs:
-        assert not (run / outputs.TRAJECTORY_NAME).exists()
+        # NetCDF is the default trajectory format of new runs.
+        assert not (run / outputs.TRAJECTORY_NETCDF_NAME).exists()
         assert not (run / outputs.THERMO_NAME).exists()
         assert not (run / outputs.SUMMARY_NAME).exists()
-        assert outputs.partial_path(run / outputs.TRAJECTORY_NAME).is_file()
+        assert outputs.partial_path(run / outputs.TRAJECTORY_NETCDF_NAME).is_file()
     assert not (tmp_path / "runs" / SUMMARY_FILE).exists()
     assert not ads.doesExist("thermo")
 

@@ -62,7 +62,7 @@ def test_thermo_table_equals_the_runs_thermo_file(md_run):
 def test_trajectory_paths_are_given_for_mdcomputesqw(md_run):
     algorithm, outputs, folder = md_run
     trajectories = list(algorithm.getProperty("Trajectories").value)
-    expected = folder / "runs" / "T_300K" / "run_000" / "trajectory.xyz"
+    expected = folder / "runs" / "T_300K" / "run_000" / "trajectory.nc"   # the default format
     assert trajectories == [str(expected)] and expected.is_file()
     runs = outputs["runs"]
     assert runs.column("trajectory_path") == [str(expected)]

@@ -42,6 +42,15 @@ def fake_gpumd(tmp_path) -> Path:
 
 
 @pytest.fixture
+def fake_gpumd_netcdf(fake_gpumd) -> Path:
+    """The stand-in, announcing a NetCDF build (the message of dump_netcdf.cu that only a gpumd
+    built with USE_NETCDF holds)."""
+    text = fake_gpumd.read_text()
+    fake_gpumd.write_text(text + "# dump_netcdf no longer takes <grouping_method> <group_id>\n")
+    return fake_gpumd
+
+
+@pytest.fixture
 def clean_fake_environment(monkeypatch):
     for name in ("FAKE_GPUMD_MODE", "FAKE_GPUMD_CRASH_AFTER"):
         monkeypatch.delenv(name, raising=False)

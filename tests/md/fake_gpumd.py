@@ -49,6 +49,10 @@ def parse_run_in(path):
                           "first two parameters.")
                     sys.exit(1)
                 current["dump"] = (int(values[0]), values[1], "velocity" in values[2:])
+            elif key == "dump_netcdf":
+                # dump_netcdf <interval> <file> [precision single|double] [velocity]
+                current["dump"] = (int(values[0]), values[1], "velocity" in values[2:])
+                current["netcdf"] = "single" if "single" in values[2:] else "double"
             elif key == "dump_restart":
                 current["restart"] = int(values[0])
             elif key == "run":
@@ -72,6 +76,56 @@ def read_model():
         if key + "=" in comment:
             fake[key] = float(comment.split(key + "=")[1].split()[0])
     return atoms, [float(x) for x in lattice], fake
+
+
+class NetcdfDump:
+    """dump_netcdf's layout (src/measure/dump_netcdf.cu): NetCDF-3 64-bit offset, AMBER
+    conventions, time in ps, cell lengths and angles, a per-frame type (the index of the
+    species in nep.txt's header), coordinates; synced after every frame."""
+
+    def __init__(self, name, symbols, lattice, precision, velocities):
+        import netCDF4
+
+        with open("nep.txt") as handle:
+            header = handle.readline().split()
+        elements = header[2:2 + int(header[1])]
+        self.types = [elements.index(s) for s in symbols]
+        self.lengths = [math.sqrt(sum(v * v for v in lattice[3 * k:3 * k + 3])) for k in range(3)]
+        self.velocities = velocities
+        data = self.data = netCDF4.Dataset(name, "w", format="NETCDF3_64BIT_OFFSET")
+        data.program, data.programVersion = "GPUMD", "5.6"
+        data.Conventions, data.ConventionVersion = "AMBER", "1.0"
+        for dim, size in (("frame", None), ("spatial", 3), ("atom", len(symbols)),
+                          ("cell_spatial", 3), ("cell_angular", 3), ("label", 10)):
+            data.createDimension(dim, size)
+        real = "f4" if precision == "single" else "f8"
+        data.createVariable("time", "f8", ("frame",)).units = "picosecond"
+        data.createVariable("cell_lengths", "f8", ("frame", "cell_spatial")).units = "angstrom"
+        data.createVariable("cell_angles", "f8", ("frame", "cell_angular")).units = "degree"
+        data.createVariable("type", "i4", ("frame", "atom"))
+        data.createVariable("coordinates", real, ("frame", "atom", "spatial")).units = "angstrom"
+        if velocities:
+            data.createVariable("velocities", real, ("frame", "atom", "spatial")).units = (
+                "angstrom/picosecond")
+        self.frames = 0
+
+    def write(self, global_time_fs, positions):
+        data, frame = self.data, self.frames
+        data.variables["time"][frame] = global_time_fs / 1000.0
+        data.variables["cell_lengths"][frame] = self.lengths    # the fake's boxes are orthogonal
+        data.variables["cell_angles"][frame] = [90.0, 90.0, 90.0]
+        data.variables["type"][frame] = self.types
+        data.variables["coordinates"][frame] = positions
+        if self.velocities:
+            data.variables["velocities"][frame] = [[0.0, 0.0, 0.0]] * len(positions)
+        data.sync()
+        self.frames += 1
+
+    def flush(self):
+        self.data.sync()
+
+    def close(self):
+        self.data.close()
 
 
 def main():
@@ -108,7 +162,12 @@ def main():
             thermo.write(f"# dump_thermo {block['thermo']}\n# format_version 1\n# num_atoms {n}\n"
                          f"# dt_output {block['thermo'] * dt:.10e} fs\n"
                          f"# columns {columns} sxx syy szz syz sxz sxy ax ay az bx by bz cx cy cz\n")
-        dump = open(block["dump"][1], "a") if block["dump"] else None
+        netcdf = block.get("netcdf")
+        dump = None
+        if block["dump"] and netcdf:
+            dump = NetcdfDump(block["dump"][1], symbols, lattice, netcdf, block["dump"][2])
+        elif block["dump"]:
+            dump = open(block["dump"][1], "a")
         for step in range(block["steps"]):
             global_time += dt
             t = time0 + global_time - (production_start_fs if is_production else 0.0)
@@ -124,7 +183,9 @@ def main():
             for i, x in enumerate(x0):
                 shift = AMPLITUDE * math.sin(omega * t + 2 * math.pi * i / n) if is_production else 0
                 positions.append([x[0] + shift, x[1], x[2]])
-            if dump and (step + 1) % block["dump"][0] == 0:
+            if netcdf and dump and (step + 1) % block["dump"][0] == 0:
+                dump.write(global_time, positions)
+            elif dump and (step + 1) % block["dump"][0] == 0:
                 properties = "species:S:1:pos:R:3" + (":vel:R:3" if block["dump"][2] else "")
                 dump.write(f"{n}\nTime={global_time:.8f} pbc=\"T T T\" Lattice=\"{lattice_text}\" "
                            f"energy=-1.0 Properties={properties}\n")
@@ -140,7 +201,7 @@ def main():
                     for s, p in zip(symbols, positions):
                         restart.write(f"{s} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f} 28.085 0 0 0\n")
             if is_production and step + 1 == crash_after:
-                if dump:
+                if dump and not netcdf:
                     dump.write(f"{n}\nTime={global_time + dt:.8f} pbc=\"T T T\"\n{symbols[0]} 0.0")
                     dump.flush()
                 print("Killed (fake crash)")

@@ -120,26 +120,34 @@ def _crash_after(n_reports):
     return ProgressReporter(callback)
 
 
-@pytest.mark.parametrize("interrupt, n_reports", [
-    ("cancel", 12),     # during NPT equilibration (Langevin-BAOAB state in the checkpoint)
-    ("cancel", 35),     # during NVE production
-    ("crash", 40),      # a crash between checkpoints: files hold frames past the checkpoint
+@pytest.mark.parametrize("interrupt, n_reports, trajectory_format", [
+    ("cancel", 12, "extxyz"),   # during NPT equilibration (Langevin-BAOAB state in the checkpoint)
+    ("cancel", 35, "netcdf"),   # during NVE production
+    ("crash", 40, "extxyz"),    # a crash between checkpoints: files hold frames past the checkpoint
+    ("crash", 40, "netcdf"),
 ])
 def test_an_interrupted_run_resumes_to_identical_frames(tmp_path, si_structure, si_model,
-                                                        interrupt, n_reports):
+                                                        interrupt, n_reports, trajectory_format):
     settings = dict(equilibration="npt", equilibration_time_ps=0.2, production_time_ps=0.3,
-                    checkpoint_interval_ps=0.1)
+                    checkpoint_interval_ps=0.1, trajectory_format=trajectory_format)
+    name = {"extxyz": "trajectory.xyz", "netcdf": "trajectory.nc"}[trajectory_format]
     reference = cpu_run(tmp_path, si_structure, si_model, name="reference", **settings)
     progress = _cancel_after(n_reports) if interrupt == "cancel" else _crash_after(n_reports)
     with pytest.raises(Cancelled if interrupt == "cancel" else RuntimeError):
         cpu_run(tmp_path, si_structure, si_model, name="resumed", progress=progress, **settings)
     folder = tmp_path / "resumed" / "T_300K" / "run_000"
     names = {p.name for p in folder.iterdir()}
-    assert {"trajectory.xyz.partial", "thermo.csv.partial", "checkpoint.npz"} <= names
-    assert "trajectory.xyz" not in names and "summary.json" not in names
+    assert {f"{name}.partial", "thermo.csv.partial", "checkpoint.npz"} <= names
+    assert name not in names and "summary.json" not in names
     if interrupt == "crash":
         meta = json.loads(bytes(np.load(folder / "checkpoint.npz")["_metadata"]).decode())
-        assert (folder / "trajectory.xyz.partial").stat().st_size > meta["trajectory_bytes"]
+        if trajectory_format == "extxyz":
+            assert (folder / f"{name}.partial").stat().st_size > meta["trajectory_bytes"]
+        else:
+            import netCDF4
+
+            with netCDF4.Dataset(folder / f"{name}.partial") as data:
+                assert len(data.dimensions["frame"]) > meta["trajectory_bytes"]
     resumed = cpu_run(tmp_path, si_structure, si_model, name="resumed", **settings).runs[0]
     assert resumed["timings"]["resumed_from_step"] > 0
     expected = reference.runs[0]

@@ -218,6 +218,34 @@ def test_an_interrupted_gpumd_run_resumes_from_its_restart_file(tmp_path, si_str
     assert (folder / "gpumd" / "segment_01" / "run.in").read_text().count("ensemble") == 1
 
 
+def test_gpumd_built_with_netcdf_dumps_netcdf(tmp_path, si_structure, si_model,
+                                             fake_gpumd_netcdf, monkeypatch):
+    """dump_netcdf where gpumd has it; the trajectory is the stand-in's analytic path; an
+    interrupted run resumes and joins the NetCDF segments with a continuous time; sqw reads the
+    result with the species file beside it."""
+    monkeypatch.delenv("FAKE_GPUMD_MODE", raising=False)
+    monkeypatch.setenv("FAKE_GPUMD_CRASH_AFTER", "130")
+    with pytest.raises(ExternalProgramError, match="exit status 137"):
+        gpumd_run(tmp_path, si_structure, si_model, fake_gpumd_netcdf)
+    monkeypatch.delenv("FAKE_GPUMD_CRASH_AFTER")
+    run = gpumd_run(tmp_path, si_structure, si_model, fake_gpumd_netcdf).runs[0]
+    folder = tmp_path / "runs" / "T_300K" / "run_000"
+    run_in = (folder / "gpumd" / "segment_00" / "run.in").read_text()
+    assert "dump_netcdf 5 dump.nc precision double" in run_in and "dump_xyz" not in run_in
+    assert run["trajectory_path"].endswith("trajectory.nc")
+    assert (folder / "trajectory.species.txt").read_text().split()[-1] == "Si"
+    assert run["timings"]["resumed_from_step"] == 100 + 100
+    frames = list(iter_frames(run["trajectory_path"]))
+    np.testing.assert_allclose([frame_time_fs(f) for f in frames],
+                               200.0 + 10.0 * np.arange(1, 41))
+    assert run["mean_squared_displacement_angstrom2"] == pytest.approx(0.005, rel=1e-6)
+    from mantid_mdinsim.io.trajectory import open_trajectory
+
+    reader = open_trajectory(run["trajectory_path"])
+    assert reader.format == "netcdf" and set(reader.species) == {"Si"}
+    assert reader.frame_interval_fs == pytest.approx(10.0)
+
+
 # -- real GPUMD (GPU machines) ------------------------------------------------------------
 @pytest.mark.gpu
 def test_real_gpumd_conserves_energy_in_nve(tmp_path, si_structure, si_model):
@@ -251,6 +279,38 @@ def test_real_gpumd_and_the_cpu_backend_agree(tmp_path, si_structure, si_model):
         assert abs(gpu[key] - cpu[key]) < spread, key
     assert gpu["mean_squared_displacement_angstrom2"] == pytest.approx(
         cpu["mean_squared_displacement_angstrom2"], rel=0.3)
+
+
+@pytest.mark.gpu
+def test_real_gpumd_dump_netcdf_into_sqw(tmp_path, si_structure, si_model):
+    """The real gpumd writes dump_netcdf (where built with NetCDF); sqw reads it and gives the
+    same S(q,w) from the NetCDF file as from the same frames written as extended XYZ."""
+    from mantid_mdinsim.external import find_executable
+    from mantid_mdinsim.md.gpumd import dump_netcdf_supported
+    from mantid_mdinsim.md.outputs import format_frame
+    from mantid_mdinsim.sqw import compute_sqw
+
+    executable = find_executable("gpumd")
+    if not dump_netcdf_supported(executable):
+        pytest.skip("this gpumd was built without NetCDF (USE_NETCDF)")
+    result = run_md(structure=str(si_structure), model=str(si_model),
+                    output_dir=str(tmp_path / "runs"), temperature_k=[300.0],
+                    supercell=[3, 3, 3], time_step_fs=1.0, equilibration="nvt",
+                    equilibration_time_ps=1.0, production_time_ps=3.0, dump_interval_fs=10.0,
+                    backend="gpumd", gpumd_executable=str(executable))
+    trajectory = result.runs[0]["trajectory_path"]
+    assert trajectory.endswith(".nc")
+    xyz = tmp_path / "same.xyz"
+    with open(xyz, "w") as handle:
+        for frame in iter_frames(trajectory):
+            handle.write(format_frame(frame.get_chemical_symbols(), frame.positions,
+                                      np.array(frame.cell), frame_time_fs(frame)))
+    settings = dict(time_step_fs=10.0, window=50, q_max_inv_angstrom=4.0, q_count=50)
+    from_netcdf = compute_sqw(settings, trajectories=[trajectory])
+    from_xyz = compute_sqw(settings, trajectories=[str(xyz)])
+    for name, (values, _) in from_xyz.parts.items():
+        np.testing.assert_allclose(from_netcdf.parts[name][0], values, rtol=1e-6,
+                                   atol=1e-9 * np.nanmax(np.abs(values)))
 
 
 def test_a_gpumd_run_that_blows_up_stops_with_a_clear_error(tmp_path, si_structure, si_model,

@@ -75,7 +75,7 @@ def test_an_interrupted_run_resumes_without_repeating_md(tiny_prediction):
     assert result.stages["md"] == "skipped"
     assert result.stages["sqw 150K"] == "ran"
     assert result.stages["instrument 150K"] == "ran"
-    assert (folder / "md" / "T_150K" / "run_000" / "trajectory.xyz").is_file()
+    assert (folder / "md" / "T_150K" / "run_000" / "trajectory.nc").is_file()
 
 
 def test_a_third_run_skips_every_stage_and_gives_the_same_spectrum(tiny_prediction):
