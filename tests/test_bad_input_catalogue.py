@@ -415,7 +415,8 @@ def test_a_finished_run_whose_trajectory_was_cut_is_not_reported_finished(
     if shared_data_or_none is None:
         pytest.skip("needs the Si NEP model of ../shared/data")
     argv = ["md", inputs.structure("si.xyz"), "--model", str(shared_data_or_none / SI_MODEL),
-            *SHORT_MD, "--supercell", "1", "1", "1", "--output-dir", str(tmp_path / "md")]
+            *SHORT_MD, "--supercell", "1", "1", "1", "--trajectory-format", "extxyz",
+            "--output-dir", str(tmp_path / "md")]
     assert main(argv) == 0
     trajectory = tmp_path / "md" / "T_300K" / "run_000" / "trajectory.xyz"
     lines = trajectory.read_text().splitlines(keepends=True)

@@ -141,9 +141,10 @@ def completed_run(directory: Path, trajectory_name: str = outputs.TRAJECTORY_NAM
 def _check_trajectory_complete(trajectory: Path, summary: Mapping[str, Any]) -> None:
     """A finished run's extended XYZ trajectory holds number_of_frames x (atoms + 2) lines; a
     file cut after the run (a copy interrupted, a full disk) would otherwise be reported as a
-    finished run and found out only by the next step."""
+    finished run and found out only by the next step. (A NetCDF file cut short is refused by
+    its reader, which checks the size its header implies.)"""
     frames, atoms = summary.get("number_of_frames"), summary.get("number_of_atoms")
-    if not isinstance(frames, int) or not isinstance(atoms, int) or \
+    if trajectory.suffix != ".xyz" or not isinstance(frames, int) or not isinstance(atoms, int) or \
             summary.get("number_of_beads", 1) not in (None, 1):
         return
     lines = 0
