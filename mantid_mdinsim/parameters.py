@@ -318,7 +318,8 @@ class Parameter:
                 return str(value)
         except (TypeError, ValueError):
             raise ParameterError(self.name, f"{value!r} is not a valid {_TYPE_NAMES[self.type]}",
-                                 f"give a {_TYPE_NAMES[self.type]}"
+                                 f"give {'an' if self.type is int else 'a'} "
+                                 f"{_TYPE_NAMES[self.type]}"
                                  + (f" in {self.unit}" if self.unit else "")) from None
         # NaN passes no bound and inf no computation (--q-max inf gave a LinAlgError): every
         # physical parameter needs a finite number.

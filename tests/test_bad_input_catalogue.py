@@ -118,6 +118,24 @@ def _lammps_repeated_timestep(inputs: Inputs) -> str:
     return inputs.write("repeat.lammpstrj", text)
 
 
+def _training_set(inputs: Inputs) -> str:
+    """Four rattled Si cells with energies and forces (values need not be right: the cases
+    using it stop at validation)."""
+    from ase.build import bulk
+    from ase.io import write
+
+    frames = []
+    for seed in range(4):
+        atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+        atoms.rattle(0.05, seed=seed)
+        atoms.info["energy"] = -5.4 * len(atoms) + 0.01 * seed
+        atoms.arrays["forces"] = np.full((len(atoms), 3), 0.01 * seed)
+        frames.append(atoms)
+    path = inputs.folder / "train.xyz"
+    write(path, frames, format="extxyz", write_results=False)
+    return str(path)
+
+
 def _nan_frame(inputs: Inputs) -> list[str]:
     lines = list(inputs.lines)
     index = 5 * (N_ATOMS + 2) + 2 + 3
@@ -140,7 +158,7 @@ def _sqw(trajectories: Callable[[Inputs], list[str]], *extra: str, output: str |
     def argv(inputs: Inputs) -> list[str]:
         out = output if output is not None else str(inputs.folder / "out.nxs")
         return ["sqw", *trajectories(inputs), *SQW, *extra, "--output", out.format(
-            folder=inputs.a_folder, file=inputs.a_file)]
+            folder=inputs.a_folder, file=inputs.a_file, copy=inputs.copy)]
     return argv
 
 
@@ -162,7 +180,8 @@ def _instrument(source: Callable[[Inputs], str], *extra: str, output: str | None
     def argv(inputs: Inputs) -> list[str]:
         out = output if output is not None else str(inputs.folder / "instrument.nxs")
         return ["instrument", source(inputs), "--instrument", "ARCS", "--ei", "100",
-                *extra, "--output", out.format(folder=inputs.a_folder, file=inputs.a_file)]
+                *extra, "--output", out.format(folder=inputs.a_folder, file=inputs.a_file,
+                                               sqw=inputs.sqw)]
     return argv
 
 
@@ -244,6 +263,10 @@ CLI_ERRORS = [
     Case("md-corrupted-checkpoint", _md(lambda i: i.structure("si.xyz"),
                                         output="{folder}/md-checkpoint"),
          ("checkpoint.npz", "is not a readable checkpoint", "delete it"), needs_model=True),
+    Case("md-run-folder-is-a-file", _md(lambda i: i.structure("si.xyz"),
+                                        output="{folder}/md-file-run"),
+         ("run_000", "is a file where a run's folder belongs", "move or delete it"),
+         needs_model=True),
     Case("md-overlap-allowed-runs-away",
          _md(lambda i: i.structure("overlap2.xyz", _overlap(0.02)), "--min-atom-distance", "0",
              output="{folder}/md-runaway"),
@@ -258,6 +281,61 @@ CLI_ERRORS = [
          _harmonic(lambda i: i.structure("overlap3.xyz", _overlap(0.3)),
                    "--min-atom-distance", "0.3"),
          ("the relaxation brought atoms 0 and 1", "Angstrom apart"), needs_model=True),
+    # found by the QA pass (a new user's inputs, run through the command line)
+    Case("sqw-zero-cell", _sqw(lambda i: [i.write("zerocell.xyz", [
+        line.replace(line[line.index('Lattice="'):line.index('"', line.index('Lattice="') + 9) + 1],
+                     'Lattice="0 0 0 0 0 0 0 0 0"') if "Lattice=" in line else line
+        for line in i.lines])]),
+        ("zerocell.xyz", "frame 0", "no three-dimensional volume", "periodic 3D cell")),
+    Case("sqw-q-max-beyond-any-scan", _sqw(GOOD, "--q-max", "1e6"),
+         ("q_max_inv_angstrom", "reciprocal lattice points", "give a smaller --q-max")),
+    Case("md-supercell-too-large", _md(lambda i: i.structure("si.xyz"), "--supercell", "1000",
+                                       "1000", "1000"),
+         ("parameter 'supercell'", "8,000,000,000 atoms", "give fewer repetitions"),
+         needs_model=True),
+    Case("md-single-atom", _md(lambda i: i.write("one.xyz", "1\nLattice=\"5.43 0 0 0 5.43 0 0 0 "
+                                                 "5.43\" Properties=species:S:1:pos:R:3 "
+                                                 "pbc=\"T T T\"\nSi 0 0 0\n")),
+         ("parameter 'supercell'", "gives 1 atom", "--supercell 3 3 3"), needs_model=True),
+    Case("sqw-output-is-its-input", _sqw(lambda i: [str(i.copy)], output="{copy}"),
+         ("parameter 'output'", "is also the input 'trajectories'", "another output file name")),
+    Case("instrument-output-is-its-input",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", output="{sqw}"),
+         ("parameter 'output_file'", "is also the input", "another output file name")),
+    Case("instrument-temperature-beyond-any-md", _instrument(lambda i: str(i.sqw),
+                                                             "--temperature", "1e9"),
+         ("parameter 'temperature_k'", "out of range", "<= 100000 K")),
+    Case("instrument-resolution-model-without-resolution",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", "--resolution", "none",
+                     "--resolution-model", "PyChop_fit"),
+         ("parameter 'resolution_model'", "--resolution none applies no resolution",
+          "leave --resolution-model out")),
+    Case("instrument-msd-beyond-any-solid",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", "--debye-waller", "apply",
+                     "--msd", "1e6"),
+         ("parameter 'mean_squared_displacement_angstrom2'", "U = 1e+06 Angstrom^2",
+          "beyond any solid", "check U")),
+    Case("sqw-zones-without-q-path", _sqw(GOOD, "--zones", "3"),
+         ("parameter 'zones'", "no", "give --q-path too, or leave --zones out")),
+    Case("sqw-primitive-cell-without-q-path", _sqw(GOOD, "--primitive-cell", "si.cif"),
+         ("parameter 'primitive_cell'", "give --q-path too")),
+    Case("train-empty-uncertainty-window",
+         lambda i: ["train", _training_set(i), "--backend", "neppo", "--generations", "2",
+                    "--ensemble-size", "2", "--active-learning-generations", "1",
+                    "--uncertainty-threshold", "100", "--uncertainty-maximum", "10",
+                    "--output-dir", str(i.folder / "train")],
+         ("parameter 'uncertainty_maximum_mev_per_angstrom'", "is not above the threshold 100",
+          "give a maximum above the threshold")),
+    Case("harmonic-frequency-min-above-every-mode",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
+                   "--mesh", "2", "2", "2", "--frequency-min", "1e4"),
+         ("parameter 'frequency_min_mev'", "leaves out every mode", "below the highest mode"),
+         needs_model=True),
+    Case("harmonic-energy-step-wider-than-range",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
+                   "--mesh", "2", "2", "2", "--energy-step", "1000"),
+         ("parameter 'energy_step_mev'", "is wider than the range", "give a step of at most"),
+         needs_model=True),
 ]
 
 
@@ -274,6 +352,9 @@ def test_cli_error(case: Case, inputs: Inputs, shared_data_or_none, capsys, tmp_
         run = inputs.folder / "md-checkpoint" / "T_300K" / "run_000"
         run.mkdir(parents=True, exist_ok=True)
         (run / "checkpoint.npz").write_bytes(b"PK\x03\x04 cut short")
+    if case.id == "md-run-folder-is-a-file":
+        (inputs.folder / "md-file-run" / "T_300K").mkdir(parents=True, exist_ok=True)
+        (inputs.folder / "md-file-run" / "T_300K" / "run_000").write_text("a file\n")
     capsys.readouterr()
     status = main(argv)
     error = capsys.readouterr().err
@@ -325,6 +406,27 @@ def test_disk_full_while_writing_is_a_message_and_leaves_nothing(inputs, tmp_pat
     assert "are free" in error
     _no_temporaries(tmp_path)
     assert not (tmp_path / "s.nxs").exists()
+
+
+def test_a_finished_run_whose_trajectory_was_cut_is_not_reported_finished(
+        inputs, shared_data_or_none, tmp_path, capsys):
+    """A run folder whose summary.json says done but whose trajectory was cut afterwards (an
+    interrupted copy): the rerun names the file and the fix instead of reporting the run."""
+    if shared_data_or_none is None:
+        pytest.skip("needs the Si NEP model of ../shared/data")
+    argv = ["md", inputs.structure("si.xyz"), "--model", str(shared_data_or_none / SI_MODEL),
+            *SHORT_MD, "--supercell", "1", "1", "1", "--trajectory-format", "extxyz",
+            "--output-dir", str(tmp_path / "md")]
+    assert main(argv) == 0
+    trajectory = tmp_path / "md" / "T_300K" / "run_000" / "trajectory.xyz"
+    lines = trajectory.read_text().splitlines(keepends=True)
+    trajectory.write_text("".join(lines[:len(lines) // 2 + 3]))
+    capsys.readouterr()
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert "trajectory.xyz: holds" in error and "records" in error
+    assert "delete the run's folder to run it again" in error
 
 
 def test_a_corrupted_sqw_checkpoint_is_ignored_and_the_result_is_that_of_a_fresh_run(

@@ -202,12 +202,29 @@ def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path)
                              fix="use a model trained on every species of the structure")
 
 
+#: The most atoms of a supercell: GPUMD runs about ten million atoms on one large GPU.
+MAX_SUPERCELL_ATOMS = 10_000_000
+
+
 def build_supercell(atoms: Atoms, repetitions: list[int] | tuple[int, ...]) -> Atoms:
     """The input cell repeated ``repetitions`` = (n_a, n_b, n_c) times."""
     repetitions = tuple(int(n) for n in repetitions)
     if len(repetitions) != 3:
         raise ParameterError("supercell", f"{len(repetitions)} values given",
                              "give three repetitions, e.g. --supercell 4 4 4")
+    atom_count = len(atoms) * int(np.prod(repetitions, dtype=np.int64))
+    if atom_count > MAX_SUPERCELL_ATOMS:
+        # Checked before ase builds it: a 1000x1000x1000 request would otherwise die in a
+        # MemoryError (tens of GiB) rather than tell the user.
+        raise ParameterError("supercell", f"{' '.join(map(str, repetitions))} gives {atom_count:,} "
+                             f"atoms, more than the {MAX_SUPERCELL_ATOMS:,} one run can hold",
+                             "give fewer repetitions (a few thousand atoms resolve most spectra)")
+    if atom_count < 2:
+        # One atom has no vibration once the centre-of-mass motion is removed: its
+        # temperature is 0/0 and the run would stop as a "runaway" at NaN K.
+        raise ParameterError("supercell", f"{' '.join(map(str, repetitions))} gives "
+                             f"{atom_count} atom, which has no vibrations to simulate",
+                             "repeat the cell, e.g. --supercell 3 3 3")
     return atoms.repeat(repetitions)
 
 

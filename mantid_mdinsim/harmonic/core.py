@@ -96,6 +96,13 @@ def _edges(low: float, high: float, step: float, name: str) -> np.ndarray:
     if not high > low:
         raise ParameterError(name, f"the range {low:g} to {high:g} is empty",
                              "give a maximum above the minimum")
+    if step > (high - low) * (1 + 1e-9):
+        # One bin would then reach past the maximum: the spectrum silently becomes a single
+        # number over a range nobody asked for.
+        step_name = name.replace("_max_", "_step_")
+        raise ParameterError(step_name, f"{step:g} is wider than the range {low:g} to {high:g}",
+                             f"give a step of at most {high - low:g} (several bins resolve the "
+                             "spectrum)")
     count = max(1, int(math.ceil((high - low) / step - 1e-9)))
     return low + step * np.arange(count + 1)
 
@@ -175,6 +182,11 @@ def _compute_harmonic(params: dict[str, Any], progress: ProgressReporter) -> Har
         raise InputFileError(structure_path, "the phonon modes have no positive frequency",
                              fix="check the structure and the model (a structure far from a "
                                  "minimum can be unstable: try --relax cell)")
+    if params["frequency_min_mev"] >= highest:
+        # Every mode would be left out: a spectrum of zeros, written as if it were one.
+        raise ParameterError("frequency_min_mev", f"{params['frequency_min_mev']:g} meV leaves "
+                             f"out every mode (the highest is {highest:.4g} meV)",
+                             "give a value below the highest mode, e.g. the default")
     energy_max = params["energy_max_mev"]
     if energy_max is None:
         energy_max = 1.05 * highest * params["max_order"]

@@ -309,6 +309,10 @@ def apply_instrument(sqw: Spectrum | SqwGrid, parameters: Mapping[str, Any] | No
     resolution_model: ResolutionModel | None = None
     if params["resolution"] == "instrument":
         resolution_model = instrument.resolution(run, params["resolution_model"])
+    elif params["resolution_model"]:
+        raise ParameterError("resolution_model", f"'{params['resolution_model']}' is given, but "
+                             "--resolution none applies no resolution",
+                             "leave --resolution-model out, or give --resolution instrument")
 
     output_range = _output_energy_range(grid, run, params)
     temperature_k, temperature_source = _temperature(grid, params)
@@ -523,6 +527,10 @@ def _extend_to_energy_gain(grid: SqwGrid, target_min_mev: float, temperature_k: 
                    grid.title, grid.logs, grid.source)
 
 
+#: Largest |Q|^2 U / 3 of a Debye-Waller factor taken as physical (exp(-50) = 2e-22).
+MAX_DEBYE_WALLER_EXPONENT = 50.0
+
+
 def _apply_corrections(grid: SqwGrid, params: Mapping[str, Any],
                        temperature_k: float | None) -> dict[str, Any]:
     """Multiply the grid in place by the chosen correction factors; return log entries."""
@@ -533,6 +541,17 @@ def _apply_corrections(grid: SqwGrid, params: Mapping[str, Any],
         factor *= corrections.quantum_correction_factor(energy, temperature_k)[np.newaxis, :]
     if params["debye_waller"] != "none":
         msd, source = _mean_squared_displacement(params, temperature_k)
+        q_max = float(np.max(np.abs(q))) if len(q) else 0.0
+        if q_max * q_max * msd / 3.0 > MAX_DEBYE_WALLER_EXPONENT:
+            # exp(-50) = 2e-22: 'apply' would zero the spectrum and 'remove' multiply its
+            # noise by 1e22 (or overflow), both written as a result.
+            raise ParameterError("mean_squared_displacement_angstrom2",
+                                 f"U = {msd:g} Angstrom^2 ({source}) makes the Debye-Waller "
+                                 f"factor exp(-Q^2 U / 3) about "
+                                 f"{np.exp(-min(q_max * q_max * msd / 3.0, 745.0)):.3g} at "
+                                 f"|Q| = {q_max:.3g} 1/Angstrom, beyond any solid",
+                                 "check U: a solid's is below about 1 Angstrom^2 (the MSD of "
+                                 "a diffusing liquid is not a Debye-Waller U)")
         debye_waller = corrections.debye_waller_factor(q, msd)[:, np.newaxis]
         factor *= 1.0 / debye_waller if params["debye_waller"] == "remove" else debye_waller
         logs["debye_waller_msd_angstrom2_used"] = msd

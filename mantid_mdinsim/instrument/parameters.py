@@ -68,7 +68,7 @@ CORE = (
               choices=("nan", "zero"), group=GROUP_OUTPUT),
     Parameter("temperature_k", float, "Sample temperature for the quantum correction and "
               "detailed balance (default: the 'temperature_k' log of the input, if any)",
-              unit="K", default=None, minimum=0.0, exclusive_minimum=True,
+              unit="K", default=None, minimum=0.0, exclusive_minimum=True, maximum=1.0e5,
               flag="--temperature", mantid_name="Temperature", group=GROUP_CORRECTIONS),
     Parameter("quantum_correction", bool, "Multiply the classical MD S(Q,w) by "
               "beta*hbar*w/(1-exp(-beta*hbar*w)) (paper eq. 6), which also gives detailed "

@@ -55,7 +55,7 @@ def check_output_file(path: str | os.PathLike, name: str) -> Path:
     path = Path(path).expanduser()
     if path.is_dir():
         raise ParameterError(name, f"{path} is a folder, not a file name",
-                             f"give a file name, e.g. {path / 'output.nxs'}")
+                             f"give a file name, e.g. one inside {path}")
     if str(path).endswith(os.sep):
         raise ParameterError(name, f"{path} ends with '{os.sep}', a folder",
                              "give a file name")
@@ -117,5 +117,26 @@ def check_output_paths(parameters, values) -> None:
             continue
         if parameter.kind is Kind.OUTPUT_FILE:
             check_output_file(value, parameter.name)
+            _check_not_an_input(parameters, values, parameter.name, Path(value))
         elif parameter.kind is Kind.DIRECTORY:
             check_output_directory(value, parameter.name)
+
+
+def _check_not_an_input(parameters, values, name: str, output: Path) -> None:
+    """An output that is one of the step's input files would replace the input with the
+    result (``sqw run.xyz --output run.xyz``): refused before anything is computed."""
+    from ..parameters import Kind
+
+    if not output.exists():
+        return
+    for parameter in parameters:
+        if parameter.kind not in (Kind.INPUT_FILE, Kind.INPUT_FILES):
+            continue
+        given = values.get(parameter.name)
+        for source in ([given] if isinstance(given, (str, os.PathLike)) else given or []):
+            with contextlib.suppress(OSError):
+                if os.path.samefile(source, output):
+                    raise ParameterError(name, f"{output} is also the input "
+                                         f"'{parameter.name}': writing it would replace the "
+                                         "input with the result",
+                                         "give another output file name")

@@ -34,6 +34,9 @@ import numpy as np
 
 from ..errors import InputFileError, MdinsimError
 
+#: Smallest volume of a cell, in Angstrom^3, still taken as a three-dimensional cell.
+MIN_CELL_VOLUME_ANGSTROM3 = 1e-6
+
 #: Largest change of a cell vector component, in Angstrom, still taken as the same cell
 #: (text dumps print the cell with a finite number of digits).
 CELL_TOLERANCE_ANGSTROM = 1e-5
@@ -274,10 +277,19 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     else:
         raise ValueError(f"unknown trajectory format {format!r}; known: {', '.join(FORMATS)}")
     try:
-        return reader_class(path)
+        reader = reader_class(path)
     except MdinsimError:
         raise
     except _PARSE_ERRORS as error:
         raise InputFileError(path, f"cannot be read as a {format} trajectory "
                              f"({type(error).__name__}: {error})", where="frame 0",
                              fix="the file is damaged at its start: write it again") from None
+    volume = abs(float(np.linalg.det(reader.cell))) if np.all(np.isfinite(reader.cell)) else 0.0
+    if volume < MIN_CELL_VOLUME_ANGSTROM3:
+        # q-points are lattice vectors of this cell: a zero, flat or non-finite one has none.
+        reader.close()
+        raise InputFileError(path, "the cell of frame 0 has no three-dimensional volume "
+                             f"(lattice {np.round(reader.cell, 6).tolist()})", where="frame 0",
+                             fix="S(q,w) needs a periodic 3D cell: write the trajectory with its "
+                             "box (extended XYZ Lattice=, LAMMPS BOX BOUNDS)")
+    return reader

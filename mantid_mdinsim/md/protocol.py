@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import InputFileError, ParameterError
 from . import frequencies
 
 #: Relative tolerance for "is a multiple of the time step".
@@ -213,6 +213,12 @@ def run_specs(parameters: Mapping[str, Any], output_dir: Path) -> list[RunSpec]:
     for temperature in temperatures:
         for index in range(parameters["number_of_runs"]):
             directory = output_dir / temperature_label(temperature) / f"run_{index:03d}"
+            for folder in (directory.parent, directory):
+                if folder.exists() and not folder.is_dir():
+                    # Found here, before any MD, not by a mkdir after the equilibration.
+                    raise InputFileError(folder, "is a file where a run's folder belongs",
+                                         fix="move or delete it, or choose another "
+                                             "--output-dir")
             specs.append(RunSpec(temperature, index, run_seed(parameters["seed"], temperature,
                                                               index), directory))
     return specs

@@ -132,8 +132,31 @@ def completed_run(directory: Path, trajectory_name: str = outputs.TRAJECTORY_NAM
     thermo = directory / outputs.THERMO_NAME
     summary = directory / outputs.SUMMARY_NAME
     if summary.is_file() and trajectory.is_file() and thermo.is_file():
-        return trajectory, thermo, summary, load_summary(summary)
+        loaded = load_summary(summary)
+        _check_trajectory_complete(trajectory, loaded)
+        return trajectory, thermo, summary, loaded
     return trajectory, thermo, summary, None
+
+
+def _check_trajectory_complete(trajectory: Path, summary: Mapping[str, Any]) -> None:
+    """A finished run's extended XYZ trajectory holds number_of_frames x (atoms + 2) lines; a
+    file cut after the run (a copy interrupted, a full disk) would otherwise be reported as a
+    finished run and found out only by the next step. (A NetCDF file cut short is refused by
+    its reader, which checks the size its header implies.)"""
+    frames, atoms = summary.get("number_of_frames"), summary.get("number_of_atoms")
+    if trajectory.suffix != ".xyz" or not isinstance(frames, int) or not isinstance(atoms, int) or \
+            summary.get("number_of_beads", 1) not in (None, 1):
+        return
+    lines = 0
+    with open(trajectory, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            lines += block.count(b"\n")
+    if lines != frames * (atoms + 2):
+        raise InputFileError(trajectory, f"holds {lines} lines, but the run's summary.json "
+                             f"records {frames} frames of {atoms} atoms "
+                             f"({frames * (atoms + 2)} lines)",
+                             fix="the file was cut or changed after the run: delete the run's "
+                                 "folder to run it again")
 
 
 def load_summary(path: Path) -> dict[str, Any]:

@@ -348,6 +348,16 @@ def _choose_qpoints(params: dict[str, Any], reader: TrajectoryReader) -> QPoints
     if params["q_file"] and params["q_path"]:
         raise ParameterError("q_file", "--q-file and --q-path both choose the q-points",
                              "give one of them")
+    if not params["q_path"]:
+        # Options of the path sampling would otherwise be ignored without a word.
+        if params["zones"] != 1:
+            raise ParameterError("zones", f"{params['zones']} zones are asked, but zones "
+                                 "repeat a --q-path, which is not given",
+                                 "give --q-path too, or leave --zones out")
+        if params["primitive_cell"]:
+            raise ParameterError("primitive_cell", "the primitive cell defines the points of "
+                                 "a --q-path, which is not given",
+                                 "give --q-path too, or leave --primitive-cell out")
     if params["q_file"]:
         return file_qpoints(params["q_file"], cell)
     if params["q_path"]:
@@ -358,7 +368,8 @@ def _choose_qpoints(params: dict[str, Any], reader: TrajectoryReader) -> QPoints
                 primitive = read(params["primitive_cell"]).cell.array
             except Exception as error:
                 raise InputFileError(params["primitive_cell"], f"cannot be read as a structure "
-                                     f"({error})") from None
+                                     f"({error})", fix="give a structure file whose cell is "
+                                     "the primitive cell (CIF, POSCAR, extended XYZ)") from None
             notes = {"primitive_cell_source": str(params["primitive_cell"])}
         else:
             frames = list(itertools.islice(reader.frames(), PRIMITIVE_FRAMES))

@@ -125,6 +125,11 @@ def _from_indices(indices: np.ndarray, cell: np.ndarray, **kwargs: Any) -> QPoin
 
 
 # -- spherical sampling ----------------------------------------------------------------------
+#: The most lattice points of the bounding box of the q-sphere that are scanned (the paper's Si
+#: supercells at 12 1/Angstrom: about 10^8).
+MAX_SCANNED_LATTICE_POINTS = 1e10
+
+
 def spherical_qpoints(cell: np.ndarray, q_max_inv_angstrom: float, q_count: int,
                       seed: int = 42) -> QPoints:
     """Commensurate q-points with 0 < |q| <= q_max, about ``q_count`` of them.
@@ -145,6 +150,14 @@ def spherical_qpoints(cell: np.ndarray, q_max_inv_angstrom: float, q_count: int,
     # n_d = q.a_d / (2 pi), so |n_d| <= q_max |a_d| / (2 pi)
     limits = np.floor(q_max_inv_angstrom * np.linalg.norm(cell, axis=1) / (2 * np.pi)
                       + 1e-9).astype(np.int64)
+    box_points = float(np.prod(2.0 * limits + 1.0))
+    if box_points > MAX_SCANNED_LATTICE_POINTS:
+        # The loop below visits every point of the box: 10^18 of them (q-max 1e6) never ends.
+        raise ParameterError("q_max_inv_angstrom", f"{q_max_inv_angstrom:g} 1/Angstrom spans "
+                             f"{box_points:.3g} reciprocal lattice points of this supercell, "
+                             f"more than the {MAX_SCANNED_LATTICE_POINTS:.0e} that can be scanned",
+                             "give a smaller --q-max (neutron spectrometers reach about 30 "
+                             "1/Angstrom at most)")
     from .kernels import sphere_lattice_points
 
     indices = sphere_lattice_points(reciprocal, limits, float(q_max_inv_angstrom),
@@ -194,7 +207,8 @@ def file_qpoints(path: str | os.PathLike, cell: np.ndarray) -> QPoints:
                                  where=f"line {number}",
                                  fix="write one q-point per line, in 1/Angstrom") from None
         if not np.all(np.isfinite(rows[-1])):
-            raise InputFileError(path, "the q-point is not finite", where=f"line {number}")
+            raise InputFileError(path, "the q-point is not finite", where=f"line {number}",
+                                 fix="write three finite numbers qx qy qz, in 1/Angstrom")
         lines.append(number)
     if not rows:
         raise InputFileError(path, "the file holds no q-point",

@@ -291,6 +291,14 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
     if parameters["ensemble_size"] < 2:
         raise ParameterError("ensemble_size", "active learning needs an ensemble of at least "
                              "two models for its uncertainty", "give --ensemble-size 4 or more")
+    threshold = parameters["uncertainty_threshold_mev_per_angstrom"]
+    maximum = parameters["uncertainty_maximum_mev_per_angstrom"]
+    if maximum is not None and not maximum > threshold:
+        # select_uncertain keeps threshold < sigma <= maximum: an empty window would label
+        # nothing, and every round would retrain on the same data without a word.
+        raise ParameterError("uncertainty_maximum_mev_per_angstrom", f"{maximum:g} meV/Angstrom "
+                             f"is not above the threshold {threshold:g} meV/Angstrom, so no "
+                             "structure could be selected", "give a maximum above the threshold")
     if inputs.hyper.version != 4:
         raise ParameterError("version", "active learning evaluates the ensemble with "
                              "calorine's CPUNEP, which reads NEP4 only", "use --nep-version 4")

@@ -107,8 +107,8 @@ def test_unknown_instrument_lists_the_valid_ones(flat_sqw):
     ({"instrument": "ARCS", "incident_energy_mev": 100.0, "energy_max_mev": 120.0},
      "beyond the incident energy"),
     ({"instrument": "TOSCA", "energy_max_mev": 600.0}, "beyond TOSCA's energy-transfer range"),
-    ({"instrument": "ARCS", "temperature_k": 0.0}, "must be > 0 K"),
-    ({"instrument": "ARCS", "temperature_k": -5.0}, "must be > 0 K"),
+    ({"instrument": "ARCS", "temperature_k": 0.0}, "must be > 0 and <= 100000 K"),
+    ({"instrument": "ARCS", "temperature_k": -5.0}, "must be > 0 and <= 100000 K"),
     ({"instrument": "ARCS", "resolution_model": "book"}, "choose one of: PyChop_fit"),
     ({"instrument": "VISION", "resolution_model": "vision"}, "use resolution 'none'"),
 ])
