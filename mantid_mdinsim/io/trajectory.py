@@ -154,7 +154,7 @@ def _validated_frames(parse):
         index = start
         self.frame_time = None
         for positions in _clean_errors(self, parse(self, start), lambda: index):
-            self.check_positions(positions, index)
+            self.check_positions(positions, index)  # for every format: parsers leave it here
             time = self.frame_time
             if previous is not None and np.array_equal(positions, previous):
                 raise self.frame_error(index, f"the positions are those of frame {index - 1} "

@@ -59,5 +59,4 @@ class AseTrajectoryReader(TrajectoryReader):
                 raise self.frame_error(index, "the species differ from frame 0")
             self.check_cell(np.asarray(atoms.cell.array, dtype=float), index)
             positions = np.array(atoms.positions, dtype=float)
-            self.check_positions(positions, index)
             yield positions

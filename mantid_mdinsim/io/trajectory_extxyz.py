@@ -262,7 +262,6 @@ class ExtxyzReader(TrajectoryReader):
                     raise self.frame_error(frame, f"atom {atom} has another species than in "
                                            "frame 0", "atoms must keep their order and species",
                                            line=first_line + atom)
-                self.check_positions(positions, frame)
                 yield positions
                 frame += 1
         finally:

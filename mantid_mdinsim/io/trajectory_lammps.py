@@ -202,7 +202,6 @@ class LammpsDumpReader(TrajectoryReader):
                                            "than in frame 0")
                 if self._scaled:
                     positions = positions @ cell + origin
-                self.check_positions(positions, frame)
                 yield positions
                 frame += 1
         finally:

@@ -234,7 +234,6 @@ class NetcdfReader(TrajectoryReader):
                     raise self.frame_error(frame, f"atom {atom} has another type than in "
                                            "frame 0", "atoms must keep their order and species")
                 positions = block[offset]
-                self.check_positions(positions, frame)
                 yield positions
 
     @property
