@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from .errors import ParameterError
 
@@ -476,3 +476,88 @@ class ParameterSet:
         """The validated parameter dict from parsed arguments."""
         given = {name: value for name, value in vars(namespace).items() if name in self._by_name}
         return self.resolve(given)
+
+
+# -- typed settings -----------------------------------------------------------------------------
+class StepSettings:
+    """Base of each step's frozen, typed settings (``SqwSettings`` and so on).
+
+    A step declares its settings once, as a frozen dataclass whose fields are exactly the
+    parameters of its :class:`ParameterSet` (checked when the first instance is built, so the two
+    cannot drift apart)::
+
+        @dataclass(frozen=True)
+        class SqwSettings(StepSettings, parameters=SQW_PARAMETERS):
+            trajectories: tuple[str, ...]
+            time_step_fs: float
+            ...
+
+    Every face builds it the same way: :meth:`from_values` validates (bounds, choices,
+    aliases, required values) and fills the defaults, through the one :meth:`ParameterSet.resolve`;
+    the core receives the object and reads attributes, so a misspelt setting fails when the
+    module is imported (a missing attribute), not half-way through a run. Lists become tuples, so
+    settings are hashable, picklable and cannot be changed behind the core's back.
+    """
+
+    PARAMETERS: ClassVar[ParameterSet]
+
+    def __init_subclass__(cls, parameters: ParameterSet | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if parameters is not None:
+            cls.PARAMETERS = parameters
+
+    def __post_init__(self) -> None:
+        type(self)._check_fields()
+
+    @classmethod
+    def _check_fields(cls) -> None:
+        # Run lazily (dataclass() decorates after __init_subclass__): fields == parameters.
+        if cls.__dict__.get("_fields_checked"):
+            return
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        expected = cls.PARAMETERS.names()
+        if sorted(names) != sorted(expected):
+            missing = sorted(set(expected) - set(names))
+            extra = sorted(set(names) - set(expected))
+            raise TypeError(f"{cls.__name__}: fields differ from the parameters of "
+                            f"{cls.PARAMETERS.title} (missing {missing}, extra {extra})")
+        cls._fields_checked = True
+
+    @classmethod
+    def from_values(cls: type[_S], values: Mapping[str, Any] | None = None,
+                    **kwargs: Any) -> _S:
+        """Validate ``values`` (and ``kwargs``), fill defaults, and build the settings.
+
+        An instance of the class itself is accepted as ``values`` (then ``kwargs`` override it).
+        """
+        cls._check_fields()
+        if isinstance(values, StepSettings):
+            values = values.as_values()
+        resolved = cls.PARAMETERS.resolve(values, **kwargs)
+        return cls(**{name: _frozen(value) for name, value in resolved.items()})
+
+    def replace(self: _S, **changes: Any) -> _S:
+        """A copy with ``changes`` applied, validated like :meth:`from_values`."""
+        return type(self).from_values(self.as_values(), **changes)
+
+    def as_values(self) -> dict[str, Any]:
+        """The settings by parameter name, lists as lists (for logs, provenance, the CLI)."""
+        return {f.name: _thawed(getattr(self, f.name))
+                for f in fields(self)}  # type: ignore[arg-type]
+
+    def given(self) -> dict[str, Any]:
+        """The settings that differ from their defaults (what a user set)."""
+        defaults = self.PARAMETERS.defaults()
+        return {name: value for name, value in self.as_values().items()
+                if name not in defaults or _frozen(defaults[name]) != _frozen(value)}
+
+
+_S = TypeVar("_S", bound=StepSettings)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
+def _thawed(value: Any) -> Any:
+    return [_thawed(v) for v in value] if isinstance(value, tuple) else value
