@@ -6,8 +6,8 @@ A step's ``cli.py`` declares its command once::
     add_arguments = COMMAND.add_arguments          # what mantid_mdinsim.cli calls
 
     def run(args):
-        params = COMMAND.settings(args)           # validated, defaults filled, warnings shown
-        ...
+        settings = COMMAND.settings(args)         # SqwSettings: validated, defaults filled,
+        ...                                       # warnings shown, outputs checked
 
 The options, their help, the aliases of a choice and the "applies only when" warnings all come
 from the :class:`~mantid_mdinsim.parameters.Parameter` definitions, so no command touches
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .io.paths import check_output_paths
-from .parameters import ParameterSet
+from .parameters import ParameterSet, StepSettings
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ class StepCLI:
     optional_positional
         The name of a positional parameter that may be left out (``predict``'s STRUCTURE,
         which ``--demo`` supplies); the core reports it when it is missing.
+    settings_type
+        The step's :class:`~mantid_mdinsim.parameters.StepSettings` class, which
+        :meth:`settings` builds (its parameters have the same names as ``parameters``; they
+        may be less strict, as the instrument step's, whose files the command line requires
+        and the Python API does not).
     """
 
     command: str
@@ -47,6 +52,7 @@ class StepCLI:
     description: str | None = None
     epilog: str | None = None
     optional_positional: str | None = None
+    settings_type: type[StepSettings] | None = None
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         if self.description:
@@ -65,14 +71,24 @@ class StepCLI:
         """The values given on the command line (argparse leaves the others out), unvalidated."""
         return {name: value for name, value in vars(args).items() if name in self.parameters}
 
-    def settings(self, args: argparse.Namespace) -> dict[str, Any]:
-        """The validated parameters (defaults filled in); warns of values that do not apply;
-        checks that the output files and folders can be written, before anything runs."""
+    def resolve(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The validated parameters by name (defaults filled in); warns of values that do not
+        apply; checks that the output files and folders can be written, before anything runs."""
         given = self.given(args)
         resolved = self.parameters.resolve(given)
         self.warn_inapplicable({name: resolved[name] for name in given}, resolved)
         check_output_paths(self.parameters, resolved)
         return resolved
+
+    def settings(self, args: argparse.Namespace) -> Any:
+        """The step's settings object (``settings_type``), validated as :meth:`resolve` does.
+
+        A command declared without ``settings_type`` gets the dict of :meth:`resolve` (kept
+        while the md, train and predict steps move to their settings objects)."""
+        resolved = self.resolve(args)
+        if self.settings_type is None:
+            return resolved
+        return self.settings_type.from_values(resolved)
 
     def warn_inapplicable(self, given: dict[str, Any],
                           context: dict[str, Any] | None = None) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
-from .parameters import SQW_PARAMETERS
+from .parameters import SQW_PARAMETERS, SqwSettings
 
-COMMAND = StepCLI("sqw", SQW_PARAMETERS, description=(
+COMMAND = StepCLI("sqw", SQW_PARAMETERS, settings_type=SqwSettings, description=(
     "Compute the dynamic structure factor S(q,w) of MD trajectories (coherent and "
     "incoherent parts, partials per species, neutron/X-ray/electron weights), averaged "
     "over |Q| shells or per q-point. Output: a processed NeXus file (Mantid) with "
@@ -31,14 +31,14 @@ add_arguments = COMMAND.add_arguments
 def run(args: argparse.Namespace) -> int:
     from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 
-    params = COMMAND.settings(args)
-    output = Path(params["output"])
+    settings = COMMAND.settings(args)
+    output = Path(settings.output)
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
     with terminal_progress("mdinsim sqw") as progress:
-        result = compute_sqw(params, progress, checkpoint=checkpoint)
+        result = compute_sqw(settings, progress, checkpoint=checkpoint)
     if result.logs.get("trajectory_warnings"):
         print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}", file=sys.stderr)
-    written = result.save(output, plot=params["plot"])
+    written = result.save(output, plot=settings.plot)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
