@@ -13,9 +13,9 @@ from pathlib import Path
 
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
-from .parameters import INSTRUMENT_PARAMETERS
+from .parameters import INSTRUMENT_PARAMETERS, InstrumentSettings
 
-COMMAND = StepCLI("instrument", INSTRUMENT_PARAMETERS, epilog=(
+COMMAND = StepCLI("instrument", INSTRUMENT_PARAMETERS, settings_type=InstrumentSettings, epilog=(
     "Examples: mdinsim instrument sqw.nxs --instrument TOSCA --temperature 10 "
     "--output tosca.nxs; mdinsim instrument sqw.nxs --instrument ARCS --ei 100 "
     "--temperature 300 --output arcs.nxs. 'mdinsim instruments' lists the "
@@ -26,14 +26,14 @@ add_arguments = COMMAND.add_arguments
 def run(args: argparse.Namespace) -> int:
     from .apply import apply_instrument, load_sqw  # the core's libraries load only when it runs
 
-    parameters = COMMAND.settings(args)
-    output = Path(parameters["output_file"])
-    plot = Path(parameters["plot_file"]) if parameters["plot_file"] else output.with_suffix(".png")
+    settings = COMMAND.settings(args)
+    output = Path(settings.output_file)
+    plot = Path(settings.plot_file) if settings.plot_file else output.with_suffix(".png")
     with terminal_progress("mdinsim instrument") as progress:
-        sqw = load_sqw(parameters["input_file"])
+        sqw = load_sqw(settings.input_file)
         progress.report(0.1, "input read")
-        result = apply_instrument(sqw, parameters, progress.sub(0.1, 0.9),
-                                  source=parameters["input_file"])
+        result = apply_instrument(sqw, settings, progress.sub(0.1, 0.9),
+                                  source=settings.input_file)
         result.save(output)
         result.save_plot(plot)
         progress.report(1.0, "written")

@@ -233,14 +233,14 @@ def describe_instrument(instrument: Instrument) -> dict[str, Any]:
                          for name, bank in instrument.banks.items()}
         per_setting = {}
         for name, setting in instrument.settings_table.items():
-            run = instrument.configure({"setting": name})
+            run = instrument.configure(setting=name)
             per_setting[name] = {"banks": [bank.name for bank in run.banks],
                                  "energy_transfer_range_mev": list(run.energy_range_mev)}
         info["per_setting"] = per_setting
         if not per_setting and instrument.energy_transfer_range_mev is not None:
             info["energy_transfer_range_mev"] = list(instrument.energy_transfer_range_mev)
     try:
-        model = instrument.resolution(instrument.configure({}))
+        model = instrument.resolution(instrument.configure())
         info["resolution_at_defaults"] = model.description
     except ParameterError as error:
         info["resolution_at_defaults"] = f"not available: {error.problem}"

@@ -3,10 +3,11 @@
 * :class:`ResolutionModel` wraps one resins model for one instrument and its settings (Ei,
   chopper package and frequencies, monochromator) and gives the Gaussian standard deviation
   sigma(w) in meV.
-* :func:`broaden_energy_axis` convolves every row of S(|Q|, w) (or every bank spectrum) along
+* :func:`broaden_rows` (NaN bins left out) and :func:`broaden_energy_axis` convolve every row of S(|Q|, w) (or every bank spectrum) along
   energy with a Gaussian whose width varies with w, using euphonic's kernel-interpolation scheme
   (``euphonic.broadening``): exact Gaussians at log-spaced widths, each point's weight split
-  between the two nearest kernels, one FFT convolution per kernel.
+  between the two nearest kernels, one FFT convolution per kernel; :func:`resolution_table`
+  records the widths used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scipy.fft import irfft, next_fast_len, rfft
 from scipy.stats import norm
 
 from ..errors import ParameterError
+from ..spectrum import Table
 
 
 @dataclass
@@ -198,3 +200,23 @@ def broaden_energy_axis(values: np.ndarray, energy_edges_mev: np.ndarray,
         if np.any(weights):
             spectrum += rfft(values * weights, n_fft, axis=1) * rfft(kernel, n_fft)
     return irfft(spectrum, n_fft, axis=1)[:, half:half + n_energy]
+
+
+def broaden_rows(values: np.ndarray, energy_edges: np.ndarray,
+                 resolution: ResolutionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Broaden rows along energy; NaN bins (undefined) are left out and stay NaN."""
+    undefined = ~np.isfinite(values)
+    sigma = resolution.sigma_mev(0.5 * (energy_edges[1:] + energy_edges[:-1]))
+    broadened = broaden_energy_axis(np.where(undefined, 0.0, values), energy_edges, sigma)
+    broadened[undefined] = np.nan
+    return broadened, sigma
+
+
+
+def resolution_table(energy: np.ndarray, sigma: np.ndarray) -> Table:
+    """The widths used (sigma and FWHM, meV) at each output energy (meV), as a Table."""
+    return Table(columns={"energy_transfer_mev": np.asarray(energy, dtype=float),
+                          "sigma_mev": np.asarray(sigma, dtype=float),
+                          "fwhm_mev": np.asarray(sigma, dtype=float) * np.sqrt(8 * np.log(2))},
+                 units={"energy_transfer_mev": "meV", "sigma_mev": "meV", "fwhm_mev": "meV"})
+

@@ -47,8 +47,8 @@ from ..approximation import FULL, INCOHERENT
 from ..atomistic.inputs import load_structure
 from ..errors import InputFileError, ParameterError
 from ..harmonic import apply_instrument_harmonic, harmonic_phonons, harmonic_sqw, load_phonons
-from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, apply_instrument,
-                          direct_q_limits, get_instrument, load_sqw)
+from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, InstrumentSettings,
+                          apply_instrument, direct_q_limits, get_instrument, load_sqw)
 from ..io.atomic import write_text_atomic
 from ..io.experiment import load_experiment
 from ..io.nexus import load_processed_nexus, save_processed_nexus
@@ -254,7 +254,7 @@ def configured_instrument(instrument_parameters: Mapping[str, Any]):
     instrument = get_instrument(instrument_parameters["instrument"])
     core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
             if name in instrument_parameters}
-    return instrument, instrument.configure(CORE_PARAMETERS.resolve(core))
+    return instrument, InstrumentSettings.from_values(core).configure()
 
 
 def instrument_q_max_inv_angstrom(instrument_parameters: Mapping[str, Any],
@@ -390,7 +390,7 @@ def predict(parameters: Mapping[str, Any] | None = None,
 
 def _check_instrument(params: dict[str, Any]) -> None:
     settings = {name: params[name] for name in INSTRUMENT_NAMES if name in CORE_PARAMETERS}
-    get_instrument(params["instrument"]).configure(CORE_PARAMETERS.resolve(settings))
+    InstrumentSettings.from_values(settings).configure()
 
 
 def _md_stage(params: dict[str, Any], output_dir: Path, digests: dict[str, str],
