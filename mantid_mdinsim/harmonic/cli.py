@@ -12,9 +12,9 @@ import argparse
 
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
-from .parameters import HARMONIC_PARAMETERS
+from .parameters import HARMONIC_PARAMETERS, HarmonicSettings
 
-COMMAND = StepCLI("harmonic", HARMONIC_PARAMETERS, epilog=(
+COMMAND = StepCLI("harmonic", HARMONIC_PARAMETERS, settings_type=HarmonicSettings, epilog=(
     "Examples: mdinsim harmonic Si.cif --model Si_nep.txt --relax cell "
     "--temperature 300 --cross-section total --output si_harmonic.nxs; "
     "mdinsim harmonic benzene.cif --model CH_nep.txt --temperature 10 "
@@ -27,10 +27,10 @@ add_arguments = COMMAND.add_arguments
 def run(args: argparse.Namespace) -> int:
     from .core import compute_harmonic  # the core's libraries load only when it runs
 
-    parameters = COMMAND.settings(args)
+    settings = COMMAND.settings(args)
     with terminal_progress("mdinsim harmonic") as progress:
-        result = compute_harmonic(parameters, progress.sub(0.0, 0.95))
-        written = result.save(parameters["output"], plot=parameters["plot"])
+        result = compute_harmonic(settings, progress.sub(0.0, 0.95))
+        written = result.save(settings.output, plot=settings.plot)
         progress.report(1.0, "written")
     modes = result.modes
     energies = modes.frequencies.to("meV").magnitude

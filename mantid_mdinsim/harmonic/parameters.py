@@ -13,7 +13,7 @@ import dataclasses
 
 from ..execution import SCHEDULER_PARAMETERS
 from ..md.parameters import MIN_ATOM_DISTANCE
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings
 from .phonons import RELAX_CHOICES
 from .spectrum import (CROSS_SECTION_CHOICES, DEFAULT_FREQUENCY_MIN_MEV, MAX_ORDER,
                        METHOD_CHOICES)
@@ -115,5 +115,39 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
               group="Output"),
 ) + SCHEDULER_PARAMETERS)
 
-#: Parameters of the core computation (everything except the output files).
-CORE_PARAMETER_NAMES = tuple(n for n in HARMONIC_PARAMETERS.names() if n not in ("output", "plot"))
+#: What the core does not read: the output file and its plot (left out of the logs).
+OUTPUT_NAMES = ("output", "plot")
+
+
+@dataclasses.dataclass(frozen=True)
+class HarmonicSettings(StepSettings, parameters=HARMONIC_PARAMETERS):
+    """The validated settings of the harmonic comparison (see :data:`HARMONIC_PARAMETERS` for
+    each one's meaning); build with
+    :meth:`~mantid_mdinsim.parameters.StepSettings.from_values`."""
+
+    structure: str
+    model: str | None
+    min_atom_distance_angstrom: float
+    supercell: tuple[int, ...] | None
+    relax: str
+    displacement_angstrom: float
+    mesh: tuple[int, ...] | None
+    temperature_k: float
+    max_order: int
+    method: str
+    cross_section: str
+    frequency_min_mev: float
+    energy_min_mev: float
+    energy_max_mev: float | None
+    energy_step_mev: float
+    q_min_inv_angstrom: float
+    q_max_inv_angstrom: float
+    q_step_inv_angstrom: float
+    instrument: str | None
+    incident_energy_mev: float | None
+    setting: str | None
+    resolution: str
+    output: str
+    plot: bool
+    scheduler: str | None
+    threads_per_worker: int
