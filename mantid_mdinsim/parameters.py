@@ -119,6 +119,19 @@ def when(parameter: str, *values: Any, refuse: str | None = None) -> AppliesWhen
     return AppliesWhen(parameter, tuple(values) if values else None, refuse)
 
 
+def canonical_spelling(value: str, choices: Sequence[str],
+                       aliases: Iterable[tuple[str, str]] = (),
+                       ignore_case: bool = False) -> str | None:
+    """The one of ``choices`` that ``value`` names: itself, an ``(alias, choice)`` alias, or
+    either in another case with ``ignore_case``; None if it names none."""
+    if value in choices:
+        return value
+    spellings = [(choice, choice) for choice in choices] + list(aliases)
+    fold = str.lower if ignore_case else str
+    return next((choice for spelling, choice in spellings if fold(spelling) == fold(value)),
+                None)
+
+
 @dataclass(frozen=True)
 class Parameter:
     """The single definition of one parameter.
@@ -282,12 +295,7 @@ class Parameter:
 
     def canonical_choice(self, value: str) -> str | None:
         """The choice ``value`` names (itself, or through an alias or another case), or None."""
-        if value in self.choices:
-            return value
-        spellings = [(choice, choice) for choice in self.choices] + list(self.aliases)
-        fold = str.lower if self.ignore_case else str
-        return next((choice for spelling, choice in spellings
-                     if fold(spelling) == fold(value)), None)
+        return canonical_spelling(value, self.choices, self.aliases, self.ignore_case)
 
     def _validate_one(self, value: Any) -> Any:
         value = self._convert(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 from ase import Atoms
@@ -192,9 +193,16 @@ def load_structure(path: str | Path,
     return atoms
 
 
+def species_not_covered(atoms: Atoms, model_species: Iterable[str]) -> list[str]:
+    """The species of ``atoms`` that a model of ``model_species`` was not trained on, sorted:
+    the one rule of every species check (a structure for MD or phonons, training and test
+    sets)."""
+    return sorted(set(atoms.get_chemical_symbols()) - set(model_species))
+
+
 def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path) -> None:
     """Every species of the structure must be one the model was trained on."""
-    missing = sorted(set(atoms.get_chemical_symbols()) - set(model.species))
+    missing = species_not_covered(atoms, model.species)
     if missing:
         raise InputFileError(structure_path, f"contains {', '.join(missing)}, which the NEP "
                              f"model {model.path.name} does not cover (it has "

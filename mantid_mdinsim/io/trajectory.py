@@ -216,8 +216,10 @@ def _clean_errors(reader: TrajectoryReader, frames: Iterator[np.ndarray], index)
                                  "after it, or write the trajectory again") from None
 
 
-def check_species(path: Path, species: list[str], where: str) -> None:
-    """Species must be non-empty text (a symbol such as Si, or D for deuterium)."""
+def check_symbols(path: Path, species: list[str], where: str) -> None:
+    """Species must be non-empty text (a symbol such as Si, or D for deuterium), not type
+    numbers. (Whether a model covers them is
+    :func:`mantid_mdinsim.atomistic.inputs.check_species`.)"""
     for index, symbol in enumerate(species):
         if not symbol or symbol[0].isdigit():
             raise InputFileError(path, f"atom {index} has the species '{symbol}', not a "

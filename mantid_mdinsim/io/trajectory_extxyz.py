@@ -18,7 +18,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from ..errors import InputFileError
-from .trajectory import TrajectoryReader, check_species
+from .trajectory import TrajectoryReader, check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
                               ChunkedText, species_hashes)
@@ -88,7 +88,7 @@ class ExtxyzReader(TrajectoryReader):
                 self._hashes = species_hashes([w[species_column].decode(errors="replace") for w in lines])
             else:
                 self._hashes = species_hashes(tokens)
-            check_species(self.path, tokens, "frame 0")
+            check_symbols(self.path, tokens, "frame 0")
             self.species = tokens
             self.frame_interval_fs = self._frame_interval(text, comment)
         finally:

@@ -27,7 +27,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputFileError
-from .trajectory import TrajectoryReader, check_species
+from .trajectory import TrajectoryReader, check_symbols
 from .trajectory_species import read_species_source, species_file_for
 
 #: Frames read per hyperslab.
@@ -184,7 +184,7 @@ class NetcdfReader(TrajectoryReader):
                                              f"{', '.join(sorted(symbols))}",
                                              fix="give the structure the MD run started from "
                                              "(same atoms, same order)")
-        check_species(self.path, species, f"frame 0 (species from {path.name})")
+        check_symbols(self.path, species, f"frame 0 (species from {path.name})")
         return species
 
     def _frame_interval(self) -> float | None:
