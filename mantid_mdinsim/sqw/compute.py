@@ -30,22 +30,26 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+from ase import units
+from ase.data import atomic_masses, atomic_numbers
 
 from .. import execution
 from ..approximation import FULL, INCOHERENT
 from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
+from ..io.nexus import save_processed_nexus
 from ..io.paths import file_digest
 from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
 from . import averaging
-from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums,
-                          species_pairs)
+from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums, species_pairs,
+                          too_short_error)
 from .engines import make_correlator, resolve_engine
-from .parameters import SQW_PARAMETERS, SqwSettings
+from .parameters import SqwSettings
+from .pieces import correlate_in_pieces
 from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
                       spherical_qpoints)
 from .weights import ScatteringWeights, scattering_weights
@@ -57,8 +61,6 @@ BATCH_WINDOWS = 10
 PRIMITIVE_FRAMES = 50
 #: Largest relative difference of the cells of independent runs of one system.
 RUN_CELL_TOLERANCE = 0.02
-#: The smallest correlation window (the parameter's minimum).
-WINDOW_MINIMUM = int(SQW_PARAMETERS["window"].minimum)
 #: A kinetic temperature of the atoms' motion between frames above this (K) is reported as
 #: unphysical: that estimate is a lower bound (motion between frames is partly undone within
 #: the interval), so a trajectory over it has blown up (seen: an MD run at 1.8e13 K).
@@ -162,8 +164,6 @@ class SqwResult:
     def save(self, path: str | os.PathLike, plot: bool = True) -> list[Path]:
         """Write the processed NeXus file ``path`` and, with ``plot``, a PNG colour map of the
         total beside it (``<stem>.png``). Returns the files written."""
-        from ..io.nexus import save_processed_nexus
-
         path = Path(path)
         written = [save_processed_nexus(path, self.workspaces())]
         if plot:
@@ -173,7 +173,7 @@ class SqwResult:
     def save_plot(self, path: str | os.PathLike) -> Path:
         """Colour map of the total, logarithmic, without the elastic line (|E| < 1.5 energy
         steps), which would set the colour scale; q-point index up with ``per_q``."""
-        from ..plotting import save_plot
+        from ..plotting import save_plot  # matplotlib takes seconds; only a plot needs it
 
         total = next(w for w in self.workspaces() if w.name == "sqw")
         step = float(self.energy_mev[1] - self.energy_mev[0])
@@ -261,9 +261,6 @@ class _MotionCheck:
     bound of the real temperature, far above any real one where a run has blown up."""
 
     def __init__(self, species: list[str], cell: np.ndarray, frame_interval_fs: float):
-        from ase import units
-        from ase.data import atomic_masses, atomic_numbers
-
         known = {"D": 2.014, "T": 3.016}
         masses = [known.get(s) or (atomic_masses[atomic_numbers[s]] if s in atomic_numbers
                                    else np.nan) for s in species]
@@ -354,7 +351,7 @@ def _choose_qpoints(settings: SqwSettings, reader: TrajectoryReader) -> QPoints:
         return file_qpoints(settings.q_file, cell)
     if settings.q_path:
         if settings.primitive_cell:
-            from ase.io import read
+            from ase.io import read  # ase.io takes seconds to import; only this option needs it
 
             try:
                 primitive = read(settings.primitive_cell).cell.array
@@ -485,7 +482,7 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
     for reader in readers:
         estimate = reader.estimated_frame_count()
         if reader.format == "ase" and estimate is not None and estimate < window + 1:
-            raise _too_short(reader, estimate, window)
+            raise too_short_error(reader, estimate, window)
     species = sorted(set(first.species))
     try:
         weights = scattering_weights(settings.weights, species)
@@ -523,8 +520,6 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
     if executor.spec.distributed:
         # On a cluster: pieces merged in a fixed order (.pieces); the loop below has no runs
         # left to stream.
-        from .pieces import correlate_in_pieces
-
         context.pairs = species_pairs(len(species))
         total, frames_per_run = correlate_in_pieces(
             executor, readers, species_index, len(species), q_points.indices, window,
@@ -583,7 +578,7 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
         correlator.finish()
         correlator.close()
         if frame < window + 1:
-            raise _too_short(reader, frame, window)
+            raise too_short_error(reader, frame, window)
         frames_per_run[run] = frame
         sample = correlator.take()
         if sample.windows > 0:
@@ -635,20 +630,6 @@ def _add_sample(sample: CorrelationSums, context: _Context, spread: _Spread,
     if sample.windows > 0 and np.all(sample.counts > 0):
         spread.add(context.outputs(sample), float(sample.windows))
     return sample if total is None else total + sample
-
-
-def _too_short(reader: TrajectoryReader, frames: int, window: int) -> InputFileError:
-    minimum = WINDOW_MINIMUM + 1
-    if frames < minimum:
-        # No window fits: advising a smaller --window (as before) cannot help.
-        fix = (f"S(q,w) needs at least {minimum} frames; write frames more often (mdinsim md "
-               "--dump-interval-fs) or run the MD longer (--production-time-ps); a single "
-               "structure has no dynamics")
-    else:
-        fix = f"use --window {frames - 1} or less, or a longer trajectory"
-    return InputFileError(reader.path, f"has {frames} frame{'s' if frames != 1 else ''}, "
-                          f"fewer than the window + 1 = {window + 1} frames needed for "
-                          f"{window} time lags", where=f"frame {frames}", fix=fix)
 
 
 def _logs(settings: SqwSettings, readers, species, weights, q_points, window, frames_per_run, spread, single,
