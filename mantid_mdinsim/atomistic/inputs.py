@@ -10,13 +10,13 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from ..errors import InputFileError, ParameterError
+from .species import species_not_covered
 
 #: Default smallest distance between two atoms of an input structure, Angstrom. The shortest
 #: bond in nature (H2) is 0.74 Angstrom; atoms closer than this are overlapping (a duplicated
@@ -191,13 +191,6 @@ def load_structure(path: str | Path,
                   cell=atoms.get_cell(), pbc=True, masses=atoms.get_masses())
     check_atom_distances(atoms, min_atom_distance_angstrom, path)
     return atoms
-
-
-def species_not_covered(atoms: Atoms, model_species: Iterable[str]) -> list[str]:
-    """The species of ``atoms`` that a model of ``model_species`` was not trained on, sorted:
-    the one rule of every species check (a structure for MD or phonons, training and test
-    sets)."""
-    return sorted(set(atoms.get_chemical_symbols()) - set(model_species))
 
 
 def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path) -> None:

@@ -28,7 +28,8 @@ from .spectrum import (HarmonicSpectra, MissingHarmonicDependency, harmonic_spec
                        harmonic_sqw)
 
 __all__ = [
-    "HARMONIC_PARAMETERS", "HarmonicSettings", "HarmonicPhonons", "HarmonicResult", "HarmonicSpectra",
+    "HARMONIC_PARAMETERS", "HarmonicSettings", "HarmonicPhonons", "HarmonicResult",
+    "HarmonicSpectra",
     "MissingHarmonicDependency", "apply_instrument_harmonic", "compute_harmonic",
     "harmonic_phonons", "harmonic_spectrum_1d", "harmonic_sqw", "load_phonons", "mesh_modes",
 ]

@@ -1,8 +1,8 @@
 """The harmonic comparison in one call: structure + NEP -> phonons -> S(|Q|, w) [-> instrument].
 
 :func:`compute_harmonic` takes a :class:`~.parameters.HarmonicSettings` (or values by name,
-validated into one, see :data:`~mantid_mdinsim.harmonic.parameters.HARMONIC_PARAMETERS`), computes (or reads) the
-phonons, the harmonic S(|Q|, w) maps and, when an instrument is named, passes the total map
+validated into one: :data:`~mantid_mdinsim.harmonic.parameters.HARMONIC_PARAMETERS`),
+computes (or reads) the phonons, the harmonic S(|Q|, w) maps and, when an instrument is named, passes the total map
 through the same instrument step as the MD prediction
 (:func:`mantid_mdinsim.instrument.apply_instrument`), without the quantum correction of eq. 6
 (the harmonic spectrum already has quantum statistics) and without a Debye-Waller change (it
@@ -33,7 +33,7 @@ from .phonons import HarmonicPhonons, harmonic_phonons, load_phonons, mesh_modes
 from .spectrum import HarmonicSpectra, harmonic_sqw
 
 if TYPE_CHECKING:
-    from euphonic import QpointPhononModes
+    from euphonic import QpointPhononModes  # for annotations only: seconds to import
 
 STEP_NAME = "MDHarmonic"
 _PHONON_SUFFIXES = (".yaml", ".phonon", ".castep_bin", ".check")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..execution import SCHEDULER_PARAMETERS
+from ..instrument.parameters import CORE_PARAMETERS
 from ..md.parameters import MIN_ATOM_DISTANCE
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings
 from .phonons import RELAX_CHOICES
@@ -26,8 +27,6 @@ def _instrument_parameters() -> tuple[Parameter, ...]:
     """The instrument step's own definitions of the few settings used here, so that the names,
     choices and checks are the same as for the MD prediction (the instrument is optional
     here)."""
-    from ..instrument.parameters import CORE_PARAMETERS
-
     instrument = dataclasses.replace(
         CORE_PARAMETERS["instrument"], default=None, group="Instrument",
         doc="Spectrometer whose kinematics and resolution are applied to the harmonic "

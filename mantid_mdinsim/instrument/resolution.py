@@ -3,8 +3,8 @@
 * :class:`ResolutionModel` wraps one resins model for one instrument and its settings (Ei,
   chopper package and frequencies, monochromator) and gives the Gaussian standard deviation
   sigma(w) in meV.
-* :func:`broaden_rows` (NaN bins left out) and :func:`broaden_energy_axis` convolve every row of S(|Q|, w) (or every bank spectrum) along
-  energy with a Gaussian whose width varies with w, using euphonic's kernel-interpolation scheme
+* :func:`broaden_rows` (NaN bins left out) and :func:`broaden_energy_axis` convolve every row
+  of S(|Q|, w) (or every bank spectrum) along energy with a Gaussian whose width varies with w, using euphonic's kernel-interpolation scheme
   (``euphonic.broadening``): exact Gaussians at log-spaced widths, each point's weight split
   between the two nearest kernels, one FFT convolution per kernel; :func:`resolution_table`
   records the widths used.
@@ -65,7 +65,7 @@ class ResolutionModel:
 @lru_cache(maxsize=None)
 def resins_instrument(name: str, version: str):
     """resins' Instrument object (its YAML is parsed once per process)."""
-    from resins import Instrument
+    from resins import Instrument  # resins takes seconds to import; resolution only
 
     return Instrument.from_default(name, version)
 
@@ -80,6 +80,7 @@ def resins_resolution(instrument_name: str, version: str, model_name: str | None
     resins' own errors (settings outside its restrictions, a Fermi chopper that transmits
     nothing) become :class:`ParameterError`.
     """
+    # resins takes seconds to import; only a resolution model needs it.
     from resins.instrument import InvalidModelError
     from resins.models.model_base import InvalidInputError
 
@@ -126,7 +127,7 @@ def resins_resolution(instrument_name: str, version: str, model_name: str | None
 
 
 def _kernel_spacing(adaptive_error: float) -> float:
-    try:
+    try:  # euphonic takes seconds to import; only broadening needs it
         from euphonic.broadening import _get_spacing
     except ImportError:  # older euphonic: its fixed default ratio between kernel widths
         return float(np.sqrt(2.0))
@@ -163,7 +164,7 @@ def broaden_energy_axis(values: np.ndarray, energy_edges_mev: np.ndarray,
     with euphonic's to rounding (tests/instrument/test_resolution.py). Widths below one bin
     width are raised to it, euphonic's default lower limit.
     """
-    from euphonic.broadening import find_coeffs
+    from euphonic.broadening import find_coeffs  # euphonic: seconds to import; broadening only
 
     values = np.atleast_2d(np.asarray(values, dtype=float))
     bins = np.asarray(energy_edges_mev, dtype=float)

@@ -26,6 +26,7 @@ later gets them without calling anything.
 from __future__ import annotations
 
 import abc
+import functools
 import os
 from pathlib import Path
 from typing import Iterator
@@ -129,8 +130,6 @@ TIME_SPACING_TOLERANCE = 1e-3
 def _validated_frames(parse):
     """``frames`` of a format parser, with the checks every format shares: finite positions,
     no repeated frame, evenly spaced recorded times."""
-    import functools
-
     @functools.wraps(parse)
     def frames(self: TrajectoryReader, start: int = 0) -> Iterator[np.ndarray]:
         # One frame is held back: the last one is given only once the file is known not to
@@ -267,6 +266,8 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     stores type indices come from (see :mod:`.trajectory_species`); other formats name their
     species themselves and do not use it."""
     format = format or detect_format(path)
+    # Each reader module imports this one (the base class), and the readers' libraries
+    # (netCDF4, ase.io) load only for their format: imported here, when a file is opened.
     if format == "netcdf":
         from .trajectory_netcdf import NetcdfReader
         return NetcdfReader(path, species_from=species_from)

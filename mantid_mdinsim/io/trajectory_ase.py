@@ -18,7 +18,7 @@ class AseTrajectoryReader(TrajectoryReader):
 
     def __init__(self, path):
         super().__init__(path)
-        from ase.io import Trajectory
+        from ase.io import Trajectory  # ase.io takes seconds to import; .traj files only
 
         try:
             self._trajectory = Trajectory(str(self.path), "r")

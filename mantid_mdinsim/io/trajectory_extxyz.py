@@ -150,6 +150,7 @@ class ExtxyzReader(TrajectoryReader):
         return self._cell_and_properties_by_ase(comment, frame)
 
     def _cell_and_properties_by_ase(self, comment: bytes, frame: int):
+        # ase.io takes seconds to import; only comment lines the fast parser cannot read
         from ase.io.extxyz import key_val_str_to_dict
 
         try:

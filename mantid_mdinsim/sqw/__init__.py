@@ -39,7 +39,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "SQW_PARAMETERS", "SqwSettings", "compute_sqw", "SqwResult", "CorrelationSums", "StreamingCorrelator",
+    "SQW_PARAMETERS", "SqwSettings", "compute_sqw", "SqwResult", "CorrelationSums",
+    "StreamingCorrelator",
     "QPoints", "spherical_qpoints", "path_qpoints", "file_qpoints", "ScatteringWeights",
     "scattering_weights",
 ]

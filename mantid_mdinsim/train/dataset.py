@@ -27,7 +27,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
-from ..atomistic.inputs import species_not_covered
+from ..atomistic.species import species_not_covered
 from ..errors import InputFileError, ParameterError
 
 #: GPUMD warns below this energy per atom: nep trains in single precision.
