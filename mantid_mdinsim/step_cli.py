@@ -2,12 +2,17 @@
 
 A step's ``cli.py`` declares its command once::
 
-    COMMAND = StepCLI("sqw", SQW_PARAMETERS, description="...", epilog="...")
-    add_arguments = COMMAND.add_arguments          # what mantid_mdinsim.cli calls
+    def _compute(settings: SqwSettings, progress):  # the work, behind the progress bar
+        from .compute import compute_sqw          # heavy: imported when the command runs
+        ...
+        return written
 
-    def run(args):
-        settings = COMMAND.settings(args)         # SqwSettings: validated, defaults filled,
-        ...                                       # warnings shown, outputs checked
+    def _report(written): ...                     # printed once the bar is gone
+
+    COMMAND = StepCLI("sqw", SQW_PARAMETERS, settings_type=SqwSettings, compute=_compute,
+                      report=_report, description="...", epilog="...")
+    add_arguments = COMMAND.add_arguments          # what mantid_mdinsim.cli calls
+    run = COMMAND.run                              # settings, progress bar, compute, report
 
 The options, their help, the aliases of a choice and the "applies only when" warnings all come
 from the :class:`~mantid_mdinsim.parameters.Parameter` definitions, so no command touches
@@ -19,10 +24,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .io.paths import check_output_paths
 from .parameters import ParameterSet, StepSettings
+from .progress import ProgressReporter, terminal_progress
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,11 @@ class StepCLI:
         :meth:`settings` builds (its parameters have the same names as ``parameters``; they
         may be less strict, as the instrument step's, whose files the command line requires
         and the Python API does not).
+    compute, report
+        What :meth:`run` does with the settings: ``compute(settings, progress)`` behind the
+        progress bar (``mdinsim <command>``), then ``report(outcome)`` with what it returned,
+        once the bar is gone (a summary on stdout). Commands with a ``run`` of their own leave
+        them out.
     """
 
     command: str
@@ -53,6 +64,8 @@ class StepCLI:
     epilog: str | None = None
     optional_positional: str | None = None
     settings_type: type[StepSettings] | None = None
+    compute: Callable[[Any, ProgressReporter], Any] | None = None
+    report: Callable[[Any], None] | None = None
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         if self.description:
@@ -89,6 +102,16 @@ class StepCLI:
         if self.settings_type is None:
             return resolved
         return self.settings_type.from_values(resolved)
+
+    def run(self, args: argparse.Namespace) -> int:
+        """The command: settings from ``args``, then :attr:`compute` with a progress bar, then
+        :attr:`report`. Returns the exit status (0)."""
+        settings = self.settings(args)
+        with terminal_progress(f"mdinsim {self.command}") as progress:
+            outcome = self.compute(settings, progress)
+        if self.report is not None:
+            self.report(outcome)
+        return 0
 
     def warn_inapplicable(self, given: dict[str, Any],
                           context: dict[str, Any] | None = None) -> None:
