@@ -29,14 +29,14 @@ from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
 from .parameters import OUTPUT_NAMES, HarmonicSettings
-from .phonons import HarmonicPhonons, harmonic_phonons, load_phonons, mesh_modes
+from .phonons import (PHONON_FILE_EXTENSIONS, HarmonicPhonons, harmonic_phonons, load_phonons,
+                      mesh_modes)
 from .spectrum import HarmonicSpectra, harmonic_sqw
 
 if TYPE_CHECKING:
     from euphonic import QpointPhononModes  # for annotations only: seconds to import
 
 STEP_NAME = "MDHarmonic"
-_PHONON_SUFFIXES = (".yaml", ".phonon", ".castep_bin", ".check")
 
 
 @dataclass
@@ -149,7 +149,7 @@ def _compute_harmonic(settings: HarmonicSettings,
 
     phonons: HarmonicPhonons | None = None
     logs: dict[str, Any] = {}
-    if structure_path.suffix.lower() in _PHONON_SUFFIXES:
+    if structure_path.suffix.lower() in PHONON_FILE_EXTENSIONS:
         loaded = load_phonons(structure_path)
         progress.report(0.4, "phonons read")
         from euphonic import QpointPhononModes  # euphonic takes a second to import
