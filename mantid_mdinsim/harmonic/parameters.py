@@ -15,6 +15,7 @@ from ..execution import SCHEDULER_PARAMETERS
 from ..instrument.parameters import CORE_PARAMETERS
 from ..md.parameters import MIN_ATOM_DISTANCE
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings
+from ..sample import TEMPERATURE_K
 from .phonons import RELAX_CHOICES
 from .spectrum import (CROSS_SECTION_CHOICES, DEFAULT_FREQUENCY_MIN_MEV, MAX_ORDER,
                        METHOD_CHOICES)
@@ -64,10 +65,10 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
               "at most 0.2 1/Angstrom between q-points", default=None, minimum=1,
               multiple=True, group="Phonons"),
     # -- spectrum ------------------------------------------------------------------------
-    Parameter("temperature_k", float, "Temperature of the Bose factors and Debye-Waller "
-              "factors (use the MD temperature to compare)", unit="K", default=10.0,
-              minimum=0.0, maximum=1.0e4, flag="--temperature", mantid_name="Temperature",
-              group="Spectrum"),
+    # 0 K is a harmonic spectrum too (no thermal population): the minimum is inclusive here.
+    dataclasses.replace(TEMPERATURE_K, doc="Temperature of the Bose factors and Debye-Waller "
+                        "factors (use the MD temperature to compare)", default=10.0,
+                        exclusive_minimum=False, maximum=1.0e4, group="Spectrum"),
     Parameter("max_order", int, "Highest quantum order: 1 fundamentals, 2 adds overtones and "
               "binary combinations, higher orders by self-convolution (as Abins' "
               "autoconvolution)", default=2, minimum=1, maximum=MAX_ORDER, group="Spectrum"),

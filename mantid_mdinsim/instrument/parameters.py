@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
+from ..sample import TEMPERATURE_K
 from .instruments import DirectGeometryInstrument, RunSettings
 from .registry import get_instrument, instrument_aliases, instrument_names, list_instruments
 
@@ -72,10 +73,9 @@ CORE = (
               "'nan' (as Mantid's SofQW NormalisedPolygon leaves unmeasured bins; drawn blank) "
               "or 'zero' (as SofQW Centre or ReplaceNaNs)", default="nan",
               choices=("nan", "zero"), group=GROUP_OUTPUT),
-    Parameter("temperature_k", float, "Sample temperature for the quantum correction and "
-              "detailed balance (default: the 'temperature_k' log of the input, if any)",
-              unit="K", default=None, minimum=0.0, exclusive_minimum=True, maximum=1.0e5,
-              flag="--temperature", mantid_name="Temperature", group=GROUP_CORRECTIONS),
+    replace(TEMPERATURE_K, doc="Sample temperature for the quantum correction and detailed "
+            "balance (default: the 'temperature_k' log of the input, if any)",
+            group=GROUP_CORRECTIONS),
     Parameter("quantum_correction", bool, "Multiply the classical MD S(Q,w) by "
               "beta*hbar*w/(1-exp(-beta*hbar*w)) (paper eq. 6), which also gives detailed "
               "balance on the energy-gain side", default=True, group=GROUP_CORRECTIONS),
