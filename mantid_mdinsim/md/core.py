@@ -27,7 +27,11 @@ from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
 from . import outputs
+from .backends import MDBackend, MDJob
+from .cpu import CPUBackend
+from .gpumd import GPUMDBackend
 from .parameters import MD_PARAMETERS
+from .pimd import IPIBackend
 from .protocol import Protocol, build_protocol, run_specs
 from .summary import write_summary
 
@@ -210,6 +214,17 @@ def choose_backend(parameters: Mapping[str, Any]) -> tuple[str, Path | None]:
     return "gpumd", executable
 
 
+def make_backend(backend: str, executable: Path | None, protocol: Protocol,
+                 processes: int) -> MDBackend:
+    """The engine of :func:`choose_backend`'s choice: GPUMD, else i-PI for path integrals,
+    else ASE + CPUNEP."""
+    if backend == "gpumd":
+        return GPUMDBackend(executable)
+    if protocol.path_integral:
+        return IPIBackend(processes)
+    return CPUBackend(processes)
+
+
 def run_md(parameters: Mapping[str, Any] | None = None,
            progress: ProgressReporter | None = None, **kwargs: Any) -> MDResult:
     """Run the MD protocol for every temperature and independent run.
@@ -253,31 +268,15 @@ def run_md(parameters: Mapping[str, Any] | None = None,
 
     work = progress.sub(0.02, 1.0)
     with execution.session(resolved["scheduler"], resolved["threads_per_worker"]) as executor:
-        # Each backend loads its engine's libraries (calorine, i-PI): only the one that runs.
-        if backend == "gpumd":
-            from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
-
-            jobs = [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
-        elif protocol.path_integral:
-            from .pimd import PIJob, run_jobs as run_pi_jobs
-
-            jobs = [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
-        else:
-            from .cpu import CPUJob, run_jobs as run_cpu_jobs
-
-            jobs = [CPUJob(spec, protocol, atoms, str(model.path), logs,
-                           resolved["min_atom_distance_angstrom"]) for spec in specs]
+        jobs = [MDJob(spec, protocol, atoms, str(model.path), logs,
+                      resolved["min_atom_distance_angstrom"]) for spec in specs]
+        engine = make_backend(backend, executable, protocol, resolved["processes"])
         if executor.spec.distributed:
             from .tasks import run_on_cluster  # Dask loads only for a cluster
 
-            summaries = run_on_cluster(executor, jobs, backend, protocol.path_integral,
-                                       executable, resolved["processes"], work)
-        elif backend == "gpumd":
-            summaries = run_gpumd_jobs(jobs, executable, work)
-        elif protocol.path_integral:
-            summaries = run_pi_jobs(jobs, resolved["processes"], work)
+            summaries = run_on_cluster(executor, jobs, engine, work)
         else:
-            summaries = run_cpu_jobs(jobs, resolved["processes"], work)
+            summaries = engine.run_all(jobs, work)
 
     runs = []
     for spec, summary in zip(specs, summaries):

@@ -67,6 +67,16 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
+def count_data_rows(path: Path) -> int:
+    """Rows of an engine's growing text output (GPUMD's thermo.out, i-PI's properties) that
+    are neither blank nor ``#`` comments: its progress; 0 before the file exists."""
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip() and not line.startswith(b"#"))
+    except OSError:
+        return 0
+
+
 # -- writing -------------------------------------------------------------------------------
 def format_frame(symbols: Sequence[str] | np.ndarray, positions: np.ndarray, cell: np.ndarray,
                  time_fs: float, velocities_angstrom_per_fs: np.ndarray | None = None,
