@@ -27,10 +27,10 @@ from .ensemble import (Ensemble, force_standard_deviation_per_atom, force_uncert
                        read_active_out, read_observer_predictions)
 from .hyperparameters import NepHyperparameters, read_model_header
 from .metrics import Predictions, r_squared, read_loss_curve, read_run_predictions, rmse
-from .parameters import TRAIN_PARAMETERS
+from .parameters import TRAIN_PARAMETERS, TrainSettings
 
 __all__ = [
-    "TRAIN_PARAMETERS", "train_nep", "train_nep_from_structures", "TrainResult",
+    "TRAIN_PARAMETERS", "TrainSettings", "train_nep", "train_nep_from_structures", "TrainResult",
     "Ensemble", "force_uncertainty", "force_standard_deviation_per_atom",
     "read_observer_predictions", "read_active_out",
     "select_uncertain", "label_structures", "load_reference_calculator", "langevin_sampler",

@@ -19,8 +19,10 @@ minutes on two cores to about 1 meV/atom and 50-70 meV/Angstrom; ``benchmarks/be
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..execution import SCHEDULER_PARAMETERS
-from ..parameters import Kind, Parameter, ParameterSet, when
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
 GROUP_DATA = "Data"
 GROUP_MODEL = "NEP model"
@@ -236,3 +238,62 @@ TRAIN_PARAMETERS = TRAIN_PARAMETERS.with_conditions({
         "max_new_structures", "md_start_structures", "md_starts", "md_temperature_k",
         "md_steps", "md_time_step_fs", "md_sample_interval")},
 })
+
+
+@dataclass(frozen=True)
+class TrainSettings(StepSettings, parameters=TRAIN_PARAMETERS):
+    """The training step's settings, validated (:meth:`~mantid_mdinsim.parameters.StepSettings.from_values`);
+    fields in the order of :data:`TRAIN_PARAMETERS`."""
+
+    training_set: tuple[str, ...]
+    test_set: tuple[str, ...] | None
+    output_directory: str
+    metrics_file: str | None
+    species: tuple[str, ...] | None
+    version: int
+    radial_cutoff_angstrom: float | None
+    angular_cutoff_angstrom: float
+    n_max_radial: int
+    n_max_angular: int
+    basis_size_radial: int
+    basis_size_angular: int
+    l_max_3body: int
+    l_max_4body: int
+    l_max_5body: int
+    neurons: int
+    zbl_cutoff_angstrom: float | None
+    fine_tune_model: str | None
+    fine_tune_restart: str | None
+    backend: str
+    nep_executable: str | None
+    generations: int | None
+    batch_size: int | None
+    population: int
+    lambda_energy: float
+    lambda_force: float
+    lambda_virial: float
+    lambda_1: float | None
+    lambda_2: float | None
+    output_interval: int
+    seed: int
+    early_stopping_patience: int
+    time_budget_minutes: float | None
+    threads: int
+    ensemble_size: int
+    validation_fraction: float
+    split_mode: str
+    active_learning_generations: int
+    reference_calculator: str | None
+    reference_calculator_arguments: str
+    uncertainty_threshold_mev_per_angstrom: float
+    uncertainty_maximum_mev_per_angstrom: float | None
+    max_new_structures: int
+    md_start_structures: tuple[str, ...] | None
+    md_starts: int
+    md_engine: str
+    md_temperature_k: tuple[float, ...]
+    md_steps: int
+    md_time_step_fs: float
+    md_sample_interval: int
+    scheduler: str | None
+    threads_per_worker: int
