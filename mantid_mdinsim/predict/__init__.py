@@ -19,13 +19,13 @@ Public surface::
 
 from .comparison import compare_with_harmonic, match_peaks
 from .core import (PredictResult, TemperatureResult, drop_empty_shells, predict,
-                   resolve_parameters)
+                   resolve_parameters, resolve_settings)
 from .demos import DATA_DIRECTORY, DEMOS, SILICON_MODEL, SILICON_STRUCTURE, demo_parameters
-from .parameters import PREDICT_PARAMETERS
+from .parameters import PREDICT_PARAMETERS, PredictSettings
 from .report import compare_with_experiment, find_peaks_mev, spectrum_1d
 
 __all__ = [
-    "PREDICT_PARAMETERS", "predict", "resolve_parameters", "PredictResult", "TemperatureResult",
+    "PREDICT_PARAMETERS", "PredictSettings", "predict", "resolve_parameters", "resolve_settings", "PredictResult", "TemperatureResult",
     "DEMOS", "demo_parameters", "DATA_DIRECTORY", "SILICON_MODEL", "SILICON_STRUCTURE",
     "spectrum_1d", "find_peaks_mev", "compare_with_experiment", "drop_empty_shells",
     "compare_with_harmonic", "match_peaks",
