@@ -89,12 +89,13 @@ def _deferred_interrupt(control: _Control) -> Iterator[None]:
 
 def _thermalize(atoms: Atoms, temperature_k: float, rng: np.random.Generator) -> None:
     """Maxwell-Boltzmann momenta at ``temperature_k`` with zero total momentum."""
-    from ase.md.velocitydistribution import Stationary
+    from ase.md.velocitydistribution import Stationary  # ase.md loads ase.io: seconds
 
     try:
-        from ase.md.velocitydistribution import thermalize_momenta
+        from ase.md.velocitydistribution import thermalize_momenta  # ase.md loads ase.io: seconds
     except ImportError:  # ASE < 3.29
-        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+        from ase.md.velocitydistribution import (  # (as above)
+            MaxwellBoltzmannDistribution as thermalize_momenta)
     thermalize_momenta(atoms, temperature_K=temperature_k, rng=rng)
     Stationary(atoms)
 
@@ -104,13 +105,13 @@ def make_integrator(phase: str, protocol: Protocol, atoms: Atoms, temperature_k:
     """The ASE integrator of ``phase`` (``equilibration`` or ``production``)."""
     dt = protocol.time_step_fs * units.fs
     if phase == "production":
-        from ase.md.verlet import VelocityVerlet
+        from ase.md.verlet import VelocityVerlet  # ase.md loads ase.io: seconds
 
         return VelocityVerlet(atoms, timestep=dt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LangevinBAOAB announces its heuristic barostat mass
         if protocol.equilibration == "npt":
-            from ase.md.langevinbaoab import LangevinBAOAB
+            from ase.md.langevinbaoab import LangevinBAOAB  # ase.md loads ase.io: seconds
 
             return LangevinBAOAB(atoms, timestep=dt, temperature_K=temperature_k,
                                  externalstress=-protocol.pressure_gpa * units.GPa,
@@ -118,11 +119,11 @@ def make_integrator(phase: str, protocol: Protocol, atoms: Atoms, temperature_k:
                                  T_tau=protocol.thermostat_coupling_fs * units.fs,
                                  P_tau=protocol.barostat_coupling_fs * units.fs, rng=rng)
         if protocol.thermostat == "langevin":
-            from ase.md.langevinbaoab import LangevinBAOAB
+            from ase.md.langevinbaoab import LangevinBAOAB  # ase.md loads ase.io: seconds
 
             return LangevinBAOAB(atoms, timestep=dt, temperature_K=temperature_k,
                                  T_tau=protocol.thermostat_coupling_fs * units.fs, rng=rng)
-        from ase.md.bussi import Bussi
+        from ase.md.bussi import Bussi  # ase.md loads ase.io: seconds
 
         return Bussi(atoms, timestep=dt, temperature_K=temperature_k,
                      taut=protocol.thermostat_coupling_fs * units.fs, rng=rng)

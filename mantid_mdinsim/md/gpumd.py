@@ -49,6 +49,7 @@ from ase import Atoms
 from ..atomistic.inputs import is_orthogonal
 from ..errors import ExternalProgramError, InputFileError, ParameterError, PhysicsError
 from ..external import run_program
+from ..io.trajectory_netcdf import NetcdfReader, NetcdfTrajectoryWriter, cell_from_parameters
 from ..io.trajectory_species import read_species_source, write_species_file
 from ..progress import ProgressReporter
 from . import outputs
@@ -437,9 +438,7 @@ def _dump_of(segment: Path) -> Path:
 
 def _netcdf_frame(path: Path, index: int) -> Atoms:
     """Positions and cell of one frame of a dump_netcdf file (species not needed)."""
-    import netCDF4
-
-    from ..io.trajectory_netcdf import cell_from_parameters
+    import netCDF4  # netCDF4 loads HDF5's C library: only for GPUMD's NetCDF dumps
 
     with netCDF4.Dataset(path) as data:
         data.set_auto_maskandscale(False)
@@ -453,7 +452,7 @@ def _count_frames(path: Path) -> int:
     if not path.is_file():
         return 0
     if path.suffix == ".nc":
-        import netCDF4
+        import netCDF4  # netCDF4 loads HDF5's C library: only for GPUMD's NetCDF dumps
 
         try:
             with netCDF4.Dataset(path) as data:
@@ -507,8 +506,6 @@ def _merge_frames(segments: list[Path], protocol: Protocol, target) -> int:
 def _merge_netcdf_frames(segments: list[Path], protocol: Protocol, target: Path) -> int:
     """The dump_netcdf files of the segments as one NetCDF trajectory (mdinsim's writer, the same
     layout), each cut where the next resumed, time continuous."""
-    from ..io.trajectory_netcdf import NetcdfReader, NetcdfTrajectoryWriter
-
     total = 0
     writer = None
     try:

@@ -146,7 +146,7 @@ MD_PARAMETERS = MD_PARAMETERS.with_conditions({
 
 @dataclass(frozen=True)
 class MDSettings(StepSettings, parameters=MD_PARAMETERS):
-    """The MD step's settings, validated (:meth:`~mantid_mdinsim.parameters.StepSettings.from_values`);
+    """The MD step's settings, validated and complete (``MDSettings.from_values(...)``);
     fields in the order of :data:`MD_PARAMETERS` (the order of the records written from them)."""
 
     structure: str

@@ -22,6 +22,7 @@ after the restart replace the earlier ones of the same step.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 import sys
@@ -142,9 +143,9 @@ def input_xml(phase: str, protocol: Protocol, spec: RunSpec, address: str,
 
 def client_main(arguments: list[str]) -> int:
     """A force client: ``python -m mantid_mdinsim.md.pimd ADDRESS MODEL STRUCTURE``."""
-    import ase.io
-    from ase.calculators.socketio import SocketClient
-    from calorine.calculators import CPUNEP
+    import ase.io  # ase.io, calorine: seconds to import, only in the client process
+    from ase.calculators.socketio import SocketClient  # (as above)
+    from calorine.calculators import CPUNEP  # (as above)
 
     address, model, structure = arguments
     atoms = ase.io.read(structure)
@@ -250,9 +251,7 @@ def _read_properties(path: Path) -> np.ndarray:
 def _read_centroid_frames(path: Path) -> dict[int, Atoms]:
     """i-PI's extended XYZ trajectory by step (``Step:`` of its comment), later repeats
     replacing earlier ones."""
-    import re
-
-    import ase.io
+    import ase.io  # ase.io loads every file format (seconds)
 
     frames: dict[int, Atoms] = {}
     if not path.is_file():

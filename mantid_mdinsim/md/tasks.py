@@ -1,8 +1,8 @@
 """MD runs as pieces of a Dask cluster: each (temperature, run) is one task.
 
-A task runs :func:`~.backends.execute` with the backend (the same code as in one process), so a run that is
-complete is reused, and a task whose worker died is started again by Dask on another worker,
-where it resumes from the run's checkpoint on the shared file system. GPUMD tasks ask for the
+A task runs :func:`~.backends.execute` with the backend (the same code as in one process), so
+a run that is complete is reused, and a task whose worker died is started again by Dask on
+another worker, where it resumes from the run's checkpoint on the shared file system. GPUMD tasks ask for the
 worker resource ``GPU=1`` (start GPU workers with ``dask worker ... --resources GPU=1``, one per
 GPU); CPU and path-integral tasks ask for nothing.
 """

@@ -25,7 +25,8 @@ from .parameters import PREDICT_PARAMETERS, PredictSettings
 from .report import compare_with_experiment, find_peaks_mev, spectrum_1d
 
 __all__ = [
-    "PREDICT_PARAMETERS", "PredictSettings", "predict", "resolve_parameters", "resolve_settings", "PredictResult", "TemperatureResult",
+    "PREDICT_PARAMETERS", "PredictSettings", "predict", "resolve_parameters",
+    "resolve_settings", "PredictResult", "TemperatureResult",
     "DEMOS", "demo_parameters", "DATA_DIRECTORY", "SILICON_MODEL", "SILICON_STRUCTURE",
     "spectrum_1d", "find_peaks_mev", "compare_with_experiment", "drop_empty_shells",
     "compare_with_harmonic", "match_peaks",

@@ -23,7 +23,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InputFileError
+from .. import __version__
+from ..approximation import FULL, INCOHERENT, approximation_of
+from ..errors import InputFileError, MdinsimError
 from ..io.atomic import write_text_atomic
 from ..spectrum import (UNIT_DELTA_E, UNIT_DELTA_E_WAVENUMBER, UNIT_ENERGY, Spectrum,
                         energy_axis)
@@ -100,7 +102,7 @@ def find_peaks_mev(energy_mev: np.ndarray, values: np.ndarray,
                    min_energy_mev: float = MIN_PEAK_ENERGY_MEV) -> list[float]:
     """Peak positions (meV) of a curve, strongest (most prominent) first: local maxima at
     E > ``min_energy_mev`` standing out by ``prominence_fraction`` of the curve's maximum."""
-    from scipy.signal import find_peaks
+    from scipy.signal import find_peaks  # scipy.signal: a second to import, only here
 
     energy = np.asarray(energy_mev, dtype=float)
     curve = np.asarray(values, dtype=float)
@@ -191,8 +193,6 @@ def build_report(settings: PredictSettings, results: Sequence[Any],
                  warnings: Sequence[str], figure_path: Path) -> dict[str, Any]:
     """The report's content (JSON-ready): parameters, stages, files, and per temperature the
     peak positions, U, the harmonic peaks and the comparison with the experiment."""
-    from .. import __version__
-
     per_temperature = []
     for result in results:
         energy, values = spectrum_1d(result.spectrum)
@@ -248,11 +248,9 @@ def scattering_model_entry(settings: PredictSettings, result: Any) -> dict[str, 
     each curve, the coherent fraction of the cross section, the full MD spectrum's peaks and
     its shape difference from the incoherent approximation, the MD and harmonic peaks matched
     (shift in meV) and, when the curves differ markedly, why (:mod:`.comparison`)."""
-    from ..approximation import FULL, INCOHERENT, approximation_of
-    from ..errors import MdinsimError
-    from .comparison import (bragg_crossings, compare_with_harmonic, explain_difference,
-                             match_peaks, match_tolerances_mev, shape_difference,
-                             structure_bragg_points)
+    from .comparison import (  # comparison imports this module
+        bragg_crossings, compare_with_harmonic, explain_difference, match_peaks,
+        match_tolerances_mev, shape_difference, structure_bragg_points)
 
     logs = result.spectrum.logs
     approximation = approximation_of(logs)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
 from ase.calculators.calculator import PropertyNotImplementedError
 from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -66,11 +66,10 @@ def langevin_sampler(start: Atoms, model_path: Path, *, temperature_k: float, n_
     ``friction_per_fs`` of 0.01 1/fs couples the thermostat over ~100 fs.
     """
     # ASE's dynamics and calorine take seconds to import; only active learning's MD needs them.
-    from ase import units
-    from ase.constraints import FixCom
-    from ase.md import velocitydistribution
-    from ase.md.langevin import Langevin
-    from calorine.calculators import CPUNEP
+    from ase.constraints import FixCom  # ase.md, calorine: seconds to import, only to sample
+    from ase.md import velocitydistribution  # (as above)
+    from ase.md.langevin import Langevin  # (as above)
+    from calorine.calculators import CPUNEP  # (as above)
 
     rng = np.random.default_rng(seed)
     atoms = Atoms(numbers=start.numbers, positions=start.positions, cell=start.cell,

@@ -34,6 +34,7 @@ from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
+from .active_learning import run_active_learning
 from .backends import TrainingBackend, select_backend
 from .dataset import (Dataset, check_species, check_vacuum, dataset_from_structures,
                       load_dataset, resolve_species, write_structures_file)
@@ -42,6 +43,7 @@ from .hyperparameters import NepHyperparameters, read_model_header
 from .metrics import (loss_table, metrics_row, metrics_table, parity_table, read_loss_curve,
                       read_run_predictions, table_to_csv)
 from .parameters import TrainSettings
+from .plots import plot_loss, plot_parity
 
 STEP_NAME = "MDTrainNEP"
 INPUTS_MARKER = ".mdinsim-inputs.json"
@@ -124,7 +126,7 @@ def _stage_runs(training: Dataset, test: Dataset | None, hyper: NepHyperparamete
                 validation_fraction: float, split_mode: str, seed: int) -> Path:
     """Write nep.in/train.xyz/test.xyz of every model into a staging folder (calorine's
     setup_training, the layout nep expects)."""
-    from calorine.nep import setup_training
+    from calorine.nep import setup_training  # calorine: seconds to import, only on this path
 
     staging = output_directory / ".staging"
     if staging.exists():
@@ -325,8 +327,6 @@ def _copy_atomic(source: Path, destination: Path) -> Path:
 def write_outputs(runs: Sequence[ModelRun], evaluation: Evaluation, output_directory: Path,
                   metrics_file: str | Path | None, extra: Mapping[str, Any]) -> dict[str, Path]:
     """Model copies, CSV tables, PNG plots and result.json in the output folder."""
-    from .plots import plot_loss, plot_parity
-
     files: dict[str, Path] = {}
     files["model"] = _copy_atomic(runs[0].model_path, output_directory / "nep.txt")
     for run in runs[1:]:
@@ -421,8 +421,6 @@ def _train(inputs: TrainingInputs, progress: ProgressReporter, md_sampler: Calla
     logs = provenance_logs(STEP_NAME, settings.as_values())
     logs["backend"] = inputs.backend.describe()
     if settings.active_learning_generations > 0:
-        from .active_learning import run_active_learning
-
         return run_active_learning(inputs, progress, md_sampler=md_sampler,
                                    reference_calculator=reference_calculator, logs=logs)
     runs = train_models(inputs.training, inputs.test, inputs.hyper, inputs.backend,

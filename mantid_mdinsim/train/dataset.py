@@ -28,6 +28,7 @@ from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
 from ..errors import InputFileError, ParameterError
+from ..io.atomic import atomic_path
 
 #: GPUMD warns below this energy per atom: nep trains in single precision.
 SINGLE_PRECISION_ENERGY_LIMIT_EV_PER_ATOM = -100.0
@@ -113,18 +114,18 @@ def read_structures_file(path: str | Path) -> list[Atoms]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".db":
-            import ase.db
+            import ase.db  # ase.db: seconds to import, only for .db files
 
             with ase.db.connect(str(path)) as database:
                 structures = [row.toatoms() for row in database.select()]
         elif suffix in (".xyz", ".extxyz"):
-            from ase.io import read
+            from ase.io import read  # ase.io loads every file format (seconds)
 
             text = _extxyz_text_for_ase(path)
             structures = read(text if text is not None else str(path), index=":",
                               format="extxyz")
         else:
-            from ase.io import read
+            from ase.io import read  # ase.io loads every file format (seconds)
 
             structures = read(str(path), index=":")
     except InputFileError:
@@ -357,9 +358,8 @@ def check_vacuum(dataset: Dataset, radial_cutoff_angstrom: float) -> None:
 def write_structures_file(path: str | Path, structures: Sequence[Atoms]) -> None:
     """Write normalised structures as extended XYZ that ``nep`` and neppo read (calorine's
     writer), atomically."""
-    from calorine.nep import write_structures
+    from calorine.nep import write_structures  # calorine: seconds to import, only on this path
 
-    from ..io.atomic import atomic_path
 
     with atomic_path(path) as temporary, warnings.catch_warnings():
         # calorine warns for every structure without a stress, which is allowed.

@@ -60,7 +60,7 @@ def read_model_header(path: str | Path) -> ModelHeader:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "NEP model file not found", fix="give an existing nep.txt")
-    values: dict[str, list[str]] = {}
+    header_lines: dict[str, list[str]] = {}
     with open(path, errors="replace") as handle:
         first = handle.readline().split()
         if len(first) < 2 or not _FIRST_LINE.match(first[0]):
@@ -72,7 +72,7 @@ def read_model_header(path: str | Path) -> ModelHeader:
             if not words:
                 break
             if words[0] in ("zbl", "cutoff", "n_max", "basis_size", "l_max", "ANN"):
-                values[words[0]] = words[1:]
+                header_lines[words[0]] = words[1:]
     match = _FIRST_LINE.match(first[0])
     version = int(match.group(1))
     suffix = match.group(2)
@@ -83,16 +83,16 @@ def read_model_header(path: str | Path) -> ModelHeader:
         for name in ("dipole", "polarizability", "temperature", "charge"):
             if name in suffix:
                 kind = name
-        zbl = values.get("zbl")
-        cutoff = values["cutoff"]
+        zbl = header_lines.get("zbl")
+        cutoff = header_lines["cutoff"]
         header = ModelHeader(
             path=path, version=version, species=species, model_kind=kind,
             zbl_cutoffs_angstrom=(float(zbl[0]), float(zbl[1])) if zbl else None,
             radial_cutoff_angstrom=float(cutoff[0]), angular_cutoff_angstrom=float(cutoff[1]),
-            n_max=(int(values["n_max"][0]), int(values["n_max"][1])),
-            basis_size=(int(values["basis_size"][0]), int(values["basis_size"][1])),
-            l_max=tuple(int(v) for v in values["l_max"]),
-            neurons=int(values["ANN"][0]))
+            n_max=(int(header_lines["n_max"][0]), int(header_lines["n_max"][1])),
+            basis_size=(int(header_lines["basis_size"][0]), int(header_lines["basis_size"][1])),
+            l_max=tuple(int(v) for v in header_lines["l_max"]),
+            neurons=int(header_lines["ANN"][0]))
     except (KeyError, IndexError, ValueError) as error:
         raise InputFileError(path, f"incomplete NEP model header ({error})",
                              fix="give a complete nep.txt") from None

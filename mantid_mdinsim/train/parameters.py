@@ -242,8 +242,8 @@ TRAIN_PARAMETERS = TRAIN_PARAMETERS.with_conditions({
 
 @dataclass(frozen=True)
 class TrainSettings(StepSettings, parameters=TRAIN_PARAMETERS):
-    """The training step's settings, validated (:meth:`~mantid_mdinsim.parameters.StepSettings.from_values`);
-    fields in the order of :data:`TRAIN_PARAMETERS`."""
+    """The training step's settings, validated and complete (``TrainSettings.from_values``);
+    fields in the order of :data:`TRAIN_PARAMETERS` (the order of the records written)."""
 
     training_set: tuple[str, ...]
     test_set: tuple[str, ...] | None
