@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..atomistic.inputs import MIN_ATOM_DISTANCE_ANGSTROM
+from ..atomistic import MIN_ATOM_DISTANCE_ANGSTROM
 from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
