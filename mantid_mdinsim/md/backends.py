@@ -61,14 +61,6 @@ class MDJob:
     def label(self) -> str:
         return self.spec.label
 
-    @property
-    def temperature_k(self) -> float:
-        return self.spec.temperature_k
-
-    @property
-    def seed(self) -> int:
-        return self.spec.seed
-
 
 class MDBackend(TypingProtocol):
     """How one engine runs :class:`MDJob` s (see the module documentation)."""

@@ -191,6 +191,13 @@ def _stress_ev_per_cubic_angstrom(atoms: Atoms, volume: float):
     return None
 
 
+def _required(value, what: str, path: Path, role: str, where: str, fix: str):
+    """``value``, or the error that a structure has no reference ``what`` (energy, forces)."""
+    if value is None:
+        raise InputFileError(path, f"no reference {what} ({role})", where=where, fix=fix)
+    return value
+
+
 def normalise_structure(atoms: Atoms, path: Path, index: int, role: str = "training set"
                         ) -> Atoms:
     """One structure checked and returned with a SinglePointCalculator of its targets."""
@@ -199,12 +206,9 @@ def normalise_structure(atoms: Atoms, path: Path, index: int, role: str = "train
     if n_atoms == 0:
         raise InputFileError(path, "the structure has no atoms", where=where,
                              fix="remove the empty frame")
-    energy = _energy_ev(atoms)
-    if energy is None:
-        raise InputFileError(
-            path, f"no reference energy ({role})", where=where,
-            fix="give the total energy in eV as energy=... on the comment line (extended XYZ) "
-                "or store it with the structure (ASE database)")
+    energy = _required(_energy_ev(atoms), "energy", path, role, where,
+                       "give the total energy in eV as energy=... on the comment line (extended "
+                       "XYZ) or store it with the structure (ASE database)")
     try:
         energy = float(np.asarray(energy).reshape(()))
     except (TypeError, ValueError):
@@ -213,12 +217,10 @@ def normalise_structure(atoms: Atoms, path: Path, index: int, role: str = "train
     if not np.isfinite(energy):
         raise InputFileError(path, f"the energy is {energy}", where=where,
                              fix="remove the frame or give a finite energy in eV")
-    forces = _forces_ev_per_angstrom(atoms)
-    if forces is None:
-        raise InputFileError(
-            path, f"no reference forces ({role})", where=where,
-            fix="give forces in eV/Angstrom as a forces:R:3 (or GPUMD's force:R:3) column of "
-                "Properties=..., or store them with the structure (ASE database)")
+    forces = _required(_forces_ev_per_angstrom(atoms), "forces", path, role, where,
+                       "give forces in eV/Angstrom as a forces:R:3 (or GPUMD's force:R:3) "
+                       "column of Properties=..., or store them with the structure (ASE "
+                       "database)")
     forces = np.asarray(forces, dtype=float)
     if forces.shape != (n_atoms, 3):
         raise InputFileError(path, f"forces have shape {forces.shape} for {n_atoms} atoms",

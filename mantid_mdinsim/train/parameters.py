@@ -37,6 +37,17 @@ DEFAULT_RADIAL_CUTOFF_ANGSTROM = {"gpumd": 8.0, "neppo": 5.0}
 
 XYZ_EXTENSIONS = (".xyz", ".extxyz", ".db")
 
+
+def _radial_and_angular(keyword: str, doc: str, maxima: tuple[int, int]
+                        ) -> tuple[Parameter, Parameter]:
+    """GPUMD's two-valued ``keyword`` (radial, angular) as two integer parameters, default 6;
+    ``doc`` has a ``{}`` for the word radial or angular."""
+    return tuple(  # type: ignore[return-value]
+        Parameter(f"{keyword}_{part}", int,
+                  doc.format(part).capitalize() + f" (GPUMD's {keyword}, {order} value)",
+                  default=6, minimum=0, maximum=maximum, group=GROUP_MODEL)
+        for part, order, maximum in zip(("radial", "angular"), ("first", "second"), maxima))
+
 TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
     # -- data -----------------------------------------------------------------------------------
     Parameter("training_set", str,
@@ -75,18 +86,8 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               "Angular descriptor cutoff; at most the radial cutoff",
               unit="Angstrom", default=4.0, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
               flag="--angular-cutoff"),
-    Parameter("n_max_radial", int, "Number of radial descriptor components minus one "
-              "(GPUMD's n_max, first value)", default=6, minimum=0, maximum=12,
-              group=GROUP_MODEL),
-    Parameter("n_max_angular", int, "Number of angular descriptor components minus one "
-              "(GPUMD's n_max, second value)", default=6, minimum=0, maximum=8,
-              group=GROUP_MODEL),
-    Parameter("basis_size_radial", int, "Radial basis functions minus one "
-              "(GPUMD's basis_size, first value)", default=6, minimum=0, maximum=8,
-              group=GROUP_MODEL),
-    Parameter("basis_size_angular", int, "Angular basis functions minus one "
-              "(GPUMD's basis_size, second value)", default=6, minimum=0, maximum=8,
-              group=GROUP_MODEL),
+    *_radial_and_angular("n_max", "Number of {} descriptor components minus one", (12, 8)),
+    *_radial_and_angular("basis_size", "{} basis functions minus one", (8, 8)),
     Parameter("l_max_3body", int, "Largest l of the three-body descriptors (GPUMD's l_max)",
               default=4, minimum=2, maximum=8, group=GROUP_MODEL),
     Parameter("l_max_4body", int, "2 to include the four-body descriptors (q_222), 0 not to",
