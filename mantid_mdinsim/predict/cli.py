@@ -39,8 +39,8 @@ add_arguments = COMMAND.add_arguments
 
 def run(args: argparse.Namespace) -> int:
     # Every step's libraries load only when the command runs (not for --help).
-    from .core import predict, resolve_settings
-    from .report import report_text
+    from .core import predict, resolve_settings  # the steps load only when it runs
+    from .report import report_text  # (as above)
 
     # Only the options given on the command line (argparse leaves the others out), so that a
     # demo's values are overridden by them alone; the core validates everything.
