@@ -189,9 +189,8 @@ environment OSError (disk full...) becomes a clear message, anything else a mess
 where to report it (the traceback goes to a log file, as in the CLI).
         """
         name = self.name()
-        parameters = next((a for a in args if isinstance(a, (Mapping, StepSettings))), None)
-        if isinstance(parameters, StepSettings):
-            parameters = parameters.as_values()
+        parameters = next((a.as_values() if isinstance(a, StepSettings) else a for a in args
+                           if isinstance(a, (Mapping, StepSettings))), None)
         self.log().notice(f"{name}: mdinsim {__version__}")
         if parameters is not None:
             self.log().information(f"{name} parameters: "
