@@ -70,7 +70,8 @@ EXECUTION_NAMES = tuple(p.name for p in SCHEDULER_PARAMETERS)
 #: Seconds to wait for a scheduler (tcp://) to answer, and for its first worker.
 CONNECT_TIMEOUT_S = 20.0
 WORKER_WAIT_S = 60.0
-#: Seconds between two looks at the futures (progress, cancellation).
+#: Longest wait between two looks at the futures (progress, cancellation); a finished piece
+#: ends the wait at once (a fixed sleep added up to this to the end of every step).
 POLL_S = 0.25
 
 
@@ -495,12 +496,16 @@ class DaskExecutor(Executor):
         finished: set[int] = set()
         total = sum(p.weight for p in pieces) or 1.0
         pending = set(futures)
+        finished_one = threading.Event()
+        for future in futures:
+            future.add_done_callback(lambda _: finished_one.set())
         try:
             while pending:
                 done = {future for future in pending if future.done()}
                 pending -= done
                 if not done:
-                    time.sleep(POLL_S)
+                    finished_one.wait(POLL_S)
+                    finished_one.clear()
                 for future in done:
                     index = order[future.key]
                     try:
