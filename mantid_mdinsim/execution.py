@@ -10,8 +10,8 @@ Executors (chosen with ``--scheduler`` / ``Scheduler``, default ``$MDINSIM_SCHED
 ``none``; parsed by :func:`parse_scheduler`):
 
 * ``none``: in this process, one piece after the other (no Dask needed);
-* ``local:N``: a :class:`distributed.LocalCluster` of N worker processes on 127.0.0.1
-  (``--threads-per-worker`` threads each), started and closed by the step;
+* ``local:N``: a :class:`distributed.LocalCluster` of N worker processes on 127.0.0.1, each
+  running one piece at a time of ``--threads-per-worker`` threads, started and closed by the step;
 * ``tcp://HOST:PORT``: an existing scheduler (``dask scheduler`` / ``dask worker``);
 * ``slurm:N`` / ``pbs:N``: N batch jobs of :mod:`dask_jobqueue`, configured the Dask way
   (``~/.config/dask/jobqueue.yaml``: queue, account, cores, memory, walltime, GPUs per job).
@@ -59,8 +59,9 @@ SCHEDULER_PARAMETERS = (
               "scheduler), slurm:N or pbs:N (N batch jobs through dask-jobqueue, configured in "
               "jobqueue.yaml); default: $MDINSIM_SCHEDULER, else none", default=None,
               group=GROUP),
-    Parameter("threads_per_worker", int, "Threads of each worker process started for local:N, "
-              "and threads each piece uses on any worker", unit="threads", default=1,
+    Parameter("threads_per_worker", int, "Threads each piece uses on a worker (its BLAS, "
+              "OpenMP, torch and numba threads are limited to them); the workers of local:N "
+              "run one piece at a time, N x threads cores in all", unit="threads", default=1,
               minimum=1, group=GROUP),
 )
 #: Names of the execution parameters: they never change a result, so they stay out of the
