@@ -60,8 +60,8 @@ SCHEDULER_PARAMETERS = (
               "jobqueue.yaml); default: $MDINSIM_SCHEDULER, else none", default=None,
               group=GROUP),
     Parameter("threads_per_worker", int, "Threads each piece uses on a worker (its BLAS, "
-              "OpenMP, torch and numba threads are limited to them); the workers of local:N "
-              "run one piece at a time, N x threads cores in all", unit="threads", default=1,
+              "OpenMP and torch threads are limited to them); the workers of local:N run one "
+              "piece at a time, N x threads cores in all", unit="threads", default=1,
               minimum=1, group=GROUP),
 )
 #: Names of the execution parameters: they never change a result, so they stay out of the
@@ -272,29 +272,27 @@ class _Transported(Exception):
 @contextlib.contextmanager
 def thread_limits(threads: int) -> Iterator[None]:
     """The numeric thread pools of this process limited to ``threads`` inside the block: BLAS
-    and OpenMP (threadpoolctl), and torch's and numba's where loaded.
+    and OpenMP (threadpoolctl), and torch's where loaded.
 
     On a worker a piece uses the threads it was given (``--threads-per-worker``), no more (a
     node's 64 cores for each of 64 single-threaded pieces) and no fewer (Dask's nanny sets
     OMP_NUM_THREADS=1 in every worker it starts: ``distributed.nanny.pre-spawn-environ``).
-    The in-process path does not use this: there a step uses every core."""
+    numba is left alone: no kernel here has a parallel region, and asking numba for its thread
+    count starts its thread pool (local workers get NUMBA_NUM_THREADS, see
+    :data:`THREAD_VARIABLES`). The in-process path does not use this: a step uses every core.
+    """
     from threadpoolctl import threadpool_limits
 
-    torch, numba = sys.modules.get("torch"), sys.modules.get("numba")
+    torch = sys.modules.get("torch")
     previous_torch = torch.get_num_threads() if torch is not None else None
-    previous_numba = numba.get_num_threads() if numba is not None else None
     with threadpool_limits(limits=threads):
         try:
             if torch is not None:
                 torch.set_num_threads(threads)
-            if numba is not None:
-                numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             yield
         finally:
             if previous_torch is not None:
                 torch.set_num_threads(previous_torch)
-            if previous_numba is not None:
-                numba.set_num_threads(previous_numba)
 
 
 def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str,
@@ -562,8 +560,10 @@ def _dashboard(client) -> str:
 
 
 #: The thread counts Dask's nanny sets in the workers it starts (its
-#: ``distributed.nanny.pre-spawn-environ``: 1 each); local:N gives them --threads-per-worker.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: ``distributed.nanny.pre-spawn-environ``: 1 each), and numba's; local:N gives them
+#: --threads-per-worker.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
 
 
 def make_local_cluster(n_workers: int, threads_per_worker: int = 1):
