@@ -120,9 +120,9 @@ def compare_scaling(args, label: str, work, agreement) -> None:
         started = time.perf_counter()
         with execution.session(f"local:{workers}") as executor:
             startup = time.perf_counter() - started
-            with execution_report(args, f"{label.split()[0]}-local{workers}-cold"):
+            with execution_report(args, executor, f"{label.split(",")[0]}-local{workers}-cold"):
                 result, cold = timed(executor, lambda: work(f"local_{workers}_cold"))
-            with execution_report(args, f"{label.split()[0]}-local{workers}-warm"):
+            with execution_report(args, executor, f"{label.split(",")[0]}-local{workers}-warm"):
                 result, warm[workers] = timed(executor, lambda: work(f"local_{workers}_warm"))
             closed = time.perf_counter()
         close = time.perf_counter() - closed
@@ -153,15 +153,19 @@ def compare_scaling(args, label: str, work, agreement) -> None:
               + " + ".join(f"{p:.2f}" for p in pieces) + " processor-s)")
 
 
-def execution_report(args, tag: str):
-    """A Dask performance report (HTML) of the block where --report names a folder."""
+@contextlib.contextmanager
+def execution_report(args, executor, tag: str):
+    """A Dask performance report (HTML) of the block, where --report names a folder."""
     if not args.report:
-        return contextlib.nullcontext()
+        yield
+        return
     from distributed import performance_report
 
     folder = Path(args.report)
     folder.mkdir(parents=True, exist_ok=True)
-    return performance_report(filename=str(folder / f"{tag}.html"))
+    # the step's client is not Dask's default one: make it current for the report
+    with executor.client.as_current(), performance_report(filename=str(folder / f"{tag}.html")):
+        yield
 
 
 def sqw_benchmark(folder: Path, args) -> None:
