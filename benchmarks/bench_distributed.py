@@ -120,9 +120,10 @@ def compare_scaling(args, label: str, work, agreement) -> None:
         started = time.perf_counter()
         with execution.session(f"local:{workers}") as executor:
             startup = time.perf_counter() - started
-            with execution_report(args, executor, f"{label.split(",")[0]}-local{workers}-cold"):
+            name = f"{label.split(',')[0]}-local{workers}"
+            with execution_report(args, executor, f"{name}-cold"):
                 result, cold = timed(executor, lambda: work(f"local_{workers}_cold"))
-            with execution_report(args, executor, f"{label.split(",")[0]}-local{workers}-warm"):
+            with execution_report(args, executor, f"{name}-warm"):
                 result, warm[workers] = timed(executor, lambda: work(f"local_{workers}_warm"))
             closed = time.perf_counter()
         close = time.perf_counter() - closed
