@@ -241,6 +241,14 @@ class Parameter:
             return self.mantid_name
         return "".join(part[:1].upper() + part[1:] for part in self.name.split("_"))
 
+    @property
+    def annotation(self) -> Any:
+        """The type of the parameter's value in a settings object (:class:`StepSettings`): its
+        type, a tuple of it when ``multiple``, or None too when the default is None
+        (``tuple[int, ...] | None``)."""
+        value_type = tuple[self.type, ...] if self.multiple else self.type
+        return value_type | None if self.default is None else value_type
+
     def describe(self) -> str:
         """Documentation with unit, bounds and default, for ``--help`` and dialogs."""
         text = self.doc.rstrip(".") + "."
@@ -597,6 +605,12 @@ class StepSettings:
         return {f.name: _thawed(getattr(self, f.name))
                 for f in fields(self) if f.name not in left_out}  # type: ignore[arg-type]
 
+    def values_of(self, names: Iterable[str]) -> dict[str, Any]:
+        """The values of ``names`` by name, in that order, lists as lists (what a function
+        taking a few of the settings as keywords gets)."""
+        values = self.as_values()
+        return {name: values[name] for name in names}
+
     def given(self) -> dict[str, Any]:
         """The settings that differ from their defaults (what a user set)."""
         defaults = self.PARAMETERS.defaults()
@@ -605,6 +619,28 @@ class StepSettings:
 
 
 _S = TypeVar("_S", bound=StepSettings)
+
+
+def settings_dataclass(cls: type[_S]) -> type[_S]:
+    """Make ``cls`` (a :class:`StepSettings` class given ``parameters=``) the frozen dataclass
+    whose fields are those parameters, in their order, typed by :attr:`Parameter.annotation`.
+
+    For a set merged from other steps' (``PredictSettings``: MD, S(q,w), instrument and
+    harmonic parameters), whose fields written out would repeat each step's own settings class;
+    a step's own settings declare their fields explicitly, for the reader. The class stays a
+    class statement in its module, so pickle finds it by name::
+
+        @settings_dataclass
+        class PredictSettings(StepSettings, parameters=PREDICT_PARAMETERS):
+            ...
+    """
+    if cls.__dict__.get("__annotations__"):
+        raise TypeError(f"{cls.__name__}: fields come from its parameters; declare none")
+    shadowed = [p.name for p in cls.PARAMETERS if hasattr(cls, p.name)]
+    if shadowed:
+        raise TypeError(f"{cls.__name__}: parameter {shadowed[0]} would hide an attribute")
+    cls.__annotations__ = {p.name: p.annotation for p in cls.PARAMETERS}
+    return dataclass(frozen=True)(cls)
 
 
 def _frozen(value: Any) -> Any:

@@ -9,6 +9,7 @@ prediction, ``result.json`` of a training, keep their bytes, so old folders stil
 from __future__ import annotations
 
 import pickle
+import typing
 from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 
@@ -83,3 +84,38 @@ def test_a_complete_run_is_collected_not_run_again(tmp_path):
 
     for backend in (CPUBackend(1), Refuses(1)):
         assert execute(backend, job) == {"label": "done before"}
+
+
+def test_each_settings_field_has_the_type_its_parameter_gives():
+    """A step's settings declare their fields by hand (for the reader); predict's are generated
+    from its merged parameters (settings_dataclass). Both must agree with the definitions: an
+    optional number is ``float | None``, a list a tuple, so the generated class has the types
+    the steps' own classes have."""
+    from mantid_mdinsim.harmonic.parameters import HarmonicSettings
+    from mantid_mdinsim.instrument.parameters import InstrumentSettings
+    from mantid_mdinsim.sqw.parameters import SqwSettings
+
+    for settings_class in (MDSettings, TrainSettings, SqwSettings, InstrumentSettings,
+                           HarmonicSettings, PredictSettings):
+        declared = typing.get_type_hints(settings_class)
+        declared.pop("PARAMETERS")
+        assert declared == {p.name: p.annotation for p in settings_class.PARAMETERS}, \
+            settings_class.__name__
+    assert PredictSettings.__annotations__["supercell"] == tuple[int, ...]
+    assert PredictSettings.__annotations__["experiment"] == (str | None)
+    assert pickle.loads(pickle.dumps(PredictSettings.from_values(PREDICT_VALUES))) == \
+        PredictSettings.from_values(PREDICT_VALUES)
+
+
+def test_generated_settings_refuse_declared_fields():
+    from mantid_mdinsim.parameters import Parameter, ParameterSet, StepSettings, settings_dataclass
+
+    with pytest.raises(TypeError, match="declare none"):
+        @settings_dataclass
+        class Twice(StepSettings, parameters=PredictSettings.PARAMETERS):
+            seed: int
+    with pytest.raises(TypeError, match="hide an attribute"):
+        @settings_dataclass
+        class Hidden(StepSettings, parameters=ParameterSet(
+                "X", (Parameter("replace", int, "a method's name", default=1),))):
+            pass

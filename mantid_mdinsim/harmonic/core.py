@@ -28,7 +28,7 @@ from ..plotting import save_plot
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
-from .parameters import OUTPUT_NAMES, HarmonicSettings
+from .parameters import OUTPUT_NAMES, SPECTRUM_NAMES, HarmonicSettings
 from .phonons import (PHONON_FILE_EXTENSIONS, HarmonicPhonons, harmonic_phonons, load_phonons,
                       mesh_modes)
 from .spectrum import HarmonicSpectra, harmonic_sqw
@@ -196,9 +196,7 @@ def _compute_harmonic(settings: HarmonicSettings,
                     settings.q_step_inv_angstrom, "q_max_inv_angstrom")
     spectra = harmonic_sqw(modes, temperature_k=settings.temperature_k,
                            q_bins_inv_angstrom=q_bins, energy_bins_mev=energy_bins,
-                           max_order=settings.max_order, method=settings.method,
-                           cross_section=settings.cross_section,
-                           frequency_min_mev=settings.frequency_min_mev,
+                           **settings.values_of(SPECTRUM_NAMES),
                            progress=progress.sub(0.55, 0.9))
     logs.update(provenance_logs(STEP_NAME, settings.as_values(exclude=OUTPUT_NAMES)))
     # The instrument step reads the sample temperature from this log (detailed balance).

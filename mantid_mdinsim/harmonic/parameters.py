@@ -117,6 +117,9 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
 
 #: What the core does not read: the output file and its plot (left out of the logs).
 OUTPUT_NAMES = ("output", "plot")
+#: The settings of the spectrum of given phonon modes (keywords of
+#: :func:`~mantid_mdinsim.harmonic.spectrum.harmonic_sqw`), for this step and predict's.
+SPECTRUM_NAMES = ("max_order", "method", "cross_section", "frequency_min_mev")
 
 
 @dataclasses.dataclass(frozen=True)

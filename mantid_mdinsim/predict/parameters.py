@@ -24,13 +24,12 @@ Units: as the steps': K, fs, ps, meV, 1/Angstrom, Angstrom^2.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 from ..harmonic.parameters import HARMONIC_PARAMETERS
 from ..instrument.parameters import CORE_PARAMETERS as INSTRUMENT_CORE_PARAMETERS
 from ..md.parameters import MD_PARAMETERS
-from ..parameters import Kind, Parameter, ParameterSet, StepSettings
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings, settings_dataclass
 from ..sqw.parameters import SQW_PARAMETERS
 from .demos import DEMOS
 
@@ -165,91 +164,9 @@ INSTRUMENT_NAMES = tuple(p.name for p in _instrument())
 HARMONIC_NAMES = tuple(p.name for p in _harmonic())
 
 
-@dataclass(frozen=True)
+@settings_dataclass
 class PredictSettings(StepSettings, parameters=PREDICT_PARAMETERS):
-    """The prediction's settings: the steps' merged, predict's own, in the order of
-    :data:`PREDICT_PARAMETERS` (:func:`~.core.resolve_settings` merges a demo's values and
-    fills the automatic ones). A stage takes its step's values with :meth:`values_of`."""
-
-    demo: str | None
-    output_dir: str
-    experiment: str | None
-    compare_energy_min_mev: float | None
-    compare_energy_max_mev: float | None
-    ensemble: tuple[str, ...] | None
-    harmonic: bool
-    structure: str | None
-    model: str | None
-    supercell: tuple[int, ...]
-    min_atom_distance_angstrom: float
-    temperature_k: tuple[float, ...] | None
-    time_step_fs: float
-    equilibration: str
-    equilibration_time_ps: float
-    pressure_gpa: float
-    production: str
-    production_time_ps: float
-    dump_interval_fs: float
-    thermo_interval_fs: float | None
-    number_of_runs: int
-    seed: int
-    number_of_beads: int
-    thermostat: str
-    thermostat_coupling_fs: float
-    barostat_coupling_fs: float
-    bulk_modulus_gpa: float
-    max_frequency_mev: float | None
-    trajectory_format: str
-    dump_velocities: bool
-    backend: str
-    gpumd_executable: str | None
-    processes: int
-    checkpoint_interval_ps: float
-    overwrite: bool
-    scheduler: str | None
-    threads_per_worker: int
-    window: int | None
-    q_max_inv_angstrom: float | None
-    q_count: int
-    q_file: str | None
-    q_path: str | None
-    zones: int
-    primitive_cell: str | None
-    weights: str
-    incoherent: str
-    approximation: str | None
-    q_width_inv_angstrom: float | None
-    q_step_inv_angstrom: float | None
-    engine: str
-    device: str
-    precision: str
-    instrument: str | None
-    incident_energy_mev: float | None
-    setting: str | None
-    chopper_frequency_hz: int | None
-    secondary_chopper_frequency_hz: int | None
-    resolution: str
-    resolution_model: str | None
-    energy_min_mev: float | None
-    energy_max_mev: float | None
-    mask_value: str
-    quantum_correction: bool
-    detailed_balance: bool
-    debye_waller: str
-    mean_squared_displacement_angstrom2: float | None
-    inverse_q_squared: bool
-    omega_squared: bool
-    harmonic_supercell: tuple[int, ...] | None
-    relax: str
-    displacement_angstrom: float
-    mesh: tuple[int, ...] | None
-    max_order: int
-    method: str
-    cross_section: str
-    frequency_min_mev: float
-
-    def values_of(self, names: tuple[str, ...]) -> dict[str, Any]:
-        """The values of ``names`` (a stage's parameters, :data:`MD_NAMES` ...) by name, for
-        the step's own function and for the key that decides whether a stage is done."""
-        values = self.as_values()
-        return {name: values[name] for name in names}
+    """The prediction's settings: the steps' merged, predict's own, one field per parameter of
+    :data:`PREDICT_PARAMETERS` in its order, typed from it (each step's own settings class
+    declares the same fields; :func:`~.core.resolve_settings` merges a demo's values and fills
+    the automatic ones). A stage takes its step's values with :meth:`values_of`."""

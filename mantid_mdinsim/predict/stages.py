@@ -35,6 +35,7 @@ from ..approximation import INCOHERENT
 from ..atomistic.inputs import load_structure
 from ..errors import ParameterError
 from ..harmonic import apply_instrument_harmonic, harmonic_phonons, harmonic_sqw, load_phonons
+from ..harmonic.parameters import SPECTRUM_NAMES
 from ..instrument import apply_instrument, load_sqw
 from ..io.atomic import write_text_atomic
 from ..io.nexus import load_processed_nexus, save_processed_nexus
@@ -54,7 +55,7 @@ MD_FOLDER = "md"
 _MD_EXECUTION_ONLY = ("processes", "overwrite", "gpumd_executable", "checkpoint_interval_ps",
                       "min_atom_distance_angstrom", "scheduler", "threads_per_worker")
 #: The harmonic parameters that decide the spectrum from the phonons.
-_HARMONIC_SPECTRUM_NAMES = ("mesh", "max_order", "method", "cross_section", "frequency_min_mev")
+_HARMONIC_SPECTRUM_NAMES = ("mesh",) + SPECTRUM_NAMES
 
 
 def stage_key(*parts: Any) -> str:
@@ -404,9 +405,7 @@ class HarmonicStage:
                             ).run(context, progress.sub(0.0, 0.6))
         spectra = harmonic_sqw(modes, temperature_k=self.temperature_k,
                                q_bins_inv_angstrom=q_edges, energy_bins_mev=energy_edges,
-                               max_order=settings.max_order, method=settings.method,
-                               cross_section=settings.cross_section,
-                               frequency_min_mev=settings.frequency_min_mev,
+                               **settings.values_of(SPECTRUM_NAMES),
                                progress=progress.sub(0.6, 0.9))
         measured = apply_instrument_harmonic(spectra.total, self.temperature_k,
                                              harmonic_instrument, progress.sub(0.9, 1.0))
