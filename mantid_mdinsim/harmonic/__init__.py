@@ -21,11 +21,18 @@ abinslib (the ``harmonic`` extra) is imported only when a spectrum is computed.
 Units: Angstrom, 1/Angstrom (2 pi included), meV, THz, K.
 """
 
-from .core import HarmonicResult, apply_instrument_harmonic, compute_harmonic
+from ..lazy import lazy_attributes
 from .parameters import HARMONIC_PARAMETERS, HarmonicSettings
-from .phonons import HarmonicPhonons, harmonic_phonons, load_phonons, mesh_modes
-from .spectrum import (HarmonicSpectra, MissingHarmonicDependency, harmonic_spectrum_1d,
-                       harmonic_sqw)
+
+# the cores load ASE, SciPy, euphonic, phonopy...: only when used, not for --help
+__getattr__ = lazy_attributes(__name__, {
+    **dict.fromkeys(("HarmonicResult", "apply_instrument_harmonic", "compute_harmonic"),
+                    ".core"),
+    **dict.fromkeys(("HarmonicPhonons", "harmonic_phonons", "load_phonons", "mesh_modes"),
+                    ".phonons"),
+    **dict.fromkeys(("HarmonicSpectra", "MissingHarmonicDependency", "harmonic_spectrum_1d",
+                     "harmonic_sqw"), ".spectrum"),
+})
 
 __all__ = [
     "HARMONIC_PARAMETERS", "HarmonicSettings", "HarmonicPhonons", "HarmonicResult",

@@ -28,7 +28,7 @@ from ..plotting import save_plot
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
-from .parameters import OUTPUT_NAMES, SPECTRUM_NAMES, HarmonicSettings
+from .parameters import OUTPUT_NAMES, SPECTRUM_NAMES, STEP_NAME, HarmonicSettings
 from .phonons import (PHONON_FILE_EXTENSIONS, HarmonicPhonons, harmonic_phonons, load_phonons,
                       mesh_modes)
 from .spectrum import HarmonicSpectra, harmonic_sqw
@@ -36,7 +36,6 @@ from .spectrum import HarmonicSpectra, harmonic_sqw
 if TYPE_CHECKING:
     from euphonic import QpointPhononModes  # for annotations only: seconds to import
 
-STEP_NAME = "MDHarmonic"
 
 
 @dataclass

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import dataclasses
 
+from .. import steps
+from ..atomistic import MIN_ATOM_DISTANCE
 from ..execution import SCHEDULER_PARAMETERS
 from ..instrument.parameters import CORE_PARAMETERS
-from ..md.parameters import MIN_ATOM_DISTANCE
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings
 from ..sample import TEMPERATURE_K
-from .phonons import RELAX_CHOICES
-from .spectrum import (CROSS_SECTION_CHOICES, DEFAULT_FREQUENCY_MIN_MEV, MAX_ORDER,
-                       METHOD_CHOICES)
+
+# The choices live here, not beside the code that reads them (phonons, spectrum), so that
+# --help loads none of the libraries those need.
+RELAX_CHOICES = ("none", "positions", "cell")
+METHOD_CHOICES = ("almost_isotropic", "isotropic", "abins")
+CROSS_SECTION_CHOICES = ("incoherent", "total", "coherent")
+#: Highest quantum order (Mantid's Abins2D autoconvolution goes to 10).
+MAX_ORDER = 10
+#: abinslib's default threshold below which modes are dropped, 10 cm^-1
+#: (:data:`~.spectrum.DEFAULT_FREQUENCY_MIN_MEV`), in meV to the 6 decimals the option shows;
+#: a number here because the conversion (mantid_mdinsim.units) loads SciPy, which --help must
+#: not (tests/test_startup.py checks the two agree).
+FREQUENCY_MIN_DEFAULT_MEV = 1.239842
 
 STRUCTURE_EXTENSIONS = (".cif", ".vasp", ".poscar", ".xyz", ".extxyz", ".traj", ".json",
                         ".yaml", ".phonon", ".castep_bin", ".check")
@@ -37,7 +48,10 @@ def _instrument_parameters() -> tuple[Parameter, ...]:
             CORE_PARAMETERS["resolution"])
 
 
-HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
+#: The step's name: the algorithm, the title of its parameters, its outputs' ``mdinsim_step``.
+STEP_NAME = steps.HARMONIC
+
+HARMONIC_PARAMETERS = ParameterSet(STEP_NAME, (
     # -- input ---------------------------------------------------------------------------
     Parameter("structure", str, "The structure (CIF, POSCAR, extended XYZ or any file "
               "ase.io.read reads), whose phonons the NEP model gives; or a phonon file read "
@@ -82,7 +96,7 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
               choices=CROSS_SECTION_CHOICES, group="Spectrum"),
     Parameter("frequency_min_mev", float, "Modes below this energy are left out (acoustic "
               "modes at Gamma, imaginary modes); abinslib's default 10 cm^-1", unit="meV",
-              default=round(DEFAULT_FREQUENCY_MIN_MEV, 6), minimum=0.0,
+              default=FREQUENCY_MIN_DEFAULT_MEV, minimum=0.0,
               flag="--frequency-min", mantid_name="FrequencyMin", group="Spectrum"),
     Parameter("energy_min_mev", float, "Lowest energy transfer of the grid", unit="meV",
               default=0.0, minimum=0.0, flag="--energy-min", mantid_name="EnergyMin",

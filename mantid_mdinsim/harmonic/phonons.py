@@ -33,6 +33,7 @@ from ..atomistic.inputs import MIN_ATOM_DISTANCE_ANGSTROM, shortest_distance
 from ..errors import InputFileError, ParameterError, PhysicsError
 from ..io.atomic import atomic_path
 from ..progress import ProgressReporter, ensure_progress
+from .parameters import RELAX_CHOICES
 
 if TYPE_CHECKING:  # for annotations only: euphonic and phonopy take seconds to import
     from euphonic import ForceConstants, QpointPhononModes
@@ -43,7 +44,6 @@ if TYPE_CHECKING:  # for annotations only: euphonic and phonopy take seconds to 
 SUPERCELL_WIDTH_PER_CUTOFF = 2.0
 #: Spacing of the automatic q-mesh, 1/Angstrom with the 2 pi included.
 DEFAULT_MESH_SPACING_INV_ANGSTROM = 0.2
-RELAX_CHOICES = ("none", "positions", "cell")
 #: Files the ``phonons`` input accepts instead of structure + model (read by euphonic).
 PHONON_FILE_EXTENSIONS = (".yaml", ".phonon", ".castep_bin", ".check")
 

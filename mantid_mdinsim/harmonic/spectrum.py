@@ -68,17 +68,14 @@ from ..errors import MdinsimError, ParameterError
 from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum, energy_axis, momentum_axis
 from ..units import MEV_PER_INVERSE_CM
+from .parameters import CROSS_SECTION_CHOICES, MAX_ORDER, METHOD_CHOICES
 
 if TYPE_CHECKING:  # for annotations only: euphonic takes seconds to import
     from euphonic import QpointPhononModes
 
-METHOD_CHOICES = ("almost_isotropic", "isotropic", "abins")
-CROSS_SECTION_CHOICES = ("incoherent", "total", "coherent")
 NORMALISATION_CHOICES = ("per_atom", "abins")
 #: abinslib's (and Abins') default threshold below which modes are dropped: 10 cm^-1.
 DEFAULT_FREQUENCY_MIN_MEV = 10.0 * MEV_PER_INVERSE_CM
-#: Highest quantum order (Mantid's Abins2D autoconvolution goes to 10).
-MAX_ORDER = 10
 #: Mode-displacement arrays are built for this many numbers at most at a time (chunks of
 #: q-points), about 160 MB.
 _CHUNK_ELEMENTS = 20_000_000

@@ -23,13 +23,20 @@ Public surface::
 Units: meV, 1/Angstrom, degrees, K, Angstrom^2.
 """
 
-from .apply import InstrumentResult, apply_instrument, load_sqw, sqw_grid_from_spectrum
-from .instruments import (Bank, DirectGeometryInstrument, IndirectGeometryInstrument, Instrument,
-                          RunSettings)
-from .kinematics import direct_q_limits
+from ..lazy import lazy_attributes
+from .catalogue import instrument_names
 from .parameters import (ALGORITHM_PARAMETERS, CORE_PARAMETERS, INSTRUMENT_PARAMETERS,
                          InstrumentSettings)
-from .registry import describe_instrument, get_instrument, instrument_names, list_instruments
+
+# the instruments and the core load NumPy, SciPy, euphonic...: only when used, not for --help
+__getattr__ = lazy_attributes(__name__, {
+    **dict.fromkeys(("InstrumentResult", "apply_instrument", "load_sqw",
+                     "sqw_grid_from_spectrum"), ".apply"),
+    **dict.fromkeys(("Bank", "DirectGeometryInstrument", "IndirectGeometryInstrument",
+                     "Instrument", "RunSettings"), ".instruments"),
+    "direct_q_limits": ".kinematics",
+    **dict.fromkeys(("describe_instrument", "get_instrument", "list_instruments"), ".registry"),
+})
 
 __all__ = [
     "INSTRUMENT_PARAMETERS", "ALGORITHM_PARAMETERS", "CORE_PARAMETERS", "InstrumentSettings",

@@ -13,14 +13,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+from .. import steps
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 from ..sample import TEMPERATURE_K
-from .instruments import DirectGeometryInstrument, RunSettings
-from .registry import get_instrument, instrument_aliases, instrument_names, list_instruments
+from .catalogue import direct_geometry_names, instrument_aliases, instrument_names
+
+if TYPE_CHECKING:
+    from .instruments import RunSettings
 
 #: The step's name: the algorithm, the title of its parameters, its outputs' ``mdinsim_step``.
-STEP_NAME = "MDApplyInstrument"
+STEP_NAME = steps.INSTRUMENT
 GROUP_INSTRUMENT = "Instrument"
 GROUP_CORRECTIONS = "Corrections"
 GROUP_OUTPUT = "Output"
@@ -115,8 +119,7 @@ OUTPUTS = (
               mantid_name="PlotFile", group=GROUP_OUTPUT),
 )
 
-_DIRECT = when("instrument", *(i.name for i in list_instruments()
-                                if isinstance(i, DirectGeometryInstrument)))
+_DIRECT = when("instrument", *direct_geometry_names())
 _DEBYE_WALLER = when("debye_waller", "remove", "apply")
 
 #: Settings that apply only with another's value: greyed out in the Mantid dialog, a warning
@@ -186,6 +189,9 @@ class InstrumentSettings(StepSettings, parameters=SETTINGS_PARAMETERS):
     def configure(self) -> RunSettings:
         """The instrument's validated configuration of this run (settings, Ei, choppers,
         resolution model within the instrument's ranges)."""
+        # The instruments load NumPy and SciPy (resolution); these definitions serve --help.
+        from .registry import get_instrument
+
         return get_instrument(self.instrument).configure(
             setting=self.setting, incident_energy_mev=self.incident_energy_mev,
             chopper_frequency_hz=self.chopper_frequency_hz,

@@ -8,29 +8,19 @@ accepts aliases (``Lagrange`` for ``IN1-LAGRANGE``).
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..errors import InputFileError, ParameterError
 from ..parameters import canonical_spelling
 from .analyser_resolution import AnalyserResolutionData
 from .instruments import (Bank, DirectGeometryInstrument, IndirectGeometryInstrument,
                           IndirectSetting, Instrument, ResinsLink)
-
-
-def parameter_directory() -> Path:
-    """The folder holding the instrument YAML files (installed as a package)."""
-    return Path(str(resources.files("mantid_mdinsim.instrument_params")))
-
-
-def _require(data: dict, key: str, path: Path, where: str = "") -> Any:
-    if key not in data:
-        raise InputFileError(path, f"field '{key}' is missing", where=where or None,
-                             fix="see instrument_params/README.md for the fields")
-    return data[key]
+# The file data, names and aliases are the catalogue's (re-exported here, the registry's
+# surface); it reads each file once, for the parameters and for the objects built here.
+from .catalogue import (instrument_aliases, instrument_files, instrument_names,
+                        parameter_directory, read_instrument_file)
+from .catalogue import require as _require
 
 
 def _pair(value: Any, path: Path, where: str) -> tuple[float, float]:
@@ -72,13 +62,11 @@ def _own_resolution_models(data: dict, path: Path
 
 def load_instrument(path: str | Path) -> Instrument:
     """Read one instrument YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise InputFileError(path, f"not readable as YAML ({error})") from None
-    if not isinstance(data, dict):
-        raise InputFileError(path, "expected a mapping of fields")
+    return _build(Path(path), read_instrument_file(path))
+
+
+def _build(path: Path, data: dict[str, Any]) -> Instrument:
+    """The instrument of one file's fields (checked; errors name the file and field)."""
     resins_data = _require(data, "resins", path)
     link = ResinsLink(instrument=str(_require(resins_data, "instrument", path, "resins")),
                       version=str(_require(resins_data, "version", path, "resins")),
@@ -150,30 +138,12 @@ def load_instrument(path: str | Path) -> Instrument:
 
 @lru_cache(maxsize=1)
 def _instruments() -> dict[str, Instrument]:
-    instruments = {}
-    for path in sorted(parameter_directory().glob("*.yaml")):
-        instrument = load_instrument(path)
-        if instrument.name in instruments:
-            raise InputFileError(path, f"instrument '{instrument.name}' is defined twice",
-                                 where="name")
-        instruments[instrument.name] = instrument
-    return instruments
-
-
-def instrument_names() -> list[str]:
-    """Names of all instruments with a parameter file, alphabetically."""
-    return sorted(_instruments())
+    return {name: _build(path, data) for name, (path, data) in instrument_files().items()}
 
 
 def list_instruments() -> list[Instrument]:
     """All instruments, alphabetically by name."""
     return [_instruments()[name] for name in instrument_names()]
-
-
-def instrument_aliases() -> tuple[tuple[str, str], ...]:
-    """``(alias, instrument name)`` pairs of every instrument (``Parameter.aliases``)."""
-    return tuple((alias, instrument.name) for instrument in list_instruments()
-                 for alias in instrument.aliases)
 
 
 def canonical_name(name: str) -> str | None:
@@ -256,6 +226,6 @@ def _describe_restriction(restriction: Any) -> Any:
     return sorted(restriction)
 
 
-__all__ = ["canonical_name", "describe_instrument", "get_instrument", "instrument_names",
-           "list_instruments", "load_instrument", "parameter_directory"]
+__all__ = ["canonical_name", "describe_instrument", "get_instrument", "instrument_aliases",
+           "instrument_names", "list_instruments", "load_instrument", "parameter_directory"]
 

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import steps
 from ..errors import InputFileError, ParameterError
 from ..io.nexus import load_processed_nexus
 from ..spectrum import UNIT_DELTA_E, UNIT_MOMENTUM_TRANSFER, Axis, Spectrum
@@ -177,15 +178,11 @@ def load_sqw(path: str | Path) -> Spectrum:
 
 
 
-#: ``mdinsim_step`` log of the harmonic step's spectra (quantum statistics, own Debye-Waller).
-_HARMONIC_STEP = "MDHarmonic"
-
-
 def check_not_harmonic(grid: SqwGrid, settings: InstrumentSettings) -> None:
     """Refuse eq. 6 and Debye-Waller changes on a harmonic S: it has quantum statistics (Bose
     factors) and its own Debye-Waller factor already, and its 'temperature_k' log would
     otherwise switch the quantum correction on silently."""
-    if grid.logs.get("mdinsim_step") != _HARMONIC_STEP:
+    if grid.logs.get("mdinsim_step") != steps.HARMONIC:
         return
     if settings.quantum_correction:
         raise ParameterError("quantum_correction", f"{grid.source} holds a harmonic S(|Q|,w) "

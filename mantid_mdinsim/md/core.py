@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import execution
+from .. import execution, steps
 from ..atomistic.inputs import (build_supercell, check_model_loads_on_cpu, check_species,
                                 load_structure, read_model_info)
 from ..errors import ExternalProgramError, ParameterError
@@ -35,7 +35,7 @@ from .pimd import IPIBackend
 from .protocol import Protocol, build_protocol, run_specs
 from .summary import write_summary
 
-STEP_NAME = "MDRunGPUMD"
+STEP_NAME = steps.MD
 PARAMETERS_FILE = "parameters.json"
 SUMMARY_FILE = "summary.json"
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..atomistic import MIN_ATOM_DISTANCE_ANGSTROM
+from .. import steps
+from ..atomistic import MIN_ATOM_DISTANCE
 from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
@@ -24,16 +25,9 @@ PRODUCTION_CHOICES = ("nve", "trpmd")
 BACKEND_CHOICES = ("auto", "gpumd", "cpu")
 THERMOSTAT_CHOICES = ("bussi", "langevin")
 
-#: The check of overlapping atoms, shared by the MD and harmonic steps.
-MIN_ATOM_DISTANCE = Parameter(
-    "min_atom_distance_angstrom", float, "Smallest distance between two atoms of the "
-    "structure that is accepted; closer atoms are refused as overlapping (0 switches the "
-    "check off)", unit="Angstrom", default=MIN_ATOM_DISTANCE_ANGSTROM, minimum=0.0,
-    flag="--min-atom-distance", mantid_name="MinAtomDistance", group="Input")
-
 _STRUCTURE_EXTENSIONS = (".cif", ".vasp", ".poscar", ".xyz", ".extxyz", ".traj", ".json")
 
-MD_PARAMETERS = ParameterSet("MDRunGPUMD", (
+MD_PARAMETERS = ParameterSet(steps.MD, (
     # -- inputs ----------------------------------------------------------------------------
     Parameter("structure", str, "The starting structure (CIF, POSCAR/CONTCAR, extended XYZ or "
               "any file ase.io.read reads); its cell is repeated by 'supercell'",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import steps
 from ..harmonic.parameters import HARMONIC_PARAMETERS
 from ..instrument.parameters import CORE_PARAMETERS as INSTRUMENT_CORE_PARAMETERS
 from ..md.parameters import MD_PARAMETERS
@@ -154,7 +155,7 @@ def _harmonic() -> tuple[Parameter, ...]:
     return tuple(items)
 
 
-PREDICT_PARAMETERS = ParameterSet("MDPredict", OWN + _md() + _sqw() + _instrument()
+PREDICT_PARAMETERS = ParameterSet(steps.PREDICT, OWN + _md() + _sqw() + _instrument()
                                   + _harmonic())
 
 #: Names of each stage's parameters within PREDICT_PARAMETERS (what decides a stage's result).

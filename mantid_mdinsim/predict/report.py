@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, steps
 from ..approximation import FULL, INCOHERENT, approximation_of
 from ..errors import InputFileError, MdinsimError
 from ..io.atomic import write_text_atomic
@@ -229,7 +229,7 @@ def build_report(settings: PredictSettings, results: Sequence[Any],
         per_temperature.append(entry)
     report = {
         "mdinsim_version": __version__,
-        "step": "MDPredict",
+        "step": steps.PREDICT,
         "instrument": settings.instrument,
         "md_backend": md_info.get("backend", ""),
         "figure": str(figure_path),

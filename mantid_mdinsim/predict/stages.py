@@ -31,6 +31,7 @@ import numpy as np
 # whole (tests replace md.run_md and harmonic.mesh_modes).
 from .. import harmonic as harmonic_step
 from .. import md as md_step
+from .. import steps
 from ..approximation import INCOHERENT
 from ..atomistic.inputs import load_structure
 from ..errors import ParameterError
@@ -48,7 +49,7 @@ from .choices import drop_empty_shells, instrument_settings, sqw_values, without
 from .ensemble import model_spread
 from .parameters import MD_NAMES, PredictSettings
 
-STEP_NAME = "MDPredict"
+STEP_NAME = steps.PREDICT
 STATE_FILE = "predict_state.json"
 MD_FOLDER = "md"
 #: Parameters of the MD step that do not change its results (how it runs, not what).
