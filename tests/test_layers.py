@@ -154,3 +154,22 @@ def test_layers_import_downwards_only():
               for (a, b), where in sorted(_edges().items())
               if LAYERS.get(b, 0) > LAYERS.get(a, 0)]
     assert not upward, "\n".join(upward)
+
+
+#: The only imports of one step package by another (predict, the chain, uses them all): a
+#: step that runs another as part of its own job. What steps merely share (structure and model
+#: files, the overlapping-atoms check, step names, the temperature parameter) lives below them
+#: (atomistic/, steps.py, sample.py ...), so a new edge here is a question to answer first.
+STEP_RUNS_STEP = {
+    ("harmonic", "instrument"): "mdinsim harmonic --instrument applies the instrument step",
+    ("train", "md"): "active learning samples new structures with the MD step",
+}
+
+
+def test_steps_import_each_other_only_where_one_runs_the_other():
+    steps = set(STEPS) - {"predict"}
+    between = {(a, b): where for (a, b), where in _edges().items() if a in steps and b in steps}
+    unexpected = [f"{a} -> {b}: {', '.join(where)}" for (a, b), where in sorted(between.items())
+                  if (a, b) not in STEP_RUNS_STEP]
+    assert not unexpected, "\n".join(unexpected)
+    assert set(between) == set(STEP_RUNS_STEP), "an allowed edge is gone: remove it above"
