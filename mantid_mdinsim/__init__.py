@@ -19,16 +19,11 @@ __version__ = "0.1.0"
 
 from .errors import (Cancelled, ExternalProgramError, InputFileError,  # noqa: E402
                      MdinsimError, ParameterError)
+from .lazy import lazy_attributes  # noqa: E402
 
-
-def __getattr__(name: str):
-    # Spectrum and friends pull in numpy: imported on first use, so that `mdinsim --help`
-    # and the parameter definitions start fast.
-    if name in ("Axis", "Spectrum", "Table"):
-        from . import spectrum
-
-        return getattr(spectrum, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Spectrum and friends pull in numpy: imported on first use, so that `mdinsim --help` and the
+# parameter definitions start fast.
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(("Axis", "Spectrum", "Table"), ".spectrum"))
 
 
 __all__ = [

@@ -7,7 +7,17 @@ algorithms raise it as the algorithm's error.
 
 from __future__ import annotations
 
+import datetime
+import errno
+import os
+import platform
+import sys
+import tempfile
+import traceback
 from pathlib import Path
+
+# The package sets __version__ before it imports this module.
+from . import __version__
 
 
 class MdinsimError(Exception):
@@ -108,8 +118,6 @@ def format_bytes(count: float) -> str:
 def os_error_message(error: OSError, path: str | Path | None = None) -> OutputWriteError | None:
     """An :class:`OutputWriteError` for an OSError of the environment (disk full, file size
     limit, read-only file system, permission, I/O), or None for other OSErrors."""
-    import errno
-
     target = path or error.filename or "an output of this step"
     fixes = {
         errno.ENOSPC: ("the disk is full", "free space or write to another disk"),
@@ -133,15 +141,6 @@ def report_unexpected(error: BaseException, where: str) -> str:
 
     The log goes to ``$MDINSIM_LOG_DIR`` or ``<temporary folder>/mdinsim-logs``.
     """
-    import datetime
-    import os
-    import platform
-    import sys
-    import tempfile
-    import traceback
-
-    from . import __version__
-
     folder = Path(os.environ.get("MDINSIM_LOG_DIR") or Path(tempfile.gettempdir()) /
                   "mdinsim-logs")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

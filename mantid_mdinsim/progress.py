@@ -82,7 +82,7 @@ def terminal_progress(description: str, enabled: bool | None = None) -> Iterator
     if enabled is None:
         enabled = sys.stderr.isatty()
     if enabled:
-        from tqdm import tqdm
+        from tqdm import tqdm  # only for a terminal: pipelines and --help do without it
 
         bar = tqdm(total=1000, desc=description, unit="", bar_format=(
             "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"))

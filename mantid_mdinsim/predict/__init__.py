@@ -26,7 +26,7 @@ __getattr__ = lazy_attributes(__name__, {
     "compare_with_harmonic": ".comparison", "match_peaks": ".comparison", "PredictResult": ".core",
     "TemperatureResult": ".core", "drop_empty_shells": ".core", "predict": ".core",
     "resolve_parameters": ".core", "resolve_settings": ".core",
-    "compare_with_experiment": ".report", "find_peaks_mev": ".report", "spectrum_1d": ".report",
+    "compare_with_experiment": ".report", "find_peaks_mev": ".curves", "spectrum_1d": ".curves",
 })
 
 __all__ = [

@@ -34,7 +34,7 @@ from ..instrument import DirectGeometryInstrument, direct_q_limits
 from ..spectrum import Spectrum
 from ..sqw import scattering_weights
 from .choices import configured_instrument
-from .report import find_peaks_mev, spectrum_1d
+from .curves import find_peaks_mev, spectrum_1d
 
 #: Peaks of MD and harmonic are the same mode when they are this many MD energy steps apart
 #: or this fraction of the energy, whichever is larger (anharmonic shifts at room temperature
@@ -133,7 +133,7 @@ def compare_with_harmonic(md: Spectrum, harmonic: Spectrum, *,
                           energy_min_mev: float = 0.0) -> dict[str, Any]:
     """An MD instrument spectrum beside a harmonic one of the same instrument.
 
-    Both are reduced to one curve (:func:`~.report.spectrum_1d`). Their approximations are read
+    Both are reduced to one curve (:func:`~.curves.spectrum_1d`). Their approximations are read
     from the logs (``scattering_approximation``); different ones raise
     :class:`~mantid_mdinsim.errors.ParameterError` unless ``allow_different_approximations``,
     when the result says so (``like_for_like`` false, ``warning``). Returns the approximation

@@ -26,7 +26,8 @@ from ..approximation import FULL, INCOHERENT, approximation_of
 from ..io.atomic import atomic_path
 from ..spectrum import Spectrum
 from .parameters import PredictSettings
-from .report import compare_with_experiment, spectrum_1d
+from .curves import spectrum_1d
+from .report import compare_with_experiment
 
 #: Size of one panel column in inches, and the resolution of the PNG.
 COLUMN_INCHES = (6.0, 4.5)

@@ -39,6 +39,8 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from .. import execution
+# The MD step's package offers its core lazily: it loads only when a sampler runs.
+from .. import md as md_step
 from ..errors import ExternalProgramError, ParameterError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter
@@ -103,8 +105,6 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
 
     def sample(start: Atoms, model_path: Path, *, temperature_k: float, n_steps: int,
                time_step_fs: float, sample_interval: int, seed: int) -> list[Atoms]:
-        from ..md import iter_frames, run_md  # the MD step loads only for active learning
-
         folder = Path(work_directory) / f"md_seed{seed}_{temperature_k:g}K"
         folder.mkdir(parents=True, exist_ok=True)
         structure = folder / "start.xyz"
@@ -113,7 +113,7 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
                 write(str(temporary), Atoms(numbers=start.numbers, positions=start.positions,
                                             cell=start.cell, pbc=start.pbc), format="extxyz")
         duration_ps = n_steps * time_step_fs / 1000.0
-        result = run_md(structure=str(structure), model=str(model_path),
+        result = md_step.run_md(structure=str(structure), model=str(model_path),
                         output_dir=str(folder / "md"), temperature_k=[temperature_k],
                         time_step_fs=time_step_fs, equilibration="nvt",
                         equilibration_time_ps=duration_ps, production="nve",
@@ -125,7 +125,7 @@ def mdinsim_md_sampler(work_directory: str | Path, backend: str = "auto",
         # become species through the file beside them; ase.io would make them 'X').
         for path in result.trajectory_paths:
             frames.extend(Atoms(numbers=a.numbers, positions=a.positions, cell=a.cell,
-                                pbc=a.pbc) for a in iter_frames(path))
+                                pbc=a.pbc) for a in md_step.iter_frames(path))
         return frames
 
     return sample

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..external import run_program
 from ..progress import ProgressReporter
-from .backends import EXPECTED_OUTPUTS, TrainingBackend, last_generation
+from .training_backend import EXPECTED_OUTPUTS, TrainingBackend, last_generation
 
 
 def completed_generations(loss_path: Path) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..errors import ExternalProgramError
 from ..external import StopProgram, run_program
 from ..progress import ProgressReporter
-from .backends import EXPECTED_OUTPUTS, TrainingBackend, last_generation
+from .training_backend import EXPECTED_OUTPUTS, TrainingBackend, last_generation
 
 # neppo's own command line (neppo.cli.main), started with this interpreter so that the neppo of
 # this environment runs, whatever is on PATH.
