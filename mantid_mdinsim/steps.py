@@ -1,5 +1,6 @@
-"""The names of the steps, in one place: each one's Mantid algorithm, the title of its
-parameters and the ``mdinsim_step`` log of its outputs (:func:`~.provenance.provenance_logs`).
+"""The names of the steps, in one place: each one's Mantid algorithm (where it has one), the
+title of its parameters and the ``mdinsim_step`` log of its outputs
+(:func:`~.provenance.provenance_logs`).
 
 A step recognises another's outputs by this log (the instrument step refuses the quantum
 correction on a harmonic S(|Q|,w), which has quantum statistics already), so the names live
