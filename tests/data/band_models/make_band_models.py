@@ -12,9 +12,9 @@ Why the disjoint band is wider: a member's force constants carry two errors, the
 (its random start and batch order, seed-dependent) and the data's (which configurations it was
 fitted to, and how few). Members on the same data share the data's error and differ by the
 optimiser's alone; members on disjoint quarters differ by both, and each sees a quarter of the
-configurations, so its data error is that of a set four times smaller. Full-batch training
-to a small final learning rate keeps the optimiser's part small, so that the comparison is not
-decided by it (with batches of a few cells and early stopping it was: DEVELOPERS.md).
+configurations, so its data error is that of a set four times smaller. Full batches leave the
+optimiser only its random start (no batch order), so that the comparison is not decided by it
+(with batches of a few cells it was: DEVELOPERS.md).
 
 The band is the project's estimator on a cheap spectrum: each member's phonon density of
 states (phonopy + euphonic via ``mantid_mdinsim.harmonic``, Gaussian-broadened), its standard
