@@ -6,6 +6,7 @@ in ``mantid_mdinsim/predict``. Loaded by Mantid's plugin loader as a top-level m
 import is absolute.
 """
 
+import re
 from pathlib import Path
 
 from mantid.api import AlgorithmFactory, PythonAlgorithm
@@ -66,16 +67,22 @@ class MDPredict(MDAlgorithm, PythonAlgorithm):
         return issues
 
     def _property_of(self, error, given):
-        """The property an error of the core's validation is about."""
-        if isinstance(error, ParameterError) and error.name in self.PARAMETERS.names():
-            return self.PARAMETERS[error.name].property_name
+        """The property an error of the core's validation is about: the parameter it names,
+        else the one holding the file it names, else the first property."""
+        names = self.PARAMETERS.names()
+        named = getattr(error, "name", None)
+        if named is None and isinstance(error, InputFileError):
+            found = re.search(r"parameter '(\w+)'", error.where or "")
+            named = found.group(1) if found else None
+        if named in names:
+            return self.PARAMETERS[named].property_name
         if isinstance(error, InputFileError):
             for name, value in given.items():
                 files = value if isinstance(value, list) else [value]
                 if any(isinstance(f, str) and Path(f).resolve() == error.path.resolve()
                        for f in files):
                     return self.PARAMETERS[name].property_name
-        return self.PARAMETERS["output_dir"].property_name
+        return self.declared_parameters[0].property_name
 
     def PyExec(self):
         given = self._given()

@@ -42,6 +42,14 @@ def test_invalid_input_is_named_by_its_property(tmp_path):
                                                            Ensemble=[str(SILICON_MODEL)]))
     issues = algorithm.validateInputs()
     assert "two or more" in issues["Ensemble"]
+    missing = tmp_path / "missing_model.txt"
+    algorithm = make_algorithm("MDPredict", OutputDir=str(tmp_path / "out"),
+                               OutputWorkspace="x", **PROPERTIES)
+    # a file removed after it was set: the core's message, on the property that holds it
+    missing.write_text("")
+    algorithm.setProperty("Ensemble", [str(SILICON_MODEL), str(missing)])
+    missing.unlink()
+    assert "file not found" in algorithm.validateInputs()["Ensemble"]
     algorithm = make_algorithm("MDPredict", OutputDir=str(tmp_path / "out"),
                                OutputWorkspace="x", DemoEnsemble=True,
                                InputStructure=str(SILICON_STRUCTURE))
