@@ -98,17 +98,17 @@ class MDPredict(MDAlgorithm, PythonAlgorithm):
 
         spectra = [per_temperature(t.spectrum, t) for t in result.temperatures]
         self.set_output("OutputWorkspace", spectra if several else spectra[0],
-                        result.parameters)
+                        resolved)
         harmonic = [per_temperature(t.harmonic, t) for t in result.temperatures
                     if t.harmonic is not None]
         if harmonic and self.getPropertyValue("OutputHarmonic"):
             self.set_output("OutputHarmonic", harmonic if several else harmonic[0],
-                            result.parameters)
+                            resolved)
         spreads = [per_temperature(t.model_spread.workspaces(t.temperature_k)[0], t)
                    for t in result.temperatures if t.model_spread is not None]
         if spreads and self.getPropertyValue("OutputModelSpread"):
             self.set_output("OutputModelSpread", spreads if several else spreads[0],
-                            result.parameters)
+                            resolved)
         for note in result.warnings:
             self.log().warning(f"MDPredict: {note}")
         self.log().notice(report_text(result.report))

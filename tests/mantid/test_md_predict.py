@@ -8,7 +8,7 @@ import json
 
 from mantid_mdinsim.md.checkpoint import CHECKPOINT_NAME
 from mantid_mdinsim.predict import PREDICT_PARAMETERS, SILICON_MODEL, SILICON_STRUCTURE
-from mantid_mdinsim.predict.core import MD_FOLDER, STATE_FILE
+from mantid_mdinsim.predict.stages import MD_FOLDER, STATE_FILE
 from mantid_mdinsim.predict.demos import SILICON_ENSEMBLE
 
 from .conftest import assert_properties_match, load_algorithm, make_algorithm

@@ -16,7 +16,7 @@ import pytest
 
 from mantid_mdinsim.io.nexus import load_processed_nexus
 from mantid_mdinsim.predict import PREDICT_PARAMETERS, find_peaks_mev
-from mantid_mdinsim.predict.core import MD_FOLDER, STATE_FILE
+from mantid_mdinsim.predict.stages import MD_FOLDER, STATE_FILE
 from mantid_mdinsim.predict.demos import SILICON_ENSEMBLE
 
 from .conftest import TINY
