@@ -69,16 +69,13 @@ def main() -> None:
         run_process(ours(tiny, tiny_q, 4, True, folder / "t.nxs", "torch"))   # warm caches
         reference = None
         if args.with_dynasor:
-            reference, megabytes = best_of(dynasor(xyz, q_file, args.window, True,
-                                                   folder / "d.npz"), 1)
-            line("dynasor (its default backend), XYZ", reference, megabytes)
+            reference = best_of(dynasor(xyz, q_file, args.window, True, folder / "d.npz"), 1)
+            line("dynasor (its default backend), XYZ", reference)
         for name, path in (("NetCDF", netcdf), ("XYZ", xyz)):
             for precision in ("double", "single"):
-                seconds, megabytes = best_of(ours(
+                line(f"mdinsim sqw torch cuda {precision}, {name}", best_of(ours(
                     path, q_file, args.window, True, folder / "o.nxs", "torch",
-                    ["--device", "cuda", "--precision", precision]), 2)
-                line(f"mdinsim sqw torch cuda {precision}, {name}", seconds, megabytes,
-                     reference)
+                    ["--device", "cuda", "--precision", precision]), 2), reference)
         small = folder / "small.xyz"
         write_trajectory(small, 500, 120)
         np.savetxt(folder / "small_q.txt", q_points[:100])

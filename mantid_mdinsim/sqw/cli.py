@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
+from ..plot_process import PlotProcess
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
 from .parameters import SQW_PARAMETERS
@@ -29,16 +31,20 @@ add_arguments = COMMAND.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
-
     params = COMMAND.settings(args)
-    output = Path(params["output"])
-    checkpoint = output.with_name(output.name + ".checkpoint.npz")
-    with terminal_progress("mdinsim sqw") as progress:
-        result = compute_sqw(params, progress, checkpoint=checkpoint)
-    if result.logs.get("trajectory_warnings"):
-        print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}", file=sys.stderr)
-    written = result.save(output, plot=params["plot"])
+    # The plotting process starts first (forked before any thread), importing matplotlib
+    # while S(q,w) is computed.
+    with PlotProcess() if params["plot"] else nullcontext() as plotter:
+        from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+
+        output = Path(params["output"])
+        checkpoint = output.with_name(output.name + ".checkpoint.npz")
+        with terminal_progress("mdinsim sqw") as progress:
+            result = compute_sqw(params, progress, checkpoint=checkpoint)
+        if result.logs.get("trajectory_warnings"):
+            print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}",
+                  file=sys.stderr)
+        written = result.save(output, plot=params["plot"], plotter=plotter)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
