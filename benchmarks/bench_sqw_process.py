@@ -157,7 +157,7 @@ def line(label: str, run: Run, reference: Run | None = None) -> None:
           f"MB{ratio}")
 
 
-def write_big_netcdf(path: Path, gigabytes: float, atoms: int = 8000) -> int:
+def write_big_netcdf(path: Path, gigabytes: float, atoms: int = 4000) -> int:
     """A NetCDF trajectory of about ``gigabytes`` (the crystal of bench_sqw.py, frames of
     travelling waves, GPUMD's layout): frames written."""
     from ase.build import bulk

@@ -197,6 +197,7 @@ class StreamingCorrelator:
         frames = self.plan.frames
         if incoherent:
             self._positions = np.empty((frames, self.n_atoms, 3))
+            self._buffers: dict[tuple[int, str], np.ndarray] = {}
         else:
             # Only rho is held; positions wait in a small stage until a tile of frames is full.
             self._stage = np.empty((kernels.TILE, self.n_atoms, 3))
@@ -211,7 +212,7 @@ class StreamingCorrelator:
 
     def close(self) -> None:
         """Stop the worker threads (also done when the object is collected)."""
-        if self._pool is not None:
+        if getattr(self, "_pool", None) is not None:   # None where __init__ failed
             self._pool.shutdown(wait=False)
             self._pool = None
 
@@ -303,9 +304,9 @@ class StreamingCorrelator:
                 q_slice = slice(q0, min(q0 + q_chunk, self.n_q))
                 shares = [atom_starts[k::self.workers] for k in range(self.workers)]
                 results = self._map(
-                    lambda share: self._self_part(share, atom_chunk, q_slice, n_valid,
-                                                  n_starts, length, tail_length),
-                    [share for share in shares if share])
+                    lambda k: self._self_part(k, shares[k], atom_chunk, q_slice, n_valid,
+                                              n_starts, length, tail_length),
+                    [k for k in range(self.workers) if shares[k]])
                 density, power, tail_density, tail_power = (sum(parts) for parts in
                                                             zip(*results))
                 self.sums.incoherent[:, q_slice] += self._lags(power, tail_power, tail)
@@ -317,31 +318,34 @@ class StreamingCorrelator:
                                          axis=-1, workers=self.workers) if tail > 0 else None
             self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
 
-    def _self_part(self, atom_starts: list[int], atom_chunk: int, q_slice: slice,
-                   n_valid: int, n_starts: int, length: int, tail_length: int):
+    def _self_part(self, share: int, atom_starts: list[int], atom_chunk: int,
+                   q_slice: slice, n_valid: int, n_starts: int, length: int,
+                   tail_length: int):
         """One thread's share of a block: the transforms of its atoms' phase series, summed
         per species (rho_a by linearity) and as powers (the self part), for the block and its
-        tail. The work arrays are allocated once per share and transformed in place: one
-        allocation per atom chunk cost a memory map and its page faults each time (a third
-        of the self part's time)."""
+        tail. The work arrays are kept between blocks (one set per share) and transformed in
+        place: an allocation per atom chunk cost a memory map and its page faults each time
+        (a third of the self part's time)."""
         n_q = q_slice.stop - q_slice.start
         tail = n_valid - n_starts
-        density = np.zeros((self.n_species, n_q, length), dtype=complex)
-        power = np.zeros((self.n_species, n_q, length))
-        tail_density = np.zeros((self.n_species, n_q, tail_length), dtype=complex)
-        tail_power = np.zeros((self.n_species, n_q, tail_length))
-        series_buffer = np.empty((atom_chunk, n_q, length), dtype=complex)
-        tail_buffer = np.empty((atom_chunk, n_q, tail_length), dtype=complex) if tail > 0 \
-            else None
+        density = self._scratch(share, "density", (self.n_species, n_q, length), complex)
+        power = self._scratch(share, "power", (self.n_species, n_q, length), float)
+        tail_density = self._scratch(share, "tail_density",
+                                     (self.n_species, n_q, tail_length), complex)
+        tail_power = self._scratch(share, "tail_power", (self.n_species, n_q, tail_length),
+                                   float)
+        for array in (density, power, tail_density, tail_power):
+            array.fill(0.0)
         for a0 in atom_starts:
             atoms = np.arange(a0, min(a0 + atom_chunk, self.n_atoms), dtype=np.int64)
-            series = series_buffer[:len(atoms)]
+            series = self._scratch(share, "series", (len(atoms), n_q, length), complex)
             kernels.atom_phase_series(self._positions, atoms, n_valid,
                                       self.magnitude[q_slice], self.sign[q_slice], self.sizes,
                                       series)
             species = self.sorted_species[atoms]
-            if tail_buffer is not None:
-                tail_series = tail_buffer[:len(atoms)]
+            if tail > 0:
+                tail_series = self._scratch(share, "tail_series",
+                                            (len(atoms), n_q, tail_length), complex)
                 tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
                 tail_series[:, :, tail:] = 0.0
                 tail_series = scipy.fft.fft(tail_series, axis=-1, overwrite_x=True, workers=1)
@@ -349,6 +353,16 @@ class StreamingCorrelator:
             series = scipy.fft.fft(series, axis=-1, overwrite_x=True, workers=1)
             kernels.accumulate_spectra(series, species, density, power)
         return density, power, tail_density, tail_power
+
+    def _scratch(self, share: int, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A C-contiguous work array of ``shape``, in a buffer kept for ``share`` (one thread
+        at a time) and ``name``; the buffer grows where a block needs more."""
+        size = int(np.prod(shape))
+        key = (share, name)
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[key] = np.empty(size, dtype=dtype)
+        return buffer[:size].reshape(shape)
 
     def _coherent_sums(self):
         """Where the coherent lag sums accumulate (the torch engine keeps them on its device)."""
