@@ -21,7 +21,7 @@ block uses less, so flatness shows between lengths above it (``--frames 2400``).
 
 Larger than memory (skip with ``--no-big``): a NetCDF trajectory of ``--big-gb`` (1.2 GB,
 deleted afterwards) read by ``mdinsim sqw`` in a child process whose private memory is limited
-(``RLIMIT_DATA``, 400 MB, a third of the file): the frames stream through, so it finishes, with
+(``RLIMIT_DATA``, 600 MB, half the file; it counts address space, not only what is resident): the frames stream through, so it finishes, with
 its peak resident memory printed beside the file's size.
 """
 
@@ -220,7 +220,7 @@ def main() -> None:
                         help="skip the trajectory larger than the process's memory")
     parser.add_argument("--big-gb", type=float, default=1.2,
                         help="size of that trajectory (GB, written and deleted)")
-    parser.add_argument("--big-limit-mb", type=float, default=400,
+    parser.add_argument("--big-limit-mb", type=float, default=600,
                         help="the private memory that process may use (MB)")
     parser.add_argument("--engines", default="numba,torch",
                         help="engines for the memory section (comma-separated)")

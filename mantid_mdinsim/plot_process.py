@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 
-def _serve(connection) -> None:
-    """The helper: import the plotting module, then draw what arrives until ``None``."""
+def _serve(connection, command_end) -> None:
+    """The helper: import the plotting module, then draw what arrives until ``None`` (or the
+    end of the command: its end of the pipe is closed here, so that the helper sees the end of
+    the command, even of one killed)."""
+    command_end.close()
     try:
         from . import plotting
     except BaseException as error:  # reported with the first plot asked for
@@ -72,7 +75,7 @@ class PlotProcess:
         try:
             context = multiprocessing.get_context("fork")
             parent, child = context.Pipe()
-            self._process = context.Process(target=_serve, args=(child,), daemon=True,
+            self._process = context.Process(target=_serve, args=(child, parent), daemon=True,
                                             name="mdinsim-plot")
             self._process.start()
         except (OSError, ValueError):

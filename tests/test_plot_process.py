@@ -44,3 +44,29 @@ def test_without_fork_plots_are_drawn_here(tmp_path, monkeypatch):
         assert plotter._process is None
         path = plotter.save_plot(_sqw(), tmp_path / "here.png")
     assert imread(path).shape[:2] == (600, 800)
+
+
+def test_the_helper_ends_with_a_command_that_is_killed(tmp_path):
+    """A command killed outright (no clean-up) leaves no helper behind: the helper sees the
+    end of the pipe."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys\nfrom mantid_mdinsim.plot_process import PlotProcess\n"
+              "p = PlotProcess()\nprint(p._process.pid, flush=True)\n"
+              "os.kill(os.getpid(), 9)\n")
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    helper = int(process.stdout.split()[0])
+    for _ in range(100):
+        try:
+            os.kill(helper, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(helper, signal.SIGKILL)
+    raise AssertionError("the helper outlived the killed command")
