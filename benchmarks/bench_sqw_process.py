@@ -21,8 +21,9 @@ block uses less, so flatness shows between lengths above it (``--frames 2400``).
 
 Larger than memory (skip with ``--no-big``): a NetCDF trajectory of ``--big-gb`` (1.2 GB,
 deleted afterwards) read by ``mdinsim sqw`` in a child process whose private memory is limited
-(``RLIMIT_DATA``, 600 MB, half the file; it counts address space, not only what is resident): the frames stream through, so it finishes, with
-its peak resident memory printed beside the file's size.
+(``RLIMIT_DATA``, 600 MB, half the file; it counts address space, not only what is resident):
+the frames stream through, so it finishes, with its peak resident memory beside the file's
+size.
 """
 
 from __future__ import annotations
