@@ -109,6 +109,16 @@ class PlotProcess:
         if errors:
             raise errors[0]
 
+    def discard(self, *paths: str | os.PathLike) -> None:
+        """Wait for the plots (their errors ignored) and remove ``paths``: the pictures of an
+        output that failed, which must not be left alone beside it."""
+        try:
+            self.wait()
+        except Exception:
+            pass
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+
     def close(self) -> None:
         """Wait for the plots and stop the helper."""
         if self._connection is None:
@@ -129,7 +139,10 @@ class PlotProcess:
 
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None and self._process is not None:
-            # the command failed: its plots do not matter, the helper must not outlive it
+            # The command failed: the helper must not outlive it, nor be stopped in the middle
+            # of a file (its temporary would be left): a plot being drawn is waited for.
+            if self._pending and self._connection.poll(30):
+                self.discard()
             self._process.terminate()
             self._process.join(timeout=10)
             self._connection.close()

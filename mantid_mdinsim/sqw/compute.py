@@ -170,8 +170,14 @@ class SqwResult:
 
         path = Path(path)
         picture = self.save_plot(path.with_suffix(".png"), plotter) if plot else None
-        written = [save_processed_nexus(path, self.workspaces())]
-        if plotter is not None:
+        if plotter is None:
+            written = [save_processed_nexus(path, self.workspaces())]
+        else:
+            try:
+                written = [save_processed_nexus(path, self.workspaces())]
+            except BaseException:
+                plotter.discard(*([picture] if picture else []))   # no picture of nothing
+                raise
             plotter.wait()
         return written + ([picture] if picture else [])
 
