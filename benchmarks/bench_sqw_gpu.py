@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--with-dynasor", action="store_true")
     args = parser.parse_args()
+    run_process([sys.executable, "-c", "pass"])   # the launcher, while this process is small
     import torch
 
     if not torch.cuda.is_available():
