@@ -4,12 +4,15 @@ With the shipped NEP (``examples/benzene_model/``, trained on GFN1-xTB by
 ``benzene_tosca_train.py``) this runs ``mdinsim predict``'s chain
 (:func:`mantid_mdinsim.predict.predict`):
 
-1. **MD at 127 K** (the paper's temperature, and that of its TOSCA measurement), CPU backend:
-   path-integral NPT equilibration (``pimd_npt``: i-PI with the model, ``--beads`` beads, the
-   quantum nuclei setting the volume as in the paper, which equilibrated benzene in PIMD
-   because classical NPT underestimates its volume at low temperature), then classical NVE
-   production runs started from the ring polymer's centroid (frames every 3 fs, 0.5 fs steps:
-   the paper's settings). ``--equilibration npt`` runs a classical NPT equilibration instead.
+1. **MD at 127 K** (the paper's temperature, and that of its TOSCA measurement), CPU backend
+   (ASE + calorine's CPUNEP), 0.5 fs steps, frames every 3 fs (the paper's settings): NPT
+   equilibration at 0 GPa, then classical NVE production runs. The paper equilibrated in
+   path-integral NPT, because classical NPT underestimates benzene's volume at low
+   temperature (no zero-point expansion); ``--equilibration pimd_npt`` does that here (i-PI
+   with ``--beads`` beads), but on two loaded cores i-PI ran at about 2 steps per second for
+   48 atoms and 2 beads, so a PIMD equilibration of the default cell would take far longer
+   than the few minutes this example is sized for: the default is classical NPT, and the
+   volume it gives is the model's classical one (see examples/README.md).
 2. **S(q,w)** (dynasor) in the incoherent approximation: hydrogen's incoherent cross section
    (80 of 82 barn) dominates benzene's scattering, and this is the like-for-like partner of the
    harmonic (AbINS-style) spectrum.
@@ -27,8 +30,8 @@ with and the model's ensemble spread), plus everything ``mdinsim predict`` write
 
     .venv/bin/python examples/benzene_tosca.py --output-dir benzene_tosca
 
-Default size (a few minutes on two cores): 96 atoms (2 x 1 x 1 cells), PIMD equilibration
-0.5 ps with 4 beads, two classical runs of 3 ps. The paper: 57 024 atoms, PIMD with 32 beads,
+Default size (a few minutes on two cores): 192 atoms (2 x 1 x 2 cells), NPT equilibration
+1 ps, two NVE runs of 3 ps. The paper: 57 024 atoms, PIMD with 32 beads,
 ten 1 ns runs (``--supercell``, ``--beads``, ``--production-ps``, ``--runs``; GPUMD on a GPU:
 ``--backend gpumd``, which needs a NEP the GPU code reads).
 """
@@ -36,6 +39,7 @@ ten 1 ns runs (``--supercell``, ``--beads``, ``--production-ps``, ``--runs``; GP
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -54,6 +58,11 @@ TEMPERATURE_K = 127.0
 PLOT_FROM_MEV = 5.0
 PLOT_TO_MEV = 200.0
 SCALE_ABOVE_MEV = 40.0
+#: Peaks listed: local maxima above PEAKS_FROM_MEV standing out by PEAK_PROMINENCE of the
+#: curve's maximum, at most MAX_PEAKS.
+PEAKS_FROM_MEV = 20.0
+PEAK_PROMINENCE = 0.03
+MAX_PEAKS = 20
 
 #: The measured fundamentals of benzene (cm^-1; mode number: symmetry, wavenumber): the NIST
 #: Computational Chemistry Comparison and Benchmark Database (CCCBDB), experimental data for
@@ -111,10 +120,10 @@ def main(argv=None) -> int:
     parser.add_argument("--ensemble", type=Path, nargs="*", default=list(ENSEMBLE),
                         help="models of the ensemble for the harmonic peaks' spread "
                              "(default: the shipped ensemble; none to skip)")
-    parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 1])
-    parser.add_argument("--equilibration", default="pimd_npt", choices=("pimd_npt", "npt"))
+    parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 2])
+    parser.add_argument("--equilibration", default="npt", choices=("npt", "pimd_npt"))
     parser.add_argument("--beads", type=int, default=4)
-    parser.add_argument("--equilibration-ps", type=float, default=0.5)
+    parser.add_argument("--equilibration-ps", type=float, default=1.0)
     parser.add_argument("--production-ps", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--backend", default="cpu", choices=("auto", "cpu", "gpumd"))
@@ -136,7 +145,8 @@ def main(argv=None) -> int:
         production_time_ps=args.production_ps, dump_interval_fs=3.0, number_of_runs=args.runs,
         seed=2025, backend=args.backend, max_frequency_mev=420.0, q_count=600,
         approximation="incoherent", instrument="TOSCA", energy_min_mev=PLOT_FROM_MEV,
-        harmonic=True, output_dir=str(args.output_dir))
+        harmonic=True, harmonic_supercell=[2, 1, 2], window=400,
+        output_dir=str(args.output_dir))
     if args.equilibration == "pimd_npt":
         parameters["number_of_beads"] = args.beads
     if args.ensemble:
@@ -154,14 +164,18 @@ def main(argv=None) -> int:
     md = normalised_above(energy, md_values[keep], args.scale_above)
     harmonic = normalised_above(energy, np.interp(energy, harmonic_energy, harmonic_values,
                                                   left=np.nan, right=np.nan), args.scale_above)
-    md_peaks = sorted(find_peaks_mev(energy, md))
-    harmonic_peaks = sorted(find_peaks_mev(energy, harmonic))
+    # Every band standing out by PEAK_PROMINENCE (the report lists only the main ones).
+    md_peaks = sorted(find_peaks_mev(energy, md, prominence_fraction=PEAK_PROMINENCE,
+                                     max_peaks=MAX_PEAKS, min_energy_mev=PEAKS_FROM_MEV))
+    harmonic_peaks = sorted(find_peaks_mev(energy, harmonic, prominence_fraction=PEAK_PROMINENCE,
+                                           max_peaks=MAX_PEAKS, min_energy_mev=PEAKS_FROM_MEV))
     measured = measured_mev()
     spread = None
     if temperature.model_spread is not None:
         spread = [dict(p) for p in temperature.model_spread.peaks]
     peaks = {
         "temperature_k": TEMPERATURE_K,
+        "model_sha256": hashlib.sha256(args.model.read_bytes()).hexdigest(),
         "md_peaks_mev": md_peaks, "harmonic_peaks_mev": harmonic_peaks,
         "measured_mev": measured, "measured_source": MEASURED_SOURCE,
         "md_nearest_to_measured_mev": nearest_peaks(md_peaks, measured),

@@ -20,11 +20,11 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    cells already sample the intermolecular distances out to the cutoff, in the periodic
    setting the MD runs in.)
 3. **NEP with active learning** (:func:`mantid_mdinsim.train.train_nep`, backend neppo on
-   CPU, seeded, one thread per model, the three models of a round at once): a full model and an ensemble of
-   two (bagging, the least active learning accepts); one round of MD with the full model (ASE
-   Langevin, 0.5 fs) at 127 K and 250 K from two training cells, in which the frames the
-   ensemble disagrees on most (sigma_f above the threshold, GPUMD's ``active`` measure) are
-   labelled with GFN1-xTB and join the data; then the final training. (The paper ran 13
+   CPU, seeded, one thread per model, the three models of a round at once): a full model and
+   an ensemble of two (bagging, the least active learning accepts); one round of MD with the
+   full model (ASE Langevin, 0.5 fs) at 127 K and 250 K from two training cells, in which the
+   frames the ensemble disagrees on most (sigma_f above the threshold, GPUMD's ``active``
+   measure) are labelled with GFN1-xTB and join the data; then the final training. (The paper ran 13
    rounds with an ensemble of five; one round and three models fit the 45 minutes of two
    loaded cores this recipe was sized for.)
 4. **Checks and outputs** into ``examples/benzene_model/``: the model, the relaxed structure,
@@ -165,14 +165,17 @@ def relaxed_structure(path: Path):
     from ase.io import read, write
     from ase.optimize import BFGS
 
-    if path.is_file():
-        return read(path)
-    atoms = benzene_crystal()
-    atoms.calc = reference_calculator()
-    BFGS(FrechetCellFilter(atoms), logfile=None).run(fmax=0.005, steps=500)
-    atoms.calc = None
-    write(path, atoms, format="extxyz")
-    return read(path)
+    if not path.is_file():
+        atoms = benzene_crystal()
+        atoms.calc = reference_calculator()
+        BFGS(FrechetCellFilter(atoms), logfile=None).run(fmax=0.005, steps=500)
+        atoms.calc = None
+        write(path, atoms, format="extxyz")
+    atoms = read(path)
+    # The relaxation leaves ~1e-7 Angstrom off the diagonal of the (orthorhombic) cell; i-PI
+    # takes only an upper-triangular cell matrix, so the cell is made exactly diagonal.
+    atoms.set_cell(np.diag(atoms.cell.lengths()), scale_atoms=True)
+    return atoms
 
 
 def labelled_set(path: Path, structures, description: str):
@@ -324,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         "rmse_below_25_mev_mev": round(float(np.sqrt(np.mean(difference[lattice] ** 2))), 2),
         "rmse_25_to_200_mev_mev": round(float(np.sqrt(np.mean(
             difference[(~lattice) & (reference_frequencies < 200)] ** 2))), 2),
-        "max_abs_below_200_mev_mev": round(float(np.max(np.abs(
-            difference[reference_frequencies < 200]))), 2),
+        "max_abs_25_to_200_mev_mev": round(float(np.max(np.abs(
+            difference[(~lattice) & (reference_frequencies < 200)]))), 2),
     }
     reference_errors = reference_method_errors(gfn1xtb_molecule_mev(work))
     active_files = sorted((work / "model").glob("generation_*/labelled.xyz"))
@@ -360,14 +363,18 @@ def main(argv: list[str] | None = None) -> int:
                                               for x in reference_frequencies]},
         "frequency_error_vs_gfn1xtb": frequency_errors,
         "gfn1xtb_vs_measured_free_molecule": reference_errors,
+        # The error stated for the example's internal-mode peaks: the reference method's
+        # largest distance from the measured bands plus the model's largest distance from the
+        # reference method (Gamma modes, 25-200 meV).
+        "stated_error_mev": round(reference_errors["max_abs_difference_mev"]
+                                  + frequency_errors["max_abs_25_to_200_mev_mev"], 1),
         "seconds": {"labelling_initial": round(labelling_seconds, 1),
                     "total": round(time.monotonic() - started, 1)},
     }
     (args.output_dir / METRICS_NAME).write_text(json.dumps(metrics, indent=1) + "\n")
-    print(json.dumps({key: metrics[key] for key in ("rmse", "frequency_error_vs_gfn1xtb",
-                                                     "gfn1xtb_vs_measured_free_molecule",
-                                                     "active_learning_rounds", "seconds")},
-                     indent=1))
+    shown = ("rmse", "frequency_error_vs_gfn1xtb", "gfn1xtb_vs_measured_free_molecule",
+             "stated_error_mev", "active_learning_rounds", "seconds")
+    print(json.dumps({key: metrics[key] for key in shown}, indent=1))
     return 0
 
 
