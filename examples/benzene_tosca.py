@@ -30,8 +30,8 @@ with and the model's ensemble spread), plus everything ``mdinsim predict`` write
 
     .venv/bin/python examples/benzene_tosca.py --output-dir benzene_tosca
 
-Default size (a few minutes on two cores): 192 atoms (2 x 1 x 2 cells), NPT equilibration
-1 ps, two NVE runs of 3 ps. The paper: 57 024 atoms, PIMD with 32 beads,
+Default size (minutes on two cores; about 15 on two cores shared with other work): 96 atoms
+(2 x 1 x 1 cells), NPT equilibration 0.5 ps, two NVE runs of 2.5 ps. The paper: 57 024 atoms, PIMD with 32 beads,
 ten 1 ns runs (``--supercell``, ``--beads``, ``--production-ps``, ``--runs``; GPUMD on a GPU:
 ``--backend gpumd``, which needs a NEP the GPU code reads).
 """
@@ -120,11 +120,11 @@ def main(argv=None) -> int:
     parser.add_argument("--ensemble", type=Path, nargs="*", default=list(ENSEMBLE),
                         help="models of the ensemble for the harmonic peaks' spread "
                              "(default: the shipped ensemble; none to skip)")
-    parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 2])
+    parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 1])
     parser.add_argument("--equilibration", default="npt", choices=("npt", "pimd_npt"))
     parser.add_argument("--beads", type=int, default=4)
-    parser.add_argument("--equilibration-ps", type=float, default=1.0)
-    parser.add_argument("--production-ps", type=float, default=3.0)
+    parser.add_argument("--equilibration-ps", type=float, default=0.5)
+    parser.add_argument("--production-ps", type=float, default=2.5)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--backend", default="cpu", choices=("auto", "cpu", "gpumd"))
     parser.add_argument("--scale-above", type=float, default=SCALE_ABOVE_MEV,

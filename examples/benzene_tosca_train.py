@@ -272,7 +272,6 @@ def main(argv: list[str] | None = None) -> int:
     from mantid_mdinsim.progress import terminal_progress
     from mantid_mdinsim.train import train_nep
 
-    started = time.monotonic()
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
     reference = relaxed_structure(work / STRUCTURE_NAME)
@@ -291,7 +290,6 @@ def main(argv: list[str] | None = None) -> int:
             for a in np.linspace(0.02, 0.06, N_PERTURBED_TEST)]
     training_path = labelled_set(work / "reference_training.xyz", training, "training set")
     test_path = labelled_set(work / "reference_test.xyz", test, "test set")
-    labelling_seconds = time.monotonic() - started
 
     settings = dict(TRAINING_SETTINGS, generations=args.generations)
     active = dict(ACTIVE_LEARNING_SETTINGS,
@@ -331,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
             difference[(~lattice) & (reference_frequencies < 200)]))), 2),
     }
     reference_errors = reference_method_errors(gfn1xtb_molecule_mev(work))
+    stated = {name: round(abs(band["difference_mev"])
+                          + 2.0 * frequency_errors["rmse_25_to_200_mev_mev"], 1)
+              for name, band in reference_errors["bands"].items()}
     active_files = sorted((work / "model").glob("generation_*/labelled.xyz"))
     metrics = {
         "model": MODEL_NAME, "ensemble": ensemble_names,
@@ -363,17 +364,15 @@ def main(argv: list[str] | None = None) -> int:
                                               for x in reference_frequencies]},
         "frequency_error_vs_gfn1xtb": frequency_errors,
         "gfn1xtb_vs_measured_free_molecule": reference_errors,
-        # The error stated for the example's internal-mode peaks: the reference method's
-        # largest distance from the measured bands plus the model's largest distance from the
-        # reference method (Gamma modes, 25-200 meV).
-        "stated_error_mev": round(reference_errors["max_abs_difference_mev"]
-                                  + frequency_errors["max_abs_25_to_200_mev_mev"], 1),
-        "seconds": {"labelling_initial": round(labelling_seconds, 1),
-                    "total": round(time.monotonic() - started, 1)},
+        # The error stated for the example's peak at each measured band: the reference
+        # method's distance from that band (free molecule) plus twice the model's RMS
+        # distance from the reference method (Gamma modes, 25-200 meV); and the largest.
+        "stated_error_mev_by_band": stated,
+        "stated_error_mev": max(stated.values()),
     }
     (args.output_dir / METRICS_NAME).write_text(json.dumps(metrics, indent=1) + "\n")
     shown = ("rmse", "frequency_error_vs_gfn1xtb", "gfn1xtb_vs_measured_free_molecule",
-             "stated_error_mev", "active_learning_rounds", "seconds")
+             "stated_error_mev_by_band", "active_learning_rounds")
     print(json.dumps({key: metrics[key] for key in shown}, indent=1))
     return 0
 
