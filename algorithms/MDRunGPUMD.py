@@ -9,7 +9,7 @@ from mantid.api import AlgorithmFactory, PythonAlgorithm
 from mantid.kernel import Direction, StringArrayProperty
 
 from mantid_mdinsim.md.core import run_md
-from mantid_mdinsim.md.parameters import MD_PARAMETERS
+from mantid_mdinsim.md.parameters import MD_PARAMETERS, MDSettings
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
 
 
@@ -40,7 +40,7 @@ class MDRunGPUMD(MDAlgorithm, PythonAlgorithm):
 
     def PyExec(self):
         values = self.resolved_parameters()
-        result = self.run_core(run_md, values)
+        result = self.run_core(run_md, MDSettings.from_values(values))
         tables = {table.name: table for table in result.workspaces()}
         self.set_output("OutputWorkspace", tables["md_thermo"], values)
         if self.getPropertyValue("OutputRunsTable"):

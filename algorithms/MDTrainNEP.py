@@ -9,15 +9,17 @@ from mantid.api import AlgorithmFactory, PythonAlgorithm
 from mantid.kernel import Direction, StringArrayProperty
 
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
-from mantid_mdinsim.train import NepHyperparameters, TRAIN_PARAMETERS, train_nep
+from mantid_mdinsim.train import (NepHyperparameters, TRAIN_PARAMETERS, TrainSettings,
+                                  train_nep)
 
 
 def _check_model_settings(values):
     """The core's checks of settings that depend on each other (cutoffs, descriptor orders,
     fine-tuning files). The species only label the model here; the data are checked when the
     algorithm runs, so a large training set is not read in the dialog."""
-    NepHyperparameters.from_parameters(values, values["species"] or ("H",),
-                                       "neppo" if values["backend"] == "neppo" else "gpumd")
+    settings = TrainSettings.from_values(values)
+    NepHyperparameters.from_parameters(settings, settings.species or ("H",),
+                                       "neppo" if settings.backend == "neppo" else "gpumd")
 
 
 class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
@@ -51,7 +53,7 @@ class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
 
     def PyExec(self):
         values = self.resolved_parameters()
-        result = self.run_core(train_nep, values)
+        result = self.run_core(train_nep, TrainSettings.from_values(values))
         self.set_output("OutputWorkspace", result.metrics, values)
         if self.getPropertyValue("OutputLoss"):
             self.set_output("OutputLoss", result.loss, values)

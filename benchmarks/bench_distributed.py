@@ -3,24 +3,38 @@
     python benchmarks/bench_distributed.py                  # sqw: 1000 atoms, 600 frames, 400 q
     python benchmarks/bench_distributed.py --only md        # md: two runs of 64 Si atoms
     python benchmarks/bench_distributed.py --workers 1 2 4  # more points
+    python benchmarks/bench_distributed.py --report perf    # + Dask performance reports (HTML)
 
 S(q,w): the trajectory of bench_sqw.py (an fcc crystal with travelling waves, two species),
 window 100, coherent and incoherent parts, per q-point. MD: the CPU backend, two independent
-runs (NVT 0.2 ps, NVE 1 ps, 2 fs steps) of the published Si NEP. Each cluster is started, warmed
-up (numba's cache and the imports loaded on every worker by a tiny run) and then timed, so the
-times are those of the work, not of starting workers; the start-up is printed apart. Prints the
-wall times, the speed-up of N workers over one and the largest difference from the in-process
-result (S: relative to the largest value; MD: whether the trajectories are byte for byte equal).
+runs (NVT 0.2 ps, NVE, 2 fs steps) of the published Si NEP.
+
+For each N of ``--workers`` the work runs twice on one fresh ``local:N`` cluster:
+
+* **whole command** (what ``mdinsim sqw --scheduler local:N`` costs): cluster start-up, the work
+  on cold workers (each worker imports the package and loads numba's cache or calorine in its
+  first piece), and closing the cluster;
+* **compute phase**: the same work again on the now warm cluster (start-up excluded).
+
+Besides wall times it prints where the time goes, from the pieces' own timings
+(:class:`mantid_mdinsim.execution.PieceTiming`): the processor seconds of the pieces, the time
+the client spends outside any piece (serial: checks, q-points, merging, writing), the workers'
+processor seconds outside the pieces (imports, Dask), and an Amdahl estimate of the speed-up
+those figures allow: (S + P) / (S + M_N), with S the serial wall time of the local:1 run, P the
+pieces' processor seconds and M_N their makespan on N workers (in submission order). On a loaded
+machine wall times mostly show the load; processor seconds and the estimate show the work.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
+import heapq
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,42 +45,128 @@ sys.path.insert(0, str(HERE))
 DEFAULT_MODEL = HERE.parents[1] / "shared" / "data" / "nep" / "Si_2022_NEP4_3body.txt"
 
 
-@contextmanager
-def worker_cpu_seconds(executor, into: list):
-    """Processor seconds the workers spent inside the block (all of them together): under a
-    loaded machine wall times scale poorly, the work done shows whether the pieces add any."""
-    before = executor.client.run(time.process_time)
-    yield
-    after = executor.client.run(time.process_time)
-    into.append(sum(after[w] - before.get(w, 0.0) for w in after))
+@dataclass
+class Phase:
+    """One timed call of the work on an executor."""
+
+    wall_s: float
+    client_cpu_s: float
+    piece_cpu_s: list[float]
+    span_s: float                     # first piece start to last piece end
+    worker_cpu_s: float | None        # all workers' processor seconds (None: in process)
+    busy_s: dict[str, float]          # wall seconds of pieces per worker
+
+    @property
+    def serial_s(self) -> float:
+        """Wall seconds of the call outside any piece (client set-up, merging, writing)."""
+        return max(self.wall_s - self.span_s, 0.0)
+
+    @property
+    def pieces_cpu_s(self) -> float:
+        return float(sum(self.piece_cpu_s))
+
+    def describe(self) -> str:
+        text = (f"{self.wall_s:6.1f} s: {len(self.piece_cpu_s)} pieces of {self.pieces_cpu_s:.1f}"
+                f" processor-s in all, serial outside pieces {self.serial_s:.1f} s (client "
+                f"{self.client_cpu_s:.1f} processor-s)")
+        if self.worker_cpu_s is not None:
+            text += (f", workers' processor-s outside pieces "
+                     f"{self.worker_cpu_s - self.pieces_cpu_s:.1f}, busy per worker "
+                     + "/".join(f"{v:.1f}" for v in self.busy_s.values()) + " s")
+        return text
 
 
-def compare_scaling(args, label: str, warm, work, agreement) -> None:
-    """Time ``work()`` in this process and on local:N for each N of ``args.workers`` (each
-    cluster warmed up by ``warm(tag)`` first); print times, speed-ups, the workers' processor
-    seconds and ``agreement(reference, result)``."""
+def makespan(durations: list[float], workers: int) -> float:
+    """Finish time of ``durations`` handed in order to the first free of ``workers``."""
+    free = [0.0] * workers
+    for duration in durations:
+        heapq.heappush(free, heapq.heappop(free) + duration)
+    return max(free)
+
+
+def timed(executor, call) -> tuple[object, Phase]:
+    """Run ``call()`` and measure it with the executor's piece timings."""
+    client = getattr(executor, "client", None)
+    before = client.run(time.process_time) if client is not None else None
+    first = len(executor.timings)
+    start, cpu = time.time(), time.process_time()
+    result = call()
+    wall, client_cpu = time.time() - start, time.process_time() - cpu
+    worker_cpu = None
+    if client is not None:
+        after = client.run(time.process_time)
+        worker_cpu = sum(after[w] - before.get(w, 0.0) for w in after)
+    timings = executor.timings[first:]
+    span = 0.0
+    busy: dict[str, float] = {}
+    if timings:
+        span = (max(t.start + t.wall_s for t in timings) - min(t.start for t in timings))
+        for t in timings:
+            busy[t.worker] = busy.get(t.worker, 0.0) + t.wall_s
+    return result, Phase(wall, client_cpu, [t.cpu_s for t in timings], span, worker_cpu, busy)
+
+
+def compare_scaling(args, label: str, work, agreement) -> None:
+    """Time ``work(tag)`` in process, then for each N of ``args.workers`` as a whole command on
+    a fresh local:N and again on the warm cluster; print times, where they go, speed-ups over
+    the first N, Amdahl estimates and ``agreement(reference, result)``."""
     from mantid_mdinsim import execution
 
-    warm("in_process")
-    started, cpu_start = time.perf_counter(), time.process_time()
-    reference = work("in_process")
-    print(f"  in-process: {time.perf_counter() - started:7.1f} s, "
-          f"{time.process_time() - cpu_start:.1f} processor-s ({label})")
-    times = {}
+    with execution.session("none") as executor:   # cold, as a command: imports included
+        reference, phase = timed(executor, lambda: work("in_process"))
+    print(f"  in process ({label}): {phase.wall_s:.1f} s, {phase.client_cpu_s:.1f} processor-s")
+    whole, warm = {}, {}
     for workers in args.workers:
         started = time.perf_counter()
-        cpu: list[float] = []
         with execution.session(f"local:{workers}") as executor:
             startup = time.perf_counter() - started
-            warm(f"local_{workers}")
-            started = time.perf_counter()
-            with worker_cpu_seconds(executor, cpu):
-                result = work(f"local_{workers}")
-            times[workers] = time.perf_counter() - started
-        print(f"  local:{workers}: {times[workers]:7.1f} s (cluster start {startup:.1f} s), "
-              f"speed-up over local:{args.workers[0]}: "
-              f"{times[args.workers[0]] / times[workers]:.2f}x, workers' processor-s "
-              f"{cpu[0]:.1f}, {agreement(reference, result)}")
+            name = f"{label.split(',')[0]}-local{workers}"
+            with execution_report(args, executor, f"{name}-cold"):
+                result, cold = timed(executor, lambda: work(f"local_{workers}_cold"))
+            with execution_report(args, executor, f"{name}-warm"):
+                result, warm[workers] = timed(executor, lambda: work(f"local_{workers}_warm"))
+            closed = time.perf_counter()
+        close = time.perf_counter() - closed
+        whole[workers] = (startup + cold.wall_s + close, startup, cold, close)
+        print(f"  local:{workers}")
+        print(f"    whole command {whole[workers][0]:6.1f} s = start {startup:.1f} + work on cold "
+              f"workers {cold.wall_s:.1f} + close {close:.1f}")
+        print(f"      cold:  {cold.describe()}")
+        print(f"      warm:  {warm[workers].describe()}")
+        print(f"      {agreement(reference, result)}")
+    # Amdahl: what does not shrink with N is the serial wall time outside the pieces and, for
+    # the whole command, start-up, closing and what each worker's first piece spends loading
+    # (cold minus warm pieces of local:1: every worker pays it, at the same time).
+    base = args.workers[0]
+    pieces = warm[base].piece_cpu_s
+    loading = max(whole[base][2].pieces_cpu_s - warm[base].pieces_cpu_s, 0.0)
+    serial_whole = whole[base][1] + whole[base][2].serial_s + whole[base][3] + loading
+    serial_warm = warm[base].serial_s
+    for workers in args.workers[1:]:
+        estimate = [(serial + sum(pieces)) / (serial + makespan(pieces, workers))
+                    for serial in (serial_whole, serial_warm)]
+        print(f"  local:{workers} over local:{base}: whole command "
+              f"{whole[base][0] / whole[workers][0]:.2f}x (Amdahl estimate {estimate[0]:.2f}x: "
+              f"serial {serial_whole:.1f} s, of which start {whole[base][1]:.1f}, close "
+              f"{whole[base][3]:.1f}, loading in the first piece {loading:.1f}); compute phase "
+              f"{warm[base].wall_s / warm[workers].wall_s:.2f}x (Amdahl estimate "
+              f"{estimate[1]:.2f}x: serial {serial_warm:.2f} s, pieces "
+              + " + ".join(f"{p:.2f}" for p in pieces) + " processor-s)")
+
+
+@contextlib.contextmanager
+def execution_report(args, executor, tag: str):
+    """A Dask performance report (HTML) of the block, where --report names a folder."""
+    if not args.report:
+        yield
+        return
+    from distributed import performance_report
+
+    folder = Path(args.report)
+    folder.mkdir(parents=True, exist_ok=True)
+    # the step's client is not Dask's default one: make it current for the report
+    with executor.client.as_current(), performance_report(filename=str(folder / f"{tag}.html")):
+        yield
 
 
 def sqw_benchmark(folder: Path, args) -> None:
@@ -80,12 +180,8 @@ def sqw_benchmark(folder: Path, args) -> None:
     q = spherical_qpoints(cell, 3.0, args.q, seed=1).cartesian[:args.q]
     q_file = folder / "q.txt"
     np.savetxt(q_file, q)
-    tiny = folder / "tiny.xyz"
-    write_trajectory(tiny, 32, 60)
     settings = dict(trajectories=[str(path)], time_step_fs=10.0, window=args.window,
                     q_file=str(q_file), per_q=True, weights="none", incoherent="yes")
-    warm = dict(settings, trajectories=[str(tiny)], window=10, q_file=None,
-                q_max_inv_angstrom=2.0, q_count=20)
     print(f"sqw: {args.atoms} atoms, {args.frames} frames, {len(q)} q-points, window "
           f"{args.window}, coherent + incoherent")
 
@@ -93,10 +189,10 @@ def sqw_benchmark(folder: Path, args) -> None:
         scale = np.nanmax(np.abs(reference.parts["total"][0]))
         difference = max(np.nanmax(np.abs(result.parts[n][0] - reference.parts[n][0]))
                          for n in reference.parts) / scale
-        return f"largest difference from in-process {difference:.1e} (relative)"
+        return f"largest difference from in process {difference:.1e} (relative)"
 
-    compare_scaling(args, "numba threads: all cores", lambda tag: compute_sqw(warm),
-                    lambda tag: compute_sqw(settings), agreement)
+    compare_scaling(args, "sqw, numba threads: all cores", lambda tag: compute_sqw(settings),
+                    agreement)
 
 
 def md_benchmark(folder: Path, args) -> None:
@@ -111,17 +207,15 @@ def md_benchmark(folder: Path, args) -> None:
                   number_of_runs=2, supercell=[2, 2, 2], time_step_fs=2.0, equilibration="nvt",
                   equilibration_time_ps=0.2, production_time_ps=args.production_ps,
                   dump_interval_fs=10.0, max_frequency_mev=65.0, backend="cpu", processes=1)
-    warm = dict(values, number_of_runs=1, equilibration_time_ps=0.02, production_time_ps=0.04)
     print(f"md: two runs of 64 Si atoms, {args.production_ps:g} ps NVE after 0.2 ps NVT, "
           "CPU backend")
 
     def agreement(reference, result) -> str:
         same = all(filecmp.cmp(a["trajectory_path"], b["trajectory_path"], shallow=False)
                    for a, b in zip(reference.runs, result.runs))
-        return f"trajectories byte-identical to in-process: {same}"
+        return f"trajectories byte-identical to in process: {same}"
 
-    compare_scaling(args, "one run after the other",
-                    lambda tag: run_md(warm, output_dir=str(folder / f"warm_{tag}")),
+    compare_scaling(args, "md, one run after the other",
                     lambda tag: run_md(values, output_dir=str(folder / tag)), agreement)
 
 
@@ -135,6 +229,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--production-ps", type=float, default=1.0)
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--report", metavar="FOLDER",
+                        help="write a Dask performance report (HTML) of each timed run here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if args.only in (None, "sqw"):

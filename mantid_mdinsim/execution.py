@@ -10,8 +10,8 @@ Executors (chosen with ``--scheduler`` / ``Scheduler``, default ``$MDINSIM_SCHED
 ``none``; parsed by :func:`parse_scheduler`):
 
 * ``none``: in this process, one piece after the other (no Dask needed);
-* ``local:N``: a :class:`distributed.LocalCluster` of N worker processes on 127.0.0.1
-  (``--threads-per-worker`` threads each), started and closed by the step;
+* ``local:N``: a :class:`distributed.LocalCluster` of N worker processes on 127.0.0.1, each
+  running one piece at a time of ``--threads-per-worker`` threads, started and closed by the step;
 * ``tcp://HOST:PORT``: an existing scheduler (``dask scheduler`` / ``dask worker``);
 * ``slurm:N`` / ``pbs:N``: N batch jobs of :mod:`dask_jobqueue`, configured the Dask way
   (``~/.config/dask/jobqueue.yaml``: queue, account, cores, memory, walltime, GPUs per job).
@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -59,8 +59,9 @@ SCHEDULER_PARAMETERS = (
               "scheduler), slurm:N or pbs:N (N batch jobs through dask-jobqueue, configured in "
               "jobqueue.yaml); default: $MDINSIM_SCHEDULER, else none", default=None,
               group=GROUP),
-    Parameter("threads_per_worker", int, "Threads of each worker process started for local:N, "
-              "and threads each piece uses on any worker", unit="threads", default=1,
+    Parameter("threads_per_worker", int, "Threads each piece uses on a worker (its BLAS, "
+              "OpenMP and torch threads are limited to them); the workers of local:N run one "
+              "piece at a time, N x threads cores in all", unit="threads", default=1,
               minimum=1, group=GROUP),
 )
 #: Names of the execution parameters: they never change a result, so they stay out of the
@@ -70,7 +71,8 @@ EXECUTION_NAMES = tuple(p.name for p in SCHEDULER_PARAMETERS)
 #: Seconds to wait for a scheduler (tcp://) to answer, and for its first worker.
 CONNECT_TIMEOUT_S = 20.0
 WORKER_WAIT_S = 60.0
-#: Seconds between two looks at the futures (progress, cancellation).
+#: Longest wait between two looks at the futures (progress, cancellation); a finished piece
+#: ends the wait at once (a fixed sleep added up to this to the end of every step).
 POLL_S = 0.25
 
 
@@ -146,6 +148,26 @@ class Piece:
     resources: Mapping[str, float] | None = None
 
 
+@dataclass(frozen=True)
+class PieceTiming:
+    """Where and for how long one piece ran: what a scaling benchmark needs to tell the
+    pieces' own work from the serial parts and the cluster's overhead (docs/scaling.md)."""
+
+    key: str
+    worker: str                 # "in-process", or the Dask worker's address
+    start: float                # time.time() when it started (the worker's clock)
+    wall_s: float
+    cpu_s: float                # processor seconds of the thread that ran it
+
+
+def _timed(function: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any], key: str,
+           worker: str) -> tuple[Any, PieceTiming]:
+    start, wall, cpu = time.time(), time.perf_counter(), time.thread_time()
+    result = function(*args, **kwargs)
+    return result, PieceTiming(key, worker, start, time.perf_counter() - wall,
+                               time.thread_time() - cpu)
+
+
 _piece_reporter = threading.local()
 
 
@@ -169,6 +191,8 @@ class Executor(abc.ABC):
     """Runs pieces; results in piece order."""
 
     spec: SchedulerSpec
+    #: One :class:`PieceTiming` per piece run, in the order they finished.
+    timings: list[PieceTiming]
 
     @abc.abstractmethod
     def run(self, pieces: Sequence[Piece], progress: ProgressReporter | None = None,
@@ -186,6 +210,7 @@ class InProcessExecutor(Executor):
 
     def __init__(self, threads_per_worker: int = 1):
         self.spec = SchedulerSpec("none", threads_per_worker=threads_per_worker)
+        self.timings = []
 
     def run(self, pieces, progress=None, on_result=None, input_files=()):
         progress = ensure_progress(progress)
@@ -194,7 +219,9 @@ class InProcessExecutor(Executor):
         for index, piece in enumerate(pieces):
             share = progress.sub(done / total, (done + piece.weight) / total)
             with _as_piece(share):
-                result = piece.function(*piece.args, **piece.kwargs)
+                result, timing = _timed(piece.function, piece.args, piece.kwargs, piece.key,
+                                        "in-process")
+            self.timings.append(timing)
             results.append(result)
             if on_result is not None:
                 on_result(index, result)
@@ -242,8 +269,36 @@ class _Transported(Exception):
         return error
 
 
-def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str):
-    """A piece on a Dask worker: its reporter sends events, and sees the stop Event."""
+@contextlib.contextmanager
+def thread_limits(threads: int) -> Iterator[None]:
+    """The numeric thread pools of this process limited to ``threads`` inside the block: BLAS
+    and OpenMP (threadpoolctl), and torch's where loaded.
+
+    On a worker a piece uses the threads it was given (``--threads-per-worker``), no more (a
+    node's 64 cores for each of 64 single-threaded pieces) and no fewer (Dask's nanny sets
+    OMP_NUM_THREADS=1 in every worker it starts: ``distributed.nanny.pre-spawn-environ``).
+    numba is left alone: no kernel here has a parallel region, and asking numba for its thread
+    count starts its thread pool (local workers get NUMBA_NUM_THREADS, see
+    :data:`THREAD_VARIABLES`). The in-process path does not use this: a step uses every core.
+    """
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    previous_torch = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=threads):
+        try:
+            if torch is not None:
+                torch.set_num_threads(threads)
+            yield
+        finally:
+            if previous_torch is not None:
+                torch.set_num_threads(previous_torch)
+
+
+def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str,
+                   threads: int = 1):
+    """A piece on a Dask worker, its thread pools limited to ``threads``: its reporter sends
+    events, and sees the stop Event. Returns its result and :class:`PieceTiming`."""
     from distributed import Event, get_worker
 
     worker = get_worker()
@@ -265,8 +320,8 @@ def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str)
         return last["stopped"]
 
     try:
-        with _as_piece(ProgressReporter(callback, is_cancelled)):
-            return function(*args, **kwargs)
+        with _as_piece(ProgressReporter(callback, is_cancelled)), thread_limits(threads):
+            return _timed(function, args, kwargs, key, worker.address)
     except MdinsimError as error:
         raise _Transported(type(error), error.args, dict(error.__dict__)) from None
 
@@ -287,6 +342,8 @@ class DaskExecutor(Executor):
         self.cluster = None
         self.client = None
         self._probed: set[str] = set()
+        self.timings = []
+        self._saved_environment: dict[str, str | None] | None = None
         self._start()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -300,7 +357,11 @@ class DaskExecutor(Executor):
         spec = self.spec
         try:
             if spec.kind == "local":
-                self.cluster = make_local_cluster(spec.workers, spec.threads_per_worker)
+                self._saved_environment = _environment()
+                try:
+                    self.cluster = make_local_cluster(spec.workers, spec.threads_per_worker)
+                finally:
+                    _restore_environment(self._saved_environment)
             elif spec.kind in ("slurm", "pbs"):
                 self.cluster = make_jobqueue_cluster(spec.kind)
                 self.cluster.scale(jobs=spec.workers)
@@ -333,6 +394,8 @@ class DaskExecutor(Executor):
                 with contextlib.suppress(Exception):
                     item.close()
         self.client = self.cluster = None
+        if self._saved_environment is not None:   # a restarted worker's nanny wrote it again
+            _restore_environment(self._saved_environment)
 
     # -- checks ---------------------------------------------------------------------------
     def probe_workers(self, input_files: Sequence[str | os.PathLike] = ()) -> None:
@@ -423,7 +486,8 @@ class DaskExecutor(Executor):
         for index, piece in enumerate(pieces):
             futures.append(self.client.submit(
                 _run_on_worker, piece.function, piece.args, dict(piece.kwargs),
-                f"{piece.key}-{token}", topic, stop_name, key=f"{piece.key}-{token}",
+                f"{piece.key}-{token}", topic, stop_name, self.spec.threads_per_worker,
+                key=f"{piece.key}-{token}",
                 resources=dict(piece.resources) if piece.resources else None, pure=False,
                 priority=-index))
         order = {future.key: index for index, future in enumerate(futures)}
@@ -431,16 +495,20 @@ class DaskExecutor(Executor):
         finished: set[int] = set()
         total = sum(p.weight for p in pieces) or 1.0
         pending = set(futures)
+        finished_one = threading.Event()
+        for future in futures:
+            future.add_done_callback(lambda _: finished_one.set())
         try:
             while pending:
                 done = {future for future in pending if future.done()}
                 pending -= done
                 if not done:
-                    time.sleep(POLL_S)
+                    finished_one.wait(POLL_S)
+                    finished_one.clear()
                 for future in done:
                     index = order[future.key]
                     try:
-                        results[index] = future.result()
+                        results[index], timing = future.result()
                     except _Transported as error:
                         raise error.restore() from None
                     except KilledWorker as error:
@@ -450,6 +518,7 @@ class DaskExecutor(Executor):
                             "allowed-failures; completed pieces are kept: start again to "
                             "resume") from None
                     finished.add(index)
+                    self.timings.append(replace(timing, key=pieces[index].key))
                     if on_result is not None:
                         on_result(index, results[index])
                 with lock:
@@ -490,14 +559,48 @@ def _dashboard(client) -> str:
     return f"dashboard: {client.dashboard_link}"
 
 
+#: The thread counts Dask's nanny sets in the workers it starts (its
+#: ``distributed.nanny.pre-spawn-environ``: 1 each), and numba's; local:N gives them
+#: --threads-per-worker.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
+
 def make_local_cluster(n_workers: int, threads_per_worker: int = 1):
-    """A LocalCluster of worker processes on 127.0.0.1; each worker offers ``GPU=1`` (so that
-    GPUMD runs go one per worker; limit the GPUs a worker sees with CUDA_VISIBLE_DEVICES)."""
+    """A LocalCluster of ``n_workers`` worker processes on 127.0.0.1, each running one piece at
+    a time with ``threads_per_worker`` threads: N x threads cores in all (a worker of T Dask
+    threads would run T pieces of T threads each). Each worker offers ``GPU=1`` (so that GPUMD
+    runs go one per worker; limit the GPUs a worker sees with CUDA_VISIBLE_DEVICES)."""
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                        processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                        resources={"GPU": 1}, silence_logs=40)
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.update({name: threads_per_worker for name in THREAD_VARIABLES})
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                            resources={"GPU": 1}, silence_logs=40)
+
+
+def _environment() -> dict[str, str | None]:
+    """This process's values of the variables Dask's nanny overwrites before it spawns a worker
+    (``distributed.nanny.pre-spawn-environ``)."""
+    import dask
+
+    names = set(dask.config.get("distributed.nanny.pre-spawn-environ", {})) | set(
+        THREAD_VARIABLES)
+    return {name: os.environ.get(name) for name in names}
+
+
+def _restore_environment(saved: Mapping[str, str | None]) -> None:
+    """Undo the nanny's writes (OMP_NUM_THREADS=1, ...) to this process's environment, so that
+    what runs here after a local cluster started (in-process steps, programs started later, the
+    rest of a Mantid session) keeps every core."""
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def make_jobqueue_cluster(kind: str, **overrides: Any):

@@ -3,6 +3,7 @@ GPU resources, and dask-jobqueue's SLURM job script for the README's GPU-partiti
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from pathlib import Path
@@ -168,3 +169,35 @@ def test_jobqueue_without_cores_and_memory_is_a_clear_error():
         with pytest.raises(ExecutionError, match="set cores and memory in jobqueue.yaml"):
             execution.make_jobqueue_cluster(
                 "pbs", scheduler_options={"host": "127.0.0.1", "dashboard_address": ":0"})
+
+
+def test_local_workers_run_one_piece_at_a_time_with_the_threads_given(monkeypatch):
+    """--threads-per-worker 3 on local:1: one Dask thread (one piece at a time), and inside the
+    piece BLAS and OpenMP offer exactly 3 threads, numba 3 (not the nanny's 1, nor the cores
+    of a 2- or 4-core machine: no default); this process's environment, which the nanny
+    overwrites before it spawns a worker, is as it was."""
+    monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "")         # as a shell without the variable: unset
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setenv("MKL_NUM_THREADS", "5")
+
+    def pools():
+        import os
+
+        import numba
+        import threadpoolctl
+        from distributed import get_worker
+
+        blas = {p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"}
+        return (blas, os.environ.get("OPENBLAS_NUM_THREADS"), numba.config.NUMBA_NUM_THREADS,
+                get_worker().state.nthreads)
+
+    with execution.session("local:1", threads_per_worker=3) as executor:
+        blas, variable, numba_threads, dask_threads = executor.run([Piece("pools", pools)])[0]
+        assert "OMP_NUM_THREADS" not in os.environ           # restored once the worker started
+    assert blas == {3} and variable == "3" and numba_threads == 3 and dask_threads == 1
+    assert "OMP_NUM_THREADS" not in os.environ and os.environ["MKL_NUM_THREADS"] == "5"
+    timing = executor.timings[0]
+    assert timing.key == "pools" and timing.worker.startswith("tcp://127.0.0.1:")
+    assert 0 <= timing.cpu_s and 0 <= timing.wall_s < 60

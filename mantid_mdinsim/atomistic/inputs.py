@@ -16,12 +16,8 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from ..errors import InputFileError, ParameterError
+from . import MIN_ATOM_DISTANCE_ANGSTROM
 
-#: Default smallest distance between two atoms of an input structure, Angstrom. The shortest
-#: bond in nature (H2) is 0.74 Angstrom; atoms closer than this are overlapping (a duplicated
-#: site, an occupancy-disordered CIF read as both sites, a unit mistake), and MD or a
-#: relaxation from there blows up (1.8e13 K) or ends in nonsense (0.27 Angstrom apart).
-MIN_ATOM_DISTANCE_ANGSTROM = 0.5
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from mantid.kernel import Direction
 from .. import __version__
 from ..errors import Cancelled, MdinsimError, os_error_message, report_unexpected
 from ..io.paths import check_output_paths
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
 from .progress import mantid_progress
@@ -172,7 +172,8 @@ environment OSError (disk full...) becomes a clear message, anything else a mess
 where to report it (the traceback goes to a log file, as in the CLI).
         """
         name = self.name()
-        parameters = next((a for a in args if isinstance(a, Mapping)), None)
+        parameters = next((a.as_values() if isinstance(a, StepSettings) else a for a in args
+                           if isinstance(a, (Mapping, StepSettings))), None)
         self.log().notice(f"{name}: mdinsim {__version__}")
         if parameters is not None:
             self.log().information(f"{name} parameters: "

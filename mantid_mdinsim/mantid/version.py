@@ -1,14 +1,16 @@
 """The Mantid release mdinsim needs, checked when the algorithms load, and the guarded calls.
 
-Minimum: Mantid **6.4**, the first release distributed through conda on every platform
-(release notes v6.4.0, "Packaging"), which is how ``pip install mantid-mdinsim`` reaches the
-Python that Workbench runs. Every name the Mantid layer uses exists there: the newest is the
-exclusive lower bound of ``FloatArrayBoundedValidator``/``IntArrayBoundedValidator``
-(``setLowerExclusive``, mantidproject/mantid pull request #25042, March 2019, first released in
-4.0); ``Progress.setNotifyStep`` and the ``Run.addProperty`` overload that takes a Property
-object are older (Framework/PythonInterface/mantid/kernel/src/Exports/ProgressBase.cpp,
-api/src/Exports/Run.cpp). mdinsim itself needs Python 3.11, so in practice the Mantid must also
-be one built for Python 3.11 or newer (pip refuses the install into an older Python).
+Minimum: Mantid **6.13**, the first release built for Python 3.11 (mantidproject/mantid
+``docs/source/release/v6.13.0/framework.rst``, Dependencies: "Upgraded to Python 3.11"; 6.12 and
+older were built for Python 3.10, ``conda/recipes/conda_build_config.yaml``; each release is built
+for one Python only). mdinsim needs Python 3.11 (pyproject), so no older Mantid can import it.
+Every Mantid name the layer uses is older still: the newest is the exclusive lower bound of
+``FloatArrayBoundedValidator``/``IntArrayBoundedValidator`` (``setLowerExclusive``,
+mantidproject/mantid pull request #25042, first released in 4.0); ``Progress.setNotifyStep`` and
+the ``Run.addProperty`` overload that takes a Property object are older
+(Framework/PythonInterface/mantid/kernel/src/Exports/ProgressBase.cpp,
+api/src/Exports/Run.cpp). Later releases moved to Python 3.12 (6.16) and 3.13 (7.0), which
+mdinsim supports as well.
 
 :func:`require_mantid` raises :class:`MantidVersionError` on an older Mantid; the algorithm base
 calls it when a plugin file is loaded (Workbench's message log then shows the message instead
@@ -26,7 +28,7 @@ import mantid
 from ..errors import MdinsimError
 
 #: The oldest Mantid release the algorithms are written for.
-MINIMUM_MANTID_VERSION: tuple[int, int] = (6, 4)
+MINIMUM_MANTID_VERSION: tuple[int, int] = (6, 13)
 
 
 class MantidVersionError(MdinsimError, ImportError):

@@ -16,10 +16,14 @@ Per run, ``<output_dir>/T_<T>K/run_<i>/`` holds ``trajectory.xyz`` (extended XYZ
 fs), ``thermo.csv`` and ``summary.json`` (key ``mean_squared_displacement_angstrom2``).
 """
 
-from .core import MDResult, run_md
-from .msd import mean_squared_displacement
-from .outputs import iter_frames, read_gpumd_thermo, read_thermo_csv
-from .parameters import MD_PARAMETERS
+from ..lazy import lazy_attributes
+from .parameters import MD_PARAMETERS, MDSettings
 
-__all__ = ["MD_PARAMETERS", "run_md", "MDResult", "read_thermo_csv", "read_gpumd_thermo",
-           "iter_frames", "mean_squared_displacement"]
+# the cores load ASE, SciPy, calorine...: only when used, not for --help
+__getattr__ = lazy_attributes(__name__, {
+    "MDResult": ".core", "run_md": ".core", "mean_squared_displacement": ".msd",
+    "iter_frames": ".outputs", "read_gpumd_thermo": ".outputs", "read_thermo_csv": ".outputs",
+})
+
+__all__ = ["MD_PARAMETERS", "MDSettings", "run_md", "MDResult", "read_thermo_csv",
+           "read_gpumd_thermo", "iter_frames", "mean_squared_displacement"]

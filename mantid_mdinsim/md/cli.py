@@ -13,7 +13,7 @@ import sys
 
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
-from .parameters import MD_PARAMETERS
+from .parameters import MD_PARAMETERS, MDSettings
 
 COMMAND = StepCLI("md", MD_PARAMETERS)
 add_arguments = COMMAND.add_arguments
@@ -26,9 +26,9 @@ def _format(value, spec: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from .core import run_md  # the core's libraries load only when it runs
 
-    parameters = COMMAND.settings(args)
+    settings = MDSettings.from_values(COMMAND.settings(args))
     with terminal_progress("mdinsim md") as progress:
-        result = run_md(parameters, progress)
+        result = run_md(settings, progress)
     print(f"backend: {result.backend}; {len(result.runs)} run(s) in {result.output_dir}")
     for run in result.runs:
         print(f"  {run['label']}: U = {run['mean_squared_displacement_angstrom2']:.5f} A^2, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,7 +27,11 @@ from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
 from . import outputs
-from .parameters import MD_PARAMETERS
+from .backends import MDBackend, MDJob
+from .cpu import CPUBackend
+from .gpumd import GPUMDBackend
+from .parameters import MD_PARAMETERS, MDSettings
+from .pimd import IPIBackend
 from .protocol import Protocol, build_protocol, run_specs
 from .summary import write_summary
 
@@ -51,11 +55,16 @@ class MDResult:
     """
 
     output_dir: Path
-    parameters: dict[str, Any]
+    settings: MDSettings
     protocol: Protocol
     backend: str
     runs: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The settings by parameter name (for logs and records)."""
+        return self.settings.as_values()
 
     @property
     def trajectory_paths(self) -> list[Path]:
@@ -165,11 +174,11 @@ def _temperature_warning(run: dict[str, Any]) -> list[str]:
             "longer, or with --equilibration nvt/npt); later steps use the target"]
 
 
-def _identity(parameters: Mapping[str, Any], backend: str) -> dict[str, Any]:
+def _identity(settings: MDSettings, backend: str) -> dict[str, Any]:
     """What must match for a folder's runs to be resumed or reused."""
-    identity = {k: v for k, v in parameters.items() if k not in _EXECUTION_ONLY}
-    identity["structure_sha256"] = file_digest(parameters["structure"])
-    identity["model_sha256"] = file_digest(parameters["model"])
+    identity = {k: v for k, v in settings.as_values().items() if k not in _EXECUTION_ONLY}
+    identity["structure_sha256"] = file_digest(settings.structure)
+    identity["model_sha256"] = file_digest(settings.model)
     identity["backend"] = backend
     return identity
 
@@ -195,12 +204,12 @@ def _prepare_output_dir(output_dir: Path, identity: dict[str, Any], overwrite: b
     write_text_atomic(record, json.dumps({"identity": identity}, indent=2) + "\n")
 
 
-def choose_backend(parameters: Mapping[str, Any]) -> tuple[str, Path | None]:
+def choose_backend(settings: MDSettings) -> tuple[str, Path | None]:
     """(``gpumd`` or ``cpu``, the gpumd executable or None)."""
-    requested = parameters["backend"]
+    requested = settings.backend
     if requested == "cpu":
         return "cpu", None
-    executable = find_executable("gpumd", parameters.get("gpumd_executable"))
+    executable = find_executable("gpumd", settings.gpumd_executable)
     if executable is None:
         if requested == "gpumd":
             raise ExternalProgramError(
@@ -210,29 +219,43 @@ def choose_backend(parameters: Mapping[str, Any]) -> tuple[str, Path | None]:
     return "gpumd", executable
 
 
-def run_md(parameters: Mapping[str, Any] | None = None,
+def make_backend(backend: str, executable: Path | None, protocol: Protocol,
+                 processes: int) -> MDBackend:
+    """The engine of :func:`choose_backend`'s choice: GPUMD, else i-PI for path integrals,
+    else ASE + CPUNEP."""
+    if backend == "gpumd":
+        return GPUMDBackend(executable)
+    if protocol.path_integral:
+        return IPIBackend(processes)
+    return CPUBackend(processes)
+
+
+def run_md(parameters: MDSettings | Mapping[str, Any] | None = None,
            progress: ProgressReporter | None = None, **kwargs: Any) -> MDResult:
     """Run the MD protocol for every temperature and independent run.
 
-    ``parameters`` (and keyword arguments) are those of :data:`MD_PARAMETERS`; see its
-    definitions for names and units. Completed runs in ``output_dir`` are reused, interrupted
-    ones resume from their checkpoints. Returns an :class:`MDResult`.
+    ``parameters``: an :class:`MDSettings`, or values (and keyword arguments) of
+    :data:`MD_PARAMETERS` (see its definitions for names and units). Completed runs in
+    ``output_dir`` are reused, interrupted ones resume from their checkpoints. Returns an
+    :class:`MDResult`.
     """
     progress = ensure_progress(progress)
-    resolved = MD_PARAMETERS.resolve(parameters, **kwargs)
-    for name in ("structure", "model", "output_dir"):
-        resolved[name] = str(Path(resolved[name]).expanduser().resolve())
-    check_output_paths(MD_PARAMETERS, resolved)
-    model = read_model_info(resolved["model"])
-    structure = load_structure(resolved["structure"], resolved["min_atom_distance_angstrom"])
-    check_species(structure, model, resolved["structure"])
-    atoms = build_supercell(structure, resolved["supercell"])
-    backend, executable = choose_backend(resolved)
+    settings = MDSettings.from_values(parameters, **kwargs)
+    settings = replace(settings, **{
+        name: str(Path(getattr(settings, name)).expanduser().resolve())
+        for name in ("structure", "model", "output_dir")})
+    values = settings.as_values()
+    check_output_paths(MD_PARAMETERS, values)
+    model = read_model_info(settings.model)
+    structure = load_structure(settings.structure, settings.min_atom_distance_angstrom)
+    check_species(structure, model, settings.structure)
+    atoms = build_supercell(structure, settings.supercell)
+    backend, executable = choose_backend(settings)
     if backend == "cpu":
         check_model_loads_on_cpu(model)
 
     notes: list[str] = []
-    max_frequency = resolved["max_frequency_mev"]
+    max_frequency = settings.max_frequency_mev
     if max_frequency is None:
         from .frequencies import estimate_max_frequency_mev  # loads phonopy (seconds)
 
@@ -242,42 +265,26 @@ def run_md(parameters: Mapping[str, Any] | None = None,
             notes.append("the fastest vibration could not be estimated (model not runnable "
                          "on CPU, or cell too large); the dump interval was not checked: give "
                          "--max-frequency-mev to check it")
-    protocol = build_protocol(resolved, max_frequency)
+    protocol = build_protocol(settings, max_frequency)
     notes.extend(protocol.warnings)
 
-    output_dir = Path(resolved["output_dir"])
-    _prepare_output_dir(output_dir, _identity(resolved, backend), resolved["overwrite"])
-    specs = run_specs(resolved, output_dir)
-    logs = provenance_logs(STEP_NAME, resolved)
+    output_dir = Path(settings.output_dir)
+    _prepare_output_dir(output_dir, _identity(settings, backend), settings.overwrite)
+    specs = run_specs(settings, output_dir)
+    logs = provenance_logs(STEP_NAME, values)
     logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
 
     work = progress.sub(0.02, 1.0)
-    with execution.session(resolved["scheduler"], resolved["threads_per_worker"]) as executor:
-        # Each backend loads its engine's libraries (calorine, i-PI): only the one that runs.
-        if backend == "gpumd":
-            from .gpumd import GPUMDJob, run_jobs as run_gpumd_jobs
-
-            jobs = [GPUMDJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
-        elif protocol.path_integral:
-            from .pimd import PIJob, run_jobs as run_pi_jobs
-
-            jobs = [PIJob(spec, protocol, atoms, str(model.path), logs) for spec in specs]
-        else:
-            from .cpu import CPUJob, run_jobs as run_cpu_jobs
-
-            jobs = [CPUJob(spec, protocol, atoms, str(model.path), logs,
-                           resolved["min_atom_distance_angstrom"]) for spec in specs]
+    with execution.session(settings.scheduler, settings.threads_per_worker) as executor:
+        jobs = [MDJob(spec, protocol, atoms, str(model.path), logs,
+                      settings.min_atom_distance_angstrom) for spec in specs]
+        engine = make_backend(backend, executable, protocol, settings.processes)
         if executor.spec.distributed:
             from .tasks import run_on_cluster  # Dask loads only for a cluster
 
-            summaries = run_on_cluster(executor, jobs, backend, protocol.path_integral,
-                                       executable, resolved["processes"], work)
-        elif backend == "gpumd":
-            summaries = run_gpumd_jobs(jobs, executable, work)
-        elif protocol.path_integral:
-            summaries = run_pi_jobs(jobs, resolved["processes"], work)
+            summaries = run_on_cluster(executor, jobs, engine, work)
         else:
-            summaries = run_cpu_jobs(jobs, resolved["processes"], work)
+            summaries = engine.run_all(jobs, work)
 
     runs = []
     for spec, summary in zip(specs, summaries):
@@ -287,7 +294,7 @@ def run_md(parameters: Mapping[str, Any] | None = None,
         run["thermo_path"] = str(spec.directory / summary["thermo"])
         runs.append(run)
         notes.extend(_temperature_warning(run))
-    result = MDResult(output_dir=output_dir, parameters=resolved, protocol=protocol,
+    result = MDResult(output_dir=output_dir, settings=settings, protocol=protocol,
                       backend=backend, runs=runs, warnings=notes)
     write_summary(output_dir / SUMMARY_FILE, result.summary())
     progress.report(1.0, "done")

@@ -35,33 +35,19 @@ import numpy as np
 from ase import Atoms, units
 
 from ..atomistic.inputs import shortest_distance
-from ..errors import Cancelled, PhysicsError
+from ..errors import Cancelled, InputFileError, PhysicsError
+from ..io.trajectory_species import read_species_source, write_species_file
 from ..progress import ProgressReporter, ensure_progress
 from . import checkpoint as ckpt
 from . import outputs
+from .backends import MDJob, RunFolderBackend, execute
 from .guards import FIX, runaway_problem
 from .msd import DisplacementAccumulator
-from ..io.trajectory_species import write_species_file
-from .parameters import MIN_ATOM_DISTANCE_ANGSTROM
-from .protocol import Protocol, RunSpec
-from .summary import completed_run, run_summary, write_summary
+from .protocol import Protocol
 
 #: Integrator attributes that carry state from one step to the next beyond the atoms and the
 #: random generator (LangevinBAOAB's cell momentum and cell force, Bussi's bookkeeping).
 _INTEGRATOR_STATE = ("p_eps", "force_eps", "gamma_mod", "transferred_energy")
-
-
-@dataclass
-class CPUJob:
-    """One classical run for the CPU backend (picklable: it crosses to a worker process)."""
-
-    spec: RunSpec
-    protocol: Protocol
-    atoms: Atoms
-    model_path: str
-    logs: dict[str, Any]
-    #: Atoms closer than this (Angstrom) stop the run (0: no check); see guards.py.
-    min_atom_distance_angstrom: float = MIN_ATOM_DISTANCE_ANGSTROM
 
 
 class _Control:
@@ -103,12 +89,13 @@ def _deferred_interrupt(control: _Control) -> Iterator[None]:
 
 def _thermalize(atoms: Atoms, temperature_k: float, rng: np.random.Generator) -> None:
     """Maxwell-Boltzmann momenta at ``temperature_k`` with zero total momentum."""
-    from ase.md.velocitydistribution import Stationary
+    from ase.md.velocitydistribution import Stationary  # ase.md loads ase.io: seconds
 
     try:
-        from ase.md.velocitydistribution import thermalize_momenta
+        from ase.md.velocitydistribution import thermalize_momenta  # ase.md loads ase.io: seconds
     except ImportError:  # ASE < 3.29
-        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+        from ase.md.velocitydistribution import (  # (as above)
+            MaxwellBoltzmannDistribution as thermalize_momenta)
     thermalize_momenta(atoms, temperature_K=temperature_k, rng=rng)
     Stationary(atoms)
 
@@ -118,13 +105,13 @@ def make_integrator(phase: str, protocol: Protocol, atoms: Atoms, temperature_k:
     """The ASE integrator of ``phase`` (``equilibration`` or ``production``)."""
     dt = protocol.time_step_fs * units.fs
     if phase == "production":
-        from ase.md.verlet import VelocityVerlet
+        from ase.md.verlet import VelocityVerlet  # ase.md loads ase.io: seconds
 
         return VelocityVerlet(atoms, timestep=dt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LangevinBAOAB announces its heuristic barostat mass
         if protocol.equilibration == "npt":
-            from ase.md.langevinbaoab import LangevinBAOAB
+            from ase.md.langevinbaoab import LangevinBAOAB  # ase.md loads ase.io: seconds
 
             return LangevinBAOAB(atoms, timestep=dt, temperature_K=temperature_k,
                                  externalstress=-protocol.pressure_gpa * units.GPa,
@@ -132,11 +119,11 @@ def make_integrator(phase: str, protocol: Protocol, atoms: Atoms, temperature_k:
                                  T_tau=protocol.thermostat_coupling_fs * units.fs,
                                  P_tau=protocol.barostat_coupling_fs * units.fs, rng=rng)
         if protocol.thermostat == "langevin":
-            from ase.md.langevinbaoab import LangevinBAOAB
+            from ase.md.langevinbaoab import LangevinBAOAB  # ase.md loads ase.io: seconds
 
             return LangevinBAOAB(atoms, timestep=dt, temperature_K=temperature_k,
                                  T_tau=protocol.thermostat_coupling_fs * units.fs, rng=rng)
-        from ase.md.bussi import Bussi
+        from ase.md.bussi import Bussi  # ase.md loads ase.io: seconds
 
         return Bussi(atoms, timestep=dt, temperature_K=temperature_k,
                      taut=protocol.thermostat_coupling_fs * units.fs, rng=rng)
@@ -162,16 +149,49 @@ def _phases(protocol: Protocol) -> list[tuple[str, int, int]]:
     return [("equilibration", 0, n_eq), ("production", n_eq, n_eq + protocol.production_steps)]
 
 
-def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
-    """Run (or resume, or skip when complete) one classical run; return its summary."""
-    from calorine.calculators import CPUNEP
+@dataclass(frozen=True)
+class CPUBackend(RunFolderBackend):
+    """Classical MD with ASE and calorine's CPUNEP, ``processes`` runs at once (0: one per
+    core); each run checkpoints and resumes exactly (:mod:`.checkpoint`)."""
+
+    processes: int = 0
+    name = "cpu"
+
+    def trajectory_name(self, job: MDJob) -> str:
+        return outputs.TRAJECTORY_NAMES[job.protocol.trajectory_format]
+
+    def prepare(self, job: MDJob) -> None:
+        job.directory.mkdir(parents=True, exist_ok=True)
+
+    def resume(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any] | None:
+        if not (job.directory / ckpt.CHECKPOINT_NAME).is_file():
+            return None
+        return _simulate(self, job, _control(job, progress))
+
+    def run(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any]:
+        return _simulate(self, job, _control(job, progress))
+
+    def run_all(self, jobs, progress: ProgressReporter) -> list[dict[str, Any]]:
+        return run_jobs(self, jobs, progress)
+
+
+def _control(job: MDJob, progress: ProgressReporter) -> _Control:
+    """Report the steps of ``job`` to ``progress``; its cancellation stops the run (after a
+    checkpoint: Cancelled is raised between chunks)."""
+    total = max(job.protocol.total_steps, 1)
+    return _Control(lambda steps: progress.report(steps / total, f"{job.label}: step {steps}"),
+                    lambda: False)
+
+
+def _simulate(backend: CPUBackend, job: MDJob, control: _Control) -> dict[str, Any]:
+    """One classical run, from its checkpoint where there is one, else from the start;
+    return its summary."""
+    from calorine.calculators import CPUNEP  # calorine: seconds to import, only to run
 
     spec, protocol = job.spec, job.protocol
     directory = spec.directory
-    trajectory_name = outputs.TRAJECTORY_NAMES[protocol.trajectory_format]
-    trajectory_path, thermo_path, summary_path, done = completed_run(directory, trajectory_name)
-    if done is not None:
-        return done
+    trajectory_path = directory / backend.trajectory_name(job)
+    thermo_path = directory / outputs.THERMO_NAME
     checkpoint_path = directory / ckpt.CHECKPOINT_NAME
     directory.mkdir(parents=True, exist_ok=True)
 
@@ -321,14 +341,11 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
     cpu_s = time.process_time() - cpu_started
     if protocol.trajectory_format == "netcdf":
         write_species_file(trajectory_path, elements)
-    os.replace(trajectory_partial, trajectory_path)
     os.replace(thermo_partial, thermo_path)
-    summary = run_summary(
-        spec=spec, protocol=protocol, backend="cpu", symbols=symbols,
-        thermo=outputs.read_thermo_csv(thermo_path), msd=accumulator.result(symbols),
-        wall_s=wall_s, steps_this_session=step - steps_at_start, resumed_from_step=resumed_from,
-        logs=job.logs, cpu_s=cpu_s, trajectory_name=trajectory_name)
-    write_summary(summary_path, summary)
+    summary = backend.publish(
+        job, outputs.read_thermo_csv(thermo_path), accumulator.result(symbols), wall_s,
+        thermo_written=True, steps_this_session=step - steps_at_start,
+        resumed_from_step=resumed_from, cpu_s=cpu_s)
     with contextlib.suppress(FileNotFoundError):
         checkpoint_path.unlink()
     return summary
@@ -337,9 +354,6 @@ def run_job(job: CPUJob, control: _Control) -> dict[str, Any]:
 def _model_elements(model_path: str, symbols: list[str]) -> list[str]:
     """The NEP model's elements in its order (the type indices of NetCDF trajectories, as
     GPUMD's), or the run's species sorted where the header cannot be read."""
-    from ..errors import InputFileError
-    from ..io.trajectory_species import read_species_source
-
     try:
         elements = read_species_source(model_path).elements
     except InputFileError:
@@ -360,17 +374,20 @@ def default_processes(requested: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker(job: CPUJob, job_index: int, messages, stop) -> dict[str, Any]:
-    """Entry point of a worker process."""
-    def report(steps: int) -> None:
-        messages.put((job_index, steps))
+def _worker(backend: CPUBackend, job: MDJob, job_index: int, messages, stop
+            ) -> dict[str, Any]:
+    """Entry point of a worker process: its steps go to ``messages``, ``stop`` cancels it."""
+    total = job.protocol.total_steps
 
-    return run_job(job, _Control(report, stop.is_set))
+    def report(fraction: float, message: str) -> None:
+        messages.put((job_index, round(fraction * total)))
+
+    return execute(backend, job, ProgressReporter(report, stop.is_set))
 
 
-def run_jobs(jobs: list[CPUJob], processes: int,
+def run_jobs(backend: CPUBackend, jobs: list[MDJob],
              progress: ProgressReporter | None = None) -> list[dict[str, Any]]:
-    """Run classical jobs, ``processes`` at a time; return their summaries in job order.
+    """Run classical jobs, ``backend.processes`` at a time; their summaries in job order.
 
     With one process (or one job) they run in this process, one after the other, which spares
     the start-up of workers and keeps tracebacks simple.
@@ -382,23 +399,16 @@ def run_jobs(jobs: list[CPUJob], processes: int,
     def fraction() -> float:
         return sum(done) / total_steps
 
-    processes = min(default_processes(processes), len(jobs))
+    processes = min(default_processes(backend.processes), len(jobs))
     if processes <= 1:
-        summaries = []
-        for index, job in enumerate(jobs):
-            def report(steps: int, index: int = index) -> None:
-                done[index] = steps
-                progress.report(fraction(), f"{job.spec.label}: step {steps}")
-            summaries.append(run_job(job, _Control(report, lambda: False)))
-            done[index] = job.protocol.total_steps
-        return summaries
+        return RunFolderBackend.run_all(backend, jobs, progress)
 
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         messages = manager.Queue()
         stop = manager.Event()
         with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            futures = {pool.submit(_worker, job, index, messages, stop): index
+            futures = {pool.submit(_worker, backend, job, index, messages, stop): index
                        for index, job in enumerate(jobs)}
             pending = set(futures)
             try:

@@ -53,11 +53,11 @@ def estimate_max_frequency_mev(atoms: Atoms, model_path: str) -> float | None:
     :data:`MAX_ATOM_EVALUATIONS` force evaluations or the model cannot be evaluated on CPU.
     """
     # phonopy and calorine take seconds to import; only this check needs them (MD step).
-    from phonopy import Phonopy
-    from phonopy.structure.atoms import PhonopyAtoms
+    from phonopy import Phonopy  # phonopy, calorine: seconds to import, only to estimate
+    from phonopy.structure.atoms import PhonopyAtoms  # (as above)
 
     try:
-        from calorine.calculators import CPUNEP
+        from calorine.calculators import CPUNEP  # (as above)
     except ImportError:  # pragma: no cover - calorine is a dependency
         return None
     repeat = 2 if len(atoms) < 32 else 1

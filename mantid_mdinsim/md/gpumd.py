@@ -49,13 +49,14 @@ from ase import Atoms
 from ..atomistic.inputs import is_orthogonal
 from ..errors import ExternalProgramError, InputFileError, ParameterError, PhysicsError
 from ..external import run_program
+from ..io.trajectory_netcdf import NetcdfReader, NetcdfTrajectoryWriter, cell_from_parameters
 from ..io.trajectory_species import read_species_source, write_species_file
-from ..progress import ProgressReporter, ensure_progress
+from ..progress import ProgressReporter
 from . import outputs
+from .backends import MDJob, RunFolderBackend
 from .guards import FIX, check_thermo, runaway_problem
 from .msd import DisplacementAccumulator, minimum_image
 from .protocol import Protocol, RunSpec
-from .summary import completed_run, run_summary, write_summary
 
 WORK_PARTIAL = "gpumd.partial"
 WORK_DONE = "gpumd"
@@ -105,15 +106,6 @@ def dump_xyz_syntax(executable: Path | None) -> str:
     if _GROUP_FIRST_MARKER in content:
         return DUMP_XYZ_GROUP_FIRST
     return DUMP_XYZ_INTERVAL_FIRST
-
-
-@dataclass
-class GPUMDJob:
-    spec: RunSpec
-    protocol: Protocol
-    atoms: Atoms
-    model_path: str
-    logs: dict[str, Any]
 
 
 def _coupling(name: str, coupling_fs: float, time_step_fs: float) -> float:
@@ -215,14 +207,6 @@ def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atom
                                     dump_syntax, netcdf))
 
 
-def _count_rows(path: Path) -> int:
-    try:
-        with open(path, "rb") as handle:
-            return sum(1 for line in handle if line.strip() and not line.startswith(b"#"))
-    except OSError:
-        return 0
-
-
 def _expected_rows(protocol: Protocol) -> tuple[int, int]:
     """thermo.out rows GPUMD writes in equilibration and in production."""
     n_eq = (protocol.equilibration_steps // protocol.thermo_steps
@@ -259,108 +243,124 @@ def _segments(work: Path) -> list[Path]:
     return sorted(p for p in work.glob("segment_*") if p.is_dir())
 
 
-def run_job(job: GPUMDJob, executable: Path, progress: ProgressReporter) -> dict[str, Any]:
-    """Run (or resume, or skip when complete) one run with gpumd; return its summary."""
-    spec, protocol = job.spec, job.protocol
-    directory = spec.directory
-    netcdf = protocol.trajectory_format == "netcdf" and dump_netcdf_supported(executable)
-    trajectory_path, thermo_path, summary_path, done = completed_run(
-        directory, outputs.TRAJECTORY_NAMES["netcdf" if netcdf else "extxyz"])
-    if done is not None:
-        return done
-    dump_name = NETCDF_DUMP_NAME if netcdf else DUMP_NAME
-    work = directory / WORK_PARTIAL
-    work.mkdir(parents=True, exist_ok=True)
-    n_eq_rows, n_prod_rows = _expected_rows(protocol)
-    total_rows = n_eq_rows + n_prod_rows
+@dataclass(frozen=True)
+class GPUMDBackend(RunFolderBackend):
+    """The ``gpumd`` executable at ``executable``, one run after the other on the GPU; an
+    interrupted classical production resumes from GPUMD's restart file (module docs)."""
 
-    # -- where to start: afresh, or from the restart file of an interrupted production ------
-    segments = _segments(work)
-    resume_from = None
-    done_steps = 0
-    if segments and protocol.production == "nve":
-        last = segments[-1]
-        restart = last / RESTART_NAME
+    executable: Path
+    name = "gpumd"
+    resources = {"GPU": 1}
+
+    def input_files(self) -> list[str]:
+        return [str(self.executable)]
+
+    def netcdf(self, job: MDJob) -> bool:
+        """Whether the run's frames go to NetCDF (asked for, and this gpumd writes it)."""
+        return (job.protocol.trajectory_format == "netcdf"
+                and dump_netcdf_supported(self.executable))
+
+    def trajectory_name(self, job: MDJob) -> str:
+        return outputs.TRAJECTORY_NAMES["netcdf" if self.netcdf(job) else "extxyz"]
+
+    def prepare(self, job: MDJob) -> None:
+        (job.directory / WORK_PARTIAL).mkdir(parents=True, exist_ok=True)
+
+    def resume(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any] | None:
+        """Continue a classical production from the restart file of its last segment, where
+        it holds the state of a dumped frame (GPUMD's restart holds no beads: PIMD restarts)."""
+        protocol = job.protocol
+        segments = _segments(job.directory / WORK_PARTIAL)
+        if not segments or protocol.production != "nve":
+            return None
+        restart = segments[-1] / RESTART_NAME
         frames_done = _count_complete_frames(segments, protocol)
         restart_steps = (frames_done * protocol.dump_steps // protocol.checkpoint_steps
                          * protocol.checkpoint_steps)
-        if restart.is_file() and restart_steps > 0 and _restart_matches_frame(
-                restart, segments, protocol, restart_steps):
-            resume_from = restart
-            done_steps = restart_steps
-    if resume_from is None or any(not (s / dump_name).is_file() for s in segments):
-        resume_from, done_steps = None, 0
-        for segment in segments:
+        if not (restart.is_file() and restart_steps > 0 and _restart_matches_frame(
+                restart, segments, protocol, restart_steps)):
+            return None
+        dump_name = NETCDF_DUMP_NAME if self.netcdf(job) else DUMP_NAME
+        if any(not (segment / dump_name).is_file() for segment in segments):
+            return None
+        return self._run_segment(job, progress, restart, restart_steps)
+
+    def run(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any]:
+        for segment in _segments(job.directory / WORK_PARTIAL):
             shutil.rmtree(segment)
-        segments = []
-    segment = work / f"segment_{len(segments):02d}"
-    if segment.exists():
-        shutil.rmtree(segment)
-    remaining = protocol.production_steps - done_steps
-    write_inputs(segment, protocol, spec, job.atoms, job.model_path,
-                 resume_from=resume_from, resume_steps=remaining if resume_from else None,
-                 dump_syntax=dump_xyz_syntax(executable), netcdf=netcdf)
-    if resume_from is not None:
-        (segment / "resumed_from_steps").write_text(f"{done_steps}\n")
+        return self._run_segment(job, progress, None, 0)
 
-    rows_before = n_eq_rows + done_steps // protocol.thermo_steps if resume_from else 0
+    def _run_segment(self, job: MDJob, progress: ProgressReporter, resume_from: Path | None,
+                     done_steps: int) -> dict[str, Any]:
+        """Run gpumd in the next segment folder (from ``resume_from``, ``done_steps`` into
+        production, or from the start), then join the segments into the run's outputs."""
+        spec, protocol, executable = job.spec, job.protocol, self.executable
+        directory = spec.directory
+        netcdf = self.netcdf(job)
+        trajectory_path = directory / self.trajectory_name(job)
+        dump_name = NETCDF_DUMP_NAME if netcdf else DUMP_NAME
+        work = directory / WORK_PARTIAL
+        n_eq_rows, n_prod_rows = _expected_rows(protocol)
+        total_rows = n_eq_rows + n_prod_rows
+        segment = work / f"segment_{len(_segments(work)):02d}"
+        if segment.exists():
+            shutil.rmtree(segment)
+        remaining = protocol.production_steps - done_steps
+        write_inputs(segment, protocol, spec, job.atoms, job.model_path,
+                     resume_from=resume_from, resume_steps=remaining if resume_from else None,
+                     dump_syntax=dump_xyz_syntax(executable), netcdf=netcdf)
+        if resume_from is not None:
+            (segment / "resumed_from_steps").write_text(f"{done_steps}\n")
 
-    def poll() -> None:
-        rows = rows_before + _count_rows(segment / THERMO_OUT)
-        progress.report(min(rows / max(total_rows, 1), 0.999),
-                        f"{spec.label}: gpumd {rows}/{total_rows} thermo rows")
+        rows_before = n_eq_rows + done_steps // protocol.thermo_steps if resume_from else 0
 
-    started = time.perf_counter()
-    try:
-        run_program(executable, segment, log_name="gpumd.log", poll=poll,
-                    expected_outputs=(THERMO_OUT, dump_name))
-    except ExternalProgramError as error:
-        raise _failed_run(error, directory, work, segment, protocol) from None
-    wall_s = time.perf_counter() - started
+        def poll() -> None:
+            rows = rows_before + outputs.count_data_rows(segment / THERMO_OUT)
+            progress.report(min(rows / max(total_rows, 1), 0.999),
+                            f"{spec.label}: gpumd {rows}/{total_rows} thermo rows")
 
-    segments = _segments(work)
-    thermo = _merge_thermo(segments, protocol)
-    check_thermo(thermo, spec.label, spec.temperature_k, f"gpumd's run (outputs kept in {work})")
-    got = len(thermo["step"])
-    if got != total_rows:
-        raise ExternalProgramError(
-            f"{executable} wrote {got} thermo rows in {work}, expected {total_rows} "
-            f"({n_eq_rows} equilibration + {n_prod_rows} production); see gpumd.log there")
-    trajectory_partial = outputs.partial_path(trajectory_path)
-    if netcdf:
-        elements = list(read_species_source(job.model_path).elements or ())
-        write_species_file(trajectory_path, elements)
-        frames = _merge_netcdf_frames(segments, protocol, trajectory_partial)
-    else:
-        with open(trajectory_partial, "wb") as target:
-            frames = _merge_frames(segments, protocol, target)
-    if frames != protocol.number_of_frames:
-        raise ExternalProgramError(
-            f"{executable} wrote {frames} frames into {dump_name} in {work}, expected "
-            f"{protocol.number_of_frames}; see gpumd.log there")
-    accumulator = DisplacementAccumulator(job.atoms.get_masses())
-    accumulator.add_frames(_finite_frames(outputs.iter_frames(trajectory_partial), spec, work))
-    symbols = job.atoms.get_chemical_symbols()
-    outputs.write_thermo_csv(thermo_path, thermo)
-    os.replace(trajectory_partial, trajectory_path)
-    for segment_dir in segments:
-        dump = segment_dir / dump_name
-        if dump.is_file():
-            dump.unlink()  # its frames are in the trajectory now
-    done = directory / WORK_DONE
-    if done.exists():
-        shutil.rmtree(done)
-    os.replace(work, done)
-    summary = run_summary(
-        spec=spec, protocol=protocol, backend="gpumd", symbols=symbols, thermo=thermo,
-        msd=accumulator.result(symbols), wall_s=wall_s,
-        steps_this_session=protocol.total_steps - (protocol.equilibration_steps + done_steps
-                                                   if resume_from else 0),
-        resumed_from_step=(protocol.equilibration_steps + done_steps) if resume_from else None,
-        logs=job.logs, extra={"gpumd_executable": str(executable)},
-        trajectory_name=trajectory_path.name)
-    write_summary(summary_path, summary)
-    return summary
+        started = time.perf_counter()
+        try:
+            run_program(executable, segment, log_name="gpumd.log", poll=poll,
+                        expected_outputs=(THERMO_OUT, dump_name))
+        except ExternalProgramError as error:
+            raise _failed_run(error, directory, work, segment, protocol) from None
+        wall_s = time.perf_counter() - started
+
+        segments = _segments(work)
+        thermo = _merge_thermo(segments, protocol)
+        check_thermo(thermo, spec.label, spec.temperature_k,
+                     f"gpumd's run (outputs kept in {work})")
+        got = len(thermo["step"])
+        if got != total_rows:
+            raise ExternalProgramError(
+                f"{executable} wrote {got} thermo rows in {work}, expected {total_rows} "
+                f"({n_eq_rows} equilibration + {n_prod_rows} production); see gpumd.log there")
+        trajectory_partial = outputs.partial_path(trajectory_path)
+        if netcdf:
+            elements = list(read_species_source(job.model_path).elements or ())
+            write_species_file(trajectory_path, elements)
+            frames = _merge_netcdf_frames(segments, protocol, trajectory_partial)
+        else:
+            with open(trajectory_partial, "wb") as target:
+                frames = _merge_frames(segments, protocol, target)
+        if frames != protocol.number_of_frames:
+            raise ExternalProgramError(
+                f"{executable} wrote {frames} frames into {dump_name} in {work}, expected "
+                f"{protocol.number_of_frames}; see gpumd.log there")
+        accumulator = DisplacementAccumulator(job.atoms.get_masses())
+        accumulator.add_frames(_finite_frames(outputs.iter_frames(trajectory_partial), spec,
+                                              work))
+        for segment_dir in segments:
+            dump = segment_dir / dump_name
+            if dump.is_file():
+                dump.unlink()  # its frames are in the trajectory now
+        resumed_at = protocol.equilibration_steps + done_steps if resume_from else None
+        return self.publish(
+            job, thermo, accumulator.result(job.atoms.get_chemical_symbols()), wall_s,
+            work=work, work_done=WORK_DONE,
+            steps_this_session=protocol.total_steps - (resumed_at or 0),
+            resumed_from_step=resumed_at, extra={"gpumd_executable": str(executable)})
 
 
 #: Where the log of a failed gpumd run that left nothing to resume from is kept.
@@ -438,9 +438,7 @@ def _dump_of(segment: Path) -> Path:
 
 def _netcdf_frame(path: Path, index: int) -> Atoms:
     """Positions and cell of one frame of a dump_netcdf file (species not needed)."""
-    import netCDF4
-
-    from ..io.trajectory_netcdf import cell_from_parameters
+    import netCDF4  # netCDF4 loads HDF5's C library: only for GPUMD's NetCDF dumps
 
     with netCDF4.Dataset(path) as data:
         data.set_auto_maskandscale(False)
@@ -454,7 +452,7 @@ def _count_frames(path: Path) -> int:
     if not path.is_file():
         return 0
     if path.suffix == ".nc":
-        import netCDF4
+        import netCDF4  # netCDF4 loads HDF5's C library: only for GPUMD's NetCDF dumps
 
         try:
             with netCDF4.Dataset(path) as data:
@@ -508,8 +506,6 @@ def _merge_frames(segments: list[Path], protocol: Protocol, target) -> int:
 def _merge_netcdf_frames(segments: list[Path], protocol: Protocol, target: Path) -> int:
     """The dump_netcdf files of the segments as one NetCDF trajectory (mdinsim's writer, the same
     layout), each cut where the next resumed, time continuous."""
-    from ..io.trajectory_netcdf import NetcdfReader, NetcdfTrajectoryWriter
-
     total = 0
     writer = None
     try:
@@ -563,14 +559,3 @@ def _merge_thermo(segments: list[Path], protocol: Protocol) -> dict[str, np.ndar
     if not parts:
         raise InputFileError(segments[0] if segments else Path("."), "no GPUMD output")
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-
-
-def run_jobs(jobs: list[GPUMDJob], executable: Path,
-             progress: ProgressReporter | None = None) -> list[dict[str, Any]]:
-    """Run the jobs one after the other on the GPU."""
-    progress = ensure_progress(progress)
-    summaries = []
-    for index, job in enumerate(jobs):
-        summaries.append(run_job(job, executable,
-                                 progress.sub(index / len(jobs), (index + 1) / len(jobs))))
-    return summaries

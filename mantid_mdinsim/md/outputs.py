@@ -35,7 +35,10 @@ from typing import Iterator, Sequence
 import numpy as np
 from ase import Atoms
 
-from ..errors import InputFileError
+from ..errors import InputFileError, OutputWriteError, format_bytes, os_error_message
+from ..io.atomic import atomic_path
+from ..io.trajectory_netcdf import NetcdfReader, NetcdfTrajectoryWriter
+from ..io.trajectory_species import species_file_for
 
 PARTIAL_SUFFIX = ".partial"
 TRAJECTORY_NAME = "trajectory.xyz"
@@ -67,12 +70,22 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
+def count_data_rows(path: Path) -> int:
+    """Rows of an engine's growing text output (GPUMD's thermo.out, i-PI's properties) that
+    are neither blank nor ``#`` comments: its progress; 0 before the file exists."""
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip() and not line.startswith(b"#"))
+    except OSError:
+        return 0
+
+
 # -- writing -------------------------------------------------------------------------------
 def format_frame(symbols: Sequence[str] | np.ndarray, positions: np.ndarray, cell: np.ndarray,
                  time_fs: float, velocities_angstrom_per_fs: np.ndarray | None = None,
                  numbers: np.ndarray | None = None) -> str:
     """One extended XYZ frame as text (ASE's writer, so every extxyz reader reads it)."""
-    from ase.io.extxyz import write_xyz
+    from ase.io.extxyz import write_xyz  # ase.io loads every file format (seconds)
 
     frame = Atoms(numbers=numbers if numbers is not None else None,
                   symbols=None if numbers is not None else list(symbols),
@@ -126,8 +139,6 @@ def open_frame_writer(trajectory_format: str, path: Path, symbols: Sequence[str]
     the symbols in ``elements``, the model's list); ``resume_offset`` as its checkpoint
     recorded (bytes or frames)."""
     if trajectory_format == "netcdf":
-        from ..io.trajectory_netcdf import NetcdfTrajectoryWriter
-
         types = [list(elements).index(symbol) for symbol in symbols]
         return NetcdfTrajectoryWriter(path, types, velocities=velocities,
                                       resume_frames=resume_offset)
@@ -175,8 +186,6 @@ class AppendFile:
     def _write_error(self, error: OSError, size: int) -> OSError:
         """A disk-full (or other environment) error naming this file and the space it needed;
         what was written before the last checkpoint is kept and the run resumes from it."""
-        from ..errors import OutputWriteError, format_bytes, os_error_message
-
         self._failed = True
         known = os_error_message(error, self.path)
         if known is None:
@@ -266,7 +275,7 @@ def read_thermo_csv(path: str | Path) -> dict[str, np.ndarray]:
 def iter_frames(path: str | Path) -> Iterator[Atoms]:
     """The frames of a run's trajectory (ours or GPUMD's), one by one, as ASE Atoms: ``Time``
     (fs) in ``info``; velocities, where dumped, as the array ``vel`` (Angstrom/fs)."""
-    import ase.io
+    import ase.io  # ase.io loads every file format (seconds)
 
     path = Path(path)
     if not path.is_file():
@@ -284,9 +293,6 @@ def iter_frames(path: str | Path) -> Iterator[Atoms]:
 
 
 def _iter_netcdf_frames(path: Path) -> Iterator[Atoms]:
-    from ..io.trajectory_netcdf import NetcdfReader
-    from ..io.trajectory_species import species_file_for
-
     final = path.with_name(path.name[:-len(PARTIAL_SUFFIX)]) if path.name.endswith(
         PARTIAL_SUFFIX) else path
     with NetcdfReader(path, species_from=species_file_for(final)) as reader:
@@ -317,7 +323,7 @@ def read_gpumd_thermo(path: str | Path, time_step_fs: float | None = None,
     (ps, from the header), and derives the pressure (mean of the diagonal, GPa) and the volume
     (Angstrom^3). ``phase`` labels the rows (one label for all, or one per row).
     """
-    from calorine.gpumd import read_thermo
+    from calorine.gpumd import read_thermo  # calorine: seconds to import, only on this path
 
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
@@ -357,8 +363,6 @@ def read_gpumd_thermo(path: str | Path, time_step_fs: float | None = None,
 
 def write_thermo_csv(path: Path, table: dict[str, np.ndarray]) -> None:
     """Write a whole thermo table (atomically) in thermo.csv format."""
-    from ..io.atomic import atomic_path
-
     n_rows = len(table["step"])
     with atomic_path(path) as temporary:
         with open(temporary, "w") as handle:

@@ -9,9 +9,11 @@ fastest vibration.
 
 from __future__ import annotations
 
-from ..atomistic.inputs import MIN_ATOM_DISTANCE_ANGSTROM
+from dataclasses import dataclass
+
+from ..atomistic import MIN_ATOM_DISTANCE_ANGSTROM
 from ..execution import SCHEDULER_PARAMETERS
-from ..parameters import Kind, Parameter, ParameterSet, when
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
 #: Equilibration ensembles. ``pimd_*`` are path-integral (ring-polymer) ensembles with
 #: ``number_of_beads`` beads; ``none`` starts production from the input structure.
@@ -140,3 +142,41 @@ MD_PARAMETERS = MD_PARAMETERS.with_conditions({
     "processes": when("backend", "auto", "cpu"),
     "checkpoint_interval_ps": when("backend", "auto", "cpu"),
 })
+
+
+@dataclass(frozen=True)
+class MDSettings(StepSettings, parameters=MD_PARAMETERS):
+    """The MD step's settings, validated and complete (``MDSettings.from_values(...)``);
+    fields in the order of :data:`MD_PARAMETERS` (the order of the records written from them)."""
+
+    structure: str
+    model: str
+    supercell: tuple[int, ...]
+    min_atom_distance_angstrom: float
+    output_dir: str
+    temperature_k: tuple[float, ...]
+    time_step_fs: float
+    equilibration: str
+    equilibration_time_ps: float
+    pressure_gpa: float
+    production: str
+    production_time_ps: float
+    dump_interval_fs: float
+    thermo_interval_fs: float | None
+    number_of_runs: int
+    seed: int
+    number_of_beads: int
+    thermostat: str
+    thermostat_coupling_fs: float
+    barostat_coupling_fs: float
+    bulk_modulus_gpa: float
+    max_frequency_mev: float | None
+    trajectory_format: str
+    dump_velocities: bool
+    backend: str
+    gpumd_executable: str | None
+    processes: int
+    checkpoint_interval_ps: float
+    overwrite: bool
+    scheduler: str | None
+    threads_per_worker: int

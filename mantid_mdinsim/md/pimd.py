@@ -22,7 +22,7 @@ after the restart replace the earlier ones of the same step.
 from __future__ import annotations
 
 import contextlib
-import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,13 +37,13 @@ import numpy as np
 from ase import Atoms, units
 
 from ..errors import ExternalProgramError, PhysicsError
-from ..progress import ProgressReporter, ensure_progress
+from ..progress import ProgressReporter
 from . import outputs
+from .backends import MDJob, RunFolderBackend
 from .cpu import default_processes
 from .guards import FIX, check_thermo, runaway_problem
 from .msd import DisplacementAccumulator
 from .protocol import Protocol, RunSpec
-from .summary import completed_run, run_summary, write_summary
 
 WORK_PARTIAL = "ipi.partial"
 WORK_DONE = "ipi"
@@ -55,15 +55,6 @@ FREE_CENTROID_TAU_FS = 1.0e12
 _PROPERTIES = ("step", "time{femtosecond}", "temperature{kelvin}", "kinetic_md{electronvolt}",
                "kinetic_cv{electronvolt}", "potential{electronvolt}", "pressure_md{gigapascal}",
                "pressure_cv{gigapascal}", "volume{angstrom3}")
-
-
-@dataclass
-class PIJob:
-    spec: RunSpec
-    protocol: Protocol
-    atoms: Atoms
-    model_path: str
-    logs: dict[str, Any]
 
 
 def find_ipi() -> list[str]:
@@ -152,9 +143,9 @@ def input_xml(phase: str, protocol: Protocol, spec: RunSpec, address: str,
 
 def client_main(arguments: list[str]) -> int:
     """A force client: ``python -m mantid_mdinsim.md.pimd ADDRESS MODEL STRUCTURE``."""
-    import ase.io
-    from ase.calculators.socketio import SocketClient
-    from calorine.calculators import CPUNEP
+    import ase.io  # ase.io, calorine: seconds to import, only in the client process
+    from ase.calculators.socketio import SocketClient  # (as above)
+    from calorine.calculators import CPUNEP  # (as above)
 
     address, model, structure = arguments
     atoms = ase.io.read(structure)
@@ -181,14 +172,6 @@ def _log_tail(path: Path, n_lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n_lines:])
     except OSError:
         return "(no log)"
-
-
-def _count_rows(path: Path) -> int:
-    try:
-        with open(path, "rb") as handle:
-            return sum(1 for line in handle if line.strip() and not line.startswith(b"#"))
-    except OSError:
-        return 0
 
 
 def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_path: str,
@@ -268,9 +251,7 @@ def _read_properties(path: Path) -> np.ndarray:
 def _read_centroid_frames(path: Path) -> dict[int, Atoms]:
     """i-PI's extended XYZ trajectory by step (``Step:`` of its comment), later repeats
     replacing earlier ones."""
-    import re
-
-    import ase.io
+    import ase.io  # ase.io loads every file format (seconds)
 
     frames: dict[int, Atoms] = {}
     if not path.is_file():
@@ -297,52 +278,76 @@ def _phase_rows(properties: np.ndarray, protocol: Protocol, phase: str, beads: i
             "volume_angstrom3": properties[:, index["volume"]]}
 
 
-def run_job(job: PIJob, processes: int, progress: ProgressReporter) -> dict[str, Any]:
-    """Run (or resume, or skip when complete) one path-integral run with i-PI."""
+@dataclass(frozen=True)
+class IPIBackend(RunFolderBackend):
+    """Path-integral MD with i-PI on CPU, one run after the other, each with up to
+    ``processes`` force clients (0: one per core, at most one per bead); an interrupted phase
+    restarts from i-PI's own checkpoint."""
+
+    processes: int = 0
+    name = "cpu-ipi"
+
+    def prepare(self, job: MDJob) -> None:
+        work = job.directory / WORK_PARTIAL
+        work.mkdir(parents=True, exist_ok=True)
+        structure_file = work / "initial.extxyz"
+        if not structure_file.is_file():
+            import ase.io  # ase.io loads every file format (seconds)
+
+            ase.io.write(str(structure_file), job.atoms, format="extxyz")
+        address_file = work / "socket_address"
+        if not address_file.is_file():
+            address_file.write_text(f"mdinsim-{uuid.uuid4().hex[:16]}\n")
+
+    def resume(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any] | None:
+        """The phases again, each from i-PI's checkpoint or its DONE mark, where one began."""
+        work = job.directory / WORK_PARTIAL
+        if not any((work / phase).is_dir() for phase in ("equilibration", "production")):
+            return None
+        return self.run(job, progress)
+
+    def run(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any]:
+        spec, protocol = job.spec, job.protocol
+        work = job.directory / WORK_PARTIAL
+        structure_file = work / "initial.extxyz"
+        address = (work / "socket_address").read_text().strip()
+        n_clients = max(1, min(default_processes(self.processes), protocol.number_of_beads))
+        total = protocol.total_steps
+        wall_s = 0.0
+        phases = [("equilibration", protocol.equilibration_steps, 0),
+                  ("production", protocol.production_steps, protocol.equilibration_steps)]
+        for phase, steps, first_step in phases:
+            folder = work / phase
+            if (folder / "DONE").is_file() or steps == 0:
+                continue
+            folder.mkdir(exist_ok=True)
+            restart = (folder / f"{PREFIX}.checkpoint").is_file()
+            if phase == "production" and protocol.equilibration_steps == 0:
+                raise ExternalProgramError("path-integral production needs a PIMD equilibration")
+            initial = (str(structure_file) if phase == "equilibration"
+                       else str(work / "equilibration" / "RESTART"))
+            xml = input_xml(phase, protocol, spec, address, initial)
+
+            def poll(folder: Path = folder, first_step: int = first_step,
+                     phase: str = phase) -> None:
+                rows = outputs.count_data_rows(folder / f"{PREFIX}.out")
+                done = first_step + rows * protocol.thermo_steps
+                progress.report(min(done / total, 0.999),
+                                f"{spec.label}: i-PI {phase} step {done}")
+
+            wall_s += run_phase(folder, xml, restart, n_clients if phase == "equilibration" or
+                                protocol.production == "trpmd" else 1, job.model_path,
+                                structure_file, address, poll)
+            (folder / "DONE").write_text("complete\n")
+        thermo, msd = _outputs(job, work)
+        return self.publish(job, thermo, msd, wall_s, work=work, work_done=WORK_DONE,
+                            extra={"ipi_clients": n_clients})
+
+
+def _outputs(job: MDJob, work: Path) -> tuple[dict[str, np.ndarray], tuple]:
+    """The thermo table of both phases and the mean-squared displacement; the centroid
+    trajectory written to the run's ``.partial`` trajectory file."""
     spec, protocol = job.spec, job.protocol
-    directory = spec.directory
-    trajectory_path, thermo_path, summary_path, done = completed_run(directory)
-    if done is not None:
-        return done
-    work = directory / WORK_PARTIAL
-    work.mkdir(parents=True, exist_ok=True)
-    structure_file = work / "initial.extxyz"
-    if not structure_file.is_file():
-        import ase.io
-
-        ase.io.write(str(structure_file), job.atoms, format="extxyz")
-    address_file = work / "socket_address"
-    if not address_file.is_file():
-        address_file.write_text(f"mdinsim-{uuid.uuid4().hex[:16]}\n")
-    address = address_file.read_text().strip()
-    n_clients = max(1, min(default_processes(processes), protocol.number_of_beads))
-    total = protocol.total_steps
-    wall_s = 0.0
-    phases = [("equilibration", protocol.equilibration_steps, 0),
-              ("production", protocol.production_steps, protocol.equilibration_steps)]
-    for phase, steps, first_step in phases:
-        folder = work / phase
-        if (folder / "DONE").is_file() or steps == 0:
-            continue
-        folder.mkdir(exist_ok=True)
-        restart = (folder / f"{PREFIX}.checkpoint").is_file()
-        if phase == "production" and protocol.equilibration_steps == 0:
-            raise ExternalProgramError("path-integral production needs a PIMD equilibration")
-        initial = (str(structure_file) if phase == "equilibration"
-                   else str(work / "equilibration" / "RESTART"))
-        xml = input_xml(phase, protocol, spec, address, initial)
-
-        def poll(folder: Path = folder, first_step: int = first_step) -> None:
-            rows = _count_rows(folder / f"{PREFIX}.out")
-            done = first_step + rows * protocol.thermo_steps
-            progress.report(min(done / total, 0.999), f"{spec.label}: i-PI {phase} step {done}")
-
-        wall_s += run_phase(folder, xml, restart, n_clients if phase == "equilibration" or
-                            protocol.production == "trpmd" else 1, job.model_path,
-                            structure_file, address, poll)
-        (folder / "DONE").write_text("complete\n")
-
-    # -- outputs -------------------------------------------------------------------------
     tables = []
     if protocol.equilibration_steps:
         tables.append(_phase_rows(_read_properties(work / "equilibration" / f"{PREFIX}.out"),
@@ -367,7 +372,7 @@ def run_job(job: PIJob, processes: int, progress: ProgressReporter) -> dict[str,
                                    f"expected {protocol.number_of_frames}")
     symbols = job.atoms.get_chemical_symbols()
     accumulator = DisplacementAccumulator(job.atoms.get_masses())
-    trajectory_partial = outputs.partial_path(trajectory_path)
+    trajectory_partial = outputs.partial_path(spec.directory / outputs.TRAJECTORY_NAME)
     with open(trajectory_partial, "w") as handle:
         for step in steps:
             frame = positions[step]
@@ -380,28 +385,7 @@ def run_job(job: PIJob, processes: int, progress: ProgressReporter) -> dict[str,
                                               (protocol.equilibration_steps + step)
                                               * protocol.time_step_fs, velocity))
             accumulator.add(xyz, np.array(frame.cell))
-    outputs.write_thermo_csv(thermo_path, thermo)
-    os.replace(trajectory_partial, trajectory_path)
-    done = directory / WORK_DONE
-    if done.exists():
-        shutil.rmtree(done)
-    os.replace(work, done)
-    summary = run_summary(spec=spec, protocol=protocol, backend="cpu-ipi", symbols=symbols,
-                          thermo=thermo, msd=accumulator.result(symbols), wall_s=wall_s,
-                          logs=job.logs, extra={"ipi_clients": n_clients})
-    write_summary(summary_path, summary)
-    return summary
-
-
-def run_jobs(jobs: list[PIJob], processes: int,
-             progress: ProgressReporter | None = None) -> list[dict[str, Any]]:
-    """Run the path-integral jobs one after the other, each with all cores as clients."""
-    progress = ensure_progress(progress)
-    summaries = []
-    for index, job in enumerate(jobs):
-        summaries.append(run_job(job, processes,
-                                 progress.sub(index / len(jobs), (index + 1) / len(jobs))))
-    return summaries
+    return thermo, accumulator.result(symbols)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputFileError, ParameterError
 from . import frequencies
+from .parameters import MDSettings
 
 #: Relative tolerance for "is a multiple of the time step".
 _MULTIPLE_TOLERANCE = 1e-6
@@ -110,45 +111,46 @@ class Protocol:
         return asdict(self)
 
 
-def build_protocol(parameters: Mapping[str, Any],
+def build_protocol(settings: MDSettings | Mapping[str, Any],
                    max_frequency_mev: float | None = None) -> Protocol:
-    """The :class:`Protocol` of validated MD parameters (``MD_PARAMETERS.resolve``).
+    """The :class:`Protocol` of the MD settings (or of parameter values, validated first).
 
     ``max_frequency_mev`` (the given or estimated fastest vibration) enables the sampling
     checks: a dump interval beyond the Nyquist limit of that vibration is an error (its
     spectrum would fold onto lower energies), a time step above 1/20 of its period a warning.
     """
-    dt = parameters["time_step_fs"]
-    equilibration = parameters["equilibration"]
-    production = parameters["production"]
+    settings = MDSettings.from_values(settings)
+    dt = settings.time_step_fs
+    equilibration = settings.equilibration
+    production = settings.production
     if production == "trpmd" and not equilibration.startswith("pimd"):
         raise ParameterError("production", "trpmd needs a path-integral equilibration",
                              "use --equilibration pimd_npt or pimd_nvt with the same "
                              "--number-of-beads (GPUMD requires the pimd run first)")
-    if equilibration.startswith("pimd") and parameters["number_of_beads"] % 2:
-        raise ParameterError("number_of_beads", f"{parameters['number_of_beads']} is odd",
+    if equilibration.startswith("pimd") and settings.number_of_beads % 2:
+        raise ParameterError("number_of_beads", f"{settings.number_of_beads} is odd",
                              "GPUMD's ring polymers need an even number of beads")
     equilibration_steps = 0
     if equilibration != "none":
-        equilibration_steps = int(round(parameters["equilibration_time_ps"] * 1000.0 / dt))
+        equilibration_steps = int(round(settings.equilibration_time_ps * 1000.0 / dt))
         if equilibration_steps < 1:
             raise ParameterError("equilibration_time_ps",
-                                 f"{parameters['equilibration_time_ps']:g} ps is shorter than "
+                                 f"{settings.equilibration_time_ps:g} ps is shorter than "
                                  f"one time step of {dt:g} fs",
                                  "give a longer equilibration or --equilibration none")
-    dump_steps = _steps("dump_interval_fs", parameters["dump_interval_fs"], dt,
+    dump_steps = _steps("dump_interval_fs", settings.dump_interval_fs, dt,
                         "--dump-interval-fs")
-    thermo_interval = parameters.get("thermo_interval_fs") or parameters["dump_interval_fs"]
+    thermo_interval = settings.thermo_interval_fs or settings.dump_interval_fs
     thermo_steps = _steps("thermo_interval_fs", thermo_interval, dt, "--thermo-interval-fs")
-    n_frames = int(round(parameters["production_time_ps"] * 1000.0 / (dump_steps * dt)))
+    n_frames = int(round(settings.production_time_ps * 1000.0 / (dump_steps * dt)))
     if n_frames < 2:
         raise ParameterError("production_time_ps",
-                             f"{parameters['production_time_ps']:g} ps holds fewer than two "
+                             f"{settings.production_time_ps:g} ps holds fewer than two "
                              f"frames {dump_steps * dt:g} fs apart",
                              "give a production time of several dump intervals")
     production_steps = n_frames * dump_steps
     # Checkpoints fall on frame boundaries so that a resumed trajectory continues exactly.
-    checkpoint_frames = max(1, int(round(parameters["checkpoint_interval_ps"] * 1000.0
+    checkpoint_frames = max(1, int(round(settings.checkpoint_interval_ps * 1000.0
                                          / (dump_steps * dt))))
     checkpoint_steps = checkpoint_frames * dump_steps
 
@@ -180,14 +182,14 @@ def build_protocol(parameters: Mapping[str, Any],
         time_step_fs=dt, equilibration=equilibration, equilibration_steps=equilibration_steps,
         production=production, production_steps=production_steps, dump_steps=dump_steps,
         thermo_steps=thermo_steps, checkpoint_steps=checkpoint_steps,
-        pressure_gpa=parameters["pressure_gpa"], thermostat=parameters["thermostat"],
-        thermostat_coupling_fs=parameters["thermostat_coupling_fs"],
-        barostat_coupling_fs=parameters["barostat_coupling_fs"],
-        bulk_modulus_gpa=parameters["bulk_modulus_gpa"],
-        number_of_beads=parameters["number_of_beads"] if _uses_beads(equilibration, production)
+        pressure_gpa=settings.pressure_gpa, thermostat=settings.thermostat,
+        thermostat_coupling_fs=settings.thermostat_coupling_fs,
+        barostat_coupling_fs=settings.barostat_coupling_fs,
+        bulk_modulus_gpa=settings.bulk_modulus_gpa,
+        number_of_beads=settings.number_of_beads if _uses_beads(equilibration, production)
         else 1,
-        dump_velocities=parameters["dump_velocities"], max_frequency_mev=max_frequency_mev,
-        warnings=tuple(notes), trajectory_format=parameters.get("trajectory_format", "extxyz"))
+        dump_velocities=settings.dump_velocities, max_frequency_mev=max_frequency_mev,
+        warnings=tuple(notes), trajectory_format=settings.trajectory_format)
 
 
 def _uses_beads(equilibration: str, production: str) -> bool:
@@ -202,16 +204,17 @@ def run_seed(seed: int, temperature_k: float, run_index: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint32)[0] % (2**31 - 2)) + 1
 
 
-def run_specs(parameters: Mapping[str, Any], output_dir: Path) -> list[RunSpec]:
+def run_specs(settings: MDSettings | Mapping[str, Any], output_dir: Path) -> list[RunSpec]:
     """One :class:`RunSpec` per temperature and run index, in the order given."""
+    settings = MDSettings.from_values(settings)
     specs = []
-    temperatures = parameters["temperature_k"]
+    temperatures = settings.temperature_k
     if len(set(temperatures)) != len(temperatures):
         raise ParameterError("temperature_k", "a temperature is given twice",
                              "give each temperature once; use --number-of-runs for "
                              "independent runs")
     for temperature in temperatures:
-        for index in range(parameters["number_of_runs"]):
+        for index in range(settings.number_of_runs):
             directory = output_dir / temperature_label(temperature) / f"run_{index:03d}"
             for folder in (directory.parent, directory):
                 if folder.exists() and not folder.is_dir():
@@ -219,6 +222,6 @@ def run_specs(parameters: Mapping[str, Any], output_dir: Path) -> list[RunSpec]:
                     raise InputFileError(folder, "is a file where a run's folder belongs",
                                          fix="move or delete it, or choose another "
                                              "--output-dir")
-            specs.append(RunSpec(temperature, index, run_seed(parameters["seed"], temperature,
+            specs.append(RunSpec(temperature, index, run_seed(settings.seed, temperature,
                                                               index), directory))
     return specs

@@ -17,15 +17,21 @@ Public surface::
 ``mdinsim predict`` is :mod:`.cli`. Units: K, fs, meV, 1/Angstrom, Angstrom^2.
 """
 
-from .comparison import compare_with_harmonic, match_peaks
-from .core import (PredictResult, TemperatureResult, drop_empty_shells, predict,
-                   resolve_parameters)
+from ..lazy import lazy_attributes
 from .demos import DATA_DIRECTORY, DEMOS, SILICON_MODEL, SILICON_STRUCTURE, demo_parameters
-from .parameters import PREDICT_PARAMETERS
-from .report import compare_with_experiment, find_peaks_mev, spectrum_1d
+from .parameters import PREDICT_PARAMETERS, PredictSettings
+
+# the cores load ASE, SciPy, calorine...: only when used, not for --help
+__getattr__ = lazy_attributes(__name__, {
+    "compare_with_harmonic": ".comparison", "match_peaks": ".comparison", "PredictResult": ".core",
+    "TemperatureResult": ".core", "drop_empty_shells": ".core", "predict": ".core",
+    "resolve_parameters": ".core", "resolve_settings": ".core",
+    "compare_with_experiment": ".report", "find_peaks_mev": ".report", "spectrum_1d": ".report",
+})
 
 __all__ = [
-    "PREDICT_PARAMETERS", "predict", "resolve_parameters", "PredictResult", "TemperatureResult",
+    "PREDICT_PARAMETERS", "PredictSettings", "predict", "resolve_parameters",
+    "resolve_settings", "PredictResult", "TemperatureResult",
     "DEMOS", "demo_parameters", "DATA_DIRECTORY", "SILICON_MODEL", "SILICON_STRUCTURE",
     "spectrum_1d", "find_peaks_mev", "compare_with_experiment", "drop_empty_shells",
     "compare_with_harmonic", "match_peaks",

@@ -39,15 +39,16 @@ add_arguments = COMMAND.add_arguments
 
 def run(args: argparse.Namespace) -> int:
     # Every step's libraries load only when the command runs (not for --help).
-    from .core import predict, resolve_parameters
-    from .report import report_text
+    from .core import predict, resolve_settings  # the steps load only when it runs
+    from .report import report_text  # (as above)
 
     # Only the options given on the command line (argparse leaves the others out), so that a
     # demo's values are overridden by them alone; the core validates everything.
     given = COMMAND.given(args)
-    resolved = resolve_parameters(given)
+    settings = resolve_settings(given)
+    resolved = settings.as_values()
     COMMAND.warn_inapplicable({name: resolved[name] for name in given}, resolved)
     with terminal_progress("mdinsim predict") as progress:
-        result = predict(given, progress)
+        result = predict(settings, progress)
     sys.stdout.write(report_text(result.report))
     return 0

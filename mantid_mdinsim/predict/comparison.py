@@ -33,7 +33,7 @@ from ..errors import ParameterError
 from ..instrument import DirectGeometryInstrument, direct_q_limits
 from ..spectrum import Spectrum
 from ..sqw import scattering_weights
-from .core import configured_instrument
+from .choices import configured_instrument
 from .report import find_peaks_mev, spectrum_1d
 
 #: Peaks of MD and harmonic are the same mode when they are this many MD energy steps apart

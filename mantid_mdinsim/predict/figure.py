@@ -15,7 +15,7 @@ matplotlib without pyplot (the Agg canvas: no screen needed); written atomically
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from ..approximation import FULL, INCOHERENT, approximation_of
 from ..io.atomic import atomic_path
 from ..spectrum import Spectrum
+from .parameters import PredictSettings
 from .report import compare_with_experiment, spectrum_1d
 
 #: Size of one panel column in inches, and the resolution of the PNG.
@@ -64,7 +65,7 @@ def _draw_map(figure: Figure, ax, spectrum: Spectrum, title: str) -> None:
 
 
 def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
-                experiment: Spectrum | None, params: Mapping[str, Any], title: str,
+                experiment: Spectrum | None, settings: PredictSettings, title: str,
                 extra: Sequence[tuple[str, np.ndarray, np.ndarray]] = ()) -> None:
     """Curves, then ``extra`` curves drawn thin and dashed; the experiment is scaled to the
     first extra curve (the full MD spectrum) if there is one, else to the first curve."""
@@ -76,8 +77,8 @@ def _draw_lines(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]],
         # Scaled to the full MD spectrum where it is drawn (a measurement holds the full S).
         _, energy, values = extra[0] if extra else curves[0]
         comparison = compare_with_experiment(energy, values, experiment,
-                                             params["compare_energy_min_mev"],
-                                             params["compare_energy_max_mev"])
+                                             settings.compare_energy_min_mev,
+                                             settings.compare_energy_max_mev)
         scale = comparison.get("scale_factor")
         if scale:
             # experiment = scale x prediction, so the experiment is drawn divided by it.
@@ -126,9 +127,9 @@ def _limit_energy_range(ax, curves: Sequence[tuple[str, np.ndarray, np.ndarray]]
 
 
 def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
-                           params: Mapping[str, Any]) -> Figure:
+                           settings: PredictSettings) -> Figure:
     """The figure (see the module documentation) of :func:`~.core.predict`'s results."""
-    instrument = params["instrument"]
+    instrument = settings.instrument
     harmonic = [r for r in results if r.harmonic is not None]
     columns = 2 if harmonic else 1
     direct = _is_map(results[0].spectrum)
@@ -147,7 +148,7 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
         first = results[0]
         _draw_map(figure, axes[0, 0], first.spectrum,
                   f"MD prediction{model}, {instrument}, {first.temperature_k:g} K")
-    _draw_lines(axes[-1, 0], md_curves, experiment, params,
+    _draw_lines(axes[-1, 0], md_curves, experiment, settings,
                 f"MD prediction, {instrument}" + (", averaged over |Q|" if direct else ""),
                 extra=full_curves)
     _draw_model_bands(axes[-1, 0], results)
@@ -158,7 +159,7 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
                       f"{harmonic[0].temperature_k:g} K")
         curves = [(f"harmonic {r.temperature_k:g} K{_short(r.harmonic)}",
                    *spectrum_1d(r.harmonic)) for r in harmonic]
-        _draw_lines(axes[-1, 1], curves, experiment, params,
+        _draw_lines(axes[-1, 1], curves, experiment, settings,
                     f"harmonic, same model and instrument"
                     + (", averaged over |Q|" if direct else ""))
         _draw_model_bands(axes[-1, 1], harmonic, harmonic=True)
@@ -169,17 +170,17 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
             ax.set_xlim(low, high)
     # Two lines in a one-column figure, so that long file names are not cut off.
     separator = " " if columns > 1 else "\n"
-    figure.suptitle(f"mdinsim predict: {Path(str(params['structure'])).name}{separator}with "
-                    f"{Path(str(params['model'])).name} at {instrument}")
+    figure.suptitle(f"mdinsim predict: {Path(str(settings.structure)).name}{separator}with "
+                    f"{Path(str(settings.model)).name} at {instrument}")
     figure.tight_layout()
     return figure
 
 
 def save_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
-                           params: Mapping[str, Any], path: str | Path) -> Path:
+                           settings: PredictSettings, path: str | Path) -> Path:
     """Draw the figure and write it as PNG (atomically)."""
     path = Path(path)
-    figure = make_prediction_figure(results, experiment, params)
+    figure = make_prediction_figure(results, experiment, settings)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=DPI)
     return path

@@ -24,11 +24,13 @@ Units: as the steps': K, fs, ps, meV, 1/Angstrom, Angstrom^2.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 from ..harmonic.parameters import HARMONIC_PARAMETERS
 from ..instrument.parameters import CORE_PARAMETERS as INSTRUMENT_CORE_PARAMETERS
 from ..md.parameters import MD_PARAMETERS
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings
 from ..sqw.parameters import SQW_PARAMETERS
 from .demos import DEMOS
 
@@ -75,17 +77,29 @@ OWN = (
 )
 
 
+def _adapted(source: ParameterSet, decided: tuple[str, ...],
+             changes: dict[str, dict[str, Any]], **common: Any) -> tuple[Parameter, ...]:
+    """The parameters of a step's ``source`` less those the chain ``decided``, each named in
+    ``changes`` changed so (``doc_suffix`` is appended to the parameter's doc), all with
+    ``common`` (a group)."""
+    items = []
+    for parameter in source:
+        if parameter.name in decided:
+            continue
+        change = dict(changes.get(parameter.name, {}))
+        if "doc_suffix" in change:
+            change["doc"] = parameter.doc + change.pop("doc_suffix")
+        items.append(_replace(parameter, **change, **common))
+    return tuple(items)
+
+
+_UNLESS_DEMO = {"default": None, "doc_suffix": " (required unless --demo gives it)"}
+
+
 def _md() -> tuple[Parameter, ...]:
     """The MD step's parameters; structure and model become optional (a demo supplies them)."""
-    items = []
-    for parameter in MD_PARAMETERS:
-        if parameter.name == "output_dir":
-            continue
-        if parameter.name in ("structure", "model", "temperature_k"):
-            parameter = _replace(parameter, default=None,
-                                 doc=parameter.doc + " (required unless --demo gives it)")
-        items.append(parameter)
-    return tuple(items)
+    return _adapted(MD_PARAMETERS, ("output_dir",),
+                    {name: _UNLESS_DEMO for name in ("structure", "model", "temperature_k")})
 
 
 #: S(q,w) parameters the chain sets itself.
@@ -95,28 +109,18 @@ _SQW_DECIDED = ("trajectories", "time_step_fs", "seed", "per_q", "output", "plot
 
 
 def _sqw() -> tuple[Parameter, ...]:
-    items = []
-    for parameter in SQW_PARAMETERS:
-        if parameter.name in _SQW_DECIDED:
-            continue
-        if parameter.name == "window":
-            parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
-                                 "default: a quarter of the frames of a run, at most 500")
-        elif parameter.name == "approximation":
-            parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
-                                 "default: incoherent with --harmonic (like for like with the "
-                                 "harmonic spectrum; the full spectrum is drawn as its own "
-                                 "curve), full without")
-        elif parameter.name == "q_max_inv_angstrom":
-            parameter = _replace(parameter, doc=parameter.doc + "; predict default: the "
-                                 "largest |Q| the instrument reaches within the energy range")
-        elif parameter.name == "q_width_inv_angstrom":
-            parameter = _replace(parameter, default=None, doc=parameter.doc + "; predict "
-                                 "default: 0.15 times the shortest reciprocal vector of the "
-                                 "MD supercell (at least 0.01), so that few |Q| shells are "
-                                 "empty")
-        items.append(_replace(parameter, group=GROUP_SQW))
-    return tuple(items)
+    return _adapted(SQW_PARAMETERS, _SQW_DECIDED, {
+        "window": {"default": None, "doc_suffix": "; predict default: a quarter of the frames of a "
+                   "run, at most 500"},
+        "approximation": {"default": None, "doc_suffix": "; predict default: incoherent with "
+                          "--harmonic (like for like with the harmonic spectrum; the full "
+                          "spectrum is drawn as its own curve), full without"},
+        "q_max_inv_angstrom": {"doc_suffix": "; predict default: the largest |Q| the instrument "
+                               "reaches within the energy range"},
+        "q_width_inv_angstrom": {"default": None, "doc_suffix": "; predict default: 0.15 times the "
+                                 "shortest reciprocal vector of the MD supercell (at least "
+                                 "0.01), so that few |Q| shells are empty"},
+    }, group=GROUP_SQW)
 
 
 #: Instrument parameters the chain sets itself (the MD temperature and U).
@@ -124,18 +128,12 @@ _INSTRUMENT_DECIDED = ("temperature_k", "md_summary_file", "override_provenance"
 
 
 def _instrument() -> tuple[Parameter, ...]:
-    items = []
-    for parameter in INSTRUMENT_CORE_PARAMETERS:
-        if parameter.name in _INSTRUMENT_DECIDED:
-            continue
-        if parameter.name == "instrument":
-            parameter = _replace(parameter, default=None, doc=parameter.doc +
-                                 " (required unless --demo gives it)")
-        elif parameter.name == "mean_squared_displacement_angstrom2":
-            parameter = _replace(parameter, doc="U = <|u|^2> for the Debye-Waller factor; "
-                                 "default: the MD run's own, at each temperature")
-        items.append(parameter)
-    return tuple(items)
+    return _adapted(INSTRUMENT_CORE_PARAMETERS, _INSTRUMENT_DECIDED, {
+        "instrument": _UNLESS_DEMO,
+        "mean_squared_displacement_angstrom2": {
+            "doc": "U = <|u|^2> for the Debye-Waller factor; default: the MD run's own, at "
+                   "each temperature"},
+    })
 
 
 #: Harmonic parameters used as they are (no clash with the other steps' names).
@@ -165,3 +163,93 @@ MD_NAMES = tuple(p.name for p in _md())
 SQW_NAMES = tuple(p.name for p in _sqw())
 INSTRUMENT_NAMES = tuple(p.name for p in _instrument())
 HARMONIC_NAMES = tuple(p.name for p in _harmonic())
+
+
+@dataclass(frozen=True)
+class PredictSettings(StepSettings, parameters=PREDICT_PARAMETERS):
+    """The prediction's settings: the steps' merged, predict's own, in the order of
+    :data:`PREDICT_PARAMETERS` (:func:`~.core.resolve_settings` merges a demo's values and
+    fills the automatic ones). A stage takes its step's values with :meth:`values_of`."""
+
+    demo: str | None
+    output_dir: str
+    experiment: str | None
+    compare_energy_min_mev: float | None
+    compare_energy_max_mev: float | None
+    ensemble: tuple[str, ...] | None
+    harmonic: bool
+    structure: str | None
+    model: str | None
+    supercell: tuple[int, ...]
+    min_atom_distance_angstrom: float
+    temperature_k: tuple[float, ...] | None
+    time_step_fs: float
+    equilibration: str
+    equilibration_time_ps: float
+    pressure_gpa: float
+    production: str
+    production_time_ps: float
+    dump_interval_fs: float
+    thermo_interval_fs: float | None
+    number_of_runs: int
+    seed: int
+    number_of_beads: int
+    thermostat: str
+    thermostat_coupling_fs: float
+    barostat_coupling_fs: float
+    bulk_modulus_gpa: float
+    max_frequency_mev: float | None
+    trajectory_format: str
+    dump_velocities: bool
+    backend: str
+    gpumd_executable: str | None
+    processes: int
+    checkpoint_interval_ps: float
+    overwrite: bool
+    scheduler: str | None
+    threads_per_worker: int
+    window: int | None
+    q_max_inv_angstrom: float | None
+    q_count: int
+    q_file: str | None
+    q_path: str | None
+    zones: int
+    primitive_cell: str | None
+    weights: str
+    incoherent: str
+    approximation: str | None
+    q_width_inv_angstrom: float | None
+    q_step_inv_angstrom: float | None
+    engine: str
+    device: str
+    precision: str
+    instrument: str | None
+    incident_energy_mev: float | None
+    setting: str | None
+    chopper_frequency_hz: int | None
+    secondary_chopper_frequency_hz: int | None
+    resolution: str
+    resolution_model: str | None
+    energy_min_mev: float | None
+    energy_max_mev: float | None
+    mask_value: str
+    quantum_correction: bool
+    detailed_balance: bool
+    debye_waller: str
+    mean_squared_displacement_angstrom2: float | None
+    inverse_q_squared: bool
+    omega_squared: bool
+    harmonic_supercell: tuple[int, ...] | None
+    relax: str
+    displacement_angstrom: float
+    mesh: tuple[int, ...] | None
+    max_order: int
+    method: str
+    cross_section: str
+    frequency_min_mev: float
+
+    def values_of(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The values of ``names`` (a stage's parameters, :data:`MD_NAMES` ...) by name, for
+        the step's own function and for the key that decides whether a stage is done."""
+        values = self.as_values()
+        return {name: values[name] for name in names}

@@ -23,11 +23,15 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InputFileError
+from .. import __version__
+from ..approximation import FULL, INCOHERENT, approximation_of
+from ..errors import InputFileError, MdinsimError
 from ..io.atomic import write_text_atomic
 from ..spectrum import (UNIT_DELTA_E, UNIT_DELTA_E_WAVENUMBER, UNIT_ENERGY, Spectrum,
                         energy_axis)
 from ..units import MEV_PER_INVERSE_CM
+from .choices import instrument_q_max_inv_angstrom, instrument_settings
+from .parameters import PredictSettings
 
 #: A peak must stand out by this fraction of the curve's maximum (scipy's prominence).
 PEAK_PROMINENCE_FRACTION = 0.05
@@ -98,7 +102,7 @@ def find_peaks_mev(energy_mev: np.ndarray, values: np.ndarray,
                    min_energy_mev: float = MIN_PEAK_ENERGY_MEV) -> list[float]:
     """Peak positions (meV) of a curve, strongest (most prominent) first: local maxima at
     E > ``min_energy_mev`` standing out by ``prominence_fraction`` of the curve's maximum."""
-    from scipy.signal import find_peaks
+    from scipy.signal import find_peaks  # scipy.signal: a second to import, only here
 
     energy = np.asarray(energy_mev, dtype=float)
     curve = np.asarray(values, dtype=float)
@@ -183,14 +187,12 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def build_report(params: Mapping[str, Any], results: Sequence[Any],
+def build_report(settings: PredictSettings, results: Sequence[Any],
                  experiment: Spectrum | None, stages: Mapping[str, str],
                  timings: Mapping[str, float], md_info: Mapping[str, Any],
                  warnings: Sequence[str], figure_path: Path) -> dict[str, Any]:
     """The report's content (JSON-ready): parameters, stages, files, and per temperature the
     peak positions, U, the harmonic peaks and the comparison with the experiment."""
-    from .. import __version__
-
     per_temperature = []
     for result in results:
         energy, values = spectrum_1d(result.spectrum)
@@ -203,7 +205,7 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
         if result.harmonic is not None:
             harmonic_energy, harmonic_values = spectrum_1d(result.harmonic)
             entry["harmonic_peaks_mev"] = find_peaks_mev(harmonic_energy, harmonic_values)
-        entry.update(scattering_model_entry(params, result))
+        entry.update(scattering_model_entry(settings, result))
         if getattr(result, "model_spread", None) is not None:
             entry["model_spread"] = {"models": list(result.model_spread.model_names),
                                      "estimator": "harmonic spectrum per model",
@@ -214,8 +216,8 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
             measured = result.full_spectrum if result.full_spectrum is not None \
                 else result.spectrum
             entry["experiment"] = compare_with_experiment(
-                *spectrum_1d(measured), experiment, params["compare_energy_min_mev"],
-                params["compare_energy_max_mev"])
+                *spectrum_1d(measured), experiment, settings.compare_energy_min_mev,
+                settings.compare_energy_max_mev)
             entry["experiment"]["md_curve_approximation"] = _json_value(
                 measured.logs.get("scattering_approximation"))
             entry["experiment"]["peaks_mev"] = find_peaks_mev(experiment.x_centres(),
@@ -223,35 +225,32 @@ def build_report(params: Mapping[str, Any], results: Sequence[Any],
             if result.harmonic is not None:
                 entry["harmonic_experiment"] = compare_with_experiment(
                     harmonic_energy, harmonic_values, experiment,
-                    params["compare_energy_min_mev"], params["compare_energy_max_mev"])
+                    settings.compare_energy_min_mev, settings.compare_energy_max_mev)
         per_temperature.append(entry)
     report = {
         "mdinsim_version": __version__,
         "step": "MDPredict",
-        "instrument": params["instrument"],
+        "instrument": settings.instrument,
         "md_backend": md_info.get("backend", ""),
         "figure": str(figure_path),
-        "experiment_file": params["experiment"],
+        "experiment_file": settings.experiment,
         "temperatures": per_temperature,
         "stages": dict(stages),
         "stage_seconds": dict(timings),
         "warnings": list(warnings),
-        "parameters": dict(params),
+        "parameters": settings.as_values(),
     }
     return _json_value(report)
 
 
-def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, Any]:
+def scattering_model_entry(settings: PredictSettings, result: Any) -> dict[str, Any]:
     """The report's account of the scattering model at one temperature: the approximation of
     each curve, the coherent fraction of the cross section, the full MD spectrum's peaks and
     its shape difference from the incoherent approximation, the MD and harmonic peaks matched
     (shift in meV) and, when the curves differ markedly, why (:mod:`.comparison`)."""
-    from ..approximation import FULL, INCOHERENT, approximation_of
-    from ..errors import MdinsimError
-    from .comparison import (bragg_crossings, compare_with_harmonic, explain_difference,
-                             match_peaks, match_tolerances_mev, shape_difference,
-                             structure_bragg_points)
-    from .core import instrument_settings, instrument_q_max_inv_angstrom
+    from .comparison import (  # comparison imports this module
+        bragg_crossings, compare_with_harmonic, explain_difference, match_peaks,
+        match_tolerances_mev, shape_difference, structure_bragg_points)
 
     logs = result.spectrum.logs
     approximation = approximation_of(logs)
@@ -259,7 +258,7 @@ def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, 
     fraction = float(fraction) if isinstance(fraction, (int, float)) else None
     curves = {"MD": approximation}
     entry: dict[str, Any] = {"approximation": approximation, "coherent_fraction": fraction}
-    energy_min = params.get("energy_min_mev") or 0.0
+    energy_min = settings.energy_min_mev or 0.0
     energy, values = spectrum_1d(result.spectrum)
     difference, unmatched = None, []
     if result.full_spectrum is not None:
@@ -289,15 +288,15 @@ def scattering_model_entry(params: Mapping[str, Any], result: Any) -> dict[str, 
     if difference is not None or compared_with_full:
         finite = np.isfinite(values)
         top = float(energy[finite].max()) if np.any(finite) else energy_min
-        instrument = instrument_settings(params)
+        instrument = instrument_settings(settings)
         try:
             q_max = instrument_q_max_inv_angstrom(instrument, energy_min, top)
-            points = structure_bragg_points(params["structure"], q_max)
+            points = structure_bragg_points(settings.structure, q_max)
             crossings = bragg_crossings(points, instrument, energy_min, top)
         except MdinsimError as error:  # the explanation must not lose the prediction
             crossings, entry["bragg_note"] = [], f"Bragg points not found: {error}"
         explanation = explain_difference(fraction, difference, crossings,
-                                         str(params["instrument"]),
+                                         str(settings.instrument),
                                          INCOHERENT if approximation == INCOHERENT else FULL,
                                          unmatched)
         if explanation:

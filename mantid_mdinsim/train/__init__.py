@@ -19,18 +19,24 @@ Units: meV/atom and meV/Angstrom in tables and thresholds; eV and Angstrom in AS
 NEP files, as ASE and GPUMD use them.
 """
 
-from .active_learning import (MDSampler, label_structures, langevin_sampler,
-                              load_reference_calculator, select_uncertain)
-from .core import TrainResult, train_nep, train_nep_from_structures
-from .dataset import Dataset, load_dataset
-from .ensemble import (Ensemble, force_standard_deviation_per_atom, force_uncertainty,
-                       read_active_out, read_observer_predictions)
-from .hyperparameters import NepHyperparameters, read_model_header
-from .metrics import Predictions, r_squared, read_loss_curve, read_run_predictions, rmse
-from .parameters import TRAIN_PARAMETERS
+from ..lazy import lazy_attributes
+from .parameters import TRAIN_PARAMETERS, TrainSettings
+
+# the cores load ASE, SciPy, calorine...: only when used, not for --help
+__getattr__ = lazy_attributes(__name__, {
+    "MDSampler": ".active_learning", "label_structures": ".active_learning",
+    "langevin_sampler": ".active_learning", "load_reference_calculator": ".active_learning",
+    "select_uncertain": ".active_learning", "TrainResult": ".core", "train_nep": ".core",
+    "train_nep_from_structures": ".core", "Dataset": ".dataset", "load_dataset": ".dataset",
+    "Ensemble": ".ensemble", "force_standard_deviation_per_atom": ".ensemble",
+    "force_uncertainty": ".ensemble", "read_active_out": ".ensemble",
+    "read_observer_predictions": ".ensemble", "NepHyperparameters": ".hyperparameters",
+    "read_model_header": ".hyperparameters", "Predictions": ".metrics", "r_squared": ".metrics",
+    "read_loss_curve": ".metrics", "read_run_predictions": ".metrics", "rmse": ".metrics",
+})
 
 __all__ = [
-    "TRAIN_PARAMETERS", "train_nep", "train_nep_from_structures", "TrainResult",
+    "TRAIN_PARAMETERS", "TrainSettings", "train_nep", "train_nep_from_structures", "TrainResult",
     "Ensemble", "force_uncertainty", "force_standard_deviation_per_atom",
     "read_observer_predictions", "read_active_out",
     "select_uncertain", "label_structures", "load_reference_calculator", "langevin_sampler",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
 from ase.calculators.calculator import PropertyNotImplementedError
 from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -66,11 +66,10 @@ def langevin_sampler(start: Atoms, model_path: Path, *, temperature_k: float, n_
     ``friction_per_fs`` of 0.01 1/fs couples the thermostat over ~100 fs.
     """
     # ASE's dynamics and calorine take seconds to import; only active learning's MD needs them.
-    from ase import units
-    from ase.constraints import FixCom
-    from ase.md import velocitydistribution
-    from ase.md.langevin import Langevin
-    from calorine.calculators import CPUNEP
+    from ase.constraints import FixCom  # ase.md, calorine: seconds to import, only to sample
+    from ase.md import velocitydistribution  # (as above)
+    from ase.md.langevin import Langevin  # (as above)
+    from calorine.calculators import CPUNEP  # (as above)
 
     rng = np.random.default_rng(seed)
     atoms = Atoms(numbers=start.numbers, positions=start.positions, cell=start.cell,
@@ -264,10 +263,10 @@ def _write_frames(path: Path, frames: Sequence[Atoms]) -> None:
 def md_start_structures(inputs, rng_seed: int) -> list[Atoms]:
     """The MD start structures: md_start_structures files, or md_starts drawn from the
     training set with the seed."""
-    parameters = inputs.parameters
-    if parameters["md_start_structures"]:
+    settings = inputs.settings
+    if settings.md_start_structures:
         starts = []
-        for name in parameters["md_start_structures"]:
+        for name in settings.md_start_structures:
             path = Path(name)
             frames = read_structures_file(path)
             check_species(Dataset(frames, [(path, i) for i in range(len(frames))]),
@@ -275,7 +274,7 @@ def md_start_structures(inputs, rng_seed: int) -> list[Atoms]:
             starts.extend(frames)
         return starts
     rng = np.random.default_rng(rng_seed)
-    count = min(parameters["md_starts"], len(inputs.training))
+    count = min(settings.md_starts, len(inputs.training))
     indices = np.sort(rng.choice(len(inputs.training), size=count, replace=False))
     return [inputs.training.structures[i] for i in indices]
 
@@ -286,13 +285,13 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
     """The loop of the module docstring; returns the TrainResult of the last training."""
     from .core import evaluate_models, finish, train_models  # core imports this module
 
-    parameters = inputs.parameters
-    rounds = parameters["active_learning_generations"]
-    if parameters["ensemble_size"] < 2:
+    settings = inputs.settings
+    rounds = settings.active_learning_generations
+    if settings.ensemble_size < 2:
         raise ParameterError("ensemble_size", "active learning needs an ensemble of at least "
                              "two models for its uncertainty", "give --ensemble-size 4 or more")
-    threshold = parameters["uncertainty_threshold_mev_per_angstrom"]
-    maximum = parameters["uncertainty_maximum_mev_per_angstrom"]
+    threshold = settings.uncertainty_threshold_mev_per_angstrom
+    maximum = settings.uncertainty_maximum_mev_per_angstrom
     if maximum is not None and not maximum > threshold:
         # select_uncertain keeps threshold < sigma <= maximum: an empty window would label
         # nothing, and every round would retrain on the same data without a word.
@@ -303,25 +302,25 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
         raise ParameterError("version", "active learning evaluates the ensemble with "
                              "calorine's CPUNEP, which reads NEP4 only", "use --nep-version 4")
     if reference_calculator is None:
-        if not parameters["reference_calculator"]:
+        if not settings.reference_calculator:
             raise ParameterError("reference_calculator", "active learning needs a reference "
                                  "calculator to label the selected structures",
                                  "give e.g. --reference-calculator tblite.ase:TBLite "
                                  "--reference-calculator-arguments '{\"method\": "
                                  "\"GFN1-xTB\"}'")
         reference_calculator = load_reference_calculator(
-            parameters["reference_calculator"], parameters["reference_calculator_arguments"])
-    description = parameters["reference_calculator"] or "reference calculator"
+            settings.reference_calculator, settings.reference_calculator_arguments)
+    description = settings.reference_calculator or "reference calculator"
     output = inputs.output_directory
     if md_sampler is not None:
         sampler = md_sampler
-    elif parameters["md_engine"] == "mdinsim":
+    elif settings.md_engine == "mdinsim":
         sampler = mdinsim_md_sampler(output / "md_runs", backend="auto")
     else:
         sampler = langevin_sampler
-    seed = parameters["seed"]
+    seed = settings.seed
     starts = md_start_structures(inputs, seed)
-    temperatures = parameters["md_temperature_k"]
+    temperatures = settings.md_temperature_k
     training = inputs.training
     summary: list[dict] = []
     runs = None
@@ -331,8 +330,8 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
         span = (generation / (rounds + 1), (generation + 1) / (rounds + 1))
         part = progress.sub(*span)
         runs = train_models(training, inputs.test, inputs.hyper, inputs.backend, directory,
-                            parameters["ensemble_size"], parameters["validation_fraction"],
-                            parameters["split_mode"], seed, part.sub(0.0, 0.6))
+                            settings.ensemble_size, settings.validation_fraction,
+                            settings.split_mode, seed, part.sub(0.0, 0.6))
         if generation == rounds:
             break
         record: dict[str, Any] = {"generation": generation, "n_training": len(training)}
@@ -348,9 +347,9 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
                             f"generation {generation}: MD {job + 1}/{len(jobs)} at "
                             f"{temperature:g} K")
                 frames.extend(sampler(starts[start_index], runs[0].model_path,
-                                      temperature_k=temperature, n_steps=parameters["md_steps"],
-                                      time_step_fs=parameters["md_time_step_fs"],
-                                      sample_interval=parameters["md_sample_interval"],
+                                      temperature_k=temperature, n_steps=settings.md_steps,
+                                      time_step_fs=settings.md_time_step_fs,
+                                      sample_interval=settings.md_sample_interval,
                                       seed=seed + 1000 * generation + job))
             _write_frames(sampled_path, frames)
         # -- select -----------------------------------------------------------------------
@@ -363,9 +362,9 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
                      else np.zeros(0))
             write_text_atomic(uncertainty_path, "frame,force_uncertainty_mev_per_angstrom\n"
                               + "".join(f"{i},{s!r}\n" for i, s in enumerate(sigma.tolist())))
-        chosen = select_uncertain(sigma, parameters["uncertainty_threshold_mev_per_angstrom"],
-                                  parameters["uncertainty_maximum_mev_per_angstrom"],
-                                  parameters["max_new_structures"])
+        chosen = select_uncertain(sigma, settings.uncertainty_threshold_mev_per_angstrom,
+                                  settings.uncertainty_maximum_mev_per_angstrom,
+                                  settings.max_new_structures)
         record.update(n_sampled=len(frames), n_selected=int(len(chosen)),
                       max_uncertainty_mev_per_angstrom=float(sigma.max()) if len(sigma) else 0.0)
         selected_path = directory / "selected.xyz"

@@ -68,8 +68,8 @@ def select_backend(name: str, nep_executable: str | None = None, threads: int = 
                    patience: int = 0) -> TrainingBackend:
     """The backend for ``name`` (``auto``: GPUMD's nep where found, neppo otherwise);
     ``threads`` and ``patience`` (early stopping, in loss rows) apply to neppo."""
-    from .gpumd_nep import GpumdNep
-    from .neppo_backend import Neppo
+    from .gpumd_nep import GpumdNep  # the backends import this module (their base class)
+    from .neppo_backend import Neppo  # (as above)
 
     if name == "neppo":
         return Neppo(threads=threads, patience=patience)

@@ -13,7 +13,7 @@ import sys
 
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
-from .parameters import TRAIN_PARAMETERS
+from .parameters import TRAIN_PARAMETERS, TrainSettings
 
 COMMAND = StepCLI("train", TRAIN_PARAMETERS, epilog=(
     "Example: mdinsim train train.xyz --test-set test.xyz --output-dir model --ensemble-size 4 "
@@ -45,9 +45,9 @@ def format_metrics(table) -> str:
 def run(args: argparse.Namespace) -> int:
     from .core import train_nep  # the core's libraries load only when it runs
 
-    parameters = COMMAND.settings(args)
+    settings = TrainSettings.from_values(COMMAND.settings(args))
     with terminal_progress("mdinsim train") as progress:
-        result = train_nep(parameters, progress)
+        result = train_nep(settings, progress)
     print(format_metrics(result.metrics))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

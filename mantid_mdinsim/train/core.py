@@ -34,6 +34,7 @@ from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
+from .active_learning import run_active_learning
 from .backends import TrainingBackend, select_backend
 from .dataset import (Dataset, check_species, check_vacuum, dataset_from_structures,
                       load_dataset, resolve_species, write_structures_file)
@@ -41,7 +42,8 @@ from .ensemble import Ensemble
 from .hyperparameters import NepHyperparameters, read_model_header
 from .metrics import (loss_table, metrics_row, metrics_table, parity_table, read_loss_curve,
                       read_run_predictions, table_to_csv)
-from .parameters import TRAIN_PARAMETERS
+from .parameters import TrainSettings
+from .plots import plot_loss, plot_parity
 
 STEP_NAME = "MDTrainNEP"
 INPUTS_MARKER = ".mdinsim-inputs.json"
@@ -124,7 +126,7 @@ def _stage_runs(training: Dataset, test: Dataset | None, hyper: NepHyperparamete
                 validation_fraction: float, split_mode: str, seed: int) -> Path:
     """Write nep.in/train.xyz/test.xyz of every model into a staging folder (calorine's
     setup_training, the layout nep expects)."""
-    from calorine.nep import setup_training
+    from calorine.nep import setup_training  # calorine: seconds to import, only on this path
 
     staging = output_directory / ".staging"
     if staging.exists():
@@ -325,8 +327,6 @@ def _copy_atomic(source: Path, destination: Path) -> Path:
 def write_outputs(runs: Sequence[ModelRun], evaluation: Evaluation, output_directory: Path,
                   metrics_file: str | Path | None, extra: Mapping[str, Any]) -> dict[str, Path]:
     """Model copies, CSV tables, PNG plots and result.json in the output folder."""
-    from .plots import plot_loss, plot_parity
-
     files: dict[str, Path] = {}
     files["model"] = _copy_atomic(runs[0].model_path, output_directory / "nep.txt")
     for run in runs[1:]:
@@ -364,7 +364,7 @@ def write_outputs(runs: Sequence[ModelRun], evaluation: Evaluation, output_direc
 class TrainingInputs:
     """Everything a training needs, validated: data, hyper-parameters, backend."""
 
-    parameters: dict[str, Any]
+    settings: TrainSettings
     training: Dataset
     test: Dataset | None
     hyper: NepHyperparameters
@@ -372,18 +372,18 @@ class TrainingInputs:
     output_directory: Path
 
 
-def prepare_inputs(parameters: Mapping[str, Any] | None = None, **kwargs: Any
+def prepare_inputs(parameters: TrainSettings | Mapping[str, Any] | None = None, **kwargs: Any
                    ) -> TrainingInputs:
-    """Resolve the parameters, read and check the data, choose the backend."""
-    resolved = TRAIN_PARAMETERS.resolve(parameters, **kwargs)
-    training = load_dataset(resolved["training_set"], "training set")
-    test = load_dataset(resolved["test_set"], "test set") if resolved["test_set"] else None
-    species = resolve_species(training, resolved["species"])
+    """Validate the settings, read and check the data, choose the backend."""
+    settings = TrainSettings.from_values(parameters, **kwargs)
+    training = load_dataset(settings.training_set, "training set")
+    test = load_dataset(settings.test_set, "test set") if settings.test_set else None
+    species = resolve_species(training, settings.species)
     if test is not None:
         check_species(test, species, "test set")
-    backend = select_backend(resolved["backend"], resolved["nep_executable"],
-                             resolved["threads"], resolved["early_stopping_patience"])
-    hyper = NepHyperparameters.from_parameters(resolved, species, backend.name)
+    backend = select_backend(settings.backend, settings.nep_executable,
+                             settings.threads, settings.early_stopping_patience)
+    hyper = NepHyperparameters.from_parameters(settings, species, backend.name)
     if hasattr(backend, "loss_weights"):  # neppo: early stopping weighs RMSEs as the loss does
         backend.loss_weights = {"energy": hyper.lambda_energy, "force": hyper.lambda_force,
                                 "virial": hyper.lambda_virial}
@@ -391,50 +391,49 @@ def prepare_inputs(parameters: Mapping[str, Any] | None = None, **kwargs: Any
     check_vacuum(training, hyper.radial_cutoff_angstrom)
     if test is not None:
         check_vacuum(test, hyper.radial_cutoff_angstrom)
-    return TrainingInputs(resolved, training, test, hyper, backend,
-                          Path(resolved["output_directory"]))
+    return TrainingInputs(settings, training, test, hyper, backend,
+                          Path(settings.output_directory))
 
 
-def train_nep(parameters: Mapping[str, Any] | None = None,
+def train_nep(parameters: TrainSettings | Mapping[str, Any] | None = None,
               progress: ProgressReporter | None = None, *,
               md_sampler: Callable | None = None,
               reference_calculator: Callable[[], Any] | None = None,
               **kwargs: Any) -> TrainResult:
     """Train a NEP model (and an ensemble; with active learning if asked) and write the results.
 
-    ``parameters`` (and keyword arguments) are those of :data:`TRAIN_PARAMETERS`. For active
-    learning, ``md_sampler`` replaces the built-in ASE Langevin sampler and
-    ``reference_calculator`` (a function returning an ASE calculator) replaces the one named by
-    the ``reference_calculator`` parameter (see :mod:`.active_learning`).
+    ``parameters``: a :class:`TrainSettings`, or values (and keyword arguments) of
+    :data:`TRAIN_PARAMETERS`. For active learning, ``md_sampler`` replaces the built-in ASE
+    Langevin sampler and ``reference_calculator`` (a function returning an ASE calculator)
+    replaces the one named by the ``reference_calculator`` parameter (see
+    :mod:`.active_learning`).
     """
     progress = ensure_progress(progress)
     inputs = prepare_inputs(parameters, **kwargs)
-    resolved = inputs.parameters
-    with execution.session(resolved["scheduler"], resolved["threads_per_worker"]):
+    settings = inputs.settings
+    with execution.session(settings.scheduler, settings.threads_per_worker):
         return _train(inputs, progress, md_sampler, reference_calculator)
 
 
 def _train(inputs: TrainingInputs, progress: ProgressReporter, md_sampler: Callable | None,
            reference_calculator: Callable[[], Any] | None) -> TrainResult:
-    resolved = inputs.parameters
-    logs = provenance_logs(STEP_NAME, resolved)
+    settings = inputs.settings
+    logs = provenance_logs(STEP_NAME, settings.as_values())
     logs["backend"] = inputs.backend.describe()
-    if resolved["active_learning_generations"] > 0:
-        from .active_learning import run_active_learning
-
+    if settings.active_learning_generations > 0:
         return run_active_learning(inputs, progress, md_sampler=md_sampler,
                                    reference_calculator=reference_calculator, logs=logs)
     runs = train_models(inputs.training, inputs.test, inputs.hyper, inputs.backend,
-                        inputs.output_directory, resolved["ensemble_size"],
-                        resolved["validation_fraction"], resolved["split_mode"],
-                        resolved["seed"], progress.sub(0.0, 0.9),
-                        time_budget_s=_budget_seconds(resolved))
+                        inputs.output_directory, settings.ensemble_size,
+                        settings.validation_fraction, settings.split_mode,
+                        settings.seed, progress.sub(0.0, 0.9),
+                        time_budget_s=_budget_seconds(settings))
     evaluation = evaluate_models(runs, inputs.training, inputs.test, logs, progress.sub(0.9, 0.98))
     return finish(inputs, runs, evaluation, logs)
 
 
-def _budget_seconds(resolved: Mapping[str, Any]) -> float | None:
-    minutes = resolved.get("time_budget_minutes")
+def _budget_seconds(settings: TrainSettings) -> float | None:
+    minutes = settings.time_budget_minutes
     return None if minutes is None else 60.0 * minutes
 
 
@@ -451,10 +450,10 @@ def finish(inputs: TrainingInputs, runs: Sequence[ModelRun], evaluation: Evaluat
            logs: Mapping[str, Any], active_learning: list[dict] | None = None) -> TrainResult:
     notes = list(inputs.hyper.notes) + evaluation.notes + _early_stop_notes(runs)
     extra = {"backend": inputs.backend.describe(), "notes": notes,
-             "parameters": {k: v for k, v in inputs.parameters.items()},
+             "parameters": inputs.settings.as_values(),
              "active_learning": active_learning or []}
     files = write_outputs(runs, evaluation, inputs.output_directory,
-                          inputs.parameters["metrics_file"], extra)
+                          inputs.settings.metrics_file, extra)
     return TrainResult(output_directory=inputs.output_directory, model_path=files["model"],
                        ensemble_paths=[files[f"ensemble_{run.name}"] for run in runs[1:]],
                        metrics=evaluation.metrics, loss=evaluation.loss,

@@ -28,6 +28,7 @@ from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
 from ..errors import InputFileError, ParameterError
+from ..io.atomic import atomic_path
 
 #: GPUMD warns below this energy per atom: nep trains in single precision.
 SINGLE_PRECISION_ENERGY_LIMIT_EV_PER_ATOM = -100.0
@@ -113,18 +114,18 @@ def read_structures_file(path: str | Path) -> list[Atoms]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".db":
-            import ase.db
+            import ase.db  # ase.db: seconds to import, only for .db files
 
             with ase.db.connect(str(path)) as database:
                 structures = [row.toatoms() for row in database.select()]
         elif suffix in (".xyz", ".extxyz"):
-            from ase.io import read
+            from ase.io import read  # ase.io loads every file format (seconds)
 
             text = _extxyz_text_for_ase(path)
             structures = read(text if text is not None else str(path), index=":",
                               format="extxyz")
         else:
-            from ase.io import read
+            from ase.io import read  # ase.io loads every file format (seconds)
 
             structures = read(str(path), index=":")
     except InputFileError:
@@ -190,6 +191,13 @@ def _stress_ev_per_cubic_angstrom(atoms: Atoms, volume: float):
     return None
 
 
+def _required(value, what: str, path: Path, role: str, where: str, fix: str):
+    """``value``, or the error that a structure has no reference ``what`` (energy, forces)."""
+    if value is None:
+        raise InputFileError(path, f"no reference {what} ({role})", where=where, fix=fix)
+    return value
+
+
 def normalise_structure(atoms: Atoms, path: Path, index: int, role: str = "training set"
                         ) -> Atoms:
     """One structure checked and returned with a SinglePointCalculator of its targets."""
@@ -198,12 +206,9 @@ def normalise_structure(atoms: Atoms, path: Path, index: int, role: str = "train
     if n_atoms == 0:
         raise InputFileError(path, "the structure has no atoms", where=where,
                              fix="remove the empty frame")
-    energy = _energy_ev(atoms)
-    if energy is None:
-        raise InputFileError(
-            path, f"no reference energy ({role})", where=where,
-            fix="give the total energy in eV as energy=... on the comment line (extended XYZ) "
-                "or store it with the structure (ASE database)")
+    energy = _required(_energy_ev(atoms), "energy", path, role, where,
+                       "give the total energy in eV as energy=... on the comment line (extended "
+                       "XYZ) or store it with the structure (ASE database)")
     try:
         energy = float(np.asarray(energy).reshape(()))
     except (TypeError, ValueError):
@@ -212,12 +217,10 @@ def normalise_structure(atoms: Atoms, path: Path, index: int, role: str = "train
     if not np.isfinite(energy):
         raise InputFileError(path, f"the energy is {energy}", where=where,
                              fix="remove the frame or give a finite energy in eV")
-    forces = _forces_ev_per_angstrom(atoms)
-    if forces is None:
-        raise InputFileError(
-            path, f"no reference forces ({role})", where=where,
-            fix="give forces in eV/Angstrom as a forces:R:3 (or GPUMD's force:R:3) column of "
-                "Properties=..., or store them with the structure (ASE database)")
+    forces = _required(_forces_ev_per_angstrom(atoms), "forces", path, role, where,
+                       "give forces in eV/Angstrom as a forces:R:3 (or GPUMD's force:R:3) "
+                       "column of Properties=..., or store them with the structure (ASE "
+                       "database)")
     forces = np.asarray(forces, dtype=float)
     if forces.shape != (n_atoms, 3):
         raise InputFileError(path, f"forces have shape {forces.shape} for {n_atoms} atoms",
@@ -357,9 +360,8 @@ def check_vacuum(dataset: Dataset, radial_cutoff_angstrom: float) -> None:
 def write_structures_file(path: str | Path, structures: Sequence[Atoms]) -> None:
     """Write normalised structures as extended XYZ that ``nep`` and neppo read (calorine's
     writer), atomically."""
-    from calorine.nep import write_structures
+    from calorine.nep import write_structures  # calorine: seconds to import, only on this path
 
-    from ..io.atomic import atomic_path
 
     with atomic_path(path) as temporary, warnings.catch_warnings():
         # calorine warns for every structure without a stress, which is allowed.

@@ -121,7 +121,7 @@ class Ensemble:
     def calculators(self):
         """One CPUNEP per model (created once)."""
         if self._calculators is None:
-            from calorine.calculators import CPUNEP
+            from calorine.calculators import CPUNEP  # calorine: seconds to import, only on this path
 
             self._calculators = [CPUNEP(str(path)) for path in self.model_paths]
         return self._calculators
@@ -168,7 +168,7 @@ def read_observer_predictions(observer_paths: Sequence[str | Path]
     frames). Returns the frames (from the first file) and sigma_f of each frame in
     meV/Angstrom. Works for any NEP version, since GPUMD did the evaluation.
     """
-    from ase.io import read
+    from ase.io import read  # ase.io loads every file format (seconds)
 
     if len(observer_paths) < 2:
         raise ValueError("an uncertainty needs the observer files of at least two models")

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputFileError, ParameterError
-from .parameters import DEFAULT_BATCH_SIZE, DEFAULT_GENERATIONS, DEFAULT_RADIAL_CUTOFF_ANGSTROM
+from .parameters import (DEFAULT_BATCH_SIZE, DEFAULT_GENERATIONS, DEFAULT_RADIAL_CUTOFF_ANGSTROM,
+                         TrainSettings)
 
 BACKENDS = ("gpumd", "neppo")
 
@@ -59,7 +60,7 @@ def read_model_header(path: str | Path) -> ModelHeader:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "NEP model file not found", fix="give an existing nep.txt")
-    values: dict[str, list[str]] = {}
+    header_lines: dict[str, list[str]] = {}
     with open(path, errors="replace") as handle:
         first = handle.readline().split()
         if len(first) < 2 or not _FIRST_LINE.match(first[0]):
@@ -71,7 +72,7 @@ def read_model_header(path: str | Path) -> ModelHeader:
             if not words:
                 break
             if words[0] in ("zbl", "cutoff", "n_max", "basis_size", "l_max", "ANN"):
-                values[words[0]] = words[1:]
+                header_lines[words[0]] = words[1:]
     match = _FIRST_LINE.match(first[0])
     version = int(match.group(1))
     suffix = match.group(2)
@@ -82,16 +83,16 @@ def read_model_header(path: str | Path) -> ModelHeader:
         for name in ("dipole", "polarizability", "temperature", "charge"):
             if name in suffix:
                 kind = name
-        zbl = values.get("zbl")
-        cutoff = values["cutoff"]
+        zbl = header_lines.get("zbl")
+        cutoff = header_lines["cutoff"]
         header = ModelHeader(
             path=path, version=version, species=species, model_kind=kind,
             zbl_cutoffs_angstrom=(float(zbl[0]), float(zbl[1])) if zbl else None,
             radial_cutoff_angstrom=float(cutoff[0]), angular_cutoff_angstrom=float(cutoff[1]),
-            n_max=(int(values["n_max"][0]), int(values["n_max"][1])),
-            basis_size=(int(values["basis_size"][0]), int(values["basis_size"][1])),
-            l_max=tuple(int(v) for v in values["l_max"]),
-            neurons=int(values["ANN"][0]))
+            n_max=(int(header_lines["n_max"][0]), int(header_lines["n_max"][1])),
+            basis_size=(int(header_lines["basis_size"][0]), int(header_lines["basis_size"][1])),
+            l_max=tuple(int(v) for v in header_lines["l_max"]),
+            neurons=int(header_lines["ANN"][0]))
     except (KeyError, IndexError, ValueError) as error:
         raise InputFileError(path, f"incomplete NEP model header ({error})",
                              fix="give a complete nep.txt") from None
@@ -128,38 +129,39 @@ class NepHyperparameters:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
-    def from_parameters(cls, parameters: Mapping[str, Any], species: Sequence[str],
-                        backend: str = "gpumd") -> "NepHyperparameters":
-        """From resolved TRAIN_PARAMETERS; checks the settings that depend on each other.
-        ``backend`` ("gpumd" or "neppo") chooses the defaults that depend on it."""
-        radial = parameters["radial_cutoff_angstrom"]
+    def from_parameters(cls, parameters: TrainSettings | Mapping[str, Any],
+                        species: Sequence[str], backend: str = "gpumd") -> "NepHyperparameters":
+        """From the training settings (or values of TRAIN_PARAMETERS, validated first); checks
+        the settings that depend on each other. ``backend`` ("gpumd" or "neppo") chooses the
+        defaults that depend on it."""
+        settings = TrainSettings.from_values(parameters)
+        radial = settings.radial_cutoff_angstrom
         if radial is None:
             radial = max(DEFAULT_RADIAL_CUTOFF_ANGSTROM[backend],
-                         parameters["angular_cutoff_angstrom"])
-        if parameters["angular_cutoff_angstrom"] > radial:
+                         settings.angular_cutoff_angstrom)
+        if settings.angular_cutoff_angstrom > radial:
             raise ParameterError(
                 "angular_cutoff_angstrom",
-                f"{parameters['angular_cutoff_angstrom']:g} Angstrom exceeds the radial cutoff "
+                f"{settings.angular_cutoff_angstrom:g} Angstrom exceeds the radial cutoff "
                 f"{radial:g} Angstrom",
                 "GPUMD requires 3 <= angular cutoff <= radial cutoff <= 10 Angstrom")
         hyper = cls(
-            species=tuple(species), version=parameters["version"],
+            species=tuple(species), version=settings.version,
             radial_cutoff_angstrom=radial,
-            angular_cutoff_angstrom=parameters["angular_cutoff_angstrom"],
-            n_max=(parameters["n_max_radial"], parameters["n_max_angular"]),
-            basis_size=(parameters["basis_size_radial"], parameters["basis_size_angular"]),
-            l_max=(parameters["l_max_3body"], parameters["l_max_4body"],
-                   parameters["l_max_5body"]),
-            neurons=parameters["neurons"], zbl_cutoff_angstrom=parameters["zbl_cutoff_angstrom"],
-            generations=parameters["generations"], batch_size=parameters["batch_size"],
-            population=parameters["population"], lambda_energy=parameters["lambda_energy"],
-            lambda_force=parameters["lambda_force"], lambda_virial=parameters["lambda_virial"],
-            lambda_1=parameters["lambda_1"], lambda_2=parameters["lambda_2"],
-            output_interval=parameters["output_interval"], seed=parameters["seed"])
+            angular_cutoff_angstrom=settings.angular_cutoff_angstrom,
+            n_max=(settings.n_max_radial, settings.n_max_angular),
+            basis_size=(settings.basis_size_radial, settings.basis_size_angular),
+            l_max=(settings.l_max_3body, settings.l_max_4body, settings.l_max_5body),
+            neurons=settings.neurons, zbl_cutoff_angstrom=settings.zbl_cutoff_angstrom,
+            generations=settings.generations, batch_size=settings.batch_size,
+            population=settings.population, lambda_energy=settings.lambda_energy,
+            lambda_force=settings.lambda_force, lambda_virial=settings.lambda_virial,
+            lambda_1=settings.lambda_1, lambda_2=settings.lambda_2,
+            output_interval=settings.output_interval, seed=settings.seed)
         if hyper.l_max[1] not in (0, 2):
             raise ParameterError("l_max_4body", f"{hyper.l_max[1]} is neither 0 nor 2",
                                  "give 2 to include the four-body descriptors, 0 not to")
-        model, restart = parameters["fine_tune_model"], parameters["fine_tune_restart"]
+        model, restart = settings.fine_tune_model, settings.fine_tune_restart
         if (model is None) != (restart is None):
             raise ParameterError("fine_tune_restart" if restart is None else "fine_tune_model",
                                  "fine-tuning needs both the foundation model's nep.txt and its "

@@ -13,6 +13,7 @@ over the same values.
 
 from __future__ import annotations
 
+import csv
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
+from ..io.atomic import atomic_path
 from ..spectrum import Table
 
 #: Target value ``nep`` (and neppo) write for a structure without a virial target.
@@ -114,7 +116,7 @@ def predictions_from_nep_structures(structures: Sequence[Atoms]) -> Predictions:
 def read_run_predictions(run_directory: str | Path) -> dict[str, Predictions]:
     """The predictions ``nep`` (or neppo) wrote in a run folder: ``{"train": ..., "test": ...}``
     (``test`` only where the run had a test.xyz)."""
-    from calorine.nep import read_structures
+    from calorine.nep import read_structures  # calorine: seconds to import, only on this path
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -222,7 +224,7 @@ _LOSS_COLUMNS = {
 def read_loss_curve(loss_path: str | Path) -> dict[str, np.ndarray]:
     """A loss.out (GPUMD's or neppo's, with or without header; calorine's reader) as arrays:
     generation, total_loss and the RMSE columns in meV units."""
-    from calorine.nep import read_loss
+    from calorine.nep import read_loss  # calorine: seconds to import, only on this path
 
     frame = read_loss(str(loss_path))
     curve = {"generation": frame.index.to_numpy().astype(int),
@@ -253,10 +255,6 @@ def loss_table(curves: Mapping[str, Mapping[str, np.ndarray]],
 
 def table_to_csv(table: Table, path: str | Path) -> None:
     """Write a Table as CSV (column names carry their units), atomically."""
-    import csv
-
-    from ..io.atomic import atomic_path
-
     names = list(table.columns)
     with atomic_path(path) as temporary:
         with open(temporary, "w", newline="") as handle:

@@ -19,8 +19,10 @@ minutes on two cores to about 1 meV/atom and 50-70 meV/Angstrom; ``benchmarks/be
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..execution import SCHEDULER_PARAMETERS
-from ..parameters import Kind, Parameter, ParameterSet, when
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
 GROUP_DATA = "Data"
 GROUP_MODEL = "NEP model"
@@ -34,6 +36,17 @@ DEFAULT_BATCH_SIZE = {"gpumd": 1000, "neppo": 8}
 DEFAULT_RADIAL_CUTOFF_ANGSTROM = {"gpumd": 8.0, "neppo": 5.0}
 
 XYZ_EXTENSIONS = (".xyz", ".extxyz", ".db")
+
+
+def _radial_and_angular(keyword: str, doc: str, maxima: tuple[int, int]
+                        ) -> tuple[Parameter, Parameter]:
+    """GPUMD's two-valued ``keyword`` (radial, angular) as two integer parameters, default 6;
+    ``doc`` has a ``{}`` for the word radial or angular."""
+    return tuple(  # type: ignore[return-value]
+        Parameter(f"{keyword}_{part}", int,
+                  doc.format(part).capitalize() + f" (GPUMD's {keyword}, {order} value)",
+                  default=6, minimum=0, maximum=maximum, group=GROUP_MODEL)
+        for part, order, maximum in zip(("radial", "angular"), ("first", "second"), maxima))
 
 TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
     # -- data -----------------------------------------------------------------------------------
@@ -73,18 +86,8 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               "Angular descriptor cutoff; at most the radial cutoff",
               unit="Angstrom", default=4.0, minimum=3.0, maximum=10.0, group=GROUP_MODEL,
               flag="--angular-cutoff"),
-    Parameter("n_max_radial", int, "Number of radial descriptor components minus one "
-              "(GPUMD's n_max, first value)", default=6, minimum=0, maximum=12,
-              group=GROUP_MODEL),
-    Parameter("n_max_angular", int, "Number of angular descriptor components minus one "
-              "(GPUMD's n_max, second value)", default=6, minimum=0, maximum=8,
-              group=GROUP_MODEL),
-    Parameter("basis_size_radial", int, "Radial basis functions minus one "
-              "(GPUMD's basis_size, first value)", default=6, minimum=0, maximum=8,
-              group=GROUP_MODEL),
-    Parameter("basis_size_angular", int, "Angular basis functions minus one "
-              "(GPUMD's basis_size, second value)", default=6, minimum=0, maximum=8,
-              group=GROUP_MODEL),
+    *_radial_and_angular("n_max", "Number of {} descriptor components minus one", (12, 8)),
+    *_radial_and_angular("basis_size", "{} basis functions minus one", (8, 8)),
     Parameter("l_max_3body", int, "Largest l of the three-body descriptors (GPUMD's l_max)",
               default=4, minimum=2, maximum=8, group=GROUP_MODEL),
     Parameter("l_max_4body", int, "2 to include the four-body descriptors (q_222), 0 not to",
@@ -236,3 +239,62 @@ TRAIN_PARAMETERS = TRAIN_PARAMETERS.with_conditions({
         "max_new_structures", "md_start_structures", "md_starts", "md_temperature_k",
         "md_steps", "md_time_step_fs", "md_sample_interval")},
 })
+
+
+@dataclass(frozen=True)
+class TrainSettings(StepSettings, parameters=TRAIN_PARAMETERS):
+    """The training step's settings, validated and complete (``TrainSettings.from_values``);
+    fields in the order of :data:`TRAIN_PARAMETERS` (the order of the records written)."""
+
+    training_set: tuple[str, ...]
+    test_set: tuple[str, ...] | None
+    output_directory: str
+    metrics_file: str | None
+    species: tuple[str, ...] | None
+    version: int
+    radial_cutoff_angstrom: float | None
+    angular_cutoff_angstrom: float
+    n_max_radial: int
+    n_max_angular: int
+    basis_size_radial: int
+    basis_size_angular: int
+    l_max_3body: int
+    l_max_4body: int
+    l_max_5body: int
+    neurons: int
+    zbl_cutoff_angstrom: float | None
+    fine_tune_model: str | None
+    fine_tune_restart: str | None
+    backend: str
+    nep_executable: str | None
+    generations: int | None
+    batch_size: int | None
+    population: int
+    lambda_energy: float
+    lambda_force: float
+    lambda_virial: float
+    lambda_1: float | None
+    lambda_2: float | None
+    output_interval: int
+    seed: int
+    early_stopping_patience: int
+    time_budget_minutes: float | None
+    threads: int
+    ensemble_size: int
+    validation_fraction: float
+    split_mode: str
+    active_learning_generations: int
+    reference_calculator: str | None
+    reference_calculator_arguments: str
+    uncertainty_threshold_mev_per_angstrom: float
+    uncertainty_maximum_mev_per_angstrom: float | None
+    max_new_structures: int
+    md_start_structures: tuple[str, ...] | None
+    md_starts: int
+    md_engine: str
+    md_temperature_k: tuple[float, ...]
+    md_steps: int
+    md_time_step_fs: float
+    md_sample_interval: int
+    scheduler: str | None
+    threads_per_worker: int

@@ -19,7 +19,7 @@ _PROPERTIES = (("energy_mev_per_atom", "Energy (meV/atom)"),
 
 
 def _save(figure, path: Path) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib: a second to import, only to plot
 
     FigureCanvasAgg(figure)
     with atomic_path(path) as temporary:
@@ -29,7 +29,7 @@ def _save(figure, path: Path) -> None:
 def plot_parity(parity: Table, path: str | Path, model: str | None = None) -> Path:
     """Predicted against target for energies, forces and virials of one model (default: the
     first in the table), one colour per data set."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib: a second to import, only to plot
 
     columns = parity.columns
     models = list(dict.fromkeys(columns["model"]))
@@ -63,7 +63,7 @@ def plot_parity(parity: Table, path: str | Path, model: str | None = None) -> Pa
 
 def plot_loss(loss: Table, path: str | Path) -> Path:
     """RMSE of energies and forces against generation, one line per model (log scales)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib: a second to import, only to plot
 
     columns = loss.columns
     figure = Figure(figsize=(10, 4), layout="constrained")

@@ -148,13 +148,13 @@ def test_an_older_mantid_is_refused_with_the_version_it_needs(tmp_path, monkeypa
     assert parse_version("6.12.20250101.1503") == (6, 12, 20250101)
     assert parse_version("6.4.0rc1") == (6, 4, 0)
     assert require_mantid()[:2] >= MINIMUM_MANTID_VERSION  # the Mantid the tests run with
-    monkeypatch.setattr(mantid, "__version__", "6.3.0")
-    with pytest.raises(MantidVersionError, match=r"needs Mantid 6\.4 or newer; this Python "
-                                                 r"runs Mantid 6\.3\.0"):
+    monkeypatch.setattr(mantid, "__version__", "6.12.0")
+    with pytest.raises(MantidVersionError, match=r"needs Mantid 6\.13 or newer; this Python "
+                                                 r"runs Mantid 6\.12\.0"):
         register()
     properties = tmp_path / "Mantid.user.properties"
     assert main(["mantid-register", "--properties-file", str(properties)]) == 1
-    assert "Not registered: mdinsim needs Mantid 6.4" in capsys.readouterr().err
+    assert "Not registered: mdinsim needs Mantid 6.13" in capsys.readouterr().err
     assert not properties.exists()  # nothing written for a Mantid that cannot run them
 
 
@@ -173,7 +173,7 @@ def test_loading_the_algorithms_on_an_older_mantid_says_which_mantid_is_needed(t
     completed = subprocess.run([sys.executable, "-c", script], env=_environment(tmp_path),
                                capture_output=True, text=True, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert completed.stdout.startswith("refused: mdinsim needs Mantid 6.4 or newer; this "
+    assert completed.stdout.startswith("refused: mdinsim needs Mantid 6.13 or newer; this "
                                        "Python runs Mantid 5.1.0")
 
 
