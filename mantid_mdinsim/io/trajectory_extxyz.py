@@ -18,7 +18,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from ..errors import InputFileError
-from .trajectory import TrajectoryReader, check_species
+from .trajectory import TrajectoryReader, check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
                               ChunkedText, species_hashes)
@@ -88,7 +88,7 @@ class ExtxyzReader(TrajectoryReader):
                 self._hashes = species_hashes([w[species_column].decode(errors="replace") for w in lines])
             else:
                 self._hashes = species_hashes(tokens)
-            check_species(self.path, tokens, "frame 0")
+            check_symbols(self.path, tokens, "frame 0")
             self.species = tokens
             self.frame_interval_fs = self._frame_interval(text, comment)
         finally:
@@ -150,6 +150,7 @@ class ExtxyzReader(TrajectoryReader):
         return self._cell_and_properties_by_ase(comment, frame)
 
     def _cell_and_properties_by_ase(self, comment: bytes, frame: int):
+        # ase.io takes seconds to import; only comment lines the fast parser cannot read
         from ase.io.extxyz import key_val_str_to_dict
 
         try:

@@ -24,7 +24,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .trajectory import TrajectoryReader, check_species
+from .trajectory import TrajectoryReader, check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, ChunkedText, species_hashes)
 
@@ -77,7 +77,7 @@ class LammpsDumpReader(TrajectoryReader):
                 raise self.frame_error(0, "an atom line is garbled", line=10) from None
             order = np.argsort(ids, kind="stable")
             self.species = [tokens[i] for i in order]
-            check_species(self.path, self.species, "frame 0")
+            check_symbols(self.path, self.species, "frame 0")
             self._hashes = species_hashes(self.species)
         finally:
             text.close()

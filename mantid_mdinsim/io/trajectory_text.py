@@ -43,6 +43,27 @@ def _is_space(c: int) -> bool:
     return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
 
 
+@numba.njit(cache=True, inline="always")
+def _digits(buf, i, end, mantissa, digits, exponent, fraction):
+    """Decimal digits from ``buf[i]`` on, added to ``mantissa`` (at most 18 significant digits
+    kept; beyond them a digit of the integer part raises the ``exponent``); in the ``fraction``
+    each digit kept lowers the exponent. Returns (i after them, mantissa, digits, exponent,
+    whether any digit was read)."""
+    seen = False
+    while i < end and 48 <= buf[i] <= 57:
+        seen = True
+        if digits < 18:
+            mantissa = mantissa * 10 + (buf[i] - 48)
+            if mantissa > 0:
+                digits += 1
+            if fraction:
+                exponent -= 1
+        elif not fraction:
+            exponent += 1
+        i += 1
+    return i, mantissa, digits, exponent, seen
+
+
 @numba.njit(cache=True)
 def _parse_number(buf, i, end, powers):
     """Parse the number in ``buf[i:end]``; return ``(value, ok)``. ``nan``/``inf`` are numbers."""
@@ -60,29 +81,11 @@ def _parse_number(buf, i, end, powers):
                 and (buf[i + 2] | 32) == 102:
             return sign * np.inf, True
         return 0.0, False
-    mantissa = 0
-    digits = 0
-    exponent = 0
-    seen_digit = False
-    while i < end and 48 <= buf[i] <= 57:
-        seen_digit = True
-        if digits < 18:
-            mantissa = mantissa * 10 + (buf[i] - 48)
-            if mantissa > 0:
-                digits += 1
-        else:
-            exponent += 1
-        i += 1
+    i, mantissa, digits, exponent, seen_digit = _digits(buf, i, end, 0, 0, 0, False)
     if i < end and buf[i] == 46:  # .
-        i += 1
-        while i < end and 48 <= buf[i] <= 57:
-            seen_digit = True
-            if digits < 18:
-                mantissa = mantissa * 10 + (buf[i] - 48)
-                if mantissa > 0:
-                    digits += 1
-                exponent -= 1
-            i += 1
+        i, mantissa, digits, exponent, seen_fraction = _digits(buf, i + 1, end, mantissa,
+                                                               digits, exponent, True)
+        seen_digit = seen_digit or seen_fraction
     if not seen_digit:
         return 0.0, False
     if i < end and (buf[i] | 32) in (101, 100):  # e E d D

@@ -107,7 +107,12 @@ def _declare_number(algorithm, parameter: Parameter, doc: str) -> None:
         mandatory = FloatMandatoryValidator() if parameter.type is float else IntMandatoryValidator()
     # EMPTY_DBL/EMPTY_INT exceed any upper bound: an optional unset value must not fail it.
     bounded = _bounded_validator(parameter, array=False, with_upper=not unset)
-    validator = _combine(mandatory, bounded)
+    _declare_value(algorithm, parameter, default, _combine(mandatory, bounded), doc)
+
+
+def _declare_value(algorithm, parameter: Parameter, default: Any, validator, doc: str) -> None:
+    """Declare a single-valued input property, with ``validator`` where there is one
+    (declareProperty takes no ``validator=None``)."""
     if validator is None:
         algorithm.declareProperty(name=parameter.property_name, defaultValue=default, doc=doc,
                                   direction=Direction.Input)
@@ -124,12 +129,7 @@ def _declare_string(algorithm, parameter: Parameter, doc: str) -> None:
         validator = StringListValidator(list(parameter.choices))
     elif parameter.required:
         validator = StringMandatoryValidator()
-    if validator is None:
-        algorithm.declareProperty(name=parameter.property_name, defaultValue=default, doc=doc,
-                                  direction=Direction.Input)
-    else:
-        algorithm.declareProperty(name=parameter.property_name, defaultValue=default,
-                                  validator=validator, doc=doc, direction=Direction.Input)
+    _declare_value(algorithm, parameter, default, validator, doc)
 
 
 def _declare_array(algorithm, parameter: Parameter, doc: str) -> None:

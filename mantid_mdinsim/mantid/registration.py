@@ -168,7 +168,7 @@ def mantid_in_this_python() -> str | None:
         import mantid  # noqa: F401 - only to find out whether it is there
     except ImportError:
         return None
-    from .version import mantid_version, require_mantid
+    from .version import mantid_version, require_mantid  # imports Mantid, found just above
 
     require_mantid()
     return mantid_version()
@@ -185,7 +185,7 @@ def register(update_simpleapi: bool = True) -> list[str]:
     from mantid.api import AlgorithmFactory  # noqa: F401 - fails clearly without Mantid
     from mantid.kernel import plugins
 
-    from .version import require_mantid
+    from .version import require_mantid  # imports Mantid: this module loads without it
 
     require_mantid()
 
@@ -197,7 +197,7 @@ def register(update_simpleapi: bool = True) -> list[str]:
             plugins.load_plugin(str(folder / f"{name}.py"))
     simpleapi = sys.modules.get("mantid.simpleapi")
     if update_simpleapi and simpleapi is not None:
-        from mantid.api import AlgorithmManager
+        from mantid.api import AlgorithmManager  # Mantid: this module loads without it
 
         create_function = getattr(simpleapi, "_create_algorithm_function", None)
         if create_function is not None:

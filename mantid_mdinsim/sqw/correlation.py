@@ -28,15 +28,21 @@ unit of work that pieces (q-blocks x segments x runs, on any machine) return and
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations_with_replacement
 
+import numba
 import numpy as np
 import scipy.fft
 
+from ..errors import InputFileError
+from ..io.trajectory import TrajectoryReader
 from . import kernels
+from .parameters import SQW_PARAMETERS
 
 #: Default memory for the frame buffer and the FFT work arrays, in bytes.
 DEFAULT_MEMORY_BYTES = 1 << 30
@@ -418,9 +424,6 @@ def fix_allocator_threshold() -> None:
     fixed at 1 MB, 220 -> 228 MB (benchmarks/bench_sqw_process.py --memory). Other C libraries
     (musl, macOS) have no such setting and are left alone.
     """
-    import ctypes
-    import ctypes.util
-
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
@@ -433,6 +436,23 @@ def fix_allocator_threshold() -> None:
 
 def numba_threads() -> int:
     """NUMBA_NUM_THREADS where set, else the cores this process may use."""
-    import numba
-
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+#: The smallest correlation window (the parameter's minimum).
+WINDOW_MINIMUM = int(SQW_PARAMETERS["window"].minimum)
+
+
+def too_short_error(reader: TrajectoryReader, frames: int, window: int) -> InputFileError:
+    """The error for a trajectory of ``frames`` frames, too short for ``window`` time lags."""
+    minimum = WINDOW_MINIMUM + 1
+    if frames < minimum:
+        # No window fits: advising a smaller --window (as before) cannot help.
+        fix = (f"S(q,w) needs at least {minimum} frames; write frames more often (mdinsim md "
+               "--dump-interval-fs) or run the MD longer (--production-time-ps); a single "
+               "structure has no dynamics")
+    else:
+        fix = f"use --window {frames - 1} or less, or a longer trajectory"
+    return InputFileError(reader.path, f"has {frames} frame{'s' if frames != 1 else ''}, "
+                          f"fewer than the window + 1 = {window + 1} frames needed for "
+                          f"{window} time lags", where=f"frame {frames}", fix=fix)
