@@ -11,10 +11,9 @@ from mantid.api import AlgorithmFactory, MatrixWorkspaceProperty, PropertyMode, 
 from mantid.kernel import Direction
 
 from mantid_mdinsim.errors import InputFileError
-from mantid_mdinsim.instrument import (apply_instrument, get_instrument, load_sqw,
-                                       sqw_grid_from_spectrum)
-from mantid_mdinsim.instrument.apply import resolve_parameters
-from mantid_mdinsim.instrument.parameters import CORE, INPUT_FILE, INSTRUMENT_PARAMETERS, OUTPUTS
+from mantid_mdinsim.instrument import apply_instrument, load_sqw, sqw_grid_from_spectrum
+from mantid_mdinsim.instrument.parameters import (CORE, INPUT_FILE, INSTRUMENT_PARAMETERS,
+                                                  OUTPUTS, InstrumentSettings)
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
 from mantid_mdinsim.mantid.properties import declare_parameter
 from mantid_mdinsim.mantid.workspaces import workspace_to_spectrum
@@ -26,12 +25,12 @@ _INPUT_FILE = replace(INPUT_FILE, default=None, group="Input")
 
 def _check_configuration(values):
     """The core's own checks of a configuration (instrument ranges, settings, choppers)."""
-    params = resolve_parameters(values)
-    get_instrument(params["instrument"]).configure(params)
+    InstrumentSettings.from_values(values).configure()
 
 
 class MDApplyInstrument(MDAlgorithm, PythonAlgorithm):
     PARAMETERS = INSTRUMENT_PARAMETERS.subset([p.name for p in CORE] + ["plot_file"])
+    SETTINGS = InstrumentSettings
     STEP = "MDApplyInstrument"
     SEE_ALSO = ("MDComputeSqw", "SofQW")
 
@@ -82,15 +81,15 @@ class MDApplyInstrument(MDAlgorithm, PythonAlgorithm):
         return issues
 
     def PyExec(self):
-        values = self.resolved_parameters()
-        plot_file = values.pop("plot_file")
+        settings = self.settings()
+        plot_file = self.output_file("plot_file")
         sqw = self._input_spectrum()
-        result = self.run_core(apply_instrument, sqw, values)
-        self.set_output("OutputWorkspace", result.spectrum, values)
+        result = self.run_core(apply_instrument, sqw, settings)
+        self.set_output("OutputWorkspace", result.spectrum, settings)
         if result.banks and self.getPropertyValue("OutputBanks"):
-            self.set_output("OutputBanks", list(result.banks.values()), values)
+            self.set_output("OutputBanks", list(result.banks.values()), settings)
         if result.resolution is not None and self.getPropertyValue("OutputResolution"):
-            self.set_output("OutputResolution", result.resolution, values)
+            self.set_output("OutputResolution", result.resolution, settings)
         output_file = self.getProperty("OutputFile").value
         if output_file:
             self.log().notice(f"MDApplyInstrument: wrote {result.save(output_file)}")

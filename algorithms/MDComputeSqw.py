@@ -11,11 +11,12 @@ from mantid.api import AlgorithmFactory, PythonAlgorithm
 
 from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
 from mantid_mdinsim.sqw.compute import compute_sqw
-from mantid_mdinsim.sqw.parameters import CORE_PARAMETER_NAMES, SQW_PARAMETERS
+from mantid_mdinsim.sqw.parameters import SQW_PARAMETERS, SqwSettings
 
 
 class MDComputeSqw(MDAlgorithm, PythonAlgorithm):
     PARAMETERS = SQW_PARAMETERS
+    SETTINGS = SqwSettings
     STEP = "MDComputeSqw"
     # Conditions come from the definitions (applies_when); this one holds in Mantid only,
     # where the output file is optional.
@@ -41,20 +42,19 @@ class MDComputeSqw(MDAlgorithm, PythonAlgorithm):
         return self.validate_parameters()
 
     def PyExec(self):
-        values = self.resolved_parameters()
-        output_file = values["output"]
+        settings = self.settings()
+        output_file = self.output_file("output")
         checkpoint = Path(output_file + ".checkpoint.npz") if output_file else None
-        core = {name: values[name] for name in CORE_PARAMETER_NAMES}
-        result = self.run_core(compute_sqw, core, checkpoint=checkpoint)
+        result = self.run_core(compute_sqw, settings, checkpoint=checkpoint)
         items = {item.name: item for item in result.workspaces()}
-        self.set_output("OutputWorkspace", items.pop("sqw"), core)
+        self.set_output("OutputWorkspace", items.pop("sqw"), settings)
         qpoints = items.pop("qpoints")
         if self.getPropertyValue("OutputPartials"):
-            self.set_output("OutputPartials", list(items.values()), core)
+            self.set_output("OutputPartials", list(items.values()), settings)
         if self.getPropertyValue("OutputQPoints"):
-            self.set_output("OutputQPoints", qpoints, core)
+            self.set_output("OutputQPoints", qpoints, settings)
         if output_file:
-            for path in result.save(output_file, plot=values["plot"]):
+            for path in result.save(output_file, plot=settings.plot):
                 self.log().notice(f"MDComputeSqw: wrote {path}")
 
 

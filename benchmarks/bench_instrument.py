@@ -56,7 +56,7 @@ def main() -> None:
     print(f"{'instrument':<14}{'geometry':<10}{'w range (meV)':<16}{'resolution':<12}"
           f"{'time (s)':>10}{'/ target':>10}")
     for instrument in list_instruments():
-        run = instrument.configure({})
+        run = instrument.configure()
         if isinstance(instrument, DirectGeometryInstrument):
             energy_max = run.incident_energy_mev
         else:
@@ -77,7 +77,7 @@ def main() -> None:
     from mantid_mdinsim.instrument.resolution import broaden_energy_axis
 
     maps = get_instrument("MAPS")
-    model = maps.resolution(maps.configure({}))
+    model = maps.resolution(maps.configure())
     sqw = synthetic_sqw(args.n_q, args.n_energy, 500.0)
     edges = sqw.x.values
     sigma = model.sigma_mev(0.5 * (edges[1:] + edges[:-1]))

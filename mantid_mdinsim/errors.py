@@ -30,11 +30,9 @@ class ParameterError(MdinsimError, ValueError):
         return (type(self), (self.name, self.problem, self.fix))
 
 
-class InputFileError(MdinsimError, ValueError):
-    """An input file is missing, truncated or holds values that cannot be used.
-
-    ``where`` locates the problem inside the file (a frame, a line, a field, a dataset).
-    """
+class _FileProblem(MdinsimError):
+    """An error about one file, worded '<path>, <where>: <problem> (<fix>)'; pickled as the
+    arguments it was made with (raised in MD and Dask worker processes too)."""
 
     def __init__(self, path: str | Path, problem: str, where: str | None = None,
                  fix: str | None = None):
@@ -44,8 +42,15 @@ class InputFileError(MdinsimError, ValueError):
         self.fix = fix
         super().__init__(_file_message(self.path, problem, where, fix))
 
-    def __reduce__(self):  # picklable: raised in MD worker processes too
+    def __reduce__(self):
         return (type(self), (self.path, self.problem, self.where, self.fix))
+
+
+class InputFileError(_FileProblem, ValueError):
+    """An input file is missing, truncated or holds values that cannot be used.
+
+    ``where`` locates the problem inside the file (a frame, a line, a field, a dataset).
+    """
 
 
 def _file_message(path: Path, problem: str, where: str | None, fix: str | None) -> str:
@@ -72,20 +77,17 @@ class PhysicsError(MdinsimError, RuntimeError):
     not finite): it was stopped, and the message says what was kept and what to change."""
 
 
-class OutputWriteError(MdinsimError, OSError):
+class OutputWriteError(_FileProblem, OSError):
     """An output could not be written (disk full, file size limit, permissions, I/O error).
 
     ``needed_bytes`` is the size the output needed where it is known."""
 
     def __init__(self, path: str | Path, problem: str, fix: str | None = None,
                  needed_bytes: int | None = None):
-        self.path = Path(path)
-        self.problem = problem
-        self.fix = fix
         self.needed_bytes = needed_bytes
-        super().__init__(_file_message(self.path, problem, None, fix))
+        super().__init__(path, problem, None, fix)
 
-    def __reduce__(self):  # picklable across worker processes
+    def __reduce__(self):
         return (type(self), (self.path, self.problem, self.fix, self.needed_bytes))
 
 

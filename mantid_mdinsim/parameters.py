@@ -24,7 +24,11 @@ concern more than one value live here too:
   **warning**, not an error: it changes nothing in the run (the value is simply not used), so
   no wrong result can come of it, while refusing it would break commands and scripts that pass
   one set of options to several modes (``--backend auto`` decides the engine only at run time);
-  the user is still told, so no one believes a setting acted that did not.
+  the user is still told, so no one believes a setting acted that did not. A condition made
+  with ``refuse=`` (``when("q_path", refuse="zones repeat a --q-path")``) is the exception, for
+  a value that says the user expects something the run would not do (zones of a path that is
+  not given): :meth:`ParameterSet.resolve` refuses it with a :class:`ParameterError`, so the
+  CLI, the Python API and Mantid's ``validateInputs`` all refuse it alike.
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ class AppliesWhen:
 
     parameter: str
     values: tuple[Any, ...] | None = None
+    #: Why a value given where the condition does not hold is refused (an error, not a
+    #: warning); None: a warning (see the module's docstring).
+    refuse: str | None = None
 
     def holds(self, other: "Parameter", value: Any) -> bool:
         """Whether the condition holds when the other parameter (``other``) has ``value``.
@@ -93,11 +100,36 @@ class AppliesWhen:
             return f"{names} is set"
         return f"{names} is " + " or ".join(other.format_value(v) for v in self.values)
 
+    def refusal(self, parameter: "Parameter", value: Any, other: "Parameter") -> ParameterError:
+        """The error for ``parameter`` given as ``value`` where this (refusing) condition does
+        not hold: what was given, :attr:`refuse`, and the two ways out."""
+        if self.values is None:
+            fix = f"give {other.cli_flag} too, or leave {parameter.cli_flag} out"
+        else:
+            fix = (f"leave {parameter.cli_flag} out, or give {other.cli_flag} "
+                   + " or ".join(other.format_value(v) for v in self.values))
+        return ParameterError(parameter.name, f"{parameter.format_value(value)} is given, but "
+                              f"{self.refuse}", fix)
 
-def when(parameter: str, *values: Any) -> AppliesWhen:
+
+def when(parameter: str, *values: Any, refuse: str | None = None) -> AppliesWhen:
     """``when("equilibration", "npt", "pimd_npt")``: applies only for those values;
-    ``when("q_path")``: applies only when ``q_path`` is set."""
-    return AppliesWhen(parameter, tuple(values) if values else None)
+    ``when("q_path")``: applies only when ``q_path`` is set. With ``refuse`` (the reason), a
+    value given where the condition does not hold is an error rather than a warning."""
+    return AppliesWhen(parameter, tuple(values) if values else None, refuse)
+
+
+def canonical_spelling(value: str, choices: Sequence[str],
+                       aliases: Iterable[tuple[str, str]] = (),
+                       ignore_case: bool = False) -> str | None:
+    """The one of ``choices`` that ``value`` names: itself, an ``(alias, choice)`` alias, or
+    either in another case with ``ignore_case``; None if it names none."""
+    if value in choices:
+        return value
+    spellings = [(choice, choice) for choice in choices] + list(aliases)
+    fold = str.lower if ignore_case else str
+    return next((choice for spelling, choice in spellings if fold(spelling) == fold(value)),
+                None)
 
 
 @dataclass(frozen=True)
@@ -263,12 +295,7 @@ class Parameter:
 
     def canonical_choice(self, value: str) -> str | None:
         """The choice ``value`` names (itself, or through an alias or another case), or None."""
-        if value in self.choices:
-            return value
-        spellings = [(choice, choice) for choice in self.choices] + list(self.aliases)
-        fold = str.lower if self.ignore_case else str
-        return next((choice for spelling, choice in spellings
-                     if fold(spelling) == fold(value)), None)
+        return canonical_spelling(value, self.choices, self.aliases, self.ignore_case)
 
     def _validate_one(self, value: Any) -> Any:
         value = self._convert(value)
@@ -391,8 +418,27 @@ class ParameterSet:
         a parameter outside this set, gives no warning. See the module's docstring for why this
         is a warning rather than an error.
         """
-        values = {**self.defaults(), **dict(context if context is not None else given)}
         notes = []
+        for parameter, _, condition, other in self._not_applying(given, context):
+            if condition.refuse is None:
+                notes.append(f"{parameter.cli_flag} / {parameter.property_name} is not used: it "
+                             f"applies only when {condition.describe(other)}")
+        return notes
+
+    def check_refused(self, given: Mapping[str, Any],
+                      context: Mapping[str, Any] | None = None) -> None:
+        """Raise :class:`ParameterError` for the first value in ``given`` whose refusing
+        condition (``when(..., refuse=...)``) does not hold (arguments as
+        :meth:`inapplicable`)."""
+        for parameter, value, condition, other in self._not_applying(given, context):
+            if condition.refuse is not None:
+                raise condition.refusal(parameter, value, other)
+
+    def _not_applying(self, given: Mapping[str, Any], context: Mapping[str, Any] | None
+                      ) -> Iterator[tuple[Parameter, Any, AppliesWhen, Parameter]]:
+        """(parameter, value, condition, other parameter) of each value given (not None, not
+        the default) whose condition does not hold."""
+        values = {**self.defaults(), **dict(context if context is not None else given)}
         for name, value in given.items():
             parameter = self._by_name.get(name)
             condition = parameter.applies_when if parameter is not None else None
@@ -404,14 +450,13 @@ class ParameterSet:
                 continue
             other = self._by_name[condition.parameter]
             if not condition.holds(other, values.get(condition.parameter)):
-                notes.append(f"{parameter.cli_flag} / {parameter.property_name} is not used: it "
-                             f"applies only when {condition.describe(other)}")
-        return notes
+                yield parameter, value, condition, other
 
     def resolve(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """Validate ``values`` and fill defaults; return a complete dict by parameter name.
 
-        Unknown names and missing mandatory parameters raise :class:`ParameterError`.
+        Unknown names, missing mandatory parameters and values a refusing ``applies_when``
+        rules out (:meth:`check_refused`) raise :class:`ParameterError`.
         """
         given = dict(values or {})
         given.update(kwargs)
@@ -429,6 +474,7 @@ class ParameterSet:
             else:
                 default = parameter.default
                 resolved[parameter.name] = list(default) if isinstance(default, tuple) else default
+        self.check_refused({name: resolved[name] for name in given}, resolved)
         return resolved
 
     # -- command line ------------------------------------------------------------------------
@@ -521,6 +567,10 @@ class StepSettings:
             extra = sorted(set(names) - set(expected))
             raise TypeError(f"{cls.__name__}: fields differ from the parameters of "
                             f"{cls.PARAMETERS.title} (missing {missing}, extra {extra})")
+        if names != expected:
+            # The order is that of the logs and provenance written from as_values().
+            raise TypeError(f"{cls.__name__}: fields are not in the order of the parameters "
+                            f"of {cls.PARAMETERS.title} ({', '.join(expected)})")
         cls._fields_checked = True
 
     @classmethod
@@ -540,10 +590,12 @@ class StepSettings:
         """A copy with ``changes`` applied, validated like :meth:`from_values`."""
         return type(self).from_values(self.as_values(), **changes)
 
-    def as_values(self) -> dict[str, Any]:
-        """The settings by parameter name, lists as lists (for logs, provenance, the CLI)."""
+    def as_values(self, exclude: Iterable[str] = ()) -> dict[str, Any]:
+        """The settings by parameter name, lists as lists (for logs, provenance, the CLI);
+        without the names in ``exclude``."""
+        left_out = set(exclude)
         return {f.name: _thawed(getattr(self, f.name))
-                for f in fields(self)}  # type: ignore[arg-type]
+                for f in fields(self) if f.name not in left_out}  # type: ignore[arg-type]
 
     def given(self) -> dict[str, Any]:
         """The settings that differ from their defaults (what a user set)."""

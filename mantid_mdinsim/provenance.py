@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import __version__
+from .parameters import StepSettings
 
 
 def log_value(value: Any) -> Any:
@@ -32,8 +33,11 @@ def log_value(value: Any) -> Any:
     return str(value)
 
 
-def provenance_logs(step: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Logs for an output of ``step`` (``"MDComputeSqw"``, ...): version, date and parameters."""
+def provenance_logs(step: str, parameters: Mapping[str, Any] | StepSettings) -> dict[str, Any]:
+    """Logs for an output of ``step`` (``"MDComputeSqw"``, ...): version, date and parameters
+    (by name, or a step's settings object)."""
+    if isinstance(parameters, StepSettings):
+        parameters = parameters.as_values()
     logs: dict[str, Any] = {
         "mdinsim_version": __version__,
         "mdinsim_step": step,

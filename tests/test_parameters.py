@@ -178,3 +178,80 @@ def test_every_step_command_is_built_by_the_one_builder():
         module = importlib.import_module(COMMANDS[name][0])
         assert isinstance(module.COMMAND, StepCLI)
         assert module.add_arguments == module.COMMAND.add_arguments
+
+
+# -- refusing conditions ------------------------------------------------------------------------
+REFUSING = ParameterSet("refusing", (
+    Parameter("q_path", str, "Path.", default=None),
+    Parameter("zones", int, "Zones.", default=1, minimum=1,
+              applies_when=when("q_path", refuse="zones repeat a --q-path, which is not given")),
+    Parameter("resolution", str, "Resolution.", default="instrument",
+              choices=("instrument", "none")),
+    Parameter("resolution_model", str, "Model.", default=None,
+              applies_when=when("resolution", "instrument", refuse="--resolution none applies "
+                                "no resolution")),
+    Parameter("split_mode", str, "Splits.", default="bagging", applies_when=when("q_path")),
+))
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"zones": 3}, "parameter 'zones': 3 is given, but zones repeat a --q-path, which is not "
+                   "given (give --q-path too, or leave --zones out)"),
+    ({"resolution": "none", "resolution_model": "PyChop_fit"},
+     "parameter 'resolution_model': PyChop_fit is given, but --resolution none applies no "
+     "resolution (leave --resolution-model out, or give --resolution instrument)"),
+])
+def test_a_refusing_condition_is_an_error_of_resolve_not_a_warning(given, message):
+    with pytest.raises(ParameterError) as error:
+        REFUSING.resolve(given)
+    assert str(error.value) == message
+    # Not a warning as well: inapplicable() leaves refusing conditions to resolve().
+    assert REFUSING.inapplicable(given) == []
+
+
+@pytest.mark.parametrize("given", [
+    {"zones": 1},                                      # the default: nothing was asked
+    {"zones": 3, "q_path": "G-X"},                     # the condition holds
+    {"resolution": "none"},
+    {"resolution_model": "PyChop_fit"},
+    {"split_mode": "kfold"},                           # a warning-only condition: no error
+])
+def test_values_that_apply_or_stay_at_their_defaults_are_accepted(given):
+    assert {name: REFUSING.resolve(given)[name] for name in given} == given
+
+
+def test_every_face_refuses_zones_without_a_path(tmp_path):
+    """The CLI (StepCLI.settings), the Python API (compute_sqw, SqwSettings) refuse it alike
+    before any file is read (the trajectory does not exist); Mantid's validateInputs is tested
+    in tests/mantid/test_md_compute_sqw.py."""
+    from mantid_mdinsim.sqw import SqwSettings, compute_sqw
+    from mantid_mdinsim.sqw.cli import COMMAND
+
+    parser = argparse.ArgumentParser()
+    COMMAND.add_arguments(parser)
+    missing = str(tmp_path / "missing.xyz")
+    args = parser.parse_args([missing, "--time-step-fs", "10", "--zones", "3",
+                              "--output", str(tmp_path / "sqw.nxs")])
+    for face in (lambda: COMMAND.settings(args),
+                 lambda: compute_sqw(trajectories=[missing], time_step_fs=10.0, zones=3),
+                 lambda: SqwSettings.from_values(trajectories=[missing], time_step_fs=10.0,
+                                                 zones=3)):
+        with pytest.raises(ParameterError, match="parameter 'zones'.*give --q-path too"):
+            face()
+
+
+def test_every_face_refuses_a_resolution_model_without_resolution():
+    import numpy as np
+
+    from mantid_mdinsim.instrument import InstrumentSettings, apply_instrument
+    from mantid_mdinsim.spectrum import Spectrum, energy_axis, momentum_axis
+
+    sqw = Spectrum(x=energy_axis(np.linspace(0.0, 50.0, 51)), values=np.ones((3, 50)),
+                   vertical=momentum_axis(np.array([1.0, 2.0, 3.0])), distribution=True)
+    for face in (lambda: apply_instrument(sqw, instrument="ARCS", resolution="none",
+                                          resolution_model="PyChop_fit"),
+                 lambda: InstrumentSettings.from_values(instrument="ARCS", resolution="none",
+                                                        resolution_model="PyChop_fit")):
+        with pytest.raises(ParameterError, match="parameter 'resolution_model'.*--resolution "
+                                                 "none applies no resolution"):
+            face()

@@ -58,3 +58,36 @@ def test_fields_must_match_the_parameters():
 
     with pytest.raises(TypeError, match=r"missing \['mode'\]"):
         Drifted.from_values(temperature_k=[300])
+
+
+def test_each_step_declares_its_settings_from_its_parameters_and_its_command_builds_them(
+        tmp_path):
+    """SqwSettings, InstrumentSettings and HarmonicSettings have exactly their step's
+    parameters, in order; each command's StepCLI.settings gives that object, equal to the one
+    the Python API builds from the same values."""
+    import argparse
+
+    from mantid_mdinsim.harmonic.cli import COMMAND as HARMONIC
+    from mantid_mdinsim.harmonic.parameters import HarmonicSettings
+    from mantid_mdinsim.instrument.cli import COMMAND as INSTRUMENT
+    from mantid_mdinsim.instrument.parameters import InstrumentSettings
+    from mantid_mdinsim.sqw.cli import COMMAND as SQW
+    from mantid_mdinsim.sqw.parameters import SqwSettings
+
+    output = str(tmp_path / "out.nxs")
+    cases = [
+        (SQW, SqwSettings, ["run.xyz", "--time-step-fs", "10", "--output", output],
+         {"trajectories": ["run.xyz"], "time_step_fs": 10.0, "output": output}),
+        (INSTRUMENT, InstrumentSettings, ["sqw.nxs", "--instrument", "tosca", "--output", output],
+         {"input_file": "sqw.nxs", "instrument": "TOSCA", "output_file": output}),
+        (HARMONIC, HarmonicSettings, ["si.cif", "--temperature", "300", "--output", output],
+         {"structure": "si.cif", "temperature_k": 300.0, "output": output}),
+    ]
+    for command, settings_type, argv, values in cases:
+        settings_type._check_fields()
+        parser = argparse.ArgumentParser()
+        command.add_arguments(parser)
+        settings = command.settings(parser.parse_args(argv))
+        assert isinstance(settings, settings_type)
+        assert settings == settings_type.from_values(values)
+        assert settings.given() == values

@@ -17,6 +17,7 @@ from ase.neighborlist import neighbor_list
 
 from ..errors import InputFileError, ParameterError
 from . import MIN_ATOM_DISTANCE_ANGSTROM
+from .species import species_not_covered
 
 
 
@@ -190,7 +191,7 @@ def load_structure(path: str | Path,
 
 def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path) -> None:
     """Every species of the structure must be one the model was trained on."""
-    missing = sorted(set(atoms.get_chemical_symbols()) - set(model.species))
+    missing = species_not_covered(atoms, model.species)
     if missing:
         raise InputFileError(structure_path, f"contains {', '.join(missing)}, which the NEP "
                              f"model {model.path.name} does not cover (it has "

@@ -4,6 +4,7 @@ MD, and their incoherent INS spectrum, for drawing beside the MD prediction.
 Public surface::
 
     HARMONIC_PARAMETERS                      # ParameterSet of ``mdinsim harmonic``
+    HarmonicSettings.from_values(structure=..., model=..., ...)   # its validated settings
     harmonic_phonons(structure, model_path, supercell=None, ...) -> HarmonicPhonons
         .force_constants (euphonic), .modes(mesh) -> QpointPhononModes, .frequencies_thz(q),
         .save(path) (phonopy yaml with force constants)
@@ -14,20 +15,21 @@ Public surface::
     harmonic_spectrum_1d(modes, temperature_k=, energy_bins_mev=, q_lines=[...], ...)
         -> HarmonicSpectra                   # 1D along |Q|(w) lines (AbINS' 1D spectra)
     apply_instrument_harmonic(spectrum, temperature_k, instrument=..., ...) -> InstrumentResult
-    compute_harmonic(parameters, progress) -> HarmonicResult    # the whole chain
+    compute_harmonic(settings_or_values, progress) -> HarmonicResult   # the whole chain
 
 abinslib (the ``harmonic`` extra) is imported only when a spectrum is computed.
 Units: Angstrom, 1/Angstrom (2 pi included), meV, THz, K.
 """
 
 from .core import HarmonicResult, apply_instrument_harmonic, compute_harmonic
-from .parameters import HARMONIC_PARAMETERS
+from .parameters import HARMONIC_PARAMETERS, HarmonicSettings
 from .phonons import HarmonicPhonons, harmonic_phonons, load_phonons, mesh_modes
 from .spectrum import (HarmonicSpectra, MissingHarmonicDependency, harmonic_spectrum_1d,
                        harmonic_sqw)
 
 __all__ = [
-    "HARMONIC_PARAMETERS", "HarmonicPhonons", "HarmonicResult", "HarmonicSpectra",
+    "HARMONIC_PARAMETERS", "HarmonicSettings", "HarmonicPhonons", "HarmonicResult",
+    "HarmonicSpectra",
     "MissingHarmonicDependency", "apply_instrument_harmonic", "compute_harmonic",
     "harmonic_phonons", "harmonic_spectrum_1d", "harmonic_sqw", "load_phonons", "mesh_modes",
 ]

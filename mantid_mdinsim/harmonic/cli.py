@@ -8,30 +8,24 @@ processed NeXus (plus the phonopy force constants and a PNG). Options come from
 
 from __future__ import annotations
 
-import argparse
-
-from ..progress import terminal_progress
+from ..progress import ProgressReporter
 from ..step_cli import StepCLI
-from .parameters import HARMONIC_PARAMETERS
-
-COMMAND = StepCLI("harmonic", HARMONIC_PARAMETERS, epilog=(
-    "Examples: mdinsim harmonic Si.cif --model Si_nep.txt --relax cell "
-    "--temperature 300 --cross-section total --output si_harmonic.nxs; "
-    "mdinsim harmonic benzene.cif --model CH_nep.txt --temperature 10 "
-    "--instrument TOSCA --output benzene_harmonic.nxs; "
-    "mdinsim harmonic benzene_harmonic_phonopy.yaml --instrument TOSCA "
-    "(reuses the force constants)."))
-add_arguments = COMMAND.add_arguments
+from .parameters import HARMONIC_PARAMETERS, HarmonicSettings
 
 
-def run(args: argparse.Namespace) -> int:
+def _compute(settings: HarmonicSettings, progress: ProgressReporter):
+    """Phonons, spectra (and instrument) computed and written; returns the result and the
+    files written."""
     from .core import compute_harmonic  # the core's libraries load only when it runs
 
-    parameters = COMMAND.settings(args)
-    with terminal_progress("mdinsim harmonic") as progress:
-        result = compute_harmonic(parameters, progress.sub(0.0, 0.95))
-        written = result.save(parameters["output"], plot=parameters["plot"])
-        progress.report(1.0, "written")
+    result = compute_harmonic(settings, progress.sub(0.0, 0.95))
+    written = result.save(settings.output, plot=settings.plot)
+    progress.report(1.0, "written")
+    return result, written
+
+
+def _report(outcome) -> None:
+    result, written = outcome
     modes = result.modes
     energies = modes.frequencies.to("meV").magnitude
     print(f"phonons: {modes.qpts.shape[0]} q-points, {energies.shape[1]} branches, "
@@ -41,4 +35,15 @@ def run(args: argparse.Namespace) -> int:
               f"largest residual force {result.phonons.max_force_ev_per_angstrom:.2e} eV/A")
     for path in written:
         print(f"written: {path}")
-    return 0
+
+
+EXAMPLES = ("Examples: mdinsim harmonic Si.cif --model Si_nep.txt --relax cell --temperature 300 "
+            "--cross-section total --output si_harmonic.nxs; mdinsim harmonic benzene.cif "
+            "--model CH_nep.txt --temperature 10 --instrument TOSCA --output "
+            "benzene_harmonic.nxs; mdinsim harmonic benzene_harmonic_phonopy.yaml --instrument "
+            "TOSCA (reuses the force constants).")
+
+COMMAND = StepCLI("harmonic", HARMONIC_PARAMETERS, settings_type=HarmonicSettings,
+                  compute=_compute, report=_report, epilog=EXAMPLES)
+add_arguments = COMMAND.add_arguments
+run = COMMAND.run

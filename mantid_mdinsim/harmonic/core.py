@@ -1,8 +1,8 @@
 """The harmonic comparison in one call: structure + NEP -> phonons -> S(|Q|, w) [-> instrument].
 
-:func:`compute_harmonic` validates its parameters with
-:data:`~mantid_mdinsim.harmonic.parameters.HARMONIC_PARAMETERS`, computes (or reads) the
-phonons, the harmonic S(|Q|, w) maps and, when an instrument is named, passes the total map
+:func:`compute_harmonic` takes a :class:`~.parameters.HarmonicSettings` (or values by name,
+validated into one: :data:`~mantid_mdinsim.harmonic.parameters.HARMONIC_PARAMETERS`),
+computes (or reads) the phonons, the harmonic S(|Q|, w) maps and, when an instrument is named, passes the total map
 through the same instrument step as the MD prediction
 (:func:`mantid_mdinsim.instrument.apply_instrument`), without the quantum correction of eq. 6
 (the harmonic spectrum already has quantum statistics) and without a Debye-Waller change (it
@@ -12,7 +12,7 @@ already holds its own).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -22,21 +22,21 @@ from .. import execution
 from ..atomistic.inputs import (check_model_loads_on_cpu, check_species, load_structure,
                                 read_model_info)
 from ..errors import InputFileError, ParameterError
-from ..instrument import InstrumentResult, apply_instrument
+from ..instrument import InstrumentResult, InstrumentSettings, apply_instrument
 from ..io.nexus import save_processed_nexus
 from ..plotting import save_plot
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Spectrum, Table
-from .parameters import CORE_PARAMETER_NAMES, HARMONIC_PARAMETERS
-from .phonons import HarmonicPhonons, harmonic_phonons, load_phonons, mesh_modes
+from .parameters import OUTPUT_NAMES, HarmonicSettings
+from .phonons import (PHONON_FILE_EXTENSIONS, HarmonicPhonons, harmonic_phonons, load_phonons,
+                      mesh_modes)
 from .spectrum import HarmonicSpectra, harmonic_sqw
 
 if TYPE_CHECKING:
-    from euphonic import QpointPhononModes
+    from euphonic import QpointPhononModes  # for annotations only: seconds to import
 
 STEP_NAME = "MDHarmonic"
-_PHONON_SUFFIXES = (".yaml", ".phonon", ".castep_bin", ".check")
 
 
 @dataclass
@@ -53,15 +53,15 @@ class HarmonicResult:
         The NEP force constants (None when phonons were read from a file).
     instrument
         The instrument's spectrum of the total map (None without ``instrument``).
-    parameters
-        The validated parameters.
+    settings
+        The validated settings (None for results built by hand).
     """
 
     spectra: HarmonicSpectra
     modes: "QpointPhononModes"
     phonons: HarmonicPhonons | None = None
     instrument: InstrumentResult | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
+    settings: HarmonicSettings | None = None
 
     def workspaces(self) -> list[Spectrum | Table]:
         items: list[Spectrum | Table] = list(self.spectra.workspaces())
@@ -108,66 +108,66 @@ def _edges(low: float, high: float, step: float, name: str) -> np.ndarray:
 
 
 def apply_instrument_harmonic(spectrum: Spectrum, temperature_k: float,
-                              parameters: Mapping[str, Any] | None = None,
+                              parameters: InstrumentSettings | Mapping[str, Any] | None = None,
                               progress: ProgressReporter | None = None,
                               **kwargs: Any) -> InstrumentResult:
     """The instrument step on a harmonic S(|Q|, w) map (``HarmonicSpectra.total`` or one
     order): kinematics and resolution exactly as for the MD prediction, but no quantum
     correction and no Debye-Waller change. ``temperature_k`` serves detailed balance where
-    energy gain is asked for (0 K: none)."""
-    given = dict(parameters or {})
+    energy gain is asked for (0 K: none). The instrument's settings are given as for
+    :func:`~mantid_mdinsim.instrument.apply_instrument`; of a settings object, those set."""
+    given = dict(parameters.given() if isinstance(parameters, InstrumentSettings)
+                 else parameters or {})
     given.update(kwargs)
     for name in ("quantum_correction", "debye_waller"):
-        if name in given and given[name] not in (False, "none"):
+        if given.get(name, False) not in (False, "none"):
             raise ParameterError(name, "the harmonic spectrum has quantum statistics and its "
                                  "own Debye-Waller factor already", f"leave {name} out")
-    given["quantum_correction"] = False
-    given["debye_waller"] = "none"
     given.setdefault("temperature_k", temperature_k if temperature_k > 0 else None)
-    return apply_instrument(spectrum, given, progress)
+    settings = InstrumentSettings.from_values(given, quantum_correction=False,
+                                              debye_waller="none")
+    return apply_instrument(spectrum, settings, progress)
 
 
-def compute_harmonic(parameters: Mapping[str, Any] | None = None,
+def compute_harmonic(parameters: HarmonicSettings | Mapping[str, Any] | None = None,
                      progress: ProgressReporter | None = None, **kwargs: Any) -> HarmonicResult:
     """Harmonic phonons of the NEP model and their incoherent INS spectrum.
 
-    Parameters are those of :data:`HARMONIC_PARAMETERS` (output files are ignored here), by
-    name; see ``mdinsim harmonic --help``.
+    The settings are a :class:`~.parameters.HarmonicSettings` or values by name of
+    :data:`HARMONIC_PARAMETERS` (the output file is not written here: see
+    :meth:`HarmonicResult.save`); see ``mdinsim harmonic --help``.
     """
     progress = ensure_progress(progress)
-    given = dict(parameters or {})
-    given.update(kwargs)
-    given.pop("output", None)
-    given.pop("plot", None)
-    params = HARMONIC_PARAMETERS.subset(CORE_PARAMETER_NAMES).resolve(given)
-    with execution.session(params["scheduler"], params["threads_per_worker"]):
-        return _compute_harmonic(params, progress)
+    settings = HarmonicSettings.from_values(parameters, **kwargs)
+    with execution.session(settings.scheduler, settings.threads_per_worker):
+        return _compute_harmonic(settings, progress)
 
 
-def _compute_harmonic(params: dict[str, Any], progress: ProgressReporter) -> HarmonicResult:
-    structure_path = Path(params["structure"])
+def _compute_harmonic(settings: HarmonicSettings,
+                      progress: ProgressReporter) -> HarmonicResult:
+    structure_path = Path(settings.structure)
 
     phonons: HarmonicPhonons | None = None
     logs: dict[str, Any] = {}
-    if structure_path.suffix.lower() in _PHONON_SUFFIXES:
+    if structure_path.suffix.lower() in PHONON_FILE_EXTENSIONS:
         loaded = load_phonons(structure_path)
         progress.report(0.4, "phonons read")
         from euphonic import QpointPhononModes  # euphonic takes a second to import
 
         if isinstance(loaded, QpointPhononModes):
-            if params["mesh"] is not None:
+            if settings.mesh is not None:
                 raise ParameterError("mesh", f"{structure_path.name} holds modes at fixed "
                                      "q-points; a mesh cannot be chosen",
                                      "leave --mesh out, or give force constants (.yaml, "
                                      ".castep_bin)")
             modes = loaded
         else:
-            modes = mesh_modes(loaded, mesh=params["mesh"])
+            modes = mesh_modes(loaded, mesh=settings.mesh)
         logs["harmonic_phonon_source"] = str(structure_path)
     else:
-        phonons, modes = _nep_phonons(structure_path, params, progress.sub(0.0, 0.5))
+        phonons, modes = _nep_phonons(structure_path, settings, progress.sub(0.0, 0.5))
         logs.update({
-            "harmonic_phonon_source": f"NEP {params['model']} (phonopy finite displacements, "
+            "harmonic_phonon_source": f"NEP {settings.model} (phonopy finite displacements, "
                                       "calorine CPUNEP)",
             "harmonic_supercell": np.asarray(phonons.supercell, dtype=float).reshape(-1),
             "harmonic_cell_lengths_angstrom": phonons.structure.cell.lengths(),
@@ -182,57 +182,58 @@ def _compute_harmonic(params: dict[str, Any], progress: ProgressReporter) -> Har
         raise InputFileError(structure_path, "the phonon modes have no positive frequency",
                              fix="check the structure and the model (a structure far from a "
                                  "minimum can be unstable: try --relax cell)")
-    if params["frequency_min_mev"] >= highest:
+    if settings.frequency_min_mev >= highest:
         # Every mode would be left out: a spectrum of zeros, written as if it were one.
-        raise ParameterError("frequency_min_mev", f"{params['frequency_min_mev']:g} meV leaves "
+        raise ParameterError("frequency_min_mev", f"{settings.frequency_min_mev:g} meV leaves "
                              f"out every mode (the highest is {highest:.4g} meV)",
                              "give a value below the highest mode, e.g. the default")
-    energy_max = params["energy_max_mev"]
+    energy_max = settings.energy_max_mev
     if energy_max is None:
-        energy_max = 1.05 * highest * params["max_order"]
-    energy_bins = _edges(params["energy_min_mev"], energy_max, params["energy_step_mev"],
+        energy_max = 1.05 * highest * settings.max_order
+    energy_bins = _edges(settings.energy_min_mev, energy_max, settings.energy_step_mev,
                          "energy_max_mev")
-    q_bins = _edges(params["q_min_inv_angstrom"], params["q_max_inv_angstrom"],
-                    params["q_step_inv_angstrom"], "q_max_inv_angstrom")
-    spectra = harmonic_sqw(modes, temperature_k=params["temperature_k"],
+    q_bins = _edges(settings.q_min_inv_angstrom, settings.q_max_inv_angstrom,
+                    settings.q_step_inv_angstrom, "q_max_inv_angstrom")
+    spectra = harmonic_sqw(modes, temperature_k=settings.temperature_k,
                            q_bins_inv_angstrom=q_bins, energy_bins_mev=energy_bins,
-                           max_order=params["max_order"], method=params["method"],
-                           cross_section=params["cross_section"],
-                           frequency_min_mev=params["frequency_min_mev"],
+                           max_order=settings.max_order, method=settings.method,
+                           cross_section=settings.cross_section,
+                           frequency_min_mev=settings.frequency_min_mev,
                            progress=progress.sub(0.55, 0.9))
-    logs.update(provenance_logs(STEP_NAME, params))
+    logs.update(provenance_logs(STEP_NAME, settings.as_values(exclude=OUTPUT_NAMES)))
     # The instrument step reads the sample temperature from this log (detailed balance).
-    logs["temperature_k"] = float(params["temperature_k"])
+    logs["temperature_k"] = float(settings.temperature_k)
     logs["harmonic_mesh_qpoints"] = int(modes.qpts.shape[0])
     for spectrum in spectra.workspaces():
         spectrum.logs.update(logs)
 
     instrument = None
-    if params["instrument"] is not None:
+    if settings.instrument is not None:
         instrument = apply_instrument_harmonic(
-            spectra.total, params["temperature_k"],
-            {name: params[name] for name in ("instrument", "incident_energy_mev", "setting",
-                                             "resolution")},
+            spectra.total, settings.temperature_k,
+            InstrumentSettings.from_values(
+                instrument=settings.instrument, incident_energy_mev=settings.incident_energy_mev,
+                setting=settings.setting, resolution=settings.resolution),
             progress.sub(0.9, 1.0))
     progress.report(1.0, "harmonic spectrum done")
     return HarmonicResult(spectra=spectra, modes=modes, phonons=phonons, instrument=instrument,
-                          parameters=params)
+                          settings=settings)
 
 
-def _nep_phonons(structure_path: Path, params: Mapping[str, Any],
+def _nep_phonons(structure_path: Path, settings: HarmonicSettings,
                  progress: ProgressReporter) -> tuple[HarmonicPhonons, "QpointPhononModes"]:
-    if params["model"] is None:
+    if settings.model is None:
         raise ParameterError("model", "a NEP model is needed to compute the phonons of "
                              f"{structure_path.name}", "give --model nep.txt, or give a phonon "
                              "file (.yaml with force constants, .phonon) instead of a structure")
-    info = read_model_info(params["model"])
+    info = read_model_info(settings.model)
     check_model_loads_on_cpu(info)
-    atoms = load_structure(structure_path, params["min_atom_distance_angstrom"])
+    atoms = load_structure(structure_path, settings.min_atom_distance_angstrom)
     check_species(atoms, info, structure_path)
-    phonons = harmonic_phonons(atoms, info.path, supercell=params["supercell"],
-                               displacement_angstrom=params["displacement_angstrom"],
-                               relax=params["relax"], progress=progress.sub(0.0, 0.9),
-                               min_atom_distance_angstrom=params["min_atom_distance_angstrom"])
-    modes = phonons.modes(mesh=params["mesh"])
+    phonons = harmonic_phonons(atoms, info.path, supercell=settings.supercell,
+                               displacement_angstrom=settings.displacement_angstrom,
+                               relax=settings.relax, progress=progress.sub(0.0, 0.9),
+                               min_atom_distance_angstrom=settings.min_atom_distance_angstrom)
+    modes = phonons.modes(mesh=settings.mesh)
     progress.report(1.0, "phonon modes on the mesh")
     return phonons, modes

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 
 from ..execution import SCHEDULER_PARAMETERS
+from ..instrument.parameters import CORE_PARAMETERS
 from ..md.parameters import MIN_ATOM_DISTANCE
-from ..parameters import Kind, Parameter, ParameterSet
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings
+from ..sample import TEMPERATURE_K
 from .phonons import RELAX_CHOICES
 from .spectrum import (CROSS_SECTION_CHOICES, DEFAULT_FREQUENCY_MIN_MEV, MAX_ORDER,
                        METHOD_CHOICES)
@@ -26,8 +28,6 @@ def _instrument_parameters() -> tuple[Parameter, ...]:
     """The instrument step's own definitions of the few settings used here, so that the names,
     choices and checks are the same as for the MD prediction (the instrument is optional
     here)."""
-    from ..instrument.parameters import CORE_PARAMETERS
-
     instrument = dataclasses.replace(
         CORE_PARAMETERS["instrument"], default=None, group="Instrument",
         doc="Spectrometer whose kinematics and resolution are applied to the harmonic "
@@ -65,10 +65,10 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
               "at most 0.2 1/Angstrom between q-points", default=None, minimum=1,
               multiple=True, group="Phonons"),
     # -- spectrum ------------------------------------------------------------------------
-    Parameter("temperature_k", float, "Temperature of the Bose factors and Debye-Waller "
-              "factors (use the MD temperature to compare)", unit="K", default=10.0,
-              minimum=0.0, maximum=1.0e4, flag="--temperature", mantid_name="Temperature",
-              group="Spectrum"),
+    # 0 K is a harmonic spectrum too (no thermal population): the minimum is inclusive here.
+    dataclasses.replace(TEMPERATURE_K, doc="Temperature of the Bose factors and Debye-Waller "
+                        "factors (use the MD temperature to compare)", default=10.0,
+                        exclusive_minimum=False, maximum=1.0e4, group="Spectrum"),
     Parameter("max_order", int, "Highest quantum order: 1 fundamentals, 2 adds overtones and "
               "binary combinations, higher orders by self-convolution (as Abins' "
               "autoconvolution)", default=2, minimum=1, maximum=MAX_ORDER, group="Spectrum"),
@@ -115,5 +115,39 @@ HARMONIC_PARAMETERS = ParameterSet("MDHarmonic", (
               group="Output"),
 ) + SCHEDULER_PARAMETERS)
 
-#: Parameters of the core computation (everything except the output files).
-CORE_PARAMETER_NAMES = tuple(n for n in HARMONIC_PARAMETERS.names() if n not in ("output", "plot"))
+#: What the core does not read: the output file and its plot (left out of the logs).
+OUTPUT_NAMES = ("output", "plot")
+
+
+@dataclasses.dataclass(frozen=True)
+class HarmonicSettings(StepSettings, parameters=HARMONIC_PARAMETERS):
+    """The validated settings of the harmonic comparison (see :data:`HARMONIC_PARAMETERS` for
+    each one's meaning); build with
+    :meth:`~mantid_mdinsim.parameters.StepSettings.from_values`."""
+
+    structure: str
+    model: str | None
+    min_atom_distance_angstrom: float
+    supercell: tuple[int, ...] | None
+    relax: str
+    displacement_angstrom: float
+    mesh: tuple[int, ...] | None
+    temperature_k: float
+    max_order: int
+    method: str
+    cross_section: str
+    frequency_min_mev: float
+    energy_min_mev: float
+    energy_max_mev: float | None
+    energy_step_mev: float
+    q_min_inv_angstrom: float
+    q_max_inv_angstrom: float
+    q_step_inv_angstrom: float
+    instrument: str | None
+    incident_energy_mev: float | None
+    setting: str | None
+    resolution: str
+    output: str
+    plot: bool
+    scheduler: str | None
+    threads_per_worker: int

@@ -34,7 +34,7 @@ from ..errors import InputFileError, ParameterError, PhysicsError
 from ..io.atomic import atomic_path
 from ..progress import ProgressReporter, ensure_progress
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: euphonic and phonopy take seconds to import
     from euphonic import ForceConstants, QpointPhononModes
     from phonopy import Phonopy
 

@@ -69,7 +69,7 @@ from ..progress import ProgressReporter, ensure_progress
 from ..spectrum import Axis, Spectrum, energy_axis, momentum_axis
 from ..units import MEV_PER_INVERSE_CM
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: euphonic takes seconds to import
     from euphonic import QpointPhononModes
 
 METHOD_CHOICES = ("almost_isotropic", "isotropic", "abins")
@@ -97,7 +97,7 @@ class MissingHarmonicDependency(MdinsimError, ImportError):
 
 
 def _abinslib():
-    try:
+    try:  # abinslib: the optional 'harmonic' extra
         import abinslib.almost_isotropic_incoherent as almost
         import abinslib.displacements as displacements
         import abinslib.isotropic_incoherent as isotropic
@@ -146,7 +146,7 @@ def atom_cross_sections_barn(modes: "QpointPhononModes", cross_section: str = "i
     """Cross section (barn) of each atom of the cell, by element and mass (Sears 1992, the
     table euphonic ships and abinslib's ``apply_weights`` uses). A cross section the table
     leaves out (Sears gives O's incoherent one as 0.000(8) barn) counts as zero."""
-    from euphonic.isotopes import sears_1992
+    from euphonic.isotopes import sears_1992  # euphonic: seconds to import (not on --help)
 
     if cross_section not in CROSS_SECTION_CHOICES:
         raise ParameterError("cross_section", f"'{cross_section}' is not a choice",
@@ -172,7 +172,7 @@ def atom_cross_sections_barn(modes: "QpointPhononModes", cross_section: str = "i
 def normalised_modes(modes: "QpointPhononModes") -> "QpointPhononModes":
     """The same modes with q-point weights summing to one (CASTEP .phonon files may list part
     of a grid; abinslib's Debye-Waller sum takes the weights as they are)."""
-    from euphonic import QpointPhononModes
+    from euphonic import QpointPhononModes  # seconds to import: not on the --help path
 
     total = float(np.sum(modes.weights))
     if not total > 0:
@@ -183,7 +183,7 @@ def normalised_modes(modes: "QpointPhononModes") -> "QpointPhononModes":
 
 
 def _slice_modes(modes: "QpointPhononModes", start: int, stop: int) -> "QpointPhononModes":
-    from euphonic import QpointPhononModes
+    from euphonic import QpointPhononModes  # seconds to import: not on the --help path
 
     return QpointPhononModes(modes.crystal, modes.qpts[start:stop],
                              modes.frequencies[start:stop], modes.eigenvectors[start:stop],
@@ -244,7 +244,7 @@ def _fine_to_bins(density: np.ndarray, spacing: float, energy_bins_mev: np.ndarr
 def _prepare(modes: "QpointPhononModes", temperature_k: float, energy_bins_mev: np.ndarray,
              max_order: int, method: str, frequency_min_mev: float,
              atom_weights: np.ndarray, progress: ProgressReporter) -> _Prepared:
-    from euphonic import Quantity
+    from euphonic import Quantity  # seconds to import: not on the --help path
 
     displacements_module, _, almost = _abinslib()
     Displacements = displacements_module.Displacements
@@ -367,7 +367,7 @@ def _abins_second_order(almost, modes, chunk, atomic, energy_bins_mev: np.ndarra
                         ) -> np.ndarray:
     """abinslib's Mantid-like second order at |Q| = 1/Angstrom without its Debye-Waller
     factor, per atom (n_atoms, n_bins), per meV."""
-    from euphonic import Quantity
+    from euphonic import Quantity  # seconds to import: not on the --help path
 
     bins = Quantity(np.asarray(energy_bins_mev, dtype=float), "meV")
     unit_q2 = Quantity(np.ones(len(energy_bins_mev) - 1), "angstrom**-2")
@@ -528,7 +528,7 @@ def _logs(temperature_k: float, max_order: int, method: str, cross_section: str,
 
 
 def _abinslib_version() -> str:
-    try:
+    try:  # abinslib: the optional 'harmonic' extra
         from abinslib.util import get_version
         return get_version()
     except ImportError:  # pragma: no cover - checked in _abinslib()

@@ -11,10 +11,11 @@ Public surface::
     INSTRUMENT_PARAMETERS                  # the step's ParameterSet (CLI: input/output files)
     ALGORITHM_PARAMETERS                   # the same without the input file (Mantid algorithm)
     CORE_PARAMETERS                        # what apply_instrument takes
+    InstrumentSettings.from_values(instrument="TOSCA", ...)   # the validated settings object
     list_instruments() -> list[Instrument]
     get_instrument(name) -> Instrument     # case-insensitive, aliases; error lists valid names
     describe_instrument(instrument) -> dict   # settings and valid ranges (mdinsim instruments)
-    apply_instrument(sqw, parameters, progress) -> InstrumentResult
+    apply_instrument(sqw, settings_or_values, progress) -> InstrumentResult
         result.spectrum, result.banks, result.resolution, result.workspaces(), result.save(path)
     load_sqw(path) -> Spectrum             # S(|Q|, w) from a processed NeXus file
     direct_q_limits(...)                   # the |Q| range a direct-geometry instrument reaches
@@ -26,11 +27,13 @@ from .apply import InstrumentResult, apply_instrument, load_sqw, sqw_grid_from_s
 from .instruments import (Bank, DirectGeometryInstrument, IndirectGeometryInstrument, Instrument,
                           RunSettings)
 from .kinematics import direct_q_limits
-from .parameters import ALGORITHM_PARAMETERS, CORE_PARAMETERS, INSTRUMENT_PARAMETERS
+from .parameters import (ALGORITHM_PARAMETERS, CORE_PARAMETERS, INSTRUMENT_PARAMETERS,
+                         InstrumentSettings)
 from .registry import describe_instrument, get_instrument, instrument_names, list_instruments
 
 __all__ = [
-    "INSTRUMENT_PARAMETERS", "ALGORITHM_PARAMETERS", "CORE_PARAMETERS", "Instrument", "DirectGeometryInstrument",
+    "INSTRUMENT_PARAMETERS", "ALGORITHM_PARAMETERS", "CORE_PARAMETERS", "InstrumentSettings",
+    "Instrument", "DirectGeometryInstrument",
     "IndirectGeometryInstrument", "Bank", "RunSettings", "InstrumentResult", "apply_instrument",
     "describe_instrument", "get_instrument", "instrument_names", "list_instruments", "load_sqw",
     "sqw_grid_from_spectrum", "direct_q_limits",

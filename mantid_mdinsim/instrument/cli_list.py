@@ -86,6 +86,7 @@ def format_instrument(info: dict[str, Any], full: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The registry reads every instrument file (and resins, scipy): only when the command runs.
     from .registry import describe_instrument, get_instrument, list_instruments
 
     instruments = [get_instrument(args.name)] if args.name else list_instruments()

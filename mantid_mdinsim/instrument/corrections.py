@@ -35,11 +35,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputFileError
+from ..errors import InputFileError, ParameterError
 from ..units import beta_per_mev
+
+if TYPE_CHECKING:  # the grid and settings types only: their modules import this one
+    from .parameters import InstrumentSettings
+    from .sqw_input import SqwGrid
 
 #: Key of the mean squared displacement <|u|^2> (Angstrom^2) in the MD step's summary.json.
 MSD_SUMMARY_KEY = "mean_squared_displacement_angstrom2"
@@ -150,3 +155,81 @@ def read_mean_squared_displacement(path: str | Path, temperature_k: float | None
                              "(must be >= 0 Angstrom^2)", where=f"key '{MSD_SUMMARY_KEY}'",
                              fix=fix)
     return value
+
+
+# -- applied to the S(|Q|, w) grid of the instrument step ---------------------------------------
+def sample_temperature(grid: SqwGrid, settings: InstrumentSettings) -> tuple[float | None, str]:
+    """The sample temperature (K) and where it comes from: the setting, else the input's
+    ``temperature_k`` log, else (None, "")."""
+    if settings.temperature_k is not None:
+        return float(settings.temperature_k), "parameter"
+    logged = grid.logs.get("temperature_k")
+    if logged is None:
+        return None, ""
+    value = np.atleast_1d(np.asarray(logged, dtype=float))
+    if value.size != 1 or not np.isfinite(value[0]) or value[0] <= 0:
+        raise ParameterError("temperature_k", f"the input's 'temperature_k' log ({logged!r}) is "
+                             "not one positive temperature", "give --temperature K")
+    return float(value[0]), "input log temperature_k"
+
+
+#: Largest |Q|^2 U / 3 of a Debye-Waller factor taken as physical (exp(-50) = 2e-22).
+MAX_DEBYE_WALLER_EXPONENT = 50.0
+
+
+def apply_corrections(grid: SqwGrid, settings: InstrumentSettings,
+                      temperature_k: float | None) -> dict[str, Any]:
+    """Multiply the grid in place by the chosen correction factors; return log entries."""
+    logs: dict[str, Any] = {}
+    factor = np.ones_like(grid.values)
+    energy, q = grid.energy_centres, grid.q_centres
+    if settings.quantum_correction:
+        factor *= quantum_correction_factor(energy, temperature_k)[np.newaxis, :]
+    if settings.debye_waller != "none":
+        msd, source = mean_squared_displacement(settings, temperature_k)
+        q_max = float(np.max(np.abs(q))) if len(q) else 0.0
+        if q_max * q_max * msd / 3.0 > MAX_DEBYE_WALLER_EXPONENT:
+            # exp(-50) = 2e-22: 'apply' would zero the spectrum and 'remove' multiply its
+            # noise by 1e22 (or overflow), both written as a result.
+            raise ParameterError("mean_squared_displacement_angstrom2",
+                                 f"U = {msd:g} Angstrom^2 ({source}) makes the Debye-Waller "
+                                 f"factor exp(-Q^2 U / 3) about "
+                                 f"{np.exp(-min(q_max * q_max * msd / 3.0, 745.0)):.3g} at "
+                                 f"|Q| = {q_max:.3g} 1/Angstrom, beyond any solid",
+                                 "check U: a solid's is below about 1 Angstrom^2 (the MSD of "
+                                 "a diffusing liquid is not a Debye-Waller U)")
+        debye_waller = debye_waller_factor(q, msd)[:, np.newaxis]
+        factor *= 1.0 / debye_waller if settings.debye_waller == "remove" else debye_waller
+        logs["debye_waller_msd_angstrom2_used"] = msd
+        logs["debye_waller_msd_source"] = source
+    undefined_rows = np.zeros(len(q), dtype=bool)
+    if settings.inverse_q_squared:
+        undefined_rows = q <= 0
+        with np.errstate(divide="ignore"):
+            factor *= np.where(undefined_rows, 0.0, 1.0 / np.where(undefined_rows, 1.0, q * q)
+                               )[:, np.newaxis]
+    if settings.omega_squared:
+        factor *= (energy * energy)[np.newaxis, :]
+    grid.values *= factor
+    grid.errors *= np.abs(factor)
+    # 1/|Q|^2 has no value at |Q| = 0: such rows become NaN (not measured) after broadening.
+    grid.values[undefined_rows, :] = np.nan
+    return logs
+
+
+def mean_squared_displacement(settings: InstrumentSettings,
+                              temperature_k: float | None) -> tuple[float, str]:
+    """U = <|u|^2> (Angstrom^2) of the Debye-Waller factor and where it comes from."""
+    given, summary = settings.mean_squared_displacement_angstrom2, settings.md_summary_file
+    if given is not None and summary is not None:
+        raise ParameterError("mean_squared_displacement_angstrom2", "given twice: as a value and "
+                             "through md_summary_file", "give --msd or --md-summary, not both")
+    if given is not None:
+        return float(given), "parameter"
+    if summary is not None:
+        return read_mean_squared_displacement(
+            summary, temperature_k, any_temperature=settings.override_provenance), str(summary)
+    raise ParameterError("mean_squared_displacement_angstrom2", f"the Debye-Waller correction "
+                         f"'{settings.debye_waller}' needs U = <|u|^2>",
+                         "give --msd ANGSTROM2 or --md-summary summary.json")
+

@@ -196,7 +196,12 @@ class Instrument:
     def default_setting(self) -> str | None:
         raise NotImplementedError
 
-    def configure(self, parameters: Mapping[str, Any]) -> RunSettings:
+    def configure(self, *, setting: str | None = None, incident_energy_mev: float | None = None,
+                  chopper_frequency_hz: int | None = None,
+                  secondary_chopper_frequency_hz: int | None = None,
+                  resolution_model: str | None = None) -> RunSettings:
+        """The validated configuration of one run (the instrument's defaults where None);
+        ParameterError names the setting that does not fit this instrument."""
         raise NotImplementedError
 
     def resolution_energy_range_mev(self, run: RunSettings) -> tuple[float, float]:
@@ -275,12 +280,15 @@ class DirectGeometryInstrument(Instrument):
         return {name: (data.restrictions.get(resins_name), data.defaults.get(resins_name))
                 for name, resins_name in self.resins_link.frequencies.items()}
 
-    def configure(self, parameters: Mapping[str, Any]) -> RunSettings:
-        model = self._check_resolution_model(parameters.get("resolution_model"))
-        setting = self._check_setting(parameters.get("setting"))
+    def configure(self, *, setting: str | None = None, incident_energy_mev: float | None = None,
+                  chopper_frequency_hz: int | None = None,
+                  secondary_chopper_frequency_hz: int | None = None,
+                  resolution_model: str | None = None) -> RunSettings:
+        model = self._check_resolution_model(resolution_model)
+        setting = self._check_setting(setting)
         setting_text = f" with chopper package '{setting}'" if setting else ""
 
-        ei = parameters.get("incident_energy_mev")
+        ei = incident_energy_mev
         if ei is None:
             ei = self.default_incident_energy_mev
         low, high = self.incident_energy_limits_mev(setting, model)
@@ -293,8 +301,9 @@ class DirectGeometryInstrument(Instrument):
         frequencies: dict[str, int] = {}
         resins_settings: dict[str, Any] = {"e_init": float(ei)}
         choices = self.frequency_choices(setting, model)
-        for name in FREQUENCY_PARAMETERS:
-            value = parameters.get(name)
+        given = dict(zip(FREQUENCY_PARAMETERS, (chopper_frequency_hz,
+                                                secondary_chopper_frequency_hz)))
+        for name, value in given.items():
             if name not in choices:
                 if value is not None:
                     raise ParameterError(name, f"{self.name} has no such chopper to set",
@@ -344,17 +353,21 @@ class IndirectGeometryInstrument(Instrument):
     def default_setting(self) -> str | None:
         return self.default_setting_name
 
-    def configure(self, parameters: Mapping[str, Any]) -> RunSettings:
-        self._check_resolution_model(parameters.get("resolution_model"))
-        if parameters.get("incident_energy_mev") is not None:
+    def configure(self, *, setting: str | None = None, incident_energy_mev: float | None = None,
+                  chopper_frequency_hz: int | None = None,
+                  secondary_chopper_frequency_hz: int | None = None,
+                  resolution_model: str | None = None) -> RunSettings:
+        self._check_resolution_model(resolution_model)
+        if incident_energy_mev is not None:
             raise ParameterError("incident_energy_mev", f"{self.name} is an indirect-geometry "
                                  "instrument (fixed final energy); an incident energy does not "
                                  "apply", "leave --ei out")
-        for name in FREQUENCY_PARAMETERS:
-            if parameters.get(name) is not None:
+        for name, value in zip(FREQUENCY_PARAMETERS, (chopper_frequency_hz,
+                                                      secondary_chopper_frequency_hz)):
+            if value is not None:
                 raise ParameterError(name, f"{self.name} has no chopper frequency to set",
                                      "leave the chopper frequencies out")
-        setting_name = self._check_setting(parameters.get("setting"))
+        setting_name = self._check_setting(setting)
         setting = self.settings_table[setting_name] if setting_name else None
         bank_names = setting.banks if setting and setting.banks else tuple(self.banks)
         banks = tuple(self.banks[name] for name in bank_names)

@@ -82,6 +82,7 @@ def direct_accessible_mask(q_edges_inv_angstrom: np.ndarray, energy_edges_mev: n
     rule, applied here once per bank and combined, since euphonic takes a single angle range
     and MAPS or MARI have several banks with gaps between them.
     """
+    # euphonic takes seconds to import; only the direct-geometry mask needs it.
     from euphonic import ureg
     from euphonic.spectra import Spectrum2D, apply_kinematic_constraints
 

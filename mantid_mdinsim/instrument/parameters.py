@@ -6,14 +6,21 @@
   parameters and the output files.
 * :data:`ALGORITHM_PARAMETERS`: the same without the input file, for MDApplyInstrument, whose
   input is a workspace.
+* :class:`InstrumentSettings`: the validated settings the core takes (every parameter of the
+  step; the files are optional there, the core reads none of them).
 """
 
 from __future__ import annotations
 
-from ..parameters import Kind, Parameter, ParameterSet, when
-from .instruments import DirectGeometryInstrument
-from .registry import instrument_aliases, instrument_names, list_instruments
+from dataclasses import dataclass, replace
 
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
+from ..sample import TEMPERATURE_K
+from .instruments import DirectGeometryInstrument, RunSettings
+from .registry import get_instrument, instrument_aliases, instrument_names, list_instruments
+
+#: The step's name: the algorithm, the title of its parameters, its outputs' ``mdinsim_step``.
+STEP_NAME = "MDApplyInstrument"
 GROUP_INSTRUMENT = "Instrument"
 GROUP_CORRECTIONS = "Corrections"
 GROUP_OUTPUT = "Output"
@@ -66,10 +73,9 @@ CORE = (
               "'nan' (as Mantid's SofQW NormalisedPolygon leaves unmeasured bins; drawn blank) "
               "or 'zero' (as SofQW Centre or ReplaceNaNs)", default="nan",
               choices=("nan", "zero"), group=GROUP_OUTPUT),
-    Parameter("temperature_k", float, "Sample temperature for the quantum correction and "
-              "detailed balance (default: the 'temperature_k' log of the input, if any)",
-              unit="K", default=None, minimum=0.0, exclusive_minimum=True, maximum=1.0e5,
-              flag="--temperature", mantid_name="Temperature", group=GROUP_CORRECTIONS),
+    replace(TEMPERATURE_K, doc="Sample temperature for the quantum correction and detailed "
+            "balance (default: the 'temperature_k' log of the input, if any)",
+            group=GROUP_CORRECTIONS),
     Parameter("quantum_correction", bool, "Multiply the classical MD S(Q,w) by "
               "beta*hbar*w/(1-exp(-beta*hbar*w)) (paper eq. 6), which also gives detailed "
               "balance on the energy-gain side", default=True, group=GROUP_CORRECTIONS),
@@ -120,21 +126,72 @@ CONDITIONS = {
     "chopper_frequency_hz": _DIRECT,
     "secondary_chopper_frequency_hz": _DIRECT,
     "mask_value": _DIRECT,
-    "resolution_model": when("resolution", "instrument"),
+    # Refused, not only warned of: a model named says a resolution was meant.
+    "resolution_model": when("resolution", "instrument",
+                             refuse="--resolution none applies no resolution"),
     "mean_squared_displacement_angstrom2": _DEBYE_WALLER,
     "md_summary_file": _DEBYE_WALLER,
 }
 
 #: Parameters of the core function (no data files except the optional MD summary).
-CORE_PARAMETERS = ParameterSet("MDApplyInstrument", CORE).with_conditions(CONDITIONS)
+CORE_PARAMETERS = ParameterSet(STEP_NAME, CORE).with_conditions(CONDITIONS)
 
 #: The whole step: input file, core parameters, output files (CLI and Mantid layer).
-INSTRUMENT_PARAMETERS = ParameterSet("MDApplyInstrument", (INPUT_FILE,) + CORE + OUTPUTS
+INSTRUMENT_PARAMETERS = ParameterSet(STEP_NAME, (INPUT_FILE,) + CORE + OUTPUTS
                                      ).with_conditions(CONDITIONS)
 
 #: The Mantid algorithm's parameters: the input is a workspace (InputWorkspace), not a file.
-ALGORITHM_PARAMETERS = ParameterSet("MDApplyInstrument", CORE + OUTPUTS
+ALGORITHM_PARAMETERS = ParameterSet(STEP_NAME, CORE + OUTPUTS
                                     ).with_conditions(CONDITIONS)
 
 #: Names of the file parameters that the core ignores.
 FILE_PARAMETER_NAMES = ("input_file", "output_file", "plot_file")
+
+#: The parameters of :class:`InstrumentSettings`: the whole step, the files optional (the
+#: command line requires the input and output files through INSTRUMENT_PARAMETERS; Mantid's
+#: input is a workspace and its output files are optional).
+SETTINGS_PARAMETERS = ParameterSet(STEP_NAME, tuple(
+    replace(p, default=None) if p.name in FILE_PARAMETER_NAMES else p
+    for p in INSTRUMENT_PARAMETERS))
+
+
+@dataclass(frozen=True)
+class InstrumentSettings(StepSettings, parameters=SETTINGS_PARAMETERS):
+    """The validated settings of MDApplyInstrument (see :data:`CORE_PARAMETERS` for each
+    one's meaning); build with :meth:`~mantid_mdinsim.parameters.StepSettings.from_values`."""
+
+    input_file: str | None
+    instrument: str
+    incident_energy_mev: float | None
+    setting: str | None
+    chopper_frequency_hz: int | None
+    secondary_chopper_frequency_hz: int | None
+    resolution: str
+    resolution_model: str | None
+    energy_min_mev: float | None
+    energy_max_mev: float | None
+    mask_value: str
+    temperature_k: float | None
+    quantum_correction: bool
+    detailed_balance: bool
+    debye_waller: str
+    mean_squared_displacement_angstrom2: float | None
+    md_summary_file: str | None
+    inverse_q_squared: bool
+    omega_squared: bool
+    override_provenance: bool
+    output_file: str | None
+    plot_file: str | None
+
+    def configure(self) -> RunSettings:
+        """The instrument's validated configuration of this run (settings, Ei, choppers,
+        resolution model within the instrument's ranges)."""
+        return get_instrument(self.instrument).configure(
+            setting=self.setting, incident_energy_mev=self.incident_energy_mev,
+            chopper_frequency_hz=self.chopper_frequency_hz,
+            secondary_chopper_frequency_hz=self.secondary_chopper_frequency_hz,
+            resolution_model=self.resolution_model)
+
+    def core_values(self) -> dict[str, object]:
+        """The settings of the core by name (the files left out): the provenance logs."""
+        return self.as_values(exclude=FILE_PARAMETER_NAMES)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputFileError, ParameterError
+from ..parameters import canonical_spelling
 from .analyser_resolution import AnalyserResolutionData
 from .instruments import (Bank, DirectGeometryInstrument, IndirectGeometryInstrument,
                           IndirectSetting, Instrument, ResinsLink)
@@ -176,12 +177,10 @@ def instrument_aliases() -> tuple[tuple[str, str], ...]:
 
 
 def canonical_name(name: str) -> str | None:
-    """The registered name for ``name`` (any case, or an alias), or None."""
-    wanted = str(name).strip().lower()
-    for instrument in _instruments().values():
-        if wanted == instrument.name.lower() or wanted in (a.lower() for a in instrument.aliases):
-            return instrument.name
-    return None
+    """The registered name for ``name`` (any case, or an alias), or None; the rule of the
+    ``instrument`` parameter's choices (:func:`~mantid_mdinsim.parameters.canonical_spelling`)."""
+    return canonical_spelling(str(name).strip(), instrument_names(), instrument_aliases(),
+                              ignore_case=True)
 
 
 def get_instrument(name: str) -> Instrument:
@@ -233,14 +232,14 @@ def describe_instrument(instrument: Instrument) -> dict[str, Any]:
                          for name, bank in instrument.banks.items()}
         per_setting = {}
         for name, setting in instrument.settings_table.items():
-            run = instrument.configure({"setting": name})
+            run = instrument.configure(setting=name)
             per_setting[name] = {"banks": [bank.name for bank in run.banks],
                                  "energy_transfer_range_mev": list(run.energy_range_mev)}
         info["per_setting"] = per_setting
         if not per_setting and instrument.energy_transfer_range_mev is not None:
             info["energy_transfer_range_mev"] = list(instrument.energy_transfer_range_mev)
     try:
-        model = instrument.resolution(instrument.configure({}))
+        model = instrument.resolution(instrument.configure())
         info["resolution_at_defaults"] = model.description
     except ParameterError as error:
         info["resolution_at_defaults"] = f"not available: {error.problem}"

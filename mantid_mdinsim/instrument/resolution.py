@@ -3,10 +3,11 @@
 * :class:`ResolutionModel` wraps one resins model for one instrument and its settings (Ei,
   chopper package and frequencies, monochromator) and gives the Gaussian standard deviation
   sigma(w) in meV.
-* :func:`broaden_energy_axis` convolves every row of S(|Q|, w) (or every bank spectrum) along
-  energy with a Gaussian whose width varies with w, using euphonic's kernel-interpolation scheme
+* :func:`broaden_rows` (NaN bins left out) and :func:`broaden_energy_axis` convolve every row
+  of S(|Q|, w) (or every bank spectrum) along energy with a Gaussian whose width varies with w, using euphonic's kernel-interpolation scheme
   (``euphonic.broadening``): exact Gaussians at log-spaced widths, each point's weight split
-  between the two nearest kernels, one FFT convolution per kernel.
+  between the two nearest kernels, one FFT convolution per kernel; :func:`resolution_table`
+  records the widths used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scipy.fft import irfft, next_fast_len, rfft
 from scipy.stats import norm
 
 from ..errors import ParameterError
+from ..spectrum import Table
 
 
 @dataclass
@@ -63,7 +65,7 @@ class ResolutionModel:
 @lru_cache(maxsize=None)
 def resins_instrument(name: str, version: str):
     """resins' Instrument object (its YAML is parsed once per process)."""
-    from resins import Instrument
+    from resins import Instrument  # resins takes seconds to import; resolution only
 
     return Instrument.from_default(name, version)
 
@@ -78,6 +80,7 @@ def resins_resolution(instrument_name: str, version: str, model_name: str | None
     resins' own errors (settings outside its restrictions, a Fermi chopper that transmits
     nothing) become :class:`ParameterError`.
     """
+    # resins takes seconds to import; only a resolution model needs it.
     from resins.instrument import InvalidModelError
     from resins.models.model_base import InvalidInputError
 
@@ -124,7 +127,7 @@ def resins_resolution(instrument_name: str, version: str, model_name: str | None
 
 
 def _kernel_spacing(adaptive_error: float) -> float:
-    try:
+    try:  # euphonic takes seconds to import; only broadening needs it
         from euphonic.broadening import _get_spacing
     except ImportError:  # older euphonic: its fixed default ratio between kernel widths
         return float(np.sqrt(2.0))
@@ -161,7 +164,7 @@ def broaden_energy_axis(values: np.ndarray, energy_edges_mev: np.ndarray,
     with euphonic's to rounding (tests/instrument/test_resolution.py). Widths below one bin
     width are raised to it, euphonic's default lower limit.
     """
-    from euphonic.broadening import find_coeffs
+    from euphonic.broadening import find_coeffs  # euphonic: seconds to import; broadening only
 
     values = np.atleast_2d(np.asarray(values, dtype=float))
     bins = np.asarray(energy_edges_mev, dtype=float)
@@ -198,3 +201,23 @@ def broaden_energy_axis(values: np.ndarray, energy_edges_mev: np.ndarray,
         if np.any(weights):
             spectrum += rfft(values * weights, n_fft, axis=1) * rfft(kernel, n_fft)
     return irfft(spectrum, n_fft, axis=1)[:, half:half + n_energy]
+
+
+def broaden_rows(values: np.ndarray, energy_edges: np.ndarray,
+                 resolution: ResolutionModel) -> tuple[np.ndarray, np.ndarray]:
+    """Broaden rows along energy; NaN bins (undefined) are left out and stay NaN."""
+    undefined = ~np.isfinite(values)
+    sigma = resolution.sigma_mev(0.5 * (energy_edges[1:] + energy_edges[:-1]))
+    broadened = broaden_energy_axis(np.where(undefined, 0.0, values), energy_edges, sigma)
+    broadened[undefined] = np.nan
+    return broadened, sigma
+
+
+
+def resolution_table(energy: np.ndarray, sigma: np.ndarray) -> Table:
+    """The widths used (sigma and FWHM, meV) at each output energy (meV), as a Table."""
+    return Table(columns={"energy_transfer_mev": np.asarray(energy, dtype=float),
+                          "sigma_mev": np.asarray(sigma, dtype=float),
+                          "fwhm_mev": np.asarray(sigma, dtype=float) * np.sqrt(8 * np.log(2))},
+                 units={"energy_transfer_mev": "meV", "sigma_mev": "meV", "fwhm_mev": "meV"})
+

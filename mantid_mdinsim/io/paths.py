@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import OutputWriteError, ParameterError, format_bytes
+from ..parameters import Kind
 
 #: Free space kept beyond what a file needs (file-system metadata, other writers).
 SPACE_MARGIN_BYTES = 1 << 20
@@ -109,8 +110,6 @@ def check_output_paths(parameters, values) -> None:
     parameter with a value is a writable file path, each ``Kind.DIRECTORY`` one a writable
     folder (the steps' folder parameters are all outputs). ``parameters`` is a
     :class:`~mantid_mdinsim.parameters.ParameterSet`, ``values`` its resolved values."""
-    from ..parameters import Kind
-
     for parameter in parameters:
         value = values.get(parameter.name)
         if value in (None, ""):
@@ -125,8 +124,6 @@ def check_output_paths(parameters, values) -> None:
 def _check_not_an_input(parameters, values, name: str, output: Path) -> None:
     """An output that is one of the step's input files would replace the input with the
     result (``sqw run.xyz --output run.xyz``): refused before anything is computed."""
-    from ..parameters import Kind
-
     if not output.exists():
         return
     for parameter in parameters:

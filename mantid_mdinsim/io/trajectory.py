@@ -26,6 +26,7 @@ later gets them without calling anything.
 from __future__ import annotations
 
 import abc
+import functools
 import os
 from pathlib import Path
 from typing import Iterator
@@ -129,8 +130,6 @@ TIME_SPACING_TOLERANCE = 1e-3
 def _validated_frames(parse):
     """``frames`` of a format parser, with the checks every format shares: finite positions,
     no repeated frame, evenly spaced recorded times."""
-    import functools
-
     @functools.wraps(parse)
     def frames(self: TrajectoryReader, start: int = 0) -> Iterator[np.ndarray]:
         # One frame is held back: the last one is given only once the file is known not to
@@ -216,8 +215,10 @@ def _clean_errors(reader: TrajectoryReader, frames: Iterator[np.ndarray], index)
                                  "after it, or write the trajectory again") from None
 
 
-def check_species(path: Path, species: list[str], where: str) -> None:
-    """Species must be non-empty text (a symbol such as Si, or D for deuterium)."""
+def check_symbols(path: Path, species: list[str], where: str) -> None:
+    """Species must be non-empty text (a symbol such as Si, or D for deuterium), not type
+    numbers. (Whether a model covers them is
+    :func:`mantid_mdinsim.atomistic.inputs.check_species`.)"""
     for index, symbol in enumerate(species):
         if not symbol or symbol[0].isdigit():
             raise InputFileError(path, f"atom {index} has the species '{symbol}', not a "
@@ -265,6 +266,8 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     stores type indices come from (see :mod:`.trajectory_species`); other formats name their
     species themselves and do not use it."""
     format = format or detect_format(path)
+    # Each reader module imports this one (the base class), and the readers' libraries
+    # (netCDF4, ase.io) load only for their format: imported here, when a file is opened.
     if format == "netcdf":
         from .trajectory_netcdf import NetcdfReader
         return NetcdfReader(path, species_from=species_from)

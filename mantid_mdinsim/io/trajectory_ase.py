@@ -8,7 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputFileError
-from .trajectory import TrajectoryReader, check_species
+from .trajectory import TrajectoryReader, check_symbols
 
 
 class AseTrajectoryReader(TrajectoryReader):
@@ -18,7 +18,7 @@ class AseTrajectoryReader(TrajectoryReader):
 
     def __init__(self, path):
         super().__init__(path)
-        from ase.io import Trajectory
+        from ase.io import Trajectory  # ase.io takes seconds to import; .traj files only
 
         try:
             self._trajectory = Trajectory(str(self.path), "r")
@@ -33,7 +33,7 @@ class AseTrajectoryReader(TrajectoryReader):
                                    "the file is damaged or not an ASE .traj file") from None
         self.n_atoms = len(atoms)
         self.species = atoms.get_chemical_symbols()
-        check_species(self.path, self.species, "frame 0")
+        check_symbols(self.path, self.species, "frame 0")
         self.cell = np.asarray(atoms.cell.array, dtype=float)
         if abs(np.linalg.det(self.cell)) < 1e-9:
             raise self.frame_error(0, "the atoms have no (or a degenerate) cell",

@@ -24,10 +24,12 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+import netCDF4
 import numpy as np
+from ase.geometry import cell_to_cellpar, cellpar_to_cell
 
 from ..errors import InputFileError
-from .trajectory import TrajectoryReader, check_species
+from .trajectory import TrajectoryReader, check_symbols
 from .trajectory_species import read_species_source, species_file_for
 
 #: Frames read per hyperslab.
@@ -48,8 +50,6 @@ def is_netcdf(path: str | os.PathLike) -> bool:
 
 def cell_from_parameters(lengths: np.ndarray, angles_degrees: np.ndarray) -> np.ndarray:
     """The restricted cell (a along x, b in the xy plane) of lengths and angles, rows."""
-    from ase.geometry import cellpar_to_cell
-
     return np.asarray(cellpar_to_cell(np.concatenate([lengths, angles_degrees])))
 
 
@@ -60,8 +60,6 @@ class NetcdfReader(TrajectoryReader):
 
     def __init__(self, path, species_from: str | os.PathLike | None = None):
         super().__init__(path)
-        import netCDF4
-
         try:
             self._dataset = netCDF4.Dataset(self.path, "r")
         except OSError as error:
@@ -119,7 +117,7 @@ class NetcdfReader(TrajectoryReader):
         """netCDF-C reads the missing records of a truncated NetCDF-3 file as fill values,
         silently; scipy's NetCDF-3 reader maps every record onto the file and fails when the
         file is shorter than its header says."""
-        from scipy.io import netcdf_file
+        from scipy.io import netcdf_file  # only truncated NetCDF-3 files need scipy's reader
 
         try:
             data = netcdf_file(self.path, "r", mmap=True, maskandscale=False)
@@ -184,7 +182,7 @@ class NetcdfReader(TrajectoryReader):
                                              f"{', '.join(sorted(symbols))}",
                                              fix="give the structure the MD run started from "
                                              "(same atoms, same order)")
-        check_species(self.path, species, f"frame 0 (species from {path.name})")
+        check_symbols(self.path, species, f"frame 0 (species from {path.name})")
         return species
 
     def _frame_interval(self) -> float | None:
@@ -270,8 +268,6 @@ class NetcdfTrajectoryWriter:
     def __init__(self, path: str | os.PathLike, types: np.ndarray, *, format: str = "netcdf3",
                  velocities: bool = False, resume_frames: int | None = None,
                  program: str = "mdinsim"):
-        import netCDF4
-
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._types = np.asarray(types, dtype=np.int32)
@@ -320,8 +316,6 @@ class NetcdfTrajectoryWriter:
               velocities_angstrom_per_fs: np.ndarray | None = None) -> None:
         """Append a frame: Cartesian positions (Angstrom) in ``cell`` (rows), rotated into the
         restricted frame of the cell's lengths and angles, as GPUMD does."""
-        from ase.geometry import cell_to_cellpar
-
         parameters = cell_to_cellpar(np.asarray(cell))
         restricted = cell_from_parameters(parameters[:3], parameters[3:])
         rotation = np.linalg.solve(np.asarray(cell), restricted)

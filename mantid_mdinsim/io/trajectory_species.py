@@ -79,7 +79,7 @@ def read_species_source(path: str | os.PathLike) -> SpeciesSource:
             raise InputFileError(path, "lists no elements", fix="write the element of each "
                                  "type index on one line, in type order")
         return SpeciesSource(path, elements=tuple(words))
-    from ase.io import read
+    from ase.io import read  # ase.io takes seconds to import; only a structure file needs it
 
     try:
         atoms = read(path)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from .trajectory import TrajectoryReader
+
 #: Column roles for :func:`parse_atom_lines`.
 COLUMN_IGNORED = -1
 COLUMN_SPECIES = -2
@@ -43,6 +45,27 @@ def _is_space(c: int) -> bool:
     return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
 
 
+@numba.njit(cache=True, inline="always")
+def _digits(buf, i, end, mantissa, digits, exponent, fraction):
+    """Decimal digits from ``buf[i]`` on, added to ``mantissa`` (at most 18 significant digits
+    kept; beyond them a digit of the integer part raises the ``exponent``); in the ``fraction``
+    each digit kept lowers the exponent. Returns (i after them, mantissa, digits, exponent,
+    whether any digit was read)."""
+    seen = False
+    while i < end and 48 <= buf[i] <= 57:
+        seen = True
+        if digits < 18:
+            mantissa = mantissa * 10 + (buf[i] - 48)
+            if mantissa > 0:
+                digits += 1
+            if fraction:
+                exponent -= 1
+        elif not fraction:
+            exponent += 1
+        i += 1
+    return i, mantissa, digits, exponent, seen
+
+
 @numba.njit(cache=True)
 def _parse_number(buf, i, end, powers):
     """Parse the number in ``buf[i:end]``; return ``(value, ok)``. ``nan``/``inf`` are numbers."""
@@ -60,29 +83,11 @@ def _parse_number(buf, i, end, powers):
                 and (buf[i + 2] | 32) == 102:
             return sign * np.inf, True
         return 0.0, False
-    mantissa = 0
-    digits = 0
-    exponent = 0
-    seen_digit = False
-    while i < end and 48 <= buf[i] <= 57:
-        seen_digit = True
-        if digits < 18:
-            mantissa = mantissa * 10 + (buf[i] - 48)
-            if mantissa > 0:
-                digits += 1
-        else:
-            exponent += 1
-        i += 1
+    i, mantissa, digits, exponent, seen_digit = _digits(buf, i, end, 0, 0, 0, False)
     if i < end and buf[i] == 46:  # .
-        i += 1
-        while i < end and 48 <= buf[i] <= 57:
-            seen_digit = True
-            if digits < 18:
-                mantissa = mantissa * 10 + (buf[i] - 48)
-                if mantissa > 0:
-                    digits += 1
-                exponent -= 1
-            i += 1
+        i, mantissa, digits, exponent, seen_fraction = _digits(buf, i + 1, end, mantissa,
+                                                               digits, exponent, True)
+        seen_digit = seen_digit or seen_fraction
     if not seen_digit:
         return 0.0, False
     if i < end and (buf[i] | 32) in (101, 100):  # e E d D
@@ -331,3 +336,50 @@ class ChunkedText:
                 return True
             if not self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes):
                 return False
+
+
+class TextTrajectoryReader(TrajectoryReader):
+    """What the text formats (extended XYZ, LAMMPS dump) share: frames of header lines, then
+    one line per atom; frame 0's atom lines read as words (for the species), the others parsed
+    by :func:`parse_atom_lines`."""
+
+    text_format = True
+    _first_frame_bytes = 1
+
+    def __init__(self, path):
+        super().__init__(path)
+        text = ChunkedText(self.path)
+        try:
+            header = self._read_header(text, 0)
+            if header is None:
+                raise self.frame_error(0, "the file holds no frame",
+                                       "check that the MD run wrote its trajectory")
+            self._read_first_frame(text, header)
+        finally:
+            text.close()
+
+    def _read_header(self, text: ChunkedText, frame: int):
+        """The header of the next frame (its number of atoms first), or None at the end of
+        the file."""
+        raise NotImplementedError
+
+    def _read_first_frame(self, text: ChunkedText, header) -> None:
+        """Fill ``n_atoms``, ``species``, ``cell`` from frame 0 (its ``header`` read, the
+        text at its first atom line)."""
+        raise NotImplementedError
+
+    def _first_atom_rows(self, text: ChunkedText) -> list[list[bytes]]:
+        """The words of frame 0's ``n_atoms`` atom lines, from where ``text`` stands; notes
+        the size of frame 0 for :meth:`estimated_frame_count`."""
+        rows = []
+        for index in range(self.n_atoms):
+            line = text.readline()
+            if line is None:
+                raise self.frame_error(0, f"the file ends after {index} of {self.n_atoms} "
+                                       "atom lines", "the file is truncated")
+            rows.append(line.split())
+        self._first_frame_bytes = text.offset
+        return rows
+
+    def estimated_frame_count(self) -> int:
+        return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))

@@ -1,4 +1,4 @@
-"""The mixin shared by the four algorithms, as ``AbinsAlgorithm`` is for Abins and Abins2D
+"""The mixin shared by the algorithms, as ``AbinsAlgorithm`` is for Abins and Abins2D
 (mantidproject/mantid ``scripts/abins/abinsalgorithm.py``).
 
 An algorithm file is thin::
@@ -14,13 +14,13 @@ An algorithm file is thin::
         def validateInputs(self):
             return self.validate_parameters()  # the core's own checks, by property
         def PyExec(self):
-            values = self.resolved_parameters()
-            result = self.run_core(compute, values)   # progress, cancel, logging
+            settings = self.settings()             # SqwSettings (SETTINGS), validated once
+            result = self.run_core(compute, settings)  # progress, cancel, logging
             self.set_output("OutputWorkspace", result.workspaces()[0])
 
     AlgorithmFactory.subscribe(MDComputeSqw)
 
-Everything Mantid-specific that the four share lives here: category ``Simulation``, see-also
+Everything Mantid-specific that they share lives here: category ``Simulation``, see-also
 Abins/Abins2D, properties and their validation from the ParameterSet, progress and cancellation,
 messages through ``self.log()`` (with the mdinsim version), provenance sample logs on every
 output, and Spectrum/Table results turned into workspaces and groups.
@@ -68,6 +68,8 @@ class MDAlgorithm:
 
     PARAMETERS
         The step's ParameterSet (``SQW_PARAMETERS``, ...).
+    SETTINGS
+        The step's settings class (``SqwSettings``, ...), which :meth:`settings` builds.
     STEP
         The step name written into the provenance logs (the algorithm name).
     EXCLUDE
@@ -83,6 +85,7 @@ class MDAlgorithm:
     """
 
     PARAMETERS: ParameterSet
+    SETTINGS: type[StepSettings] | None = None
     STEP: str = ""
     EXCLUDE: tuple[str, ...] = ()
     ENABLED_WHEN: Mapping[str, EnabledWhen] = {}
@@ -135,6 +138,15 @@ class MDAlgorithm:
         return validation_issues(self, self.declared_parameters, self.PARAMETERS, fixed,
                                  cross_check)
 
+    def given_parameters(self) -> dict[str, Any]:
+        """Values, by parameter name, of the properties set away from their defaults: what the
+        CLI's given options hold, for a core that merges presets under them (predict's
+        ``demo``). A property set to its own default counts as not given (Mantid keeps no
+        other record)."""
+        return {name: value for name, value in self.parameter_values().items()
+                if value is not None
+                and not self.getProperty(self.PARAMETERS[name].property_name).isDefault}
+
     def resolved_parameters(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The complete, validated parameter dict (``ParameterSet.resolve``); ``fixed`` gives
         values for parameters without a property. Output files (Kind.OUTPUT_FILE) are the
@@ -157,6 +169,20 @@ class MDAlgorithm:
         # Output files and folders can be written: checked before PyExec computes anything.
         check_output_paths(self.PARAMETERS, resolved)
         return resolved
+
+    def settings(self, fixed: Mapping[str, Any] | None = None) -> StepSettings:
+        """The step's settings object (:attr:`SETTINGS`) from the properties, checked as
+        :meth:`resolved_parameters` checks them. Output files keep their defaults there (the
+        core writes none): in Mantid a file is written only where its property names one, see
+        :meth:`output_file`."""
+        resolved = self.resolved_parameters(fixed)
+        return self.SETTINGS.from_values({
+            name: value for name, value in resolved.items()
+            if name not in self.PARAMETERS or self.PARAMETERS[name].kind is not Kind.OUTPUT_FILE})
+
+    def output_file(self, name: str) -> str | None:
+        """The file an output-file property names (parameter ``name``), or None for none."""
+        return self.parameter_values()[name]
 
     # -- running --------------------------------------------------------------------------------
     def progress_reporter(self, start: float = 0.0, end: float = 1.0):
@@ -202,10 +228,11 @@ where to report it (the traceback goes to a log file, as in the CLI).
         return result
 
     # -- outputs --------------------------------------------------------------------------------
-    def provenance(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    def provenance(self, parameters: Mapping[str, Any] | StepSettings) -> dict[str, Any]:
         return provenance_logs(self.STEP or self.name(), parameters)
 
-    def with_provenance(self, item: Spectrum | Table, parameters: Mapping[str, Any] | None
+    def with_provenance(self, item: Spectrum | Table,
+                        parameters: Mapping[str, Any] | StepSettings | None
                         ) -> Spectrum | Table:
         """``item`` with the provenance logs (version, step, parameters) where it lacks them;
         logs the core already wrote are kept."""
@@ -222,7 +249,7 @@ where to report it (the traceback goes to a log file, as in the CLI).
         self.setProperty(property_name, plain(value))
 
     def set_output(self, property_name: str, items: Spectrum | Table | Sequence[Spectrum | Table],
-                   parameters: Mapping[str, Any] | None = None) -> Any:
+                   parameters: Mapping[str, Any] | StepSettings | None = None) -> Any:
         """Set an output workspace property from a Spectrum, a Table or a list of them (a
         WorkspaceGroup whose members are named ``<output>_<item name>``). Returns the
         workspace."""

@@ -107,29 +107,37 @@ def _declare_number(algorithm, parameter: Parameter, doc: str) -> None:
         mandatory = FloatMandatoryValidator() if parameter.type is float else IntMandatoryValidator()
     # EMPTY_DBL/EMPTY_INT exceed any upper bound: an optional unset value must not fail it.
     bounded = _bounded_validator(parameter, array=False, with_upper=not unset)
-    validator = _combine(mandatory, bounded)
+    _declare_value(algorithm, parameter, default, _combine(mandatory, bounded), doc)
+
+
+def _declare_value(algorithm, parameter: Parameter, default: Any, validator, doc: str) -> None:
+    """Declare a single-valued input property, with ``validator`` where there is one
+    (declareProperty takes no ``validator=None``)."""
     if validator is None:
         algorithm.declareProperty(name=parameter.property_name, defaultValue=default, doc=doc,
                                   direction=Direction.Input)
     else:
         algorithm.declareProperty(name=parameter.property_name, defaultValue=default,
                                   validator=validator, doc=doc, direction=Direction.Input)
+
+
+def choice_values(parameter: Parameter) -> list[str]:
+    """The allowed values of a choice's property: its choices, led by "" where it may be left
+    unset (optional, no default), which Mantid's ListValidator otherwise refuses."""
+    unset = "" if not parameter.required and parameter.default is None else None
+    return ([unset] if unset is not None else []) + list(parameter.choices)
 
 
 def _declare_string(algorithm, parameter: Parameter, doc: str) -> None:
     default = "" if parameter.required or parameter.default is None else str(parameter.default)
     validator = None
     if parameter.choices:
-        # An empty value of a mandatory choice reads "Select a value" (ListValidator).
-        validator = StringListValidator(list(parameter.choices))
+        # An empty value of a mandatory choice reads "Select a value" (ListValidator); an
+        # optional one without a default (unset: the core decides) allows the empty value.
+        validator = StringListValidator(choice_values(parameter))
     elif parameter.required:
         validator = StringMandatoryValidator()
-    if validator is None:
-        algorithm.declareProperty(name=parameter.property_name, defaultValue=default, doc=doc,
-                                  direction=Direction.Input)
-    else:
-        algorithm.declareProperty(name=parameter.property_name, defaultValue=default,
-                                  validator=validator, doc=doc, direction=Direction.Input)
+    _declare_value(algorithm, parameter, default, validator, doc)
 
 
 def _declare_array(algorithm, parameter: Parameter, doc: str) -> None:

@@ -6,7 +6,7 @@ macOS, ``%APPDATA%\\mantidproject\\mantid\\Mantid.user.properties`` on Windows) 
 ``mantid.simpleapi`` is imported, which Workbench does at start-up
 (``Framework/PythonInterface/mantid/simpleapi.py`` and ``mantid/kernel/plugins.py``). Every
 ``.py`` file under such a folder is loaded as a module named after the file, so the plugin
-folder ``mantid_mdinsim/algorithms`` holds exactly the four algorithm files and nothing else
+folder ``mantid_mdinsim/algorithms`` holds exactly the algorithm files and nothing else
 (no ``__init__.py``: it would be loaded as a module named ``__init__`` and leave a broken
 ``mantid.simpleapi.__init__`` mock behind).
 
@@ -34,7 +34,8 @@ PLUGIN_DIRECTORIES_KEY = "user.python.plugins.directories"
 #: Mantid separates the folders of that key with semicolons (plugins.PATH_SEPARATOR).
 SEPARATOR = ";"
 #: The algorithms, each in a file of its own name in the plugin folder.
-ALGORITHM_NAMES = ("MDTrainNEP", "MDRunGPUMD", "MDComputeSqw", "MDApplyInstrument")
+ALGORITHM_NAMES = ("MDTrainNEP", "MDRunGPUMD", "MDComputeSqw", "MDApplyInstrument",
+                   "MDPredict")
 
 
 def plugin_directory() -> Path:
@@ -168,14 +169,14 @@ def mantid_in_this_python() -> str | None:
         import mantid  # noqa: F401 - only to find out whether it is there
     except ImportError:
         return None
-    from .version import mantid_version, require_mantid
+    from .version import mantid_version, require_mantid  # imports Mantid, found just above
 
     require_mantid()
     return mantid_version()
 
 
 def register(update_simpleapi: bool = True) -> list[str]:
-    """Subscribe the four algorithms in this Python session (Mantid must be importable).
+    """Subscribe the algorithms in this Python session (Mantid must be importable).
 
     Each algorithm file is loaded as Mantid's plugin loader loads it (a module named after the
     file; loading it runs ``AlgorithmFactory.subscribe``). If ``mantid.simpleapi`` has been
@@ -185,7 +186,7 @@ def register(update_simpleapi: bool = True) -> list[str]:
     from mantid.api import AlgorithmFactory  # noqa: F401 - fails clearly without Mantid
     from mantid.kernel import plugins
 
-    from .version import require_mantid
+    from .version import require_mantid  # imports Mantid: this module loads without it
 
     require_mantid()
 
@@ -197,7 +198,7 @@ def register(update_simpleapi: bool = True) -> list[str]:
             plugins.load_plugin(str(folder / f"{name}.py"))
     simpleapi = sys.modules.get("mantid.simpleapi")
     if update_simpleapi and simpleapi is not None:
-        from mantid.api import AlgorithmManager
+        from mantid.api import AlgorithmManager  # Mantid: this module loads without it
 
         create_function = getattr(simpleapi, "_create_algorithm_function", None)
         if create_function is not None:

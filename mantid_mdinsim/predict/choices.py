@@ -12,8 +12,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import ParameterError
-from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, direct_q_limits,
-                          get_instrument)
+from ..instrument import (CORE_PARAMETERS, DirectGeometryInstrument, InstrumentSettings,
+                          direct_q_limits, get_instrument)
 from ..io.trajectory import open_trajectory
 from ..spectrum import Axis, Spectrum
 from ..units import HBAR_MEV_FS
@@ -37,7 +37,7 @@ def configured_instrument(instrument_parameters: Mapping[str, Any]):
     instrument = get_instrument(instrument_parameters["instrument"])
     core = {name: instrument_parameters[name] for name in CORE_PARAMETERS.names()
             if name in instrument_parameters}
-    return instrument, instrument.configure(CORE_PARAMETERS.resolve(core))
+    return instrument, InstrumentSettings.from_values(core).configure()
 
 
 def instrument_q_max_inv_angstrom(instrument_parameters: Mapping[str, Any],

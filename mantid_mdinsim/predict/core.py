@@ -35,7 +35,7 @@ from typing import Any, Mapping
 from .. import execution
 from ..approximation import FULL, INCOHERENT
 from ..errors import InputFileError, ParameterError
-from ..instrument import CORE_PARAMETERS, get_instrument
+from ..instrument import CORE_PARAMETERS, InstrumentSettings
 from ..io.experiment import load_experiment
 from ..io.paths import check_output_directory, file_digest
 from ..progress import ProgressReporter, ensure_progress
@@ -216,7 +216,7 @@ def predict(parameters: PredictSettings | Mapping[str, Any] | None = None,
 def _check_instrument(settings: PredictSettings) -> None:
     values = {name: value for name, value in instrument_settings(settings).items()
               if name in CORE_PARAMETERS}
-    get_instrument(settings.instrument).configure(CORE_PARAMETERS.resolve(values))
+    InstrumentSettings.from_values(values).configure()
 
 
 __all__ = ["PredictResult", "TemperatureResult", "predict", "resolve_parameters",

@@ -2,10 +2,11 @@
 
 Public surface::
 
-    from mantid_mdinsim.sqw import SQW_PARAMETERS, compute_sqw
+    from mantid_mdinsim.sqw import SQW_PARAMETERS, SqwSettings, compute_sqw
 
-    result = compute_sqw({"trajectories": ["run1.xyz", "run2.xyz"], "time_step_fs": 10.0,
-                          "window": 400, "q_max_inv_angstrom": 10.0}, progress)
+    settings = SqwSettings.from_values(trajectories=["run1.xyz", "run2.xyz"], time_step_fs=10.0,
+                                       window=400, q_max_inv_angstrom=10.0)
+    result = compute_sqw(settings, progress)   # or compute_sqw({...values by name...})
     result.workspaces()     # Spectrum (S(|Q|,E), partials, S(E)) and Table (q-points) objects
     result.save("sqw.nxs")  # processed NeXus + sqw.png
 
@@ -21,7 +22,7 @@ S(q,E) in 1/meV per atom times the weight unit (fm^2 for neutrons).
 
 import importlib
 
-from .parameters import SQW_PARAMETERS
+from .parameters import SQW_PARAMETERS, SqwSettings
 
 #: Public name -> module: imported on first use (numba, scipy, torch are heavy), so that the
 #: parameter definitions (``mdinsim sqw --help``) start fast.
@@ -38,7 +39,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "SQW_PARAMETERS", "compute_sqw", "SqwResult", "CorrelationSums", "StreamingCorrelator",
+    "SQW_PARAMETERS", "SqwSettings", "compute_sqw", "SqwResult", "CorrelationSums",
+    "StreamingCorrelator",
     "QPoints", "spherical_qpoints", "path_qpoints", "file_qpoints", "ScatteringWeights",
     "scattering_weights",
 ]

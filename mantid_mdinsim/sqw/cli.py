@@ -10,35 +10,48 @@ An interrupted run started again with the same arguments resumes from ``<output>
 
 from __future__ import annotations
 
-import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
-from ..progress import terminal_progress
+from ..plot_process import PlotProcess
+from ..progress import ProgressReporter
 from ..step_cli import StepCLI
-from .parameters import SQW_PARAMETERS
-
-COMMAND = StepCLI("sqw", SQW_PARAMETERS, description=(
-    "Compute the dynamic structure factor S(q,w) of MD trajectories (coherent and "
-    "incoherent parts, partials per species, neutron/X-ray/electron weights), averaged "
-    "over |Q| shells or per q-point. Output: a processed NeXus file (Mantid) with "
-    "S(|Q|,E) in 1/meV per atom (times fm^2 for neutron weights) against energy transfer "
-    "E in meV (DeltaE, positive = neutron energy loss; classical, so symmetric), and a PNG "
-    "colour map. Units: fs, frames, 1/Angstrom (2 pi included), meV."))
-add_arguments = COMMAND.add_arguments
+from .parameters import SQW_PARAMETERS, SqwSettings
 
 
-def run(args: argparse.Namespace) -> int:
-    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+def _compute(settings: SqwSettings, progress: ProgressReporter) -> tuple[list[Path], str]:
+    """S(q,w) computed (resumed from ``<output>.checkpoint.npz`` where one is left) and
+    written; returns the files written and the trajectory warnings."""
+    # The plotting process starts first (forked before numba's threads), importing matplotlib
+    # while S(q,w) is computed.
+    with PlotProcess() if settings.plot else nullcontext() as plotter:
+        from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 
-    params = COMMAND.settings(args)
-    output = Path(params["output"])
-    checkpoint = output.with_name(output.name + ".checkpoint.npz")
-    with terminal_progress("mdinsim sqw") as progress:
-        result = compute_sqw(params, progress, checkpoint=checkpoint)
-    if result.logs.get("trajectory_warnings"):
-        print(f"mdinsim sqw: warning: {result.logs['trajectory_warnings']}", file=sys.stderr)
-    written = result.save(output, plot=params["plot"])
+        output = Path(settings.output)
+        checkpoint = output.with_name(output.name + ".checkpoint.npz")
+        result = compute_sqw(settings, progress, checkpoint=checkpoint)
+        return (result.save(output, plot=settings.plot, plotter=plotter),
+                result.logs.get("trajectory_warnings", ""))
+
+
+def _report(outcome: tuple[list[Path], str]) -> None:
+    written, warnings = outcome
+    if warnings:
+        print(f"mdinsim sqw: warning: {warnings}", file=sys.stderr)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
-    return 0
+
+
+COMMAND = StepCLI("sqw", SQW_PARAMETERS, settings_type=SqwSettings, compute=_compute,
+                  report=_report, description=(
+                      "Compute the dynamic structure factor S(q,w) of MD trajectories "
+                      "(coherent and incoherent parts, partials per species, "
+                      "neutron/X-ray/electron weights), averaged over |Q| shells or per "
+                      "q-point. Output: a processed NeXus file (Mantid) with S(|Q|,E) in "
+                      "1/meV per atom (times fm^2 for neutron weights) against energy "
+                      "transfer E in meV (DeltaE, positive = neutron energy loss; classical, "
+                      "so symmetric), and a PNG colour map. Units: fs, frames, 1/Angstrom (2 "
+                      "pi included), meV."))
+add_arguments = COMMAND.add_arguments
+run = COMMAND.run

@@ -1,6 +1,7 @@
 """MDComputeSqw's core: trajectories -> S(|Q|, E) (or S(q, E) per q-point), S(E) and partials.
 
-:func:`compute_sqw` takes the parameters of :data:`~.parameters.SQW_PARAMETERS` and returns an
+:func:`compute_sqw` takes the settings of :data:`~.parameters.SQW_PARAMETERS` (a
+:class:`~.parameters.SqwSettings`, or values by name) and returns an
 :class:`SqwResult`, whose :meth:`~SqwResult.workspaces` are the Spectrum/Table objects that the
 Mantid algorithm turns into workspaces and :meth:`~SqwResult.save` writes (processed NeXus and a
 PNG colour map).
@@ -26,28 +27,35 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
+from ase import units
+from ase.data import atomic_masses, atomic_numbers
 
 from .. import execution
 from ..approximation import FULL, INCOHERENT
 from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
+from ..io.nexus import save_processed_nexus
 from ..io.paths import file_digest
 from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
 from . import averaging
-from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums,
-                          species_pairs)
+from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums, species_pairs,
+                          too_short_error)
 from .engines import make_correlator, resolve_engine
-from .parameters import SQW_PARAMETERS
+from .parameters import SqwSettings
+from .pieces import correlate_in_pieces
 from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
                       spherical_qpoints)
 from .weights import ScatteringWeights, scattering_weights
+
+if TYPE_CHECKING:
+    from ..plot_process import PlotProcess
 
 STEP_NAME = "MDComputeSqw"
 #: A batch of a single trajectory spans about this many windows (batch means for the errors).
@@ -56,8 +64,6 @@ BATCH_WINDOWS = 10
 PRIMITIVE_FRAMES = 50
 #: Largest relative difference of the cells of independent runs of one system.
 RUN_CELL_TOLERANCE = 0.02
-#: The smallest correlation window (the parameter's minimum).
-WINDOW_MINIMUM = int(SQW_PARAMETERS["window"].minimum)
 #: A kinetic temperature of the atoms' motion between frames above this (K) is reported as
 #: unphysical: that estimate is a lower bound (motion between frames is partly undone within
 #: the interval), so a trajectory over it has blown up (seen: an MD run at 1.8e13 K).
@@ -70,8 +76,8 @@ class SqwResult:
 
     Attributes
     ----------
-    parameters
-        The resolved parameters.
+    settings
+        The validated settings.
     energy_mev
         Energy transfer, meV, from -E_max to E_max (2W + 1 points; positive = neutron energy
         loss).
@@ -90,7 +96,7 @@ class SqwResult:
         Sample logs: provenance, weights, q-points, statistics.
     """
 
-    parameters: dict[str, Any]
+    settings: SqwSettings
     energy_mev: np.ndarray
     rows_inv_angstrom: np.ndarray
     q_points: QPoints
@@ -101,10 +107,10 @@ class SqwResult:
 
     @property
     def per_q(self) -> bool:
-        return bool(self.parameters["per_q"])
+        return bool(self.settings.per_q)
 
     def _part_title(self, name: str) -> str:
-        if name == "total" and self.parameters["approximation"] == INCOHERENT:
+        if name == "total" and self.settings.approximation == INCOHERENT:
             return "total in the incoherent approximation"
         if name == "full":
             return "full total (coherent + incoherent)"
@@ -134,14 +140,14 @@ class SqwResult:
             result.append(Spectrum(
                 x=x.copy(), values=values, errors=errors, vertical=vertical.copy(),
                 distribution=True, y_unit="", y_unit_label=self.unit_label,
-                title=f"{kind}, {self._part_title(name)} ({self.parameters['weights']} weights)",
+                title=f"{kind}, {self._part_title(name)} ({self.settings.weights} weights)",
                 name=workspace_name, logs=self._part_logs(name)))
         names = list(self.q_average)
         result.append(Spectrum(
             x=x.copy(), values=np.array([self.q_average[n][0] for n in names]),
             errors=np.array([self.q_average[n][1] for n in names]), vertical=text_axis(names),
             distribution=True, y_unit="", y_unit_label=self.unit_label,
-            title=f"S(E) averaged over the q-points ({self.parameters['weights']} weights)",
+            title=f"S(E) averaged over the q-points ({self.settings.weights} weights)",
             name="sw", logs=self._part_logs("sw")))
         columns: dict[str, Any] = {
             "qx": self.q_points.cartesian[:, 0].copy(), "qy": self.q_points.cartesian[:, 1].copy(),
@@ -158,22 +164,29 @@ class SqwResult:
                             logs=dict(self.logs)))
         return result
 
-    def save(self, path: str | os.PathLike, plot: bool = True) -> list[Path]:
+    def save(self, path: str | os.PathLike, plot: bool = True,
+             plotter: "PlotProcess | None" = None) -> list[Path]:
         """Write the processed NeXus file ``path`` and, with ``plot``, a PNG colour map of the
-        total beside it (``<stem>.png``). Returns the files written."""
-        from ..io.nexus import save_processed_nexus
-
+        total beside it (``<stem>.png``; drawn by ``plotter`` while the NeXus file is written,
+        where one is given). Returns the files written."""
         path = Path(path)
-        written = [save_processed_nexus(path, self.workspaces())]
-        if plot:
-            written.append(self.save_plot(path.with_suffix(".png")))
-        return written
+        picture = self.save_plot(path.with_suffix(".png"), plotter) if plot else None
+        if plotter is None:
+            written = [save_processed_nexus(path, self.workspaces())]
+        else:
+            try:
+                written = [save_processed_nexus(path, self.workspaces())]
+            except BaseException:
+                plotter.discard(*([picture] if picture else []))   # no picture of nothing
+                raise
+            plotter.wait()
+        return written + ([picture] if picture else [])
 
-    def save_plot(self, path: str | os.PathLike) -> Path:
+    def save_plot(self, path: str | os.PathLike,
+                  plotter: "PlotProcess | None" = None) -> Path:
         """Colour map of the total, logarithmic, without the elastic line (|E| < 1.5 energy
-        steps), which would set the colour scale; q-point index up with ``per_q``."""
-        from ..plotting import save_plot
-
+        steps), which would set the colour scale; q-point index up with ``per_q``. Drawn by
+        ``plotter`` (a :class:`~..plot_process.PlotProcess`) where given."""
         total = next(w for w in self.workspaces() if w.name == "sqw")
         step = float(self.energy_mev[1] - self.energy_mev[0])
         values = total.values.copy()
@@ -188,6 +201,10 @@ class SqwResult:
         total = total.copy(**changes)
         finite = values[np.isfinite(values)]
         log_scale = bool(finite.size and np.any(finite > 0))
+        if plotter is not None:
+            return plotter.save_plot(total, path, log_scale=log_scale)
+        from ..plotting import save_plot  # matplotlib takes seconds; only a plot needs it
+
         return save_plot(total, path, log_scale=log_scale)
 
 
@@ -196,7 +213,7 @@ class UnphysicalTrajectoryWarning(UserWarning):
     """The trajectory moves as no physical system does (S(q,w) is computed, with this note)."""
 
 
-def compute_sqw(parameters: Mapping[str, Any] | None = None,
+def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
                 progress: ProgressReporter | None = None, *,
                 checkpoint: str | os.PathLike | None = None,
                 checkpoint_interval_s: float = 300.0,
@@ -206,7 +223,8 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
     Parameters
     ----------
     parameters, kwargs
-        Parameter values by name (``trajectories``, ``time_step_fs``, ``window``, ...).
+        The settings (:class:`~.parameters.SqwSettings`), or values by name
+        (``trajectories``, ``time_step_fs``, ``window``, ...), validated into one.
     progress
         Receives the fraction done; cancelling raises :class:`~mantid_mdinsim.errors.Cancelled`
         between blocks of frames (nothing is written).
@@ -215,20 +233,20 @@ def compute_sqw(parameters: Mapping[str, Any] | None = None,
     memory_bytes
         Budget for the frame buffer and the FFT work arrays.
     """
-    params = SQW_PARAMETERS.resolve(parameters, **kwargs)
+    settings = SqwSettings.from_values(parameters, **kwargs)
     # local workers load the kernels while this process opens and checks the trajectories
-    execution.prepare(params["scheduler"], params["threads_per_worker"], WORKER_MODULES)
+    execution.prepare(settings.scheduler, settings.threads_per_worker, WORKER_MODULES)
     progress = ensure_progress(progress)
-    paths = [Path(p) for p in params["trajectories"]]
+    paths = [Path(p) for p in settings.trajectories]
     _check_distinct(paths)
     readers = []
     try:
         for path in paths:
-            readers.append(open_trajectory(path, species_from=params["species_from"]))
-        _check_frame_interval(readers, params["time_step_fs"])
-        with execution.session(params["scheduler"], params["threads_per_worker"],
+            readers.append(open_trajectory(path, species_from=settings.species_from))
+        _check_frame_interval(readers, settings.time_step_fs)
+        with execution.session(settings.scheduler, settings.threads_per_worker,
                                preload=WORKER_MODULES):
-            return _compute(params, readers, progress, checkpoint, checkpoint_interval_s,
+            return _compute(settings, readers, progress, checkpoint, checkpoint_interval_s,
                             memory_bytes)
     finally:
         for reader in readers:
@@ -265,9 +283,6 @@ class _MotionCheck:
     bound of the real temperature, far above any real one where a run has blown up."""
 
     def __init__(self, species: list[str], cell: np.ndarray, frame_interval_fs: float):
-        from ase import units
-        from ase.data import atomic_masses, atomic_numbers
-
         known = {"D": 2.014, "T": 3.016}
         masses = [known.get(s) or (atomic_masses[atomic_numbers[s]] if s in atomic_numbers
                                    else np.nan) for s in species]
@@ -349,49 +364,39 @@ def _composition(species: list[str]) -> str:
     return " ".join(f"{n}{c}" for n, c in zip(names, counts))
 
 
-def _choose_qpoints(params: dict[str, Any], reader: TrajectoryReader) -> QPoints:
+def _choose_qpoints(settings: SqwSettings, reader: TrajectoryReader) -> QPoints:
     cell = reader.cell
-    if params["q_file"] and params["q_path"]:
+    if settings.q_file and settings.q_path:
         raise ParameterError("q_file", "--q-file and --q-path both choose the q-points",
                              "give one of them")
-    if not params["q_path"]:
-        # Options of the path sampling would otherwise be ignored without a word.
-        if params["zones"] != 1:
-            raise ParameterError("zones", f"{params['zones']} zones are asked, but zones "
-                                 "repeat a --q-path, which is not given",
-                                 "give --q-path too, or leave --zones out")
-        if params["primitive_cell"]:
-            raise ParameterError("primitive_cell", "the primitive cell defines the points of "
-                                 "a --q-path, which is not given",
-                                 "give --q-path too, or leave --primitive-cell out")
-    if params["q_file"]:
-        return file_qpoints(params["q_file"], cell)
-    if params["q_path"]:
-        if params["primitive_cell"]:
-            from ase.io import read
+    if settings.q_file:
+        return file_qpoints(settings.q_file, cell)
+    if settings.q_path:
+        if settings.primitive_cell:
+            from ase.io import read  # ase.io takes seconds to import; only this option needs it
 
             try:
-                primitive = read(params["primitive_cell"]).cell.array
+                primitive = read(settings.primitive_cell).cell.array
             except Exception as error:
-                raise InputFileError(params["primitive_cell"], f"cannot be read as a structure "
+                raise InputFileError(settings.primitive_cell, f"cannot be read as a structure "
                                      f"({error})", fix="give a structure file whose cell is "
                                      "the primitive cell (CIF, POSCAR, extended XYZ)") from None
-            notes = {"primitive_cell_source": str(params["primitive_cell"])}
+            notes = {"primitive_cell_source": str(settings.primitive_cell)}
         else:
             frames = list(itertools.islice(reader.frames(), PRIMITIVE_FRAMES))
             positions = average_structure(frames, cell)
             primitive, symprec = find_primitive_cell(cell, positions, reader.species)
             notes = {"primitive_cell_source": f"spglib on the mean of the first {len(frames)} "
                      f"frames, tolerance {symprec:g} Angstrom"}
-        q_points = path_qpoints(cell, params["q_path"], primitive, params["zones"],
-                                params["q_max_inv_angstrom"], params["seed"])
+        q_points = path_qpoints(cell, settings.q_path, primitive, settings.zones,
+                                settings.q_max_inv_angstrom, settings.seed)
         q_points.notes.update(notes)
         return q_points
-    if params["q_max_inv_angstrom"] is None:
+    if settings.q_max_inv_angstrom is None:
         raise ParameterError("q_max_inv_angstrom", "no q-points are chosen",
                              "give --q-max (spherical sampling), --q-path or --q-file")
-    return spherical_qpoints(cell, params["q_max_inv_angstrom"], params["q_count"],
-                             params["seed"])
+    return spherical_qpoints(cell, settings.q_max_inv_angstrom, settings.q_count,
+                             settings.seed)
 
 
 @dataclass
@@ -490,45 +495,45 @@ class _Spread:
                 self.m2[key.split("|", 1)[1]] = np.array(value)
 
 
-def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
+def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
              progress: ProgressReporter, checkpoint: str | os.PathLike | None,
              checkpoint_interval_s: float, memory_bytes: int) -> SqwResult:
     _check_runs(readers)
     first = readers[0]
-    window = params["window"]
+    window = settings.window
     for reader in readers:
         estimate = reader.estimated_frame_count()
         if reader.format == "ase" and estimate is not None and estimate < window + 1:
-            raise _too_short(reader, estimate, window)
+            raise too_short_error(reader, estimate, window)
     species = sorted(set(first.species))
     try:
-        weights = scattering_weights(params["weights"], species)
+        weights = scattering_weights(settings.weights, species)
     except ParameterError as error:
         raise InputFileError(first.path, error.problem, where="frame 0, species",
                              fix=error.fix) from None
-    approximation = params["approximation"]
-    if approximation == INCOHERENT and params["incoherent"] == "no":
+    approximation = settings.approximation
+    if approximation == INCOHERENT and settings.incoherent == "no":
         raise ParameterError("incoherent", "the incoherent approximation is made of the "
                              "self (incoherent) part, which --incoherent no leaves out",
                              "give --incoherent auto (or yes) with --approximation incoherent")
     incoherent = {"yes": True, "no": False}.get(
-        params["incoherent"], params["weights"] in ("neutron", "none")
+        settings.incoherent, settings.weights in ("neutron", "none")
         or approximation == INCOHERENT)
-    engine = resolve_engine(params["engine"], params["device"], params["precision"])
+    engine = resolve_engine(settings.engine, settings.device, settings.precision)
     progress.report(0.0, "choosing q-points")
-    q_points = _choose_qpoints(params, first)
+    q_points = _choose_qpoints(settings, first)
     q_norms = q_points.norms
-    step = params["q_step_inv_angstrom"] or params["q_width_inv_angstrom"]
-    if params["per_q"]:
+    step = settings.q_step_inv_angstrom or settings.q_width_inv_angstrom
+    if settings.per_q:
         rows, reduce, empty = q_norms, None, np.zeros(len(q_norms), dtype=bool)
     else:
         rows = averaging.shell_grid(q_norms, step)
-        reduce, empty = averaging.shell_weights(q_norms, rows, params["q_width_inv_angstrom"])
+        reduce, empty = averaging.shell_weights(q_norms, rows, settings.q_width_inv_angstrom)
     species_index = np.searchsorted(species, first.species)
-    context = _Context(first.n_atoms, species, [], weights, params["time_step_fs"], q_norms,
+    context = _Context(first.n_atoms, species, [], weights, settings.time_step_fs, q_norms,
                        reduce, incoherent, approximation)
 
-    store = _Checkpoint(checkpoint, params, readers, q_points) if checkpoint else None
+    store = _Checkpoint(checkpoint, settings, readers, q_points) if checkpoint else None
     executor = execution.active()
     state = store.load() if store and not executor.spec.distributed else None
     spread = _Spread()
@@ -537,8 +542,6 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     if executor.spec.distributed:
         # On a cluster: pieces merged in a fixed order (.pieces); the loop below has no runs
         # left to stream.
-        from .pieces import correlate_in_pieces
-
         context.pairs = species_pairs(len(species))
         total, frames_per_run = correlate_in_pieces(
             executor, readers, species_index, len(species), q_points.indices, window,
@@ -546,7 +549,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
                                                     len(species), len(q_norms), memory_bytes),
             lambda sample, total: _add_sample(sample, context, spread, total),
             progress.sub(0.0, 0.98), checkpoint, store.key if store else "", engine=engine,
-            species_from=params["species_from"])
+            species_from=settings.species_from)
         start_run = len(readers)
     if state is not None:
         spread.restore(state)
@@ -560,7 +563,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     done_before = float(sum(estimates[:start_run]) + start_frame)
     last_report = last_save = time.monotonic()
     single = len(readers) == 1
-    motion = _MotionCheck(first.species, first.cell, params["time_step_fs"])
+    motion = _MotionCheck(first.species, first.cell, settings.time_step_fs)
 
     for run in range(start_run, len(readers)):
         reader = readers[run]
@@ -597,7 +600,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
         correlator.finish()
         correlator.close()
         if frame < window + 1:
-            raise _too_short(reader, frame, window)
+            raise too_short_error(reader, frame, window)
         frames_per_run[run] = frame
         sample = correlator.take()
         if sample.windows > 0:
@@ -610,7 +613,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     progress.report(0.99, "writing spectra")
     pooled = context.outputs(total)
     errors = spread.standard_errors()
-    energies = averaging.energy_points_mev(window, params["time_step_fs"])
+    energies = averaging.energy_points_mev(window, settings.time_step_fs)
     parts, q_average = {}, {}
     for key, values in pooled.items():
         kind, name = key.split(":", 1)
@@ -622,7 +625,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
             parts[name] = (values, error)
         else:
             q_average[name] = (values, error)
-    logs = _logs(params, readers, species, weights, q_points, window, frames_per_run, spread,
+    logs = _logs(settings, readers, species, weights, q_points, window, frames_per_run, spread,
                  single, int(np.count_nonzero(empty)), incoherent)
     logs["engine"] = engine.label
     unphysical = motion.warning([r.path for r in readers])
@@ -632,7 +635,7 @@ def _compute(params: dict[str, Any], readers: list[TrajectoryReader],
     if store:
         store.remove()
     progress.report(1.0, "done")
-    return SqwResult(params, averaging.two_sided_energies(energies), np.asarray(rows, float),
+    return SqwResult(settings, averaging.two_sided_energies(energies), np.asarray(rows, float),
                      q_points, parts, q_average, weights.unit_label, logs)
 
 
@@ -651,28 +654,14 @@ def _add_sample(sample: CorrelationSums, context: _Context, spread: _Spread,
     return sample if total is None else total + sample
 
 
-def _too_short(reader: TrajectoryReader, frames: int, window: int) -> InputFileError:
-    minimum = WINDOW_MINIMUM + 1
-    if frames < minimum:
-        # No window fits: advising a smaller --window (as before) cannot help.
-        fix = (f"S(q,w) needs at least {minimum} frames; write frames more often (mdinsim md "
-               "--dump-interval-fs) or run the MD longer (--production-time-ps); a single "
-               "structure has no dynamics")
-    else:
-        fix = f"use --window {frames - 1} or less, or a longer trajectory"
-    return InputFileError(reader.path, f"has {frames} frame{'s' if frames != 1 else ''}, "
-                          f"fewer than the window + 1 = {window + 1} frames needed for "
-                          f"{window} time lags", where=f"frame {frames}", fix=fix)
-
-
-def _logs(params, readers, species, weights, q_points, window, frames_per_run, spread, single,
+def _logs(settings: SqwSettings, readers, species, weights, q_points, window, frames_per_run, spread, single,
           empty_shells, incoherent) -> dict[str, Any]:
     first = readers[0]
-    logs = provenance_logs(STEP_NAME, params)
+    logs = provenance_logs(STEP_NAME, settings)
     logs.update(weights.logs)
     logs.update({key: value for key, value in q_points.notes.items()})
     names, counts = np.unique(first.species, return_counts=True)
-    resolution = averaging.energy_resolution_mev(window, params["time_step_fs"])
+    resolution = averaging.energy_resolution_mev(window, settings.time_step_fs)
     logs.update({
         "n_atoms": int(first.n_atoms),
         "species": " ".join(species),
@@ -684,7 +673,7 @@ def _logs(params, readers, species, weights, q_points, window, frames_per_run, s
         "energy_max_mev": float(resolution * window),
         "incoherent_computed": int(incoherent),
         "incoherent_in_total": int(incoherent and weights.incoherent_in_total),
-        APPROXIMATION_LOG: params["approximation"],
+        APPROXIMATION_LOG: settings.approximation,
         "empty_shells": int(empty_shells),
 
         "normalisation": "per atom (1/N of all atoms); integral over E of S(q,E) = F(q,t=0); "
@@ -704,11 +693,10 @@ def _logs(params, readers, species, weights, q_points, window, frames_per_run, s
 class _Checkpoint:
     """Partial sums of a long run, saved atomically, valid only for the same inputs."""
 
-    def __init__(self, path: str | os.PathLike, params: dict[str, Any],
+    def __init__(self, path: str | os.PathLike, settings: SqwSettings,
                  readers: list[TrajectoryReader], q_points: QPoints):
         self.path = Path(path)
-        identity = {name: params[name] for name in params
-                    if name not in ("output", "plot") + execution.EXECUTION_NAMES}
+        identity = settings.as_values(exclude=("output", "plot") + execution.EXECUTION_NAMES)
         identity["files"] = [(str(r.path.resolve()), r.path.stat().st_size,
                               r.path.stat().st_mtime_ns) for r in readers]
         identity["q"] = hashlib.sha1(q_points.indices.tobytes()).hexdigest()

@@ -57,6 +57,41 @@ def _fill_tables(table_re, table_im, angles_re, angles_im, count, sizes):
                 table_im[d, m, j] = pr * ui + pi * ur
 
 
+@numba.njit(cache=True, inline="always")
+def _tile_tables(coordinates, count, angles_re, angles_im, table_re, table_im, sizes):
+    """The power tables (:func:`_fill_tables`) of the ``count`` atoms (or frames) of a tile,
+    whose fractional coordinates are the rows of ``coordinates``: u = exp(2 pi i s)."""
+    for d in range(3):
+        for j in range(count):
+            s = coordinates[j, d]
+            angle = TWO_PI * (s - np.floor(s))
+            angles_re[d, j] = np.cos(angle)
+            angles_im[d, j] = np.sin(angle)
+    _fill_tables(table_re, table_im, angles_re, angles_im, count, sizes)
+
+
+@numba.njit(cache=True, inline="always")
+def _q_point(magnitude, sign, q):
+    """|n| and sign(n) of q-point ``q``, per axis: the table rows and conjugations it needs."""
+    return (magnitude[q, 0], magnitude[q, 1], magnitude[q, 2],
+            sign[q, 0], sign[q, 1], sign[q, 2])
+
+
+@numba.njit(cache=True, inline="always")
+def _phase(table_re, table_im, m0, m1, m2, s0, s1, s2, j):
+    """exp(i q.r) of tile entry ``j`` (real, imaginary): the product of its three axis factors
+    u_d^|n_d|, conjugated where n_d < 0."""
+    ar = table_re[0, m0, j]
+    ai = s0 * table_im[0, m0, j]
+    br = table_re[1, m1, j]
+    bi = s1 * table_im[1, m1, j]
+    cr = table_re[2, m2, j]
+    ci = s2 * table_im[2, m2, j]
+    abr = ar * br - ai * bi
+    abi = ar * bi + ai * br
+    return abr * cr - abi * ci, abr * ci + abi * cr
+
+
 @numba.njit(nogil=True, cache=True, fastmath=FAST)
 def density_components(fractional, species_bounds, magnitude, sign, sizes, out, t_offset):
     """rho_a(q, t) = sum over atoms i of species a of exp(i q.r_i(t)).
@@ -85,33 +120,16 @@ def density_components(fractional, species_bounds, magnitude, sign, sizes, out, 
             sum_im[:] = 0.0
             for first in range(species_bounds[species], species_bounds[species + 1], TILE):
                 count = min(TILE, species_bounds[species + 1] - first)
-                for d in range(3):
-                    for j in range(count):
-                        s = fractional[t, first + j, d]
-                        angle = TWO_PI * (s - np.floor(s))
-                        angles_re[d, j] = np.cos(angle)
-                        angles_im[d, j] = np.sin(angle)
-                _fill_tables(table_re, table_im, angles_re, angles_im, count, sizes)
+                _tile_tables(fractional[t, first:first + count], count, angles_re, angles_im,
+                             table_re, table_im, sizes)
                 for q in range(n_q):
-                    m0 = magnitude[q, 0]
-                    m1 = magnitude[q, 1]
-                    m2 = magnitude[q, 2]
-                    s0 = sign[q, 0]
-                    s1 = sign[q, 1]
-                    s2 = sign[q, 2]
+                    m0, m1, m2, s0, s1, s2 = _q_point(magnitude, sign, q)
                     acc_re = 0.0
                     acc_im = 0.0
                     for j in range(count):
-                        ar = table_re[0, m0, j]
-                        ai = s0 * table_im[0, m0, j]
-                        br = table_re[1, m1, j]
-                        bi = s1 * table_im[1, m1, j]
-                        cr = table_re[2, m2, j]
-                        ci = s2 * table_im[2, m2, j]
-                        abr = ar * br - ai * bi
-                        abi = ar * bi + ai * br
-                        acc_re += abr * cr - abi * ci
-                        acc_im += abr * ci + abi * cr
+                        re, im = _phase(table_re, table_im, m0, m1, m2, s0, s1, s2, j)
+                        acc_re += re
+                        acc_im += im
                     sum_re[q] += acc_re
                     sum_im[q] += acc_im
             for q in range(n_q):
@@ -141,30 +159,13 @@ def atom_phase_series(fractional, atoms, n_valid, magnitude, sign, sizes, out):
         angles_im = np.empty((3, TILE))
         for first in range(0, n_valid, TILE):
             count = min(TILE, n_valid - first)
-            for d in range(3):
-                for j in range(count):
-                    s = fractional[first + j, atom, d]
-                    angle = TWO_PI * (s - np.floor(s))
-                    angles_re[d, j] = np.cos(angle)
-                    angles_im[d, j] = np.sin(angle)
-            _fill_tables(table_re, table_im, angles_re, angles_im, count, sizes)
+            _tile_tables(fractional[first:first + count, atom], count, angles_re, angles_im,
+                         table_re, table_im, sizes)
             for q in range(n_q):
-                m0 = magnitude[q, 0]
-                m1 = magnitude[q, 1]
-                m2 = magnitude[q, 2]
-                s0 = sign[q, 0]
-                s1 = sign[q, 1]
-                s2 = sign[q, 2]
+                m0, m1, m2, s0, s1, s2 = _q_point(magnitude, sign, q)
                 for j in range(count):
-                    ar = table_re[0, m0, j]
-                    ai = s0 * table_im[0, m0, j]
-                    br = table_re[1, m1, j]
-                    bi = s1 * table_im[1, m1, j]
-                    cr = table_re[2, m2, j]
-                    ci = s2 * table_im[2, m2, j]
-                    abr = ar * br - ai * bi
-                    abi = ar * bi + ai * br
-                    out[i, q, first + j] = complex(abr * cr - abi * ci, abr * ci + abi * cr)
+                    re, im = _phase(table_re, table_im, m0, m1, m2, s0, s1, s2, j)
+                    out[i, q, first + j] = complex(re, im)
         for q in range(n_q):
             for t in range(n_valid, length):
                 out[i, q, t] = 0.0

@@ -9,7 +9,9 @@ from __future__ import annotations
 from ..approximation import CHOICES as APPROXIMATION_CHOICES
 from ..approximation import FULL
 from ..execution import SCHEDULER_PARAMETERS
-from ..parameters import Kind, Parameter, ParameterSet, when
+from dataclasses import dataclass
+
+from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
 #: Trajectory file extensions the readers recognise (the format is also sniffed from content).
 TRAJECTORY_EXTENSIONS = (".xyz", ".extxyz", ".traj", ".lammpstrj", ".dump", ".nc", ".netcdf")
@@ -116,13 +118,43 @@ SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
 #: when given otherwise. (The plot needs an output file, which only Mantid may leave out:
 #: that condition is MDComputeSqw's own.)
 SQW_PARAMETERS = SQW_PARAMETERS.with_conditions({
-    "zones": when("q_path"),
-    "primitive_cell": when("q_path"),
+    # Refused, not only warned of: zones or a primitive cell say that a path was meant.
+    "zones": when("q_path", refuse="zones repeat a --q-path, which is not given"),
+    "primitive_cell": when("q_path", refuse="the primitive cell defines the points of a "
+                           "--q-path, which is not given"),
     "q_width_inv_angstrom": when("per_q", False),
     "q_step_inv_angstrom": when("per_q", False),
     "device": when("engine", "auto", "torch"),
     "precision": when("engine", "auto", "torch"),
 })
 
-#: The parameters the core computation uses (everything except the output files).
-CORE_PARAMETER_NAMES = tuple(n for n in SQW_PARAMETERS.names() if n not in ("output", "plot"))
+
+@dataclass(frozen=True)
+class SqwSettings(StepSettings, parameters=SQW_PARAMETERS):
+    """The validated settings of MDComputeSqw (see :data:`SQW_PARAMETERS` for each one's
+    meaning); build with :meth:`~mantid_mdinsim.parameters.StepSettings.from_values`."""
+
+    trajectories: tuple[str, ...]
+    species_from: str | None
+    time_step_fs: float
+    window: int
+    q_max_inv_angstrom: float | None
+    q_count: int
+    q_file: str | None
+    q_path: str | None
+    zones: int
+    primitive_cell: str | None
+    seed: int
+    weights: str
+    incoherent: str
+    approximation: str
+    q_width_inv_angstrom: float
+    q_step_inv_angstrom: float | None
+    per_q: bool
+    engine: str
+    device: str
+    precision: str
+    output: str
+    plot: bool
+    scheduler: str | None
+    threads_per_worker: int

@@ -37,7 +37,7 @@ from ..execution import Executor, Piece, piece_progress
 from ..io.atomic import atomic_path
 from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter
-from .correlation import BlockPlan, CorrelationSums
+from .correlation import BlockPlan, CorrelationSums, too_short_error
 from .engines import EngineChoice, make_correlator
 
 #: q-points per piece. Every piece parses its frames itself: measured here (docs/scaling.md),
@@ -63,8 +63,6 @@ def correlate_piece(path: str, species_index: np.ndarray, n_species: int,
                     species_from: str | None = None) -> PieceSums:
     """The sums of the starts of batches ``[first_batch, first_batch + n_batches)`` of one
     trajectory (``n_batches`` None: to the end of the file) for the q-points ``q_indices``."""
-    from .compute import _too_short
-
     progress = piece_progress()
     reader = open_trajectory(path, species_from=species_from)
     try:
@@ -90,7 +88,7 @@ def correlate_piece(path: str, species_index: np.ndarray, n_species: int,
                         return PieceSums(samples, frame)
             read = frame - first_frame
             if first_frame == 0 and read < window + 1:
-                raise _too_short(reader, read, window)
+                raise too_short_error(reader, read, window)
             if first_frame > 0 and read < window:
                 # the piece before reached the end of the file and owns these starts
                 return PieceSums([], frame)

@@ -25,8 +25,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import spglib
+from ase.cell import Cell
 
 from ..errors import InputFileError, ParameterError
+from .kernels import sphere_lattice_points
 
 #: Largest distance of a reduced coordinate from an integer still taken as commensurate (the
 #: q-point is then snapped onto the lattice point).
@@ -158,8 +161,6 @@ def spherical_qpoints(cell: np.ndarray, q_max_inv_angstrom: float, q_count: int,
                              f"more than the {MAX_SCANNED_LATTICE_POINTS:.0e} that can be scanned",
                              "give a smaller --q-max (neutron spectrometers reach about 30 "
                              "1/Angstrom at most)")
-    from .kernels import sphere_lattice_points
-
     indices = sphere_lattice_points(reciprocal, limits, float(q_max_inv_angstrom),
                                     float(min(q_prune, q_max_inv_angstrom)), seed % 2**32)
     if len(indices) == 0:
@@ -243,8 +244,6 @@ def find_primitive_cell(cell: np.ndarray, positions: np.ndarray,
     finds a primitive cell smaller than the supercell, and an integer repetition of it, wins.
     Returns the cell and the tolerance used.
     """
-    import spglib
-
     labels = {s: i + 1 for i, s in enumerate(sorted(set(species)))}
     numbers = [labels[s] for s in species]  # isotopes (H and D) are different species here
     fractional = np.linalg.solve(cell.T, positions.T).T % 1.0
@@ -278,7 +277,7 @@ def average_structure(frames: Sequence[np.ndarray], cell: np.ndarray) -> np.ndar
 
 
 def _parse_path(path: str) -> list[list[str]]:
-    from ase.dft.kpoints import parse_path_string
+    from ase.dft.kpoints import parse_path_string  # seconds to import; only --q-path needs it
 
     text = path.replace("Gamma", "G").replace("GAMMA", "G").replace("\u0393", "G")
     text = text.replace("-", "").replace(" ", "")
@@ -296,8 +295,7 @@ def path_qpoints(cell: np.ndarray, path: str, primitive_cell: np.ndarray, zones:
     (``seed``) among those with |G + q| <= q_max for every q of the path. The q-list holds the
     path of zone 0, then the path of zone 1, and so on.
     """
-    from ase.cell import Cell
-    from dynasor.qpoints.tools import find_on_line
+    from dynasor.qpoints.tools import find_on_line  # dynasor takes seconds to import
 
     cell = np.asarray(cell, dtype=float)
     repetition = repetition_matrix(primitive_cell, cell)

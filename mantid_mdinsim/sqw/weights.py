@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from ase.data import atomic_masses, atomic_numbers
 from scipy.constants import physical_constants
 
 from ..errors import ParameterError
@@ -154,8 +155,7 @@ def scattering_weights(kind: str, species: list[str]) -> ScatteringWeights:
 
 
 def _neutron_weights(species: list[str]) -> ScatteringWeights:
-    from ase.data import atomic_masses, atomic_numbers
-    from euphonic.isotopes import sears_1992
+    from euphonic.isotopes import sears_1992  # euphonic takes seconds to import
 
     lengths: dict[str, complex] = {}
     incoherent: dict[str, float] = {}
@@ -198,6 +198,7 @@ def _neutron_weights(species: list[str]) -> ScatteringWeights:
 
 
 def _form_factor_weights(kind: str, species: list[str]) -> ScatteringWeights:
+    # dynasor takes seconds to import; only X-ray and electron weights need it
     from dynasor.post_processing import ElectronScatteringFactors, XRayFormFactors
 
     elements = sorted({ISOTOPE_LABELS.get(s, (s, 0))[0] for s in species})

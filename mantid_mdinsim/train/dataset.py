@@ -27,6 +27,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
+from ..atomistic.species import species_not_covered
 from ..errors import InputFileError, ParameterError
 from ..io.atomic import atomic_path
 
@@ -318,9 +319,8 @@ def resolve_species(training: Dataset, requested: Sequence[str] | None) -> list[
 
 def check_species(dataset: Dataset, species: Sequence[str], role: str) -> None:
     """Every atom of ``dataset`` must be of one of ``species``; name the first that is not."""
-    allowed = set(species)
     for atoms, (path, index) in zip(dataset.structures, dataset.sources):
-        extra = sorted(set(atoms.get_chemical_symbols()) - allowed)
+        extra = species_not_covered(atoms, species)
         if extra:
             if role == "training set":
                 fix = "add it to --species / Species, or remove these structures"

@@ -18,7 +18,7 @@ FWHM_PER_SIGMA = np.sqrt(8 * np.log(2))
 
 def _vision_model():
     vision = get_instrument("VISION")
-    return vision.resolution(vision.configure({}))
+    return vision.resolution(vision.configure())
 
 
 # Published: "dE/E about 1.2 %" (ORNL VISION page), "1-2 % dE/E" (design, Larese et al.).
@@ -41,7 +41,7 @@ def test_vision_resolution_is_used_by_default_and_broadens_a_line(omega0):
 
 def test_vision_resins_model_still_fails_with_the_fix():
     with pytest.raises(ParameterError, match="use resolution 'none'"):
-        get_instrument("VISION").resolution(get_instrument("VISION").configure({}), "vision")
+        get_instrument("VISION").resolution(get_instrument("VISION").configure(), "vision")
 
 
 @pytest.mark.parametrize("omega_mev", [10.0, 150.0, 500.0])

@@ -29,7 +29,7 @@ def test_parameter_files_are_cited_and_plausible(instrument):
     if isinstance(instrument, DirectGeometryInstrument):
         for low, high in instrument.detector_angle_ranges_deg:
             assert 0 < low < high < 180
-        run = instrument.configure({})
+        run = instrument.configure()
         low, high = instrument.incident_energy_limits_mev(run.setting)
         assert low <= run.incident_energy_mev <= high
     else:

@@ -105,6 +105,10 @@ def test_a_file_input_gives_the_same_result(ads, tmp_path):
     ({"Instrument": "TOSCA", "IncidentEnergy": 50.0}, "IncidentEnergy",
      "TOSCA is an indirect-geometry"),
     ({"Instrument": "MARI", "Setting": "Z"}, "Setting", "'Z' is not a setting of MARI"),
+    # Refused by the definition (when(..., refuse=...)), as on the command line.
+    ({"Resolution": "none", "ResolutionModel": "PyChop_fit"}, "ResolutionModel",
+     "PyChop_fit is given, but --resolution none applies no resolution (leave "
+     "--resolution-model out, or give --resolution instrument)"),
 ])
 def test_invalid_combinations_are_reported_by_validate_inputs(ads, properties, name, message):
     properties = {"OutputWorkspace": "out", "Instrument": "MARI", **properties}

@@ -151,3 +151,16 @@ def test_a_trajectory_shorter_than_the_window_fails_with_the_cores_message(ads, 
     with pytest.raises(RuntimeError, match=str(trajectory.name)):
         algorithm.execute()
     assert not ads.doesExist("sqw")
+
+
+def test_zones_without_a_path_are_refused_by_validate_inputs(ads, trajectory):
+    """The refusing condition of the definitions (when("q_path", refuse=...)) reaches Mantid's
+    validateInputs, keyed by the property, with the core's message; with a path it passes."""
+    common = dict(InputTrajectories=str(trajectory), TimeStepFs=5.0, Window=20,
+                  OutputWorkspace="sqw")
+    algorithm = make_algorithm("MDComputeSqw", QMax=4.0, Zones=3, **common)
+    assert algorithm.validateInputs() == {
+        "Zones": "3 is given, but zones repeat a --q-path, which is not given (give --q-path "
+                 "too, or leave --zones out)"}
+    assert make_algorithm("MDComputeSqw", QMax=4.0, QPath="G-X", Zones=3,
+                          **common).validateInputs() == {}

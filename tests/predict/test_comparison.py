@@ -44,9 +44,8 @@ def test_tosca_crosses_the_111_point_where_the_kinematics_say(silicon_points):
     """Indirect geometry: |Q|^2 = ki^2 + kf^2 - 2 ki kf cos(2 theta), so at |Q| = |G|
     ki = kf cos(2 theta) + sqrt(G^2 - kf^2 sin^2(2 theta)) and E = hbar^2 ki^2 / 2m - Ef."""
     from mantid_mdinsim.instrument import get_instrument
-    from mantid_mdinsim.instrument.parameters import CORE_PARAMETERS
 
-    run = get_instrument("TOSCA").configure(CORE_PARAMETERS.resolve({"instrument": "TOSCA"}))
+    run = get_instrument("TOSCA").configure()
     crossings = bragg_crossings(silicon_points, {"instrument": "TOSCA"}, 1.0, 100.0)
     g111 = silicon_points[0].q_inv_angstrom
     for bank in run.banks:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ParameterError
+from ..correlation import DEFAULT_MEMORY_BYTES, StreamingCorrelator
 from ..parameters import DEVICE_CHOICES, ENGINE_CHOICES, PRECISION_CHOICES
 
 
@@ -59,7 +60,7 @@ def cuda_available() -> bool:
         return False
     if not _nvidia_driver_loaded() or importlib.util.find_spec("torch") is None:
         return False
-    import torch
+    import torch  # optional (the torch-engine extra), seconds to import
 
     return bool(torch.cuda.is_available())
 
@@ -103,16 +104,12 @@ def make_correlator(choice: EngineChoice, species_index: np.ndarray, n_species: 
     """A streaming correlator of the chosen engine; every engine takes these arguments and
     returns the same :class:`~..correlation.CorrelationSums` (see
     :class:`~..correlation.StreamingCorrelator` for their meaning)."""
-    from ..correlation import DEFAULT_MEMORY_BYTES
-
     memory_bytes = DEFAULT_MEMORY_BYTES if memory_bytes is None else memory_bytes
     if choice.engine == "torch":
-        from .torch_engine import TorchCorrelator
+        from .torch_engine import TorchCorrelator  # imports torch: optional, heavy
 
         return TorchCorrelator(species_index, n_species, q_indices, window, incoherent,
                                memory_bytes=memory_bytes, device=choice.device,
                                precision=choice.precision, plan=plan)
-    from ..correlation import StreamingCorrelator
-
     return StreamingCorrelator(species_index, n_species, q_indices, window, incoherent,
                                memory_bytes=memory_bytes, workers=workers, plan=plan)
