@@ -11,9 +11,9 @@ runs (NVT 0.2 ps, NVE, 2 fs steps) of the published Si NEP.
 
 For each N of ``--workers`` the work runs twice on one fresh ``local:N`` cluster:
 
-* **whole command** (what ``mdinsim sqw --scheduler local:N`` costs): cluster start-up, the work
-  on cold workers (each worker imports the package and loads numba's cache or calorine in its
-  first piece), and closing the cluster;
+* **whole command** (what ``mdinsim sqw --scheduler local:N`` costs): cluster start-up (on Linux
+  a fresh forkserver importing the step's modules, the workers forked from it; elsewhere each
+  worker imports them in its first piece), the work on the new workers, and closing;
 * **compute phase**: the same work again on the now warm cluster (start-up excluded).
 
 Besides wall times it prints where the time goes, from the pieces' own timings
@@ -106,10 +106,23 @@ def timed(executor, call) -> tuple[object, Phase]:
     return result, Phase(wall, client_cpu, [t.cpu_s for t in timings], span, worker_cpu, busy)
 
 
-def compare_scaling(args, label: str, work, agreement) -> None:
+def fresh_forkserver() -> None:
+    """Stop the forkserver local workers are forked from (Linux), so that the next cluster
+    starts its own, as a command does (a later cluster of a process reuses it)."""
+    from multiprocessing import forkserver
+
+    from mantid_mdinsim import execution
+
+    with contextlib.suppress(AttributeError):     # CPython's private stop (3.8 and later)
+        forkserver._forkserver._stop()
+    execution._forkserver_environ = None
+
+
+def compare_scaling(args, label: str, work, agreement, preload=()) -> None:
     """Time ``work(tag)`` in process, then for each N of ``args.workers`` as a whole command on
-    a fresh local:N and again on the warm cluster; print times, where they go, speed-ups over
-    the first N, Amdahl estimates and ``agreement(reference, result)``."""
+    a fresh local:N (its own forkserver importing ``preload``) and again on the warm cluster;
+    print times, where they go, speed-ups over the first N, Amdahl estimates and
+    ``agreement(reference, result)``."""
     from mantid_mdinsim import execution
 
     with execution.session("none") as executor:   # cold, as a command: imports included
@@ -117,8 +130,9 @@ def compare_scaling(args, label: str, work, agreement) -> None:
     print(f"  in process ({label}): {phase.wall_s:.1f} s, {phase.client_cpu_s:.1f} processor-s")
     whole, warm = {}, {}
     for workers in args.workers:
+        fresh_forkserver()
         started = time.perf_counter()
-        with execution.session(f"local:{workers}") as executor:
+        with execution.session(f"local:{workers}", preload=preload) as executor:
             startup = time.perf_counter() - started
             name = f"{label.split(',')[0]}-local{workers}"
             with execution_report(args, executor, f"{name}-cold"):
@@ -173,6 +187,7 @@ def sqw_benchmark(folder: Path, args) -> None:
     from bench_sqw import write_trajectory
 
     from mantid_mdinsim.sqw import compute_sqw
+    from mantid_mdinsim.sqw.compute import WORKER_MODULES
     from mantid_mdinsim.sqw.qpoints import spherical_qpoints
 
     path = folder / "trajectory.xyz"
@@ -192,7 +207,7 @@ def sqw_benchmark(folder: Path, args) -> None:
         return f"largest difference from in process {difference:.1e} (relative)"
 
     compare_scaling(args, "sqw, numba threads: all cores", lambda tag: compute_sqw(settings),
-                    agreement)
+                    agreement, WORKER_MODULES)
 
 
 def md_benchmark(folder: Path, args) -> None:
@@ -200,6 +215,7 @@ def md_benchmark(folder: Path, args) -> None:
     from ase.io import write
 
     from mantid_mdinsim.md import run_md
+    from mantid_mdinsim.md.core import WORKER_MODULES
 
     structure = folder / "si.xyz"
     write(structure, bulk("Si", "diamond", a=5.43, cubic=True), format="extxyz")
@@ -216,7 +232,8 @@ def md_benchmark(folder: Path, args) -> None:
         return f"trajectories byte-identical to in process: {same}"
 
     compare_scaling(args, "md, one run after the other",
-                    lambda tag: run_md(values, output_dir=str(folder / tag)), agreement)
+                    lambda tag: run_md(values, output_dir=str(folder / tag)), agreement,
+                    WORKER_MODULES)
 
 
 def main() -> None:

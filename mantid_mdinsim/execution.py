@@ -336,8 +336,10 @@ def _connection_lost(error: BaseException) -> bool:
 class DaskExecutor(Executor):
     """Pieces as Dask futures on a cluster (started here for local/slurm/pbs)."""
 
-    def __init__(self, spec: SchedulerSpec, notify: Callable[[str], None] | None = None):
+    def __init__(self, spec: SchedulerSpec, notify: Callable[[str], None] | None = None,
+                 preload: Sequence[str] = ()):
         self.spec = spec
+        self.preload = tuple(preload)
         self.notify = notify or (lambda text: print(text, file=sys.stderr, flush=True))
         self.cluster = None
         self.client = None
@@ -348,6 +350,8 @@ class DaskExecutor(Executor):
 
     # -- set-up ---------------------------------------------------------------------------
     def _start(self) -> None:
+        if self.spec.kind == "local":
+            prepare(f"local:{self.spec.workers}", self.spec.threads_per_worker, self.preload)
         try:
             from distributed import Client
         except ImportError:
@@ -359,7 +363,8 @@ class DaskExecutor(Executor):
             if spec.kind == "local":
                 self._saved_environment = _environment()
                 try:
-                    self.cluster = make_local_cluster(spec.workers, spec.threads_per_worker)
+                    self.cluster = make_local_cluster(spec.workers, spec.threads_per_worker,
+                                                      self.preload)
                 finally:
                     _restore_environment(self._saved_environment)
             elif spec.kind in ("slurm", "pbs"):
@@ -566,29 +571,114 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
                     "NUMBA_NUM_THREADS")
 
 
-def make_local_cluster(n_workers: int, threads_per_worker: int = 1):
+def make_local_cluster(n_workers: int, threads_per_worker: int = 1,
+                       preload: Sequence[str] = ()):
     """A LocalCluster of ``n_workers`` worker processes on 127.0.0.1, each running one piece at
     a time with ``threads_per_worker`` threads: N x threads cores in all (a worker of T Dask
     threads would run T pieces of T threads each). Each worker offers ``GPU=1`` (so that GPUMD
-    runs go one per worker; limit the GPUs a worker sees with CUDA_VISIBLE_DEVICES)."""
+    runs go one per worker; limit the GPUs a worker sees with CUDA_VISIBLE_DEVICES).
+
+    On Linux the workers are forked from a forkserver that has imported ``preload`` (see
+    :func:`prepare_local_workers`), elsewhere spawned (Dask's default)."""
     import dask
     from distributed import LocalCluster
 
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-    environ.update({name: threads_per_worker for name in THREAD_VARIABLES})
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    environ = _worker_environ(threads_per_worker)
+    method = prepare_local_workers(threads_per_worker, preload)
+    options: dict[str, Any] = {}
+    if method == "forkserver":
+        # a forked worker has the forkserver's environment: the nanny sets this process's
+        # present one in it (as a spawned worker would inherit it), but for the variables
+        # that act at start-up, which the forkserver had already (checked)
+        options["env"] = {name: value for name, value in os.environ.items()
+                          if name not in environ}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                          "distributed.worker.multiprocessing-method": method}):
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                             host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                            resources={"GPU": 1}, silence_logs=40)
+                            resources={"GPU": 1}, silence_logs=40, **options)
+
+
+def _worker_environ(threads_per_worker: int) -> dict[str, str]:
+    """What must be in the environment of a local worker process from its start (the nanny
+    writes it before it starts one): Dask's ``distributed.nanny.pre-spawn-environ`` with the
+    thread counts of ``threads_per_worker``, and the hash seed the nanny gives its workers."""
+    import dask
+
+    environ = {name: str(value) for name, value in
+               dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()}
+    environ.update({name: str(threads_per_worker) for name in THREAD_VARIABLES})
+    environ.setdefault("PYTHONHASHSEED", os.environ.get("PYTHONHASHSEED", "6640"))
+    return environ
+
+
+#: The environment the forkserver of local workers started with (None: not started). Python
+#: starts one per process; its children get its environment.
+_forkserver_environ: dict[str, str] | None = None
+
+
+def prepare_local_workers(threads_per_worker: int = 1, preload: Sequence[str] = ()) -> str:
+    """Start (without waiting) the forkserver that local workers are forked from, with the
+    modules ``preload`` imported, and return the start method for them: ``forkserver``, else
+    ``spawn`` (Dask's default) off Linux, where the configuration asks for another method, or
+    where the forkserver already runs with start-up variables other than the workers need now
+    (other threads per worker), or with a variable removed since.
+
+    Why: a spawned worker starts Python, imports Dask and, in its first piece, this package and
+    the step's libraries (numba's kernels, calorine): 1 to 3 processor-s per worker, each worker
+    anew, and its interpreter's shutdown adds about a second to closing the cluster. Forked
+    from a forkserver that imported them once, a worker starts in milliseconds with them loaded
+    and exits at once. Forking this process instead would be unsafe (its other threads may hold
+    locks); the forkserver is a fresh single-threaded process, which stays (idle) until this
+    process ends, for the next cluster. Calling this early (:func:`prepare`, before a step's
+    own checks) lets the forkserver's imports overlap them.
+    """
+    global _forkserver_environ
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    import dask
+    import distributed  # noqa: F401  - its configuration: start method, pre-spawn-environ
+
+    configured = dask.config.get("distributed.worker.multiprocessing-method")
+    if sys.platform != "linux" or configured != "spawn":
+        return configured
+    environ = _worker_environ(threads_per_worker)
+    if _forkserver_environ is not None:
+        same = all(_forkserver_environ.get(name) == value for name, value in environ.items())
+        removed = set(_forkserver_environ) - set(os.environ) - set(environ)
+        return "forkserver" if same and not removed else "spawn"
+    saved = _environment()
+    try:
+        os.environ.update(environ)
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["distributed", "distributed.nanny", "distributed.worker", __name__, *preload])
+        forkserver.ensure_running()
+        _forkserver_environ = dict(os.environ)
+    finally:
+        _restore_environment(saved)
+    # Dask sets its own preload list on first use, importing its optional packages (pandas,
+    # bokeh, ...) into this process for it; the forkserver runs already: skip that
+    import distributed.utils
+
+    distributed.utils._forkserver_preload_set = True
+    return "forkserver"
+
+
+def prepare(scheduler: str | None = None, threads_per_worker: int = 1,
+            preload: Sequence[str] = ()) -> None:
+    """For ``local:N``: start preparing the workers now (:func:`prepare_local_workers`), so that
+    their loading overlaps what the step does before its :func:`session`. Else nothing."""
+    with contextlib.suppress(MdinsimError):   # a bad value is reported by session()
+        if parse_scheduler(scheduler, threads_per_worker).kind == "local":
+            with contextlib.suppress(ImportError):   # no Dask: session() says so
+                prepare_local_workers(threads_per_worker, preload)
 
 
 def _environment() -> dict[str, str | None]:
     """This process's values of the variables Dask's nanny overwrites before it spawns a worker
-    (``distributed.nanny.pre-spawn-environ``)."""
-    import dask
-
-    names = set(dask.config.get("distributed.nanny.pre-spawn-environ", {})) | set(
-        THREAD_VARIABLES)
+    (``distributed.nanny.pre-spawn-environ``, the hash seed)."""
+    names = set(_worker_environ(1))
     return {name: os.environ.get(name) for name in names}
 
 
@@ -633,8 +723,11 @@ def active() -> Executor:
 
 @contextlib.contextmanager
 def session(scheduler: str | None = None, threads_per_worker: int = 1,
-            notify: Callable[[str], None] | None = None) -> Iterator[Executor]:
-    """The executor for ``scheduler`` (see :func:`parse_scheduler`), active inside the block.
+            notify: Callable[[str], None] | None = None,
+            preload: Sequence[str] = ()) -> Iterator[Executor]:
+    """The executor for ``scheduler`` (see :func:`parse_scheduler`), active inside the block;
+    ``preload``: modules the step's pieces import, loaded once for all local workers (see
+    :func:`prepare_local_workers`).
 
     Inside a session that is already active (``mdinsim predict`` running its steps), the same
     executor is used where the scheduler is the same or not given, so a cluster starts once.
@@ -644,7 +737,7 @@ def session(scheduler: str | None = None, threads_per_worker: int = 1,
     if current is not None and (scheduler is None or current.spec == spec):
         yield current
         return
-    executor = (DaskExecutor(spec, notify) if spec.distributed
+    executor = (DaskExecutor(spec, notify, preload) if spec.distributed
                 else InProcessExecutor(threads_per_worker))
     token = _active.set(executor)
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,64 @@ def test_local_workers_run_one_piece_at_a_time_with_the_threads_given(monkeypatc
     timing = executor.timings[0]
     assert timing.key == "pools" and timing.worker.startswith("tcp://127.0.0.1:")
     assert 0 <= timing.cpu_s and 0 <= timing.wall_s < 60
+
+
+def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
+    import sys
+
+    return (os.getpid(), os.getppid(), "mantid_mdinsim.sqw.pieces" in sys.modules,
+            os.environ.get(variable))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forkserver: Linux only")
+def test_local_workers_start_warm_see_the_present_environment_and_leave_no_process():
+    """On Linux, local workers are forked from a forkserver that imported the step's modules
+    (preload): a worker has them loaded before any piece imports them; a variable set here after
+    the forkserver started still reaches the workers of a later cluster (as it would a spawned
+    worker); once the session closed no worker process is left, only the idle forkserver, a
+    child of this process without children that ends with it. In a fresh process: this one's
+    forkserver may have started for another test's threads per worker."""
+    pytest.importorskip("psutil")
+    environment = {name: value for name, value in os.environ.items()
+                   if name != execution.SCHEDULER_ENV}
+    completed = subprocess.run(
+        [sys.executable, "-c", "from tests.test_execution import _check_forkserver_workers; "
+         "_check_forkserver_workers()"], cwd=ROOT, env=environment, capture_output=True,
+        text=True, timeout=240)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().endswith("checked")
+
+
+def _check_forkserver_workers() -> None:
+    import psutil
+
+    name = "MDINSIM_TEST_WORKER_VARIABLE"
+    preload = ("mantid_mdinsim.sqw.pieces",)
+    seen = []
+    for value in ("first", "second"):
+        execution.prepare("local:2", 1, preload)          # as a step does before its checks
+        os.environ[name] = value                          # ... after the forkserver started
+        with execution.session("local:2", preload=preload,
+                               notify=lambda text: None) as executor:
+            seen.append(executor.run([Piece(f"state{i}", _worker_state, (name,))
+                                      for i in range(2)]))
+    assert "mantid_mdinsim.sqw.pieces" not in sys.modules      # loaded by the workers only
+    for states, value in zip(seen, ("first", "second")):
+        assert [state[2:] for state in states] == [(True, value)] * 2, states
+        parents = {state[1] for state in states}
+        assert len(parents) == 1 and parents != {os.getpid()}    # forked by one forkserver
+        for pid, *_ in states:
+            assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+    server = psutil.Process(seen[0][0][1])
+    assert server.ppid() == os.getpid() and not server.children()
+    # multiprocessing's resource tracker, which also ends with this process, may stay too
+    leftover = [child for child in psutil.Process().children(recursive=True)
+                if child.pid != server.pid and "multiprocessing" in " ".join(child.cmdline())
+                and "resource_tracker" not in " ".join(child.cmdline())]
+    assert not leftover, leftover
+    print("checked")
+
+
+def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
+    return (os.getpid(), os.getppid(), "mantid_mdinsim.sqw.pieces" in sys.modules,
+            os.environ.get(variable))

@@ -38,6 +38,9 @@ from .summary import write_summary
 STEP_NAME = steps.MD
 PARAMETERS_FILE = "parameters.json"
 SUMMARY_FILE = "summary.json"
+#: What an MD piece imports (CPU backend: calorine, seconds): loaded once for all local workers
+#: (execution.prepare_local_workers).
+WORKER_MODULES = ("mantid_mdinsim.md.tasks", "mantid_mdinsim.md.cpu", "calorine.calculators")
 
 #: Parameters that do not change what a run computes: a folder made with other values of
 #: these resumes and reuses its runs.
@@ -245,6 +248,8 @@ def run_md(parameters: MDSettings | Mapping[str, Any] | None = None,
         name: str(Path(getattr(settings, name)).expanduser().resolve())
         for name in ("structure", "model", "output_dir")})
     values = settings.as_values()
+    # local workers load calorine while this process checks the inputs and the model
+    execution.prepare(settings.scheduler, settings.threads_per_worker, WORKER_MODULES)
     check_output_paths(MD_PARAMETERS, values)
     model = read_model_info(settings.model)
     structure = load_structure(settings.structure, settings.min_atom_distance_angstrom)
@@ -275,7 +280,8 @@ def run_md(parameters: MDSettings | Mapping[str, Any] | None = None,
     logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
 
     work = progress.sub(0.02, 1.0)
-    with execution.session(settings.scheduler, settings.threads_per_worker) as executor:
+    with execution.session(settings.scheduler, settings.threads_per_worker,
+                           preload=WORKER_MODULES) as executor:
         jobs = [MDJob(spec, protocol, atoms, str(model.path), logs,
                       settings.min_atom_distance_angstrom) for spec in specs]
         engine = make_backend(backend, executable, protocol, settings.processes)

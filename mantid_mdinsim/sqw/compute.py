@@ -234,6 +234,8 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
         Budget for the frame buffer and the FFT work arrays.
     """
     settings = SqwSettings.from_values(parameters, **kwargs)
+    # local workers load the kernels while this process opens and checks the trajectories
+    execution.prepare(settings.scheduler, settings.threads_per_worker, WORKER_MODULES)
     progress = ensure_progress(progress)
     paths = [Path(p) for p in settings.trajectories]
     _check_distinct(paths)
@@ -242,13 +244,17 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
         for path in paths:
             readers.append(open_trajectory(path, species_from=settings.species_from))
         _check_frame_interval(readers, settings.time_step_fs)
-        with execution.session(settings.scheduler, settings.threads_per_worker):
+        with execution.session(settings.scheduler, settings.threads_per_worker,
+                               preload=WORKER_MODULES):
             return _compute(settings, readers, progress, checkpoint, checkpoint_interval_s,
                             memory_bytes)
     finally:
         for reader in readers:
             reader.close()
 
+
+#: What a piece imports: loaded once for all local workers (execution.prepare_local_workers).
+WORKER_MODULES = ("mantid_mdinsim.sqw.pieces",)
 
 #: Relative mismatch between --time-step-fs and the frame times of a file that is refused.
 FRAME_INTERVAL_TOLERANCE = 1e-3
