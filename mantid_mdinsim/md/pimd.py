@@ -12,7 +12,8 @@ Two i-PI simulations per run, each in its own folder under ``<run>/ipi.partial/`
    free; ``nve``: one bead (i-PI contracts the ring polymer to its centroid), classical NVE.
 
 The trajectory holds the centroid positions (as GPUMD's ``dump_xyz`` does in PIMD runs), with
-``Time`` counted from the start of equilibration. The thermo table holds i-PI's
+``Time`` counted from the start of equilibration, in the orientation of the structure given
+(i-PI runs in its upper-triangular one, :func:`ipi_orientation`). The thermo table holds i-PI's
 centroid-virial kinetic energy and pressure for the ring polymer (the MD ones for one bead).
 An interrupted phase restarts from i-PI's own checkpoint (``<checkpoint>``, which carries the
 random generator's state); i-PI appends to its outputs then, and rows and frames repeated
@@ -37,6 +38,7 @@ import numpy as np
 from ase import Atoms, units
 
 from ..errors import ExternalProgramError, PhysicsError
+from ..lifetime import parent_death_preexec
 from ..progress import ProgressReporter
 from . import outputs
 from .backends import MDJob, RunFolderBackend
@@ -210,8 +212,11 @@ def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_pa
     try:
         handle = open(server_log, "a")
         handles.append(handle)
+        # Stopped in `finally` on an error, Ctrl-C, a cancel or SIGTERM of the command
+        # (lifetime.py), and told by the kernel (Linux) when the command dies by SIGKILL.
         server = subprocess.Popen([*server_command, input_file.name], cwd=directory,
-                                  stdout=handle, stderr=subprocess.STDOUT)
+                                  stdout=handle, stderr=subprocess.STDOUT,
+                                  preexec_fn=parent_death_preexec())
         processes.append(server)
         clients = []
         for index in range(n_clients):
@@ -220,7 +225,7 @@ def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_pa
             clients.append(subprocess.Popen(
                 [sys.executable, "-m", "mantid_mdinsim.md.pimd", address, model_path,
                  str(structure_file)], cwd=directory, stdout=client_log,
-                stderr=subprocess.STDOUT))
+                stderr=subprocess.STDOUT, preexec_fn=parent_death_preexec()))
         processes.extend(clients)
         while server.poll() is None:
             on_poll()
