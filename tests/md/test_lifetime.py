@@ -52,8 +52,22 @@ def _thermo(output: Path, run: str) -> np.ndarray:
                          dtype=None, encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, si_structure, si_model) -> Path:
+    """The same runs without interruption, in this process (one process: no start-up cost;
+    the runs do not depend on the number of processes)."""
+    from mantid_mdinsim.cli import main
+
+    output = tmp_path_factory.mktemp("uninterrupted")
+    command = _command(si_structure, si_model, output)[3:]
+    command[command.index("--processes") + 1] = "1"
+    assert main(command) == 0
+    return output
+
+
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
-def test_killed_command_leaves_no_worker_and_resumes(tmp_path, si_structure, si_model, number):
+def test_killed_command_leaves_no_worker_and_resumes(tmp_path, si_structure, si_model, number,
+                                                     uninterrupted):
     output = tmp_path / "runs"
     command = _command(si_structure, si_model, output)
     process, children = _start_and_wait_for_checkpoints(command, output)
@@ -66,17 +80,10 @@ def test_killed_command_leaves_no_worker_and_resumes(tmp_path, si_structure, si_
         assert "resumes from its last checkpoint" in process.stderr.read().decode()
     for run in RUNS:
         assert not (output / run / THERMO_NAME).exists()   # not complete, not published
-    # The same command again completes both runs from their checkpoints ...
+    # The same command again completes both runs from their checkpoints, with the thermo of
+    # the uninterrupted runs.
     subprocess.run(command, check=True, capture_output=True)
-    # ... with the thermo of an uninterrupted run (only for TERM: one reference suffices).
-    if number == signal.SIGTERM:
-        reference = tmp_path / "reference"
-        subprocess.run(_command(si_structure, si_model, reference), check=True,
-                       capture_output=True)
-        for run in RUNS:
-            resumed, uninterrupted = _thermo(output, run), _thermo(reference, run)
-            for name in ("potential_energy_ev", "temperature_k"):
-                np.testing.assert_array_equal(resumed[name], uninterrupted[name])
-    else:
-        for run in RUNS:
-            assert (output / run / THERMO_NAME).is_file()
+    for run in RUNS:
+        resumed, reference = _thermo(output, run), _thermo(uninterrupted, run)
+        for name in ("potential_energy_ev", "temperature_k"):
+            np.testing.assert_array_equal(resumed[name], reference[name])
