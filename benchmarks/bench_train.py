@@ -34,12 +34,14 @@ SI_TERSOFF = TersoffParameters(m=3.0, gamma=1.0, lambda3=0.0, c=1.0039e5, d=16.2
                                R=2.85, D=0.15, lambda1=2.4799, A=1830.8)
 
 
-def silicon_set(count: int, seed: int) -> list:
+def silicon_set(count: int, seed: int, repeat: int = 2) -> list:
+    """``count`` diamond Si cells (``repeat``^3 conventional cells of 8 atoms), strained by up
+    to 2 % and rattled by 0.1 Angstrom, labelled with Tersoff's Si(C) potential."""
     rng = np.random.default_rng(seed)
     structures = []
     for _ in range(count):
         atoms = bulk("Si", "diamond", 5.431 * (1 + rng.uniform(-0.02, 0.02)), cubic=True)
-        atoms = atoms.repeat(2)
+        atoms = atoms.repeat(repeat)
         atoms.rattle(0.1, seed=int(rng.integers(1 << 30)))
         atoms.calc = Tersoff({("Si", "Si", "Si"): SI_TERSOFF})
         results = dict(energy=atoms.get_potential_energy(), forces=atoms.get_forces(),

@@ -4,7 +4,7 @@
   parameter definitions, and ``validateInputs`` from the core's validation;
 * :mod:`.workspaces`: Spectrum <-> Workspace2D, Table <-> TableWorkspace, WorkspaceGroups;
 * :mod:`.progress`: the core's ProgressReporter over ``mantid.api.Progress`` (with Cancel);
-* :mod:`.algorithm_base`: the mixin of the four algorithms in ``algorithms/``;
+* :mod:`.algorithm_base`: the mixin of the algorithms in ``algorithms/``;
 * :mod:`.registration` and :mod:`.cli`: ``mdinsim mantid-register`` and :func:`register`.
 
 Importing this package does not import Mantid (the CLI must work without it); the modules that

@@ -1,4 +1,4 @@
-"""The mixin shared by the four algorithms, as ``AbinsAlgorithm`` is for Abins and Abins2D
+"""The mixin shared by the algorithms, as ``AbinsAlgorithm`` is for Abins and Abins2D
 (mantidproject/mantid ``scripts/abins/abinsalgorithm.py``).
 
 An algorithm file is thin::
@@ -20,7 +20,7 @@ An algorithm file is thin::
 
     AlgorithmFactory.subscribe(MDComputeSqw)
 
-Everything Mantid-specific that the four share lives here: category ``Simulation``, see-also
+Everything Mantid-specific that they share lives here: category ``Simulation``, see-also
 Abins/Abins2D, properties and their validation from the ParameterSet, progress and cancellation,
 messages through ``self.log()`` (with the mdinsim version), provenance sample logs on every
 output, and Spectrum/Table results turned into workspaces and groups.
@@ -137,6 +137,15 @@ class MDAlgorithm:
         :func:`~mantid_mdinsim.mantid.properties.validation_issues`)."""
         return validation_issues(self, self.declared_parameters, self.PARAMETERS, fixed,
                                  cross_check)
+
+    def given_parameters(self) -> dict[str, Any]:
+        """Values, by parameter name, of the properties set away from their defaults: what the
+        CLI's given options hold, for a core that merges presets under them (predict's
+        ``demo``). A property set to its own default counts as not given (Mantid keeps no
+        other record)."""
+        return {name: value for name, value in self.parameter_values().items()
+                if value is not None
+                and not self.getProperty(self.PARAMETERS[name].property_name).isDefault}
 
     def resolved_parameters(self, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The complete, validated parameter dict (``ParameterSet.resolve``); ``fixed`` gives

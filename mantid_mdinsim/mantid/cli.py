@@ -1,7 +1,7 @@
 """``mdinsim mantid-register``: make the algorithms appear in Mantid Workbench.
 
 Adds the installed plugin folder (``mantid_mdinsim/algorithms``) to
-``user.python.plugins.directories`` in the user's Mantid properties file; Mantid loads the four
+``user.python.plugins.directories`` in the user's Mantid properties file; Mantid loads the
 algorithms (category Simulation) the next time Workbench starts or ``mantid.simpleapi`` is
 imported. Running it twice changes nothing; ``--unregister`` removes the folder again. Where
 this Python has Mantid, one older than mdinsim needs is refused before anything is written;

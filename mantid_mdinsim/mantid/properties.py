@@ -121,12 +121,20 @@ def _declare_value(algorithm, parameter: Parameter, default: Any, validator, doc
                                   validator=validator, doc=doc, direction=Direction.Input)
 
 
+def choice_values(parameter: Parameter) -> list[str]:
+    """The allowed values of a choice's property: its choices, led by "" where it may be left
+    unset (optional, no default), which Mantid's ListValidator otherwise refuses."""
+    unset = "" if not parameter.required and parameter.default is None else None
+    return ([unset] if unset is not None else []) + list(parameter.choices)
+
+
 def _declare_string(algorithm, parameter: Parameter, doc: str) -> None:
     default = "" if parameter.required or parameter.default is None else str(parameter.default)
     validator = None
     if parameter.choices:
-        # An empty value of a mandatory choice reads "Select a value" (ListValidator).
-        validator = StringListValidator(list(parameter.choices))
+        # An empty value of a mandatory choice reads "Select a value" (ListValidator); an
+        # optional one without a default (unset: the core decides) allows the empty value.
+        validator = StringListValidator(choice_values(parameter))
     elif parameter.required:
         validator = StringMandatoryValidator()
     _declare_value(algorithm, parameter, default, validator, doc)

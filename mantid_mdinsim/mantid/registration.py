@@ -6,7 +6,7 @@ macOS, ``%APPDATA%\\mantidproject\\mantid\\Mantid.user.properties`` on Windows) 
 ``mantid.simpleapi`` is imported, which Workbench does at start-up
 (``Framework/PythonInterface/mantid/simpleapi.py`` and ``mantid/kernel/plugins.py``). Every
 ``.py`` file under such a folder is loaded as a module named after the file, so the plugin
-folder ``mantid_mdinsim/algorithms`` holds exactly the four algorithm files and nothing else
+folder ``mantid_mdinsim/algorithms`` holds exactly the algorithm files and nothing else
 (no ``__init__.py``: it would be loaded as a module named ``__init__`` and leave a broken
 ``mantid.simpleapi.__init__`` mock behind).
 
@@ -34,7 +34,8 @@ PLUGIN_DIRECTORIES_KEY = "user.python.plugins.directories"
 #: Mantid separates the folders of that key with semicolons (plugins.PATH_SEPARATOR).
 SEPARATOR = ";"
 #: The algorithms, each in a file of its own name in the plugin folder.
-ALGORITHM_NAMES = ("MDTrainNEP", "MDRunGPUMD", "MDComputeSqw", "MDApplyInstrument")
+ALGORITHM_NAMES = ("MDTrainNEP", "MDRunGPUMD", "MDComputeSqw", "MDApplyInstrument",
+                   "MDPredict")
 
 
 def plugin_directory() -> Path:
@@ -175,7 +176,7 @@ def mantid_in_this_python() -> str | None:
 
 
 def register(update_simpleapi: bool = True) -> list[str]:
-    """Subscribe the four algorithms in this Python session (Mantid must be importable).
+    """Subscribe the algorithms in this Python session (Mantid must be importable).
 
     Each algorithm file is loaded as Mantid's plugin loader loads it (a module named after the
     file; loading it runs ``AlgorithmFactory.subscribe``). If ``mantid.simpleapi`` has been

@@ -14,7 +14,7 @@ mdinsim supports as well.
 
 :func:`require_mantid` raises :class:`MantidVersionError` on an older Mantid; the algorithm base
 calls it when a plugin file is loaded (Workbench's message log then shows the message instead
-of four half-working algorithms) and :func:`~.registration.register` before subscribing.
+of half-working algorithms) and :func:`~.registration.register` before subscribing.
 
 This module imports Mantid; nothing outside ``mantid_mdinsim.mantid`` and ``algorithms/`` may.
 """

@@ -67,7 +67,7 @@ def assert_properties_match(algorithm, parameters) -> None:
     default of the shared definition (EMPTY_DBL/EMPTY_INT/"" for unset values)."""
     import numpy as np
 
-    from mantid_mdinsim.mantid.properties import EMPTY_DBL, EMPTY_INT
+    from mantid_mdinsim.mantid.properties import EMPTY_DBL, EMPTY_INT, choice_values
     from mantid_mdinsim.parameters import Kind
 
     for parameter in parameters:
@@ -75,7 +75,7 @@ def assert_properties_match(algorithm, parameters) -> None:
         assert prop.documentation.startswith(parameter.describe()), parameter.name
         assert prop.getGroup == (parameter.group or ""), parameter.name
         if parameter.choices:
-            assert list(prop.allowedValues) == list(parameter.choices), parameter.name
+            assert list(prop.allowedValues) == choice_values(parameter), parameter.name
         unset = parameter.required or parameter.default is None
         if parameter.kind is Kind.OUTPUT_FILE or parameter.kind is Kind.DIRECTORY:
             assert prop.value == "", parameter.name

@@ -27,6 +27,8 @@ TOY = ParameterSet("Toy", (
               minimum=0.0, exclusive_minimum=True, maximum=50.0, mantid_name="QMax"),
     Parameter("batch", int, "Batch size", default=None, minimum=1, maximum=1000),
     Parameter("weights", str, "Weights", default="neutron", choices=("neutron", "xray")),
+    Parameter("mode", str, "Mode (unset: the core decides)", default=None,
+              choices=("fast", "exact")),
     Parameter("label", str, "A free text", default=None),
     Parameter("per_q", bool, "One spectrum per q-point", default=False),
     Parameter("temperature_k", float, "Temperatures", unit="K", minimum=0.0,
@@ -94,6 +96,11 @@ def test_properties_have_the_definitions_names_defaults_docs_and_groups():
     assert algorithm.getProperty("Weights").value == "neutron"
     assert algorithm.getProperty("Weights").allowedValues == ["neutron", "xray"]
     assert algorithm.getProperty("PerQ").value is False
+    # An optional choice without a default may stay unset: Mantid's ListValidator allows ""
+    # only when listed, so it leads the list; read back as None.
+    assert algorithm.getProperty("Mode").allowedValues == ["", "fast", "exact"]
+    assert algorithm.getProperty("Mode").isValid == ""
+    assert algorithm.parameter_values()["mode"] is None
     assert list(algorithm.getProperty("Supercell").value) == [1, 1, 1]
     assert algorithm.getProperty("QMax").value == EMPTY_DBL
     assert algorithm.getProperty("Batch").value == EMPTY_INT
@@ -178,10 +185,10 @@ def test_values_are_read_back_as_the_core_expects_them(files):
     assert algorithm.execute()
     assert algorithm.resolved == {
         "trajectories": [str(trajectory)], "time_step_fs": 5.0, "window": 100,
-        "q_max_inv_angstrom": None, "batch": None, "weights": "neutron", "label": None,
-        "per_q": False, "temperature_k": [300.0], "supercell": [1, 1, 1], "species": None,
-        "q_file": None, "model": str(model), "output_dir": str(folder / "runs"),
-        "output": None}
+        "q_max_inv_angstrom": None, "batch": None, "weights": "neutron", "mode": None,
+        "label": None, "per_q": False, "temperature_k": [300.0], "supercell": [1, 1, 1],
+        "species": None, "q_file": None, "model": str(model),
+        "output_dir": str(folder / "runs"), "output": None}
 
 
 def test_set_values_reach_the_core(files):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mantid_mdinsim.errors import Cancelled
@@ -50,3 +51,20 @@ def tiny_prediction(tmp_path_factory):
         patch.setattr("mantid_mdinsim.md.run_md", forbidden)
         result = core.predict(dict(TINY, output_dir=str(folder)))
     return progress, state_after_interrupt, result, Path(folder)
+
+
+@pytest.fixture(scope="session")
+def commensurate_modes_mev():
+    """Harmonic phonon energies (meV) of the demo model at every q-point a 2x2x2 supercell of
+    the cubic cell holds (q = (h, k, l)/2 of its reciprocal lattice): exactly the modes the
+    64-atom MD can carry. From phonopy + calorine through mantid_mdinsim.harmonic, independent
+    of the MD and S(q,w) code."""
+    from ase.io import read
+
+    from mantid_mdinsim.harmonic import harmonic_phonons
+    from mantid_mdinsim.units import MEV_PER_THZ
+
+    phonons = harmonic_phonons(read(SILICON_STRUCTURE), SILICON_MODEL, relax="none")
+    qpoints = np.array([(h, k, l) for h in (0, 0.5) for k in (0, 0.5) for l in (0, 0.5)])
+    energies = phonons.frequencies_thz(qpoints).ravel() * MEV_PER_THZ
+    return np.unique(np.round(energies[energies > 1.0], 2))

@@ -9,26 +9,8 @@ import numpy as np
 import pytest
 
 from mantid_mdinsim.io.nexus import load_processed_nexus
-from mantid_mdinsim.predict import SILICON_MODEL, find_peaks_mev, spectrum_1d
+from mantid_mdinsim.predict import find_peaks_mev, spectrum_1d
 from mantid_mdinsim.spectrum import Spectrum
-from mantid_mdinsim.units import MEV_PER_THZ
-
-
-@pytest.fixture(scope="module")
-def commensurate_modes_mev():
-    """Harmonic phonon energies (meV) of the demo model at every q-point a 2x2x2 supercell of
-    the cubic cell holds (q = (h, k, l)/2 of its reciprocal lattice): exactly the modes the
-    64-atom MD can carry. From phonopy + calorine through mantid_mdinsim.harmonic, independent
-    of the MD and S(q,w) code."""
-    from ase.io import read
-
-    from mantid_mdinsim.harmonic import harmonic_phonons
-    from mantid_mdinsim.predict import SILICON_STRUCTURE
-
-    phonons = harmonic_phonons(read(SILICON_STRUCTURE), SILICON_MODEL, relax="none")
-    qpoints = np.array([(h, k, l) for h in (0, 0.5) for k in (0, 0.5) for l in (0, 0.5)])
-    energies = phonons.frequencies_thz(qpoints).ravel() * MEV_PER_THZ
-    return np.unique(np.round(energies[energies > 1.0], 2))
 
 
 def test_md_peaks_lie_at_the_models_harmonic_phonons(tiny_prediction, commensurate_modes_mev):
