@@ -23,6 +23,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import Cancelled, MdinsimError, os_error_message, report_unexpected
+from .lifetime import Terminated, terminate_as_interrupt
 
 #: name -> (module, one-line help). The module provides add_arguments(parser) and run(args).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -94,7 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"the '{args.command}' command is not available in this installation")
     module = _load(args._module)
     try:
-        return int(module.run(args) or 0)
+        with terminate_as_interrupt():
+            return int(module.run(args) or 0)
+    except Terminated:
+        print(f"mdinsim {args.command}: terminated (SIGTERM); completed outputs are kept and "
+              "the run resumes from its last checkpoint when started again", file=sys.stderr)
+        return 143
     except Cancelled as error:
         print(f"mdinsim {args.command}: {error}", file=sys.stderr)
         return 130

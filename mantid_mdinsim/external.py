@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import Cancelled, ExternalProgramError
+from .lifetime import parent_death_preexec
 
 #: Environment variables naming executables, checked before PATH.
 ENVIRONMENT_VARIABLES = {"gpumd": "MDINSIM_GPUMD", "nep": "MDINSIM_NEP"}
@@ -113,11 +114,14 @@ def run_program(executable: Path, working_directory: Path, arguments: Sequence[s
     with open(log_path, "w") as log:
         try:
             # A session of its own on POSIX: the program and its children (neppo's data
-            # loaders, MPI ranks) form one process group that a cancel stops as a whole.
+            # loaders, MPI ranks) form one process group that a cancel (or SIGTERM of the
+            # command, see lifetime.py) stops as a whole; on Linux the program is sent SIGTERM
+            # too when this process dies, even by SIGKILL.
             process = subprocess.Popen(
                 [str(executable), *arguments], cwd=working_directory, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.PIPE if stdin_text else None,
-                text=True, env=env, start_new_session=os.name == "posix")
+                text=True, env=env, start_new_session=os.name == "posix",
+                preexec_fn=parent_death_preexec())
         except OSError as error:
             raise ExternalProgramError(f"{executable}: could not start ({error})") from error
         if stdin_text:

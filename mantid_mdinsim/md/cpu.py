@@ -37,6 +37,7 @@ from ase import Atoms, units
 from ..atomistic.inputs import shortest_distance
 from ..errors import Cancelled, InputFileError, PhysicsError
 from ..io.trajectory_species import read_species_source, write_species_file
+from ..lifetime import die_with_parent, parent_gone
 from ..progress import ProgressReporter, ensure_progress
 from . import checkpoint as ckpt
 from . import outputs
@@ -68,23 +69,27 @@ class _Control:
 
 @contextlib.contextmanager
 def _deferred_interrupt(control: _Control) -> Iterator[None]:
-    """Turn the first Ctrl-C into a flag checked between chunks (so that the run checkpoints a
-    consistent state), the second into an immediate KeyboardInterrupt."""
+    """Turn the first Ctrl-C or SIGTERM into a flag checked between chunks (so that the run
+    checkpoints a consistent state), the second into an immediate KeyboardInterrupt."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    previous = signal.getsignal(signal.SIGINT)
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.getsignal(number) for number in numbers}
 
     def handler(signum, frame):  # pragma: no cover - exercised by hand
         control.interrupted = True
-        signal.signal(signal.SIGINT, previous)
+        for number in numbers:
+            signal.signal(number, previous[number])
 
-    signal.signal(signal.SIGINT, handler)
+    for number in numbers:
+        signal.signal(number, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number in numbers:
+            signal.signal(number, previous[number])
 
 
 def _thermalize(atoms: Atoms, temperature_k: float, rng: np.random.Generator) -> None:
@@ -374,15 +379,33 @@ def default_processes(requested: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker(backend: CPUBackend, job: MDJob, job_index: int, messages, stop
-            ) -> dict[str, Any]:
-    """Entry point of a worker process: its steps go to ``messages``, ``stop`` cancels it."""
+#: A worker's link to the command that started it (set by :func:`_start_worker`).
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(parent_pid: int, messages, stop) -> None:
+    """Initializer of a worker process: it dies with its parent (even a SIGKILLed one, so that
+    it never writes into a run folder a later command may be using) and keeps the channels
+    for steps done and for stopping."""
+    die_with_parent(parent_pid)
+    messages.cancel_join_thread()  # progress not yet read may be lost; an exit never blocks
+    _WORKER.update(parent_pid=parent_pid, messages=messages, stop=stop)
+
+
+def _worker(backend: CPUBackend, job: MDJob, job_index: int) -> dict[str, Any]:
+    """Entry point of a worker process: its steps go to the parent, which may stop it."""
     total = job.protocol.total_steps
+    parent_pid, messages, stop = _WORKER["parent_pid"], _WORKER["messages"], _WORKER["stop"]
 
     def report(fraction: float, message: str) -> None:
         messages.put((job_index, round(fraction * total)))
 
-    return execute(backend, job, ProgressReporter(report, stop.is_set))
+    def should_stop() -> bool:
+        if parent_gone(parent_pid):
+            os._exit(1)  # where the kernel cannot tell us (not Linux): nothing more written
+        return stop.is_set()
+
+    return execute(backend, job, ProgressReporter(report, should_stop))
 
 
 def run_jobs(backend: CPUBackend, jobs: list[MDJob],
@@ -404,37 +427,40 @@ def run_jobs(backend: CPUBackend, jobs: list[MDJob],
         return RunFolderBackend.run_all(backend, jobs, progress)
 
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        messages = manager.Queue()
-        stop = manager.Event()
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            futures = {pool.submit(_worker, backend, job, index, messages, stop): index
-                       for index, job in enumerate(jobs)}
-            pending = set(futures)
-            try:
-                while pending:
-                    finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        index = futures[future]
-                        if future.exception() is None:
-                            done[index] = jobs[index].protocol.total_steps
-                    while True:
-                        try:
-                            index, steps = messages.get_nowait()
-                        except queue.Empty:
-                            break
-                        done[index] = max(done[index], steps)
-                    progress.report(fraction(), f"{len(jobs) - len(pending)}/{len(jobs)} runs "
-                                    "complete")
-                    failed = [f for f in finished if f.exception() is not None]
-                    if failed:
-                        raise failed[0].exception()
-            except BaseException:
-                # Cancelled, Ctrl-C or a failed run: runs not started yet are dropped, the
-                # running ones checkpoint at their next chunk boundary and stop.
-                stop.set()
-                for future in pending:
-                    future.cancel()
-                wait(pending, timeout=None)
-                raise
-        return [future.result() for future in sorted(futures, key=futures.get)]
+    # Plain queue and event handed over at start-up rather than a Manager's: a Manager is a
+    # server process of its own, which outlived a killed command.
+    messages = context.Queue()
+    stop = context.Event()
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context,
+                             initializer=_start_worker,
+                             initargs=(os.getpid(), messages, stop)) as pool:
+        futures = {pool.submit(_worker, backend, job, index): index
+                   for index, job in enumerate(jobs)}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = futures[future]
+                    if future.exception() is None:
+                        done[index] = jobs[index].protocol.total_steps
+                while True:
+                    try:
+                        index, steps = messages.get_nowait()
+                    except queue.Empty:
+                        break
+                    done[index] = max(done[index], steps)
+                progress.report(fraction(), f"{len(jobs) - len(pending)}/{len(jobs)} runs "
+                                "complete")
+                failed = [f for f in finished if f.exception() is not None]
+                if failed:
+                    raise failed[0].exception()
+        except BaseException:
+            # Cancelled, Ctrl-C or a failed run: runs not started yet are dropped, the
+            # running ones checkpoint at their next chunk boundary and stop.
+            stop.set()
+            for future in pending:
+                future.cancel()
+            wait(pending, timeout=None)
+            raise
+    return [future.result() for future in sorted(futures, key=futures.get)]

@@ -12,7 +12,8 @@ Two i-PI simulations per run, each in its own folder under ``<run>/ipi.partial/`
    free; ``nve``: one bead (i-PI contracts the ring polymer to its centroid), classical NVE.
 
 The trajectory holds the centroid positions (as GPUMD's ``dump_xyz`` does in PIMD runs), with
-``Time`` counted from the start of equilibration. The thermo table holds i-PI's
+``Time`` counted from the start of equilibration, in the orientation of the structure given
+(i-PI runs in its upper-triangular one, :func:`ipi_orientation`). The thermo table holds i-PI's
 centroid-virial kinetic energy and pressure for the ring polymer (the MD ones for one bead).
 An interrupted phase restarts from i-PI's own checkpoint (``<checkpoint>``, which carries the
 random generator's state); i-PI appends to its outputs then, and rows and frames repeated
@@ -37,6 +38,7 @@ import numpy as np
 from ase import Atoms, units
 
 from ..errors import ExternalProgramError, PhysicsError
+from ..lifetime import parent_death_preexec
 from ..progress import ProgressReporter
 from . import outputs
 from .backends import MDJob, RunFolderBackend
@@ -167,6 +169,23 @@ def _socket_file(address: str) -> Path:
     return Path(f"/tmp/ipi_{address}")
 
 
+def ipi_orientation(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cell in i-PI's orientation and the rotation back: ``(standard_cell, rotation)``
+    with ``standard_cell @ rotation == cell`` (row vectors).
+
+    i-PI holds the cell as an upper-triangular matrix of column vectors (a along x, b in the
+    xy plane), which is ASE's lower-triangular standard form of row vectors. A cell given
+    otherwise is rotated by i-PI's reader only up to rounding, and off-diagonal terms it
+    leaves (1e-7 Angstrom sufficed) make the restart from its checkpoint fail with "The cell
+    matrix must be upper triangular"; the standard form has exact zeros there. Positions go
+    to i-PI as ``positions @ rotation.T`` and come back as ``positions @ rotation``.
+    """
+    from ase.cell import Cell
+
+    standard, rotation = Cell(np.asarray(cell, dtype=float)).standard_form()
+    return np.array(standard), rotation
+
+
 def _log_tail(path: Path, n_lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n_lines:])
@@ -193,8 +212,11 @@ def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_pa
     try:
         handle = open(server_log, "a")
         handles.append(handle)
+        # Stopped in `finally` on an error, Ctrl-C, a cancel or SIGTERM of the command
+        # (lifetime.py), and told by the kernel (Linux) when the command dies by SIGKILL.
         server = subprocess.Popen([*server_command, input_file.name], cwd=directory,
-                                  stdout=handle, stderr=subprocess.STDOUT)
+                                  stdout=handle, stderr=subprocess.STDOUT,
+                                  preexec_fn=parent_death_preexec())
         processes.append(server)
         clients = []
         for index in range(n_clients):
@@ -203,7 +225,7 @@ def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_pa
             clients.append(subprocess.Popen(
                 [sys.executable, "-m", "mantid_mdinsim.md.pimd", address, model_path,
                  str(structure_file)], cwd=directory, stdout=client_log,
-                stderr=subprocess.STDOUT))
+                stderr=subprocess.STDOUT, preexec_fn=parent_death_preexec()))
         processes.extend(clients)
         while server.poll() is None:
             on_poll()
@@ -294,7 +316,11 @@ class IPIBackend(RunFolderBackend):
         if not structure_file.is_file():
             import ase.io  # ase.io loads every file format (seconds)
 
-            ase.io.write(str(structure_file), job.atoms, format="extxyz")
+            standard_cell, rotation = ipi_orientation(job.atoms.cell)
+            oriented = job.atoms.copy()
+            oriented.set_cell(standard_cell, scale_atoms=False)
+            oriented.set_positions(job.atoms.get_positions() @ rotation.T)
+            ase.io.write(str(structure_file), oriented, format="extxyz")
         address_file = work / "socket_address"
         if not address_file.is_file():
             address_file.write_text(f"mdinsim-{uuid.uuid4().hex[:16]}\n")
@@ -367,6 +393,8 @@ def _outputs(job: MDJob, work: Path) -> tuple[dict[str, np.ndarray], tuple]:
     velocities = (_read_centroid_frames(work / "production" / f"{PREFIX}.vc.extxyz")
                   if protocol.dump_velocities else {})
     steps = [s for s in sorted(positions) if s > 0]
+    # i-PI ran in its orientation (ipi_orientation): frames go back to the user's.
+    _, rotation = ipi_orientation(job.atoms.cell)
     if len(steps) != protocol.number_of_frames:
         raise ExternalProgramError(f"i-PI wrote {len(steps)} centroid frames in {work}, "
                                    f"expected {protocol.number_of_frames}")
@@ -377,14 +405,16 @@ def _outputs(job: MDJob, work: Path) -> tuple[dict[str, np.ndarray], tuple]:
         for step in steps:
             frame = positions[step]
             key = "x_centroid" if "x_centroid" in frame.arrays else None
-            xyz = frame.arrays[key] if key else frame.get_positions()
+            xyz = (frame.arrays[key] if key else frame.get_positions()) @ rotation
+            cell = np.array(frame.cell) @ rotation
             velocity = None
             if step in velocities:
-                velocity = velocities[step].arrays["v_centroid"] * units.fs  # ASE -> A/fs
-            handle.write(outputs.format_frame(symbols, xyz, np.array(frame.cell),
+                velocity = (velocities[step].arrays["v_centroid"] @ rotation
+                            * units.fs)  # ASE -> A/fs
+            handle.write(outputs.format_frame(symbols, xyz, cell,
                                               (protocol.equilibration_steps + step)
                                               * protocol.time_step_fs, velocity))
-            accumulator.add(xyz, np.array(frame.cell))
+            accumulator.add(xyz, cell)
     return thermo, accumulator.result(symbols)
 
 

@@ -71,3 +71,51 @@ def test_pimd_then_trpmd_with_ipi_and_socket_clients(tmp_path, si_structure, si_
     assert kinetic == pytest.approx(reference, rel=0.04)
     assert 0 < run["mean_squared_displacement_angstrom2"] < 0.05
     assert (result.output_dir / "T_300K" / "run_000" / "ipi" / "production" / "DONE").is_file()
+
+
+def _pimd_run(tmp_path, name, atoms, model):
+    from ase.io import write
+
+    structure = tmp_path / f"{name}.xyz"
+    write(structure, atoms, format="extxyz")
+    result = run_md(structure=str(structure), model=str(model),
+                    output_dir=str(tmp_path / name), temperature_k=[300.0], time_step_fs=1.0,
+                    equilibration="pimd_nvt", production="nve", number_of_beads=2,
+                    equilibration_time_ps=0.02, production_time_ps=0.02, dump_interval_fs=5.0,
+                    checkpoint_interval_ps=0.01, backend="cpu", processes=1, seed=11)
+    run = result.runs[0]
+    return read_thermo_csv(run["thermo_path"]), list(iter_frames(run["trajectory_path"]))
+
+
+def test_pimd_in_any_cell_orientation(tmp_path, si_structure, si_model):
+    """i-PI requires an upper-triangular cell (its restart from a checkpoint rejected 1e-7
+    Angstrom off-diagonal terms). A cell with such terms, and the same crystal turned by a
+    general rotation R, run through both phases; since physics does not depend on the
+    orientation, the energies equal those of the unturned cell and the frames come back as
+    the unturned run's frames turned by R (the user's orientation)."""
+    from ase.io import read
+    from scipy.spatial.transform import Rotation
+
+    plain = read(si_structure)
+    tiny = plain.copy()
+    tiny.set_cell(np.array(plain.cell) + 1e-7 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]),
+                  scale_atoms=True)
+    rotation = Rotation.from_euler("zyx", [30.0, 20.0, 10.0], degrees=True).as_matrix()
+    turned = plain.copy()
+    turned.set_cell(np.array(plain.cell) @ rotation.T, scale_atoms=False)
+    turned.set_positions(plain.get_positions() @ rotation.T)
+
+    thermo_tiny, frames_tiny = _pimd_run(tmp_path, "tiny", tiny, si_model)
+    thermo_plain, frames_plain = _pimd_run(tmp_path, "plain", plain, si_model)
+    thermo_turned, frames_turned = _pimd_run(tmp_path, "turned", turned, si_model)
+    assert set(thermo_tiny["phase"]) == {"equilibration", "production"}
+    assert len(frames_tiny) == len(frames_plain) == 4
+    np.testing.assert_allclose(thermo_turned["potential_energy_ev"],
+                               thermo_plain["potential_energy_ev"], rtol=0, atol=1e-6)
+    for plain_frame, turned_frame in zip(frames_plain, frames_turned):
+        np.testing.assert_allclose(turned_frame.cell[:], plain_frame.cell[:] @ rotation.T,
+                                   atol=1e-6)
+        np.testing.assert_allclose(turned_frame.positions, plain_frame.positions @ rotation.T,
+                                   atol=1e-5)
+    # the tiny terms stay the user's: the frames' cell is the one given, not i-PI's
+    np.testing.assert_allclose(frames_tiny[0].cell[:], tiny.cell[:], atol=1e-9)

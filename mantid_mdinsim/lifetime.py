@@ -1,0 +1,82 @@
+"""How long the processes of a run live: none outlives the command that started it.
+
+* :func:`terminate_as_interrupt`: SIGTERM (``kill``, a batch system's end of job) in the main
+  process raises :class:`Terminated`, a :class:`KeyboardInterrupt`, so that the paths that
+  already handle Ctrl-C run (workers told to stop and waited for, external programs stopped
+  TERM then KILL, checkpoints kept) instead of Python's default of dying at once and leaving
+  the workers running.
+* :func:`die_with_parent`: a worker or external program is killed by the kernel when the
+  process that started it dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``); elsewhere
+  :func:`parent_gone` lets a worker notice between chunks of steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+from typing import Iterator
+
+_PR_SET_PDEATHSIG = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (exit status 143)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (main thread only: Python delivers
+    signals there, and a Mantid algorithm's thread keeps its host's handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _set_parent_death_signal(number: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(number), 0, 0, 0) == 0
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return False
+
+
+def die_with_parent(parent_pid: int, number: int = signal.SIGKILL) -> None:
+    """Have the kernel send ``number`` to this process when its parent dies; exit at once if
+    the parent ``parent_pid`` is already gone. SIGKILL by default: a worker whose command is
+    gone writes nothing more (its last checkpoint, written by rename, stays whole)."""
+    _set_parent_death_signal(number)
+    if parent_gone(parent_pid):
+        os._exit(1)
+
+
+def parent_gone(parent_pid: int) -> bool:
+    """Whether the process that started this one has died (this one was re-parented)."""
+    return os.getppid() != parent_pid
+
+
+def parent_death_preexec(number: int = signal.SIGTERM):
+    """A ``preexec_fn`` for :class:`subprocess.Popen` giving the child ``number`` when this
+    process dies (Linux; ``None`` elsewhere). SIGTERM: external programs end cleanly."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before the fork, not in the child
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, int(number), 0, 0, 0)
+
+    return preexec
