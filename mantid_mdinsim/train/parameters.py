@@ -155,8 +155,9 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               "is left and, at its limit, keeps the best model so far. None: no limit",
               unit="min", default=None, minimum=0.0, exclusive_minimum=True,
               group=GROUP_TRAINING),
-    Parameter("threads", int, "CPU threads for neppo (0: PyTorch's default)", default=0,
-              minimum=0, group=GROUP_TRAINING),
+    Parameter("threads", int, "CPU threads of each neppo training (default 1, fastest for "
+              "NEP-sized tensors, see the module docstring; 0: PyTorch's default, one per "
+              "core)", default=1, minimum=0, group=GROUP_TRAINING),
     # -- ensemble -----------------------------------------------------------------------------
     Parameter("ensemble_size", int,
               "Number of models trained on random train/validation splits, whose spread in "
