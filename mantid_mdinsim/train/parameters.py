@@ -5,9 +5,10 @@ keywords in ``doc/nep/input_parameters`` and the defaults of ``Parameters::set_d
 in ``src/main_nep/parameters.cu``): cutoffs 8 / 4 Angstrom, ``n_max`` 6 6, ``basis_size`` 6 6,
 ``l_max`` 4 2 0, 30 neurons, ``lambda_e`` 1, ``lambda_f`` 1, ``lambda_v`` 0.1, automatic
 regularisation, population 50. Four defaults depend on the backend: GPUMD's ``nep`` keeps its
-own, and neppo's are sized for a CPU of a few cores, so that about 100 cells of 64 atoms train
-in under 5 minutes on two cores to about 1 meV/atom and 50-70 meV/Angstrom on held-out cells
-(``benchmarks/bench_train_time_to_accuracy.py``; a step costs about 50 CPU ms there):
+own, and neppo's are sized for a CPU of a few cores, so that 3000 steps on about 100 cells of
+64 atoms take about 3 CPU minutes on one core (``benchmarks/bench_train_time_to_accuracy.py``:
+63 CPU ms per step with start-up and evaluation; held-out 1.3 meV/atom, but 238 meV/Angstrom
+on its rattled Tersoff silicon, whose forces level off after about 1000 steps):
 
 * ``threads``: neppo 1. A step works on tensors of a few hundred atoms and tens of neighbours,
   too small for PyTorch's OpenMP threads to pay: on two shared cores, two threads cost 684 CPU
