@@ -13,6 +13,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
@@ -46,3 +48,13 @@ def progress(description: str):
     from mantid_mdinsim.progress import terminal_progress
 
     return terminal_progress(description)
+
+
+def normalised_above(energy, values, threshold_mev: float):
+    """``values`` scaled to unit area above ``threshold_mev`` (meV; NaN-safe): how the
+    examples put curves of different origin on one scale (the paper scaled each spectrum to
+    the experiment above 50 meV)."""
+    energy, values = np.asarray(energy, dtype=float), np.asarray(values, dtype=float)
+    above = (energy > threshold_mev) & np.isfinite(values)
+    area = np.trapezoid(values[above], energy[above])
+    return values / area if area > 0 else values

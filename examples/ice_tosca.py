@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from example_tools import progress, shared_model, timed
+from example_tools import normalised_above, progress, shared_model, timed
 
 #: Lattice parameter of ice Ic near 100 K (Angstrom) and the O-H bond length (Angstrom).
 ICE_IC_LATTICE_ANGSTROM = 6.35
@@ -64,13 +64,6 @@ def ice_ic(lattice_angstrom: float = ICE_IC_LATTICE_ANGSTROM):
                 symbols.append("H")
                 positions.append(oxygen + OH_BOND_ANGSTROM * bond)
     return Atoms(symbols, positions=positions, cell=[lattice_angstrom] * 3, pbc=True)
-
-
-def normalised_above(energy: np.ndarray, values: np.ndarray, threshold_mev: float) -> np.ndarray:
-    """``values`` scaled to unit area above ``threshold_mev`` (NaN-safe)."""
-    above = (energy > threshold_mev) & np.isfinite(values)
-    area = np.trapezoid(values[above], energy[above])
-    return values / area if area > 0 else values
 
 
 def main(argv=None) -> int:

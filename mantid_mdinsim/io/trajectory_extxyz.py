@@ -18,10 +18,10 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from ..errors import InputFileError
-from .trajectory import TrajectoryReader, check_symbols
+from .trajectory import check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
-                              ChunkedText, species_hashes)
+                              ChunkedText, TextTrajectoryReader, species_hashes)
 
 _LATTICE = re.compile(rb'Lattice\s*=\s*"([^"]*)"', re.IGNORECASE)
 _PROPERTIES = re.compile(rb"Properties\s*=\s*(\S+)", re.IGNORECASE)
@@ -51,48 +51,29 @@ def _frame_time(comment: bytes) -> float | None:
         return None
 
 
-class ExtxyzReader(TrajectoryReader):
+class ExtxyzReader(TextTrajectoryReader):
     """Extended XYZ, streamed frame by frame."""
 
     format = "extxyz"
     time_field = "Time="
-    text_format = True
 
-    def __init__(self, path):
-        super().__init__(path)
-        text = ChunkedText(self.path)
+    def _read_first_frame(self, text: ChunkedText, header: tuple[int, bytes]) -> None:
+        self.n_atoms, comment = header
+        self._lattice_text, self.cell, properties = self._cell_and_properties(comment, 0)
+        self._properties_text = properties
+        self._roles, species_column = self._roles_for(properties)
+        lines = self._first_atom_rows(text)
         try:
-            header = self._read_header(text, 0)
-            if header is None:
-                raise self.frame_error(0, "the file holds no frame",
-                                       "check that the MD run wrote its trajectory")
-            self.n_atoms, comment = header
-            self._lattice_text, self.cell, properties = self._cell_and_properties(comment, 0)
-            self._properties_text = properties
-            self._roles, species_column = self._roles_for(properties)
-            lines = []
-            for index in range(self.n_atoms):
-                line = text.readline()
-                if line is None:
-                    raise self.frame_error(0, f"the file ends after {index} of {self.n_atoms} "
-                                           "atom lines", "the file is truncated")
-                lines.append(line.split())
-            self._first_frame_bytes = text.offset
-            try:
-                tokens = [words[species_column].decode(errors="replace") for words in lines]
-            except (IndexError, UnicodeDecodeError):
-                raise self.frame_error(0, "an atom line lacks its species column",
-                                       line=3) from None
-            if species_column == self._z_column:
-                tokens = [self._symbol_from_number(token) for token in tokens]
-                self._hashes = species_hashes([w[species_column].decode(errors="replace") for w in lines])
-            else:
-                self._hashes = species_hashes(tokens)
-            check_symbols(self.path, tokens, "frame 0")
-            self.species = tokens
-            self.frame_interval_fs = self._frame_interval(text, comment)
-        finally:
-            text.close()
+            tokens = [words[species_column].decode(errors="replace") for words in lines]
+        except (IndexError, UnicodeDecodeError):
+            raise self.frame_error(0, "an atom line lacks its species column",
+                                   line=3) from None
+        self._hashes = species_hashes(tokens)   # of the text, as the frames hold it
+        if species_column == self._z_column:
+            tokens = [self._symbol_from_number(token) for token in tokens]
+        check_symbols(self.path, tokens, "frame 0")
+        self.species = tokens
+        self.frame_interval_fs = self._frame_interval(text, comment)
 
     def _frame_interval(self, text: ChunkedText, first_comment: bytes) -> float | None:
         """Time= of frame 1 minus Time= of frame 0 (fs), where both frames carry it."""
@@ -212,9 +193,6 @@ class ExtxyzReader(TrajectoryReader):
             raise self.frame_error(0, f"'{token}' is not an atomic number") from None
 
     # -- frames ------------------------------------------------------------------------------
-    def estimated_frame_count(self) -> int | None:
-        return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))
-
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         text = ChunkedText(self.path)
         lines_per_frame = self.n_atoms + 2

@@ -24,9 +24,10 @@ from typing import Iterator
 
 import numpy as np
 
-from .trajectory import TrajectoryReader, check_symbols
+from .trajectory import check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
-                              STATUS_NEED_MORE, STATUS_OK, ChunkedText, species_hashes)
+                              STATUS_NEED_MORE, STATUS_OK, ChunkedText, TextTrajectoryReader,
+                              species_hashes)
 
 _POSITION_SETS = (("x", "y", "z", False), ("xu", "yu", "zu", False), ("xs", "ys", "zs", True),
                   ("xsu", "ysu", "zsu", True))
@@ -44,43 +45,27 @@ def _cell_from_bounds(bounds: np.ndarray, tilts: np.ndarray) -> tuple[np.ndarray
     return cell, np.array([xlo, ylo, zlo])
 
 
-class LammpsDumpReader(TrajectoryReader):
+class LammpsDumpReader(TextTrajectoryReader):
     """LAMMPS ``dump custom`` text files with an ``element`` column."""
 
     format = "lammps"
     time_field = "TIMESTEP"
-    text_format = True
 
-    def __init__(self, path):
-        super().__init__(path)
-        text = ChunkedText(self.path)
+    def _read_first_frame(self, text: ChunkedText, header) -> None:
+        self.n_atoms, self.cell, _, columns = header
+        self._columns = columns
+        self._roles, self._scaled, element_column = self._roles_for(columns)
+        rows = self._first_atom_rows(text)
         try:
-            header = self._read_header(text, 0)
-            if header is None:
-                raise self.frame_error(0, "the file holds no frame")
-            self.n_atoms, self.cell, _, columns = header
-            self._columns = columns
-            self._roles, self._scaled, element_column = self._roles_for(columns)
-            rows = []
-            for index in range(self.n_atoms):
-                line = text.readline()
-                if line is None:
-                    raise self.frame_error(0, f"the file ends after {index} of {self.n_atoms} "
-                                           "atom lines", "the file is truncated")
-                rows.append(line.split())
-            self._first_frame_bytes = text.offset
-            try:
-                ids = np.array([int(float(words[self._id_column])) for words in rows]) \
-                    if self._id_column >= 0 else np.arange(self.n_atoms)
-                tokens = [words[element_column].decode(errors="replace") for words in rows]
-            except (IndexError, ValueError, UnicodeDecodeError):
-                raise self.frame_error(0, "an atom line is garbled", line=10) from None
-            order = np.argsort(ids, kind="stable")
-            self.species = [tokens[i] for i in order]
-            check_symbols(self.path, self.species, "frame 0")
-            self._hashes = species_hashes(self.species)
-        finally:
-            text.close()
+            ids = np.array([int(float(words[self._id_column])) for words in rows]) \
+                if self._id_column >= 0 else np.arange(self.n_atoms)
+            tokens = [words[element_column].decode(errors="replace") for words in rows]
+        except (IndexError, ValueError, UnicodeDecodeError):
+            raise self.frame_error(0, "an atom line is garbled", line=10) from None
+        order = np.argsort(ids, kind="stable")
+        self.species = [tokens[i] for i in order]
+        check_symbols(self.path, self.species, "frame 0")
+        self._hashes = species_hashes(self.species)
 
     def _read_header(self, text: ChunkedText, frame: int):
         """(atoms, cell, origin, column names) of the next frame, or None at the end."""
@@ -146,9 +131,6 @@ class LammpsDumpReader(TrajectoryReader):
         if self._id_column >= 0:
             roles[self._id_column] = 3
         return np.asarray(roles, dtype=np.int64), scaled, columns.index("element")
-
-    def estimated_frame_count(self) -> int:
-        return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         text = ChunkedText(self.path)

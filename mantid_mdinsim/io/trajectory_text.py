@@ -19,6 +19,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from .trajectory import TrajectoryReader
+
 #: Column roles for :func:`parse_atom_lines`.
 COLUMN_IGNORED = -1
 COLUMN_SPECIES = -2
@@ -334,3 +336,50 @@ class ChunkedText:
                 return True
             if not self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes):
                 return False
+
+
+class TextTrajectoryReader(TrajectoryReader):
+    """What the text formats (extended XYZ, LAMMPS dump) share: frames of header lines, then
+    one line per atom; frame 0's atom lines read as words (for the species), the others parsed
+    by :func:`parse_atom_lines`."""
+
+    text_format = True
+    _first_frame_bytes = 1
+
+    def __init__(self, path):
+        super().__init__(path)
+        text = ChunkedText(self.path)
+        try:
+            header = self._read_header(text, 0)
+            if header is None:
+                raise self.frame_error(0, "the file holds no frame",
+                                       "check that the MD run wrote its trajectory")
+            self._read_first_frame(text, header)
+        finally:
+            text.close()
+
+    def _read_header(self, text: ChunkedText, frame: int):
+        """The header of the next frame (its number of atoms first), or None at the end of
+        the file."""
+        raise NotImplementedError
+
+    def _read_first_frame(self, text: ChunkedText, header) -> None:
+        """Fill ``n_atoms``, ``species``, ``cell`` from frame 0 (its ``header`` read, the
+        text at its first atom line)."""
+        raise NotImplementedError
+
+    def _first_atom_rows(self, text: ChunkedText) -> list[list[bytes]]:
+        """The words of frame 0's ``n_atoms`` atom lines, from where ``text`` stands; notes
+        the size of frame 0 for :meth:`estimated_frame_count`."""
+        rows = []
+        for index in range(self.n_atoms):
+            line = text.readline()
+            if line is None:
+                raise self.frame_error(0, f"the file ends after {index} of {self.n_atoms} "
+                                       "atom lines", "the file is truncated")
+            rows.append(line.split())
+        self._first_frame_bytes = text.offset
+        return rows
+
+    def estimated_frame_count(self) -> int:
+        return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))

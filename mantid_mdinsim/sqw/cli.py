@@ -11,8 +11,10 @@ An interrupted run started again with the same arguments resumes from ``<output>
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
+from ..plot_process import PlotProcess
 from ..progress import ProgressReporter
 from ..step_cli import StepCLI
 from .parameters import SQW_PARAMETERS, SqwSettings
@@ -21,12 +23,16 @@ from .parameters import SQW_PARAMETERS, SqwSettings
 def _compute(settings: SqwSettings, progress: ProgressReporter) -> tuple[list[Path], str]:
     """S(q,w) computed (resumed from ``<output>.checkpoint.npz`` where one is left) and
     written; returns the files written and the trajectory warnings."""
-    from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
+    # The plotting process starts first (forked before numba's threads), importing matplotlib
+    # while S(q,w) is computed.
+    with PlotProcess() if settings.plot else nullcontext() as plotter:
+        from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 
-    output = Path(settings.output)
-    checkpoint = output.with_name(output.name + ".checkpoint.npz")
-    result = compute_sqw(settings, progress, checkpoint=checkpoint)
-    return result.save(output, plot=settings.plot), result.logs.get("trajectory_warnings", "")
+        output = Path(settings.output)
+        checkpoint = output.with_name(output.name + ".checkpoint.npz")
+        result = compute_sqw(settings, progress, checkpoint=checkpoint)
+        return (result.save(output, plot=settings.plot, plotter=plotter),
+                result.logs.get("trajectory_warnings", ""))
 
 
 def _report(outcome: tuple[list[Path], str]) -> None:

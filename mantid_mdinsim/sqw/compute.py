@@ -27,7 +27,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 from ase import units
@@ -53,6 +53,9 @@ from .pieces import correlate_in_pieces
 from .qpoints import (QPoints, average_structure, file_qpoints, find_primitive_cell, path_qpoints,
                       spherical_qpoints)
 from .weights import ScatteringWeights, scattering_weights
+
+if TYPE_CHECKING:
+    from ..plot_process import PlotProcess
 
 STEP_NAME = "MDComputeSqw"
 #: A batch of a single trajectory spans about this many windows (batch means for the errors).
@@ -161,20 +164,29 @@ class SqwResult:
                             logs=dict(self.logs)))
         return result
 
-    def save(self, path: str | os.PathLike, plot: bool = True) -> list[Path]:
+    def save(self, path: str | os.PathLike, plot: bool = True,
+             plotter: "PlotProcess | None" = None) -> list[Path]:
         """Write the processed NeXus file ``path`` and, with ``plot``, a PNG colour map of the
-        total beside it (``<stem>.png``). Returns the files written."""
+        total beside it (``<stem>.png``; drawn by ``plotter`` while the NeXus file is written,
+        where one is given). Returns the files written."""
         path = Path(path)
-        written = [save_processed_nexus(path, self.workspaces())]
-        if plot:
-            written.append(self.save_plot(path.with_suffix(".png")))
-        return written
+        picture = self.save_plot(path.with_suffix(".png"), plotter) if plot else None
+        if plotter is None:
+            written = [save_processed_nexus(path, self.workspaces())]
+        else:
+            try:
+                written = [save_processed_nexus(path, self.workspaces())]
+            except BaseException:
+                plotter.discard(*([picture] if picture else []))   # no picture of nothing
+                raise
+            plotter.wait()
+        return written + ([picture] if picture else [])
 
-    def save_plot(self, path: str | os.PathLike) -> Path:
+    def save_plot(self, path: str | os.PathLike,
+                  plotter: "PlotProcess | None" = None) -> Path:
         """Colour map of the total, logarithmic, without the elastic line (|E| < 1.5 energy
-        steps), which would set the colour scale; q-point index up with ``per_q``."""
-        from ..plotting import save_plot  # matplotlib takes seconds; only a plot needs it
-
+        steps), which would set the colour scale; q-point index up with ``per_q``. Drawn by
+        ``plotter`` (a :class:`~..plot_process.PlotProcess`) where given."""
         total = next(w for w in self.workspaces() if w.name == "sqw")
         step = float(self.energy_mev[1] - self.energy_mev[0])
         values = total.values.copy()
@@ -189,6 +201,10 @@ class SqwResult:
         total = total.copy(**changes)
         finite = values[np.isfinite(values)]
         log_scale = bool(finite.size and np.any(finite > 0))
+        if plotter is not None:
+            return plotter.save_plot(total, path, log_scale=log_scale)
+        from ..plotting import save_plot  # matplotlib takes seconds; only a plot needs it
+
         return save_plot(total, path, log_scale=log_scale)
 
 

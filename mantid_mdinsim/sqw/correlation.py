@@ -47,7 +47,7 @@ from .parameters import SQW_PARAMETERS
 #: Default memory for the frame buffer and the FFT work arrays, in bytes.
 DEFAULT_MEMORY_BYTES = 1 << 30
 #: Target size of one work array of the self part (cache-sized; see _chunk_sizes).
-WORK_ARRAY_BYTES = int(os.environ.get("MDINSIM_SQW_WORK_BYTES", 8 << 20))
+WORK_ARRAY_BYTES = int(os.environ.get("MDINSIM_SQW_WORK_BYTES", 1 << 20))
 
 
 def species_pairs(n_species: int) -> list[tuple[int, int]]:
@@ -203,7 +203,7 @@ class StreamingCorrelator:
         frames = self.plan.frames
         if incoherent:
             self._positions = np.empty((frames, self.n_atoms, 3))
-            self._chunks = self._chunk_sizes()
+            self._buffers: dict[tuple[int, str], np.ndarray] = {}
         else:
             # Only rho is held; positions wait in a small stage until a tile of frames is full.
             self._stage = np.empty((kernels.TILE, self.n_atoms, 3))
@@ -218,7 +218,7 @@ class StreamingCorrelator:
 
     def close(self) -> None:
         """Stop the worker threads (also done when the object is collected)."""
-        if self._pool is not None:
+        if getattr(self, "_pool", None) is not None:   # None where __init__ failed
             self._pool.shutdown(wait=False)
             self._pool = None
 
@@ -304,15 +304,15 @@ class StreamingCorrelator:
         points. The engines differ here (and in how rho is computed: :meth:`_flush_stage`)."""
         tail = n_valid - n_starts
         if self.incoherent:
-            q_chunk, atom_chunk = self._chunks
+            q_chunk, atom_chunk = self._chunk_sizes(length, tail_length if tail > 0 else 0)
             atom_starts = list(range(0, self.n_atoms, atom_chunk))
             for q0 in range(0, self.n_q, q_chunk):
                 q_slice = slice(q0, min(q0 + q_chunk, self.n_q))
                 shares = [atom_starts[k::self.workers] for k in range(self.workers)]
                 results = self._map(
-                    lambda share: self._self_part(share, atom_chunk, q_slice, n_valid,
-                                                  n_starts, length, tail_length),
-                    [share for share in shares if share])
+                    lambda k: self._self_part(k, shares[k], atom_chunk, q_slice, n_valid,
+                                              n_starts, length, tail_length),
+                    [k for k in range(self.workers) if shares[k]])
                 density, power, tail_density, tail_power = (sum(parts) for parts in
                                                             zip(*results))
                 self.sums.incoherent[:, q_slice] += self._lags(power, tail_power, tail)
@@ -324,32 +324,51 @@ class StreamingCorrelator:
                                          axis=-1, workers=self.workers) if tail > 0 else None
             self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
 
-    def _self_part(self, atom_starts: list[int], atom_chunk: int, q_slice: slice,
-                   n_valid: int, n_starts: int, length: int, tail_length: int):
+    def _self_part(self, share: int, atom_starts: list[int], atom_chunk: int,
+                   q_slice: slice, n_valid: int, n_starts: int, length: int,
+                   tail_length: int):
         """One thread's share of a block: the transforms of its atoms' phase series, summed
         per species (rho_a by linearity) and as powers (the self part), for the block and its
-        tail."""
+        tail. The work arrays are kept between blocks (one set per share) and transformed in
+        place: an allocation per atom chunk cost a memory map and its page faults each time
+        (a third of the self part's time)."""
         n_q = q_slice.stop - q_slice.start
         tail = n_valid - n_starts
-        density = np.zeros((self.n_species, n_q, length), dtype=complex)
-        power = np.zeros((self.n_species, n_q, length))
-        tail_density = np.zeros((self.n_species, n_q, tail_length), dtype=complex)
-        tail_power = np.zeros((self.n_species, n_q, tail_length))
+        density = self._scratch(share, "density", (self.n_species, n_q, length), complex)
+        power = self._scratch(share, "power", (self.n_species, n_q, length), float)
+        tail_density = self._scratch(share, "tail_density",
+                                     (self.n_species, n_q, tail_length), complex)
+        tail_power = self._scratch(share, "tail_power", (self.n_species, n_q, tail_length),
+                                   float)
+        for array in (density, power, tail_density, tail_power):
+            array.fill(0.0)
         for a0 in atom_starts:
             atoms = np.arange(a0, min(a0 + atom_chunk, self.n_atoms), dtype=np.int64)
-            series = np.empty((len(atoms), n_q, length), dtype=complex)
+            series = self._scratch(share, "series", (len(atoms), n_q, length), complex)
             kernels.atom_phase_series(self._positions, atoms, n_valid,
                                       self.magnitude[q_slice], self.sign[q_slice], self.sizes,
                                       series)
             species = self.sorted_species[atoms]
             if tail > 0:
-                tail_series = np.zeros((len(atoms), n_q, tail_length), dtype=complex)
+                tail_series = self._scratch(share, "tail_series",
+                                            (len(atoms), n_q, tail_length), complex)
                 tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
+                tail_series[:, :, tail:] = 0.0
                 tail_series = scipy.fft.fft(tail_series, axis=-1, overwrite_x=True, workers=1)
                 kernels.accumulate_spectra(tail_series, species, tail_density, tail_power)
             series = scipy.fft.fft(series, axis=-1, overwrite_x=True, workers=1)
             kernels.accumulate_spectra(series, species, density, power)
         return density, power, tail_density, tail_power
+
+    def _scratch(self, share: int, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A C-contiguous work array of ``shape``, in a buffer kept for ``share`` (one thread
+        at a time) and ``name``; the buffer grows where a block needs more."""
+        size = int(np.prod(shape))
+        key = (share, name)
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[key] = np.empty(size, dtype=dtype)
+        return buffer[:size].reshape(shape)
 
     def _coherent_sums(self):
         """Where the coherent lag sums accumulate (the torch engine keeps them on its device)."""
@@ -393,16 +412,16 @@ class StreamingCorrelator:
             self._density[:, :, :keep] = self._density[:, :, n_starts:n_valid]
         self._held = keep
 
-    def _chunk_sizes(self) -> tuple[int, int]:
-        """(q-points, atoms) per work array of the self part.
+    def _chunk_sizes(self, length: int, tail_length: int) -> tuple[int, int]:
+        """(q-points, atoms) per work array of the self part, for FFTs of ``length`` (block)
+        and ``tail_length`` points (0: no tail).
 
         The phase series are written, transformed and summed in turn: a chunk small enough to
         stay in the processor's cache (``WORK_ARRAY_BYTES``) saves three trips to memory per
-        value, which otherwise cost more than the arithmetic. All q-points are taken at once
-        where one atom's series fit, so that the power tables of an atom are built once per
-        frame tile rather than once per q-chunk; at least as many atoms as threads.
+        value, which otherwise cost more than the arithmetic. At least 64 q-points at once,
+        so that the power tables of an atom are not rebuilt for a few q-points each.
         """
-        bytes_per_series = 16 * (self.plan.fft_length + self.plan.tail_fft_length)
+        bytes_per_series = 16 * (length + tail_length)
         budget = max(WORK_ARRAY_BYTES, 1)
         q_chunk = int(min(self.n_q, max(64, budget // bytes_per_series)))
         atom_chunk = budget // (q_chunk * bytes_per_series)

@@ -1,0 +1,151 @@
+"""Plots drawn by a helper process started before a command computes.
+
+Importing matplotlib and drawing a colour map take about half a second, as long as a small
+S(q,w) takes to compute. A command that ends with a plot starts a :class:`PlotProcess` first:
+the helper (forked before any thread is started) imports :mod:`.plotting` while the command
+computes on the other cores, then draws the plots the command sends it while the command writes
+its data files. :meth:`PlotProcess.save_plot` takes the arguments of
+:func:`.plotting.save_plot`; :meth:`PlotProcess.wait` returns when every plot is written and
+raises the helper's error where one failed (nothing is left half-written: ``save_plot`` writes
+atomically).
+
+Where ``fork`` is not the platform's way (Windows; macOS, where forking a process that has
+loaded system frameworks is unsafe) or the helper cannot start, the plots are drawn in the
+command's own process, as without the helper.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _serve(connection, command_end) -> None:
+    """The helper: import the plotting module, then draw what arrives until ``None`` (or the
+    end of the command: its end of the pipe is closed here, so that the helper sees the end of
+    the command, even of one killed)."""
+    command_end.close()
+    try:
+        from . import plotting
+    except BaseException as error:  # reported with the first plot asked for
+        failure: BaseException | None = error
+    else:
+        failure = None
+    try:
+        while True:
+            request = connection.recv()
+            if request is None:
+                return
+            arguments, options = request
+            try:
+                if failure is not None:
+                    raise failure
+                plotting.save_plot(*arguments, **options)
+                connection.send(None)
+            except Exception as error:
+                connection.send(_picklable(error))
+    except (EOFError, KeyboardInterrupt):  # the command ended or was interrupted
+        return
+
+
+def _picklable(error: Exception) -> Exception:
+    import pickle
+    import traceback
+
+    try:
+        pickle.dumps(error)
+        return error
+    except Exception:
+        return RuntimeError("".join(traceback.format_exception_only(error)).strip())
+
+
+class PlotProcess:
+    """A process that imports matplotlib now and draws plots later (see the module)."""
+
+    def __init__(self) -> None:
+        self._connection = None
+        self._process = None
+        self._pending = 0
+        if sys.platform in ("win32", "darwin") or os.environ.get("MDINSIM_PLOT_IN_PROCESS"):
+            return
+        import multiprocessing
+
+        try:
+            context = multiprocessing.get_context("fork")
+            parent, child = context.Pipe()
+            self._process = context.Process(target=_serve, args=(child, parent), daemon=True,
+                                            name="mdinsim-plot")
+            self._process.start()
+        except (OSError, ValueError):
+            self._process = None
+            return
+        child.close()
+        self._connection = parent
+
+    def save_plot(self, *arguments: Any, **options: Any) -> Path:
+        """:func:`.plotting.save_plot` in the helper (in this process without one); the file
+        is written once :meth:`wait` returns."""
+        if self._connection is None:
+            from .plotting import save_plot
+
+            return save_plot(*arguments, **options)
+        self._connection.send((arguments, options))
+        self._pending += 1
+        return Path(arguments[1])
+
+    def wait(self) -> None:
+        """Return once the plots asked for are written; raise the first error of the helper."""
+        errors = []
+        while self._pending:
+            self._pending -= 1
+            try:
+                reply = self._connection.recv()
+            except EOFError:
+                reply = RuntimeError("the plotting process ended without drawing the plot")
+            if reply is not None:
+                errors.append(reply)
+        if errors:
+            raise errors[0]
+
+    def discard(self, *paths: str | os.PathLike) -> None:
+        """Wait for the plots (their errors ignored) and remove ``paths``: the pictures of an
+        output that failed, which must not be left alone beside it."""
+        try:
+            self.wait()
+        except Exception:
+            pass
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Wait for the plots and stop the helper."""
+        if self._connection is None:
+            return
+        try:
+            self.wait()
+        finally:
+            try:
+                self._connection.send(None)
+            except OSError:
+                pass
+            self._connection.close()
+            self._connection = None
+            self._process.join(timeout=10)
+
+    def __enter__(self) -> "PlotProcess":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None and self._process is not None:
+            # The command failed: the helper must not outlive it, nor be stopped in the middle
+            # of a file (its temporary would be left): a plot being drawn is waited for.
+            if self._pending and self._connection.poll(30):
+                self.discard()
+            self._process.terminate()
+            self._process.join(timeout=10)
+            self._connection.close()
+            self._connection = None
+            return
+        self.close()

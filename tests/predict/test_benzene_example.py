@@ -1,0 +1,104 @@
+"""The benzene-at-TOSCA example (examples/benzene_tosca.py) against measured bands of benzene.
+
+The reference is independent of the model: the measured fundamentals of benzene (NIST CCCBDB,
+Shimanouchi's values), in meV. The tolerance at each band is the error the shipped model states in
+its metrics.json (``stated_error_mev_by_band``): how far its reference method, GFN1-xTB, is
+from that band (free molecule) plus twice the NEP's RMS distance from GFN1-xTB (Gamma modes of
+the crystal, 25-200 meV). Two checks:
+
+* live (a few seconds): the shipped model's own Gamma-point modes of the crystal, from the
+  project's harmonic step, hold a mode within the stated error of every compared band;
+* the example's output of its default run, shipped beside the model
+  (``benzene_tosca_peaks.json``, made with the shipped model: its SHA-256 is checked), has a
+  peak of the MD spectrum and of the harmonic spectrum within the stated error of every band.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+EXAMPLES = REPOSITORY / "examples"
+MODEL_DIRECTORY = EXAMPLES / "benzene_model"
+
+
+def _example():
+    sys.path.insert(0, str(EXAMPLES))  # the example imports its helpers from examples/
+    try:
+        spec = importlib.util.spec_from_file_location("mdinsim_example_benzene_tosca",
+                                                      EXAMPLES / "benzene_tosca.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    return module
+
+
+@pytest.fixture(scope="module")
+def example():
+    return _example()
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    return json.loads((MODEL_DIRECTORY / "metrics.json").read_text())
+
+
+def _distance_to_nearest(values, target: float) -> float:
+    values = np.asarray(values, dtype=float)
+    return float(np.min(np.abs(values - target))) if values.size else np.inf
+
+
+def test_the_measured_bands_are_the_cited_ones_in_mev(example):
+    measured = example.measured_mev()
+    # 0.12398 meV per cm^-1: nu4 (the C-H umbrella, 673 cm^-1) is 83.44 meV
+    assert measured["nu4 A2u (673 cm-1)"] == pytest.approx(83.44, abs=0.01)
+    assert len(measured) == len(example.COMPARED_MODES)
+
+
+def test_the_stated_error_is_made_of_the_two_measured_parts(metrics):
+    bands = metrics["gfn1xtb_vs_measured_free_molecule"]["bands"]
+    model = metrics["frequency_error_vs_gfn1xtb"]["rmse_25_to_200_mev_mev"]
+    for name, stated in metrics["stated_error_mev_by_band"].items():
+        assert stated == pytest.approx(abs(bands[name]["difference_mev"]) + 2 * model, abs=0.06)
+    # held-out cells: the model carries most of its reference's force variance
+    assert metrics["rmse"]["test"]["force_r2"] > 0.98
+
+
+def test_the_shipped_models_crystal_modes_hold_every_measured_band(example, metrics):
+    from ase.io import read
+
+    from mantid_mdinsim.harmonic import harmonic_phonons
+    from mantid_mdinsim.units import MEV_PER_THZ
+
+    structure = read(MODEL_DIRECTORY / "benzene_pbca_gfn1xtb.xyz")
+    phonons = harmonic_phonons(structure, example.MODEL, supercell=[1, 1, 1], relax="none")
+    gamma_mev = phonons.frequencies_thz(np.zeros(3))[0] * MEV_PER_THZ
+    for name, value in example.measured_mev().items():
+        tolerance = metrics["stated_error_mev_by_band"][name]
+        distance = _distance_to_nearest(gamma_mev, value)
+        assert distance <= tolerance, (name, value, distance, tolerance)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the shipped model (one round of active learning) misses nu4 and nu8 (83-87 meV) in its "
+    "harmonic spectrum by 23-25 meV, and its 1 ps MD runs, which heat to about 160 K, give one "
+    "resolved peak (146 meV): examples/README.md, 'Benzene at TOSCA'"))
+def test_the_examples_spectra_have_every_measured_band_within_the_stated_error(example,
+                                                                                metrics):
+    peaks = json.loads((MODEL_DIRECTORY / "benzene_tosca_peaks.json").read_text())
+    assert peaks["model_sha256"] == hashlib.sha256(example.MODEL.read_bytes()).hexdigest(), \
+        "benzene_tosca_peaks.json was made with another model: run the example again"
+    assert peaks["temperature_k"] == 127.0
+    for name, value in example.measured_mev().items():
+        tolerance = metrics["stated_error_mev_by_band"][name]
+        for curve in ("md_peaks_mev", "harmonic_peaks_mev"):
+            distance = _distance_to_nearest(peaks[curve], value)
+            assert distance <= tolerance, (curve, name, value, distance, tolerance)
