@@ -100,7 +100,8 @@ class Neppo(TrainingBackend):
         self.stopped_early = ""
 
     def describe(self) -> str:
-        threads = f", {self.threads} threads" if self.threads else ""
+        threads = (f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+                   if self.threads else "")
         return f"neppo ({self.device}{threads})"
 
     def _environment(self) -> dict[str, str]:

@@ -4,17 +4,33 @@ The NEP hyper-parameters and their defaults follow GPUMD's ``nep`` executable (i
 keywords in ``doc/nep/input_parameters`` and the defaults of ``Parameters::set_default_parameters``
 in ``src/main_nep/parameters.cu``): cutoffs 8 / 4 Angstrom, ``n_max`` 6 6, ``basis_size`` 6 6,
 ``l_max`` 4 2 0, 30 neurons, ``lambda_e`` 1, ``lambda_f`` 1, ``lambda_v`` 0.1, automatic
-regularisation, population 50. Three defaults depend on the backend: GPUMD's ``nep`` keeps its
-own, and neppo's are sized for a CPU of a few cores (about 100 cells of 64 atoms train in a few
-minutes on two cores to about 1 meV/atom and 50-70 meV/Angstrom; ``benchmarks/bench_train.py``):
+regularisation, population 50. Four defaults depend on the backend: GPUMD's ``nep`` keeps its
+own, and neppo's are sized for a CPU of a few cores, so that 3000 steps on about 100 cells of
+64 atoms take about 3 CPU minutes on one core (``benchmarks/bench_train_time_to_accuracy.py``:
+63 CPU ms per step with start-up and evaluation; held-out 1.3 meV/atom, but 238 meV/Angstrom
+on its rattled Tersoff silicon, whose forces level off after about 1000 steps):
 
-* ``generations``: GPUMD 100000 SNES generations (its default); neppo 3000 AdamW steps, ended
-  earlier when the validation loss stops improving (``early_stopping_patience``);
-* ``batch_size``: GPUMD 1000 (its default); neppo 8 (more, smaller steps per second of CPU);
+* ``threads``: neppo 1. A step works on tensors of a few hundred atoms and tens of neighbours,
+  too small for PyTorch's OpenMP threads to pay: on two shared cores, two threads cost 684 CPU
+  ms per step (1.9 s wall, the threads spinning at barriers while the other core is busy)
+  against 48 CPU ms with one, and even with passive waits 72 CPU ms. One thread also leaves
+  the other core to the user. (GPUMD's ``nep`` runs on the GPU; the setting does not apply.)
+* ``generations``: GPUMD 100000 SNES generations (its default); neppo 3000 AdamW steps (about
+  2.5 CPU minutes at 50 ms each; the cosine learning rate decays over them), ended earlier
+  when the validation loss stops improving (``early_stopping_patience`` 10 rows of
+  ``output_interval`` 100 steps: a report evaluates every training and test structure, about
+  the cost of 7 steps for 120 cells, so reports every 100 steps cost about 7 %);
+* ``batch_size``: GPUMD 1000 (its default); neppo 8: a step's cost grows with the batch (29,
+  48, 92 CPU ms for 4, 8, 16 cells of 64 atoms), so small batches give more steps per CPU
+  second; 8 with 3000 steps reached 0.78 meV/atom and 67 meV/Angstrom on such data (issue
+  18), and smaller batches, noisier gradients, were not tried for accuracy;
 * ``radial_cutoff_angstrom``: GPUMD 8 (its default); neppo 5, which holds the first three
   neighbour shells of most solids and makes each step several times cheaper than 8 (the
   neighbour count grows with the cube of the cutoff). Give 6-8 for molecular crystals, whose
   intermolecular contacts lie beyond 5 Angstrom.
+
+The descriptor keeps GPUMD's ``n_max`` and ``basis_size`` 6 6 on both backends: 4 4 saves only
+about 10 % of a neppo step (43 against 48 CPU ms), for fewer descriptor components.
 """
 
 from __future__ import annotations
@@ -155,8 +171,9 @@ TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
               "is left and, at its limit, keeps the best model so far. None: no limit",
               unit="min", default=None, minimum=0.0, exclusive_minimum=True,
               group=GROUP_TRAINING),
-    Parameter("threads", int, "CPU threads for neppo (0: PyTorch's default)", default=0,
-              minimum=0, group=GROUP_TRAINING),
+    Parameter("threads", int, "CPU threads of each neppo training (default 1, fastest for "
+              "NEP-sized tensors, see the module docstring; 0: PyTorch's default, one per "
+              "core)", default=1, minimum=0, group=GROUP_TRAINING),
     # -- ensemble -----------------------------------------------------------------------------
     Parameter("ensemble_size", int,
               "Number of models trained on random train/validation splits, whose spread in "
