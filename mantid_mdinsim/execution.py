@@ -29,6 +29,9 @@ pieces see through the same reporter, so that MD runs checkpoint and stop.
 Before any piece runs, every connected worker is probed (:func:`probe_workers`): it must import
 this package (same version) and see the input files with the sizes the client sees (workers read
 trajectories from a shared file system; nothing large goes through the scheduler).
+
+dask and distributed (an optional extra, about 1 s to import) are imported in the functions that
+use them: every step's ``--scheduler`` option imports this module, also for ``--help``.
 """
 
 from __future__ import annotations
@@ -281,7 +284,7 @@ def thread_limits(threads: int) -> Iterator[None]:
     count starts its thread pool (local workers get NUMBA_NUM_THREADS, see
     :data:`THREAD_VARIABLES`). The in-process path does not use this: a step uses every core.
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # only pieces that run on a worker limit threads
 
     torch = sys.modules.get("torch")
     previous_torch = torch.get_num_threads() if torch is not None else None
@@ -299,7 +302,7 @@ def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str,
                    threads: int = 1):
     """A piece on a Dask worker, its thread pools limited to ``threads``: its reporter sends
     events, and sees the stop Event. Returns its result and :class:`PieceTiming`."""
-    from distributed import Event, get_worker
+    from distributed import Event, get_worker  # optional, slow import
 
     worker = get_worker()
     stop = Event(stop_name)
@@ -327,7 +330,7 @@ def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str,
 
 
 def _connection_lost(error: BaseException) -> bool:
-    from distributed.comm.core import CommClosedError
+    from distributed.comm.core import CommClosedError  # optional, slow import
 
     return isinstance(error, (CommClosedError, OSError, TimeoutError)) or \
         type(error).__name__ in ("CancelledError", "FutureCancelledError")
@@ -353,7 +356,7 @@ class DaskExecutor(Executor):
         if self.spec.kind == "local":
             prepare(f"local:{self.spec.workers}", self.spec.threads_per_worker, self.preload)
         try:
-            from distributed import Client
+            from distributed import Client  # optional, slow import
         except ImportError:
             raise ExecutionError(f"--scheduler {self.spec.describe()} needs Dask: install "
                                  "mantid-mdinsim[distributed] (dask[distributed], "
@@ -406,7 +409,7 @@ class DaskExecutor(Executor):
     def probe_workers(self, input_files: Sequence[str | os.PathLike] = ()) -> None:
         """Every connected worker must import this package (same version) and see the input
         files with the sizes seen here."""
-        from . import __version__
+        from . import __version__  # import cycle via the root
 
         paths = sorted({str(Path(p).resolve()) for p in input_files} - self._probed)
         expected = {p: os.path.getsize(p) for p in paths if os.path.isfile(p)}
@@ -463,8 +466,8 @@ class DaskExecutor(Executor):
 
     # -- running --------------------------------------------------------------------------
     def run(self, pieces, progress=None, on_result=None, input_files=()):
-        from distributed import Event
-        from distributed.scheduler import KilledWorker
+        from distributed import Event  # optional, slow import
+        from distributed.scheduler import KilledWorker  # optional, slow import
 
         progress = ensure_progress(progress)
         if not pieces:
@@ -580,8 +583,8 @@ def make_local_cluster(n_workers: int, threads_per_worker: int = 1,
 
     On Linux the workers are forked from a forkserver that has imported ``preload`` (see
     :func:`prepare_local_workers`), elsewhere spawned (Dask's default)."""
-    import dask
-    from distributed import LocalCluster
+    import dask  # optional, slow import
+    from distributed import LocalCluster  # optional, slow import
 
     environ = _worker_environ(threads_per_worker)
     method = prepare_local_workers(threads_per_worker, preload)
@@ -603,7 +606,7 @@ def _worker_environ(threads_per_worker: int) -> dict[str, str]:
     """What must be in the environment of a local worker process from its start (the nanny
     writes it before it starts one): Dask's ``distributed.nanny.pre-spawn-environ`` with the
     thread counts of ``threads_per_worker``, and the hash seed the nanny gives its workers."""
-    import dask
+    import dask  # optional, slow import
 
     environ = {name: str(value) for name, value in
                dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()}
@@ -634,10 +637,10 @@ def prepare_local_workers(threads_per_worker: int = 1, preload: Sequence[str] = 
     own checks) lets the forkserver's imports overlap them.
     """
     global _forkserver_environ
-    import multiprocessing
-    from multiprocessing import forkserver
+    import multiprocessing  # only the local forkserver needs it
+    from multiprocessing import forkserver  # only the local forkserver needs it
 
-    import dask
+    import dask  # optional, slow import
     import distributed  # noqa: F401  - its configuration: start method, pre-spawn-environ
 
     configured = dask.config.get("distributed.worker.multiprocessing-method")
@@ -659,7 +662,7 @@ def prepare_local_workers(threads_per_worker: int = 1, preload: Sequence[str] = 
         _restore_environment(saved)
     # Dask sets its own preload list on first use, importing its optional packages (pandas,
     # bokeh, ...) into this process for it; the forkserver runs already: skip that
-    import distributed.utils
+    import distributed.utils  # optional, slow import
 
     distributed.utils._forkserver_preload_set = True
     return "forkserver"
@@ -698,7 +701,7 @@ def make_jobqueue_cluster(kind: str, **overrides: Any):
     (``jobqueue.slurm`` / ``jobqueue.pbs`` in ``~/.config/dask/jobqueue.yaml``); ``overrides``
     are keyword arguments of the cluster class."""
     try:
-        import dask_jobqueue
+        import dask_jobqueue  # optional, slow import
     except ImportError:
         raise ExecutionError(f"--scheduler {kind}:N needs dask-jobqueue: install "
                              "mantid-mdinsim[distributed]") from None

@@ -28,7 +28,7 @@ def _serve(connection, command_end) -> None:
     the command, even of one killed)."""
     command_end.close()
     try:
-        from . import plotting
+        from . import plotting  # matplotlib: imported in the helper, while S(q,w) is computed
     except BaseException as error:  # reported with the first plot asked for
         failure: BaseException | None = error
     else:
@@ -51,7 +51,7 @@ def _serve(connection, command_end) -> None:
 
 
 def _picklable(error: Exception) -> Exception:
-    import pickle
+    import pickle  # only a failing plot needs these
     import traceback
 
     try:
@@ -70,7 +70,7 @@ class PlotProcess:
         self._pending = 0
         if sys.platform in ("win32", "darwin") or os.environ.get("MDINSIM_PLOT_IN_PROCESS"):
             return
-        import multiprocessing
+        import multiprocessing  # only where a helper process is started
 
         try:
             context = multiprocessing.get_context("fork")
@@ -88,7 +88,7 @@ class PlotProcess:
         """:func:`.plotting.save_plot` in the helper (in this process without one); the file
         is written once :meth:`wait` returns."""
         if self._connection is None:
-            from .plotting import save_plot
+            from .plotting import save_plot  # matplotlib takes seconds; only a plot needs it
 
             return save_plot(*arguments, **options)
         self._connection.send((arguments, options))
