@@ -33,7 +33,7 @@ import numpy as np
 from ase import units
 from ase.data import atomic_masses, atomic_numbers
 
-from .. import execution
+from .. import execution, steps
 from ..approximation import FULL, INCOHERENT
 from ..approximation import LOG_NAME as APPROXIMATION_LOG
 from ..errors import InputFileError, ParameterError
@@ -57,7 +57,7 @@ from .weights import ScatteringWeights, scattering_weights
 if TYPE_CHECKING:
     from ..plot_process import PlotProcess
 
-STEP_NAME = "MDComputeSqw"
+STEP_NAME = steps.SQW
 #: A batch of a single trajectory spans about this many windows (batch means for the errors).
 BATCH_WINDOWS = 10
 #: Frames averaged to find the primitive cell of a --q-path calculation.

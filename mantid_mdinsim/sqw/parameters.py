@@ -6,6 +6,7 @@ lambda, the 2 pi included), energies in meV. The correlation window is counted i
 
 from __future__ import annotations
 
+from .. import steps
 from ..approximation import CHOICES as APPROXIMATION_CHOICES
 from ..approximation import FULL
 from ..execution import SCHEDULER_PARAMETERS
@@ -22,7 +23,7 @@ ENGINE_CHOICES = ("auto", "numba", "torch")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 PRECISION_CHOICES = ("double", "single")
 
-SQW_PARAMETERS = ParameterSet("MDComputeSqw", (
+SQW_PARAMETERS = ParameterSet(steps.SQW, (
     # -- input ---------------------------------------------------------------------------
     Parameter("trajectories", str, "MD trajectories of one system (extended XYZ including "
               "GPUMD dump.xyz, ASE .traj, or LAMMPS text dump with an 'element' column); "

@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
-from .. import execution
+from .. import execution, steps
 from ..errors import ParameterError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..progress import ProgressReporter, ensure_progress
@@ -45,7 +45,7 @@ from .metrics import (loss_table, metrics_row, metrics_table, parity_table, read
 from .parameters import TrainSettings
 from .plots import plot_loss, plot_parity
 
-STEP_NAME = "MDTrainNEP"
+STEP_NAME = steps.TRAIN
 INPUTS_MARKER = ".mdinsim-inputs.json"
 DONE_MARKER = ".mdinsim-done.json"
 FOUNDATION_NAMES = ("foundation_nep.txt", "foundation_nep.restart")

@@ -22,8 +22,9 @@ on its rattled Tersoff silicon, whose forces level off after about 1000 steps):
   the cost of 7 steps for 120 cells, so reports every 100 steps cost about 7 %);
 * ``batch_size``: GPUMD 1000 (its default); neppo 8: a step's cost grows with the batch (29,
   48, 92 CPU ms for 4, 8, 16 cells of 64 atoms), so small batches give more steps per CPU
-  second; 8 with 3000 steps reached 0.78 meV/atom and 67 meV/Angstrom on such data (issue
-  18), and smaller batches, noisier gradients, were not tried for accuracy;
+  second (issue 18 reports 0.78 meV/atom and 67 meV/Angstrom with 8 and 3000 steps on its
+  data; on the benchmark's Tersoff silicon we measure 1.3 and 238, see above), and smaller
+  batches, noisier gradients, were not tried for accuracy;
 * ``radial_cutoff_angstrom``: GPUMD 8 (its default); neppo 5, which holds the first three
   neighbour shells of most solids and makes each step several times cheaper than 8 (the
   neighbour count grows with the cube of the cutoff). Give 6-8 for molecular crystals, whose
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import steps
 from ..execution import SCHEDULER_PARAMETERS
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings, when
 
@@ -64,7 +66,7 @@ def _radial_and_angular(keyword: str, doc: str, maxima: tuple[int, int]
                   default=6, minimum=0, maximum=maximum, group=GROUP_MODEL)
         for part, order, maximum in zip(("radial", "angular"), ("first", "second"), maxima))
 
-TRAIN_PARAMETERS = ParameterSet("MDTrainNEP", (
+TRAIN_PARAMETERS = ParameterSet(steps.TRAIN, (
     # -- data -----------------------------------------------------------------------------------
     Parameter("training_set", str,
               "Training structures with reference energies and forces (and optionally virials "
