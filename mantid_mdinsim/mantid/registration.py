@@ -27,6 +27,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import steps
 from ..io.atomic import write_text_atomic
 
 #: The Mantid configuration key listing user plugin folders.
@@ -34,8 +35,7 @@ PLUGIN_DIRECTORIES_KEY = "user.python.plugins.directories"
 #: Mantid separates the folders of that key with semicolons (plugins.PATH_SEPARATOR).
 SEPARATOR = ";"
 #: The algorithms, each in a file of its own name in the plugin folder.
-ALGORITHM_NAMES = ("MDTrainNEP", "MDRunGPUMD", "MDComputeSqw", "MDApplyInstrument",
-                   "MDPredict")
+ALGORITHM_NAMES = (steps.TRAIN, steps.MD, steps.SQW, steps.INSTRUMENT, steps.PREDICT)
 
 
 def plugin_directory() -> Path:
