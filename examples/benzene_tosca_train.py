@@ -15,8 +15,15 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    stresses of the relaxed cell under isotropic strain (-3 % to +5 % in the lattice
    parameters) and of cells with random strains (up to 2.5 %), rigid rotations (4 degrees) and
    translations (0.08 Angstrom) of the molecules, and random displacements of the atoms
-   (0.02-0.06 Angstrom): lattice and internal modes both. A second, differently seeded set of
-   the same kind is the held-out test set. (The paper's dimers are left out: the expanded
+   (0.02-0.06 Angstrom): lattice and internal modes both. Then 70 cells displaced along
+   GFN1-xTB's own Gamma modes of the cell with the Gaussian amplitudes of a harmonic crystal
+   (quantum at 127 K, classical at 250 K): random displacements alone left the first model
+   24 meV off the out-of-plane C-H modes (nu4, 81-82 meV with GFN1-xTB, 57-59 meV with that
+   model), the strongest bands of benzene's INS spectrum. Differently seeded sets of both
+   kinds (24 + 8 cells) are the held-out test set. Last, 40 perturbed cells in which one
+   molecule is pushed rigidly towards a neighbour until their closest H...H distance is
+   1.3-2.0 Angstrom (the crystal's: 2.4): the first model, without them, had no repulsion
+   there and its MD collapsed into H...H contacts of 0.7 Angstrom within 0.6 ps. (The paper's dimers are left out: the expanded
    cells already sample the intermolecular distances out to the cutoff, in the periodic
    setting the MD runs in.)
 3. **NEP with active learning** (:func:`mantid_mdinsim.train.train_nep`, backend neppo on
@@ -24,13 +31,16 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    an ensemble of two (bagging, the least active learning accepts); one round of MD with the
    full model (ASE Langevin, 0.5 fs) at 127 K and 250 K from two training cells, in which the
    frames the ensemble disagrees on most (sigma_f above the threshold, GPUMD's ``active``
-   measure) are labelled with GFN1-xTB and join the data; then the final training. (The paper ran 13
-   rounds with an ensemble of five; one round and three models fit the 45 minutes of two
-   loaded cores this recipe was sized for.)
+   measure) are labelled with GFN1-xTB and join the data; then the final training. The MD of
+   active learning runs 1 ps from each of three starts (the first model's spurious low-energy
+   region appeared after about 1 ps of NVE). (The paper ran 13 rounds with an ensemble of
+   five; one round and three models fit the hour of two loaded cores this recipe was sized
+   for.)
 4. **Checks and outputs** into ``examples/benzene_model/``: the model, the relaxed structure,
    ``metrics.json`` (data provenance with SHA-256 of the data files, settings, held-out
    RMSE, active-learning rounds, and the model's Gamma-point frequencies against GFN1-xTB's on
-   the same cell: the frequency error stated for the example).
+   the same cell, the modes paired by eigenvector: the frequency error stated for the
+   example).
 
 Run from the repository root (about 30 minutes on two loaded cores; resumable)::
 
@@ -78,15 +88,15 @@ MODEL_SETTINGS = dict(
     n_max_radial=6, n_max_angular=4, basis_size_radial=6, basis_size_angular=6,
     l_max_3body=4, l_max_4body=2, l_max_5body=0, neurons=30)
 TRAINING_SETTINGS = dict(
-    backend="neppo", generations=1200, batch_size=4, output_interval=100, lambda_energy=1.0,
+    backend="neppo", generations=2000, batch_size=4, output_interval=100, lambda_energy=1.0,
     lambda_force=1.0, lambda_virial=0.1, seed=2025, threads=1, ensemble_size=2,
     early_stopping_patience=10, scheduler="local:3")
 ACTIVE_LEARNING_SETTINGS = dict(
     active_learning_generations=1, reference_calculator=REFERENCE,
     reference_calculator_arguments=json.dumps(REFERENCE_ARGUMENTS),
-    uncertainty_threshold_mev_per_angstrom=60.0, max_new_structures=16, md_starts=2,
-    md_temperature_k=[127.0, 250.0], md_steps=600, md_time_step_fs=0.5,
-    md_sample_interval=30)
+    uncertainty_threshold_mev_per_angstrom=60.0, max_new_structures=24, md_starts=3,
+    md_temperature_k=[127.0, 250.0], md_steps=2000, md_time_step_fs=0.5,
+    md_sample_interval=50)
 
 #: Isotropic lattice strains of the equation-of-state set.
 ISOTROPIC_STRAINS = (-0.03, -0.02, -0.01, 0.0, 0.01, 0.02, 0.03, 0.04, 0.05)
@@ -153,6 +163,34 @@ def perturbed(reference, rng, displacement_angstrom: float):
     return atoms
 
 
+#: Close intermolecular H...H contacts (Angstrom) of the contact cells (module docstring,
+#: step 2): the equilibrium crystal's closest is 2.4 Angstrom; without such cells the model
+#: had no repulsion below about 1.9 Angstrom and its MD collapsed there (H...H 0.7 Angstrom,
+#: the potential energy falling by 60 meV/atom within 0.6 ps).
+CONTACT_RANGE_ANGSTROM = (1.3, 2.0)
+N_CONTACT_TRAINING = 40
+
+
+def close_contact(reference, rng, target_angstrom: float):
+    """A perturbed cell (:func:`perturbed`) in which one molecule is moved rigidly towards its
+    neighbour until their closest H...H distance is ``target_angstrom``."""
+    from ase.geometry import get_distances
+
+    atoms = perturbed(reference, rng, 0.03)
+    groups = molecules(reference)
+    members = groups[rng.integers(len(groups))]
+    hydrogen = np.array(atoms.get_chemical_symbols()) == "H"
+    own = np.intersect1d(members, np.flatnonzero(hydrogen))
+    others = np.setdiff1d(np.flatnonzero(hydrogen), members)
+    vectors, distances = get_distances(atoms.positions[own], atoms.positions[others],
+                                       cell=atoms.cell, pbc=True)
+    i, j = np.unravel_index(np.argmin(distances), distances.shape)
+    direction = vectors[i, j] / distances[i, j]
+    atoms.positions[members] += (distances[i, j] - target_angstrom) * direction
+    atoms.wrap()
+    return atoms
+
+
 def reference_calculator():
     from tblite.ase import TBLite
 
@@ -195,10 +233,11 @@ def labelled_set(path: Path, structures, description: str):
     return path
 
 
-def gamma_frequencies_mev(structure, calculator) -> np.ndarray:
-    """Frequencies (meV) of the 48-atom cell's own modes (phonopy, 0.01 Angstrom
-    displacements, supercell = the cell) with ``calculator``: the same construction for the
-    model and for GFN1-xTB, so that their difference is the model's error."""
+def gamma_modes(structure, calculator) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (meV, ascending) and mass-weighted eigenvectors (columns) of the 48-atom
+    cell's own modes (phonopy, 0.01 Angstrom displacements, supercell = the cell) with
+    ``calculator``: the same construction for the model and for GFN1-xTB, so that their
+    difference is the model's error."""
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
@@ -212,8 +251,69 @@ def gamma_frequencies_mev(structure, calculator) -> np.ndarray:
     phonon.generate_displacements(distance=0.01)
     phonon.forces = displacement_forces(phonon.supercells_with_displacements, calculator)
     phonon.produce_force_constants()
-    frequencies = phonon.get_frequencies([0, 0, 0]) * MEV_PER_THZ
-    return np.sort(frequencies)[3:]  # the three acoustic zeros dropped
+    phonon.run_qpoints([[0, 0, 0]], with_eigenvectors=True)
+    frequencies = phonon.qpoints.frequencies[0]
+    eigenvectors = phonon.qpoints.eigenvectors[0]
+    # The dynamical matrix at Gamma is real; its eigenvectors must come out real too (the
+    # pairing by overlap and the normal-mode samples use them as real displacements).
+    if np.max(np.abs(eigenvectors.imag)) > 1e-8:
+        raise RuntimeError("complex Gamma eigenvectors from phonopy: cannot pair modes")
+    eigenvectors = eigenvectors.real
+    order = np.argsort(frequencies)
+    return frequencies[order] * MEV_PER_THZ, eigenvectors[:, order]
+
+
+def matched_frequency_errors(model_mev, model_vectors, reference_mev, reference_vectors):
+    """Model minus reference frequency (meV) of each reference mode, the modes paired by their
+    eigenvectors (the assignment of largest total overlap |<e_model|e_ref>|^2), not by their
+    order: a mode the model puts 25 meV away is then counted as 25 meV off, not hidden by a
+    neighbour that happens to sit at that frequency."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = np.abs(model_vectors.T @ reference_vectors) ** 2
+    model_index, reference_index = linear_sum_assignment(-overlap)
+    difference = np.empty(len(reference_mev))
+    difference[reference_index] = model_mev[model_index] - reference_mev[reference_index]
+    return difference
+
+
+#: Thermal samples along the reference method's own normal modes (module docstring, step 2):
+#: (temperature K, quantum amplitudes?, cells). Quantum amplitudes at 127 K (the paper's
+#: PIMD: the C-H modes' zero-point motion) and classical ones at 250 K (the hotter MD of
+#: active learning).
+NORMAL_MODE_SAMPLES = ((127.0, True, 40), (250.0, False, 30))
+NORMAL_MODE_TEST = ((127.0, True, 8),)
+
+
+def normal_mode_samples(reference, frequencies_mev, vectors, temperature_k: float,
+                        quantum: bool, count: int, rng):
+    """``count`` copies of ``reference`` displaced along its Gamma modes with the Gaussian
+    amplitudes of a harmonic crystal at ``temperature_k``: each mode's mean energy kT
+    (classical) or (hbar w / 2) coth(hbar w / 2kT) (quantum), so that the data hold the
+    curvature of every internal mode (the out-of-plane C-H modes included) where the MD
+    goes. Modes below 2 meV (the acoustic ones, and imaginary ones) are left still."""
+    from ase.units import _amu, _e, kB
+
+    masses = reference.get_masses()
+    kt_ev = kB * temperature_k
+    samples = []
+    for _ in range(count):
+        displacement = np.zeros(3 * len(reference))
+        for energy_mev, vector in zip(frequencies_mev, vectors.T):
+            if energy_mev < 2.0:
+                continue
+            quantum_ev = energy_mev / 1000.0
+            mean_ev = (0.5 * quantum_ev / np.tanh(quantum_ev / (2 * kt_ev)) if quantum
+                       else kt_ev)
+            # <u^2> = E / (m w^2) in mass-weighted coordinates; w from hbar w = energy
+            omega_per_s = quantum_ev * _e / 1.054571817e-34
+            variance_angstrom2 = mean_ev * _e / (_amu * omega_per_s ** 2) * 1e20
+            displacement += rng.normal(0.0, np.sqrt(variance_angstrom2)) * vector
+        atoms = reference.copy()
+        atoms.positions += displacement.reshape(-1, 3) / np.sqrt(masses)[:, None]
+        atoms.wrap()
+        samples.append(atoms)
+    return samples
 
 
 def gfn1xtb_molecule_mev(work: Path) -> np.ndarray:
@@ -277,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     reference = relaxed_structure(work / STRUCTURE_NAME)
     print("GFN1-xTB cell (Angstrom):", np.round(reference.cell.lengths(), 3), flush=True)
 
+    gamma_path = work / "gfn1xtb_gamma_modes.npz"
+    if not gamma_path.is_file():
+        frequencies, vectors = gamma_modes(reference, reference_calculator())
+        np.savez(gamma_path, frequencies_mev=frequencies, vectors=vectors)
+    with np.load(gamma_path) as stored:
+        reference_frequencies, reference_vectors = stored["frequencies_mev"], stored["vectors"]
+
     rng = np.random.default_rng(2025)
     training = []
     for strain in ISOTROPIC_STRAINS:
@@ -290,12 +397,31 @@ def main(argv: list[str] | None = None) -> int:
             for a in np.linspace(0.02, 0.06, N_PERTURBED_TEST)]
     training_path = labelled_set(work / "reference_training.xyz", training, "training set")
     test_path = labelled_set(work / "reference_test.xyz", test, "test set")
+    mode_rng = np.random.default_rng(2026)
+    mode_training = [atoms for temperature, quantum, count in NORMAL_MODE_SAMPLES
+                     for atoms in normal_mode_samples(reference, reference_frequencies,
+                                                      reference_vectors, temperature, quantum,
+                                                      count, mode_rng)]
+    mode_test = [atoms for temperature, quantum, count in NORMAL_MODE_TEST
+                 for atoms in normal_mode_samples(reference, reference_frequencies,
+                                                  reference_vectors, temperature, quantum,
+                                                  count, np.random.default_rng(8))]
+    contact_rng = np.random.default_rng(2027)
+    contacts = [close_contact(reference, contact_rng, target) for target in
+                np.linspace(*CONTACT_RANGE_ANGSTROM, N_CONTACT_TRAINING)]
+    contact_path = labelled_set(work / "reference_contacts.xyz", contacts, "contact cells")
+    mode_training_path = labelled_set(work / "reference_normal_modes.xyz", mode_training,
+                                      "normal-mode samples")
+    mode_test_path = labelled_set(work / "reference_normal_modes_test.xyz", mode_test,
+                                  "normal-mode test samples")
 
     settings = dict(TRAINING_SETTINGS, generations=args.generations)
     active = dict(ACTIVE_LEARNING_SETTINGS,
                   active_learning_generations=args.active_learning_rounds)
     with terminal_progress("benzene NEP with active learning") as progress:
-        result = train_nep(dict(training_set=[str(training_path)], test_set=[str(test_path)],
+        result = train_nep(dict(training_set=[str(training_path), str(mode_training_path),
+                                              str(contact_path)],
+                                test_set=[str(test_path), str(mode_test_path)],
                                 output_directory=str(work / "model"), **MODEL_SETTINGS,
                                 **settings, **active), progress)
 
@@ -316,9 +442,13 @@ def main(argv: list[str] | None = None) -> int:
         errors[dataset] = {column: round(result.metric("full", dataset, column), 3) for column in (
             "energy_rmse_mev_per_atom", "force_rmse_mev_per_angstrom",
             "virial_rmse_mev_per_atom", "force_r2")}
-    model_frequencies = gamma_frequencies_mev(reference, CPUNEP(str(model_path)))
-    reference_frequencies = gamma_frequencies_mev(reference, reference_calculator())
-    difference = model_frequencies - reference_frequencies
+    model_frequencies, model_vectors = gamma_modes(reference, CPUNEP(str(model_path)))
+    difference = matched_frequency_errors(model_frequencies, model_vectors,
+                                          reference_frequencies, reference_vectors)
+    # the three acoustic modes (zero in both) are left out
+    keep = np.arange(len(reference_frequencies)) >= 3
+    model_frequencies, reference_frequencies = model_frequencies[keep], reference_frequencies[keep]
+    difference = difference[keep]
     lattice = reference_frequencies < 25.0
     frequency_errors = {
         "rmse_all_mev": round(float(np.sqrt(np.mean(difference ** 2))), 2),
@@ -350,7 +480,13 @@ def main(argv: list[str] | None = None) -> int:
         "data": {
             "initial_training": {"structures": len(training),
                                  "sha256": sha256(training_path)},
+            "normal_mode_training": {"structures": len(mode_training),
+                                     "sha256": sha256(mode_training_path)},
+            "contact_training": {"structures": len(contacts),
+                                 "sha256": sha256(contact_path)},
             "test": {"structures": len(test), "sha256": sha256(test_path)},
+            "normal_mode_test": {"structures": len(mode_test),
+                                 "sha256": sha256(mode_test_path)},
             "active_learning": [{"file": str(p.relative_to(work)),
                                  "structures": sum(1 for line in p.read_text().splitlines()
                                                    if line.strip().isdigit()),
@@ -362,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         "gamma_frequencies_mev": {"model": [round(float(x), 2) for x in model_frequencies],
                                   "gfn1xtb": [round(float(x), 2)
                                               for x in reference_frequencies]},
+        # paired by eigenvector (matched_frequency_errors)
         "frequency_error_vs_gfn1xtb": frequency_errors,
         "gfn1xtb_vs_measured_free_molecule": reference_errors,
         # The error stated for the example's peak at each measured band: the reference
