@@ -23,9 +23,8 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    kinds (24 + 8 cells) are the held-out test set. Last, 40 perturbed cells in which one
    molecule is pushed rigidly towards a neighbour until their closest H...H distance is
    1.3-2.0 Angstrom (the crystal's: 2.4): the first model, without them, had no repulsion
-   there and its MD collapsed into H...H contacts of 0.7 Angstrom within 0.6 ps. (The paper's dimers are left out: the expanded
-   cells already sample the intermolecular distances out to the cutoff, in the periodic
-   setting the MD runs in.)
+   there and its MD collapsed into H...H contacts of 0.7 Angstrom within 0.6 ps. (They
+   stand in for the paper's dimers, in the periodic setting the MD runs in.)
 3. **NEP with active learning** (:func:`mantid_mdinsim.train.train_nep`, backend neppo on
    CPU, seeded, one thread per model, the three models of a round at once): a full model and
    an ensemble of two (bagging, the least active learning accepts); one round of MD with the
