@@ -4,7 +4,8 @@ The reference is independent of the model: the measured fundamentals of benzene 
 Shimanouchi's values), in meV. The tolerance at each band is the error the shipped model states in
 its metrics.json (``stated_error_mev_by_band``): how far its reference method, GFN1-xTB, is
 from that band (free molecule) plus twice the NEP's RMS distance from GFN1-xTB (Gamma modes of
-the crystal, 25-200 meV). Two checks:
+the crystal, 25-200 meV, each model mode paired with the GFN1-xTB mode of largest eigenvector
+overlap, so that a misplaced mode counts with its full shift). Two checks:
 
 * live (a few seconds): the shipped model's own Gamma-point modes of the crystal, from the
   project's harmonic step, hold a mode within the stated error of every compared band;
