@@ -99,13 +99,17 @@ def terminal_progress(description: str, enabled: bool | None = None) -> Iterator
     if enabled:
         from tqdm import tqdm  # only for a terminal: pipelines and --help do without it
 
-        bar = tqdm(total=1000, desc=description, unit="", bar_format=(
-            "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"))
+        # tqdm's own estimate of the time left ({remaining}) is left out while the message
+        # carries the step's (one estimate per line).
+        with_remaining = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
+        without_remaining = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}] {postfix}"
+        bar = tqdm(total=1000, desc=description, unit="", bar_format=with_remaining)
 
         def callback(fraction: float, message: str) -> None:
             bar.n = int(round(1000 * fraction))
             if message:
                 bar.set_postfix_str(message, refresh=False)
+                bar.bar_format = without_remaining if _has_time_left(message) else with_remaining
             bar.refresh()
 
         try:

@@ -170,7 +170,8 @@ TRAIN_PARAMETERS = ParameterSet(steps.TRAIN, (
               "GPUMD's nep runs its generations", default=10, minimum=0, group=GROUP_TRAINING),
     Parameter("time_budget_minutes", float,
               "neppo: wall time for training all models; each model gets an equal share of what "
-              "is left and, at its limit, keeps the best model so far. None: no limit",
+              "is left, checked after every step; at its limit the model is evaluated once "
+              "more and the best model so far is kept. None: no limit",
               unit="min", default=None, minimum=0.0, exclusive_minimum=True,
               group=GROUP_TRAINING),
     Parameter("threads", int, "CPU threads of each neppo training (default 1, fastest for "

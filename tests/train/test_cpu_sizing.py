@@ -183,3 +183,14 @@ def test_progress_message_of_a_training_estimates_the_time_left_once(capsys, mon
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["train:   0.0% m step 0/3000",
                      "train:  25.0% m step 750/3000, about 2 min 00 s left"]
+
+
+def test_terminal_bar_shows_one_estimate_of_the_time_left(capsys):
+    """On a terminal (tqdm) the bar's own estimate is left out while the message has one."""
+    with terminal_progress("train", enabled=True) as progress:
+        progress.report(0.1, "m step 300/3000")
+        progress.report(0.2, "m step 600/3000, about 2 min 00 s left")
+    frames = capsys.readouterr().err.replace("\n", "\r").split("\r")
+    with_own = [frame for frame in frames if "about 2 min 00 s left" in frame]
+    assert with_own and all("<" not in frame for frame in with_own)
+    assert any("step 300/3000" in frame and "<" in frame for frame in frames)
