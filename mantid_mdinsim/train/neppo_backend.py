@@ -9,9 +9,10 @@ It runs in a child process of this Python, as ``nep`` does, so that progress is 
 Stopping early (sized for CPUs): the run ends before its last step when the validation loss
 (the test/validation structures' lambda-weighted RMSE sum, GPUMD's loss; the training loss
 where a run has none) has not improved for ``patience`` rows of ``loss.out``, or when its time
-limit is spent. The time limit is checked by the child itself after every step
-(:mod:`.neppo_runner`, which runs neppo's command line with a deadline), so a run ends within
-about one step of it with a final report; the patience is checked here, at neppo's reports.
+limit is spent. neppo runs through :mod:`.neppo_runner`, which looks after every step for the
+deadline and for a stop request (a file this backend creates when the patience is spent,
+checked here at neppo's reports), and then ends the run with a final report, within about one
+step: the child is not killed while it may be writing a model.
 neppo keeps the best model so far in ``nep_best.txt``; it becomes ``nep.txt`` (written under a
 temporary name, then renamed) and, unless the last report's model was the best, neppo's
 prediction mode (``prediction 1``, in a scratch copy of the folder so that ``nep.in`` and the
@@ -37,18 +38,20 @@ import time
 from pathlib import Path
 
 from ..errors import ExternalProgramError
-from ..external import StopProgram, run_program
+from ..external import run_program
 from ..io.atomic import write_text_atomic
 from ..progress import ProgressReporter, time_left_text
-from .neppo_runner import DEADLINE_FILE
+from .neppo_runner import STOP_REQUEST_FILE, STOPPED_FILE
 from .training_backend import EXPECTED_OUTPUTS, TrainingBackend, last_generation
 
 # neppo's own command line (neppo.cli.main), started with this interpreter so that the neppo of
-# this environment runs, whatever is on PATH; with a time limit, through neppo_runner.py.
+# this environment runs, whatever is on PATH (training: through neppo_runner.py, which can stop
+# it after any step).
 _NEPPO_MAIN = "import sys; from neppo.cli import main; main(sys.argv[1:])"
 _NEPPO_RUNNER = Path(__file__).with_name("neppo_runner.py")
 
-_OUTPUT_PATTERNS = ("loss.out", "nep.txt", "nep_best.txt", "*_train.out", "*_test.out")
+_OUTPUT_PATTERNS = ("loss.out", "nep.txt", "nep_best.txt", "*_train.out", "*_test.out",
+                    STOPPED_FILE, STOP_REQUEST_FILE)
 #: A row improves on the best validation loss when lower by more than this fraction.
 _IMPROVEMENT = 1e-3
 
@@ -144,28 +147,31 @@ class Neppo(TrainingBackend):
         def poll() -> None:
             done = last_generation(loss_path)
             progress.report(done / generations, estimate.message(label, done, time.monotonic()))
-            if self.patience and rows_since_best(
+            if self.patience and not self.stopped_early and rows_since_best(
                     validation_losses(loss_path, self.loss_weights)) >= self.patience:
                 self.stopped_early = (f"validation loss not improved in {self.patience} "
                                       f"reports, stopped at step {done}")
-            if self.stopped_early and (run_directory / "nep_best.txt").is_file():
-                raise StopProgram(self.stopped_early)
-            self.stopped_early = ""
+                (run_directory / STOP_REQUEST_FILE).touch()
 
-        arguments = (["-c", _NEPPO_MAIN] if time_limit_s is None else [str(_NEPPO_RUNNER)])
-        try:
-            run_program(Path(sys.executable), run_directory,
-                        arguments=[*arguments, "train", ".", "--device", self.device, *deadline],
-                        log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
-                        poll_seconds=1.0, environment=self._environment())
-        except StopProgram:
+        run_program(Path(sys.executable), run_directory,
+                    arguments=[str(_NEPPO_RUNNER), "train", ".", "--device", self.device,
+                               *deadline],
+                    log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
+                    poll_seconds=1.0, environment=self._environment())
+        (run_directory / STOP_REQUEST_FILE).unlink(missing_ok=True)
+        stopped = run_directory / STOPPED_FILE
+        if stopped.is_file():
+            step, reason = stopped.read_text().split()
+            stopped.unlink()
+            if reason == "time":
+                self.stopped_early = (f"time limit ({time_limit_s / 60:.3g} min) reached at "
+                                      f"step {step}")
+            else:
+                self.stopped_early = (f"validation loss not improved in {self.patience} "
+                                      f"reports, stopped at step {step}")
             self._finish_with_best_model(run_directory)
-        if (run_directory / DEADLINE_FILE).is_file():
-            step = (run_directory / DEADLINE_FILE).read_text().strip()
-            (run_directory / DEADLINE_FILE).unlink()
-            self.stopped_early = (f"time limit ({time_limit_s / 60:.3g} min) reached at "
-                                  f"step {step}")
-            self._finish_with_best_model(run_directory)
+        else:
+            self.stopped_early = ""   # the last step came before the stop request was seen
         progress.report(1.0, f"{label} step {last_generation(loss_path)}/{generations}"
                         + (f" ({self.stopped_early})" if self.stopped_early else ""))
 

@@ -103,7 +103,7 @@ def test_deadline_is_checked_after_every_step_and_leaves_a_loadable_model(tmp_pa
     from calorine.calculators import CPUNEP
     from neppo.nep_in import run
 
-    from mantid_mdinsim.train.neppo_runner import DeadlineReached, install_deadline
+    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
 
     structures = si_structures(8, seed=5)
     write(tmp_path / "train.xyz", structures)
@@ -113,11 +113,11 @@ def test_deadline_is_checked_after_every_step_and_leaves_a_loadable_model(tmp_pa
     ticks = iter(range(10 ** 6))
     undo = install_deadline(7.0, clock=lambda: float(next(ticks)))
     try:
-        with pytest.raises(DeadlineReached) as reached:
+        with pytest.raises(TrainingStopped) as reached:
             run(tmp_path, device="cpu")
     finally:
         undo()
-    assert reached.value.args[0] == 8
+    assert reached.value.args == (8, "time")
     rows = [line.split() for line in (tmp_path / "loss.out").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     assert [int(row[0]) for row in rows] == [8]
@@ -136,7 +136,7 @@ def test_a_deadline_after_a_report_leaves_time_for_the_final_report(tmp_path):
     fake clock (2 looks), so the run ends one tick earlier than without reports."""
     from neppo.nep_in import run
 
-    from mantid_mdinsim.train.neppo_runner import DeadlineReached, install_deadline
+    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
 
     write(tmp_path / "train.xyz", si_structures(8, seed=5))
     (tmp_path / "nep.in").write_text(
@@ -145,7 +145,7 @@ def test_a_deadline_after_a_report_leaves_time_for_the_final_report(tmp_path):
     ticks = iter(range(10 ** 6))
     undo = install_deadline(9.0, clock=lambda: float(next(ticks)))
     try:
-        with pytest.raises(DeadlineReached) as reached:
+        with pytest.raises(TrainingStopped) as reached:
             run(tmp_path, device="cpu")
     finally:
         undo()
@@ -194,3 +194,32 @@ def test_terminal_bar_shows_one_estimate_of_the_time_left(capsys):
     with_own = [frame for frame in frames if "about 2 min 00 s left" in frame]
     assert with_own and all("<" not in frame for frame in with_own)
     assert any("step 300/3000" in frame and "<" in frame for frame in frames)
+
+
+def test_patience_asks_the_training_to_stop_and_keeps_the_best_model(tmp_path):
+    """Patience 1 on a tiny set: the first report that does not improve the training loss
+    asks neppo to stop (a request file, seen after the next step, not a kill); the run ends
+    long before its 200000 steps, says why, and the kept model is neppo's best, whose
+    training-set energies CPUNEP reproduces (the metrics come from its *_train.out)."""
+    from calorine.calculators import CPUNEP
+
+    structures = si_structures(12, seed=21)
+    write(tmp_path / "train.xyz", structures)
+    result = train_nep(dict(training_set=[str(tmp_path / "train.xyz")],
+                            output_directory=str(tmp_path / "out"), backend="neppo",
+                            generations=200000, output_interval=5, early_stopping_patience=1,
+                            seed=4, **TINY_MODEL))
+    assert any("not improved in 1 reports" in note for note in result.notes)
+    run_directory = tmp_path / "out" / "nepmodel_full"
+    assert not (run_directory / "stop_requested").exists()
+    assert (run_directory / "nep.txt").read_text() == \
+        (run_directory / "nep_best.txt").read_text()
+    energies = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = CPUNEP(str(result.model_path))
+        energies.append(atoms.get_potential_energy() / len(atoms))
+    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
+    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
+    assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
+        rmse, rel=1e-3)
