@@ -105,8 +105,9 @@ def measure(args: argparse.Namespace, data: str) -> None:
     for step, energy_mev, force_mev in curve:
         print(f"  {step:6d} {energy_mev:8.2f} {force_mev:8.1f}")
     print(f"held-out atoms with a bond in Tersoff's switching range (2.70-3.00 Angstrom) or "
-          f"below 2.0 Angstrom: {flagged} of {total}; force RMSE on them {flagged_rmse:.0f}, "
-          f"on the others {other_rmse:.0f} meV/Angstrom")
+          f"below 2.0 Angstrom: {flagged} of {total}; force RMSE "
+          + (f"on them {flagged_rmse:.0f}, on the others " if flagged else "")
+          + f"{other_rmse:.0f} meV/Angstrom")
     print(f"test RMSE: energy {energy:.2f} meV/atom (ratio to {TARGET_ENERGY_MEV_PER_ATOM:g}: "
           f"{energy / TARGET_ENERGY_MEV_PER_ATOM:.2f}), force {force:.1f} meV/Angstrom "
           f"(ratio to {TARGET_FORCE_MEV_PER_ANGSTROM:g}: "
