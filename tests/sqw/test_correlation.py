@@ -109,3 +109,13 @@ def test_block_plan_keeps_the_fft_lengths_sufficient():
             assert plan.fft_length >= plan.starts + 2 * window
             assert plan.tail_fft_length >= 2 * window
             assert plan.starts >= 1
+
+
+def test_next_fast_len_is_scipys():
+    """The FFT lengths (and so the block plans) are scipy.fft's for complex input."""
+    import scipy.fft
+
+    from mantid_mdinsim.sqw.correlation import next_fast_len
+
+    for target in range(1, 5001):
+        assert next_fast_len(target) == scipy.fft.next_fast_len(target)
