@@ -45,6 +45,9 @@ from .parameters import SQW_PARAMETERS
 
 #: Default memory for the frame buffer and the FFT work arrays, in bytes.
 DEFAULT_MEMORY_BYTES = 1 << 30
+#: Largest frame buffer of a block (positions with the self part, rho without), unless that
+#: holds fewer than four windows (see BlockPlan.choose).
+BLOCK_BYTES = int(os.environ.get("MDINSIM_SQW_BLOCK_BYTES", 16 << 20))
 #: Target size of one work array of the self part (cache-sized; see _chunk_sizes).
 WORK_ARRAY_BYTES = int(os.environ.get("MDINSIM_SQW_WORK_BYTES", 1 << 20))
 
@@ -164,16 +167,30 @@ class BlockPlan:
 
         With the self part, per frame the phases of the ``W`` overlap frames are recomputed
         and the FFTs cost about ``(B + 4W) log(B + 2W)`` for ``B`` starts: twelve windows per
-        block bring both near their floor. The block's positions (24 bytes per atom and frame)
-        stay within a quarter of the memory budget. For the coherent part alone only rho is
-        held (16 bytes per species, q-point and frame, twice with its transform) and the FFTs
-        are cheap: four windows per block.
+        block bring both near their floor. For the coherent part alone only rho is held (16
+        bytes per species, q-point and frame, twice with its transform) and the FFTs are cheap:
+        four windows per block.
+
+        Memory: a block's frames (24 bytes per atom and frame with the self part) take at most
+        ``BLOCK_BYTES`` (and a quarter of ``memory_bytes``), but never fewer than four windows
+        of starts (below that the FFTs' padding costs more than the memory saves). Peak memory
+        is that of one full block, the same for every trajectory longer than a block: 16 MB is
+        692 frames of 1000 atoms, so 600 and 2400 frames differ by 2 MB, where 13 windows (31
+        MB) made them differ by 17 MB (bench_sqw_process.py's memory section).
         """
         target = max((12 if incoherent else 4) * window, 64)
         bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
-        affordable = memory_bytes // 4 // max(1, bytes_per_frame) - window
-        target = max(min(target, affordable), max(1, window // 4))
-        fft_length = next_fast_len(target + 2 * window)
+        budget = min(memory_bytes // 4, BLOCK_BYTES)
+        affordable = budget // max(1, bytes_per_frame) - window
+        floor = min(target, 4 * window) if budget == BLOCK_BYTES else max(1, window // 4)
+        if affordable >= target:
+            fft_length = next_fast_len(target + 2 * window)
+        else:
+            # the longest fast FFT whose block fits: rounding up would overshoot the budget
+            fft_length = max(affordable, floor) + 2 * window
+            while next_fast_len(fft_length) != fft_length:
+                fft_length -= 1
+            fft_length = max(fft_length, next_fast_len(floor + 2 * window))
         starts = fft_length - 2 * window
         return cls(window, starts, fft_length, next_fast_len(2 * window))
 
