@@ -51,6 +51,45 @@ def silicon_set(count: int, seed: int, repeat: int = 2) -> list:
     return structures
 
 
+def md_sampled_silicon_set(count: int, seed: int, temperatures_k=(300.0, 600.0),
+                           frames_per_run: int = 10, repeat: int = 2) -> list:
+    """``count`` 64-atom silicon cells as active learning samples them: Langevin MD at each of
+    ``temperatures_k`` in turn (mdinsim's own sampler, ``train.active_learning.langevin_sampler``,
+    with the shipped demo NEP, 2 fs steps, one frame every 100 fs after 200 fs of equilibration),
+    each run in a cell strained by up to 2 %, labelled with Tersoff's Si(C) potential (as
+    :func:`silicon_set`). Frames are 100 fs apart, about one period of the TA modes."""
+    from importlib.resources import files
+
+    from mantid_mdinsim.train.active_learning import langevin_sampler
+
+    model = Path(str(files("mantid_mdinsim") / "data" / "Si_demo_NEP4.txt"))
+    rng = np.random.default_rng(seed)
+    structures: list = []
+    run_index = 0
+    while len(structures) < count:
+        atoms = bulk("Si", "diamond", 5.431 * (1 + rng.uniform(-0.02, 0.02)), cubic=True)
+        atoms = atoms.repeat(repeat)
+        temperature_k = temperatures_k[run_index % len(temperatures_k)]
+        frames = langevin_sampler(atoms, model, temperature_k=temperature_k,
+                                  n_steps=50 * (frames_per_run + 2), time_step_fs=2.0,
+                                  sample_interval=50, seed=int(rng.integers(1 << 30)))
+        for frame in frames[2:]:
+            frame.calc = Tersoff({("Si", "Si", "Si"): SI_TERSOFF})
+            results = dict(energy=frame.get_potential_energy(), forces=frame.get_forces(),
+                           stress=frame.get_stress())
+            frame.calc = SinglePointCalculator(frame, **results)
+            frame.info["temperature_k"] = temperature_k
+            structures.append(frame)
+        run_index += 1
+    return structures[:count]
+
+
+def rms_force_ev_per_angstrom(structures) -> float:
+    """Root mean square of the force components of ``structures`` (eV/Angstrom)."""
+    forces = np.concatenate([atoms.get_forces().ravel() for atoms in structures])
+    return float(np.sqrt(np.mean(forces ** 2)))
+
+
 def run(backend: str, folder: Path, steps: int, threads: int, batch: int) -> dict:
     started = time.perf_counter()
     result = train_nep(dict(training_set=[str(folder / "train.xyz")],

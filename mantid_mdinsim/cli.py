@@ -22,7 +22,8 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .errors import Cancelled, MdinsimError, os_error_message, report_unexpected
+from .errors import (Cancelled, MdinsimError, ParameterError, os_error_message,
+                     report_unexpected)
 from .lifetime import Terminated, terminate_as_interrupt
 
 #: name -> (module, one-line help). The module provides add_arguments(parser) and run(args).
@@ -81,6 +82,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _message(error: MdinsimError, module) -> str:
+    """The error as this command's user reads it: a parameter named by its option."""
+    parameters = getattr(getattr(module, "COMMAND", None), "parameters", None)
+    if isinstance(error, ParameterError) and parameters is not None and error.name in parameters:
+        return error.worded_for(parameters[error.name].cli_flag)
+    return str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((word for word in argv if not word.startswith("-")), None)
@@ -111,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MdinsimError as error:
         if args.debug:
             raise
-        print(f"mdinsim {args.command}: error: {error}", file=sys.stderr)
+        print(f"mdinsim {args.command}: error: {_message(error, module)}", file=sys.stderr)
         return 2
     except OSError as error:
         # The environment (disk full, read-only folder...) rather than a bug: a message.

@@ -39,6 +39,11 @@ class ParameterError(MdinsimError, ValueError):
     def __reduce__(self):  # picklable: raised in MD worker processes too
         return (type(self), (self.name, self.problem, self.fix))
 
+    def worded_for(self, label: str) -> str:
+        """The message with the parameter named as a face spells it: the command line's
+        option (``--q-max``) or the Mantid property (``QMax``), not the core's name."""
+        return f"{label}: {self.problem}" + (f" ({self.fix})" if self.fix else "")
+
 
 class _FileProblem(MdinsimError):
     """An error about one file, worded '<path>, <where>: <problem> (<fix>)'; pickled as the

@@ -71,26 +71,45 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+#: How an estimate of the time left reads in a progress message ("about 2 min 10 s left").
+_TIME_LEFT = "about {} left"
+
+
+def time_left_text(seconds: float) -> str:
+    """The estimate of the time left, as progress messages carry it."""
+    return _TIME_LEFT.format(format_duration(seconds))
+
+
+def _has_time_left(message: str) -> bool:
+    prefix, suffix = _TIME_LEFT.split("{}")
+    return prefix in message and message.rstrip(")").endswith(suffix)
+
+
 @contextlib.contextmanager
 def terminal_progress(description: str, enabled: bool | None = None) -> Iterator[ProgressReporter]:
     """A reporter drawing a progress bar on stderr (tqdm), for the CLI.
 
     Disabled when stderr is not a terminal unless ``enabled`` is true, so that pipeline logs stay
     readable; then it prints a line at most every 10 s instead, with the estimated time left
-    (elapsed time scaled by the fraction still to do), and never the same line twice.
+    (elapsed time scaled by the fraction still to do, unless the message carries the step's own
+    estimate, :func:`time_left_text`), and never the same line twice.
     """
     if enabled is None:
         enabled = sys.stderr.isatty()
     if enabled:
         from tqdm import tqdm  # only for a terminal: pipelines and --help do without it
 
-        bar = tqdm(total=1000, desc=description, unit="", bar_format=(
-            "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"))
+        # tqdm's own estimate of the time left ({remaining}) is left out while the message
+        # carries the step's (one estimate per line).
+        with_remaining = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
+        without_remaining = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}] {postfix}"
+        bar = tqdm(total=1000, desc=description, unit="", bar_format=with_remaining)
 
         def callback(fraction: float, message: str) -> None:
             bar.n = int(round(1000 * fraction))
             if message:
                 bar.set_postfix_str(message, refresh=False)
+                bar.bar_format = without_remaining if _has_time_left(message) else with_remaining
             bar.refresh()
 
         try:
@@ -107,9 +126,10 @@ def terminal_progress(description: str, enabled: bool | None = None) -> Iterator
             if line == last[1] or (now - last[0] < 10.0 and fraction < 1.0):
                 return
             last[:] = [now, line]
-            if 0.01 <= fraction < 1.0:
-                line += f" (about {format_duration((now - started) * (1 - fraction) / fraction)}" \
-                        " left)"
+            # A step that estimates its own time left (e.g. a training, from its step rate)
+            # says so in the message; the overall estimate is added only where none is.
+            if 0.01 <= fraction < 1.0 and not _has_time_left(message):
+                line += f" ({time_left_text((now - started) * (1 - fraction) / fraction)})"
             print(line, file=sys.stderr, flush=True)
 
         yield ProgressReporter(log_callback)

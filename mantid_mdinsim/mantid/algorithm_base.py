@@ -36,7 +36,8 @@ from mantid.api import (ITableWorkspaceProperty, MatrixWorkspaceProperty, Proper
 from mantid.kernel import Direction
 
 from .. import __version__
-from ..errors import Cancelled, MdinsimError, os_error_message, report_unexpected
+from ..errors import (Cancelled, MdinsimError, ParameterError, os_error_message,
+                      report_unexpected)
 from ..io.paths import check_output_paths
 from ..parameters import Kind, Parameter, ParameterSet, StepSettings
 from ..provenance import provenance_logs
@@ -210,6 +211,13 @@ where to report it (the traceback goes to a log file, as in the CLI).
         except Cancelled as cancelled:
             self.log().warning(f"{name}: {cancelled}")
             raise KeyboardInterrupt(str(cancelled)) from cancelled
+        except ParameterError as error:
+            # Named as the dialog names it (QMax), not by the core's name (q_max_inv_angstrom).
+            declared = {p.name: p.property_name for p in self.declared_parameters}
+            if error.name in declared:
+                error = ParameterError(declared[error.name], error.problem, error.fix)
+            self.log().error(f"{name}: {error}")
+            raise error from None
         except MdinsimError as error:
             self.log().error(f"{name}: {error}")
             raise

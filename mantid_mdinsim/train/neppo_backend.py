@@ -9,9 +9,18 @@ It runs in a child process of this Python, as ``nep`` does, so that progress is 
 Stopping early (sized for CPUs): the run ends before its last step when the validation loss
 (the test/validation structures' lambda-weighted RMSE sum, GPUMD's loss; the training loss
 where a run has none) has not improved for ``patience`` rows of ``loss.out``, or when its time
-limit is spent. neppo keeps the best model so far in ``nep_best.txt``; it becomes ``nep.txt`` and
-neppo's prediction mode (``prediction 1``, in a scratch copy of the folder so that ``nep.in``
-and the run's signature stay as they were) writes the ``*_train.out``/``*_test.out`` files.
+limit is spent. neppo runs through :mod:`.neppo_runner`, which looks after every step for the
+deadline and for a stop request (a file this backend creates when the patience is spent,
+checked here at neppo's reports), and then ends the run with a final report, within about one
+step: the child is not killed while it may be writing a model.
+neppo keeps the best model so far in ``nep_best.txt``; it becomes ``nep.txt`` (written under a
+temporary name, then renamed) and, unless the last report's model was the best, neppo's
+prediction mode (``prediction 1``, in a scratch copy of the folder so that ``nep.in`` and the
+run's signature stay as they were) writes the ``*_train.out``/``*_test.out`` files.
+
+Progress: each new row of ``loss.out`` gives the step and an estimate of the time left (steps
+to go at the rate of the steps so far, at most the time limit left); the message stays the same
+until the next row, so a log prints it once.
 
 Determinism: ``nep.in`` carries ``seed`` (neppo seeds PyTorch and the batch order from it), and
 the number of threads is fixed with ``OMP_NUM_THREADS``; the same inputs, seed and thread count
@@ -29,15 +38,20 @@ import time
 from pathlib import Path
 
 from ..errors import ExternalProgramError
-from ..external import StopProgram, run_program
-from ..progress import ProgressReporter
+from ..external import run_program
+from ..io.atomic import write_text_atomic
+from ..progress import ProgressReporter, time_left_text
+from .neppo_runner import STOP_REQUEST_FILE, STOPPED_FILE
 from .training_backend import EXPECTED_OUTPUTS, TrainingBackend, last_generation
 
 # neppo's own command line (neppo.cli.main), started with this interpreter so that the neppo of
-# this environment runs, whatever is on PATH.
+# this environment runs, whatever is on PATH (training: through neppo_runner.py, which can stop
+# it after any step).
 _NEPPO_MAIN = "import sys; from neppo.cli import main; main(sys.argv[1:])"
+_NEPPO_RUNNER = Path(__file__).with_name("neppo_runner.py")
 
-_OUTPUT_PATTERNS = ("loss.out", "nep.txt", "nep_best.txt", "*_train.out", "*_test.out")
+_OUTPUT_PATTERNS = ("loss.out", "nep.txt", "nep_best.txt", "*_train.out", "*_test.out",
+                    STOPPED_FILE, STOP_REQUEST_FILE)
 #: A row improves on the best validation loss when lower by more than this fraction.
 _IMPROVEMENT = 1e-3
 
@@ -126,34 +140,49 @@ class Neppo(TrainingBackend):
         loss_path = run_directory / "loss.out"
         started = time.monotonic()
         self.stopped_early = ""
+        deadline = [] if time_limit_s is None else [
+            "--deadline-epoch-s", repr(time.time() + time_limit_s)]
+        estimate = StepRateEstimate(generations, started, time_limit_s)
 
         def poll() -> None:
             done = last_generation(loss_path)
-            progress.report(done / generations, f"{label} step {done}/{generations}")
-            if time_limit_s is not None and time.monotonic() - started > time_limit_s:
-                self.stopped_early = (f"time limit ({time_limit_s / 60:.3g} min) reached at "
-                                      f"step {done}")
-            elif self.patience and rows_since_best(
+            progress.report(done / generations, estimate.message(label, done, time.monotonic()))
+            if self.patience and not self.stopped_early and rows_since_best(
                     validation_losses(loss_path, self.loss_weights)) >= self.patience:
                 self.stopped_early = (f"validation loss not improved in {self.patience} "
                                       f"reports, stopped at step {done}")
-            if self.stopped_early and (run_directory / "nep_best.txt").is_file():
-                raise StopProgram(self.stopped_early)
-            self.stopped_early = ""
+                (run_directory / STOP_REQUEST_FILE).touch()
 
-        try:
-            run_program(Path(sys.executable), run_directory,
-                        arguments=["-c", _NEPPO_MAIN, "train", ".", "--device", self.device],
-                        log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
-                        poll_seconds=1.0, environment=self._environment())
-        except StopProgram:
+        run_program(Path(sys.executable), run_directory,
+                    arguments=[str(_NEPPO_RUNNER), "train", ".", "--device", self.device,
+                               *deadline],
+                    log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
+                    poll_seconds=1.0, environment=self._environment())
+        (run_directory / STOP_REQUEST_FILE).unlink(missing_ok=True)
+        stopped = run_directory / STOPPED_FILE
+        if stopped.is_file():
+            step, reason = stopped.read_text().split()
+            stopped.unlink()
+            if reason == "time":
+                self.stopped_early = (f"time limit ({time_limit_s / 60:.3g} min) reached at "
+                                      f"step {step}")
+            else:
+                self.stopped_early = (f"validation loss not improved in {self.patience} "
+                                      f"reports, stopped at step {step}")
             self._finish_with_best_model(run_directory)
+        else:
+            self.stopped_early = ""   # the last step came before the stop request was seen
         progress.report(1.0, f"{label} step {last_generation(loss_path)}/{generations}"
                         + (f" ({self.stopped_early})" if self.stopped_early else ""))
 
     def _finish_with_best_model(self, run_directory: Path) -> None:
-        """nep_best.txt -> nep.txt, and its predictions by neppo's prediction mode."""
-        shutil.copyfile(run_directory / "nep_best.txt", run_directory / "nep.txt")
+        """nep_best.txt -> nep.txt, and its predictions by neppo's prediction mode (unless the
+        last report's model, whose predictions neppo wrote, is the best)."""
+        best = (run_directory / "nep_best.txt").read_text()
+        if (run_directory / "nep.txt").is_file() and \
+                (run_directory / "nep.txt").read_text() == best:
+            return
+        write_text_atomic(run_directory / "nep.txt", best)
         scratch = run_directory / ".prediction"
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir()
@@ -170,3 +199,37 @@ class Neppo(TrainingBackend):
         for path in scratch.glob("*_t*.out"):
             shutil.move(str(path), run_directory / path.name)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+class StepRateEstimate:
+    """The progress message of a neppo run: its step and the time left, from the rate of the
+    steps so far (measured from the first report on, so that start-up does not count), at most
+    the time limit left. Recomputed only when the step changes, so the message stays the same
+    between reports."""
+
+    def __init__(self, generations: int, started_s: float, time_limit_s: float | None):
+        self.generations = generations
+        self.started_s = started_s
+        self.time_limit_s = time_limit_s
+        self._first: tuple[int, float] | None = None
+        self._step = -1
+        self._message = ""
+
+    def message(self, label: str, step: int, now_s: float) -> str:
+        if step == self._step:
+            return self._message
+        self._step = step
+        left_s = None
+        if step > 0 and self._first is None:
+            self._first = (step, now_s)
+            left_s = (now_s - self.started_s) * (self.generations - step) / step
+        elif self._first is not None and step > self._first[0]:
+            first_step, first_s = self._first
+            left_s = (now_s - first_s) * (self.generations - step) / (step - first_step)
+        if self.time_limit_s is not None:
+            limit_left_s = max(self.time_limit_s - (now_s - self.started_s), 0.0)
+            left_s = limit_left_s if left_s is None else min(left_s, limit_left_s)
+        self._message = f"{label} step {step}/{self.generations}" + (
+            f", {time_left_text(left_s)}" if left_s is not None and step < self.generations
+            else "")
+        return self._message

@@ -7,8 +7,10 @@ in ``src/main_nep/parameters.cu``): cutoffs 8 / 4 Angstrom, ``n_max`` 6 6, ``bas
 regularisation, population 50. Four defaults depend on the backend: GPUMD's ``nep`` keeps its
 own, and neppo's are sized for a CPU of a few cores, so that 3000 steps on about 100 cells of
 64 atoms take about 3 CPU minutes on one core (``benchmarks/bench_train_time_to_accuracy.py``:
-63 CPU ms per step with start-up and evaluation; held-out 1.3 meV/atom, but 238 meV/Angstrom
-on its rattled Tersoff silicon, whose forces level off after about 1000 steps):
+63-77 CPU ms per step with start-up and evaluation; on frames of 300/600 K MD, as active
+learning samples them, held-out 0.27 meV/atom and 15 meV/Angstrom, under 70 meV/Angstrom from
+step 100 on; on independently rattled cells 1.3 meV/atom and 238 meV/Angstrom, a plateau set by
+the kink of Tersoff's cutoff function that those cells sample, see the benchmark):
 
 * ``threads``: neppo 1. A step works on tensors of a few hundred atoms and tens of neighbours,
   too small for PyTorch's OpenMP threads to pay: on two shared cores, two threads cost 684 CPU
@@ -170,7 +172,8 @@ TRAIN_PARAMETERS = ParameterSet(steps.TRAIN, (
               "GPUMD's nep runs its generations", default=10, minimum=0, group=GROUP_TRAINING),
     Parameter("time_budget_minutes", float,
               "neppo: wall time for training all models; each model gets an equal share of what "
-              "is left and, at its limit, keeps the best model so far. None: no limit",
+              "is left, checked after every step; at its limit the model is evaluated once "
+              "more and the best model so far is kept. None: no limit",
               unit="min", default=None, minimum=0.0, exclusive_minimum=True,
               group=GROUP_TRAINING),
     Parameter("threads", int, "CPU threads of each neppo training (default 1, fastest for "

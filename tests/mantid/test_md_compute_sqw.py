@@ -164,3 +164,14 @@ def test_zones_without_a_path_are_refused_by_validate_inputs(ads, trajectory):
                  "too, or leave --zones out)"}
     assert make_algorithm("MDComputeSqw", QMax=4.0, QPath="G-X", Zones=3,
                           **common).validateInputs() == {}
+
+
+def test_an_error_found_while_running_names_the_property(ads, trajectory):
+    """A ParameterError the core raises while running (no q-points: found only once the
+    trajectory's cell is known) names the dialog's property, QMax, not the core's name."""
+    algorithm = make_algorithm("MDComputeSqw", InputTrajectories=str(trajectory),
+                               TimeStepFs=5.0, Window=20, OutputWorkspace="sqw")
+    with pytest.raises(RuntimeError, match=r"parameter 'QMax': no q-points are chosen") as error:
+        algorithm.execute()
+    assert "q_max_inv_angstrom" not in str(error.value)
+    assert not ads.doesExist("sqw")

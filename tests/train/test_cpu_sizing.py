@@ -93,3 +93,133 @@ def test_log_progress_prints_a_time_estimate_once_per_line(capsys, monkeypatch):
     assert lines[2] == "train:  50.0% step 200 (about 1 min 01 s left)"
     assert lines[3] == "train: 100.0% done" and len(lines) == 4
     assert format_duration(3725) == "1 h 02 min"
+
+
+def test_deadline_is_checked_after_every_step_and_leaves_a_loadable_model(tmp_path):
+    """neppo_runner on a fake clock that advances 1 s per look (step k looks at k - 1): a
+    deadline at 7 s ends the training after step 8, between reports (every 1000 steps), with that step's report written:
+    a loss.out row for it and a best model calorine's CPUNEP reads and that matches neppo's own
+    training-set energies (its *_train.out)."""
+    from calorine.calculators import CPUNEP
+    from neppo.nep_in import run
+
+    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
+
+    structures = si_structures(8, seed=5)
+    write(tmp_path / "train.xyz", structures)
+    (tmp_path / "nep.in").write_text(
+        "type 1 Si\nversion 4\ncutoff 5 4\nn_max 4 4\nbasis_size 4 4\nl_max 4 2 0\nneuron 8\n"
+        "batch 4\ngeneration 100000\noutput_interval 1000\nseed 3\n")
+    ticks = iter(range(10 ** 6))
+    undo = install_deadline(7.0, clock=lambda: float(next(ticks)))
+    try:
+        with pytest.raises(TrainingStopped) as reached:
+            run(tmp_path, device="cpu")
+    finally:
+        undo()
+    assert reached.value.args == (8, "time")
+    rows = [line.split() for line in (tmp_path / "loss.out").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert [int(row[0]) for row in rows] == [8]
+    energies_per_atom = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = CPUNEP(str(tmp_path / "nep_best.txt"))
+        energies_per_atom.append(atoms.get_potential_energy() / len(atoms))
+    neppo_energies = np.loadtxt(tmp_path / "energy_train.out")[:, 0]
+    assert np.array(energies_per_atom) == pytest.approx(neppo_energies, abs=1e-4)
+
+
+def test_a_deadline_after_a_report_leaves_time_for_the_final_report(tmp_path):
+    """The step that ends the run is the first whose final report (as long as the last report
+    took) would end at or after the deadline: reports every 2 steps each take 1 tick of the
+    fake clock (2 looks), so the run ends one tick earlier than without reports."""
+    from neppo.nep_in import run
+
+    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
+
+    write(tmp_path / "train.xyz", si_structures(8, seed=5))
+    (tmp_path / "nep.in").write_text(
+        "type 1 Si\nversion 4\ncutoff 5 4\nn_max 4 4\nbasis_size 4 4\nl_max 4 2 0\nneuron 8\n"
+        "batch 4\ngeneration 100000\noutput_interval 2\nseed 3\n")
+    ticks = iter(range(10 ** 6))
+    undo = install_deadline(9.0, clock=lambda: float(next(ticks)))
+    try:
+        with pytest.raises(TrainingStopped) as reached:
+            run(tmp_path, device="cpu")
+    finally:
+        undo()
+    # ticks: step 1 looks at 0; step 2 at 1, its report at 2-3; step 3 at 4 (+1 = 5 < 9);
+    # step 4 at 5, report 6-7; step 5 at 8: 8 + 1 >= 9, so the run ends after step 5.
+    assert reached.value.args[0] == 5
+    assert (tmp_path / "nep_best.txt").is_file()
+
+
+def test_progress_message_of_a_training_estimates_the_time_left_once(capsys, monkeypatch):
+    """The step's own estimate (steps to go at the rate since the first report, at most the
+    time limit left) is in the message, which stays the same until the next report; the log
+    prints it once and adds no second estimate."""
+    from mantid_mdinsim.train.neppo_backend import StepRateEstimate
+
+    estimate = StepRateEstimate(3000, started_s=0.0, time_limit_s=None)
+    assert estimate.message("model full", 0, 5.0) == "model full step 0/3000"
+    # the first report after 20 s (start-up included): 2900 steps at 100 per 20 s
+    assert estimate.message("model full", 100, 20.0) == \
+        "model full step 100/3000, about 9 min 40 s left"
+    assert estimate.message("model full", 100, 25.0) == \
+        "model full step 100/3000, about 9 min 40 s left"
+    # from then on, the rate since the first report: 100 steps in 5 s, 2800 to go
+    assert estimate.message("model full", 200, 25.0) == \
+        "model full step 200/3000, about 2 min 20 s left"
+    limited = StepRateEstimate(3000, started_s=0.0, time_limit_s=60.0)
+    assert limited.message("m", 100, 20.0) == "m step 100/3000, about 40 s left"
+
+    clock = iter([0.0, 0.0, 30.0, 30.5])
+    monkeypatch.setattr("mantid_mdinsim.progress.time.monotonic", lambda: next(clock))
+    with terminal_progress("train", enabled=False) as progress:
+        progress.report(0.0, "m step 0/3000")
+        progress.report(0.25, "m step 750/3000, about 2 min 00 s left")
+        progress.report(0.25, "m step 750/3000, about 2 min 00 s left")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["train:   0.0% m step 0/3000",
+                     "train:  25.0% m step 750/3000, about 2 min 00 s left"]
+
+
+def test_terminal_bar_shows_one_estimate_of_the_time_left(capsys):
+    """On a terminal (tqdm) the bar's own estimate is left out while the message has one."""
+    with terminal_progress("train", enabled=True) as progress:
+        progress.report(0.1, "m step 300/3000")
+        progress.report(0.2, "m step 600/3000, about 2 min 00 s left")
+    frames = capsys.readouterr().err.replace("\n", "\r").split("\r")
+    with_own = [frame for frame in frames if "about 2 min 00 s left" in frame]
+    assert with_own and all("<" not in frame for frame in with_own)
+    assert any("step 300/3000" in frame and "<" in frame for frame in frames)
+
+
+def test_patience_asks_the_training_to_stop_and_keeps_the_best_model(tmp_path):
+    """Patience 1 on a tiny set: the first report that does not improve the training loss
+    asks neppo to stop (a request file, seen after the next step, not a kill); the run ends
+    long before its 200000 steps, says why, and the kept model is neppo's best, whose
+    training-set energies CPUNEP reproduces (the metrics come from its *_train.out)."""
+    from calorine.calculators import CPUNEP
+
+    structures = si_structures(12, seed=21)
+    write(tmp_path / "train.xyz", structures)
+    result = train_nep(dict(training_set=[str(tmp_path / "train.xyz")],
+                            output_directory=str(tmp_path / "out"), backend="neppo",
+                            generations=200000, output_interval=5, early_stopping_patience=1,
+                            seed=4, **TINY_MODEL))
+    assert any("not improved in 1 reports" in note for note in result.notes)
+    run_directory = tmp_path / "out" / "nepmodel_full"
+    assert not (run_directory / "stop_requested").exists()
+    assert (run_directory / "nep.txt").read_text() == \
+        (run_directory / "nep_best.txt").read_text()
+    energies = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = CPUNEP(str(result.model_path))
+        energies.append(atoms.get_potential_energy() / len(atoms))
+    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
+    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
+    assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
+        rmse, rel=1e-3)

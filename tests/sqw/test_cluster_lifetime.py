@@ -1,0 +1,73 @@
+"""A ``mdinsim sqw --scheduler local:2`` that is killed (SIGKILL: an out-of-memory killer, a
+batch system past its limit) or terminated (SIGTERM) leaves no Dask worker, nanny or forkserver
+behind. Dask's worker processes exit when the pipe their parent holds open closes
+(``distributed/process.py``, ``AsyncProcess._immediate_exit_when_closed``), and
+multiprocessing's forkserver when the command's end of its socket does; this test holds that
+true for the way mdinsim starts them (forked from a warm forkserver, ``execution.py``).
+
+Real subprocesses, checked with psutil: the command is signalled once its cluster's workers run
+pieces; every process it started must be gone within seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from .harmonic import HarmonicCrystal, write_extxyz
+
+psutil = pytest.importorskip("psutil")
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def trajectory(tmp_path_factory):
+    crystal = HarmonicCrystal(cells=4, temperature_k=100.0)
+    folder = tmp_path_factory.mktemp("cluster_lifetime")
+    return write_extxyz(folder / "harmonic.xyz", crystal.positions(np.arange(400) * 10.0),
+                        crystal.cell, ["Ar"] * 64, time_step_fs=10.0)
+
+
+def _start_with_workers(trajectory, output):
+    """The command, once its two workers exist (two hundred q-blocks keep it busy)."""
+    command = [sys.executable, "-m", "mantid_mdinsim", "sqw", str(trajectory),
+               "--time-step-fs", "10", "--window", "50", "--q-max", "12",
+               "--q-count", "40000", "--per-q", "--no-plot", "--scheduler", "local:2",
+               "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, process.communicate()[1].decode()[-2000:]
+        assert time.monotonic() < deadline, "no two Dask workers within 120 s"
+        descendants = psutil.Process(process.pid).children(recursive=True)
+        # Dask's workers are forked by the forkserver: the command's grandchildren.
+        workers = [p for p in descendants if _parent_pid(p) != process.pid]
+        if len(workers) >= 2:
+            time.sleep(1.0)  # let them take pieces
+            return process, psutil.Process(process.pid).children(recursive=True)
+        time.sleep(0.1)
+
+
+def _parent_pid(process) -> int | None:
+    try:
+        return process.ppid()
+    except psutil.Error:
+        return None
+
+
+@pytest.mark.parametrize("number", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_signalled_command_leaves_no_dask_process(tmp_path, trajectory, number):
+    output = tmp_path / "sqw.nxs"
+    process, started = _start_with_workers(trajectory, output)
+    assert len(started) >= 3  # forkserver (and resource tracker), two workers
+    process.send_signal(number)
+    status = process.wait(timeout=60)
+    assert status == (-signal.SIGKILL if number == signal.SIGKILL else 143)
+    gone, alive = psutil.wait_procs(started, timeout=20)
+    assert not alive, [(p.pid, p.cmdline()) for p in alive if p.is_running()]
+    assert not output.exists()  # nothing under the final name
