@@ -91,6 +91,7 @@ def check_model_loads_on_cpu(info: NEPModelInfo) -> None:
                              "CPUNEP (the CPU backend) does not evaluate", where="line 1",
                              fix="run it with GPUMD (--backend gpumd on a GPU machine) or "
                                  "retrain it as NEP4")
+    from . import calorine_loading  # noqa: F401  - calorine without scikit-learn
     from calorine.nep import read_model  # calorine takes seconds to import; CPU path only
 
     try:

@@ -208,6 +208,7 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
         calculation with :class:`~mantid_mdinsim.errors.PhysicsError` (0: no check).
     """
     # calorine and phonopy take seconds to import; only the force constants need them.
+    from ..atomistic import calorine_loading  # noqa: F401  - calorine without scikit-learn
     from calorine.calculators import CPUNEP
     from calorine.nep import read_model
     from phonopy import Phonopy

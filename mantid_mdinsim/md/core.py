@@ -40,7 +40,8 @@ PARAMETERS_FILE = "parameters.json"
 SUMMARY_FILE = "summary.json"
 #: What an MD piece imports (CPU backend: calorine, seconds): loaded once for all local workers
 #: (execution.prepare_local_workers).
-WORKER_MODULES = ("mantid_mdinsim.md.tasks", "mantid_mdinsim.md.cpu", "calorine.calculators")
+WORKER_MODULES = ("mantid_mdinsim.md.tasks", "mantid_mdinsim.md.cpu",
+                  "mantid_mdinsim.atomistic.calorine_loading", "calorine.calculators")
 
 #: Parameters that do not change what a run computes: a folder made with other values of
 #: these resumes and reuses its runs.

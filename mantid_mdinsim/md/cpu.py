@@ -191,6 +191,7 @@ def _control(job: MDJob, progress: ProgressReporter) -> _Control:
 def _simulate(backend: CPUBackend, job: MDJob, control: _Control) -> dict[str, Any]:
     """One classical run, from its checkpoint where there is one, else from the start;
     return its summary."""
+    from ..atomistic import calorine_loading  # noqa: F401  - calorine without scikit-learn
     from calorine.calculators import CPUNEP  # calorine: seconds to import, only to run
 
     spec, protocol = job.spec, job.protocol

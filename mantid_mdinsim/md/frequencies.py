@@ -57,6 +57,7 @@ def estimate_max_frequency_mev(atoms: Atoms, model_path: str) -> float | None:
     from phonopy.structure.atoms import PhonopyAtoms  # (as above)
 
     try:
+        from ..atomistic import calorine_loading  # noqa: F401  - without scikit-learn
         from calorine.calculators import CPUNEP  # (as above)
     except ImportError:  # pragma: no cover - calorine is a dependency
         return None

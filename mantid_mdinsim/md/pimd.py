@@ -147,6 +147,7 @@ def client_main(arguments: list[str]) -> int:
     """A force client: ``python -m mantid_mdinsim.md.pimd ADDRESS MODEL STRUCTURE``."""
     import ase.io  # ase.io, calorine: seconds to import, only in the client process
     from ase.calculators.socketio import SocketClient  # (as above)
+    from ..atomistic import calorine_loading  # noqa: F401  - calorine without scikit-learn
     from calorine.calculators import CPUNEP  # (as above)
 
     address, model, structure = arguments
