@@ -1,14 +1,36 @@
 """Physical constants and unit conversions used throughout mdinsim.
 
 Units everywhere: energy in meV, length in Angstrom, wave vector in 1/Angstrom, time in fs,
-temperature in K, angular frequency in rad/fs. Constants are CODATA 2018, taken from
-``scipy.constants`` so that they are not typed by hand.
+temperature in K, angular frequency in rad/fs. Constants are CODATA 2022, the values of
+``scipy.constants`` (tests/test_units.py checks every one against it): written out here because
+importing scipy costs a quarter of a CPU second on every command that needs a constant
+(``mdinsim sqw`` needs hbar and nothing else of scipy).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from scipy import constants as _c
+
+@dataclass(frozen=True)
+class Codata:
+    """CODATA 2022 in SI units, named as in ``scipy.constants`` (h, e, k, c are exact)."""
+
+    h: float = 6.62607015e-34                 # Planck constant, J s
+    e: float = 1.602176634e-19                # elementary charge, C
+    k: float = 1.380649e-23                   # Boltzmann constant, J/K
+    c: float = 299792458.0                    # speed of light, m/s
+    m_n: float = 1.67492750056e-27            # neutron mass, kg
+    bohr_radius: float = 5.29177210544e-11    # m
+
+    @property
+    def hbar(self) -> float:
+        return self.h / (2 * np.pi)
+
+
+CODATA_2022 = Codata()
+_c = CODATA_2022
 
 #: Reduced Planck constant in meV*fs (0.6582119569 meV*ps).
 HBAR_MEV_FS: float = _c.hbar / _c.e * 1e3 * 1e15

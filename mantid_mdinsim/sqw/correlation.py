@@ -37,7 +37,6 @@ from itertools import combinations_with_replacement
 
 import numba
 import numpy as np
-import scipy.fft
 
 from ..errors import InputFileError
 from ..io.trajectory import TrajectoryReader
@@ -46,8 +45,39 @@ from .parameters import SQW_PARAMETERS
 
 #: Default memory for the frame buffer and the FFT work arrays, in bytes.
 DEFAULT_MEMORY_BYTES = 1 << 30
+#: Largest frame buffer of a block (positions with the self part, rho without), unless that
+#: holds fewer than four windows (see BlockPlan.choose).
+BLOCK_BYTES = int(os.environ.get("MDINSIM_SQW_BLOCK_BYTES", 16 << 20))
 #: Target size of one work array of the self part (cache-sized; see _chunk_sizes).
 WORK_ARRAY_BYTES = int(os.environ.get("MDINSIM_SQW_WORK_BYTES", 1 << 20))
+
+
+def next_fast_len(target: int) -> int:
+    """The smallest n >= ``target`` whose prime factors are 2, 3, 5, 7 and 11: the lengths
+    pocketfft (numpy's FFT) transforms fastest, as ``scipy.fft.next_fast_len`` for complex
+    input (tests/sqw/test_correlation.py checks they agree). Here rather than scipy's, whose
+    import (its array-API layer) cost a quarter of a CPU second on every ``mdinsim sqw``."""
+    target = int(target)
+    if target <= 1:
+        return 1
+    best = 1 << (target - 1).bit_length()    # a power of two always qualifies
+    p11 = 1
+    while p11 < best:
+        p7 = p11
+        while p7 < best:
+            p5 = p7
+            while p5 < best:
+                p3 = p5
+                while p3 < best:
+                    n = p3
+                    while n < target:
+                        n *= 2
+                    best = min(best, n)
+                    p3 *= 3
+                p5 *= 5
+            p7 *= 7
+        p11 *= 11
+    return best
 
 
 def species_pairs(n_species: int) -> list[tuple[int, int]]:
@@ -137,18 +167,32 @@ class BlockPlan:
 
         With the self part, per frame the phases of the ``W`` overlap frames are recomputed
         and the FFTs cost about ``(B + 4W) log(B + 2W)`` for ``B`` starts: twelve windows per
-        block bring both near their floor. The block's positions (24 bytes per atom and frame)
-        stay within a quarter of the memory budget. For the coherent part alone only rho is
-        held (16 bytes per species, q-point and frame, twice with its transform) and the FFTs
-        are cheap: four windows per block.
+        block bring both near their floor. For the coherent part alone only rho is held (16
+        bytes per species, q-point and frame, twice with its transform) and the FFTs are cheap:
+        four windows per block.
+
+        Memory: a block's frames (24 bytes per atom and frame with the self part) take at most
+        ``BLOCK_BYTES`` (and a quarter of ``memory_bytes``), but never fewer than four windows
+        of starts (below that the FFTs' padding costs more than the memory saves). Peak memory
+        is that of one full block, the same for every trajectory longer than a block: 16 MB is
+        692 frames of 1000 atoms, so 600 and 2400 frames differ by 2 MB, where 13 windows (31
+        MB) made them differ by 17 MB (bench_sqw_process.py's memory section).
         """
         target = max((12 if incoherent else 4) * window, 64)
         bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
-        affordable = memory_bytes // 4 // max(1, bytes_per_frame) - window
-        target = max(min(target, affordable), max(1, window // 4))
-        fft_length = scipy.fft.next_fast_len(target + 2 * window)
+        budget = min(memory_bytes // 4, BLOCK_BYTES)
+        affordable = budget // max(1, bytes_per_frame) - window
+        floor = min(target, 4 * window) if budget == BLOCK_BYTES else max(1, window // 4)
+        if affordable >= target:
+            fft_length = next_fast_len(target + 2 * window)
+        else:
+            # the longest fast FFT whose block fits: rounding up would overshoot the budget
+            fft_length = max(affordable, floor) + 2 * window
+            while next_fast_len(fft_length) != fft_length:
+                fft_length -= 1
+            fft_length = max(fft_length, next_fast_len(floor + 2 * window))
         starts = fft_length - 2 * window
-        return cls(window, starts, fft_length, scipy.fft.next_fast_len(2 * window))
+        return cls(window, starts, fft_length, next_fast_len(2 * window))
 
 
 class StreamingCorrelator:
@@ -250,8 +294,12 @@ class StreamingCorrelator:
         """Process the frames still held (the end of the trajectory)."""
         if not self.incoherent:
             self._flush_stage()
-        while self._held > 0:
-            self._process(self._held, min(self.plan.starts, self._held))
+        # Every frame still held is a start: one block, no tail. Its FFT is no longer than a
+        # full block's (held <= plan.frames), and splitting it at plan.starts would cost a
+        # tail and a second block of a few frames (16 % more work for 600 frames of 1000
+        # atoms, whose 692-frame block the end of the file cuts at 600).
+        if self._held > 0:
+            self._process(self._held, self._held)
 
     def take(self) -> CorrelationSums:
         """The sums accumulated since the last take (frames still held are not included)."""
@@ -291,8 +339,8 @@ class StreamingCorrelator:
         # Aliasing-free autocorrelations up to lag W of series of n and t frames need FFTs of
         # at least n + W and t + W points: the plan's lengths for a full block, shorter ones
         # for the last block of a trajectory.
-        length = scipy.fft.next_fast_len(n_valid + window)
-        tail_length = scipy.fft.next_fast_len(max(tail, 1) + window)
+        length = next_fast_len(n_valid + window)
+        tail_length = next_fast_len(max(tail, 1) + window)
         self._correlate_block(n_valid, n_starts, length, tail_length)
         self._shift(n_valid, n_starts)
         self.blocks_done += 1
@@ -319,9 +367,9 @@ class StreamingCorrelator:
                 self._add_coherent(q_slice, density, tail_density, tail)
         else:
             held = self._density[:, :, :n_valid]
-            density = scipy.fft.fft(held, n=length, axis=-1, workers=self.workers)
-            tail_density = scipy.fft.fft(self._density[:, :, n_starts:n_valid], n=tail_length,
-                                         axis=-1, workers=self.workers) if tail > 0 else None
+            density = self._fft(held, length)
+            tail_density = (self._fft(self._density[:, :, n_starts:n_valid], tail_length)
+                            if tail > 0 else None)
             self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
 
     def _self_part(self, share: int, atom_starts: list[int], atom_chunk: int,
@@ -354,9 +402,9 @@ class StreamingCorrelator:
                                             (len(atoms), n_q, tail_length), complex)
                 tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
                 tail_series[:, :, tail:] = 0.0
-                tail_series = scipy.fft.fft(tail_series, axis=-1, overwrite_x=True, workers=1)
+                tail_series = np.fft.fft(tail_series, axis=-1, out=tail_series)
                 kernels.accumulate_spectra(tail_series, species, tail_density, tail_power)
-            series = scipy.fft.fft(series, axis=-1, overwrite_x=True, workers=1)
+            series = np.fft.fft(series, axis=-1, out=series)
             kernels.accumulate_spectra(series, species, density, power)
         return density, power, tail_density, tail_power
 
@@ -401,8 +449,23 @@ class StreamingCorrelator:
         return result
 
     def _inverse_fft(self, spectrum):
-        """Inverse FFT along the last axis (scipy here; the torch engine's on its device)."""
-        return scipy.fft.ifft(spectrum, axis=-1, workers=self.workers)
+        """Inverse FFT along the last axis (numpy here; the torch engine's on its device)."""
+        return self._fft(spectrum, spectrum.shape[-1], inverse=True)
+
+    def _fft(self, array: np.ndarray, length: int, inverse: bool = False) -> np.ndarray:
+        """FFT (or inverse FFT) of ``length`` points along the last axis, zero-padded, its rows
+        shared among the worker threads (numpy's FFT releases the GIL)."""
+        rows = array.reshape(-1, array.shape[-1])
+        out = np.empty((rows.shape[0], length), dtype=complex)
+        transform = np.fft.ifft if inverse else np.fft.fft
+        bounds = np.linspace(0, len(rows), min(self.workers, max(len(rows), 1)) + 1).astype(int)
+
+        def part(index: int) -> None:
+            first, last = bounds[index], bounds[index + 1]
+            transform(rows[first:last], n=length, axis=-1, out=out[first:last])
+
+        self._map(part, list(range(len(bounds) - 1)))
+        return out.reshape(array.shape[:-1] + (length,))
 
     def _shift(self, n_valid: int, n_starts: int) -> None:
         keep = n_valid - n_starts

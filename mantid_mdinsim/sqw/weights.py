@@ -46,11 +46,11 @@ from typing import Any
 
 import numpy as np
 from ase.data import atomic_masses, atomic_numbers
-from scipy.constants import physical_constants
 
 from ..errors import ParameterError
+from ..units import CODATA_2022
 
-BOHR_RADIUS_ANGSTROM = physical_constants["Bohr radius"][0] * 1e10
+BOHR_RADIUS_ANGSTROM = CODATA_2022.bohr_radius * 1e10
 BARN_IN_FM2 = 100.0
 
 #: Species labels that name an isotope rather than an element: (element, mass number).

@@ -109,3 +109,30 @@ def test_block_plan_keeps_the_fft_lengths_sufficient():
             assert plan.fft_length >= plan.starts + 2 * window
             assert plan.tail_fft_length >= 2 * window
             assert plan.starts >= 1
+
+
+def test_next_fast_len_is_scipys():
+    """The FFT lengths (and so the block plans) are scipy.fft's for complex input."""
+    import scipy.fft
+
+    from mantid_mdinsim.sqw.correlation import next_fast_len
+
+    for target in range(1, 5001):
+        assert next_fast_len(target) == scipy.fft.next_fast_len(target)
+
+
+def test_block_plan_bounded_in_bytes():
+    """A block's frames fit BLOCK_BYTES unless that is fewer than four windows of starts, so
+    that peak memory is the same for every trajectory longer than one block."""
+    from mantid_mdinsim.sqw.correlation import BLOCK_BYTES, next_fast_len
+
+    window = 100
+    for n_atoms in (64, 500, 1000, 5000, 20000):
+        plan = BlockPlan.choose(window, n_atoms, True)
+        assert plan.fft_length == next_fast_len(plan.fft_length)
+        assert plan.fft_length >= plan.starts + 2 * window
+        assert plan.starts <= 12 * window
+        fits = plan.frames * 24 * n_atoms <= BLOCK_BYTES
+        assert fits or plan.starts == next_fast_len(6 * window) - 2 * window   # the floor
+        assert plan.starts >= 4 * window
+    assert BlockPlan.choose(window, 64, True).starts == 12 * window            # not binding
