@@ -86,7 +86,7 @@ def _message(error: MdinsimError, module) -> str:
     """The error as this command's user reads it: a parameter named by its option."""
     parameters = getattr(getattr(module, "COMMAND", None), "parameters", None)
     if isinstance(error, ParameterError) and parameters is not None and error.name in parameters:
-        return error.worded_for(parameters[error.name].cli_flag)
+        return error.worded_for(parameters[error.name].cli_label)
     return str(error)
 
 

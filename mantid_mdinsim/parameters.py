@@ -235,6 +235,11 @@ class Parameter:
         return self.flag or "--" + self.name.replace("_", "-")
 
     @property
+    def cli_label(self) -> str:
+        """How an error names it on the command line: the option, or a positional's NAME."""
+        return self.name.upper() if self.cli_positional else self.cli_flag
+
+    @property
     def property_name(self) -> str:
         """The Mantid property name (CamelCase of ``name`` unless given)."""
         if self.mantid_name:

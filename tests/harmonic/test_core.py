@@ -70,7 +70,7 @@ def test_bad_inputs_are_reported_with_the_fix(shared_data, si_model, tmp_path, c
     structure = tmp_path / "si.cif"
     bulk("Si", "diamond", a=5.457).write(structure)
     assert main(["harmonic", str(structure), "--output", str(tmp_path / "x.nxs")]) == 2
-    assert "parameter 'model': a NEP model is needed to compute the phonons of si.cif" \
+    assert "--model: a NEP model is needed to compute the phonons of si.cif" \
         in capsys.readouterr().err
 
     carbon = tmp_path / "diamond.cif"

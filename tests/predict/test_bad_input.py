@@ -99,8 +99,7 @@ def test_command_line_prints_the_error_without_traceback(tmp_path, capsys):
                    "--temperature", "100"])
     captured = capsys.readouterr()
     assert status == 2
-    assert captured.err.startswith("mdinsim predict: error: parameter 'structure': a value is "
-                                   "required")
+    assert captured.err.startswith("mdinsim predict: error: STRUCTURE: a value is required")
     assert "Traceback" not in captured.err
 
 
