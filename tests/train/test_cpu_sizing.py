@@ -58,8 +58,6 @@ def test_rows_since_best_counts_rows_without_a_real_improvement():
 def test_time_budget_keeps_the_best_model_and_its_predictions(tmp_path):
     """A budget far too short for the steps asked: the run stops, keeps neppo's best model,
     and the outputs (metrics from *_train.out) are those of that model (CPUNEP agrees)."""
-    from calorine.calculators import CPUNEP
-
     structures = si_structures(12, seed=21)
     write(tmp_path / "train.xyz", structures)
     result = train_nep(dict(training_set=[str(tmp_path / "train.xyz")],
@@ -67,15 +65,7 @@ def test_time_budget_keeps_the_best_model_and_its_predictions(tmp_path):
                             generations=200000, output_interval=20, time_budget_minutes=0.05,
                             seed=4, **TINY_MODEL))
     assert any("time limit" in note and "best model is kept" in note for note in result.notes)
-    energies = []
-    for atoms in structures:
-        atoms = atoms.copy()
-        atoms.calc = CPUNEP(str(result.model_path))
-        energies.append(atoms.get_potential_energy() / len(atoms))
-    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
-    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
-    assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
-        rmse, rel=1e-3)
+    _assert_metrics_are_the_kept_models(result, structures)
 
 
 def test_log_progress_prints_a_time_estimate_once_per_line(capsys, monkeypatch):
@@ -95,29 +85,52 @@ def test_log_progress_prints_a_time_estimate_once_per_line(capsys, monkeypatch):
     assert format_duration(3725) == "1 h 02 min"
 
 
+def _assert_metrics_are_the_kept_models(result, structures) -> None:
+    """The reported training-set energy RMSE is that of the model kept (CPUNEP recomputes it)."""
+    from calorine.calculators import CPUNEP
+
+    energies = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = CPUNEP(str(result.model_path))
+        energies.append(atoms.get_potential_energy() / len(atoms))
+    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
+    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
+    assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
+        rmse, rel=1e-3)
+
+
+def _train_until_deadline(folder, deadline_s: float, output_interval: int) -> tuple:
+    """A small neppo training in ``folder`` (train.xyz written) under neppo_runner's deadline,
+    on a fake clock that advances 1 s per look; returns (step, reason) it stopped with."""
+    from neppo.nep_in import run
+
+    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
+
+    (folder / "nep.in").write_text(
+        "type 1 Si\nversion 4\ncutoff 5 4\nn_max 4 4\nbasis_size 4 4\nl_max 4 2 0\nneuron 8\n"
+        f"batch 4\ngeneration 100000\noutput_interval {output_interval}\nseed 3\n")
+    ticks = iter(range(10 ** 6))
+    undo = install_deadline(deadline_s, clock=lambda: float(next(ticks)))
+    try:
+        with pytest.raises(TrainingStopped) as reached:
+            run(folder, device="cpu")
+    finally:
+        undo()
+    return reached.value.args
+
+
 def test_deadline_is_checked_after_every_step_and_leaves_a_loadable_model(tmp_path):
     """neppo_runner on a fake clock that advances 1 s per look (step k looks at k - 1): a
     deadline at 7 s ends the training after step 8, between reports (every 1000 steps), with that step's report written:
     a loss.out row for it and a best model calorine's CPUNEP reads and that matches neppo's own
     training-set energies (its *_train.out)."""
     from calorine.calculators import CPUNEP
-    from neppo.nep_in import run
-
-    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
 
     structures = si_structures(8, seed=5)
     write(tmp_path / "train.xyz", structures)
-    (tmp_path / "nep.in").write_text(
-        "type 1 Si\nversion 4\ncutoff 5 4\nn_max 4 4\nbasis_size 4 4\nl_max 4 2 0\nneuron 8\n"
-        "batch 4\ngeneration 100000\noutput_interval 1000\nseed 3\n")
-    ticks = iter(range(10 ** 6))
-    undo = install_deadline(7.0, clock=lambda: float(next(ticks)))
-    try:
-        with pytest.raises(TrainingStopped) as reached:
-            run(tmp_path, device="cpu")
-    finally:
-        undo()
-    assert reached.value.args == (8, "time")
+    reached = _train_until_deadline(tmp_path, deadline_s=7.0, output_interval=1000)
+    assert reached == (8, "time")
     rows = [line.split() for line in (tmp_path / "loss.out").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     assert [int(row[0]) for row in rows] == [8]
@@ -134,24 +147,11 @@ def test_a_deadline_after_a_report_leaves_time_for_the_final_report(tmp_path):
     """The step that ends the run is the first whose final report (as long as the last report
     took) would end at or after the deadline: reports every 2 steps each take 1 tick of the
     fake clock (2 looks), so the run ends one tick earlier than without reports."""
-    from neppo.nep_in import run
-
-    from mantid_mdinsim.train.neppo_runner import TrainingStopped, install_deadline
-
     write(tmp_path / "train.xyz", si_structures(8, seed=5))
-    (tmp_path / "nep.in").write_text(
-        "type 1 Si\nversion 4\ncutoff 5 4\nn_max 4 4\nbasis_size 4 4\nl_max 4 2 0\nneuron 8\n"
-        "batch 4\ngeneration 100000\noutput_interval 2\nseed 3\n")
-    ticks = iter(range(10 ** 6))
-    undo = install_deadline(9.0, clock=lambda: float(next(ticks)))
-    try:
-        with pytest.raises(TrainingStopped) as reached:
-            run(tmp_path, device="cpu")
-    finally:
-        undo()
+    reached = _train_until_deadline(tmp_path, deadline_s=9.0, output_interval=2)
     # ticks: step 1 looks at 0; step 2 at 1, its report at 2-3; step 3 at 4 (+1 = 5 < 9);
     # step 4 at 5, report 6-7; step 5 at 8: 8 + 1 >= 9, so the run ends after step 5.
-    assert reached.value.args[0] == 5
+    assert reached[0] == 5
     assert (tmp_path / "nep_best.txt").is_file()
 
 
@@ -201,8 +201,6 @@ def test_patience_asks_the_training_to_stop_and_keeps_the_best_model(tmp_path):
     asks neppo to stop (a request file, seen after the next step, not a kill); the run ends
     long before its 200000 steps, says why, and the kept model is neppo's best, whose
     training-set energies CPUNEP reproduces (the metrics come from its *_train.out)."""
-    from calorine.calculators import CPUNEP
-
     structures = si_structures(12, seed=21)
     write(tmp_path / "train.xyz", structures)
     result = train_nep(dict(training_set=[str(tmp_path / "train.xyz")],
@@ -214,12 +212,4 @@ def test_patience_asks_the_training_to_stop_and_keeps_the_best_model(tmp_path):
     assert not (run_directory / "stop_requested").exists()
     assert (run_directory / "nep.txt").read_text() == \
         (run_directory / "nep_best.txt").read_text()
-    energies = []
-    for atoms in structures:
-        atoms = atoms.copy()
-        atoms.calc = CPUNEP(str(result.model_path))
-        energies.append(atoms.get_potential_energy() / len(atoms))
-    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
-    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
-    assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
-        rmse, rel=1e-3)
+    _assert_metrics_are_the_kept_models(result, structures)
