@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class Codata:
     """CODATA 2022 in SI units, named as in ``scipy.constants`` (h, e, k, c are exact)."""
