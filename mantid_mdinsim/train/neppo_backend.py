@@ -147,11 +147,10 @@ class Neppo(TrainingBackend):
         def poll() -> None:
             done = last_generation(loss_path)
             progress.report(done / generations, estimate.message(label, done, time.monotonic()))
-            if self.patience and not self.stopped_early and rows_since_best(
+            request = run_directory / STOP_REQUEST_FILE
+            if self.patience and not request.exists() and rows_since_best(
                     validation_losses(loss_path, self.loss_weights)) >= self.patience:
-                self.stopped_early = (f"validation loss not improved in {self.patience} "
-                                      f"reports, stopped at step {done}")
-                (run_directory / STOP_REQUEST_FILE).touch()
+                request.touch()
 
         run_program(Path(sys.executable), run_directory,
                     arguments=[str(_NEPPO_RUNNER), "train", ".", "--device", self.device,
@@ -163,15 +162,13 @@ class Neppo(TrainingBackend):
         if stopped.is_file():
             step, reason = stopped.read_text().split()
             stopped.unlink()
-            if reason == "time":
-                self.stopped_early = (f"time limit ({time_limit_s / 60:.3g} min) reached at "
-                                      f"step {step}")
-            else:
-                self.stopped_early = (f"validation loss not improved in {self.patience} "
-                                      f"reports, stopped at step {step}")
+            self.stopped_early = (
+                f"time limit ({time_limit_s / 60:.3g} min) reached at step {step}"
+                if reason == "time" else
+                f"validation loss not improved in {self.patience} reports, stopped at step "
+                f"{step}")
             self._finish_with_best_model(run_directory)
-        else:
-            self.stopped_early = ""   # the last step came before the stop request was seen
+        # else the last step came before a stop request was seen: stopped_early stays ""
         progress.report(1.0, f"{label} step {last_generation(loss_path)}/{generations}"
                         + (f" ({self.stopped_early})" if self.stopped_early else ""))
 
