@@ -293,6 +293,8 @@ def normal_mode_samples(reference, frequencies_mev, vectors, temperature_k: floa
     goes. Modes below 2 meV (the acoustic ones, and imaginary ones) are left still."""
     from ase.units import _amu, _e, kB
 
+    from mantid_mdinsim.units import HBAR_MEV_FS
+
     masses = reference.get_masses()
     kt_ev = kB * temperature_k
     samples = []
@@ -305,7 +307,7 @@ def normal_mode_samples(reference, frequencies_mev, vectors, temperature_k: floa
             mean_ev = (0.5 * quantum_ev / np.tanh(quantum_ev / (2 * kt_ev)) if quantum
                        else kt_ev)
             # <u^2> = E / (m w^2) in mass-weighted coordinates; w from hbar w = energy
-            omega_per_s = quantum_ev * _e / 1.054571817e-34
+            omega_per_s = energy_mev / HBAR_MEV_FS * 1e15
             variance_angstrom2 = mean_ev * _e / (_amu * omega_per_s ** 2) * 1e20
             displacement += rng.normal(0.0, np.sqrt(variance_angstrom2)) * vector
         atoms = reference.copy()
