@@ -43,12 +43,17 @@ def silicon_set(count: int, seed: int, repeat: int = 2) -> list:
         atoms = bulk("Si", "diamond", 5.431 * (1 + rng.uniform(-0.02, 0.02)), cubic=True)
         atoms = atoms.repeat(repeat)
         atoms.rattle(0.1, seed=int(rng.integers(1 << 30)))
-        atoms.calc = Tersoff({("Si", "Si", "Si"): SI_TERSOFF})
-        results = dict(energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
-                       stress=atoms.get_stress())
-        atoms.calc = SinglePointCalculator(atoms, **results)
-        structures.append(atoms)
+        structures.append(tersoff_labelled(atoms))
     return structures
+
+
+def tersoff_labelled(atoms):
+    """``atoms`` with Tersoff's Si(C) energy, forces and stress stored (a single-point result)."""
+    atoms.calc = Tersoff({("Si", "Si", "Si"): SI_TERSOFF})
+    results = dict(energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
+                   stress=atoms.get_stress())
+    atoms.calc = SinglePointCalculator(atoms, **results)
+    return atoms
 
 
 def md_sampled_silicon_set(count: int, seed: int, temperatures_k=(300.0, 600.0),
@@ -74,12 +79,8 @@ def md_sampled_silicon_set(count: int, seed: int, temperatures_k=(300.0, 600.0),
                                   n_steps=50 * (frames_per_run + 2), time_step_fs=2.0,
                                   sample_interval=50, seed=int(rng.integers(1 << 30)))
         for frame in frames[2:]:
-            frame.calc = Tersoff({("Si", "Si", "Si"): SI_TERSOFF})
-            results = dict(energy=frame.get_potential_energy(), forces=frame.get_forces(),
-                           stress=frame.get_stress())
-            frame.calc = SinglePointCalculator(frame, **results)
             frame.info["temperature_k"] = temperature_k
-            structures.append(frame)
+            structures.append(tersoff_labelled(frame))
         run_index += 1
     return structures[:count]
 
