@@ -23,6 +23,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
+
 #: Floating-point licences of the phase kernels: reassociation lets LLVM vectorise the sums
 #: over a tile of atoms (the result changes only by rounding); no assumptions about NaN/inf.
 FAST = {"reassoc", "contract", "arcp", "nsz"}
