@@ -64,6 +64,7 @@ import platform
 import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -449,22 +450,26 @@ class _DeflatedRows:
         return dataset
 
     def write(self) -> None:
-        rows = [(dataset, index, data[index].tobytes()) for dataset, data in self._pending
-                for index in range(data.shape[0])]
-        workers = max(1, min(os.cpu_count() or 1, len(rows) // 64))
-        parts = [rows[k::workers] for k in range(workers)]
+        """Compress and write the pending datasets, one at a time (only one dataset's
+        compressed rows are held; the rows are compressed from the array, not copied)."""
+        largest = max((data.shape[0] for _, data in self._pending), default=0)
+        workers = max(1, min(os.cpu_count() or 1, largest // 64))
 
-        def deflate(part: list) -> list[bytes]:
-            return [zlib.compress(raw, _DEFLATE_LEVEL) for _, _, raw in part]
+        def deflate(data: np.ndarray, rows: range) -> list[bytes]:
+            return [zlib.compress(data[index], _DEFLATE_LEVEL) for index in rows]
 
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                packed = list(pool.map(deflate, parts))
-        else:
-            packed = [deflate(parts[0])]
-        for part, results in zip(parts, packed):
-            for (dataset, index, _), chunk in zip(part, results):
-                dataset.id.write_direct_chunk((index, 0), chunk)
+        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            for dataset, data in self._pending:
+                n_rows = data.shape[0]
+                parts = [range(k, n_rows, workers) for k in range(workers)]
+                if pool is None or n_rows < 2 * workers:
+                    packed = [deflate(data, range(n_rows))]
+                    parts = [range(n_rows)]
+                else:
+                    packed = list(pool.map(deflate, [data] * workers, parts))
+                for rows, chunks in zip(parts, packed):
+                    for index, chunk in zip(rows, chunks):
+                        dataset.id.write_direct_chunk((index, 0), chunk)
         self._pending.clear()
 
 

@@ -429,7 +429,7 @@ def test_values_chunks_are_hdf5s_own_deflate(tmp_path):
     smooth rows that shrink, random ones that grow, NaN and a single column."""
     rng = np.random.default_rng(3)
     energy = np.linspace(-5.0, 5.0, 201)
-    smooth = np.exp(-energy[None, :] ** 2 / np.linspace(0.5, 3.0, 40)[:, None])
+    smooth = np.exp(-energy[None, :] ** 2 / np.linspace(0.5, 3.0, 300)[:, None])  # threads
     smooth[3, 100] = np.nan
     cases = [smooth, rng.random((7, 201)), rng.random((5, 1))]
     for number, values in enumerate(cases):
