@@ -170,33 +170,82 @@ class Run:
         return text
 
 
-def one_command(workers: int, repeat: int, work, tag: str, preload, args) -> Run:
-    """``work(tag)`` as a whole command on a fresh local:N (its own forkserver importing
-    ``preload``), then optionally again on the warm cluster."""
+@contextlib.contextmanager
+def watched_cluster():
+    """Record, for the step's own ``local:N`` session, when its cluster started and closed, the
+    executor (its piece timings) and the workers' processor seconds just before closing."""
+    from mantid_mdinsim import execution
+
+    record: dict = {"start_s": 0.0, "close_s": 0.0}
+    start, close = execution.DaskExecutor._start, execution.DaskExecutor.close
+
+    def timed_start(self):
+        begun = time.perf_counter()
+        try:
+            return start(self)
+        finally:
+            record.update(start_s=time.perf_counter() - begun, executor=self,
+                          started=time.perf_counter())
+
+    def timed_close(self):
+        if self.client is not None and "worker_cpu" not in record:
+            record["worker_cpu"] = self.client.run(time.process_time)
+            record["closing"] = time.perf_counter()
+        begun = time.perf_counter()
+        try:
+            return close(self)
+        finally:
+            record["close_s"] += time.perf_counter() - begun
+
+    execution.DaskExecutor._start, execution.DaskExecutor.close = timed_start, timed_close
+    try:
+        yield record
+    finally:
+        execution.DaskExecutor._start, execution.DaskExecutor.close = start, close
+
+
+def one_command(workers: int, repeat: int, work, tag: str, args) -> Run:
+    """``work(tag, scheduler)`` as a whole command on a fresh local:N: the step starts its own
+    cluster (its forkserver importing the step's modules while the step checks its inputs, as
+    the command does) and closes it; ``--compute-phase``: then the same work on a kept warm
+    cluster."""
     from mantid_mdinsim import execution
 
     fresh_forkserver()
+    scheduler = f"local:{workers}"
     started, cpu = time.perf_counter(), time.process_time()
+    with watched_cluster() as record:
+        result = work(f"{tag}_cold", scheduler)
+    wall, client_cpu = time.perf_counter() - started, time.process_time() - cpu
+    executor = record["executor"]
+    timings = executor.timings
+    span = (max(t.start + t.wall_s for t in timings) - min(t.start for t in timings)
+            if timings else 0.0)
+    busy: dict[str, float] = {}
+    for t in timings:
+        busy[t.worker] = busy.get(t.worker, 0.0) + t.wall_s
+    # the work: from the cluster's start to its closing (the step's checks before the start
+    # overlap the forkserver's loading and count as start)
+    work_s = record["closing"] - record["started"]
+    start_s = record["closing"] - started - work_s
+    close_s = wall - (record["closing"] - started)
+    phase = Phase(work_s, client_cpu, [t.cpu_s for t in timings], span,
+                  sum(record["worker_cpu"].values()), busy)
     warm = None
-    with execution.session(f"local:{workers}", preload=preload,
-                           notify=lambda text: None) as executor:
-        start_s = time.perf_counter() - started
-        with execution_report(args, executor, f"{tag}-cold"):
-            result, phase = timed(executor, lambda: work(f"{tag}_cold"))
-        if args.compute_phase:
-            with execution_report(args, executor, f"{tag}-warm"):
-                _, warm = timed(executor, lambda: work(f"{tag}_warm"))
-        closed = time.perf_counter()
-    close_s = time.perf_counter() - closed
-    return Run(workers, repeat, start_s, phase, close_s, time.process_time() - cpu, warm, result)
+    if args.compute_phase:
+        with execution.session(scheduler, notify=lambda text: None) as kept:
+            work(f"{tag}_first", None)
+            with execution_report(args, kept, f"{tag}-warm"):
+                _, warm = timed(kept, lambda: work(f"{tag}_warm", None))
+    return Run(workers, repeat, start_s, phase, close_s, client_cpu, warm, result)
 
 
 def median(values) -> float:
     return float(np.median(list(values)))
 
 
-def compare_scaling(args, label: str, work, agreement, preload=(), repeats: int = 3) -> None:
-    """Time ``work(tag)`` in process, then as a whole command on a fresh local:N for each N of
+def compare_scaling(args, label: str, work, agreement, repeats: int = 3) -> None:
+    """Time ``work(tag, scheduler)`` in process, then as a whole command on a fresh local:N for each N of
     ``args.workers``, ``repeats`` times, alternating the configurations (ABBA: 1 2, 2 1, 1 2,
     ...) so that the machine's drift falls on all of them alike; print every run, the median of
     each configuration, the ratio of the medians and the spread of the ratios paired within a
@@ -204,14 +253,14 @@ def compare_scaling(args, label: str, work, agreement, preload=(), repeats: int 
     from mantid_mdinsim import execution
 
     with execution.session("none") as executor:   # cold, as a command: imports included
-        reference, phase = timed(executor, lambda: work("in_process"))
+        reference, phase = timed(executor, lambda: work("in_process", "none"))
     print(f"  in process ({label}): {phase.wall_s:.2f} s, {phase.client_cpu_s:.2f} processor-s")
     warm_client()
     runs: dict[int, list[Run]] = {n: [] for n in args.workers}
     for repeat in range(repeats):
         order = args.workers if repeat % 2 == 0 else args.workers[::-1]
         for workers in order:
-            run = one_command(workers, repeat, work, f"local_{workers}_{repeat}", preload, args)
+            run = one_command(workers, repeat, work, f"local_{workers}_{repeat}", args)
             print(run.describe(), flush=True)
             if repeat == 0:
                 print(f"      {agreement(reference, run.result)}")
@@ -262,7 +311,6 @@ def sqw_benchmark(folder: Path, args) -> None:
     from bench_sqw import write_trajectory
 
     from mantid_mdinsim.sqw import compute_sqw
-    from mantid_mdinsim.sqw.compute import WORKER_MODULES
     from mantid_mdinsim.sqw.qpoints import spherical_qpoints
 
     path = folder / "trajectory.xyz"
@@ -281,8 +329,9 @@ def sqw_benchmark(folder: Path, args) -> None:
                          for n in reference.parts) / scale
         return f"largest difference from in process {difference:.1e} (relative)"
 
-    compare_scaling(args, "sqw, numba threads: all cores", lambda tag: compute_sqw(settings),
-                    agreement, WORKER_MODULES, args.repeats or 6)
+    compare_scaling(args, "sqw, numba threads: all cores",
+                    lambda tag, scheduler: compute_sqw(dict(settings, scheduler=scheduler)),
+                    agreement, args.repeats or 6)
 
 
 def md_benchmark(folder: Path, args) -> None:
@@ -290,7 +339,6 @@ def md_benchmark(folder: Path, args) -> None:
     from ase.io import write
 
     from mantid_mdinsim.md import run_md
-    from mantid_mdinsim.md.core import WORKER_MODULES
 
     structure = folder / "si.xyz"
     write(structure, bulk("Si", "diamond", a=5.43, cubic=True), format="extxyz")
@@ -309,9 +357,10 @@ def md_benchmark(folder: Path, args) -> None:
         print(f"md: two runs of 64 Si atoms, {production_ps:g} ps NVE after 0.2 ps NVT, "
               "CPU backend")
         compare_scaling(args, "md, one run after the other",
-                        lambda tag, values=values, length=production_ps: run_md(
-                            values, output_dir=str(folder / f"{tag}_{length:g}ps")),
-                        agreement, WORKER_MODULES, args.repeats or 3)
+                        lambda tag, scheduler, values=values, length=production_ps: run_md(
+                            values, output_dir=str(folder / f"{tag}_{length:g}ps"),
+                            scheduler=scheduler),
+                        agreement, args.repeats or 3)
 
 
 def main() -> None:
