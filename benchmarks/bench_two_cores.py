@@ -1,6 +1,6 @@
 """What running two pieces at once costs on this machine, without Dask: the ceiling of local:2.
 
-    python benchmarks/bench_two_cores.py           # run it on the idle machine (about 1 min)
+    python benchmarks/bench_two_cores.py           # run it on the idle machine (about 2 min)
 
 Two jobs, each first alone, then two copies at once (one process each, one thread each), and
 the processor seconds of one copy compared (a ratio above 1 is what the second core costs the
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ for _name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBL
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-REPEATS = int(os.environ.get("REPEATS", 3))   # interleaved tries; the best counts
+REPEATS = int(os.environ.get("REPEATS", 5))   # interleaved tries; medians count
 
 
 def control(_: object = None) -> float:
@@ -97,12 +98,15 @@ def compare(name: str, job) -> None:
         with context.Pool(1) as pool:
             alone.append(pool.map(job, [0])[0])
         with context.Pool(2) as pool:
-            together.extend(pool.map(job, [0, 1], chunksize=1))
-    best_alone, best_together = min(alone), min(together)
-    print(f"  {name}: alone {best_alone:.2f} processor-s, two at once {best_together:.2f} "
-          f"(best of {REPEATS}); ratio {best_together / best_alone:.3f}; all: alone "
-          + " ".join(f"{v:.2f}" for v in alone) + ", at once "
-          + " ".join(f"{v:.2f}" for v in together))
+            together.append(pool.map(job, [0, 1], chunksize=1))
+    at_once = [value for pair in together for value in pair]
+    paired = [sum(pair) / 2 / one for pair, one in zip(together, alone)]
+    median = statistics.median
+    print(f"  {name}: alone {median(alone):.2f} processor-s, two at once {median(at_once):.2f} "
+          f"(medians of {REPEATS} interleaved tries); c = {median(at_once) / median(alone):.3f}"
+          f" (paired {min(paired):.2f} to {max(paired):.2f}); best: alone {min(alone):.2f}, "
+          f"at once {min(at_once):.2f}; all: alone " + " ".join(f"{v:.2f}" for v in alone)
+          + ", at once " + " ".join(f"{v:.2f}" for v in at_once))
 
 
 def main() -> None:

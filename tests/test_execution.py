@@ -212,6 +212,31 @@ def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
             os.environ.get(variable))
 
 
+def _bookkeeping() -> tuple[bool, str, float]:
+    import dask
+    from distributed import get_worker
+
+    return (dask.config.get("distributed.worker.profile.enabled"),
+            dask.config.get("distributed.admin.tick.interval"), get_worker()._tick_interval)
+
+
+def test_local_clusters_keep_dask_bookkeeping_small_unless_configured(monkeypatch):
+    """Local workers run without Dask's statistical profiler and with a 500 ms event-loop tick
+    (scheduler and workers; this process's configuration is left as it was); a value other than
+    Dask's default in Dask's configuration is kept."""
+    import dask
+
+    monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
+    with execution.session("local:1", notify=lambda text: None) as executor:
+        assert executor.run([Piece("bookkeeping", _bookkeeping)])[0] == (False, "500ms", 0.5)
+        assert executor.cluster.scheduler._tick_interval == 0.5
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+    with dask.config.set({"distributed.admin.tick.interval": "50ms"}):
+        with execution.session("local:1", notify=lambda text: None) as executor:
+            assert executor.run([Piece("bookkeeping", _bookkeeping)])[0] == (False, "50ms", 0.05)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forkserver: Linux only")
 def test_local_workers_start_warm_see_the_present_environment_and_leave_no_process():
     """On Linux, local workers are forked from a forkserver that imported the step's modules

@@ -254,7 +254,7 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
 
 
 #: What a piece imports: loaded once for all local workers (execution.prepare_local_workers).
-WORKER_MODULES = ("mantid_mdinsim.sqw.pieces",)
+WORKER_MODULES = ("mantid_mdinsim.sqw.pieces", "mantid_mdinsim.sqw.worker_warmup")
 
 #: Relative mismatch between --time-step-fs and the frame times of a file that is refused.
 FRAME_INTERVAL_TOLERANCE = 1e-3
