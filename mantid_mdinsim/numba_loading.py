@@ -39,7 +39,9 @@ def _load() -> None:
     if "numba.np.arraymath" not in sys.modules:
         from numba.np import linalg
 
-        probe = linalg.ensure_blas
+        probe = getattr(linalg, "ensure_blas", None)
+        if probe is None:  # another numba: leave its set-up as it is (nothing saved)
+            return
         have_scipy = importlib.util.find_spec("scipy") is not None
 
         def answer() -> None:
@@ -61,4 +63,7 @@ def _load() -> None:
             sys.meta_path.remove(hide)
 
 
-_load()
+try:
+    _load()
+except ImportError:  # a numba laid out otherwise: its own set-up runs on the first call
+    pass

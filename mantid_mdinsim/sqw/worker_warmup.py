@@ -2,8 +2,8 @@
 workers (``compute.WORKER_MODULES``), so that every worker forked from it starts with them.
 
 The kernels are compiled once and cached on disk by numba, but each new process still loads the
-cache (its index, the machine code) on the first call of each kernel, and scipy.fft sets up its
-first transforms: about 0.3 to 0.7 processor-s, which a worker otherwise pays inside its first
+cache (its index, the machine code) on the first call of each kernel, and numpy's FFT sets up
+its first transforms: about 0.3 to 0.7 processor-s, which a worker otherwise pays inside its first
 piece, every worker anew (docs/scaling.md). One tiny calculation (4 atoms of 2 species, 3
 q-points, window 2, with and without the self part: the types of every kernel call the real
 pieces make) loads them here, once per command, while the client does its own checks and starts
