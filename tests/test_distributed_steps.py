@@ -67,7 +67,7 @@ def test_ensemble_members_train_as_tasks_on_local_2(tmp_path, fake_nep, shared_d
     """The stand-in nep writes a known model per member (as in test_gpumd_backend's pipeline
     test): each member, trained by a worker, must end up with its own."""
     from mantid_mdinsim.train import train_nep
-    from mantid_mdinsim.train.core import DONE_MARKER
+    from mantid_mdinsim.train.fitting import DONE_MARKER
 
     three_body = shared_data / "nep" / "Si_2022_NEP4_3body.txt"
     four_body = shared_data / "nep" / "Si_2022_NEP4_4body.txt"

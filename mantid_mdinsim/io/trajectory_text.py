@@ -19,6 +19,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
 from .trajectory import TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.

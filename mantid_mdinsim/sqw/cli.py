@@ -24,7 +24,10 @@ def _compute(settings: SqwSettings, progress: ProgressReporter) -> tuple[list[Pa
     """S(q,w) computed (resumed from ``<output>.checkpoint.npz`` where one is left) and
     written; returns the files written and the trajectory warnings."""
     # The plotting process starts first (forked before numba's threads), importing matplotlib
-    # while S(q,w) is computed.
+    # while S(q,w) is computed. NumPy, which both processes need, is imported before the fork
+    # so that the helper inherits it instead of importing it a second time.
+    if settings.plot:
+        import numpy  # noqa: F401
     with PlotProcess() if settings.plot else nullcontext() as plotter:
         from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 

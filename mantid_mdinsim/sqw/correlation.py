@@ -38,7 +38,7 @@ from itertools import combinations_with_replacement
 import numba
 import numpy as np
 
-from ..errors import InputFileError
+from ..errors import InputFileError, ParameterError
 from ..io.trajectory import TrajectoryReader
 from . import kernels
 from .parameters import SQW_PARAMETERS
@@ -46,10 +46,23 @@ from .parameters import SQW_PARAMETERS
 #: Default memory for the frame buffer and the FFT work arrays, in bytes.
 DEFAULT_MEMORY_BYTES = 1 << 30
 #: Largest frame buffer of a block (positions with the self part, rho without), unless that
-#: holds fewer than four windows (see BlockPlan.choose).
-BLOCK_BYTES = int(os.environ.get("MDINSIM_SQW_BLOCK_BYTES", 16 << 20))
-#: Target size of one work array of the self part (cache-sized; see _chunk_sizes).
-WORK_ARRAY_BYTES = int(os.environ.get("MDINSIM_SQW_WORK_BYTES", 1 << 20))
+#: holds fewer than four windows (see BlockPlan.choose); ``$MDINSIM_SQW_BLOCK_BYTES`` sets it.
+BLOCK_BYTES = 16 << 20
+#: Target size of one work array of the self part (cache-sized; see _chunk_sizes);
+#: ``$MDINSIM_SQW_WORK_BYTES`` sets it.
+WORK_ARRAY_BYTES = 1 << 20
+
+
+def bytes_from_environment(variable: str, default: int) -> int:
+    """``$variable`` as a positive whole number of bytes, else ``default``; read when a
+    calculation is planned (not at import, where a bad value would be a traceback)."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ParameterError(f"${variable}", f"'{text}' is not a whole number of bytes",
+                             f"unset it (default {default}) or give a positive whole number")
+    return int(text)
 
 
 def is_fast_length(n: int) -> bool:
@@ -172,9 +185,10 @@ class BlockPlan:
         """
         target = max((12 if incoherent else 4) * window, 64)
         bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
-        budget = min(memory_bytes // 4, BLOCK_BYTES)
+        block_bytes = bytes_from_environment("MDINSIM_SQW_BLOCK_BYTES", BLOCK_BYTES)
+        budget = min(memory_bytes // 4, block_bytes)
         affordable = budget // max(1, bytes_per_frame) - window
-        floor = min(target, 4 * window) if budget == BLOCK_BYTES else max(1, window // 4)
+        floor = min(target, 4 * window) if budget == block_bytes else max(1, window // 4)
         if affordable >= target:
             fft_length = next_fast_len(target + 2 * window)
         else:
@@ -477,7 +491,7 @@ class StreamingCorrelator:
         so that the power tables of an atom are not rebuilt for a few q-points each.
         """
         bytes_per_series = 16 * (length + tail_length)
-        budget = max(WORK_ARRAY_BYTES, 1)
+        budget = bytes_from_environment("MDINSIM_SQW_WORK_BYTES", WORK_ARRAY_BYTES)
         q_chunk = int(min(self.n_q, max(64, budget // bytes_per_series)))
         atom_chunk = budget // (q_chunk * bytes_per_series)
         atom_chunk = int(max(1, min(self.n_atoms, atom_chunk)))

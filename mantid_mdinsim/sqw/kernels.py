@@ -23,11 +23,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
+
 #: Floating-point licences of the phase kernels: reassociation lets LLVM vectorise the sums
 #: over a tile of atoms (the result changes only by rounding); no assumptions about NaN/inf.
 FAST = {"reassoc", "contract", "arcp", "nsz"}
 #: Atoms (or frames) per table tile.
 TILE = 32
+#: Frames per table tile of the single-atom series (tables of 3 x 46 powers x 128 frames, 280
+#: kB, stay in the second-level cache; 32 frames were 1.3x and 256 1.7x slower here).
+SERIES_TILE = 128
 TWO_PI = 2.0 * np.pi
 
 
@@ -144,28 +149,36 @@ def atom_phase_series(fractional, atoms, n_valid, magnitude, sign, sizes, out):
     atoms : (n_atoms,) indices of the atoms to compute
     n_valid : frames t < n_valid are computed; out[..., n_valid:] is set to zero (padding)
     out : (n_atoms, n_q, M) complex128, time last (the axis the FFT runs along)
+
+    The values are stored as (real, imaginary) pairs of float64 through a view of ``out``:
+    LLVM vectorises those stores, not those of a complex128 element; with tiles of
+    SERIES_TILE frames (longer runs per q-point than TILE) the kernel took 2.4x less time
+    (1000 atoms, 93 q-points, 600 frames; the same values, bit for bit).
     """
     n_atoms = atoms.shape[0]
     n_q = magnitude.shape[0]
     length = out.shape[2]
+    pairs = out.view(np.float64)          # (n_atoms, n_q, 2 M): re, im, re, im, ...
     max_size = 1
     for d in range(3):
         max_size = max(max_size, sizes[d])
     for i in range(n_atoms):
         atom = atoms[i]
-        table_re = np.empty((3, max_size, TILE))
-        table_im = np.empty((3, max_size, TILE))
-        angles_re = np.empty((3, TILE))
-        angles_im = np.empty((3, TILE))
-        for first in range(0, n_valid, TILE):
-            count = min(TILE, n_valid - first)
+        table_re = np.empty((3, max_size, SERIES_TILE))
+        table_im = np.empty((3, max_size, SERIES_TILE))
+        angles_re = np.empty((3, SERIES_TILE))
+        angles_im = np.empty((3, SERIES_TILE))
+        for first in range(0, n_valid, SERIES_TILE):
+            count = min(SERIES_TILE, n_valid - first)
             _tile_tables(fractional[first:first + count, atom], count, angles_re, angles_im,
                          table_re, table_im, sizes)
             for q in range(n_q):
                 m0, m1, m2, s0, s1, s2 = _q_point(magnitude, sign, q)
+                row = pairs[i, q, 2 * first:]
                 for j in range(count):
                     re, im = _phase(table_re, table_im, m0, m1, m2, s0, s1, s2, j)
-                    out[i, q, first + j] = complex(re, im)
+                    row[2 * j] = re
+                    row[2 * j + 1] = im
         for q in range(n_q):
             for t in range(n_valid, length):
                 out[i, q, t] = 0.0

@@ -26,7 +26,7 @@ from .parameters import TRAIN_PARAMETERS, TrainSettings
 __getattr__ = lazy_attributes(__name__, {
     "MDSampler": ".active_learning", "label_structures": ".active_learning",
     "langevin_sampler": ".active_learning", "load_reference_calculator": ".active_learning",
-    "select_uncertain": ".active_learning", "TrainResult": ".core", "train_nep": ".core",
+    "select_uncertain": ".active_learning", "TrainResult": ".fitting", "train_nep": ".core",
     "train_nep_from_structures": ".core", "Dataset": ".dataset", "load_dataset": ".dataset",
     "Ensemble": ".ensemble", "force_standard_deviation_per_atom": ".ensemble",
     "force_uncertainty": ".ensemble", "read_active_out": ".ensemble",

@@ -47,6 +47,7 @@ from ..progress import ProgressReporter
 from .dataset import (Dataset, check_species, dataset_from_structures, load_dataset,
                       read_structures_file, write_structures_file)
 from .ensemble import Ensemble
+from .fitting import evaluate_models, finish, train_models
 
 CalculatorFactory = Callable[[], Any]
 
@@ -283,8 +284,6 @@ def run_active_learning(inputs, progress: ProgressReporter, md_sampler: MDSample
                         reference_calculator: CalculatorFactory | None = None,
                         logs: Mapping[str, Any] | None = None):
     """The loop of the module docstring; returns the TrainResult of the last training."""
-    from .core import evaluate_models, finish, train_models  # core imports this module
-
     settings = inputs.settings
     rounds = settings.active_learning_generations
     if settings.ensemble_size < 2:

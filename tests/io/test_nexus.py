@@ -421,3 +421,31 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
         save_processed_nexus(target, _spectra()[1])
     assert target.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["out.nxs"]
+
+
+def test_values_chunks_are_hdf5s_own_deflate(tmp_path):
+    """The chunks compressed in threads (_DeflatedRows) are byte for byte those HDF5's
+    deflate filter writes for Mantid's layout (one spectrum per chunk, deflate level 6):
+    smooth rows that shrink, random ones that grow, NaN and a single column."""
+    rng = np.random.default_rng(3)
+    energy = np.linspace(-5.0, 5.0, 201)
+    smooth = np.exp(-energy[None, :] ** 2 / np.linspace(0.5, 3.0, 300)[:, None])  # threads
+    smooth[3, 100] = np.nan
+    cases = [smooth, rng.random((7, 201)), rng.random((5, 1))]
+    for number, values in enumerate(cases):
+        n_x = values.shape[1]
+        spectrum = Spectrum(x=energy_axis(np.linspace(0.0, 1.0, n_x + 1)), values=values,
+                            errors=np.sqrt(np.abs(values)))
+        path = save_processed_nexus(tmp_path / f"ours{number}.nxs", spectrum)
+        with h5py.File(path) as ours, h5py.File(tmp_path / f"h5py{number}.nxs", "w") as theirs:
+            for name in ("values", "errors"):
+                dataset = ours[f"mantid_workspace_1/workspace/{name}"]
+                data = values if name == "values" else np.sqrt(np.abs(values))
+                reference = theirs.create_dataset(name, data=data, chunks=(1, n_x),
+                                                  compression="gzip", compression_opts=6)
+                assert dataset.chunks == (1, n_x) and dataset.compression == "gzip"
+                assert dataset.compression_opts == 6
+                np.testing.assert_array_equal(dataset[()], data)
+                for row in range(values.shape[0]):
+                    assert dataset.id.read_direct_chunk((row, 0)) == \
+                        reference.id.read_direct_chunk((row, 0))

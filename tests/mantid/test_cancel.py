@@ -20,7 +20,7 @@ from mantid_mdinsim.md import outputs
 from mantid_mdinsim.errors import InputFileError
 from mantid_mdinsim.md.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from mantid_mdinsim.md.core import SUMMARY_FILE
-from mantid_mdinsim.train.core import DONE_MARKER, INPUTS_MARKER
+from mantid_mdinsim.train.fitting import DONE_MARKER, INPUTS_MARKER
 
 from .conftest import make_algorithm
 from .test_md_train_nep import TINY, _training_file

@@ -185,3 +185,35 @@ def test_nothing_half_written_on_failure(good, tmp_path, capsys):
     assert "frame 11" in capsys.readouterr().err
     leftovers = list(output.parent.iterdir()) if output.parent.exists() else []
     assert leftovers == []
+
+
+@pytest.mark.parametrize("variable, value", [("MDINSIM_SQW_BLOCK_BYTES", "16MB"),
+                                             ("MDINSIM_SQW_WORK_BYTES", "0")])
+def test_a_bad_memory_tuning_variable_is_named(good, tmp_path, capsys, monkeypatch, variable,
+                                               value):
+    """The memory-tuning environment variables are read when a calculation is planned: a value
+    that is not a positive whole number of bytes is an error naming the variable, with no
+    traceback and nothing written."""
+    path, _, _ = good
+    monkeypatch.setenv(variable, value)
+    output = tmp_path / "out" / "sqw.nxs"
+    status = main(["sqw", str(path), "--time-step-fs", "10", "--window", "4", "--q-max", "2.5",
+                   "--incoherent", "yes", "--output", str(output)])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"${variable}" in err and f"'{value}'" in err and "whole number of bytes" in err
+    assert "Traceback" not in err
+    assert not output.exists()
+
+
+def test_a_good_memory_tuning_variable_changes_only_the_blocks(good, monkeypatch):
+    """A small block budget splits the run into more blocks, with the same S(q,w)."""
+    path, _, _ = good
+    reference = run(path, incoherent="yes")
+    monkeypatch.setenv("MDINSIM_SQW_BLOCK_BYTES", "1")
+    monkeypatch.setenv("MDINSIM_SQW_WORK_BYTES", "1")
+    small = run(path, incoherent="yes")
+    for name in ("coherent", "incoherent"):
+        values, expected = small.parts[name][0], reference.parts[name][0]
+        np.testing.assert_allclose(values, expected, rtol=1e-12, equal_nan=True,
+                                   atol=1e-14 * np.nanmax(np.abs(expected)))

@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from mantid_mdinsim.train import (Ensemble, read_loss_curve, read_run_predictions, rmse,
                                   r_squared)
 from mantid_mdinsim.train.backends import last_generation
-from mantid_mdinsim.train.core import ModelRun, evaluate_models
+from mantid_mdinsim.train.fitting import ModelRun, evaluate_models
 from mantid_mdinsim.train.dataset import load_dataset
 
 

@@ -8,7 +8,7 @@ from calorine.nep import read_nepfile
 from mantid_mdinsim.errors import InputFileError, ParameterError
 from mantid_mdinsim.train import TRAIN_PARAMETERS, NepHyperparameters, read_model_header
 from mantid_mdinsim.train.backends import select_backend
-from mantid_mdinsim.train.core import _stage_runs
+from mantid_mdinsim.train.fitting import _stage_runs
 from mantid_mdinsim.train.dataset import dataset_from_structures
 
 from .conftest import si_structures
