@@ -30,11 +30,12 @@ EXAMPLES = REPOSITORY / "examples"
 MODEL_DIRECTORY = EXAMPLES / "benzene_model"
 
 
-def _example():
-    sys.path.insert(0, str(EXAMPLES))  # the example imports its helpers from examples/
+def _load_example(file_name: str):
+    """An example script of examples/ as a module (it imports its helpers from examples/)."""
+    sys.path.insert(0, str(EXAMPLES))
     try:
-        spec = importlib.util.spec_from_file_location("mdinsim_example_benzene_tosca",
-                                                      EXAMPLES / "benzene_tosca.py")
+        spec = importlib.util.spec_from_file_location(f"mdinsim_example_{Path(file_name).stem}",
+                                                      EXAMPLES / file_name)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
@@ -44,7 +45,7 @@ def _example():
 
 @pytest.fixture(scope="module")
 def example():
-    return _example()
+    return _load_example("benzene_tosca.py")
 
 
 @pytest.fixture(scope="module")
@@ -113,14 +114,7 @@ def test_out_of_plane_fraction_of_the_recipe_separates_bending_from_in_plane_mot
     normal to each molecule's plane: 1 for every atom moved along its molecule's normal
     (the umbrella pattern), 0 for the ring breathing (atoms moved along their ring radius),
     and the share of the squared Cartesian displacement for a mixture."""
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location("mdinsim_example_benzene_train",
-                                                      EXAMPLES / "benzene_tosca_train.py")
-        recipe = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(recipe)
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    recipe = _load_example("benzene_tosca_train.py")
     crystal = recipe.benzene_crystal()
     masses = np.sqrt(crystal.get_masses())[:, None]
     normal = np.zeros((len(crystal), 3))

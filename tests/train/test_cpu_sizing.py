@@ -86,7 +86,12 @@ def test_log_progress_prints_a_time_estimate_once_per_line(capsys, monkeypatch):
 
 
 def _assert_metrics_are_the_kept_models(result, structures) -> None:
-    """The reported training-set energy RMSE is that of the model kept (CPUNEP recomputes it)."""
+    """The reported training-set metrics are those of the model kept: the predictions they come
+    from (the run's energy_train.out) are the kept model's energies, as CPUNEP computes them.
+    neppo evaluates in float32, CPUNEP in float64: per structure they agree to about 5e-6
+    eV/atom, which moves an RMSE of about 2 meV/atom by up to a relative 1e-3 (the earlier
+    comparison of RMSEs at rel 1e-3 failed once in the suite), so the energies are compared
+    structure by structure (in file order, the training set's)."""
     from calorine.calculators import CPUNEP
 
     energies = []
@@ -94,10 +99,12 @@ def _assert_metrics_are_the_kept_models(result, structures) -> None:
         atoms = atoms.copy()
         atoms.calc = CPUNEP(str(result.model_path))
         energies.append(atoms.get_potential_energy() / len(atoms))
-    reference = np.array([a.get_potential_energy() / len(a) for a in structures])
-    rmse = 1e3 * np.sqrt(np.mean((np.array(energies) - reference) ** 2))
+    predicted, reference = np.loadtxt(
+        result.output_directory / "nepmodel_full" / "energy_train.out", ndmin=2)[:, :2].T
+    assert np.array(energies) == pytest.approx(predicted, abs=2e-5)   # measured: 5e-6
+    rmse = 1e3 * np.sqrt(np.mean((predicted - reference) ** 2))
     assert result.metric("full", "train", "energy_rmse_mev_per_atom") == pytest.approx(
-        rmse, rel=1e-3)
+        rmse, rel=1e-6)
 
 
 def _train_until_deadline(folder, deadline_s: float, output_interval: int) -> tuple:
