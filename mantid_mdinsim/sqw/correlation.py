@@ -248,6 +248,9 @@ class StreamingCorrelator:
                                              len(q_indices), memory_bytes)
         self.pairs = species_pairs(n_species)
         self._memory = memory_bytes
+        # read here, with the block plan: a bad value is refused before any frame is read
+        self._work_array_bytes = bytes_from_environment("MDINSIM_SQW_WORK_BYTES",
+                                                        WORK_ARRAY_BYTES)
         self.sums = CorrelationSums.zeros(n_species, self.n_q, window, incoherent)
         self.blocks_done = 0
         frames = self.plan.frames
@@ -491,7 +494,7 @@ class StreamingCorrelator:
         so that the power tables of an atom are not rebuilt for a few q-points each.
         """
         bytes_per_series = 16 * (length + tail_length)
-        budget = bytes_from_environment("MDINSIM_SQW_WORK_BYTES", WORK_ARRAY_BYTES)
+        budget = self._work_array_bytes
         q_chunk = int(min(self.n_q, max(64, budget // bytes_per_series)))
         atom_chunk = budget // (q_chunk * bytes_per_series)
         atom_chunk = int(max(1, min(self.n_atoms, atom_chunk)))
