@@ -144,8 +144,11 @@ class PlotProcess:
             if self._pending and self._connection.poll(30):
                 self.discard()
             self._process.terminate()
-            self._process.join(timeout=10)
+            # closed before the join: a helper that SIGTERM caught while it was importing
+            # matplotlib (the import's error is kept for the first plot) then waits in recv,
+            # and ends at the end of the pipe instead of after the join's 10 s
             self._connection.close()
             self._connection = None
+            self._process.join(timeout=10)
             return
         self.close()
