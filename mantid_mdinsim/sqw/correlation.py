@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,9 +46,12 @@ from .parameters import SQW_PARAMETERS
 
 #: Default memory for the frame buffer and the FFT work arrays, in bytes.
 DEFAULT_MEMORY_BYTES = 1 << 30
-#: Largest frame buffer of a block (positions with the self part, rho without), unless that
-#: holds fewer than four windows (see BlockPlan.choose); ``$MDINSIM_SQW_BLOCK_BYTES`` sets it.
+#: Largest frame buffer of a block of the coherent part alone (rho), unless that holds fewer
+#: than four windows (see BlockPlan.choose); ``$MDINSIM_SQW_BLOCK_BYTES`` sets it (and the next).
 BLOCK_BYTES = 16 << 20
+#: The same with the self part (positions, 24 bytes per atom and frame): twelve windows of 1000
+#: atoms (window 100), the length whose cost per window start is near its floor.
+SELF_BLOCK_BYTES = 32 << 20
 #: Target size of one work array of the self part (cache-sized; see _chunk_sizes);
 #: ``$MDINSIM_SQW_WORK_BYTES`` sets it.
 WORK_ARRAY_BYTES = 1 << 20
@@ -170,22 +174,26 @@ class BlockPlan:
                n_q: int = 1, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> "BlockPlan":
         """Block length for the work and memory at hand.
 
-        With the self part, per frame the phases of the ``W`` overlap frames are recomputed
-        and the FFTs cost about ``(B + 4W) log(B + 2W)`` for ``B`` starts: twelve windows per
-        block bring both near their floor. For the coherent part alone only rho is held (16
-        bytes per species, q-point and frame, twice with its transform) and the FFTs are cheap:
-        four windows per block.
+        With the self part, a block of ``B`` starts recomputes the phases of its ``W`` overlap
+        frames and transforms ``B + 2W`` points and a tail of ``2W`` per atom and q-point, where
+        a trajectory of one block (``n`` frames, no tail) transforms ``n + W``: per start
+        ``(B + 4W) / B`` against ``(n + W) / n``. With ``B`` = 6 windows (the 16 MB blocks of
+        December 2026) a long trajectory cost 1.45x as much per frame as one of 600 frames
+        (1000 atoms, 397 q, W 100; CPU, numba); twelve windows bring it within ~10 %. For the
+        coherent part alone only rho is held (16 bytes per species, q-point and frame, twice
+        with its transform) and the FFTs are cheap: four windows per block.
 
-        Memory: a block's frames (24 bytes per atom and frame with the self part) take at most
-        ``BLOCK_BYTES`` (and a quarter of ``memory_bytes``), but never fewer than four windows
-        of starts (below that the FFTs' padding costs more than the memory saves). Peak memory
-        is that of one full block, the same for every trajectory longer than a block: 16 MB is
-        692 frames of 1000 atoms, so 600 and 2400 frames differ by 2 MB, where 13 windows (31
-        MB) made them differ by 17 MB (bench_sqw_process.py's memory section).
+        Memory: a block's frames take at most ``SELF_BLOCK_BYTES`` (positions, with the self
+        part) or ``BLOCK_BYTES`` (rho), and a quarter of ``memory_bytes``, but never fewer
+        than four windows of starts (below that the FFTs' padding costs more than the memory
+        saves). Peak memory is that of one full block, the same for every trajectory longer
+        than a block: 32 MB is 1300 frames of 1000 atoms, 17 MB more than a 600-frame
+        trajectory holds (bench_sqw_process.py's memory section).
         """
         target = max((12 if incoherent else 4) * window, 64)
         bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
-        block_bytes = bytes_from_environment("MDINSIM_SQW_BLOCK_BYTES", BLOCK_BYTES)
+        block_bytes = bytes_from_environment("MDINSIM_SQW_BLOCK_BYTES",
+                                             SELF_BLOCK_BYTES if incoherent else BLOCK_BYTES)
         budget = min(memory_bytes // 4, block_bytes)
         affordable = budget // max(1, bytes_per_frame) - window
         floor = min(target, 4 * window) if budget == block_bytes else max(1, window // 4)
@@ -239,6 +247,7 @@ class StreamingCorrelator:
         self.incoherent = incoherent
         self.workers = workers or numba_threads()
         self.order = np.argsort(species_index, kind="stable")
+        self._atom_numbers = np.arange(self.n_atoms, dtype=np.int64)
         self.sorted_species = species_index[self.order]
         self.species_bounds = np.searchsorted(self.sorted_species,
                                               np.arange(n_species + 1)).astype(np.int64)
@@ -399,16 +408,21 @@ class StreamingCorrelator:
                                    float)
         for array in (density, power, tail_density, tail_power):
             array.fill(0.0)
+        # the work arrays of a whole chunk, taken once: per atom chunk (often one atom) the
+        # Python around the kernels is most of what is not arithmetic
+        series_full = self._scratch(share, "series", (atom_chunk, n_q, length), complex)
+        tail_full = (self._scratch(share, "tail_series", (atom_chunk, n_q, tail_length), complex)
+                     if tail > 0 else None)
+        magnitude, sign = self.magnitude[q_slice], self.sign[q_slice]
         for a0 in atom_starts:
-            atoms = np.arange(a0, min(a0 + atom_chunk, self.n_atoms), dtype=np.int64)
-            series = self._scratch(share, "series", (len(atoms), n_q, length), complex)
-            kernels.atom_phase_series(self._positions, atoms, n_valid,
-                                      self.magnitude[q_slice], self.sign[q_slice], self.sizes,
-                                      series)
-            species = self.sorted_species[atoms]
-            if tail > 0:
-                tail_series = self._scratch(share, "tail_series",
-                                            (len(atoms), n_q, tail_length), complex)
+            a1 = min(a0 + atom_chunk, self.n_atoms)
+            atoms = self._atom_numbers[a0:a1]
+            series = series_full[:a1 - a0]
+            kernels.atom_phase_series(self._positions, atoms, n_valid, magnitude, sign,
+                                      self.sizes, series)
+            species = self.sorted_species[a0:a1]
+            if tail_full is not None:
+                tail_series = tail_full[:a1 - a0]
                 tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
                 tail_series[:, :, tail:] = 0.0
                 tail_series = np.fft.fft(tail_series, axis=-1, out=tail_series)
@@ -420,7 +434,7 @@ class StreamingCorrelator:
     def _scratch(self, share: int, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """A C-contiguous work array of ``shape``, in a buffer kept for ``share`` (one thread
         at a time) and ``name``; the buffer grows where a block needs more."""
-        size = int(np.prod(shape))
+        size = math.prod(shape)    # numpy's prod cost 30 us a call here
         key = (share, name)
         buffer = self._buffers.get(key)
         if buffer is None or buffer.size < size:
@@ -496,6 +510,10 @@ class StreamingCorrelator:
         bytes_per_series = 16 * (length + tail_length)
         budget = self._work_array_bytes
         q_chunk = int(min(self.n_q, max(64, budget // bytes_per_series)))
+        # chunks of equal size: 397 q-points in chunks of 66 left one of a single q-point,
+        # which cost a pass over every atom (Python, tables) for 1/400 of the work
+        n_chunks = max(1, self.n_q // q_chunk)
+        q_chunk = -(-self.n_q // n_chunks)
         atom_chunk = budget // (q_chunk * bytes_per_series)
         atom_chunk = int(max(1, min(self.n_atoms, atom_chunk)))
         return q_chunk, atom_chunk
