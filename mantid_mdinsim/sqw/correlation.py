@@ -49,9 +49,10 @@ DEFAULT_MEMORY_BYTES = 1 << 30
 #: Largest frame buffer of a block of the coherent part alone (rho), unless that holds fewer
 #: than four windows (see BlockPlan.choose); ``$MDINSIM_SQW_BLOCK_BYTES`` sets it (and the next).
 BLOCK_BYTES = 16 << 20
-#: The same with the self part (positions, 24 bytes per atom and frame): twelve windows of 1000
-#: atoms (window 100), the length whose cost per window start is near its floor.
-SELF_BLOCK_BYTES = 32 << 20
+#: The same with the self part (positions, 24 bytes per atom and frame): 1034 frames of 1000
+#: atoms, 9.3 windows of 100 (see BlockPlan.choose: the longest block that keeps the memory
+#: goal).
+SELF_BLOCK_BYTES = 24 << 20
 #: Target size of one work array of the self part (cache-sized; see _chunk_sizes);
 #: ``$MDINSIM_SQW_WORK_BYTES`` sets it.
 WORK_ARRAY_BYTES = 1 << 20
@@ -178,17 +179,20 @@ class BlockPlan:
         frames and transforms ``B + 2W`` points and a tail of ``2W`` per atom and q-point, where
         a trajectory of one block (``n`` frames, no tail) transforms ``n + W``: per start
         ``(B + 4W) / B`` against ``(n + W) / n``. With ``B`` = 6 windows (the 16 MB blocks of
-        December 2026) a long trajectory cost 1.45x as much per frame as one of 600 frames
-        (1000 atoms, 397 q, W 100; CPU, numba); twelve windows bring it within ~10 %. For the
-        coherent part alone only rho is held (16 bytes per species, q-point and frame, twice
-        with its transform) and the FFTs are cheap: four windows per block.
+        December 2026) a long trajectory cost 1.3-1.5x as much CPU per frame as one of 600
+        frames (1000 atoms, 397 q, W 100; numba); about twelve windows bring it within ~10 %
+        (benchmarks/bench_sqw_frames.py). For the coherent part alone only rho is held (16
+        bytes per species, q-point and frame, twice with its transform) and the FFTs are cheap:
+        four windows per block.
 
         Memory: a block's frames take at most ``SELF_BLOCK_BYTES`` (positions, with the self
         part) or ``BLOCK_BYTES`` (rho), and a quarter of ``memory_bytes``, but never fewer
         than four windows of starts (below that the FFTs' padding costs more than the memory
         saves). Peak memory is that of one full block, the same for every trajectory longer
-        than a block: 32 MB is 1300 frames of 1000 atoms, 17 MB more than a 600-frame
-        trajectory holds (bench_sqw_process.py's memory section).
+        than a block. The bound is the memory goal's (4x the frames, at most +10 %): 1000
+        atoms, 600 -> 2400 frames, peak 211 -> 229 MB (+8.6 %) with 24 MB (934 starts), 211
+        -> 236 MB (+11.8 %) with 32 MB (twelve windows; loaded machine, numba, ``mdinsim
+        sqw`` with its plot, GNU time's maximum resident size).
         """
         target = max((12 if incoherent else 4) * window, 64)
         bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
@@ -379,8 +383,12 @@ class StreamingCorrelator:
                     lambda k: self._self_part(k, shares[k], atom_chunk, q_slice, n_valid,
                                               n_starts, length, tail_length),
                     [k for k in range(self.workers) if shares[k]])
-                density, power, tail_density, tail_power = (sum(parts) for parts in
-                                                            zip(*results))
+                # the shares' sums added into the first share's work arrays (refilled at the
+                # next chunk): no new arrays of the block's length
+                density, power, tail_density, tail_power = results[0]
+                for other in results[1:]:
+                    for total, part in zip(results[0], other):
+                        total += part
                 self.sums.incoherent[:, q_slice] += self._lags(power, tail_power, tail)
                 self._add_coherent(q_slice, density, tail_density, tail)
         else:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mantid_mdinsim.sqw.correlation import (BlockPlan, CorrelationSums, StreamingCorrelator,
-                                            species_pairs)
+                                            next_fast_len, species_pairs)
 
 
 def brute_force(fractional, cell, species, q_indices, window):
@@ -122,9 +122,10 @@ def test_next_fast_len_is_scipys():
 
 
 def test_block_plan_bounded_in_bytes():
-    """A block's frames fit BLOCK_BYTES unless that is fewer than four windows of starts, so
-    that peak memory is the same for every trajectory longer than one block."""
-    from mantid_mdinsim.sqw.correlation import BLOCK_BYTES, next_fast_len
+    """A block's frames fit SELF_BLOCK_BYTES (positions, with the self part) unless that is
+    fewer than four windows of starts, so that peak memory is the same for every trajectory
+    longer than one block."""
+    from mantid_mdinsim.sqw.correlation import SELF_BLOCK_BYTES, next_fast_len
 
     window = 100
     for n_atoms in (64, 500, 1000, 5000, 20000):
@@ -132,7 +133,50 @@ def test_block_plan_bounded_in_bytes():
         assert plan.fft_length == next_fast_len(plan.fft_length)
         assert plan.fft_length >= plan.starts + 2 * window
         assert plan.starts <= 12 * window
-        fits = plan.frames * 24 * n_atoms <= BLOCK_BYTES
+        fits = plan.frames * 24 * n_atoms <= SELF_BLOCK_BYTES
         assert fits or plan.starts == next_fast_len(6 * window) - 2 * window   # the floor
         assert plan.starts >= 4 * window
     assert BlockPlan.choose(window, 64, True).starts == 12 * window            # not binding
+    # sized by cost up to the byte bound: more than the six windows of the 16 MB blocks
+    assert BlockPlan.choose(window, 1000, True).starts >= 9 * window
+
+
+def blocks_and_one_block(incoherent, engine=None):
+    """The sums of a trajectory of several blocks of the default plan (twelve windows or what
+    SELF_BLOCK_BYTES allows with the self part, four without) and a remainder, with ``engine``
+    (an EngineChoice; numba by default), and the same trajectory as one numba block."""
+    from mantid_mdinsim.sqw.engines import EngineChoice, make_correlator
+
+    rng = np.random.default_rng(5)
+    n_atoms, window = 40, 10
+    plan = BlockPlan.choose(window, n_atoms, incoherent)
+    n_frames = 3 * plan.starts + window + 27          # three full blocks and a remainder
+    species = rng.integers(0, 2, n_atoms)
+    q_indices = rng.integers(-5, 6, (23, 3))
+    fractional = (rng.random((1, n_atoms, 3))
+                  + rng.normal(0, 0.02, (n_frames, n_atoms, 3)).cumsum(0))
+    single = BlockPlan(window, n_frames, next_fast_len(n_frames + 2 * window),
+                       next_fast_len(2 * window))
+    results = []
+    for choice, chosen in ((engine or EngineChoice(), None), (EngineChoice(), single)):
+        correlator = make_correlator(choice, species, 2, q_indices, window, incoherent,
+                                     plan=chosen)
+        for frame in fractional:
+            correlator.push(frame % 1.0)
+        correlator.finish()
+        results.append((correlator.take(), correlator.blocks_done))
+        correlator.close()
+    (blocks, n_blocks), (whole, n_whole) = results
+    assert (n_blocks, n_whole) == (4, 1)
+    np.testing.assert_array_equal(blocks.counts, whole.counts)
+    return blocks, whole
+
+
+@pytest.mark.parametrize("incoherent", [True, False])
+def test_blocks_of_the_default_plan_equal_one_block(incoherent):
+    blocks, whole = blocks_and_one_block(incoherent)
+    np.testing.assert_allclose(blocks.coherent, whole.coherent, rtol=0,
+                               atol=1e-12 * np.abs(whole.coherent).max())
+    if incoherent:
+        np.testing.assert_allclose(blocks.incoherent, whole.incoherent, rtol=0,
+                                   atol=1e-12 * np.abs(whole.incoherent).max())

@@ -10,7 +10,7 @@ from mantid_mdinsim.sqw import compute_sqw
 from mantid_mdinsim.sqw.engines import EngineChoice, make_correlator, resolve_engine
 
 from .harmonic import HarmonicCrystal, write_extxyz
-from .test_correlation import system  # noqa: F401  (the fixture)
+from .test_correlation import blocks_and_one_block, system  # noqa: F401  (the fixture)
 
 pytest.importorskip("torch")
 
@@ -43,6 +43,16 @@ def test_torch_sums_equal_the_definition(system, incoherent, memory_bytes):  # n
     assert relative(sums.coherent, coherent) < 1e-12
     if incoherent:
         assert relative(sums.incoherent, self_part) < 1e-12
+
+
+@pytest.mark.parametrize("incoherent", [True, False])
+def test_torch_blocks_of_the_default_plan_equal_one_numba_block(incoherent):
+    """The torch engine's own block path over several blocks of the default plan and a
+    remainder equals the numba engine's single block (tests/sqw/test_correlation.py)."""
+    blocks, whole = blocks_and_one_block(incoherent, EngineChoice("torch", "cpu"))
+    assert relative(blocks.coherent, whole.coherent) < PARITY
+    if incoherent:
+        assert relative(blocks.incoherent, whole.incoherent) < PARITY
 
 
 def test_single_precision_error_is_stated(system):  # noqa: F811
