@@ -9,6 +9,13 @@ threads) and wall time per frame, each as a ratio to the 600-frame figure (goal:
     python benchmarks/bench_sqw_frames.py                      # numba, 1000 atoms
     python benchmarks/bench_sqw_frames.py --engines numba,torch --repeats 3
     python benchmarks/bench_sqw_frames.py --process            # also whole `mdinsim sqw` runs
+    python benchmarks/bench_sqw_frames.py --blocks 592,934,1200 --frames 600   # block sizes
+
+``--blocks`` times single blocks instead (numba, one thread, alternating, best of
+``--repeats``): CPU per start of one full block of each size (B starts, B + W frames, with its
+tail) against one block of the shortest ``--frames`` (all frames starts, no tail): the
+asymptotic per-frame ratio of a long trajectory to a short one, which a loaded machine blurs
+less than whole runs.
 
 ``--process`` also times whole processes (``mdinsim sqw`` on extended-XYZ files of those
 lengths, written here, ``--no-plot``; reading included): per-frame figures after subtracting
@@ -73,6 +80,38 @@ def correlate(engine: str, frames: np.ndarray, species: np.ndarray, q_indices: n
     return wall, cpu, correlator.blocks_done, correlator.plan
 
 
+def block_costs(frames: np.ndarray, species: np.ndarray, q_indices: np.ndarray, window: int,
+                sizes: list[int], short: int, repeats: int) -> None:
+    from mantid_mdinsim.sqw.correlation import BlockPlan, StreamingCorrelator, next_fast_len
+
+    def one(starts: int, n_valid: int) -> tuple[float, float]:
+        plan = BlockPlan(window, starts, next_fast_len(starts + 2 * window),
+                         next_fast_len(2 * window))
+        correlator = StreamingCorrelator(species, 2, q_indices, window, True, plan=plan,
+                                         workers=1)
+        correlator._positions[:n_valid] = frames[:n_valid][:, correlator.order]
+        correlator._held = n_valid
+        cpu, wall = time.process_time(), time.perf_counter()
+        correlator._process(n_valid, min(starts, n_valid))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        correlator.close()
+        return cpu / min(starts, n_valid), wall / min(starts, n_valid)
+
+    one(64, window + 64)                                           # compile / warm
+    best: dict[int, tuple[float, float]] = {}
+    for _ in range(repeats):
+        for starts in [0] + sizes:
+            cpu, wall = one(short, short) if starts == 0 else one(starts, starts + window)
+            previous = best.get(starts, (np.inf, np.inf))
+            best[starts] = (min(previous[0], cpu), min(previous[1], wall))
+    base = best[0]
+    print(f"one thread, per start (best of {repeats}):")
+    for starts, (cpu, wall) in best.items():
+        label = f"{short} frames, one block" if starts == 0 else f"full block of {starts} starts"
+        print(f"  {label:<28s} {1e3 * cpu:6.2f} ms CPU (x{cpu / base[0]:.2f}) {1e3 * wall:6.2f} "
+              f"ms wall (x{wall / base[1]:.2f})")
+
+
 def process_runs(lengths: list[int], atoms: int, window: int, incoherent: bool,
                  repeats: int) -> None:
     from bench_sqw import write_trajectory
@@ -82,18 +121,13 @@ def process_runs(lengths: list[int], atoms: int, window: int, incoherent: bool,
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        longest = folder / "longest.xyz"
-        cell = write_trajectory(longest, atoms, max(lengths))
+        # the same seed: the shorter files are prefixes of the longest (the same frames)
+        paths = {n: folder / f"f{n}.xyz" for n in lengths}
+        cell = None
+        for n in lengths:
+            cell = write_trajectory(paths[n], atoms, n)
         q_file = folder / "q.txt"
         np.savetxt(q_file, spherical_qpoints(cell, 8.0, 408, seed=1).cartesian[:408])
-        # the shorter files are prefixes of the longest (the same frames)
-        frame_bytes = longest.stat().st_size // max(lengths)
-        paths = {}
-        for length in lengths:
-            path = folder / f"f{length}.xyz"
-            with open(longest, "rb") as source, open(path, "wb") as target:
-                target.write(source.read(frame_bytes * length))
-            paths[length] = path
         run_process(ours(paths[min(lengths)], q_file, window, incoherent, folder / "w.nxs",
                          extra=["--no-plot"]))          # warm caches
         runs = {n: best_of(ours(paths[n], q_file, window, incoherent, folder / "o.nxs",
@@ -118,16 +152,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--coherent", action="store_true", help="the coherent part alone")
     parser.add_argument("--process", action="store_true", help="also whole mdinsim processes")
+    parser.add_argument("--blocks", default="",
+                        help="time single blocks of these numbers of starts instead")
     args = parser.parse_args()
     from mantid_mdinsim.sqw.qpoints import spherical_qpoints
 
     lengths = [int(n) for n in args.frames.split(",")]
     incoherent = not args.coherent
-    frames, cell, species = crystal(args.atoms, max(lengths))
+    sizes = [int(b) for b in args.blocks.split(",") if b]
+    frames, cell, species = crystal(args.atoms, max(lengths + [b + args.window for b in sizes]))
     q_indices = spherical_qpoints(cell, 8.0, args.q, seed=1).indices[:args.q]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {frames.shape[1]} "
           f"atoms, {len(q_indices)} q-points, window {args.window}, "
           f"{'coherent + incoherent' if incoherent else 'coherent'}")
+    if sizes:
+        block_costs(frames, species, q_indices, args.window, sizes, min(lengths), args.repeats)
+        return
     for engine in args.engines.split(","):
         correlate(engine, frames[:args.window + 20], species, q_indices, args.window,
                   incoherent)                                    # compile / warm
