@@ -11,11 +11,11 @@ atomically).
 
 The command line forks it at its very start (:func:`start_early`, called by ``mdinsim`` for the
 commands in ``cli.PLOTTING_COMMANDS`` before it builds its parser), so that the helper's imports
-(NumPy, matplotlib: about a processor-second) run on the second core while the command parses
-its options, imports its core and reads its input, rather than beside the computation; the
-command takes it with :func:`claim` (a new helper where none was started early), and one left
-unclaimed (an error in the options, ``--no-plot`` spelled another way) is ended by
-:func:`discard_early`.
+(matplotlib: most of a processor-second; NumPy is imported before the fork) run on the second
+core while the command parses its options, imports its core and reads its input, rather than
+beside the computation; the command takes it with :func:`claim` (a new helper where none was
+started early), and one left unclaimed (an error in the options, ``--no-plot`` spelled another
+way) is ended by :func:`discard_early`.
 
 Where ``fork`` is not the platform's way (Windows; macOS, where forking a process that has
 loaded system frameworks is unsafe) or the helper cannot start, the plots are drawn in the
@@ -83,6 +83,11 @@ def start_early(argv: list[str]) -> None:
     global _early
     if _early is not None or any(word in ("-h", "--help", "--no-plot") for word in argv):
         return
+    # NumPy, which both processes need, is imported before the fork, so that the helper
+    # inherits it instead of importing it a second time (it finishes no later: its own
+    # import of NumPy would come first).
+    import numpy  # noqa: F401
+
     _early = PlotProcess()
 
 
