@@ -47,6 +47,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Commands that end with a plot: their plotting process is forked before anything else
+#: (:func:`~mantid_mdinsim.plot_process.start_early`), so that its imports overlap the
+#: command's own start.
+PLOTTING_COMMANDS = frozenset({"sqw"})
+
+
 def _load(module_name: str):
     return importlib.import_module(module_name)
 
@@ -93,6 +99,18 @@ def _message(error: MdinsimError, module) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((word for word in argv if not word.startswith("-")), None)
+    if command in PLOTTING_COMMANDS:
+        from . import plot_process
+
+        plot_process.start_early(argv)
+        try:
+            return _main(argv, command)
+        finally:
+            plot_process.discard_early()
+    return _main(argv, command)
+
+
+def _main(argv: list[str], command: str | None) -> int:
     # Only the sub-command named is built: importing every step's module (and building every
     # option) for `mdinsim --help` alone took seconds.
     parser = build_parser(only=command if command in COMMANDS else NO_COMMAND)

@@ -9,6 +9,14 @@ its data files. :meth:`PlotProcess.save_plot` takes the arguments of
 raises the helper's error where one failed (nothing is left half-written: ``save_plot`` writes
 atomically).
 
+The command line forks it at its very start (:func:`start_early`, called by ``mdinsim`` for the
+commands in ``cli.PLOTTING_COMMANDS`` before it builds its parser), so that the helper's imports
+(matplotlib: most of a processor-second; NumPy is imported before the fork) run on the second
+core while the command parses its options, imports its core and reads its input, rather than
+beside the computation; the command takes it with :func:`claim` (a new helper where none was
+started early), and one left unclaimed (an error in the options, ``--no-plot`` spelled another
+way) is ended by :func:`discard_early`.
+
 Where ``fork`` is not the platform's way (Windows; macOS, where forking a process that has
 loaded system frameworks is unsafe) or the helper cannot start, the plots are drawn in the
 command's own process, as without the helper.
@@ -27,6 +35,11 @@ def _serve(connection, command_end) -> None:
     end of the command: its end of the pipe is closed here, so that the helper sees the end of
     the command, even of one killed)."""
     command_end.close()
+    # SIGTERM ends the helper as Ctrl-C does (a picture being drawn is removed by atomic_path),
+    # also where it was forked before the command set its own handler (start_early).
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         from . import plotting  # matplotlib: imported in the helper, while S(q,w) is computed
     except BaseException as error:  # reported with the first plot asked for
@@ -59,6 +72,39 @@ def _picklable(error: Exception) -> Exception:
         return error
     except Exception:
         return RuntimeError("".join(traceback.format_exception_only(error)).strip())
+
+
+#: The helper forked by :func:`start_early`, until the command claims it.
+_early: "PlotProcess | None" = None
+
+
+def start_early(argv: list[str]) -> None:
+    """Fork the helper now, unless ``argv`` asks for help or for no plot (``--no-plot``)."""
+    global _early
+    if _early is not None or any(word in ("-h", "--help", "--no-plot") for word in argv):
+        return
+    # NumPy, which both processes need, is imported before the fork, so that the helper
+    # inherits it instead of importing it a second time (it finishes no later: its own
+    # import of NumPy would come first).
+    import numpy  # noqa: F401
+
+    _early = PlotProcess()
+
+
+def claim() -> "PlotProcess":
+    """The helper started early, or a new one."""
+    global _early
+    helper, _early = _early, None
+    return helper if helper is not None else PlotProcess()
+
+
+def discard_early() -> None:
+    """End a helper started early and not claimed (the command failed before its plot, or
+    needs none)."""
+    global _early
+    helper, _early = _early, None
+    if helper is not None:
+        helper.__exit__(RuntimeError, None, None)
 
 
 class PlotProcess:

@@ -70,3 +70,25 @@ def test_the_helper_ends_with_a_command_that_is_killed(tmp_path):
         time.sleep(0.1)
     os.kill(helper, signal.SIGKILL)
     raise AssertionError("the helper outlived the killed command")
+
+
+def test_a_helper_started_early_is_claimed_or_ended(tmp_path):
+    """``mdinsim sqw`` forks its helper before parsing its options: not for help or
+    --no-plot; the command claims it (and draws with it), or it is ended."""
+    from mantid_mdinsim import plot_process
+
+    for argv in (["sqw", "run.xyz", "--no-plot"], ["sqw", "--help"], ["sqw", "-h"]):
+        plot_process.start_early(argv)
+        assert plot_process._early is None, argv
+    plot_process.start_early(["sqw", "run.xyz"])
+    early = plot_process._early
+    assert early is not None and early._process is not None
+    with plot_process.claim() as plotter:
+        assert plotter is early and plot_process._early is None
+        path = plotter.save_plot(_sqw(), tmp_path / "early.png", log_scale=True)
+    np.testing.assert_array_equal(imread(path), imread(save_plot(_sqw(), tmp_path / "here.png",
+                                                                 log_scale=True)))
+    plot_process.start_early(["sqw", "run.xyz"])
+    process = plot_process._early._process
+    plot_process.discard_early()                          # the command failed before its plot
+    assert plot_process._early is None and not process.is_alive()

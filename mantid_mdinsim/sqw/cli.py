@@ -14,7 +14,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from ..plot_process import PlotProcess
+from .. import plot_process
 from ..progress import ProgressReporter
 from ..step_cli import StepCLI
 from .parameters import SQW_PARAMETERS, SqwSettings
@@ -23,12 +23,12 @@ from .parameters import SQW_PARAMETERS, SqwSettings
 def _compute(settings: SqwSettings, progress: ProgressReporter) -> tuple[list[Path], str]:
     """S(q,w) computed (resumed from ``<output>.checkpoint.npz`` where one is left) and
     written; returns the files written and the trajectory warnings."""
-    # The plotting process starts first (forked before numba's threads), importing matplotlib
-    # while S(q,w) is computed. NumPy, which both processes need, is imported before the fork
-    # so that the helper inherits it instead of importing it a second time.
-    if settings.plot:
-        import numpy  # noqa: F401
-    with PlotProcess() if settings.plot else nullcontext() as plotter:
+    # The plotting process was forked when the command line started (plot_process.start_early,
+    # before numba's threads), importing matplotlib while the options are checked, the core
+    # imported and S(q,w) computed.
+    if not settings.plot:
+        plot_process.discard_early()
+    with plot_process.claim() if settings.plot else nullcontext() as plotter:
         from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 
         output = Path(settings.output)
