@@ -66,7 +66,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import h5py
 import numpy as np
@@ -227,13 +227,12 @@ def save_processed_nexus(path: str | os.PathLike,
     with h5py.File(buffer, "w", libver=("earliest", "v108")) as handle:
         _write_root_attributes(handle, path, now)
         deflated = _DeflatedRows()
-        shared = _Shared()
         for number, item in enumerate(items, start=1):
             entry = _make_group(handle, f"{ENTRY_PREFIX}{number}", "NXentry")
             if isinstance(item, Spectrum):
-                _write_spectrum_entry(entry, item, now, deflated, shared)
+                _write_spectrum_entry(entry, item, now, deflated)
             else:
-                _write_table_entry(entry, item, now, shared)
+                _write_table_entry(entry, item, now)
         deflated.write()
     write_bytes_atomic(path, buffer.getbuffer())
     return path
@@ -282,51 +281,17 @@ def _write_header(entry: h5py.Group, title: str, name: str) -> None:
         _set_text_attribute(dataset, "Version", "1.0", terminated=True)
 
 
-class _Shared:
-    """Groups that several entries of a file hold alike (the sample, instrument and process
-    groups, and each log with the same value: an S(q,w) file's 7 entries share most of their
-    70 logs) are written once and hard-linked from the other entries. A hard link is the same
-    HDF5 object under a second name: readers (Mantid's LoadNexusProcessed opens groups by
-    name and lists a group's links) see the same tree as with copies, and the file is written
-    in half the time (creating some 1,200 small groups, datasets and attributes was most of
-    writing an S(q,w) file)."""
-
-    def __init__(self) -> None:
-        self._groups: dict[Any, h5py.Group] = {}
-
-    def group(self, parent: h5py.Group, name: str, key: Any,
-              write: Callable[[], h5py.Group]) -> None:
-        """``parent[name]``: a link to the group written for ``key``, or ``write()``."""
-        found = self._groups.get(key)
-        if found is not None:
-            parent[name] = found
-        else:
-            self._groups[key] = write()
-
-
-def _value_key(value: Any) -> Any:
-    """A dictionary key equal for log values written alike (types kept apart: 1, 1.0, True)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        array = np.asarray(value)
-        if array.dtype.kind in "USO":
-            return ("text", tuple(str(v) for v in value))
-        return (array.dtype.str, array.shape, array.tobytes())
-    return (type(value).__name__, value)
-
-
 def _write_spectrum_entry(entry: h5py.Group, spectrum: Spectrum, now: datetime.datetime,
-                          deflated: "_DeflatedRows", shared: _Shared) -> None:
+                          deflated: "_DeflatedRows") -> None:
     _write_header(entry, spectrum.title, spectrum.name)
-    shared.group(entry, "sample", "sample", lambda: _write_sample(entry))
-    _write_logs(entry, spectrum.logs, now, shared)
-    numbers = _spectrum_numbers(spectrum)
-    shared.group(entry, "instrument", ("instrument", numbers.tobytes()),
-                 lambda: _write_instrument(entry, numbers, now))
+    _write_sample(entry)
+    _write_logs(entry, spectrum.logs, now)
+    _write_instrument(entry, spectrum, now)
     _write_workspace(entry, spectrum, deflated)
-    shared.group(entry, "process", "process", lambda: _write_process(entry, now))
+    _write_process(entry, now)
 
 
-def _write_sample(entry: h5py.Group) -> h5py.Group:
+def _write_sample(entry: h5py.Group) -> None:
     """Sample::saveNexus with an unnamed sample of no shape and an empty material (version 2,
     formulaStyle "empty"), as Mantid writes for a workspace without sample information."""
     sample = _make_group(entry, "sample", "NXsample")
@@ -345,7 +310,6 @@ def _write_sample(entry: h5py.Group) -> h5py.Group:
     _write_number(sample, "geom_id", 0, np.int32)
     for field in ("geom_thickness", "geom_height", "geom_width"):
         _write_number(sample, field, 0.0, np.float64)
-    return sample
 
 
 def _log_kind(name: str, value: Any, what: str) -> str:
@@ -383,71 +347,49 @@ def _write_time(log: h5py.Group, count: int, now: datetime.datetime) -> None:
     _set_text_attribute(times, "start", _start_time(now))
 
 
-def _write_logs(entry: h5py.Group, logs: dict[str, Any], now: datetime.datetime,
-                shared: _Shared) -> None:
+def _write_logs(entry: h5py.Group, logs: dict[str, Any], now: datetime.datetime) -> None:
     """Run::saveNexus: the ``logs`` NXgroup, a goniometer, one NXlog per log."""
     group = _make_group(entry, "logs", "NXgroup", version=1)
-    shared.group(group, "goniometer", "goniometer", lambda: _write_goniometer(group))
+    goniometer = _make_group(group, "goniometer", "NXpositioner", version=1)
+    _write_number(goniometer, "num_axes", 0, np.int32)
     for name, value in logs.items():
         kind = _log_kind(name, value, "log")
-        shared.group(group, name, ("log", name, kind, _value_key(value)),
-                     lambda: _write_log(group, name, kind, value, now))
-
-
-def _write_goniometer(logs: h5py.Group) -> h5py.Group:
-    goniometer = _make_group(logs, "goniometer", "NXpositioner", version=1)
-    _write_number(goniometer, "num_axes", 0, np.int32)
-    return goniometer
-
-
-def _write_log(group: h5py.Group, name: str, kind: str, value: Any,
-               now: datetime.datetime) -> h5py.Group:
-    """One NXlog (TimeSeriesProperty / PropertyWithValue::saveProperty)."""
-    log = _make_group(group, name, "NXlog")
-    if kind == "str":
-        _write_text(log, "value", value)
-    elif kind == "int":
-        dtype = np.int32 if np.iinfo(np.int32).min <= int(value) <= np.iinfo(np.int32).max \
-            else np.int64
-        _write_number(log, "value", int(value), dtype)
-    elif kind == "float":
-        _write_number(log, "value", float(value), np.float64)
-    elif kind == "bool":
-        # TimeSeriesProperty<bool>::saveProperty: uint8 values, group attribute boolean.
-        log.create_dataset("value", data=np.array([bool(value)], dtype=np.uint8))
-        _set_text_attribute(log, "boolean", "1")
-        _write_time(log, 1, now)
-    elif kind == "array":
-        array = np.asarray(value)
-        if array.dtype.kind == "b":
-            log.create_dataset("value", data=array.astype(np.uint8))
+        log = _make_group(group, name, "NXlog")
+        if kind == "str":
+            _write_text(log, "value", value)
+        elif kind == "int":
+            dtype = np.int32 if np.iinfo(np.int32).min <= int(value) <= np.iinfo(np.int32).max \
+                else np.int64
+            _write_number(log, "value", int(value), dtype)
+        elif kind == "float":
+            _write_number(log, "value", float(value), np.float64)
+        elif kind == "bool":
+            # TimeSeriesProperty<bool>::saveProperty: uint8 values, group attribute boolean.
+            log.create_dataset("value", data=np.array([bool(value)], dtype=np.uint8))
             _set_text_attribute(log, "boolean", "1")
-        else:
-            if array.dtype.kind == "f" and array.dtype != np.float32:
-                array = array.astype(np.float64)
-            elif array.dtype.kind in "iu" and array.dtype not in (
-                    np.int32, np.int64, np.uint32, np.uint64):
-                array = array.astype(np.int64)
-            dataset = log.create_dataset("value", data=array)
-            _set_text_attribute(dataset, "units", "", blank_if_empty=True)
-        _write_time(log, len(array), now)
-    else:  # text_array: TimeSeriesProperty<std::string>::saveProperty
-        rows = [_encode(v if isinstance(v, str) else v.decode()) for v in value]
-        width = max((len(row) for row in rows), default=0) + 1
-        _write_text_rows(log, "value", rows, width, (len(rows), 1))
-        _write_time(log, len(rows), now)
-    return log
+            _write_time(log, 1, now)
+        elif kind == "array":
+            array = np.asarray(value)
+            if array.dtype.kind == "b":
+                log.create_dataset("value", data=array.astype(np.uint8))
+                _set_text_attribute(log, "boolean", "1")
+            else:
+                if array.dtype.kind == "f" and array.dtype != np.float32:
+                    array = array.astype(np.float64)
+                elif array.dtype.kind in "iu" and array.dtype not in (
+                        np.int32, np.int64, np.uint32, np.uint64):
+                    array = array.astype(np.int64)
+                dataset = log.create_dataset("value", data=array)
+                _set_text_attribute(dataset, "units", "", blank_if_empty=True)
+            _write_time(log, len(array), now)
+        else:  # text_array: TimeSeriesProperty<std::string>::saveProperty
+            rows = [_encode(v if isinstance(v, str) else v.decode()) for v in value]
+            width = max((len(row) for row in rows), default=0) + 1
+            _write_text_rows(log, "value", rows, width, (len(rows), 1))
+            _write_time(log, len(rows), now)
 
 
-def _spectrum_numbers(spectrum: Spectrum) -> np.ndarray:
-    n_spectra = spectrum.n_spectra
-    if spectrum.vertical.unit == UNIT_SPECTRUM_NUMBER and len(spectrum.vertical) == n_spectra:
-        return np.rint(spectrum.vertical.values).astype(np.int32)
-    return np.arange(1, n_spectra + 1, dtype=np.int32)
-
-
-def _write_instrument(entry: h5py.Group, numbers: np.ndarray,
-                      now: datetime.datetime) -> h5py.Group:
+def _write_instrument(entry: h5py.Group, spectrum: Spectrum, now: datetime.datetime) -> None:
     """ExperimentInfo::saveExperimentInfoNexus for a workspace without an instrument, and
     MatrixWorkspace::saveSpectraMapNexus's spectrum numbers (no detectors)."""
     instrument = _make_group(entry, "instrument", "NXinstrument", version=1)
@@ -465,9 +407,13 @@ def _write_instrument(entry: h5py.Group, numbers: np.ndarray,
     _write_text(parameters, "description", _PARAMETER_MAP_DESCRIPTION)
     _write_text(parameters, "type", "text/plain")
     detector = _make_group(instrument, "detector", "NXdetector", version=1)
-    detector.create_dataset("spectra", data=numbers, chunks=(max(len(numbers), 1),),
+    n_spectra = spectrum.n_spectra
+    if spectrum.vertical.unit == UNIT_SPECTRUM_NUMBER and len(spectrum.vertical) == n_spectra:
+        numbers = np.rint(spectrum.vertical.values).astype(np.int32)
+    else:
+        numbers = np.arange(1, n_spectra + 1, dtype=np.int32)
+    detector.create_dataset("spectra", data=numbers, chunks=(max(n_spectra, 1),),
                             compression="gzip", compression_opts=_DEFLATE_LEVEL)
-    return instrument
 
 
 def _axis_unit_attributes(dataset: h5py.Dataset, axis: Axis, spectrum_axis: bool) -> None:
@@ -552,7 +498,7 @@ def _write_workspace(entry: h5py.Group, spectrum: Spectrum, deflated: _DeflatedR
                               spectrum_axis=vertical.unit == UNIT_SPECTRUM_NUMBER)
 
 
-def _write_process(entry: h5py.Group, now: datetime.datetime) -> h5py.Group:
+def _write_process(entry: h5py.Group, now: datetime.datetime) -> None:
     """WorkspaceHistory::saveNexus's environment note (no algorithm history: provenance is in
     the logs)."""
     process = _make_group(entry, "process", "NXprocess")
@@ -564,7 +510,6 @@ def _write_process(entry: h5py.Group, now: datetime.datetime) -> h5py.Group:
     _write_text(note, "data", f"Framework Version: mdinsim {__version__}\n"
                               f"OS name: {platform.system()}\n"
                               f"OS version: {platform.release()}\n")
-    return process
 
 
 def _table_column_kind(name: str, column: Any, what: str) -> str:
@@ -601,14 +546,13 @@ def _table_number_dtype(array: np.ndarray) -> np.dtype:
     return np.dtype(np.int64)  # other integers, and an empty column
 
 
-def _write_table_entry(entry: h5py.Group, table: Table, now: datetime.datetime,
-                       shared: _Shared) -> None:
+def _write_table_entry(entry: h5py.Group, table: Table, now: datetime.datetime) -> None:
     """NexusFileIO::writeNexusTableWorkspace. The column units go into each column's ``units``
     attribute (Mantid writes "Not known"/"N/A" there and ignores it when loading); a table's
     logs, which Mantid does not save for tables, go into ``logs`` (ignored by Mantid)."""
     _write_header(entry, table.title, table.name)
     if table.logs:
-        _write_logs(entry, table.logs, now, shared)
+        _write_logs(entry, table.logs, now)
     group = _make_group(entry, "table_workspace", "NXdata")
     for index, (name, column) in enumerate(table.columns.items(), start=1):
         dataset_name = f"column_{index}"

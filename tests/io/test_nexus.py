@@ -233,31 +233,6 @@ def test_round_trip_is_exact(tmp_path):
         ["Workspace2D"] * 4 + ["TableWorkspace"]
 
 
-def test_entries_share_equal_logs_by_hard_links(tmp_path):
-    """A log with the same value in several entries is one HDF5 object under each entry's
-    name (written once); a different value, or the same number as another type, is its own;
-    every entry reads back its own logs."""
-    rng = np.random.default_rng(4)
-    energy = energy_axis(np.linspace(0.0, 10.0, 11))
-    common = {"window": 100, "species": "Ar Kr", "supercell": np.eye(3).ravel()}
-    own = [{"part": "coherent", "flag": 1}, {"part": "incoherent", "flag": 1.0},
-           {"part": "incoherent", "flag": True}]
-    spectra = [Spectrum(x=energy, values=rng.random((2, 10)), name=f"s{k}",
-                        vertical=momentum_axis([1.0, 2.0]), logs={**common, **extra})
-               for k, extra in enumerate(own)]
-    path = save_processed_nexus(tmp_path / "shared.nxs", spectra)
-    with h5py.File(path, "r") as handle:
-        logs = [handle[f"mantid_workspace_{k}/logs"] for k in (1, 2, 3)]
-        for name in common:
-            assert logs[0][name] == logs[1][name] == logs[2][name], name
-        assert logs[1]["part"] == logs[2]["part"] and logs[0]["part"] != logs[1]["part"]
-        flags = [log["flag"] for log in logs]                  # 1, 1.0, True: three objects
-        assert flags[0] != flags[1] and flags[1] != flags[2] and flags[0] != flags[2]
-        assert handle["mantid_workspace_1/sample"] == handle["mantid_workspace_3/sample"]
-    for actual, expected in zip(load_processed_nexus(path), spectra):
-        _assert_spectra_equal(actual, expected)
-
-
 # ------------------------------------------------------------------------------------------
 # Structure compared with Mantid's files
 # ------------------------------------------------------------------------------------------
