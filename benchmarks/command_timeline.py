@@ -4,7 +4,8 @@
 
 Prints (stderr, after the command) seconds since the process was created and the client's
 processor seconds at: the step's imports (Dask, numba, the core, the dashboard, h5py), the
-forkserver's preparation, the cluster's start (LocalCluster), each worker's fork (its process's
+forkserver's preparation, the cluster's start (LocalCluster), each request to the forkserver for a worker (it
+waits while the forkserver still loads), each worker's fork (its process's
 creation time), the probe, every piece's start and end on its worker, the merge, closing, and the
 exit (after the NeXus file is written). ``MDINSIM_TIMELINE_JSON=FILE`` also writes them as JSON (what
 ``bench_command.py`` reads). The command itself runs unchanged (``mantid_mdinsim.cli.main``);
@@ -56,6 +57,9 @@ def main() -> None:
 
     wrap(execution, "prepare", "prepare")
     wrap(execution, "make_local_cluster", "LocalCluster")
+    from multiprocessing import forkserver
+    # a nanny asking the forkserver for a worker: waits while the forkserver still loads
+    wrap(forkserver, "connect_to_new_process", "fork request")
     wrap(execution.DaskExecutor, "probe_workers", "probe")
     wrap(execution.DaskExecutor, "run", "pieces")
     executors = []
