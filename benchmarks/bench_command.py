@@ -37,6 +37,7 @@ def one(arguments: list[str], scheduler: str, folder: Path, tag: str) -> dict:
     timeline = folder / f"{tag}.json"
     environ = dict(os.environ, MDINSIM_TIMELINE_JSON=str(timeline))
     started = time.perf_counter()
+    arguments = [word.replace("{tag}", tag) for word in arguments]   # a fresh output each
     completed = subprocess.run([sys.executable, str(HERE / "command_timeline.py"), *arguments,
                                 "--scheduler", scheduler], cwd=folder, env=environ,
                                capture_output=True, text=True)
@@ -89,7 +90,8 @@ def compare(arguments: list[str], folder: Path, repeats: int, label: str) -> Non
     paired = [a["wall_s"] / b["wall_s"] for a, b in zip(runs[1], runs[2])]
     ratio = median(x["wall_s"] for x in runs[1]) / median(x["wall_s"] for x in runs[2])
     span = (median(x["makespan_s"] for x in runs[1]) / median(x["makespan_s"] for x in runs[2]))
-    cost = (median(x["pieces_cpu_s"] for x in runs[2]) / median(x["pieces_cpu_s"] for x in runs[1]))
+    cost = (median(x["pieces_cpu_s"] for x in runs[2])
+            / max(median(x["pieces_cpu_s"] for x in runs[1]), 1e-9))
     print(f"  local:2 over local:1: whole command {ratio:.2f}x (paired {min(paired):.2f} to "
           f"{max(paired):.2f}); pieces' makespan {span:.2f}x; c = {cost:.2f}", flush=True)
 
@@ -115,7 +117,7 @@ def main() -> None:
                        spherical_qpoints(cell, 3.0, args.q, seed=1).cartesian[:args.q])
             arguments = ["sqw", "trajectory.xyz", "--time-step-fs", "10", "--window", "100",
                          "--q-file", "q.txt", "--per-q", "--weights", "none", "--incoherent",
-                         "yes", "--no-plot", "--output", "sqw.nxs"]
+                         "yes", "--no-plot", "--output", "sqw_{tag}.nxs"]
             label = (f"mdinsim sqw: {args.atoms} atoms, {args.frames} frames, {args.q} "
                      "q-points, window 100, coherent + incoherent, --no-plot")
         else:
@@ -130,7 +132,7 @@ def main() -> None:
                          "--equilibration-time-ps", "0.2", "--production-time-ps",
                          f"{args.production_ps:g}", "--dump-interval-fs", "10",
                          "--max-frequency-mev", "65", "--backend", "cpu", "--processes", "1",
-                         "--output-dir", "md", "--overwrite"]
+                         "--output-dir", "md_{tag}"]
             label = (f"mdinsim md: two runs of 64 Si atoms, {args.production_ps:g} ps NVE "
                      "after 0.2 ps NVT, CPU backend")
         compare(arguments, folder, args.repeats, label)
