@@ -4,8 +4,8 @@
 
 Prints (stderr, after the command) seconds since the process was created and the client's
 processor seconds at: the step's imports (Dask, numba, the core, the dashboard, h5py), the
-forkserver's preparation, the cluster's start (LocalCluster), each request to the forkserver for a worker (it
-waits while the forkserver still loads), each worker's fork (its process's
+forkserver's preparation, the cluster's start (LocalCluster), each request to the forkserver for a worker and
+each worker's fork (a fork later than its request: the forkserver was still loading) (its process's
 creation time), the probe, every piece's start and end on its worker, the merge, closing, and the
 exit (after the NeXus file is written). ``MDINSIM_TIMELINE_JSON=FILE`` also writes them as JSON (what
 ``bench_command.py`` reads). The command itself runs unchanged (``mantid_mdinsim.cli.main``);
@@ -58,7 +58,8 @@ def main() -> None:
     wrap(execution, "prepare", "prepare")
     wrap(execution, "make_local_cluster", "LocalCluster")
     from multiprocessing import forkserver
-    # a nanny asking the forkserver for a worker: waits while the forkserver still loads
+    # a nanny asking the forkserver for a worker: the request is sent at once, the fork waits
+    # until the forkserver has loaded its modules
     wrap(forkserver, "connect_to_new_process", "fork request")
     wrap(execution.DaskExecutor, "probe_workers", "probe")
     wrap(execution.DaskExecutor, "run", "pieces")
@@ -71,11 +72,8 @@ def main() -> None:
 
     def recording_close(self):
         if self.client is not None and not hasattr(self, "fork_times"):
-            def created_at():
-                import psutil
-                return psutil.Process().create_time()
-            try:
-                self.fork_times = self.client.run(created_at)
+            try:   # sent by value (this file is __main__): the worker's own creation time
+                self.fork_times = self.client.run(_process_created)
             except Exception:  # noqa: BLE001 - a lost cluster: no fork times
                 self.fork_times = {}
         mark("close begin")
