@@ -15,6 +15,8 @@ Each configuration (``--workers``, default local:1 and local:2) runs as a **whol
 importing the step's modules, the workers forked from it), the work on its new workers, closing.
 Not timed: the client's own imports, those of its first cluster included (:func:`warm_client`):
 a command pays them once whatever N, so both configurations start from the same client.
+Nor is writing the NeXus file: ``bench_command.py`` times whole ``mdinsim`` commands as a user
+runs them, imports and writing included.
 
 Single runs on this virtual machine move by 30-50 % (docs/scaling.md), more than the 1.8x goal's
 margin, so the configurations are alternated ``--repeats`` times (ABBA: 1 2, 2 1, 1 2, ...: a

@@ -663,8 +663,8 @@ def prepare_local_workers(threads_per_worker: int = 1, preload: Sequence[str] = 
     from multiprocessing import forkserver  # only the local forkserver needs it
 
     import dask  # optional, slow import
-    import distributed  # noqa: F401  - its configuration: start method, pre-spawn-environ
 
+    _distributed_configuration()
     configured = dask.config.get("distributed.worker.multiprocessing-method")
     if sys.platform != "linux" or configured != "spawn":
         return configured
@@ -688,6 +688,35 @@ def prepare_local_workers(threads_per_worker: int = 1, preload: Sequence[str] = 
 
     distributed.utils._forkserver_preload_set = True
     return "forkserver"
+
+
+def _distributed_configuration() -> None:
+    """Dask's configuration with distributed's defaults (start method, pre-spawn-environ),
+    without importing distributed where it is not yet imported: its defaults file loaded the
+    way distributed's own ``distributed.config`` loads it (``dask.config.update_defaults``).
+
+    Why: importing distributed takes the client about 0.6 processor-s (0.9 under load) more
+    than Dask's configuration; reading the defaults instead lets the forkserver start that much
+    earlier, its loading overlapping the client's own imports (docs/scaling.md). Where the file
+    is not where distributed keeps it, distributed is imported (as before)."""
+    import importlib.util
+
+    import dask  # optional, slow import
+
+    if "distributed" in sys.modules:
+        return
+    spec = importlib.util.find_spec("distributed")
+    if spec is None:
+        raise ImportError("distributed is not installed")
+    folders = list(spec.submodule_search_locations or ())
+    defaults = Path(folders[0], "distributed.yaml") if folders else None
+    if defaults is None or not defaults.is_file():
+        import distributed  # noqa: F401  - its configuration, the usual way
+        return
+    import yaml  # Dask's own dependency
+
+    with open(defaults) as handle:
+        dask.config.update_defaults(yaml.safe_load(handle))
 
 
 def prepare(scheduler: str | None = None, threads_per_worker: int = 1,

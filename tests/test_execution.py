@@ -289,3 +289,50 @@ def _check_forkserver_workers() -> None:
 def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
     return (os.getpid(), os.getppid(), "mantid_mdinsim.sqw.pieces" in sys.modules,
             os.environ.get(variable))
+
+
+def test_the_forkserver_starts_before_distributed_is_imported_with_its_configuration():
+    """prepare() reads distributed's defaults without importing distributed, so the forkserver
+    starts before the client's heavier imports (docs/scaling.md, fifth pass); the values it
+    used (start method, the workers' environment) must be those distributed's own import gives,
+    with a user's setting ($DASK_...) kept. In a fresh process: this one imported distributed."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name != execution.SCHEDULER_ENV}
+    environment["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__MDINSIM_TEST_VARIABLE"] = "7"
+    completed = subprocess.run(
+        [sys.executable, "-c", "from tests.test_execution import _check_early_configuration; "
+         "_check_early_configuration()"], cwd=ROOT, env=environment, capture_output=True,
+        text=True, timeout=240)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().endswith("checked")
+
+
+def _check_early_configuration() -> None:
+    from multiprocessing import forkserver
+
+    import dask
+
+    names = ("distributed.worker.multiprocessing-method", "distributed.nanny.pre-spawn-environ")
+    started_before = []
+    ensure_running = forkserver.ensure_running
+
+    def watched() -> None:
+        started_before.append("distributed" not in sys.modules)
+        ensure_running()
+
+    forkserver.ensure_running = watched
+    execution._distributed_configuration()
+    assert "distributed" not in sys.modules
+    early = {name: dask.config.get(name) for name in names}
+    early_environ = execution._worker_environ(2)
+    assert execution.prepare_local_workers(2) == "forkserver"
+    assert started_before == [True]
+    import distributed  # noqa: F401  - distributed's own configuration, for comparison
+
+    assert {name: dask.config.get(name) for name in names} == early
+    assert execution._worker_environ(2) == early_environ
+    # Dask lower-cases the names of settings given in the environment
+    assert {k.lower(): v for k, v in early_environ.items()}["mdinsim_test_variable"] == "7"
+    assert early_environ["OMP_NUM_THREADS"] == "2"
+    assert execution.prepare_local_workers(2) == "forkserver"   # the same environment: reused
+    print("checked")

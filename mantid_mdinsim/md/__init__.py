@@ -19,6 +19,12 @@ fs), ``thermo.csv`` and ``summary.json`` (key ``mean_squared_displacement_angstr
 from ..lazy import lazy_attributes
 from .parameters import MD_PARAMETERS, MDSettings
 
+#: What an MD piece imports (CPU backend: calorine, seconds): loaded once for all local workers
+#: (execution.prepare_local_workers). Here, not in the heavy core, so that the command starts
+#: loading them before it imports the core (docs/scaling.md).
+WORKER_MODULES = ("mantid_mdinsim.md.tasks", "mantid_mdinsim.md.cpu",
+                  "mantid_mdinsim.atomistic.calorine_loading", "calorine.calculators")
+
 # the cores load ASE, SciPy, calorine...: only when used, not for --help
 __getattr__ = lazy_attributes(__name__, {
     "MDResult": ".core", "run_md": ".core", "mean_squared_displacement": ".msd",

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import execution
 from ..progress import terminal_progress
 from ..step_cli import StepCLI
+from . import WORKER_MODULES
 from .parameters import MD_PARAMETERS, MDSettings
 
 COMMAND = StepCLI("md", MD_PARAMETERS)
@@ -24,9 +26,11 @@ def _format(value, spec: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = MDSettings.from_values(COMMAND.settings(args))
+    # local:N: the workers' forkserver loads calorine while this process imports the core
+    execution.prepare(settings.scheduler, settings.threads_per_worker, WORKER_MODULES)
     from .core import run_md  # the core's libraries load only when it runs
 
-    settings = MDSettings.from_values(COMMAND.settings(args))
     with terminal_progress("mdinsim md") as progress:
         result = run_md(settings, progress)
     print(f"backend: {result.backend}; {len(result.runs)} run(s) in {result.output_dir}")

@@ -26,7 +26,7 @@ from ..io.paths import check_output_paths, file_digest
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
-from . import outputs
+from . import WORKER_MODULES, outputs
 from .backends import MDBackend, MDJob
 from .cpu import CPUBackend
 from .gpumd import GPUMDBackend
@@ -38,10 +38,6 @@ from .summary import write_summary
 STEP_NAME = steps.MD
 PARAMETERS_FILE = "parameters.json"
 SUMMARY_FILE = "summary.json"
-#: What an MD piece imports (CPU backend: calorine, seconds): loaded once for all local workers
-#: (execution.prepare_local_workers).
-WORKER_MODULES = ("mantid_mdinsim.md.tasks", "mantid_mdinsim.md.cpu",
-                  "mantid_mdinsim.atomistic.calorine_loading", "calorine.calculators")
 
 #: Parameters that do not change what a run computes: a folder made with other values of
 #: these resumes and reuses its runs.

@@ -24,6 +24,11 @@ import importlib
 
 from .parameters import SQW_PARAMETERS, SqwSettings
 
+#: What a piece imports: loaded once for all local workers (execution.prepare_local_workers).
+#: Here, not in the heavy compute module, so that the command starts loading them before it
+#: imports compute (docs/scaling.md).
+WORKER_MODULES = ("mantid_mdinsim.sqw.pieces", "mantid_mdinsim.sqw.worker_warmup")
+
 #: Public name -> module: imported on first use (numba, scipy, torch are heavy), so that the
 #: parameter definitions (``mdinsim sqw --help``) start fast.
 _LAZY = {"compute_sqw": "compute", "SqwResult": "compute", "CorrelationSums": "correlation",

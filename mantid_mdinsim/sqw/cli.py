@@ -14,9 +14,10 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from .. import plot_process
+from .. import execution, plot_process
 from ..progress import ProgressReporter
 from ..step_cli import StepCLI
+from . import WORKER_MODULES
 from .parameters import SQW_PARAMETERS, SqwSettings
 
 
@@ -29,6 +30,9 @@ def _compute(settings: SqwSettings, progress: ProgressReporter) -> tuple[list[Pa
     if not settings.plot:
         plot_process.discard_early()
     with plot_process.claim() if settings.plot else nullcontext() as plotter:
+        # local:N: the workers' forkserver loads the kernels while this process imports
+        # compute (after the plotting process's fork: Dask loads here)
+        execution.prepare(settings.scheduler, settings.threads_per_worker, WORKER_MODULES)
         from .compute import compute_sqw  # heavy (numba, scipy): only when the command runs
 
         output = Path(settings.output)

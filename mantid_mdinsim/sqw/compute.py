@@ -44,7 +44,7 @@ from ..io.trajectory import TrajectoryReader, open_trajectory
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Axis, Spectrum, Table, energy_axis, momentum_axis, text_axis
-from . import averaging
+from . import WORKER_MODULES, averaging
 from .correlation import (DEFAULT_MEMORY_BYTES, BlockPlan, CorrelationSums, species_pairs,
                           too_short_error)
 from .engines import make_correlator, resolve_engine
@@ -253,8 +253,6 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
             reader.close()
 
 
-#: What a piece imports: loaded once for all local workers (execution.prepare_local_workers).
-WORKER_MODULES = ("mantid_mdinsim.sqw.pieces", "mantid_mdinsim.sqw.worker_warmup")
 
 #: Relative mismatch between --time-step-fs and the frame times of a file that is refused.
 FRAME_INTERVAL_TOLERANCE = 1e-3
