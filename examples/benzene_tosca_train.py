@@ -459,6 +459,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="add the weighted out-of-plane cells (OUT_OF_PLANE_SETS; not in "
                              "the shipped model: with them, 2500 steps, the model's MD "
                              "collapsed, examples/README.md)")
+    parser.add_argument("--out-of-plane-force-weight", type=float, default=0.0,
+                        help="weight of neppo's extra force term along the ring normals "
+                             "(lambda_force_out_of_plane, train/neppo_out_of_plane.py; "
+                             "examples/README.md, 'Out-of-plane C-H modes')")
     parser.add_argument("--active-learning-rounds", type=int,
                         default=ACTIVE_LEARNING_SETTINGS["active_learning_generations"])
     args = parser.parse_args(argv)
@@ -521,14 +525,27 @@ def main(argv: list[str] | None = None) -> int:
     settings = dict(TRAINING_SETTINGS, generations=args.generations)
     active = dict(ACTIVE_LEARNING_SETTINGS,
                   active_learning_generations=args.active_learning_rounds)
+    training_files = ([str(training_path), str(mode_training_path), str(contact_path)]
+                      + [str(path) for path, _ in out_of_plane_files])
+    test_files = ([str(test_path), str(mode_test_path)]
+                  + [str(path) for path, _ in out_of_plane_test_files])
     with terminal_progress("benzene NEP with active learning") as progress:
-        result = train_nep(dict(training_set=[str(training_path), str(mode_training_path),
-                                              str(contact_path)]
-                                + [str(path) for path, _ in out_of_plane_files],
-                                test_set=[str(test_path), str(mode_test_path)]
-                                + [str(path) for path, _ in out_of_plane_test_files],
+        result = train_nep(dict(training_set=training_files, test_set=test_files,
                                 output_directory=str(work / "model"), **MODEL_SETTINGS,
                                 **settings, **active), progress)
+    rounds = result.active_learning
+    if args.out_of_plane_force_weight:
+        # The final models again, on the data active learning gathered (its rounds keep the
+        # plain loss, so that the frames they pick do not depend on the term), with the
+        # force term along the ring normals (examples/README.md, "Out-of-plane C-H modes").
+        settings["lambda_force_out_of_plane"] = args.out_of_plane_force_weight
+        gathered = [str(path) for path in
+                    sorted((work / "model").glob("generation_*/labelled.xyz"))]
+        with terminal_progress("benzene NEP, out-of-plane force term") as progress:
+            result = train_nep(dict(training_set=training_files + gathered,
+                                    test_set=test_files,
+                                    output_directory=str(work / "model_out_of_plane"),
+                                    **MODEL_SETTINGS, **settings), progress)
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.output_dir / MODEL_NAME
@@ -604,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "sha256": sha256(p)} for p in active_files]},
         "model_settings": MODEL_SETTINGS, "training_settings": settings,
         "active_learning_settings": active, "training_backend": result.backend,
-        "active_learning_rounds": result.active_learning,
+        "active_learning_rounds": rounds,
         "rmse": errors,
         "gamma_frequencies_mev": {"model": [round(float(x), 2) for x in model_frequencies],
                                   "gfn1xtb": [round(float(x), 2)

@@ -146,3 +146,15 @@ def test_gpumd_refuses_the_out_of_plane_term():
     with pytest.raises(ParameterError, match="lambda_force_out_of_plane"):
         hyper.check_backend("gpumd")
     hyper.check_backend("neppo")
+
+
+def test_a_model_trained_without_the_term_is_not_taken_for_one_with_it(tmp_path):
+    """nep.in does not hold the term, so its weight enters the signature that decides whether a
+    finished model in the output folder is reused."""
+    from mantid_mdinsim.train import NepHyperparameters
+    from mantid_mdinsim.train.fitting import _signature
+
+    (tmp_path / "nep.in").write_text(NEP_IN)
+    signatures = {_signature(tmp_path, "neppo", NepHyperparameters(
+        species=("C", "H"), lambda_force_out_of_plane=weight)) for weight in (0.0, 3.0, 10.0)}
+    assert len(signatures) == 3
