@@ -350,6 +350,10 @@ OUT_OF_PLANE_SETS = (
     ("reference_out_of_plane_group.xyz", 127.0, True, 40, (78.0, 90.0), (1.0, 3.0), 0.0,
      10.0, 2029),
 )
+#: The group set again, unweighted: extra data for the refit with the out-of-plane force term
+#: (``--refit-group-cells``; same seed, so the same cells).
+OUT_OF_PLANE_GROUP_UNWEIGHTED = ("reference_out_of_plane_group_unweighted.xyz", 127.0, True,
+                                 40, (78.0, 90.0), (1.0, 3.0), 0.0, 1.0, 2029)
 OUT_OF_PLANE_TEST = ("reference_out_of_plane_test.xyz", 127.0, True, 12, (25.0, 200.0),
                      (1.0, 2.5), 1.0, 1.0, 9)
 
@@ -463,6 +467,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="weight of neppo's extra force term along the ring normals "
                              "(lambda_force_out_of_plane, train/neppo_out_of_plane.py; "
                              "examples/README.md, 'Out-of-plane C-H modes')")
+    parser.add_argument("--refit-angular-cutoff", type=float,
+                        default=MODEL_SETTINGS["angular_cutoff_angstrom"],
+                        help="Angstrom: angular cutoff of the refit with "
+                             "--out-of-plane-force-weight (5 reaches the meta carbons and more "
+                             "of the neighbouring H)")
+    parser.add_argument("--refit-group-cells", action="store_true",
+                        help="add the 40 cells along GFN1-xTB's 81-86 meV out-of-plane group, "
+                             "unweighted, to the refit with --out-of-plane-force-weight")
     parser.add_argument("--active-learning-rounds", type=int,
                         default=ACTIVE_LEARNING_SETTINGS["active_learning_generations"])
     args = parser.parse_args(argv)
@@ -534,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
                                 output_directory=str(work / "model"), **MODEL_SETTINGS,
                                 **settings, **active), progress)
     rounds = result.active_learning
+    model_settings = MODEL_SETTINGS
     if args.out_of_plane_force_weight:
         # The final models again, on the data active learning gathered (its rounds keep the
         # plain loss, so that the frames they pick do not depend on the term), with the
@@ -541,11 +554,18 @@ def main(argv: list[str] | None = None) -> int:
         settings["lambda_force_out_of_plane"] = args.out_of_plane_force_weight
         gathered = [str(path) for path in
                     sorted((work / "model").glob("generation_*/labelled.xyz"))]
+        if args.refit_group_cells:
+            out_of_plane_files += out_of_plane_sets(work, reference, reference_frequencies,
+                                                    reference_vectors,
+                                                    (OUT_OF_PLANE_GROUP_UNWEIGHTED,))
+            gathered += [str(out_of_plane_files[-1][0])]
+        model_settings = dict(MODEL_SETTINGS,
+                              angular_cutoff_angstrom=args.refit_angular_cutoff)
         with terminal_progress("benzene NEP, out-of-plane force term") as progress:
             result = train_nep(dict(training_set=training_files + gathered,
                                     test_set=test_files,
                                     output_directory=str(work / "model_out_of_plane"),
-                                    **MODEL_SETTINGS, **settings), progress)
+                                    **model_settings, **settings), progress)
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.output_dir / MODEL_NAME
@@ -619,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "structures": sum(1 for line in p.read_text().splitlines()
                                                    if line.strip().isdigit()),
                                  "sha256": sha256(p)} for p in active_files]},
-        "model_settings": MODEL_SETTINGS, "training_settings": settings,
+        "model_settings": model_settings, "training_settings": settings,
         "active_learning_settings": active, "training_backend": result.backend,
         "active_learning_rounds": rounds,
         "rmse": errors,
