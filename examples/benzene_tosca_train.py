@@ -375,6 +375,41 @@ def out_of_plane_fractions(reference, vectors) -> np.ndarray:
     return normal_part / np.sum(displacement ** 2, axis=(1, 2))
 
 
+def out_of_plane_group_errors(reference, reference_mev, reference_vectors, model_mev,
+                              model_vectors) -> dict:
+    """The model's error on GFN1-xTB's out-of-plane C-H group (out-of-plane modes at 78-90
+    meV), split into umbrella modes (the H of a molecule all bent the same way) and chair-like
+    ones (alternating), and its RMS error on the other modes: the table of examples/README.md,
+    "Out-of-plane C-H modes". Modes paired by eigenvector (:func:`matched_frequency_errors`)."""
+    difference = matched_frequency_errors(model_mev, model_vectors, reference_mev,
+                                          reference_vectors)
+    fractions = out_of_plane_fractions(reference, reference_vectors)
+    group = np.flatnonzero((fractions > 0.5) & (reference_mev > 78.0) & (reference_mev < 90.0))
+    hydrogens = [i for i in molecules(reference)[0] if reference[i].symbol == "H"]
+    normals = np.zeros((len(reference), 3))
+    for members in molecules(reference):
+        positions = reference.positions[members] - reference.positions[members[0]]
+        fractional = np.linalg.solve(reference.cell.array.T, positions.T).T
+        positions = (fractional - np.round(fractional)) @ reference.cell.array
+        normals[members] = np.linalg.svd(positions - positions.mean(axis=0))[2][2]
+    kinds = {"umbrella": [], "chair_like": []}
+    for k in group:
+        normal_part = np.sum(reference_vectors[:, k].reshape(-1, 3) * normals, axis=1)
+        same_way = abs(np.mean(np.sign(normal_part[hydrogens]))) > 0.5
+        kinds["umbrella" if same_way else "chair_like"].append(float(difference[k]))
+    internal = (reference_mev > 25.0) & (reference_mev < 200.0)
+    in_plane = internal & (fractions <= 0.5)
+
+    def rms(mask):
+        return round(float(np.sqrt(np.mean(difference[mask] ** 2))), 2)
+
+    return {"umbrella_mev_off": [round(min(kinds["umbrella"]), 1),
+                                 round(max(kinds["umbrella"]), 1)],
+            "chair_like_mev_off": [round(min(kinds["chair_like"]), 1),
+                                   round(max(kinds["chair_like"]), 1)],
+            "in_plane_rms_mev": rms(in_plane), "rms_25_to_200_mev": rms(internal)}
+
+
 def out_of_plane_samples(reference, frequencies_mev, vectors, temperature_k: float,
                          quantum: bool, count: int, band_mev, scale_range, others: float,
                          rng):
@@ -475,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refit-group-cells", action="store_true",
                         help="add the 40 cells along GFN1-xTB's 81-86 meV out-of-plane group, "
                              "unweighted, to the refit with --out-of-plane-force-weight")
+    parser.add_argument("--check-models", type=Path, nargs="+", metavar="NEP",
+                        help="only print each model's error on GFN1-xTB's out-of-plane C-H "
+                             "group (harmonic, Gamma modes of the cell; about 30 s each)")
     parser.add_argument("--active-learning-rounds", type=int,
                         default=ACTIVE_LEARNING_SETTINGS["active_learning_generations"])
     args = parser.parse_args(argv)
@@ -496,6 +534,13 @@ def main(argv: list[str] | None = None) -> int:
         np.savez(gamma_path, frequencies_mev=frequencies, vectors=vectors)
     with np.load(gamma_path) as stored:
         reference_frequencies, reference_vectors = stored["frequencies_mev"], stored["vectors"]
+    if args.check_models:
+        for path in args.check_models:
+            errors = out_of_plane_group_errors(reference, reference_frequencies,
+                                               reference_vectors,
+                                               *gamma_modes(reference, CPUNEP(str(path))))
+            print(path, json.dumps(errors), flush=True)
+        return 0
 
     rng = np.random.default_rng(2025)
     training = []
