@@ -43,8 +43,9 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    region appeared after about 1 ps of NVE). (The paper ran 13 rounds with an ensemble of
    five; one round and three models fit the hour of two loaded cores this recipe was sized
    for.)
-   With ``--out-of-plane-force-weight W`` (not in the shipped model) the three models are
-   then trained again on the data active learning gathered, with neppo's extra force term
+   With ``--out-of-plane-force-weight W`` (the shipped model: 10, with the group cells) the
+   three models are then trained again on the data active learning gathered, with neppo's
+   extra force term
    along the ring normals (``lambda_force_out_of_plane``; ``--refit-group-cells``,
    ``--refit-angular-cutoff``): what it moved is in examples/README.md, "Out-of-plane C-H
    modes". ``--check-models NEP...`` prints a model's error on that group and nothing else.
@@ -54,9 +55,12 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    the same cell, the modes paired by eigenvector: the frequency error stated for the
    example).
 
-Run from the repository root (about 30 minutes on two loaded cores; resumable)::
+Run from the repository root (about 40 minutes on two loaded cores; resumable)::
 
-    .venv/bin/python examples/benzene_tosca_train.py --work-dir benzene_training
+    .venv/bin/python examples/benzene_tosca_train.py --work-dir benzene_training \
+        --out-of-plane-force-weight 10 --refit-group-cells
+
+(the shipped model; without the two options, the model before session 6).
 
 Units: Angstrom, eV (data), meV/atom and meV/Angstrom (errors), meV (frequencies).
 """
