@@ -39,6 +39,7 @@ def prepare_inputs(parameters: TrainSettings | Mapping[str, Any] | None = None, 
     if hasattr(backend, "loss_weights"):  # neppo: early stopping weighs RMSEs as the loss does
         backend.loss_weights = {"energy": hyper.lambda_energy, "force": hyper.lambda_force,
                                 "virial": hyper.lambda_virial}
+        backend.out_of_plane_force_weight = hyper.lambda_force_out_of_plane
     hyper.check_backend(backend.name)
     check_vacuum(training, hyper.radial_cutoff_angstrom)
     if test is not None:

@@ -103,6 +103,8 @@ def _signature(directory: Path, backend: str, hyper: NepHyperparameters) -> str:
             with open(path, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)
+    if hyper.lambda_force_out_of_plane:  # a neppo loss term that nep.in does not hold
+        digest.update(f"lambda_force_out_of_plane:{hyper.lambda_force_out_of_plane!r}".encode())
     if hyper.fine_tune is not None:
         for path in hyper.fine_tune:
             stat = path.stat()

@@ -123,6 +123,8 @@ class NepHyperparameters:
     lambda_virial: float = 0.1
     lambda_1: float | None = None
     lambda_2: float | None = None
+    #: neppo only: weight of the force error along ring normals (train/neppo_out_of_plane.py)
+    lambda_force_out_of_plane: float = 0.0
     output_interval: int = 100
     seed: int = 42
     fine_tune: tuple[Path, Path] | None = None
@@ -157,6 +159,7 @@ class NepHyperparameters:
             population=settings.population, lambda_energy=settings.lambda_energy,
             lambda_force=settings.lambda_force, lambda_virial=settings.lambda_virial,
             lambda_1=settings.lambda_1, lambda_2=settings.lambda_2,
+            lambda_force_out_of_plane=settings.lambda_force_out_of_plane,
             output_interval=settings.output_interval, seed=settings.seed)
         if hyper.l_max[1] not in (0, 2):
             raise ParameterError("l_max_4body", f"{hyper.l_max[1]} is neither 0 nor 2",
@@ -208,6 +211,11 @@ class NepHyperparameters:
 
     def check_backend(self, backend: str) -> None:
         """Refuse settings a backend cannot train, naming the fix."""
+        if backend != "neppo" and self.lambda_force_out_of_plane:
+            raise ParameterError(
+                "lambda_force_out_of_plane", "the out-of-plane force term is a neppo loss term; "
+                "GPUMD's nep has no such term",
+                "use --backend neppo, or leave lambda_force_out_of_plane at 0")
         if backend == "neppo":
             if self.version != 4:
                 raise ParameterError(

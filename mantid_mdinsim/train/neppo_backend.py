@@ -110,6 +110,8 @@ class Neppo(TrainingBackend):
         self.device = device
         self.patience = patience
         self.loss_weights = loss_weights or {"energy": 1.0, "force": 1.0, "virial": 0.1}
+        #: Weight of the out-of-plane force term (neppo_out_of_plane.py); 0: not in the loss.
+        self.out_of_plane_force_weight = 0.0
         #: Why the last run ended early ("" when it ran all its steps).
         self.stopped_early = ""
 
@@ -140,8 +142,11 @@ class Neppo(TrainingBackend):
         loss_path = run_directory / "loss.out"
         started = time.monotonic()
         self.stopped_early = ""
-        deadline = [] if time_limit_s is None else [
+        runner_options = [] if time_limit_s is None else [
             "--deadline-epoch-s", repr(time.time() + time_limit_s)]
+        if self.out_of_plane_force_weight:
+            runner_options += ["--out-of-plane-force-weight",
+                               repr(self.out_of_plane_force_weight)]
         estimate = StepRateEstimate(generations, started, time_limit_s)
 
         def poll() -> None:
@@ -154,7 +159,7 @@ class Neppo(TrainingBackend):
 
         run_program(Path(sys.executable), run_directory,
                     arguments=[str(_NEPPO_RUNNER), "train", ".", "--device", self.device,
-                               *deadline],
+                               *runner_options],
                     log_name="neppo.log", expected_outputs=EXPECTED_OUTPUTS, poll=poll,
                     poll_seconds=1.0, environment=self._environment())
         (run_directory / STOP_REQUEST_FILE).unlink(missing_ok=True)

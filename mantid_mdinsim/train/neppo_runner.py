@@ -19,6 +19,10 @@ This wraps two private methods of ``neppo.trainer.Trainer`` (``_take_step`` and 
 1.0): the public ``Trainer.train`` has no way to stop between reports.
 
     python neppo_runner.py train DIRECTORY --device cpu [--deadline-epoch-s SECONDS]
+        [--out-of-plane-force-weight WEIGHT]
+
+``--out-of-plane-force-weight`` adds :mod:`.neppo_out_of_plane`'s term (the force error normal
+to each atom's aromatic ring) to the loss of ``nep.in``.
 """
 
 from __future__ import annotations
@@ -82,10 +86,21 @@ def main(arguments: list[str]) -> int:
         at = arguments.index("--deadline-epoch-s")
         deadline = float(arguments[at + 1])
         del arguments[at:at + 2]
+    out_of_plane_weight = None
+    if "--out-of-plane-force-weight" in arguments:
+        at = arguments.index("--out-of-plane-force-weight")
+        out_of_plane_weight = float(arguments[at + 1])
+        del arguments[at:at + 2]
     directory = Path(arguments[1] if len(arguments) > 1 else ".")
     from neppo.cli import main as neppo_main
 
     install_deadline(deadline, stop_request=directory / STOP_REQUEST_FILE)
+    if out_of_plane_weight:
+        if __package__:
+            from .neppo_out_of_plane import install
+        else:  # run as a script: this file's folder is on sys.path
+            from neppo_out_of_plane import install
+        install(out_of_plane_weight)
     try:
         neppo_main(arguments)
     except TrainingStopped as stopped:

@@ -159,6 +159,12 @@ TRAIN_PARAMETERS = ParameterSet(steps.TRAIN, (
     Parameter("lambda_2", float, "Weight of the L2 regularisation (default: GPUMD's "
               "automatic value; none with neppo)", default=None, minimum=0.0,
               group=GROUP_TRAINING),
+    Parameter("lambda_force_out_of_plane", float,
+              "neppo: weight of an extra force term, the error of each atom's force along the "
+              "normal of its aromatic ring (C rings with their H; train/neppo_out_of_plane.py), "
+              "on the scale of lambda_force per component; for the out-of-plane bending modes "
+              "of planar molecules, a small part of the usual force loss. 0: none",
+              default=0.0, minimum=0.0, group=GROUP_TRAINING),
     Parameter("output_interval", int, "Generations (or steps) between rows of the loss curve",
               unit="generations", default=100, minimum=1, group=GROUP_TRAINING),
     Parameter("seed", int, "Seed of the train/validation splits, of neppo's initial parameters "
@@ -253,6 +259,7 @@ TRAIN_PARAMETERS = TRAIN_PARAMETERS.with_conditions({
     "threads": _NEPPO,
     "early_stopping_patience": _NEPPO,
     "time_budget_minutes": _NEPPO,
+    "lambda_force_out_of_plane": _NEPPO,
     "validation_fraction": when("ensemble_size"),
     "split_mode": when("ensemble_size"),
     **{name: _ACTIVE for name in (
@@ -297,6 +304,7 @@ class TrainSettings(StepSettings, parameters=TRAIN_PARAMETERS):
     lambda_virial: float
     lambda_1: float | None
     lambda_2: float | None
+    lambda_force_out_of_plane: float
     output_interval: int
     seed: int
     early_stopping_patience: int

@@ -11,7 +11,9 @@ overlap, so that a misplaced mode counts with its full shift). Two checks:
   project's harmonic step, hold a mode within the stated error of every compared band;
 * the example's output of its default run, shipped beside the model
   (``benzene_tosca_peaks.json``, made with the shipped model: its SHA-256 is checked), has a
-  peak of the MD spectrum and of the harmonic spectrum within the stated error of every band.
+  peak of the MD spectrum and of the harmonic spectrum within the stated error of every band
+  (an expected failure until the model's out-of-plane C-H modes were refit with the force term
+  along the ring normals: examples/README.md, "Out-of-plane C-H modes").
 """
 
 from __future__ import annotations
@@ -89,13 +91,6 @@ def test_the_shipped_models_crystal_modes_hold_every_measured_band(example, metr
         assert distance <= tolerance, (name, value, distance, tolerance)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the shipped model splits benzene's out-of-plane C-H group (GFN1-xTB 81-86 meV) into "
-    "chair-like modes at 66-68 meV and umbrella modes at 98-103 meV (weighted out-of-plane "
-    "cells halve that but make the MD collapse): its harmonic spectrum has a peak within the "
-    "stated error of every band, but "
-    "its MD spectrum's nearest peak to nu4 and nu8 (83-87 meV) is at 67 meV, 16-20 meV off: "
-    "examples/README.md, 'Benzene at TOSCA'"))
 def test_the_examples_spectra_have_every_measured_band_within_the_stated_error(example,
                                                                                 metrics):
     peaks = json.loads((MODEL_DIRECTORY / "benzene_tosca_peaks.json").read_text())
