@@ -246,12 +246,18 @@ def test_local_workers_start_warm_see_the_present_environment_and_leave_no_proce
     child of this process without children that ends with it. In a fresh process: this one's
     forkserver may have started for another test's threads per worker."""
     pytest.importorskip("psutil")
+    _check_in_fresh_process("_check_forkserver_workers")
+
+
+def _check_in_fresh_process(check: str, **variables: str) -> None:
+    """Run this module's ``check()`` in a fresh interpreter (no scheduler in its environment,
+    ``variables`` added); it prints "checked" at its end."""
     environment = {name: value for name, value in os.environ.items()
                    if name != execution.SCHEDULER_ENV}
+    environment.update(variables)
     completed = subprocess.run(
-        [sys.executable, "-c", "from tests.test_execution import _check_forkserver_workers; "
-         "_check_forkserver_workers()"], cwd=ROOT, env=environment, capture_output=True,
-        text=True, timeout=240)
+        [sys.executable, "-c", f"from tests.test_execution import {check}; {check}()"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=240)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip().endswith("checked")
 
@@ -296,15 +302,9 @@ def test_the_forkserver_starts_before_distributed_is_imported_with_its_configura
     starts before the client's heavier imports (docs/scaling.md, fifth pass); the values it
     used (start method, the workers' environment) must be those distributed's own import gives,
     with a user's setting ($DASK_...) kept. In a fresh process: this one imported distributed."""
-    environment = {name: value for name, value in os.environ.items()
-                   if name != execution.SCHEDULER_ENV}
-    environment["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__MDINSIM_TEST_VARIABLE"] = "7"
-    completed = subprocess.run(
-        [sys.executable, "-c", "from tests.test_execution import _check_early_configuration; "
-         "_check_early_configuration()"], cwd=ROOT, env=environment, capture_output=True,
-        text=True, timeout=240)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert completed.stdout.strip().endswith("checked")
+    _check_in_fresh_process(
+        "_check_early_configuration",
+        DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__MDINSIM_TEST_VARIABLE="7")
 
 
 def _check_early_configuration() -> None:
