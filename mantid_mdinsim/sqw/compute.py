@@ -253,7 +253,6 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
             reader.close()
 
 
-
 #: Relative mismatch between --time-step-fs and the frame times of a file that is refused.
 FRAME_INTERVAL_TOLERANCE = 1e-3
 

@@ -77,20 +77,23 @@ def install_deadline(deadline_epoch_s: float | None, clock: Callable[[], float] 
     return undo
 
 
+def _take_number(arguments: list[str], option: str) -> float | None:
+    """The value of ``option`` (a number), taken out of ``arguments``; None where absent."""
+    if option not in arguments:
+        return None
+    at = arguments.index(option)
+    value = float(arguments[at + 1])
+    del arguments[at:at + 2]
+    return value
+
+
 def main(arguments: list[str]) -> int:
-    """``train DIRECTORY [neppo's options] [--deadline-epoch-s SECONDS]``: neppo's command line,
-    with the deadline (seconds since the epoch) taken out of the arguments first."""
+    """``train DIRECTORY [neppo's options] [--deadline-epoch-s SECONDS]
+    [--out-of-plane-force-weight WEIGHT]``: neppo's command line, with the deadline (seconds
+    since the epoch) and the out-of-plane term's weight taken out of the arguments first."""
     arguments = list(arguments)
-    deadline = None
-    if "--deadline-epoch-s" in arguments:
-        at = arguments.index("--deadline-epoch-s")
-        deadline = float(arguments[at + 1])
-        del arguments[at:at + 2]
-    out_of_plane_weight = None
-    if "--out-of-plane-force-weight" in arguments:
-        at = arguments.index("--out-of-plane-force-weight")
-        out_of_plane_weight = float(arguments[at + 1])
-        del arguments[at:at + 2]
+    deadline = _take_number(arguments, "--deadline-epoch-s")
+    out_of_plane_weight = _take_number(arguments, "--out-of-plane-force-weight")
     directory = Path(arguments[1] if len(arguments) > 1 else ".")
     from neppo.cli import main as neppo_main
 
