@@ -120,6 +120,24 @@ def nearest_peaks(peaks_mev, references_mev: dict[str, float]) -> dict[str, floa
             for name, value in references_mev.items()}
 
 
+def production_volume(trajectories, structure: Path, supercell) -> dict:
+    """The production runs' mean cell volume (from each run's thermo table) against the
+    reference cell (``structure`` x ``supercell``), Angstrom^3 and percent."""
+    import ase.io
+
+    from mantid_mdinsim.md import read_thermo_csv
+    from mantid_mdinsim.md.outputs import THERMO_NAME
+
+    reference = float(ase.io.read(structure).get_volume() * np.prod(supercell))
+    volumes = []
+    for trajectory in trajectories:
+        thermo = read_thermo_csv(Path(trajectory).parent / THERMO_NAME)
+        volumes.append(thermo["volume_angstrom3"][thermo["phase"] == "production"].mean())
+    mean = float(np.mean(volumes))
+    return {"reference_angstrom3": round(reference, 2), "production_angstrom3": round(mean, 2),
+            "change_percent": round(100.0 * (mean / reference - 1.0), 2)}
+
+
 def band_table(peaks: dict, stated_error_mev: dict[str, float]) -> str:
     """The comparison of examples/README.md as Markdown rows: for each measured band the
     nearest peak of each curve and its shift, marked "(outside)" beyond the stated error."""
@@ -149,7 +167,12 @@ def main(argv=None) -> int:
                              "(default: the shipped ensemble; none to skip)")
     parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 1])
     parser.add_argument("--equilibration", default="nvt", choices=("nvt", "npt", "pimd_npt"))
-    parser.add_argument("--beads", type=int, default=4)
+    parser.add_argument("--beads", type=int, default=8,
+                        help="ring-polymer beads of pimd_npt (8: examples/README.md, "
+                             "'Benzene at TOSCA', bead convergence)")
+    parser.add_argument("--barostat-fs", type=float, default=200.0,
+                        help="barostat relaxation time of npt and pimd_npt (fs): short "
+                             "enough for the volume to settle within --equilibration-ps")
     parser.add_argument("--equilibration-ps", type=float, default=0.5)
     parser.add_argument("--production-ps", type=float, default=2.0)
     parser.add_argument("--window-frames", type=int, default=WINDOW_FRAMES,
@@ -179,6 +202,8 @@ def main(argv=None) -> int:
         output_dir=str(args.output_dir))
     if args.equilibration == "pimd_npt":
         parameters["number_of_beads"] = args.beads
+    if args.equilibration in ("npt", "pimd_npt"):
+        parameters["barostat_coupling_fs"] = args.barostat_fs
     if args.ensemble:
         parameters["ensemble"] = [str(path) for path in args.ensemble]
     with timed("MD, S(q,w), TOSCA and the harmonic spectrum"), \
@@ -212,6 +237,8 @@ def main(argv=None) -> int:
         "harmonic_nearest_to_measured_mev": nearest_peaks(harmonic_peaks, measured),
         "ensemble_harmonic_peak_spread": spread,
         "energy_step_mev": round(float(energy[1] - energy[0]), 3),
+        "cell_volume": production_volume(temperature.trajectories, args.structure,
+                                         args.supercell),
         "md_protocol": {key: parameters[key] for key in (
             "supercell", "equilibration", "equilibration_time_ps", "production_time_ps",
             "number_of_runs", "time_step_fs", "dump_interval_fs", "window")}
@@ -255,6 +282,10 @@ def main(argv=None) -> int:
         "stated_error_mev_by_band"] if args.model == MODEL else None
     if stated is not None:
         print(band_table(peaks, stated))
+    volume = peaks["cell_volume"]
+    print(f"cell volume in production: {volume['production_angstrom3']:.1f} Angstrom^3, "
+          f"{volume['change_percent']:+.1f} % against the reference cell "
+          f"({volume['reference_angstrom3']:.1f} Angstrom^3)")
     print(f"data: {data_path}; figure: {path}")
     return 0
 
