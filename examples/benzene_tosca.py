@@ -8,11 +8,14 @@ With the shipped NEP (``examples/benzene_model/``, trained on GFN1-xTB by
    (ASE + calorine's CPUNEP), 0.5 fs steps, frames every 3 fs (the paper's settings): NVT
    equilibration in the fixed cell of the GFN1-xTB structure, then classical NVE runs. The
    paper equilibrated in path-integral NPT, because classical NPT underestimates benzene's
-   volume at low temperature; ``--equilibration pimd_npt`` does that here (i-PI with
-   ``--beads`` beads) and ``--equilibration npt`` classical NPT, but with the previous model
-   NPT expanded the cell by 13 % (not checked with the shipped one), and i-PI ran at
-   about 2 steps per second for 48 atoms and 2 beads on the loaded machine: the default keeps
-   the reference method's cell (examples/README.md, "Benzene at TOSCA").
+   volume at low temperature; ``--equilibration pimd_npt`` does that here (i-PI with the
+   NEP in its own process, ``--beads`` beads, 8 by default, barostat ``--barostat-fs``),
+   about 0.1 processor-s per step for 96 atoms and 8 beads, and ``--equilibration npt``
+   classical NPT. The shipped model, though, has almost no cohesion between molecules
+   (its minimum along the rigid-molecule path lies at +21 % in volume, GFN1-xTB's at its
+   relaxed cell), and NPT expands the cell by about a third: the default keeps the
+   reference method's cell (examples/README.md, "Benzene at TOSCA", PIMD). The production
+   volume against the reference cell is printed and kept in ``benzene_tosca_peaks.json``.
 2. **S(q,w)** (dynasor) in the incoherent approximation: hydrogen's incoherent cross section
    (80 of 82 barn) dominates benzene's scattering, and this is the like-for-like partner of the
    harmonic (AbINS-style) spectrum.
