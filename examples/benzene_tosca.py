@@ -123,6 +123,23 @@ def nearest_peaks(peaks_mev, references_mev: dict[str, float]) -> dict[str, floa
             for name, value in references_mev.items()}
 
 
+def even_beads(text: str) -> int:
+    """``--beads``: an even number of at least 2 (GPUMD's ring polymers; i-PI's runs share
+    the core's rule), refused by argparse before anything runs."""
+    value = int(text)
+    if value < 2 or value % 2:
+        raise argparse.ArgumentTypeError(f"{value} beads: give an even number of at least 2 "
+                                         "(8 at 127 K: examples/README.md, PIMD)")
+    return value
+
+
+def positive_fs(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} fs: give a time above 0")
+    return value
+
+
 def production_volume(trajectories, structure: Path, supercell) -> dict:
     """The production runs' mean cell volume (from each run's thermo table) against the
     reference cell (``structure`` x ``supercell``), Angstrom^3 and percent."""
@@ -170,10 +187,10 @@ def main(argv=None) -> int:
                              "(default: the shipped ensemble; none to skip)")
     parser.add_argument("--supercell", type=int, nargs=3, default=[2, 1, 1])
     parser.add_argument("--equilibration", default="nvt", choices=("nvt", "npt", "pimd_npt"))
-    parser.add_argument("--beads", type=int, default=8,
+    parser.add_argument("--beads", type=even_beads, default=8,
                         help="ring-polymer beads of pimd_npt (8: examples/README.md, "
                              "'Benzene at TOSCA', bead convergence)")
-    parser.add_argument("--barostat-fs", type=float, default=200.0,
+    parser.add_argument("--barostat-fs", type=positive_fs, default=200.0,
                         help="barostat relaxation time of npt and pimd_npt (fs): short "
                              "enough for the volume to settle within --equilibration-ps")
     parser.add_argument("--equilibration-ps", type=float, default=0.5)

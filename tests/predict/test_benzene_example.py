@@ -104,6 +104,22 @@ def test_the_examples_spectra_have_every_measured_band_within_the_stated_error(e
             assert distance <= tolerance, (curve, name, value, distance, tolerance)
 
 
+@pytest.mark.parametrize("arguments, text", [
+    (["--beads", "3"], "3 beads: give an even number of at least 2"),
+    (["--beads", "0"], "0 beads: give an even number of at least 2"),
+    (["--barostat-fs", "-5"], "-5 fs: give a time above 0"),
+])
+def test_the_examples_pimd_options_refuse_bad_values_before_running(example, tmp_path, capsys,
+                                                                   arguments, text):
+    with pytest.raises(SystemExit) as exit_:
+        example.main(["--equilibration", "pimd_npt", "--output-dir", str(tmp_path / "out"),
+                      *arguments])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert text in error and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+
+
 def test_out_of_plane_fraction_of_the_recipe_separates_bending_from_in_plane_motion():
     """The recipe's out-of-plane weighting selects modes by the share of their displacement
     normal to each molecule's plane: 1 for every atom moved along its molecule's normal
