@@ -22,7 +22,8 @@ With the shipped NEP (``examples/benzene_model/``, trained on GFN1-xTB by
 3. **TOSCA**: both banks' kinematics (|Q|(w) lines), resolution and the quantum correction
    (detailed balance) of the classical MD spectrum.
 4. **Harmonic spectrum of the same model** (phonopy + abinslib, the project's ``harmonic``
-   step, on the cell of the MD) through the same instrument, and with ``--ensemble`` (the
+   step, on the given structure with its atoms relaxed: the MD's cell with NVT, the
+   reference cell, not the NPT one, with ``npt``/``pimd_npt``) through the same instrument, and with ``--ensemble`` (the
    default: the model's shipped ensemble) the spread of each harmonic peak over the ensemble's
    models: the model's own error bar in meV.
 
