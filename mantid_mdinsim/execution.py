@@ -605,15 +605,21 @@ def make_local_cluster(n_workers: int, threads_per_worker: int = 1,
 
 #: Dask's own periodic bookkeeping, as Dask ships it, and what local clusters use instead: the
 #: statistical profiler of each worker (a stack sample every 10 ms, for the dashboard's Profile
-#: page) off, and the event loops' health tick (each server: scheduler, nannies, workers) every
+#: page) off; the event loops' health tick (each server: scheduler, nannies, workers) every
 #: 500 ms instead of 20 ms (an event loop blocked longer than ``tick.limit``, 3 s, is still
-#: reported). On a machine whose every core runs a piece this bookkeeping takes processor time
-#: from the pieces (on local:1 it runs on a free core): measured here, a worker busy with a
-#: Python piece spent 5 % of its wall time outside the piece and the client process 4.5 %; with
-#: these, 1.1 % and 1.8 % (docs/scaling.md). A value other than Dask's default set in Dask's
-#: configuration is kept.
+#: reported); the system monitor (each server's processor, memory and network figures for the
+#: dashboard's System page and the heartbeats) every 2 s instead of 0.5 s; the memory monitor
+#: (each nanny and worker reads its process's size to pause, spill or restart at Dask's memory
+#: fractions) every second instead of every 0.1 s (a worker past its limit is still stopped, a
+#: second later at most). On a machine whose every core runs a piece this bookkeeping takes
+#: processor time from the pieces (on local:1 it runs on a free core): measured here, a worker
+#: busy with a Python piece spent 5 % of its wall time outside the piece and the client process
+#: 4.5 %; with the first two, 1.1-1.4 % and 1.8-3.3 %; with all four, 0.5-0.6 % and 1.3-1.5 %
+#: (docs/scaling.md). A value other than Dask's default set in Dask's configuration is kept.
 _DASK_BOOKKEEPING = {"distributed.worker.profile.enabled": (True, False),
-                     "distributed.admin.tick.interval": ("20ms", "500ms")}
+                     "distributed.admin.tick.interval": ("20ms", "500ms"),
+                     "distributed.admin.system-monitor.interval": ("500ms", "2s"),
+                     "distributed.worker.memory.monitor-interval": ("100ms", "1s")}
 
 
 def _quiet_bookkeeping() -> dict[str, Any]:

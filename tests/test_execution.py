@@ -220,18 +220,34 @@ def _bookkeeping() -> tuple[bool, str, float]:
             dask.config.get("distributed.admin.tick.interval"), get_worker()._tick_interval)
 
 
+def _monitors() -> tuple[float, float]:
+    """The worker's system monitor period (ms) and memory monitor interval (s)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    return (worker.periodic_callbacks["monitor"].callback_time,
+            worker.memory_manager.memory_monitor_interval)
+
+
 def test_local_clusters_keep_dask_bookkeeping_small_unless_configured(monkeypatch):
-    """Local workers run without Dask's statistical profiler and with a 500 ms event-loop tick
-    (scheduler and workers; this process's configuration is left as it was); a value other than
-    Dask's default in Dask's configuration is kept."""
+    """Local workers run without Dask's statistical profiler, with a 500 ms event-loop tick
+    (scheduler and workers), the system monitor every 2 s and the memory monitor every second
+    (scheduler, nannies and workers; this process's configuration is left as it was); a value
+    other than Dask's default in Dask's configuration is kept."""
     import dask
 
     monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
     with execution.session("local:1", notify=lambda text: None) as executor:
         assert executor.run([Piece("bookkeeping", _bookkeeping)])[0] == (False, "500ms", 0.5)
         assert executor.cluster.scheduler._tick_interval == 0.5
+        assert executor.run([Piece("monitors", _monitors)])[0] == (2000, 1.0)
+        assert executor.cluster.scheduler.periodic_callbacks["monitor"].callback_time == 2000
+        for nanny in executor.cluster.workers.values():
+            assert nanny.memory_manager.memory_monitor_interval == 1.0
     assert dask.config.get("distributed.worker.profile.enabled") is True
     assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+    assert dask.config.get("distributed.admin.system-monitor.interval") == "500ms"
+    assert dask.config.get("distributed.worker.memory.monitor-interval") == "100ms"
     with dask.config.set({"distributed.admin.tick.interval": "50ms"}):
         with execution.session("local:1", notify=lambda text: None) as executor:
             assert executor.run([Piece("bookkeeping", _bookkeeping)])[0] == (False, "50ms", 0.05)
