@@ -595,12 +595,64 @@ def make_local_cluster(n_workers: int, threads_per_worker: int = 1,
         # that act at start-up, which the forkserver had already (checked)
         options["env"] = {name: value for name, value in os.environ.items()
                           if name not in environ}
+    lazy = _bokeh_installed()
+    if lazy:   # the address is served at once, the dashboard loaded on its first request
+        options["scheduler_kwargs"] = {"dashboard": False}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
                           "distributed.worker.multiprocessing-method": method,
                           **_quiet_bookkeeping()}):
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                            resources={"GPU": 1}, silence_logs=40, **options)
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               resources={"GPU": 1}, silence_logs=40, **options)
+    if lazy:
+        load_dashboard_on_request(cluster.scheduler)
+    return cluster
+
+
+def _bokeh_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def load_dashboard_on_request(scheduler, prefix: str = "/") -> None:
+    """Serve the Dask dashboard of ``scheduler`` (started with ``dashboard=False``: its HTTP
+    server, with the health, metrics and JSON routes, already listening at the address the
+    command prints) from the first request for a page it does not know: that request imports
+    the dashboard (bokeh) in a thread, connects it as Dask's scheduler does at start-up, and is
+    redirected to the same address, now served by it.
+
+    Why: importing the dashboard costs 0.6 (idle) to 1.0 processor-s (loaded) in the process of
+    a local cluster's scheduler, the client's, at every ``local:N`` command, before its first
+    piece can start (docs/scaling.md). It is now paid by who opens the dashboard, once, when
+    they do (the page answers after that import); a command nobody watches does not pay it.
+    """
+    from tornado import web  # distributed's own dependency
+
+    state: dict[str, Any] = {"loading": None}
+
+    async def load() -> None:
+        import asyncio
+        import importlib
+
+        if state["loading"] is None:
+            async def attach() -> None:
+                module = await asyncio.get_running_loop().run_in_executor(
+                    None, importlib.import_module, "distributed.dashboard.scheduler")
+                scheduler.http_application.applications.remove(loader)
+                module.connect(scheduler.http_application, scheduler.http_server, scheduler,
+                               prefix=prefix)
+            state["loading"] = asyncio.ensure_future(attach())
+        await asyncio.shield(state["loading"])
+
+    class LoadDashboard(web.RequestHandler):
+        async def get(self, *_: Any) -> None:
+            await load()
+            self.redirect(self.request.uri)
+
+    loader = web.Application([(r"/.*", LoadDashboard)])
+    # consulted after the scheduler's own routes (RoutingApplication), so those answer as before
+    scheduler.http_application.add_application(loader)
 
 
 #: Dask's own periodic bookkeeping, as Dask ships it, and what local clusters use instead: the

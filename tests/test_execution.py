@@ -313,6 +313,40 @@ def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
             os.environ.get(variable))
 
 
+def test_the_dashboard_is_served_at_the_printed_address_and_loaded_on_its_first_request():
+    """A local cluster's scheduler starts without importing the dashboard (bokeh: 0.6-1
+    processor-s before the first piece, docs/scaling.md); the address printed answers at once
+    (Dask's own routes), and the first request for a dashboard page loads it and is served by
+    it, as is the address's root; an unknown page is still 404. In a fresh process: this one
+    may have imported the dashboard already."""
+    pytest.importorskip("bokeh")
+    _check_in_fresh_process("_check_dashboard_on_request")
+
+
+def _check_dashboard_on_request() -> None:
+    import re
+    import urllib.error
+    import urllib.request
+
+    printed: list[str] = []
+    with execution.session("local:1", notify=printed.append):
+        assert "distributed.dashboard.scheduler" not in sys.modules
+        link = re.search(r"dashboard: (http://\S+)", printed[0]).group(1)
+        root = link.rsplit("/", 1)[0]
+        with urllib.request.urlopen(f"{root}/health", timeout=60) as answer:
+            assert answer.read() == b"ok"
+        assert "distributed.dashboard.scheduler" not in sys.modules
+        with urllib.request.urlopen(link, timeout=60) as answer:
+            page = answer.read().decode()
+            assert answer.geturl() == link and "Bokeh" in page and "Dask" in page
+        assert "distributed.dashboard.scheduler" in sys.modules
+        with urllib.request.urlopen(f"{root}/", timeout=60) as answer:
+            assert answer.geturl() == f"{root}/status"
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"{root}/no-such-page", timeout=60)
+    print("checked")
+
+
 def test_the_forkserver_starts_before_distributed_is_imported_with_its_configuration():
     """prepare() reads distributed's defaults without importing distributed, so the forkserver
     starts before the client's heavier imports (docs/scaling.md, fifth pass); the values it
