@@ -610,9 +610,14 @@ def make_local_cluster(n_workers: int, threads_per_worker: int = 1,
 
 
 def _bokeh_installed() -> bool:
+    """bokeh is there to serve the dashboard, and distributed's HTTP application takes
+    applications added later (else Dask's own start-up, dashboard included, is used)."""
     import importlib.util
 
-    return importlib.util.find_spec("bokeh") is not None
+    from distributed.http.routing import RoutingApplication  # optional, slow import
+
+    return (importlib.util.find_spec("bokeh") is not None
+            and hasattr(RoutingApplication, "add_application"))
 
 
 def load_dashboard_on_request(scheduler, prefix: str = "/") -> None:
