@@ -8,9 +8,12 @@ GPUMD 5.6 keywords used (checked against ``doc/gpumd/input_parameters`` and the 
   orthogonal box (isotropic), with six pressures (``p p p 0 0 0``) and six moduli for a
   triclinic one; ``ensemble nvt_bdp|nvt_lan <T> <T> <tau_T/dt>``;
   ``ensemble pimd <beads> <T> <T> <tau_T/dt> [pressure control]``;
+* between ``pimd`` and ``nve``: classical thermalisation ``ensemble nvt_lan <T> <T>
+  <tau_T/dt>`` for ``Protocol.thermalisation_steps`` (the ring polymer's centroid is no
+  classical thermal state; thermo rows of phase ``thermalisation``);
 * production ``ensemble nve`` or ``ensemble trpmd <beads>`` (TRPMD takes its temperature
   from the PIMD run before it, as GPUMD requires);
-* ``dump_thermo <steps>`` in both runs, ``dump_xyz`` and ``dump_restart <steps>`` in
+* ``dump_thermo <steps>`` in every run, ``dump_xyz`` and ``dump_restart <steps>`` in
   production; ``run <steps>``.
 
 ``dump_xyz`` changed its syntax after the 5.6 release: the release (and GPUMD 4.6 on) takes
@@ -164,6 +167,12 @@ def run_in_parameters(protocol: Protocol, spec: RunSpec, cell: np.ndarray,
         if ensemble is not None:
             lines += [("ensemble", ensemble), ("dump_thermo", protocol.thermo_steps),
                       ("run", protocol.equilibration_steps)]
+        if protocol.thermalisation_steps:
+            # Classical Langevin NVT at the PIMD run's final cell before classical production:
+            # the ring polymer's centroid is no classical thermal state (protocol.py).
+            lines += [("ensemble", ("nvt_lan", temperature, temperature, t_coupling)),
+                      ("dump_thermo", protocol.thermo_steps),
+                      ("run", protocol.thermalisation_steps)]
     production_steps = protocol.production_steps if resume_steps is None else resume_steps
     if protocol.production == "trpmd":
         lines.append(("ensemble", ("trpmd", protocol.number_of_beads)))
@@ -207,11 +216,12 @@ def write_inputs(directory: Path, protocol: Protocol, spec: RunSpec, atoms: Atom
                                     dump_syntax, netcdf))
 
 
-def _expected_rows(protocol: Protocol) -> tuple[int, int]:
-    """thermo.out rows GPUMD writes in equilibration and in production."""
+def _expected_rows(protocol: Protocol) -> tuple[int, int, int]:
+    """thermo.out rows GPUMD writes in equilibration, thermalisation and production."""
     n_eq = (protocol.equilibration_steps // protocol.thermo_steps
             if protocol.equilibration != "none" else 0)
-    return n_eq, protocol.production_steps // protocol.thermo_steps
+    return (n_eq, protocol.thermalisation_steps // protocol.thermo_steps,
+            protocol.production_steps // protocol.thermo_steps)
 
 
 _TIME_PATTERN = re.compile(rb"(?<![A-Za-z_])Time=([-+0-9.eE]+)")
@@ -300,7 +310,8 @@ class GPUMDBackend(RunFolderBackend):
         trajectory_path = directory / self.trajectory_name(job)
         dump_name = NETCDF_DUMP_NAME if netcdf else DUMP_NAME
         work = directory / WORK_PARTIAL
-        n_eq_rows, n_prod_rows = _expected_rows(protocol)
+        n_eq_rows, n_th_rows, n_prod_rows = _expected_rows(protocol)
+        n_eq_rows += n_th_rows  # rows before production
         total_rows = n_eq_rows + n_prod_rows
         segment = work / f"segment_{len(_segments(work)):02d}"
         if segment.exists():
@@ -355,7 +366,7 @@ class GPUMDBackend(RunFolderBackend):
             dump = segment_dir / dump_name
             if dump.is_file():
                 dump.unlink()  # its frames are in the trajectory now
-        resumed_at = protocol.equilibration_steps + done_steps if resume_from else None
+        resumed_at = protocol.production_first_step + done_steps if resume_from else None
         return self.publish(
             job, thermo, accumulator.result(job.atoms.get_chemical_symbols()), wall_s,
             work=work, work_done=WORK_DONE,
@@ -489,7 +500,7 @@ def _segment_cut(segments: list[Path], index: int, protocol: Protocol,
         limit = _resumed_from(segments[index + 1]) // protocol.dump_steps - frames_before
     offset = 0.0
     if index > 0:
-        offset = ((protocol.equilibration_steps + _resumed_from(segments[index]))
+        offset = ((protocol.production_first_step + _resumed_from(segments[index]))
                   * protocol.time_step_fs)
     return limit, offset
 
@@ -532,7 +543,7 @@ def _merge_netcdf_frames(segments: list[Path], protocol: Protocol, target: Path)
 
 def _merge_thermo(segments: list[Path], protocol: Protocol) -> dict[str, np.ndarray]:
     """thermo.out of the segments as one table in thermo.csv columns, with exact steps."""
-    n_eq_rows, _ = _expected_rows(protocol)
+    n_eq_rows, n_th_rows, _ = _expected_rows(protocol)
     parts = []
     for index, segment in enumerate(segments):
         path = segment / THERMO_OUT
@@ -540,20 +551,23 @@ def _merge_thermo(segments: list[Path], protocol: Protocol) -> dict[str, np.ndar
         n_rows = len(table["step"])
         if index == 0:
             eq = min(n_eq_rows, n_rows)
+            th = min(n_th_rows, n_rows - eq)
             steps = np.concatenate([
                 (np.arange(eq) + 1) * protocol.thermo_steps,
-                protocol.equilibration_steps
-                + (np.arange(n_rows - eq) + 1) * protocol.thermo_steps])
-            phases = ["equilibration"] * eq + ["production"] * (n_rows - eq)
+                protocol.equilibration_steps + (np.arange(th) + 1) * protocol.thermo_steps,
+                protocol.production_first_step
+                + (np.arange(n_rows - eq - th) + 1) * protocol.thermo_steps])
+            phases = (["equilibration"] * eq + ["thermalisation"] * th
+                      + ["production"] * (n_rows - eq - th))
         else:
-            first = protocol.equilibration_steps + _resumed_from(segment)
+            first = protocol.production_first_step + _resumed_from(segment)
             steps = first + (np.arange(n_rows) + 1) * protocol.thermo_steps
             phases = ["production"] * n_rows
         table["step"] = steps.astype(np.int64)
         table["phase"] = np.array(phases, dtype=object)
         table["time_fs"] = steps * protocol.time_step_fs
         if index + 1 < len(segments):
-            keep = steps <= protocol.equilibration_steps + _resumed_from(segments[index + 1])
+            keep = steps <= protocol.production_first_step + _resumed_from(segments[index + 1])
             table = {name: values[keep] for name, values in table.items()}
         parts.append(table)
     if not parts:

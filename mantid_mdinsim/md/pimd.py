@@ -1,15 +1,20 @@
 """Path-integral MD on CPU: i-PI (PyPI ``ipi``) driving calorine's CPUNEP through ASE's
 SocketClient on a unix socket, several clients sharing the beads.
 
-Two i-PI simulations per run, each in its own folder under ``<run>/ipi.partial/``:
+Two or three i-PI simulations per run, each in its own folder under ``<run>/ipi.partial/``:
 
 1. ``equilibration``: PIMD with ``number_of_beads`` beads, the PILE-L thermostat (GPUMD's
    ``pimd`` uses Langevin thermostats on all normal modes too) and for ``pimd_npt`` i-PI's
    isotropic barostat at ``pressure_gpa``;
-2. ``production``, initialised from the equilibration's final checkpoint (``mode='chk'``):
+2. ``thermalisation`` (before ``nve`` production only): one bead (i-PI contracts the ring
+   polymer to its centroid), momenta drawn afresh at the temperature, Langevin NVT at the
+   equilibration's final cell for ``Protocol.thermalisation_steps``, so that classical
+   production starts from a classical thermal state (the centroid's is not one: a run handed
+   straight to NVE ran at 0.52 of the target, docs/md.md);
+3. ``production``, initialised from the previous phase's final checkpoint (``mode='chk'``):
    ``trpmd``: thermostatted ring-polymer MD, PILE-L on the internal modes (lambda = 0.5,
    Rossi, Ceriotti and Manolopoulos, J. Chem. Phys. 140, 234116 (2014)) with the centroid left
-   free; ``nve``: one bead (i-PI contracts the ring polymer to its centroid), classical NVE.
+   free; ``nve``: classical NVE.
 
 The trajectory holds the centroid positions (as GPUMD's ``dump_xyz`` does in PIMD runs), with
 ``Time`` counted from the start of equilibration, in the orientation of the structure given
@@ -49,6 +54,8 @@ from .protocol import Protocol, RunSpec
 
 WORK_PARTIAL = "ipi.partial"
 WORK_DONE = "ipi"
+#: The i-PI simulations of a run, in order, each in its own folder (module docs).
+PHASES = ("equilibration", "thermalisation", "production")
 PREFIX = "sim"
 #: The PES that i-PI's ffdirect loads by its path (one force process).
 DRIVER_FILE = Path(__file__).with_name("ipi_driver.py")
@@ -93,9 +100,9 @@ def forcefield_xml(n_clients: int, address: str) -> str:
 
 def input_xml(phase: str, protocol: Protocol, spec: RunSpec, forcefield: str,
               initial: str) -> str:
-    """The i-PI input of one phase with the force field ``forcefield``
+    """The i-PI input of one phase (:data:`PHASES`) with the force field ``forcefield``
     (:func:`forcefield_xml`). ``initial`` is an extended XYZ file (equilibration) or the
-    equilibration's checkpoint (production)."""
+    previous phase's checkpoint."""
     dt = protocol.time_step_fs
     temperature = spec.temperature_k
     if phase == "equilibration":
@@ -118,6 +125,21 @@ def input_xml(phase: str, protocol: Protocol, spec: RunSpec, forcefield: str,
             motion = (f"<dynamics mode='nvt'><timestep units='femtosecond'>{dt!r}</timestep>"
                       f"{thermostat}</dynamics>")
             ensemble = f"<temperature units='kelvin'>{temperature!r}</temperature>"
+    elif phase == "thermalisation":
+        # Classical (one bead) from the ring polymer's checkpoint, at its final cell. The
+        # momenta are drawn afresh at the temperature: i-PI's contraction to the centroid
+        # scales them to 1/P of the thermal kinetic energy (a run handed over so went to 0.52 T
+        # in NVE); the Langevin thermostat, local whatever --thermostat says, then relaxes
+        # the configuration to the classical canonical one (protocol.py).
+        steps = protocol.thermalisation_steps
+        beads = 1
+        stride_traj = None
+        init = (f"<file mode='chk'>{escape(initial)}</file>"
+                f"<velocities mode='thermal' units='kelvin'>{temperature!r}</velocities>")
+        motion = (f"<dynamics mode='nvt'><timestep units='femtosecond'>{dt!r}</timestep>"
+                  f"<thermostat mode='langevin'><tau units='femtosecond'>"
+                  f"{protocol.thermostat_coupling_fs!r}</tau></thermostat></dynamics>")
+        ensemble = f"<temperature units='kelvin'>{temperature!r}</temperature>"
     else:
         steps = protocol.production_steps
         stride_traj = protocol.dump_steps
@@ -140,7 +162,7 @@ def input_xml(phase: str, protocol: Protocol, spec: RunSpec, forcefield: str,
         if protocol.dump_velocities:
             trajectories += (f"<trajectory filename='vc' stride='{stride_traj}' format='ase'> "
                              "v_centroid </trajectory>")
-    seed = spec.seed + (0 if phase == "equilibration" else 7919)
+    seed = spec.seed + {"equilibration": 0, "thermalisation": 104729}.get(phase, 7919)
     return f"""<simulation verbosity='low'>
   <output prefix='{PREFIX}'>
     <properties stride='{protocol.thermo_steps}' filename='out'>
@@ -351,7 +373,7 @@ class IPIBackend(RunFolderBackend):
     def resume(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any] | None:
         """The phases again, each from i-PI's checkpoint or its DONE mark, where one began."""
         work = job.directory / WORK_PARTIAL
-        if not any((work / phase).is_dir() for phase in ("equilibration", "production")):
+        if not any((work / phase).is_dir() for phase in PHASES):
             return None
         return self.run(job, progress)
 
@@ -364,17 +386,23 @@ class IPIBackend(RunFolderBackend):
         total = protocol.total_steps
         wall_s = 0.0
         phases = [("equilibration", protocol.equilibration_steps, 0),
-                  ("production", protocol.production_steps, protocol.equilibration_steps)]
+                  ("thermalisation", protocol.thermalisation_steps,
+                   protocol.equilibration_steps),
+                  ("production", protocol.production_steps, protocol.production_first_step)]
+        previous = None  # the phase whose final checkpoint the next one starts from
         for phase, steps, first_step in phases:
             folder = work / phase
-            if (folder / "DONE").is_file() or steps == 0:
+            if steps == 0:
+                continue
+            initial = (str(structure_file) if previous is None
+                       else str(work / previous / "RESTART"))
+            previous = phase
+            if (folder / "DONE").is_file():
                 continue
             folder.mkdir(exist_ok=True)
             restart = (folder / f"{PREFIX}.checkpoint").is_file()
             if phase == "production" and protocol.equilibration_steps == 0:
                 raise ExternalProgramError("path-integral production needs a PIMD equilibration")
-            initial = (str(structure_file) if phase == "equilibration"
-                       else str(work / "equilibration" / "RESTART"))
             phase_clients = (n_clients if phase == "equilibration"
                              or protocol.production == "trpmd" else 1)
             xml = input_xml(phase, protocol, spec, forcefield_xml(phase_clients, address),
@@ -396,17 +424,20 @@ class IPIBackend(RunFolderBackend):
 
 
 def _outputs(job: MDJob, work: Path) -> tuple[dict[str, np.ndarray], tuple]:
-    """The thermo table of both phases and the mean-squared displacement; the centroid
+    """The thermo table of the phases and the mean-squared displacement; the centroid
     trajectory written to the run's ``.partial`` trajectory file."""
     spec, protocol = job.spec, job.protocol
     tables = []
     if protocol.equilibration_steps:
         tables.append(_phase_rows(_read_properties(work / "equilibration" / f"{PREFIX}.out"),
                                   protocol, "equilibration", protocol.number_of_beads, 0))
+    if protocol.thermalisation_steps:
+        tables.append(_phase_rows(_read_properties(work / "thermalisation" / f"{PREFIX}.out"),
+                                  protocol, "thermalisation", 1, protocol.equilibration_steps))
     production_beads = protocol.number_of_beads if protocol.production == "trpmd" else 1
     tables.append(_phase_rows(_read_properties(work / "production" / f"{PREFIX}.out"),
                               protocol, "production", production_beads,
-                              protocol.equilibration_steps))
+                              protocol.production_first_step))
     thermo = {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
     check_thermo(thermo, spec.label, spec.temperature_k, f"i-PI's run (outputs kept in {work})")
     positions = _read_centroid_frames(work / "production" / f"{PREFIX}.xc.extxyz")
@@ -437,7 +468,7 @@ def _outputs(job: MDJob, work: Path) -> tuple[dict[str, np.ndarray], tuple]:
                 velocity = (velocities[step].arrays["v_centroid"] @ rotation
                             * units.fs)  # ASE -> A/fs
             handle.write(outputs.format_frame(symbols, xyz, cell,
-                                              (protocol.equilibration_steps + step)
+                                              (protocol.production_first_step + step)
                                               * protocol.time_step_fs, velocity))
             accumulator.add(xyz, cell)
     return thermo, accumulator.result(symbols)

@@ -22,6 +22,15 @@ from .parameters import MDSettings
 
 #: Relative tolerance for "is a multiple of the time step".
 _MULTIPLE_TOLERANCE = 1e-6
+#: Length of the classical thermalisation between a ``pimd_*`` equilibration and classical
+#: (``nve``) production, in Langevin thermostat times (``thermostat_coupling_fs``). The
+#: state handed over from the ring polymer is not a classical thermal one (i-PI's contraction
+#: to the centroid leaves the momenta at 1/P of the thermal kinetic energy, and the centroid
+#: configuration differs from a classical one where the potential is anharmonic); a Langevin
+#: thermostat on every degree of freedom brings the energy to the canonical value with a
+#: relaxation time of about one thermostat time, so after 5 at most e^-5 < 1 % of the deficit
+#: is left (measured: docs/md.md, "PIMD then classical production").
+THERMALISATION_THERMOSTAT_TIMES = 5.0
 
 
 def _steps(name: str, interval_fs: float, time_step_fs: float, flag: str) -> int:
@@ -78,6 +87,11 @@ class Protocol:
     warnings: tuple[str, ...] = field(default=())
     #: ``netcdf`` or ``extxyz``: the CPU backend's trajectory format (see :mod:`.outputs`).
     trajectory_format: str = "extxyz"
+    #: Steps of classical (one-bead) Langevin NVT between a ``pimd_*`` equilibration and
+    #: ``nve`` production, at the equilibration's final cell; 0 otherwise
+    #: (:data:`THERMALISATION_THERMOSTAT_TIMES`). Its thermo rows have the phase
+    #: ``thermalisation``; production starts after it.
+    thermalisation_steps: int = 0
 
     @property
     def path_integral(self) -> bool:
@@ -100,12 +114,17 @@ class Protocol:
         return self.thermo_steps * self.time_step_fs
 
     @property
+    def production_first_step(self) -> int:
+        """Steps before production: equilibration and thermalisation."""
+        return self.equilibration_steps + self.thermalisation_steps
+
+    @property
     def total_steps(self) -> int:
-        return self.equilibration_steps + self.production_steps
+        return self.production_first_step + self.production_steps
 
     @property
     def production_start_fs(self) -> float:
-        return self.equilibration_steps * self.time_step_fs
+        return self.production_first_step * self.time_step_fs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +173,13 @@ def build_protocol(settings: MDSettings | Mapping[str, Any],
                                          / (dump_steps * dt))))
     checkpoint_steps = checkpoint_frames * dump_steps
 
+    thermalisation_steps = 0
+    if equilibration.startswith("pimd") and production == "nve":
+        # whole thermo intervals, so that its rows fall on the same grid in every backend
+        thermalisation_steps = thermo_steps * math.ceil(
+            THERMALISATION_THERMOSTAT_TIMES * settings.thermostat_coupling_fs
+            / (dt * thermo_steps) - 1e-9)
+
     notes: list[str] = []
     if max_frequency_mev is not None:
         limit_fs = frequencies.max_dump_interval_fs(max_frequency_mev)
@@ -189,7 +215,8 @@ def build_protocol(settings: MDSettings | Mapping[str, Any],
         number_of_beads=settings.number_of_beads if _uses_beads(equilibration, production)
         else 1,
         dump_velocities=settings.dump_velocities, max_frequency_mev=max_frequency_mev,
-        warnings=tuple(notes), trajectory_format=settings.trajectory_format)
+        warnings=tuple(notes), trajectory_format=settings.trajectory_format,
+        thermalisation_steps=thermalisation_steps)
 
 
 def _uses_beads(equilibration: str, production: str) -> bool:

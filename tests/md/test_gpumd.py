@@ -65,7 +65,9 @@ def protocol_for(**changes):
     ({"equilibration": "nvt", "thermostat": "bussi"}, [("nvt_bdp", 3), ("nve", 0)]),
     ({"equilibration": "pimd_npt", "production": "trpmd", "number_of_beads": 32},
      [("pimd", 7), ("trpmd", 1)]),
-    ({"equilibration": "pimd_nvt", "production": "nve"}, [("pimd", 4), ("nve", 0)]),
+    # classical production after PIMD: Langevin thermalisation first (protocol.py)
+    ({"equilibration": "pimd_nvt", "production": "nve"},
+     [("pimd", 4), ("nvt_lan", 3), ("nve", 0)]),
     ({"equilibration": "none"}, [("nve", 0)]),
 ])
 def test_run_in_follows_gpumd_syntax(tmp_path, si_model, changes, ensembles):
@@ -79,7 +81,14 @@ def test_run_in_follows_gpumd_syntax(tmp_path, si_model, changes, ensembles):
     assert found == ensembles
     runs = [v for k, v in entries if k == "run"]
     assert runs == ([protocol.equilibration_steps] if changes.get("equilibration") != "none"
-                    else []) + [protocol.production_steps]
+                    else []) + ([protocol.thermalisation_steps]
+                                if protocol.thermalisation_steps else []) + [
+        protocol.production_steps]
+    if protocol.thermalisation_steps:
+        # five Langevin times of the default 100 fs, at the target temperature, after pimd
+        assert protocol.thermalisation_steps * protocol.time_step_fs == 500.0
+        thermalisation = [v for k, v in entries if k == "ensemble"][1]
+        assert tuple(map(float, thermalisation[1:])) == (300.0, 300.0, 100.0)
     assert ("velocity", (300.0, "seed", 12345)) not in entries  # read_runfile casts to float
     assert dict(entries)["velocity"] == 300.0 and dict(entries)["time_step"] == 1.0
     assert (tmp_path / "nep.txt").read_bytes() == si_model.read_bytes()
@@ -326,3 +335,30 @@ def test_a_gpumd_run_that_blows_up_stops_with_a_clear_error(tmp_path, si_structu
     folder = tmp_path / "runs" / "T_300K" / "run_000"
     assert not (folder / "trajectory.xyz").exists()
     assert (folder / "gpumd.partial").is_dir()
+
+
+def test_classical_production_after_pimd_thermalises_and_resumes(tmp_path, si_structure,
+                                                                 si_model, fake_gpumd,
+                                                                 monkeypatch):
+    """pimd_nvt then nve: a Langevin thermalisation run (5 thermostat times of 100 fs = 250
+    steps of 2 fs) between them, its thermo rows labelled, production frames timed after it,
+    and a production interrupted after it resumes from GPUMD's restart file."""
+    monkeypatch.delenv("FAKE_GPUMD_MODE", raising=False)
+    monkeypatch.setenv("FAKE_GPUMD_CRASH_AFTER", "130")   # production step; restart at 100
+    pimd = dict(equilibration="pimd_nvt", production="nve", number_of_beads=4)
+    with pytest.raises(ExternalProgramError, match="exit status 137"):
+        gpumd_run(tmp_path, si_structure, si_model, fake_gpumd, **pimd)
+    folder = tmp_path / "runs" / "T_300K" / "run_000"
+    run_in = (folder / "gpumd.partial" / "segment_00" / "run.in").read_text()
+    assert run_in.index("ensemble pimd") < run_in.index("ensemble nvt_lan") < run_in.index(
+        "ensemble nve")
+    monkeypatch.delenv("FAKE_GPUMD_CRASH_AFTER")
+    run = gpumd_run(tmp_path, si_structure, si_model, fake_gpumd, **pimd).runs[0]
+    assert run["timings"]["resumed_from_step"] == 100 + 250 + 100
+    times = [frame_time_fs(f) for f in iter_frames(run["trajectory_path"])]
+    np.testing.assert_allclose(times, 700.0 + 10.0 * np.arange(1, 41))
+    thermo = read_thermo_csv(run["thermo_path"])
+    np.testing.assert_array_equal(thermo["step"], 5 * np.arange(1, 111))
+    phases = thermo["phase"].tolist()
+    assert phases == ["equilibration"] * 20 + ["thermalisation"] * 50 + ["production"] * 40
+    assert run["production_start_fs"] == 700.0
