@@ -82,7 +82,9 @@ MD_PARAMETERS = ParameterSet(steps.MD, (
               "Langevin-BAOAB) or bussi (stochastic velocity rescaling, GPUMD nvt_bdp; ASE's "
               "Bussi gave wider than canonical temperature fluctuations in tests here)",
               default="langevin", choices=THERMOSTAT_CHOICES, group="Thermostat and barostat"),
-    Parameter("thermostat_coupling_fs", float, "Relaxation time of the thermostat",
+    Parameter("thermostat_coupling_fs", float, "Relaxation time of the thermostat; after a "
+              "pimd_* equilibration, nve production follows 5 of it of classical Langevin NVT "
+              "(thermo phase 'thermalisation')",
               unit="fs", default=100.0, minimum=0.0, exclusive_minimum=True,
               group="Thermostat and barostat"),
     Parameter("barostat_coupling_fs", float, "Relaxation time of the barostat", unit="fs",

@@ -10,7 +10,7 @@ Two or three i-PI simulations per run, each in its own folder under ``<run>/ipi.
    polymer to its centroid), momenta drawn afresh at the temperature, Langevin NVT at the
    equilibration's final cell for ``Protocol.thermalisation_steps``, so that classical
    production starts from a classical thermal state (the centroid's is not one: a run handed
-   straight to NVE ran at 0.52 of the target, docs/md.md);
+   straight to NVE ran at 0.52 of the target, DEVELOPERS.md);
 3. ``production``, initialised from the previous phase's final checkpoint (``mode='chk'``):
    ``trpmd``: thermostatted ring-polymer MD, PILE-L on the internal modes (lambda = 0.5,
    Rossi, Ceriotti and Manolopoulos, J. Chem. Phys. 140, 234116 (2014)) with the centroid left

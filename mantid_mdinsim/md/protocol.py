@@ -29,7 +29,7 @@ _MULTIPLE_TOLERANCE = 1e-6
 #: configuration differs from a classical one where the potential is anharmonic); a Langevin
 #: thermostat on every degree of freedom brings the energy to the canonical value with a
 #: relaxation time of about one thermostat time, so after 5 at most e^-5 < 1 % of the deficit
-#: is left (measured: docs/md.md, "PIMD then classical production").
+#: is left (measured: DEVELOPERS.md, "PIMD then classical production").
 THERMALISATION_THERMOSTAT_TIMES = 5.0
 
 
