@@ -48,7 +48,8 @@ TRAJECTORY_NAMES = {"extxyz": TRAJECTORY_NAME, "netcdf": TRAJECTORY_NETCDF_NAME}
 THERMO_NAME = "thermo.csv"
 SUMMARY_NAME = "summary.json"
 
-#: Columns of thermo.csv, with units. ``phase`` is ``equilibration`` or ``production``;
+#: Columns of thermo.csv, with units. ``phase`` is ``equilibration``, ``thermalisation``
+#: (classical NVT between a PIMD equilibration and NVE production) or ``production``;
 #: ``time_fs`` counts from the start of the simulation. For path-integral runs the energies
 #: and the pressure are the centroid-virial estimators and the temperature is GPUMD's target.
 THERMO_COLUMNS: tuple[tuple[str, str], ...] = (

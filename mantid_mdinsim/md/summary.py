@@ -80,7 +80,8 @@ def run_summary(spec: RunSpec, protocol: Protocol, backend: str, symbols: list[s
         mean, std = _mean_std(np.asarray(thermo[key])[production])
         summary[f"mean_{name}"] = mean
         summary[f"std_{name}"] = std
-    equilibration = ~production
+    # the equilibration's own rows: a thermalisation after PIMD keeps its final cell
+    equilibration = np.asarray(thermo["phase"]) == "equilibration"
     if equilibration.any():
         tail = np.asarray(thermo["volume_angstrom3"])[equilibration]
         tail = tail[len(tail) // 2:]
