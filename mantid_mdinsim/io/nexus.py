@@ -162,7 +162,7 @@ def _write_text_rows(group: h5py.Group, name: str, rows: Sequence[bytes], width:
     data = np.array(list(rows), dtype=f"S{string_type.get_size()}").reshape(shape)
     if data.size:
         dataset_id.write(h5py.h5s.ALL, h5py.h5s.ALL, data, mtype=string_type)
-    return group[name]
+    return h5py.Dataset(dataset_id)  # wrapped as created: no lookup by name
 
 
 def _write_text(group: h5py.Group, name: str, text: str, *, terminated: bool = False
@@ -311,12 +311,12 @@ class _RepeatedGroups:
         """Group ``name`` in ``entry``: written by ``write(entry)``, or copied from the first
         group of this ``name`` written with an equal ``key`` (what the group's content depends
         on, exactly: equal keys write equal groups)."""
-        source = self._written.get((name, key))
+        source = self._written.get((name, key))   # the entry that holds the first one
         if source is None:
             write(entry)
-            self._written[(name, key)] = entry[name]
+            self._written[(name, key)] = entry
         else:
-            h5py.h5o.copy(source.parent.id, name.encode(), entry.id, name.encode())
+            h5py.h5o.copy(source.id, name.encode(), entry.id, name.encode())
 
 
 def _write_sample(entry: h5py.Group) -> None:
