@@ -36,6 +36,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--small", action="store_true", help="256 atoms, 100 q, 200 frames")
     parser.add_argument("--engine", default="numba")
+    parser.add_argument("--cases", default="coherent,both,coherent-no-plot,both-no-plot",
+                        help="which processes (comma-separated): coherent, both (coherent + "
+                             "incoherent), each also with -no-plot")
     args = parser.parse_args()
     before = args.before.resolve()
     if not (before / "mantid_mdinsim" / "__init__.py").is_file():
@@ -59,8 +62,12 @@ def main() -> None:
                 run_process(command(tree, tiny, tiny_q, 4, incoherent, []))
         print(f"{atoms} atoms, {frames} frames, {q_count} q, window {window}, engine "
               f"{args.engine}; best / median of {args.repeats}, interleaved")
+        cases = set(args.cases.split(","))
         for incoherent in (False, True):
             for extra in ([], ["--no-plot"]):
+                case = ("both" if incoherent else "coherent") + ("-no-plot" if extra else "")
+                if case not in cases:
+                    continue
                 label = ("coherent + incoherent" if incoherent else "coherent") + \
                         (", --no-plot" if extra else "")
                 runs: dict[str, list] = {"before": [], "after": []}
