@@ -8,8 +8,8 @@ convergence at 127 K (the paper's temperature; examples/README.md, "Benzene at T
 ``speed``: i-PI PIMD NPT of the 96-atom cell (2 x 1 x 1) with the NEP in i-PI's process
 (``ffdirect``, one force process, ``--processes 1``) and with two socket clients
 (``--processes 2``); each run twice, with the first and the second number of steps, so that the
-difference is the cost of the steps alone (start-up, imports and the short production phase
-cancel): steps per second, wall and processor time (user + system of this process and its
+difference is the cost of the steps alone (start-up, imports, the classical thermalisation
+and the short production phase cancel): steps per second, wall and processor time (user + system of this process and its
 children) per step. Beside them one CPUNEP evaluation of the same cell (the floor: beads x
 that per step).
 
