@@ -32,7 +32,7 @@ from .cpu import CPUBackend
 from .gpumd import GPUMDBackend
 from .parameters import MD_PARAMETERS, MDSettings
 from .pimd import IPIBackend
-from .protocol import Protocol, build_protocol, run_specs
+from .protocol import Protocol, build_protocol, protocol_rules, run_specs
 from .summary import write_summary
 
 STEP_NAME = steps.MD
@@ -180,6 +180,7 @@ def _identity(settings: MDSettings, backend: str) -> dict[str, Any]:
     identity["structure_sha256"] = file_digest(settings.structure)
     identity["model_sha256"] = file_digest(settings.model)
     identity["backend"] = backend
+    identity.update(protocol_rules(settings.equilibration, settings.production))
     return identity
 
 

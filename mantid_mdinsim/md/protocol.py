@@ -219,6 +219,15 @@ def build_protocol(settings: MDSettings | Mapping[str, Any],
         thermalisation_steps=thermalisation_steps)
 
 
+def protocol_rules(equilibration: str, production: str) -> dict[str, Any]:
+    """The protocol's fixed rules that change a run's results beyond its settings, for what
+    must match before runs are reused (md/core.py, predict's MD stage): a folder made before
+    a rule existed lacks its key, so its runs are not taken for runs made with it."""
+    if equilibration.startswith("pimd") and production == "nve":
+        return {"thermalisation_thermostat_times": THERMALISATION_THERMOSTAT_TIMES}
+    return {}
+
+
 def _uses_beads(equilibration: str, production: str) -> bool:
     return equilibration.startswith("pimd") or production == "trpmd"
 

@@ -97,3 +97,40 @@ def test_seeds_differ_per_run_and_ignore_the_order_of_temperatures(tmp_path):
     assert 0 < run_seed(2**31 - 2, 1e5, 9999) < 2**31
     with pytest.raises(ParameterError, match="given twice"):
         run_specs(MD_PARAMETERS.resolve({**BASE, "temperature_k": [300.0, 300.0]}), tmp_path)
+
+
+@pytest.mark.parametrize("changes, steps", [
+    ({"equilibration": "pimd_npt"}, 500),                    # 5 x 100 fs at 1 fs, 10-step rows
+    ({"equilibration": "pimd_nvt", "thermostat_coupling_fs": 33.0, "dump_interval_fs": 7.0},
+     168),                                                  # 165 steps up to whole 7-step rows
+    ({"equilibration": "pimd_npt", "production": "trpmd"}, 0),   # the ring polymer goes on
+    ({"equilibration": "nvt"}, 0),                          # classical already
+])
+def test_classical_production_after_pimd_is_thermalised_first(changes, steps):
+    p = protocol(equilibration_time_ps=1.0, **changes)
+    assert p.thermalisation_steps == steps
+    assert p.production_first_step == p.equilibration_steps + steps
+    assert p.production_start_fs == (1000 + steps) * p.time_step_fs
+    assert p.total_steps == p.production_first_step + p.production_steps
+
+
+def test_runs_made_before_the_thermalisation_rule_are_not_reused(tmp_path):
+    """A folder of PIMD + NVE runs recorded before issue 18 (cold NVE) lacks the rule's key in
+    its identity: the MD step refuses to take its runs for new ones (ParameterError naming it)."""
+    from mantid_mdinsim.md.core import _identity, _prepare_output_dir
+    from mantid_mdinsim.md.parameters import MDSettings
+
+    (tmp_path / "s.xyz").write_text("x")
+    (tmp_path / "nep.txt").write_text("y")
+    values = {**BASE, "structure": str(tmp_path / "s.xyz"), "model": str(tmp_path / "nep.txt"),
+              "equilibration": "pimd_npt", "production": "nve"}
+    identity = _identity(MDSettings.from_values(values), "cpu-ipi")
+    assert identity["thermalisation_thermostat_times"] == 5.0
+    old = {k: v for k, v in identity.items() if k != "thermalisation_thermostat_times"}
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    _prepare_output_dir(folder, old, overwrite=False)     # records the old identity
+    with pytest.raises(ParameterError, match="thermalisation_thermostat_times"):
+        _prepare_output_dir(folder, identity, overwrite=False)
+    classical = _identity(MDSettings.from_values({**values, "equilibration": "npt"}), "cpu")
+    assert "thermalisation_thermostat_times" not in classical
