@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations_with_replacement
 
+import ducc0
 import numba
 import numpy as np
 
@@ -272,7 +273,14 @@ class StreamingCorrelator:
             self._buffers: dict[tuple[int, str], np.ndarray] = {}
         else:
             # Only rho is held; positions wait in a small stage until a tile of frames is full.
-            self._stage = np.empty((kernels.TILE, self.n_atoms, 3))
+            # With worker threads, rho of a full stage is computed on one of them while the
+            # caller reads the next frames into another stage (see _flush_stage): one stage
+            # per worker and one being filled.
+            stages = self.workers + 1 if self.workers > 1 else 1
+            self._stages = [np.empty((kernels.TILE, self.n_atoms, 3)) for _ in range(stages)]
+            self._stage_jobs: list = [None] * stages
+            self._stage_index = 0
+            self._stage = self._stages[0]
             self._staged = 0
             self._density = self._allocate_density(frames)
         self._held = 0   # frames in the block buffer
@@ -337,20 +345,37 @@ class StreamingCorrelator:
         return self._held + (0 if self.incoherent else self._staged)
 
     def _flush_stage(self) -> None:
+        """rho of the staged frames into the block buffer: on a worker thread, which the caller
+        does not wait for (it reads the next frames meanwhile: reading is serial, and the
+        second core was idle while it read), or here without worker threads. Each frame's
+        rho is computed alone, so the result does not depend on how frames are grouped."""
         if self._staged == 0:
             return
-        # each thread writes its own frames of rho: no shared sums
-        bounds = np.linspace(0, self._staged, min(self.workers, self._staged) + 1).astype(int)
-
-        def frames(part: int) -> None:
-            first, last = bounds[part], bounds[part + 1]
-            kernels.density_components(self._stage[first:last], self.species_bounds,
-                                       self.magnitude, self.sign, self.sizes, self._density,
-                                       self._held + first)
-
-        self._map(frames, list(range(len(bounds) - 1)))
+        arguments = (self._stage[:self._staged], self.species_bounds, self.magnitude,
+                     self.sign, self.sizes, self._density, self._held)
+        if self._pool is None:
+            kernels.density_components(*arguments)
+        else:
+            self._stage_jobs[self._stage_index] = self._pool.submit(
+                kernels.density_components, *arguments)
+            # the next stage, once the job that reads it is done
+            self._stage_index = (self._stage_index + 1) % len(self._stages)
+            self._wait_for_stage(self._stage_index)
+            self._stage = self._stages[self._stage_index]
         self._held += self._staged
         self._staged = 0
+
+    def _wait_for_stage(self, index: int) -> None:
+        job = self._stage_jobs[index]
+        if job is not None:
+            self._stage_jobs[index] = None
+            job.result()      # re-raises the job's error, if any
+
+    def _wait_for_density(self) -> None:
+        """Wait until rho of every frame flushed is in the block buffer."""
+        if not self.incoherent:
+            for index in range(len(self._stage_jobs)):
+                self._wait_for_stage(index)
 
     # -- one block ----------------------------------------------------------------------------
     def _process(self, n_valid: int, n_starts: int) -> None:
@@ -363,6 +388,7 @@ class StreamingCorrelator:
         # for the last block of a trajectory.
         length = next_fast_len(n_valid + window)
         tail_length = next_fast_len(max(tail, 1) + window)
+        self._wait_for_density()
         self._correlate_block(n_valid, n_starts, length, tail_length)
         self._shift(n_valid, n_starts)
         self.blocks_done += 1
@@ -433,9 +459,9 @@ class StreamingCorrelator:
                 tail_series = tail_full[:a1 - a0]
                 tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
                 tail_series[:, :, tail:] = 0.0
-                tail_series = np.fft.fft(tail_series, axis=-1, out=tail_series)
+                fft_in_place(tail_series)
                 kernels.accumulate_spectra(tail_series, species, tail_density, tail_power)
-            series = np.fft.fft(series, axis=-1, out=series)
+            fft_in_place(series)
             kernels.accumulate_spectra(series, species, density, power)
         return density, power, tail_density, tail_power
 
@@ -480,20 +506,22 @@ class StreamingCorrelator:
         return result
 
     def _inverse_fft(self, spectrum):
-        """Inverse FFT along the last axis (numpy here; the torch engine's on its device)."""
+        """Inverse FFT along the last axis (ducc0 here; the torch engine's on its device)."""
         return self._fft(spectrum, spectrum.shape[-1], inverse=True)
 
     def _fft(self, array: np.ndarray, length: int, inverse: bool = False) -> np.ndarray:
         """FFT (or inverse FFT) of ``length`` points along the last axis, zero-padded, its rows
-        shared among the worker threads (numpy's FFT releases the GIL)."""
+        shared among the worker threads (:func:`fft_in_place` releases the GIL)."""
         rows = array.reshape(-1, array.shape[-1])
         out = np.empty((rows.shape[0], length), dtype=complex)
-        transform = np.fft.ifft if inverse else np.fft.fft
+        kept = min(length, rows.shape[1])
         bounds = np.linspace(0, len(rows), min(self.workers, max(len(rows), 1)) + 1).astype(int)
 
         def part(index: int) -> None:
             first, last = bounds[index], bounds[index + 1]
-            transform(rows[first:last], n=length, axis=-1, out=out[first:last])
+            out[first:last, :kept] = rows[first:last, :kept]
+            out[first:last, kept:] = 0.0
+            fft_in_place(out[first:last], inverse)
 
         self._map(part, list(range(len(bounds) - 1)))
         return out.reshape(array.shape[:-1] + (length,))
@@ -522,9 +550,52 @@ class StreamingCorrelator:
         # which cost a pass over every atom (Python, tables) for 1/400 of the work
         n_chunks = max(1, self.n_q // q_chunk)
         q_chunk = -(-self.n_q // n_chunks)
+        # whole SIMD groups of FFT rows: only the last chunk has rows left over, transformed
+        # with padding (fft_in_place): 397 q-points in chunks of 112, 112, 112, 61
+        q_chunk = min(self.n_q, -(-q_chunk // FFT_ROW_GROUP) * FFT_ROW_GROUP)
         atom_chunk = budget // (q_chunk * bytes_per_series)
         atom_chunk = int(max(1, min(self.n_atoms, atom_chunk)))
         return q_chunk, atom_chunk
+
+
+#: Rows that ducc0 transforms together with SIMD vectors (8 doubles with AVX-512, 4 with AVX2,
+#: 2 with SSE2: 16 holds any of these a whole number of times).
+FFT_ROW_GROUP = 16
+
+
+def fft_in_place(array: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """The discrete Fourier transform of ``array`` (C-contiguous) along its last axis, in place
+    (the inverse, divided by the length, as ``numpy.fft.ifft``, where ``inverse``); every FFT
+    of the numba engine goes through here.
+
+    ducc0 (the successor of pocketfft, numpy's and scipy's FFT, by the same author) took
+    1.4-1.8x less CPU time than numpy's FFT per 700-point transform of a batch here, and the
+    forward transforms of the single-atom series are the largest cost of the self part (1000
+    atoms, 397 q, 600 frames: 403,200 of them; ``python benchmarks/bench_sqw_kernels.py``).
+    It releases the GIL; one thread per call, as the engine runs its own worker threads.
+
+    ducc0 transforms rows in SIMD groups and the rows left over one by one, which rounds
+    differently (1e-16): a row's result would depend on where it falls in a batch, and so on
+    the number of threads or pieces a calculation is split into. The rows left over are
+    therefore transformed in a group padded with zeros: every row takes the same path, and
+    results are the same bit for bit however the rows are split (tests/sqw/test_correlation.py).
+    """
+    if array.size == 0:
+        return array      # ducc0 refuses empty arrays
+    if not array.flags.c_contiguous:
+        raise ValueError("fft_in_place needs a C-contiguous array (its rows are viewed)")
+    length = array.shape[-1]
+    rows = array.reshape(-1, length)          # a view: the array is C-contiguous
+    whole = len(rows) - len(rows) % FFT_ROW_GROUP
+    options = dict(axes=(1,), forward=not inverse, inorm=2 if inverse else 0, nthreads=1)
+    if whole:
+        ducc0.fft.c2c(rows[:whole], out=rows[:whole], **options)
+    if whole < len(rows):
+        group = np.zeros((FFT_ROW_GROUP, length), dtype=complex)
+        group[:len(rows) - whole] = rows[whole:]
+        ducc0.fft.c2c(group, out=group, **options)
+        rows[whole:] = group[:len(rows) - whole]
+    return array
 
 
 #: Allocations above this size get their own memory map (glibc), returned to the system when
