@@ -232,7 +232,8 @@ class StreamingCorrelator:
     memory_bytes
         Budget for the frame buffer and work arrays.
     workers
-        Threads: each takes whole pieces (a share of the atoms, or of the frames) and runs the
+        Threads: each takes whole pieces (a share of the atoms, a tile of frames whose rho it
+        computes while the caller reads the next frames, or rows of an FFT) and runs the
         serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
         else the number of cores).
     plan
