@@ -232,9 +232,8 @@ class StreamingCorrelator:
     memory_bytes
         Budget for the frame buffer and work arrays.
     workers
-        Threads: each takes whole pieces (a share of the atoms, a tile of frames whose rho it
-        computes while the caller reads the next frames, or rows of an FFT) and runs the
-        serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
+        Threads: each takes whole pieces (a share of the atoms, of the frames, or of an FFT's
+        rows) and runs the serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
         else the number of cores).
     plan
         The block plan (default: :meth:`BlockPlan.choose` for these sizes); pieces of one
@@ -281,14 +280,7 @@ class StreamingCorrelator:
             self._buffers: dict[tuple[int, str], np.ndarray] = {}
         else:
             # Only rho is held; positions wait in a small stage until a tile of frames is full.
-            # With worker threads, rho of a full stage is computed on one of them while the
-            # caller reads the next frames into another stage (see _flush_stage): one stage
-            # per worker and one being filled.
-            stages = self.workers + 1 if self.workers > 1 else 1
-            self._stages = [np.empty((kernels.TILE, self.n_atoms, 3)) for _ in range(stages)]
-            self._stage_jobs: list = [None] * stages
-            self._stage_index = 0
-            self._stage = self._stages[0]
+            self._stage = np.empty((kernels.TILE, self.n_atoms, 3))
             self._staged = 0
             self._density = self._allocate_density(frames)
         self._held = 0   # frames in the block buffer
@@ -353,37 +345,20 @@ class StreamingCorrelator:
         return self._held + (0 if self.incoherent else self._staged)
 
     def _flush_stage(self) -> None:
-        """rho of the staged frames into the block buffer: on a worker thread, which the caller
-        does not wait for (it reads the next frames meanwhile: reading is serial, and the
-        second core was idle while it read), or here without worker threads. Each frame's
-        rho is computed alone, so the result does not depend on how frames are grouped."""
         if self._staged == 0:
             return
-        arguments = (self._stage[:self._staged], self.species_bounds, self.magnitude,
-                     self.sign, self.sizes, self._density, self._held)
-        if self._pool is None:
-            kernels.density_components(*arguments)
-        else:
-            self._stage_jobs[self._stage_index] = self._pool.submit(
-                kernels.density_components, *arguments)
-            # the next stage, once the job that reads it is done
-            self._stage_index = (self._stage_index + 1) % len(self._stages)
-            self._wait_for_stage(self._stage_index)
-            self._stage = self._stages[self._stage_index]
+        # each thread writes its own frames of rho: no shared sums
+        bounds = np.linspace(0, self._staged, min(self.workers, self._staged) + 1).astype(int)
+
+        def frames(part: int) -> None:
+            first, last = bounds[part], bounds[part + 1]
+            kernels.density_components(self._stage[first:last], self.species_bounds,
+                                       self.magnitude, self.sign, self.sizes, self._density,
+                                       self._held + first)
+
+        self._map(frames, list(range(len(bounds) - 1)))
         self._held += self._staged
         self._staged = 0
-
-    def _wait_for_stage(self, index: int) -> None:
-        job = self._stage_jobs[index]
-        if job is not None:
-            self._stage_jobs[index] = None
-            job.result()      # re-raises the job's error, if any
-
-    def _wait_for_density(self) -> None:
-        """Wait until rho of every frame flushed is in the block buffer."""
-        if not self.incoherent:
-            for index in range(len(self._stage_jobs)):
-                self._wait_for_stage(index)
 
     # -- one block ----------------------------------------------------------------------------
     def _process(self, n_valid: int, n_starts: int) -> None:
@@ -396,7 +371,6 @@ class StreamingCorrelator:
         # for the last block of a trajectory.
         length = next_fast_len(n_valid + window)
         tail_length = next_fast_len(max(tail, 1) + window)
-        self._wait_for_density()
         self._correlate_block(n_valid, n_starts, length, tail_length)
         self._shift(n_valid, n_starts)
         self.blocks_done += 1
