@@ -56,8 +56,12 @@ def one(arguments: list[str], scheduler: str, folder: Path, tag: str) -> dict:
     client_cpu = max(e[1] for e in events if e[1] is not None)
     phases = {"wall_s": wall, "client_cpu_s": client_cpu, "pieces_cpu_s": cpu}
     if starts:
+        # on local:2: how far apart the two workers started and finished (imbalance: the
+        # makespan over the mean piece, beside c: docs/scaling.md, sixth pass)
         phases.update(first_piece_s=min(starts), makespan_s=max(ends) - min(starts),
-                      after_pieces_s=(at("exit") or wall) - max(ends))
+                      after_pieces_s=(at("exit") or wall) - max(ends),
+                      start_spread_s=max(starts) - min(starts),
+                      end_spread_s=max(ends) - min(ends))
     return phases
 
 
@@ -76,7 +80,8 @@ def compare(arguments: list[str], folder: Path, repeats: int, label: str) -> Non
             runs[workers].append(run)
             print(f"    #{repeat + 1} local:{workers}: {run['wall_s']:6.2f} s; first piece at "
                   f"{run['first_piece_s']:.2f} s, pieces' makespan {run['makespan_s']:.2f} s "
-                  f"({run['pieces_cpu_s']:.2f} processor-s), after the pieces "
+                  f"({run['pieces_cpu_s']:.2f} processor-s; starts {run['start_spread_s']:.2f} s"
+                  f" apart, ends {run['end_spread_s']:.2f} s), after the pieces "
                   f"{run['after_pieces_s']:.2f} s; client {run['client_cpu_s']:.2f} "
                   "processor-s", flush=True)
     for workers in (1, 2):
@@ -86,7 +91,9 @@ def compare(arguments: list[str], folder: Path, repeats: int, label: str) -> Non
               f"{median(x['first_piece_s'] for x in r):.2f} + makespan "
               f"{median(x['makespan_s'] for x in r):.2f} + after "
               f"{median(x['after_pieces_s'] for x in r):.2f}; pieces "
-              f"{median(x['pieces_cpu_s'] for x in r):.2f} processor-s")
+              f"{median(x['pieces_cpu_s'] for x in r):.2f} processor-s; pieces' starts "
+              f"{median(x['start_spread_s'] for x in r):.2f} s apart, ends "
+              f"{median(x['end_spread_s'] for x in r):.2f} s")
     paired = [a["wall_s"] / b["wall_s"] for a, b in zip(runs[1], runs[2])]
     ratio = median(x["wall_s"] for x in runs[1]) / median(x["wall_s"] for x in runs[2])
     span = (median(x["makespan_s"] for x in runs[1]) / median(x["makespan_s"] for x in runs[2]))

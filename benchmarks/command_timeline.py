@@ -3,7 +3,8 @@
     python benchmarks/command_timeline.py sqw traj.xyz --scheduler local:2 ...   # as mdinsim
 
 Prints (stderr, after the command) seconds since the process was created and the client's
-processor seconds at: the step's imports (Dask, numba, the core, the dashboard, h5py), the
+processor seconds at: the step's imports (Dask, numba, the core, h5py; the dashboard only where a request
+loaded it), the
 forkserver's preparation, the cluster's start (LocalCluster), each request to the forkserver for a worker and
 each worker's fork (a fork later than its request: the forkserver was still loading) (its process's
 creation time), the probe, every piece's start and end on its worker, the merge, closing, and the

@@ -153,6 +153,50 @@ def molecules(atoms) -> list[np.ndarray]:
     return [np.flatnonzero(owner == k) for k in range(len(centres))]
 
 
+def rigid_lattice_scaled(reference, factor: float):
+    """A copy of ``reference`` with its cell scaled by ``factor`` and each molecule moved
+    whole with its centre: the intermolecular equation of state, molecules unchanged. (The
+    isotropic strains of the training set, ``ISOTROPIC_STRAINS``, scale every atom and so
+    stretch the molecules too: their energy is mostly the C-C and C-H bonds'; the model's
+    cohesion between molecules is checked along this path, tests/predict/
+    test_benzene_example.py and ``benchmarks/bench_pimd.py eos``.)"""
+    atoms = reference.copy()
+    cell = atoms.cell.array
+    fractional = atoms.get_scaled_positions()
+    positions = np.empty_like(fractional)
+    # Each atom by its offset from its molecule's centre (an inversion centre, at most 2.5
+    # Angstrom away: no periodic image is nearer), the centre moved with the cell.
+    for centre, indices in zip(np.array(MOLECULE_CENTRES_FRACTIONAL, float), molecules(atoms)):
+        offsets = fractional[indices] - centre
+        offsets -= np.round(offsets)
+        positions[indices] = factor * (centre @ cell) + offsets @ cell
+    atoms.set_cell(cell * factor, scale_atoms=False)
+    atoms.set_positions(positions)
+    atoms.wrap()
+    return atoms
+
+
+def lattice_equation_of_state(reference, calculator, factors) -> np.ndarray:
+    """The energy (eV per cell) of :func:`rigid_lattice_scaled` cells, one per factor."""
+    energies = []
+    for factor in factors:
+        atoms = rigid_lattice_scaled(reference, factor)
+        atoms.calc = calculator
+        energies.append(atoms.get_potential_energy())
+    return np.array(energies)
+
+
+def equation_of_state_minimum(factors, energies) -> float:
+    """The scale factor of the minimum: a parabola through the lowest point and its two
+    neighbours (the lowest sampled factor where it lies at an end)."""
+    factors, energies = np.asarray(factors, float), np.asarray(energies, float)
+    k = int(np.argmin(energies))
+    if k == 0 or k == len(factors) - 1:
+        return float(factors[k])
+    a, b, _ = np.polyfit(factors[k - 1:k + 2], energies[k - 1:k + 2], 2)
+    return float(-b / (2 * a))
+
+
 def perturbed(reference, rng, displacement_angstrom: float):
     """A copy of ``reference`` with a random strain, rigid molecular rotations and
     translations and random atomic displacements (module docstring, step 2)."""

@@ -24,7 +24,7 @@ from typing import Sequence
 from . import __version__
 from .errors import (Cancelled, MdinsimError, ParameterError, os_error_message,
                      report_unexpected)
-from .lifetime import Terminated, terminate_as_interrupt
+from .lifetime import Terminated, end_process, terminate_as_interrupt
 
 #: name -> (module, one-line help). The module provides add_arguments(parser) and run(args).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -159,5 +159,12 @@ def _main(argv: list[str], command: str | None) -> int:
         return 3
 
 
+def console_main() -> None:
+    """The ``mdinsim`` program (console script, ``python -m mantid_mdinsim[.cli]``): the
+    command, then the end of the process without the interpreter's teardown
+    (:func:`~mantid_mdinsim.lifetime.end_process`)."""
+    end_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -595,25 +595,88 @@ def make_local_cluster(n_workers: int, threads_per_worker: int = 1,
         # that act at start-up, which the forkserver had already (checked)
         options["env"] = {name: value for name, value in os.environ.items()
                           if name not in environ}
+    lazy = _bokeh_installed()
+    if lazy:   # the address is served at once, the dashboard loaded on its first request
+        options["scheduler_kwargs"] = {"dashboard": False}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
                           "distributed.worker.multiprocessing-method": method,
                           **_quiet_bookkeeping()}):
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                            resources={"GPU": 1}, silence_logs=40, **options)
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               resources={"GPU": 1}, silence_logs=40, **options)
+    if lazy:
+        load_dashboard_on_request(cluster.scheduler)
+    return cluster
+
+
+def _bokeh_installed() -> bool:
+    """bokeh is there to serve the dashboard, and distributed's HTTP application takes
+    applications added later (else Dask's own start-up, dashboard included, is used)."""
+    import importlib.util
+
+    from distributed.http.routing import RoutingApplication  # optional, slow import
+
+    return (importlib.util.find_spec("bokeh") is not None
+            and hasattr(RoutingApplication, "add_application"))
+
+
+def load_dashboard_on_request(scheduler, prefix: str = "/") -> None:
+    """Serve the Dask dashboard of ``scheduler`` (started with ``dashboard=False``: its HTTP
+    server, with the health, metrics and JSON routes, already listening at the address the
+    command prints) from the first request for a page it does not know: that request imports
+    the dashboard (bokeh) in a thread, connects it as Dask's scheduler does at start-up, and is
+    redirected to the same address, now served by it.
+
+    Why: importing the dashboard costs 0.6 (idle) to 1.0 processor-s (loaded) in the process of
+    a local cluster's scheduler, the client's, at every ``local:N`` command, before its first
+    piece can start (docs/scaling.md). It is now paid by who opens the dashboard, once, when
+    they do (the page answers after that import); a command nobody watches does not pay it.
+    """
+    from tornado import web  # distributed's own dependency
+
+    state: dict[str, Any] = {"loading": None}
+
+    async def load() -> None:
+        import asyncio
+        import importlib
+
+        if state["loading"] is None:
+            async def attach() -> None:
+                module = await asyncio.get_running_loop().run_in_executor(
+                    None, importlib.import_module, "distributed.dashboard.scheduler")
+                scheduler.http_application.applications.remove(loader)
+                module.connect(scheduler.http_application, scheduler.http_server, scheduler,
+                               prefix=prefix)
+            state["loading"] = asyncio.ensure_future(attach())
+        await asyncio.shield(state["loading"])
+
+    class LoadDashboard(web.RequestHandler):
+        async def get(self, *_: Any) -> None:
+            await load()
+            self.redirect(self.request.uri)
+
+    loader = web.Application([(r"/.*", LoadDashboard)])
+    # consulted after the scheduler's own routes (RoutingApplication), so those answer as before
+    scheduler.http_application.add_application(loader)
 
 
 #: Dask's own periodic bookkeeping, as Dask ships it, and what local clusters use instead: the
 #: statistical profiler of each worker (a stack sample every 10 ms, for the dashboard's Profile
-#: page) off, and the event loops' health tick (each server: scheduler, nannies, workers) every
+#: page) off; the event loops' health tick (each server: scheduler, nannies, workers) every
 #: 500 ms instead of 20 ms (an event loop blocked longer than ``tick.limit``, 3 s, is still
-#: reported). On a machine whose every core runs a piece this bookkeeping takes processor time
-#: from the pieces (on local:1 it runs on a free core): measured here, a worker busy with a
-#: Python piece spent 5 % of its wall time outside the piece and the client process 4.5 %; with
-#: these, 1.1 % and 1.8 % (docs/scaling.md). A value other than Dask's default set in Dask's
-#: configuration is kept.
+#: reported); the system monitor (each server's processor, memory and network figures for the
+#: dashboard's System page and the heartbeats) every 2 s instead of 0.5 s; the memory monitor
+#: (each nanny and worker reads its process's size to pause, spill or restart at Dask's memory
+#: fractions) every second instead of every 0.1 s (a worker past its limit is still stopped, a
+#: second later at most). On a machine whose every core runs a piece this bookkeeping takes
+#: processor time from the pieces (on local:1 it runs on a free core): measured here, a worker
+#: busy with a Python piece spent 5 % of its wall time outside the piece and the client process
+#: 4.5 %; with the first two, 1.1-1.4 % and 1.8-3.3 %; with all four, 0.5-0.6 % and 1.3-1.5 %
+#: (docs/scaling.md). A value other than Dask's default set in Dask's configuration is kept.
 _DASK_BOOKKEEPING = {"distributed.worker.profile.enabled": (True, False),
-                     "distributed.admin.tick.interval": ("20ms", "500ms")}
+                     "distributed.admin.tick.interval": ("20ms", "500ms"),
+                     "distributed.admin.system-monitor.interval": ("500ms", "2s"),
+                     "distributed.worker.memory.monitor-interval": ("100ms", "1s")}
 
 
 def _quiet_bookkeeping() -> dict[str, Any]:

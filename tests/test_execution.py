@@ -220,18 +220,34 @@ def _bookkeeping() -> tuple[bool, str, float]:
             dask.config.get("distributed.admin.tick.interval"), get_worker()._tick_interval)
 
 
+def _monitors() -> tuple[float, float]:
+    """The worker's system monitor period (ms) and memory monitor interval (s)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    return (worker.periodic_callbacks["monitor"].callback_time,
+            worker.memory_manager.memory_monitor_interval)
+
+
 def test_local_clusters_keep_dask_bookkeeping_small_unless_configured(monkeypatch):
-    """Local workers run without Dask's statistical profiler and with a 500 ms event-loop tick
-    (scheduler and workers; this process's configuration is left as it was); a value other than
-    Dask's default in Dask's configuration is kept."""
+    """Local workers run without Dask's statistical profiler, with a 500 ms event-loop tick
+    (scheduler and workers), the system monitor every 2 s and the memory monitor every second
+    (scheduler, nannies and workers; this process's configuration is left as it was); a value
+    other than Dask's default in Dask's configuration is kept."""
     import dask
 
     monkeypatch.delenv(execution.SCHEDULER_ENV, raising=False)
     with execution.session("local:1", notify=lambda text: None) as executor:
         assert executor.run([Piece("bookkeeping", _bookkeeping)])[0] == (False, "500ms", 0.5)
         assert executor.cluster.scheduler._tick_interval == 0.5
+        assert executor.run([Piece("monitors", _monitors)])[0] == (2000, 1.0)
+        assert executor.cluster.scheduler.periodic_callbacks["monitor"].callback_time == 2000
+        for nanny in executor.cluster.workers.values():
+            assert nanny.memory_manager.memory_monitor_interval == 1.0
     assert dask.config.get("distributed.worker.profile.enabled") is True
     assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+    assert dask.config.get("distributed.admin.system-monitor.interval") == "500ms"
+    assert dask.config.get("distributed.worker.memory.monitor-interval") == "100ms"
     with dask.config.set({"distributed.admin.tick.interval": "50ms"}):
         with execution.session("local:1", notify=lambda text: None) as executor:
             assert executor.run([Piece("bookkeeping", _bookkeeping)])[0] == (False, "50ms", 0.05)
@@ -295,6 +311,40 @@ def _check_forkserver_workers() -> None:
 def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
     return (os.getpid(), os.getppid(), "mantid_mdinsim.sqw.pieces" in sys.modules,
             os.environ.get(variable))
+
+
+def test_the_dashboard_is_served_at_the_printed_address_and_loaded_on_its_first_request():
+    """A local cluster's scheduler starts without importing the dashboard (bokeh: 0.6-1
+    processor-s before the first piece, docs/scaling.md); the address printed answers at once
+    (Dask's own routes), and the first request for a dashboard page loads it and is served by
+    it, as is the address's root; an unknown page is still 404. In a fresh process: this one
+    may have imported the dashboard already."""
+    pytest.importorskip("bokeh")
+    _check_in_fresh_process("_check_dashboard_on_request")
+
+
+def _check_dashboard_on_request() -> None:
+    import re
+    import urllib.error
+    import urllib.request
+
+    printed: list[str] = []
+    with execution.session("local:1", notify=printed.append):
+        assert "distributed.dashboard.scheduler" not in sys.modules
+        link = re.search(r"dashboard: (http://\S+)", printed[0]).group(1)
+        root = link.rsplit("/", 1)[0]
+        with urllib.request.urlopen(f"{root}/health", timeout=60) as answer:
+            assert answer.read() == b"ok"
+        assert "distributed.dashboard.scheduler" not in sys.modules
+        with urllib.request.urlopen(link, timeout=60) as answer:
+            page = answer.read().decode()
+            assert answer.geturl() == link and "Bokeh" in page and "Dask" in page
+        assert "distributed.dashboard.scheduler" in sys.modules
+        with urllib.request.urlopen(f"{root}/", timeout=60) as answer:
+            assert answer.geturl() == f"{root}/status"
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"{root}/no-such-page", timeout=60)
+    print("checked")
 
 
 def test_the_forkserver_starts_before_distributed_is_imported_with_its_configuration():

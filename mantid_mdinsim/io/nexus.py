@@ -64,9 +64,8 @@ import platform
 import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import h5py
 import numpy as np
@@ -163,7 +162,7 @@ def _write_text_rows(group: h5py.Group, name: str, rows: Sequence[bytes], width:
     data = np.array(list(rows), dtype=f"S{string_type.get_size()}").reshape(shape)
     if data.size:
         dataset_id.write(h5py.h5s.ALL, h5py.h5s.ALL, data, mtype=string_type)
-    return group[name]
+    return h5py.Dataset(dataset_id)  # wrapped as created: no lookup by name
 
 
 def _write_text(group: h5py.Group, name: str, text: str, *, terminated: bool = False
@@ -226,14 +225,15 @@ def save_processed_nexus(path: str | os.PathLike,
     # HDF5 1.8 file-format objects at most, so that Mantid builds on older HDF5 read it.
     with h5py.File(buffer, "w", libver=("earliest", "v108")) as handle:
         _write_root_attributes(handle, path, now)
-        deflated = _DeflatedRows()
-        for number, item in enumerate(items, start=1):
-            entry = _make_group(handle, f"{ENTRY_PREFIX}{number}", "NXentry")
-            if isinstance(item, Spectrum):
-                _write_spectrum_entry(entry, item, now, deflated)
-            else:
-                _write_table_entry(entry, item, now)
-        deflated.write()
+        repeated = _RepeatedGroups()
+        with _DeflatedRows() as deflated:
+            for number, item in enumerate(items, start=1):
+                entry = _make_group(handle, f"{ENTRY_PREFIX}{number}", "NXentry")
+                if isinstance(item, Spectrum):
+                    _write_spectrum_entry(entry, item, now, deflated, repeated)
+                else:
+                    _write_table_entry(entry, item, now, repeated)
+            deflated.write()
     write_bytes_atomic(path, buffer.getbuffer())
     return path
 
@@ -282,13 +282,41 @@ def _write_header(entry: h5py.Group, title: str, name: str) -> None:
 
 
 def _write_spectrum_entry(entry: h5py.Group, spectrum: Spectrum, now: datetime.datetime,
-                          deflated: "_DeflatedRows") -> None:
+                          deflated: "_DeflatedRows", repeated: "_RepeatedGroups") -> None:
     _write_header(entry, spectrum.title, spectrum.name)
-    _write_sample(entry)
-    _write_logs(entry, spectrum.logs, now)
-    _write_instrument(entry, spectrum, now)
+    repeated.write(entry, "sample", (), _write_sample)
+    repeated.write(entry, "logs", _logs_key(spectrum.logs),
+                   lambda parent: _write_logs(parent, spectrum.logs, now))
+    numbers = _spectrum_numbers(spectrum)
+    repeated.write(entry, "instrument", (numbers.shape, numbers.tobytes()),
+                   lambda parent: _write_instrument(parent, numbers, now))
     _write_workspace(entry, spectrum, deflated)
-    _write_process(entry, now)
+    repeated.write(entry, "process", (), lambda parent: _write_process(parent, now))
+
+
+class _RepeatedGroups:
+    """Groups that several entries of one file hold alike (sample, instrument, process, logs
+    of equal values), written once and copied into the others with HDF5's object copy
+    (H5Ocopy, in the library): writing each log's group, dataset and attributes again cost
+    38 ms per S(q,w) entry, a copy of the whole group a fifth of it. The copies are objects of
+    their own (not hard links: Mantid's NexusDescriptorLazy keys the objects it indexes by
+    their unique ID), with the same datasets, types, attributes and values as a group written
+    anew (tests/io/test_nexus.py compares them)."""
+
+    def __init__(self) -> None:
+        self._written: dict[tuple[str, Any], h5py.Group] = {}
+
+    def write(self, entry: h5py.Group, name: str, key: Any,
+              write: Callable[[h5py.Group], Any]) -> None:
+        """Group ``name`` in ``entry``: written by ``write(entry)``, or copied from the first
+        group of this ``name`` written with an equal ``key`` (what the group's content depends
+        on, exactly: equal keys write equal groups)."""
+        source = self._written.get((name, key))   # the entry that holds the first one
+        if source is None:
+            write(entry)
+            self._written[(name, key)] = entry
+        else:
+            h5py.h5o.copy(source.id, name.encode(), entry.id, name.encode())
 
 
 def _write_sample(entry: h5py.Group) -> None:
@@ -341,6 +369,29 @@ def _start_time(now: datetime.datetime) -> str:
     return now.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _logs_key(logs: dict[str, Any]) -> tuple:
+    """What :func:`_write_logs` writes of ``logs``, exactly (names in order, how each is
+    stored, its bytes): equal keys give equal ``logs`` groups (1, 1.0 and True differ)."""
+    key = []
+    for name, value in logs.items():
+        kind = _log_kind(name, value, "log")
+        if kind == "str":
+            stored: Any = value
+        elif kind == "int":
+            stored = int(value)
+        elif kind == "float":
+            stored = np.float64(value).tobytes()  # -0.0 and NaN payloads kept apart
+        elif kind == "bool":
+            stored = bool(value)
+        elif kind == "array":
+            array = np.asarray(value)
+            stored = (array.dtype.str, array.shape, array.tobytes())
+        else:
+            stored = tuple(v if isinstance(v, str) else v.decode() for v in value)
+        key.append((name, kind, stored))
+    return tuple(key)
+
+
 def _write_time(log: h5py.Group, count: int, now: datetime.datetime) -> None:
     """TimeSeriesProperty::saveTimeVector: seconds since ``start``."""
     times = log.create_dataset("time", data=np.arange(count, dtype=np.float64))
@@ -389,9 +440,18 @@ def _write_logs(entry: h5py.Group, logs: dict[str, Any], now: datetime.datetime)
             _write_time(log, len(rows), now)
 
 
-def _write_instrument(entry: h5py.Group, spectrum: Spectrum, now: datetime.datetime) -> None:
+def _spectrum_numbers(spectrum: Spectrum) -> np.ndarray:
+    """The spectrum numbers MatrixWorkspace::saveSpectraMapNexus writes: the vertical axis's
+    where it holds spectrum numbers, else 1..n."""
+    n_spectra = spectrum.n_spectra
+    if spectrum.vertical.unit == UNIT_SPECTRUM_NUMBER and len(spectrum.vertical) == n_spectra:
+        return np.rint(spectrum.vertical.values).astype(np.int32)
+    return np.arange(1, n_spectra + 1, dtype=np.int32)
+
+
+def _write_instrument(entry: h5py.Group, numbers: np.ndarray, now: datetime.datetime) -> None:
     """ExperimentInfo::saveExperimentInfoNexus for a workspace without an instrument, and
-    MatrixWorkspace::saveSpectraMapNexus's spectrum numbers (no detectors)."""
+    MatrixWorkspace::saveSpectraMapNexus's spectrum ``numbers`` (no detectors)."""
     instrument = _make_group(entry, "instrument", "NXinstrument", version=1)
     _write_text(instrument, "name", "")
     _write_text(instrument, "instrument_source", "")
@@ -407,12 +467,7 @@ def _write_instrument(entry: h5py.Group, spectrum: Spectrum, now: datetime.datet
     _write_text(parameters, "description", _PARAMETER_MAP_DESCRIPTION)
     _write_text(parameters, "type", "text/plain")
     detector = _make_group(instrument, "detector", "NXdetector", version=1)
-    n_spectra = spectrum.n_spectra
-    if spectrum.vertical.unit == UNIT_SPECTRUM_NUMBER and len(spectrum.vertical) == n_spectra:
-        numbers = np.rint(spectrum.vertical.values).astype(np.int32)
-    else:
-        numbers = np.arange(1, n_spectra + 1, dtype=np.int32)
-    detector.create_dataset("spectra", data=numbers, chunks=(max(n_spectra, 1),),
+    detector.create_dataset("spectra", data=numbers, chunks=(max(len(numbers), 1),),
                             compression="gzip", compression_opts=_DEFLATE_LEVEL)
 
 
@@ -432,44 +487,64 @@ class _DeflatedRows:
     deflate as Mantid writes them (chunks of one spectrum, ``NX_COMP_LZW``), compressed here
     in threads and written as chunks (``write_direct_chunk``) rather than by HDF5's filter in
     this thread: compression was two thirds of writing an S(q,w) file (0.24 of 0.40
-    processor-s for 7 entries of 397 x 201 values), and zlib releases the GIL. The bytes are
-    those HDF5's deflate filter writes (zlib's compress2 at the same level, kept even where
-    it is longer than the raw chunk, as HDF5 keeps it); tests/io/test_nexus.py compares them
-    chunk by chunk."""
+    processor-s for 7 entries of 397 x 201 values), and zlib releases the GIL. A dataset's
+    rows are compressed from :meth:`create` on, while this thread writes the entries' other
+    groups (0.2 processor-s of HDF5 metadata for an S(q,w) file), and written by
+    :meth:`write`; compressed rows are a third of the raw ones for S(q,w) (at most their
+    size plus zlib's few bytes a row), and the rows are compressed from the array, not
+    copied. The bytes are those HDF5's deflate filter writes (zlib's compress2 at the same
+    level, kept even where it is longer than the raw chunk, as HDF5 keeps it);
+    tests/io/test_nexus.py compares them chunk by chunk. Use as a context manager: leaving
+    it ends the threads."""
+
+    #: Rows per thread below which a dataset is not split between threads.
+    ROWS_PER_THREAD = 64
 
     def __init__(self) -> None:
-        self._pending: list[tuple[h5py.Dataset, np.ndarray]] = []
+        self._pending: list[tuple[h5py.Dataset, list[range], list[Any]]] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> "_DeflatedRows":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending.clear()
+
+    @staticmethod
+    def _deflate(data: np.ndarray, rows: range) -> list[bytes]:
+        return [zlib.compress(data[index], _DEFLATE_LEVEL) for index in rows]
 
     def create(self, group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:
         data = np.ascontiguousarray(data, dtype=np.float64)
         dataset = group.create_dataset(name, shape=data.shape, dtype=np.float64,
                                        chunks=(1, max(data.shape[1], 1)), compression="gzip",
                                        compression_opts=_DEFLATE_LEVEL)
-        if data.size:
-            self._pending.append((dataset, data))
+        if not data.size:
+            return dataset
+        n_rows = data.shape[0]
+        workers = max(1, min(os.cpu_count() or 1, n_rows // self.ROWS_PER_THREAD))
+        if workers < 2:
+            parts = [range(n_rows)]
+            self._pending.append((dataset, parts, [self._deflate(data, parts[0])]))
+            return dataset
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(os.cpu_count() or 1)
+        parts = [range(k, n_rows, workers) for k in range(workers)]
+        futures = [self._pool.submit(self._deflate, data, rows) for rows in parts]
+        self._pending.append((dataset, parts, futures))
         return dataset
 
     def write(self) -> None:
-        """Compress and write the pending datasets, one at a time (only one dataset's
-        compressed rows are held; the rows are compressed from the array, not copied)."""
-        largest = max((data.shape[0] for _, data in self._pending), default=0)
-        workers = max(1, min(os.cpu_count() or 1, largest // 64))
-
-        def deflate(data: np.ndarray, rows: range) -> list[bytes]:
-            return [zlib.compress(data[index], _DEFLATE_LEVEL) for index in rows]
-
-        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-            for dataset, data in self._pending:
-                n_rows = data.shape[0]
-                parts = [range(k, n_rows, workers) for k in range(workers)]
-                if pool is None or n_rows < 2 * workers:
-                    packed = [deflate(data, range(n_rows))]
-                    parts = [range(n_rows)]
-                else:
-                    packed = list(pool.map(deflate, [data] * workers, parts))
-                for rows, chunks in zip(parts, packed):
-                    for index, chunk in zip(rows, chunks):
-                        dataset.id.write_direct_chunk((index, 0), chunk)
+        """Write the compressed rows of every dataset created, in order."""
+        for dataset, parts, packed in self._pending:
+            for rows, chunks in zip(parts, packed):
+                if not isinstance(chunks, list):
+                    chunks = chunks.result()
+                for index, chunk in zip(rows, chunks):
+                    dataset.id.write_direct_chunk((index, 0), chunk)
         self._pending.clear()
 
 
@@ -546,13 +621,15 @@ def _table_number_dtype(array: np.ndarray) -> np.dtype:
     return np.dtype(np.int64)  # other integers, and an empty column
 
 
-def _write_table_entry(entry: h5py.Group, table: Table, now: datetime.datetime) -> None:
+def _write_table_entry(entry: h5py.Group, table: Table, now: datetime.datetime,
+                       repeated: _RepeatedGroups) -> None:
     """NexusFileIO::writeNexusTableWorkspace. The column units go into each column's ``units``
     attribute (Mantid writes "Not known"/"N/A" there and ignores it when loading); a table's
     logs, which Mantid does not save for tables, go into ``logs`` (ignored by Mantid)."""
     _write_header(entry, table.title, table.name)
     if table.logs:
-        _write_logs(entry, table.logs, now)
+        repeated.write(entry, "logs", _logs_key(table.logs),
+                       lambda parent: _write_logs(parent, table.logs, now))
     group = _make_group(entry, "table_workspace", "NXdata")
     for index, (name, column) in enumerate(table.columns.items(), start=1):
         dataset_name = f"column_{index}"
@@ -587,7 +664,7 @@ def _write_table_entry(entry: h5py.Group, table: Table, now: datetime.datetime) 
             _set_text_attribute(dataset, "units", unit or "Not known")
             _set_text_attribute(dataset, "interpret_as", "")
         _set_text_attribute(dataset, "name", name)
-    _write_process(entry, now)
+    repeated.write(entry, "process", (), lambda parent: _write_process(parent, now))
 
 
 # ------------------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ from .protocol import Protocol, RunSpec
 WORK_PARTIAL = "ipi.partial"
 WORK_DONE = "ipi"
 PREFIX = "sim"
+#: The PES that i-PI's ffdirect loads by its path (one force process).
+DRIVER_FILE = Path(__file__).with_name("ipi_driver.py")
+#: The run's copies of the structure (in i-PI's orientation) and of the model, in its work folder.
+STRUCTURE_NAME = "initial.extxyz"
+MODEL_NAME = "model.nep.txt"
 #: Friction of the internal ring-polymer modes relative to critical damping in TRPMD.
 TRPMD_LAMBDA = 0.5
 #: A centroid thermostat time this long (fs) leaves the centroid free (TRPMD).
@@ -71,9 +76,25 @@ def find_ipi() -> list[str]:
                                "(pip install 'mantid-mdinsim[pimd]') for path-integral MD on CPU")
 
 
-def input_xml(phase: str, protocol: Protocol, spec: RunSpec, address: str,
+def forcefield_xml(n_clients: int, address: str) -> str:
+    """i-PI's force field ``nep``: with one force process, the NEP inside i-PI's own process
+    (``ffdirect``, :mod:`.ipi_driver`); with several, a unix socket that ``n_clients`` client
+    processes serve, the beads shared between them (``ffsocket``). The direct one reads the
+    run's copies of the structure and the model by names relative to the phase's folder (i-PI's
+    ``{key: value}`` parameters split at commas: a user's path is not passed through them)."""
+    if n_clients == 1:
+        return (f"<ffdirect name='nep' pbc='false'><pes>custom</pes>"
+                f"<pes_path>{escape(str(DRIVER_FILE))}</pes_path>"
+                f"<parameters>{{template: ../{STRUCTURE_NAME}, model: ../{MODEL_NAME}}}"
+                "</parameters></ffdirect>")
+    return (f"<ffsocket name='nep' mode='unix' pbc='false'><address>{address}</address>"
+            "<latency>1e-4</latency></ffsocket>")
+
+
+def input_xml(phase: str, protocol: Protocol, spec: RunSpec, forcefield: str,
               initial: str) -> str:
-    """The i-PI input of one phase. ``initial`` is an extended XYZ file (equilibration) or the
+    """The i-PI input of one phase with the force field ``forcefield``
+    (:func:`forcefield_xml`). ``initial`` is an extended XYZ file (equilibration) or the
     equilibration's checkpoint (production)."""
     dt = protocol.time_step_fs
     temperature = spec.temperature_k
@@ -130,9 +151,7 @@ def input_xml(phase: str, protocol: Protocol, spec: RunSpec, address: str,
   </output>
   <total_steps>{steps}</total_steps>
   <prng><seed>{seed}</seed></prng>
-  <ffsocket name='nep' mode='unix' pbc='false'>
-    <address>{address}</address><latency>1e-4</latency>
-  </ffsocket>
+  {forcefield}
   <system>
     <initialize nbeads='{beads}'>{init}</initialize>
     <forces><force forcefield='nep'/></forces>
@@ -196,8 +215,9 @@ def _log_tail(path: Path, n_lines: int = 15) -> str:
 
 def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_path: str,
               structure_file: Path, address: str, on_poll) -> float:
-    """Run one i-PI simulation in ``directory`` with ``n_clients`` force clients; return the
-    wall time (s). ``restart`` resumes from i-PI's checkpoint there."""
+    """Run one i-PI simulation in ``directory`` with ``n_clients`` force clients (none
+    started for one: the NEP runs in i-PI's process, :func:`forcefield_xml`); return the wall
+    time (s). ``restart`` resumes from i-PI's checkpoint there."""
     server_command = find_ipi()
     input_file = directory / ("RESTART.checkpoint" if restart else "input.xml")
     if restart:
@@ -220,7 +240,7 @@ def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_pa
                                   preexec_fn=parent_death_preexec())
         processes.append(server)
         clients = []
-        for index in range(n_clients):
+        for index in range(n_clients if n_clients > 1 else 0):
             client_log = open(directory / f"client_{index}.log", "a")
             handles.append(client_log)
             clients.append(subprocess.Popen(
@@ -230,7 +250,7 @@ def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_pa
         processes.extend(clients)
         while server.poll() is None:
             on_poll()
-            if all(client.poll() is not None for client in clients):
+            if clients and all(client.poll() is not None for client in clients):
                 time.sleep(2.0)
                 if server.poll() is None:
                     raise ExternalProgramError(
@@ -313,7 +333,9 @@ class IPIBackend(RunFolderBackend):
     def prepare(self, job: MDJob) -> None:
         work = job.directory / WORK_PARTIAL
         work.mkdir(parents=True, exist_ok=True)
-        structure_file = work / "initial.extxyz"
+        structure_file = work / STRUCTURE_NAME
+        if not (work / MODEL_NAME).is_file():
+            shutil.copyfile(job.model_path, work / MODEL_NAME)
         if not structure_file.is_file():
             import ase.io  # ase.io loads every file format (seconds)
 
@@ -336,7 +358,7 @@ class IPIBackend(RunFolderBackend):
     def run(self, job: MDJob, progress: ProgressReporter) -> dict[str, Any]:
         spec, protocol = job.spec, job.protocol
         work = job.directory / WORK_PARTIAL
-        structure_file = work / "initial.extxyz"
+        structure_file = work / STRUCTURE_NAME
         address = (work / "socket_address").read_text().strip()
         n_clients = max(1, min(default_processes(self.processes), protocol.number_of_beads))
         total = protocol.total_steps
@@ -353,7 +375,10 @@ class IPIBackend(RunFolderBackend):
                 raise ExternalProgramError("path-integral production needs a PIMD equilibration")
             initial = (str(structure_file) if phase == "equilibration"
                        else str(work / "equilibration" / "RESTART"))
-            xml = input_xml(phase, protocol, spec, address, initial)
+            phase_clients = (n_clients if phase == "equilibration"
+                             or protocol.production == "trpmd" else 1)
+            xml = input_xml(phase, protocol, spec, forcefield_xml(phase_clients, address),
+                            initial)
 
             def poll(folder: Path = folder, first_step: int = first_step,
                      phase: str = phase) -> None:
@@ -362,8 +387,7 @@ class IPIBackend(RunFolderBackend):
                 progress.report(min(done / total, 0.999),
                                 f"{spec.label}: i-PI {phase} step {done}")
 
-            wall_s += run_phase(folder, xml, restart, n_clients if phase == "equilibration" or
-                                protocol.production == "trpmd" else 1, job.model_path,
+            wall_s += run_phase(folder, xml, restart, phase_clients, job.model_path,
                                 structure_file, address, poll)
             (folder / "DONE").write_text("complete\n")
         thermo, msd = _outputs(job, work)

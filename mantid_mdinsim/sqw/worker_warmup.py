@@ -1,5 +1,6 @@
-"""Loads the S(q,w) kernels into the process that imports it: the forkserver of ``local:N``
-workers (``compute.WORKER_MODULES``), so that every worker forked from it starts with them.
+"""Loads the S(q,w) kernels and the trajectory reader into the process that imports it: the
+forkserver of ``local:N`` workers (``compute.WORKER_MODULES``), so that every worker forked from
+it starts with them.
 
 The kernels are compiled once and cached on disk by numba, but each new process still loads the
 cache (its index, the machine code) on the first call of each kernel, and numpy's FFT sets up
@@ -8,6 +9,11 @@ piece, every worker anew (docs/scaling.md). One tiny calculation (4 atoms of 2 s
 q-points, window 2, with and without the self part: the types of every kernel call the real
 pieces make) loads them here, once per command, while the client does its own checks and starts
 the scheduler. The command still pays it (the cluster's start waits for the forkserver), once.
+Likewise a piece reads its trajectory: the extended XYZ reader's module (with ase.data) and its
+numba parser cost a worker's first piece about 0.1 processor-s (measured, loaded machine), which
+on local:2 both pieces paid and on local:1 only the first; a tiny extended XYZ file read from
+its first frame and from a later one (as a later piece starts) loads them here. Other formats
+(LAMMPS dumps, NetCDF, ASE's) load their reader in the first piece, as before.
 
 A failure here only means the loading happens in the first piece, as before: it is swallowed
 (an exception escaping an import would stop the forkserver, and with it every worker).
@@ -37,7 +43,33 @@ def warm_up() -> None:
             correlator.close()
 
 
-try:
-    warm_up()
-except Exception:  # noqa: BLE001 - see the module's docstring
-    pass
+def warm_up_reader() -> None:
+    """Read a tiny extended XYZ trajectory (2 atoms, 3 frames, in a temporary folder) the way
+    :func:`.pieces.correlate_piece` reads its file: from the first frame and from a later one."""
+    import tempfile
+    from pathlib import Path
+
+    from ..io.trajectory import open_trajectory
+
+    frames = "".join(f'2\nTime={10.0 * k} pbc="T T T" Lattice="5.0 0.0 0.0 0.0 5.0 0.0 0.0 0.0 '
+                     f'5.0" Properties=species:S:1:pos:R:3\nSi 0.0 0.0 {0.1 * k:.1f}\n'
+                     'Si 1.3 1.3 1.3\n' for k in range(3))   # a repeated frame is refused
+    with tempfile.TemporaryDirectory(prefix="mdinsim-warm-up-") as folder:
+        path = Path(folder) / "warm_up.xyz"
+        path.write_text(frames)
+        for start in (0, 1):
+            reader = open_trajectory(path)
+            try:
+                inverse_cell = np.linalg.inv(reader.cell)
+                reader.estimated_frame_count()
+                for positions in reader.frames(start=start):
+                    positions @ inverse_cell
+            finally:
+                reader.close()
+
+
+for _step in (warm_up, warm_up_reader):
+    try:
+        _step()
+    except Exception:  # noqa: BLE001 - see the module's docstring
+        pass

@@ -7,7 +7,9 @@ The references are the files in ../shared/data/mantid-nexus, written by Mantid 3
 
 from __future__ import annotations
 
+import datetime
 import os
+import types
 from pathlib import Path
 
 import h5py
@@ -334,6 +336,86 @@ def test_structure_matches_mantid_logs_and_tables(our_file, mantid_dir):
                        tab["mantid_workspace_1/table_workspace"])
         assert ours["mantid_workspace_3/table_workspace/column_2"][0, 0] == b"Mu,147Sm,fSm"
         assert ours["mantid_workspace_3/table_workspace/column_2"][1, 0] == b"integral    "
+
+
+def _objects(handle: h5py.File) -> dict[str, h5py.HLObject]:
+    found = {"/": handle}
+    handle.visititems(lambda name, obj: found.setdefault(name, obj))
+    return found
+
+
+def _type_signature(type_id) -> tuple:
+    """Everything of an HDF5 datatype a reader sees: class, size, and a string's padding
+    and character set."""
+    if isinstance(type_id, h5py.h5t.TypeStringID):
+        return ("string", type_id.get_size(), type_id.get_strpad(), type_id.get_cset())
+    return (type_id.get_class(), type_id.get_size(), type_id.dtype.str)
+
+
+def _full_signature(obj) -> tuple:
+    """An object as a reader sees it: attributes (type, shape, value), and for a dataset its
+    type, shape, layout, filters and stored values."""
+    attributes = []
+    for name in sorted(obj.attrs):
+        attribute = h5py.h5a.open(obj.id, name.encode())
+        attributes.append((name, _type_signature(attribute.get_type()),
+                           attribute.get_space().get_simple_extent_type(),
+                           np.asarray(obj.attrs[name]).tobytes()))
+    if isinstance(obj, h5py.Group):
+        return ("group", tuple(attributes), tuple(sorted(obj)))
+    return ("dataset", tuple(attributes), _type_signature(obj.id.get_type()), obj.shape,
+            obj.chunks, obj.compression, obj.compression_opts, obj[()].tobytes())
+
+
+def test_repeated_groups_are_copies_equal_to_groups_written_anew(tmp_path, monkeypatch):
+    """Groups that several entries hold alike (sample, instrument, process, equal logs) are
+    written once and copied (H5Ocopy): the file reads exactly as one whose every group was
+    written anew, and every object is its own (one link each, no shared addresses: Mantid's
+    NexusDescriptorLazy keys objects by unique ID)."""
+    fixed = datetime.datetime(2026, 12, 3, 8, 30, 15, 123456, tzinfo=datetime.timezone.utc)
+
+    class _Clock(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return fixed
+
+    monkeypatch.setattr(nexus, "datetime",
+                        types.SimpleNamespace(datetime=_Clock, timezone=datetime.timezone))
+    logs = _all_logs()
+    changed = [dict(logs, integer=7.0), dict(logs, integer=True), {**logs, "extra": "x"},
+               {name: logs[name] for name in reversed(logs)}, dict(logs, number=-0.0),
+               dict(logs, series=logs["series"].astype(np.float32)),
+               dict(logs, text_series=np.array(["a", "bcd", "e"]))]
+    spectra = _spectra()
+    items = [spectra[0], spectra[0].copy(name="same_logs"), spectra[1].copy(logs=logs)]
+    items += [spectra[0].copy(name=f"changed_{k}", logs=value)
+              for k, value in enumerate(changed)]
+    items += [spectra[2].copy(logs=logs), spectra[3],
+              Table(columns={"n": np.arange(3)}, name="table", logs=logs), _table()]
+    copied = save_processed_nexus(tmp_path / "copied.nxs", items)
+    monkeypatch.setattr(nexus._RepeatedGroups, "write",
+                        lambda self, entry, name, key, write: write(entry))
+    anew = save_processed_nexus(tmp_path / "anew.nxs", items)
+    with h5py.File(copied) as ours, h5py.File(anew) as reference:
+        objects, expected = _objects(ours), _objects(reference)
+        assert sorted(objects) == sorted(expected)
+        for name, obj in objects.items():
+            if name != "/":   # the root's attributes name the file
+                assert _full_signature(obj) == _full_signature(expected[name]), name
+        infos = [h5py.h5o.get_info(obj.id) for obj in objects.values()]
+        assert all(info.rc == 1 for info in infos)
+        assert len({info.addr for info in infos}) == len(infos)
+        # the keys tell 7, 7.0 and True apart, and names in another order
+        for k, value in enumerate(changed):
+            entry = ours[f"mantid_workspace_{4 + k}/logs"]
+            assert list(entry) == sorted(["goniometer", *value])
+        assert ours["mantid_workspace_4/logs/integer/value"].dtype == np.float64
+        assert "boolean" in ours["mantid_workspace_5/logs/integer"].attrs
+    for got, want in zip(load_processed_nexus(copied), items):
+        if isinstance(want, Spectrum):
+            _assert_spectra_equal(got, want)
+        else:
+            assert got.logs.keys() == want.logs.keys()
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Path-integral MD on CPU: i-PI driving CPUNEP through ASE socket clients (two clients
-sharing four beads), PIMD equilibration then TRPMD production.
+"""Path-integral MD on CPU: i-PI driving CPUNEP, in its own process (``ffdirect``, one force
+process) or through ASE socket clients (two clients sharing four beads), PIMD equilibration
+then TRPMD production.
 
 Reference: the quantum (centroid-virial) kinetic energy of the same ring polymer for the
 harmonic model of the same periodic cell, from phonopy frequencies with CPUNEP. For a mode of
@@ -50,15 +51,19 @@ def harmonic_ring_polymer_kinetic_energy_ev(structure, model, temperature_k, bea
     return kinetic / 1000.0
 
 
-def test_pimd_then_trpmd_with_ipi_and_socket_clients(tmp_path, si_structure, si_model):
+@pytest.mark.parametrize("processes", [1, 2], ids=["ffdirect", "two-socket-clients"])
+def test_pimd_then_trpmd_with_ipi(tmp_path, si_structure, si_model, processes):
     temperature, beads = 300.0, 4
     result = run_md(structure=str(si_structure), model=str(si_model),
                     output_dir=str(tmp_path / "runs"), temperature_k=[temperature],
                     time_step_fs=1.0, equilibration="pimd_nvt", production="trpmd",
                     number_of_beads=beads, equilibration_time_ps=0.1, production_time_ps=0.2,
-                    dump_interval_fs=5.0, backend="cpu", processes=2)
+                    dump_interval_fs=5.0, backend="cpu", processes=processes)
     run = result.runs[0]
-    assert run["backend"] == "cpu-ipi" and run["ipi_clients"] == 2
+    assert run["backend"] == "cpu-ipi" and run["ipi_clients"] == processes
+    work = result.output_dir / "T_300K" / "run_000" / "ipi"
+    started_clients = list((work / "production").glob("client_*.log"))
+    assert len(started_clients) == (0 if processes == 1 else processes)
     frames = list(iter_frames(run["trajectory_path"]))
     assert len(frames) == 40 and frames[0].info["Time"] == pytest.approx(105.0)
     thermo = read_thermo_csv(run["thermo_path"])

@@ -104,6 +104,22 @@ def test_the_examples_spectra_have_every_measured_band_within_the_stated_error(e
             assert distance <= tolerance, (curve, name, value, distance, tolerance)
 
 
+@pytest.mark.parametrize("arguments, text", [
+    (["--beads", "3"], "3 beads: give an even number of at least 2"),
+    (["--beads", "0"], "0 beads: give an even number of at least 2"),
+    (["--barostat-fs", "-5"], "-5 fs: give a time above 0"),
+])
+def test_the_examples_pimd_options_refuse_bad_values_before_running(example, tmp_path, capsys,
+                                                                   arguments, text):
+    with pytest.raises(SystemExit) as exit_:
+        example.main(["--equilibration", "pimd_npt", "--output-dir", str(tmp_path / "out"),
+                      *arguments])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert text in error and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+
+
 def test_out_of_plane_fraction_of_the_recipe_separates_bending_from_in_plane_motion():
     """The recipe's out-of-plane weighting selects modes by the share of their displacement
     normal to each molecule's plane: 1 for every atom moved along its molecule's normal
@@ -129,3 +145,67 @@ def test_out_of_plane_fraction_of_the_recipe_separates_bending_from_in_plane_mot
     fractions = recipe.out_of_plane_fractions(crystal, vectors)
     # 1e-4: the cited carbon positions are planar to about 1e-3 Angstrom, not exactly
     assert fractions == pytest.approx([1.0, 0.0, 0.3], abs=1e-4)
+
+
+#: Rigid-molecule scale factors of the cell (volume x factor^3): -6 % to +33 % in volume,
+#: the range that PIMD NPT at 0 GPa explored with the shipped model (examples/README.md).
+LATTICE_FACTORS = (0.98, 1.0, 1.02, 1.04, 1.07, 1.10)
+
+
+@pytest.fixture(scope="module")
+def lattice_equations_of_state():
+    """GFN1-xTB's (tblite) and the shipped model's energy along the rigid-molecule path."""
+    pytest.importorskip("tblite")
+    from ase.io import read
+
+    from mantid_mdinsim.atomistic import calorine_loading  # noqa: F401
+    from calorine.calculators import CPUNEP
+
+    recipe = _load_example("benzene_tosca_train.py")
+    structure = read(MODEL_DIRECTORY / "benzene_pbca_gfn1xtb.xyz")
+    reference = recipe.lattice_equation_of_state(structure, recipe.reference_calculator(),
+                                                 LATTICE_FACTORS)
+    model = recipe.lattice_equation_of_state(structure, CPUNEP(str(MODEL_DIRECTORY /
+                                                                   "benzene_gfn1xtb_NEP4.txt")),
+                                             LATTICE_FACTORS)
+    return recipe, reference, model
+
+
+def test_the_rigid_lattice_path_keeps_the_molecules_and_finds_gfn1xtbs_relaxed_cell(
+        lattice_equations_of_state):
+    """The path of the cohesion check: the molecules move whole (every distance up to
+    3 Angstrom within a molecule unchanged: bonds and ring diagonals, shorter than half the
+    shortest cell length, so the nearest image is the molecule's own atom) and GFN1-xTB's
+    minimum along it is its own relaxed cell (the shipped structure, relaxed with
+    GFN1-xTB), within 0.5 % in the cell length."""
+    from ase.io import read
+
+    recipe, reference, _ = lattice_equations_of_state
+    structure = read(MODEL_DIRECTORY / "benzene_pbca_gfn1xtb.xyz")
+    expanded = recipe.rigid_lattice_scaled(structure, 1.10)
+    before, after = structure.get_all_distances(mic=True), expanded.get_all_distances(mic=True)
+    for members in recipe.molecules(structure):
+        within = np.ix_(members, members)
+        short = before[within] < 3.0
+        # C: itself, its H, 2 ortho C, 2 meta C, the para C, 2 ortho H (9); H: itself, its C,
+        # 2 ortho C, 2 ortho H (6): 6 x 9 + 6 x 6 pairs, every one the molecule's own
+        assert short.sum() == 90
+        np.testing.assert_allclose(after[within][short], before[within][short], atol=1e-9)
+    assert expanded.get_volume() == pytest.approx(structure.get_volume() * 1.1**3)
+    assert recipe.equation_of_state_minimum(LATTICE_FACTORS, reference) == pytest.approx(
+        1.0, abs=0.005)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the shipped model lacks the cohesion between molecules: along the rigid-molecule path "
+    "its minimum lies at a cell about 7 % longer (+22 % in volume) than GFN1-xTB's, and "
+    "PIMD NPT at 0 GPa expands the cell by about a third; its training set strains the "
+    "cell with the molecules (ISOTROPIC_STRAINS), never rigid ones (examples/README.md, "
+    "'Benzene at TOSCA', PIMD)"))
+def test_the_shipped_models_lattice_minimum_is_gfn1xtbs(lattice_equations_of_state):
+    """The NPT volume follows from the equation of state between molecules: the model's
+    minimum along the rigid-molecule path within 1 % in cell length (3 % in volume) of its
+    reference method's."""
+    recipe, reference, model = lattice_equations_of_state
+    assert recipe.equation_of_state_minimum(LATTICE_FACTORS, model) == pytest.approx(
+        recipe.equation_of_state_minimum(LATTICE_FACTORS, reference), abs=0.01)

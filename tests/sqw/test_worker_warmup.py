@@ -1,7 +1,8 @@
 """The warm-up of local workers (``sqw/worker_warmup.py``, imported by their forkserver) loads
-every kernel a piece calls, with the types the pieces call it with: after it, real pieces (with
-and without the self part) add no compiled signature, so no worker loads numba's cache inside a
-piece; and it changes no number (pieces run the same kernels: the distributed results are
+every kernel a piece calls, with the types the pieces call it with, and the extended XYZ
+reader (its module, ase.data, its numba parser): after it, real pieces (with and without the
+self part) add no compiled signature, so no worker loads numba's cache inside a piece; and it
+changes no number (pieces run the same kernels: the distributed results are
 compared with in process in test_distributed.py)."""
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ def test_warm_up_loads_every_kernel_signature_a_piece_uses(tmp_path):
 def _signatures() -> dict[str, list]:
     from numba.core.registry import CPUDispatcher
 
+    from mantid_mdinsim.io import trajectory_text
     from mantid_mdinsim.sqw import kernels
 
-    return {name: list(item.signatures) for name, item in vars(kernels).items()
-            if isinstance(item, CPUDispatcher) and not name.startswith("_")   # inlined
-            and name != "sphere_lattice_points"}                              # q-points only
+    found = {name: list(item.signatures) for name, item in vars(kernels).items()
+             if isinstance(item, CPUDispatcher) and not name.startswith("_")   # inlined
+             and name != "sphere_lattice_points"}                              # q-points only
+    for name in ("parse_atom_lines", "skip_lines"):   # a later piece skips its first frames
+        found[name] = list(getattr(trajectory_text, name).signatures)
+    return found
 
 
 def _check(path: str) -> None:
