@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The checks that need a GPU, for a session lent one (the `device` tool); see DEVELOPERS.md.
-# Here, first:   ../shared/tools/device-kit/prepare.sh phonopy spglib netCDF4 h5netcdf
+# Here, first:   ../shared/tools/device-kit/prepare.sh phonopy spglib netCDF4 h5netcdf ducc0
 #                bash .ci/device-check.sh netcdf-headers   # netcdf.h for a gpumd with dump_netcdf
 # Then one run:  run(command=". .device-kit/on-device.sh > $OUT/setup.log 2>&1; bash .ci/device-check.sh",
 #                    carry=[".device-kit"], timeout_s=480)

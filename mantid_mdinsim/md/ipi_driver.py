@@ -13,6 +13,8 @@ serialised through the socket, and no polling between them. With several force p
 
 from __future__ import annotations
 
+# ASEDriver is private to i-PI (its module starts with _); pyproject's pimd extra pins the
+# i-PI it was checked against.
 from ipi.pes._ase import ASEDriver
 
 # i-PI finds the class by these two names (ipi/pes/__init__.py: load_pes).

@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations_with_replacement
 
+import ducc0
 import numba
 import numpy as np
 
@@ -231,8 +232,8 @@ class StreamingCorrelator:
     memory_bytes
         Budget for the frame buffer and work arrays.
     workers
-        Threads: each takes whole pieces (a share of the atoms, or of the frames) and runs the
-        serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
+        Threads: each takes whole pieces (a share of the atoms, of the frames, or of an FFT's
+        rows) and runs the serial kernels and FFTs on them; default: numba's thread count (``NUMBA_NUM_THREADS``,
         else the number of cores).
     plan
         The block plan (default: :meth:`BlockPlan.choose` for these sizes); pieces of one
@@ -257,6 +258,13 @@ class StreamingCorrelator:
                                               np.arange(n_species + 1)).astype(np.int64)
         self.magnitude, self.sign, self.sizes = kernels.split_indices(q_indices)
         self.n_q = len(q_indices)
+        # The self part takes q-points in chunks in this order, by their largest |n_d|: the
+        # phase kernel's power tables go up to a chunk's largest |n_d|, and in chunks of
+        # similar q-points they cost 0.62 of the whole set's (397 spherical q-points in four
+        # chunks; the tables were ~40 % of the phase series). Each q-point's sums are the
+        # same bit for bit in any chunk (fft_in_place; a table row does not depend on the
+        # table's length).
+        self._q_order = np.argsort(self.magnitude.max(axis=1, initial=0), kind="stable")
         self.plan = plan or BlockPlan.choose(window, self.n_atoms, incoherent, n_species,
                                              len(q_indices), memory_bytes)
         self.pairs = species_pairs(n_species)
@@ -377,11 +385,11 @@ class StreamingCorrelator:
             q_chunk, atom_chunk = self._chunk_sizes(length, tail_length if tail > 0 else 0)
             atom_starts = list(range(0, self.n_atoms, atom_chunk))
             for q0 in range(0, self.n_q, q_chunk):
-                q_slice = slice(q0, min(q0 + q_chunk, self.n_q))
+                q_chunk_points = self._q_order[q0:q0 + q_chunk]
                 shares = [atom_starts[k::self.workers] for k in range(self.workers)]
                 results = self._map(
-                    lambda k: self._self_part(k, shares[k], atom_chunk, q_slice, n_valid,
-                                              n_starts, length, tail_length),
+                    lambda k: self._self_part(k, shares[k], atom_chunk, q_chunk_points,
+                                              n_valid, n_starts, length, tail_length),
                     [k for k in range(self.workers) if shares[k]])
                 # the shares' sums added into the first share's work arrays (refilled at the
                 # next chunk): no new arrays of the block's length
@@ -389,8 +397,8 @@ class StreamingCorrelator:
                 for other in results[1:]:
                     for total, part in zip(results[0], other):
                         total += part
-                self.sums.incoherent[:, q_slice] += self._lags(power, tail_power, tail)
-                self._add_coherent(q_slice, density, tail_density, tail)
+                self.sums.incoherent[:, q_chunk_points] += self._lags(power, tail_power, tail)
+                self._add_coherent(q_chunk_points, density, tail_density, tail)
         else:
             held = self._density[:, :, :n_valid]
             density = self._fft(held, length)
@@ -399,14 +407,14 @@ class StreamingCorrelator:
             self._add_coherent(slice(0, self.n_q), density, tail_density, tail)
 
     def _self_part(self, share: int, atom_starts: list[int], atom_chunk: int,
-                   q_slice: slice, n_valid: int, n_starts: int, length: int,
+                   q_points: np.ndarray, n_valid: int, n_starts: int, length: int,
                    tail_length: int):
         """One thread's share of a block: the transforms of its atoms' phase series, summed
         per species (rho_a by linearity) and as powers (the self part), for the block and its
         tail. The work arrays are kept between blocks (one set per share) and transformed in
         place: an allocation per atom chunk cost a memory map and its page faults each time
         (a third of the self part's time)."""
-        n_q = q_slice.stop - q_slice.start
+        n_q = len(q_points)
         tail = n_valid - n_starts
         density = self._scratch(share, "density", (self.n_species, n_q, length), complex)
         power = self._scratch(share, "power", (self.n_species, n_q, length), float)
@@ -421,21 +429,22 @@ class StreamingCorrelator:
         series_full = self._scratch(share, "series", (atom_chunk, n_q, length), complex)
         tail_full = (self._scratch(share, "tail_series", (atom_chunk, n_q, tail_length), complex)
                      if tail > 0 else None)
-        magnitude, sign = self.magnitude[q_slice], self.sign[q_slice]
+        magnitude, sign = self.magnitude[q_points], self.sign[q_points]
+        sizes = magnitude.max(axis=0) + 1         # this chunk's tables (see _q_order)
         for a0 in atom_starts:
             a1 = min(a0 + atom_chunk, self.n_atoms)
             atoms = self._atom_numbers[a0:a1]
             series = series_full[:a1 - a0]
             kernels.atom_phase_series(self._positions, atoms, n_valid, magnitude, sign,
-                                      self.sizes, series)
+                                      sizes, series)
             species = self.sorted_species[a0:a1]
             if tail_full is not None:
                 tail_series = tail_full[:a1 - a0]
                 tail_series[:, :, :tail] = series[:, :, n_starts:n_valid]
                 tail_series[:, :, tail:] = 0.0
-                tail_series = np.fft.fft(tail_series, axis=-1, out=tail_series)
+                fft_in_place(tail_series)
                 kernels.accumulate_spectra(tail_series, species, tail_density, tail_power)
-            series = np.fft.fft(series, axis=-1, out=series)
+            fft_in_place(series)
             kernels.accumulate_spectra(series, species, density, power)
         return density, power, tail_density, tail_power
 
@@ -453,9 +462,10 @@ class StreamingCorrelator:
         """Where the coherent lag sums accumulate (the torch engine keeps them on its device)."""
         return self.sums.coherent
 
-    def _add_coherent(self, q_slice: slice, density, tail_density, tail: int) -> None:
+    def _add_coherent(self, q_slice, density, tail_density, tail: int) -> None:
         """Lag sums of the species pairs from the transforms of rho_a (numpy arrays, or torch
-        tensors for the torch engine: the same methods)."""
+        tensors for the torch engine: the same methods), for the q-points ``q_slice`` (a
+        slice, or an array of distinct indices)."""
         target = self._coherent_sums()
         for index, (a, b) in enumerate(self.pairs):
             cross = (density[a].conj() * density[b]).real
@@ -480,20 +490,22 @@ class StreamingCorrelator:
         return result
 
     def _inverse_fft(self, spectrum):
-        """Inverse FFT along the last axis (numpy here; the torch engine's on its device)."""
+        """Inverse FFT along the last axis (ducc0 here; the torch engine's on its device)."""
         return self._fft(spectrum, spectrum.shape[-1], inverse=True)
 
     def _fft(self, array: np.ndarray, length: int, inverse: bool = False) -> np.ndarray:
         """FFT (or inverse FFT) of ``length`` points along the last axis, zero-padded, its rows
-        shared among the worker threads (numpy's FFT releases the GIL)."""
+        shared among the worker threads (:func:`fft_in_place` releases the GIL)."""
         rows = array.reshape(-1, array.shape[-1])
         out = np.empty((rows.shape[0], length), dtype=complex)
-        transform = np.fft.ifft if inverse else np.fft.fft
+        kept = min(length, rows.shape[1])
         bounds = np.linspace(0, len(rows), min(self.workers, max(len(rows), 1)) + 1).astype(int)
 
         def part(index: int) -> None:
             first, last = bounds[index], bounds[index + 1]
-            transform(rows[first:last], n=length, axis=-1, out=out[first:last])
+            out[first:last, :kept] = rows[first:last, :kept]
+            out[first:last, kept:] = 0.0
+            fft_in_place(out[first:last], inverse)
 
         self._map(part, list(range(len(bounds) - 1)))
         return out.reshape(array.shape[:-1] + (length,))
@@ -522,9 +534,52 @@ class StreamingCorrelator:
         # which cost a pass over every atom (Python, tables) for 1/400 of the work
         n_chunks = max(1, self.n_q // q_chunk)
         q_chunk = -(-self.n_q // n_chunks)
+        # whole SIMD groups of FFT rows: only the last chunk has rows left over, transformed
+        # with padding (fft_in_place): 397 q-points in chunks of 112, 112, 112, 61
+        q_chunk = min(self.n_q, -(-q_chunk // FFT_ROW_GROUP) * FFT_ROW_GROUP)
         atom_chunk = budget // (q_chunk * bytes_per_series)
         atom_chunk = int(max(1, min(self.n_atoms, atom_chunk)))
         return q_chunk, atom_chunk
+
+
+#: Rows that ducc0 transforms together with SIMD vectors (8 doubles with AVX-512, 4 with AVX2,
+#: 2 with SSE2: 16 holds any of these a whole number of times).
+FFT_ROW_GROUP = 16
+
+
+def fft_in_place(array: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """The discrete Fourier transform of ``array`` (C-contiguous) along its last axis, in place
+    (the inverse, divided by the length, as ``numpy.fft.ifft``, where ``inverse``); every FFT
+    of the numba engine goes through here.
+
+    ducc0 (the successor of pocketfft, numpy's and scipy's FFT, by the same author) took
+    1.4-1.8x less CPU time than numpy's FFT per 700-point transform of a batch here, and the
+    forward transforms of the single-atom series are the largest cost of the self part (1000
+    atoms, 397 q, 600 frames: 403,200 of them; ``python benchmarks/bench_sqw_kernels.py``).
+    It releases the GIL; one thread per call, as the engine runs its own worker threads.
+
+    ducc0 transforms rows in SIMD groups and the rows left over one by one, which rounds
+    differently (1e-16): a row's result would depend on where it falls in a batch, and so on
+    the number of threads or pieces a calculation is split into. The rows left over are
+    therefore transformed in a group padded with zeros: every row takes the same path, and
+    results are the same bit for bit however the rows are split (tests/sqw/test_correlation.py).
+    """
+    if array.size == 0:
+        return array      # ducc0 refuses empty arrays
+    if not array.flags.c_contiguous:
+        raise ValueError("fft_in_place needs a C-contiguous array (its rows are viewed)")
+    length = array.shape[-1]
+    rows = array.reshape(-1, length)          # a view: the array is C-contiguous
+    whole = len(rows) - len(rows) % FFT_ROW_GROUP
+    options = dict(axes=(1,), forward=not inverse, inorm=2 if inverse else 0, nthreads=1)
+    if whole:
+        ducc0.fft.c2c(rows[:whole], out=rows[:whole], **options)
+    if whole < len(rows):
+        group = np.zeros((FFT_ROW_GROUP, length), dtype=complex)
+        group[:len(rows) - whole] = rows[whole:]
+        ducc0.fft.c2c(group, out=group, **options)
+        rows[whole:] = group[:len(rows) - whole]
+    return array
 
 
 #: Allocations above this size get their own memory map (glibc), returned to the system when

@@ -180,3 +180,37 @@ def test_blocks_of_the_default_plan_equal_one_block(incoherent):
     if incoherent:
         np.testing.assert_allclose(blocks.incoherent, whole.incoherent, rtol=0,
                                    atol=1e-12 * np.abs(whole.incoherent).max())
+
+
+def test_the_engines_fft_is_numpys_and_independent_of_how_rows_are_split():
+    """fft_in_place (ducc0) equals numpy's FFT to rounding, and each row's result is the same
+    bit for bit whatever batch it is transformed in (ducc0 alone rounds the rows left over
+    from its SIMD groups differently): results may not depend on the threads or pieces."""
+    from mantid_mdinsim.sqw.correlation import fft_in_place
+
+    rng = np.random.default_rng(5)
+    rows = np.exp(2j * np.pi * rng.random((37, 140)))
+    rows[:, 120:] = 0.0                                  # zero padding, as in the engine
+    whole = fft_in_place(rows.copy())
+    np.testing.assert_allclose(whole, np.fft.fft(rows), rtol=0, atol=1e-13 * 120)
+    inverse = fft_in_place(rows.copy(), inverse=True)
+    np.testing.assert_allclose(inverse, np.fft.ifft(rows), rtol=0, atol=1e-15)
+    for size in (1, 5, 16, 21):
+        for first in range(0, len(rows), size):
+            part = fft_in_place(rows[first:first + size].copy())
+            assert np.array_equal(part, whole[first:first + size]), (size, first)
+
+
+@pytest.mark.parametrize("incoherent", [True, False])
+def test_q_point_pieces_are_bitwise_the_whole_calculation(system, incoherent):
+    """A calculation split into pieces of q-points (as on a cluster) gives the whole one's sums
+    bit for bit: each q-point's FFTs round alike in any batch."""
+    fractional, cell, species, q_indices, window, _ = system
+    q_indices = np.concatenate([q_indices] * 3)          # 27 q-points: rows left over
+    whole, _ = run(fractional, species, q_indices, window, incoherent)
+    for pieces in ([slice(0, 10), slice(10, 27)], [slice(0, 17), slice(17, 27)]):
+        for part in pieces:
+            sums, _ = run(fractional, species, q_indices[part], window, incoherent)
+            assert np.array_equal(sums.coherent, whole.coherent[:, part])
+            if incoherent:
+                assert np.array_equal(sums.incoherent, whole.incoherent[:, part])
