@@ -10,7 +10,8 @@ The public surface:
   ``mean_squared_displacement_angstrom2`` (U per temperature), ``runs_table()``,
   ``thermo_table()`` and ``workspaces()`` (Tables for Mantid);
 * readers: :func:`read_thermo_csv`, :func:`read_gpumd_thermo`, :func:`iter_frames`,
-  :func:`mean_squared_displacement`.
+  :func:`mean_squared_displacement`;
+* :func:`protocol_rules`: the protocol's fixed rules beyond the settings (for reuse keys).
 
 Per run, ``<output_dir>/T_<T>K/run_<i>/`` holds ``trajectory.xyz`` (extended XYZ, ``Time`` in
 fs), ``thermo.csv`` and ``summary.json`` (key ``mean_squared_displacement_angstrom2``).
@@ -29,7 +30,8 @@ WORKER_MODULES = ("mantid_mdinsim.md.tasks", "mantid_mdinsim.md.cpu",
 __getattr__ = lazy_attributes(__name__, {
     "MDResult": ".core", "run_md": ".core", "mean_squared_displacement": ".msd",
     "iter_frames": ".outputs", "read_gpumd_thermo": ".outputs", "read_thermo_csv": ".outputs",
+    "protocol_rules": ".protocol",
 })
 
 __all__ = ["MD_PARAMETERS", "MDSettings", "run_md", "MDResult", "read_thermo_csv",
-           "read_gpumd_thermo", "iter_frames", "mean_squared_displacement"]
+           "read_gpumd_thermo", "iter_frames", "mean_squared_displacement", "protocol_rules"]

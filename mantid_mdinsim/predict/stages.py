@@ -41,7 +41,6 @@ from ..instrument import apply_instrument, load_sqw
 from ..io.atomic import write_text_atomic
 from ..io.nexus import load_processed_nexus, save_processed_nexus
 from ..io.paths import file_digest
-from ..md.protocol import protocol_rules
 from ..plotting import save_plot
 from ..progress import ProgressReporter
 from ..spectrum import Spectrum
@@ -154,7 +153,7 @@ class MDStage:
             progress: ProgressReporter) -> tuple[dict[str, Any], str]:
         md_values = context.settings.values_of(MD_NAMES)
         md_values["output_dir"] = str(context.output_dir / MD_FOLDER)
-        rules = protocol_rules(md_values["equilibration"], md_values["production"])
+        rules = md_step.protocol_rules(md_values["equilibration"], md_values["production"])
         key = stage_key("md", {k: v for k, v in md_values.items()
                                if k not in _MD_EXECUTION_ONLY + ("structure", "model",
                                                                  "output_dir")},
