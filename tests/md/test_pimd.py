@@ -87,7 +87,10 @@ def _pimd_run(tmp_path, name, atoms, model):
                     output_dir=str(tmp_path / name), temperature_k=[300.0], time_step_fs=1.0,
                     equilibration="pimd_nvt", production="nve", number_of_beads=2,
                     equilibration_time_ps=0.02, production_time_ps=0.02, dump_interval_fs=5.0,
-                    checkpoint_interval_ps=0.01, backend="cpu", processes=1, seed=11)
+                    checkpoint_interval_ps=0.01, backend="cpu", processes=1, seed=11,
+                    # a 20-step thermalisation (5 thermostat times) instead of 500: this
+                    # test is about orientation, not temperature
+                    thermostat_coupling_fs=4.0)
     run = result.runs[0]
     return read_thermo_csv(run["thermo_path"]), list(iter_frames(run["trajectory_path"]))
 
