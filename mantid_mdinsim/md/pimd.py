@@ -235,6 +235,12 @@ def _log_tail(path: Path, n_lines: int = 15) -> str:
         return "(no log)"
 
 
+def _checkpoint_step(path: Path) -> int:
+    """The step count an i-PI checkpoint holds (``<step>`` of its simulation; 0 when none)."""
+    found = re.search(r"<step>\s*(\d+)\s*</step>", path.read_text(errors="replace"))
+    return int(found.group(1)) if found else 0
+
+
 def run_phase(directory: Path, xml: str, restart: bool, n_clients: int, model_path: str,
               structure_file: Path, address: str, on_poll) -> float:
     """Run one i-PI simulation in ``directory`` with ``n_clients`` force clients (none
@@ -401,6 +407,14 @@ class IPIBackend(RunFolderBackend):
                 continue
             folder.mkdir(exist_ok=True)
             restart = (folder / f"{PREFIX}.checkpoint").is_file()
+            if restart and _checkpoint_step(folder / f"{PREFIX}.checkpoint") >= steps:
+                # i-PI wrote its last checkpoint and was stopped before the DONE mark (or
+                # before RESTART): it refuses to start a simulation that has run its
+                # total_steps, and that checkpoint is the phase's final state (its outputs
+                # come before the checkpoint in the input, so they were written).
+                shutil.copyfile(folder / f"{PREFIX}.checkpoint", folder / "RESTART")
+                (folder / "DONE").write_text("complete\n")
+                continue
             if phase == "production" and protocol.equilibration_steps == 0:
                 raise ExternalProgramError("path-integral production needs a PIMD equilibration")
             phase_clients = (n_clients if phase == "equilibration"
