@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import functools
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba
@@ -305,7 +305,39 @@ MIN_LINES_PER_PART = 400
 #: At most this many parts (reading is then limited by the disk and the per-frame Python).
 MAX_PARSE_THREADS = 4
 
-_pool: ThreadPoolExecutor | None = None
+class _DaemonPool:
+    """Daemon threads running ``run(part)`` calls: a ThreadPoolExecutor's threads are not
+    daemons, and one alive at exit keeps :func:`lifetime.end_process` from its fast exit."""
+
+    def __init__(self, threads: int):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        for index in range(threads):
+            threading.Thread(target=self._work, name=f"mdinsim-parse-{index}",
+                             daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            function, argument, results = self._tasks.get()
+            try:
+                results.put((True, function(argument)))
+            except BaseException as error:  # handed to the caller, raised there
+                results.put((False, error))
+
+    def map(self, function, arguments: list, first):
+        """``[first(), *map(function, arguments)]``, ``first`` run in the calling thread."""
+        results = [queue.SimpleQueue() for _ in arguments]
+        for argument, result in zip(arguments, results):
+            self._tasks.put((function, argument, result))
+        done = [first()]
+        for result in results:
+            ok, value = result.get()
+            if not ok:
+                raise value
+            done.append(value)
+        return done
+
+
+_pool: _DaemonPool | None = None
 _pool_lock = threading.Lock()
 
 
@@ -329,12 +361,11 @@ def _process_threads() -> int:
             else (os.cpu_count() or 1)
 
 
-def _thread_pool() -> ThreadPoolExecutor:
+def _thread_pool() -> _DaemonPool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=MAX_PARSE_THREADS - 1,
-                                       thread_name_prefix="mdinsim-parse")
+            _pool = _DaemonPool(MAX_PARSE_THREADS - 1)
         return _pool
 
 
@@ -466,9 +497,7 @@ class ChunkedText:
             return parse_atom_lines(array, cut_offsets[part], last - first, roles, eof,
                                     out[first:last], hashes[first:last], _POWERS_OF_TEN)
 
-        pool = _thread_pool()
-        futures = [pool.submit(run, part) for part in range(1, parts)]
-        results = [run(0)] + [future.result() for future in futures]
+        results = _thread_pool().map(run, list(range(1, parts)), lambda: run(0))
         for part, (status, offset, line, column) in enumerate(results):
             if status == STATUS_NEED_MORE and not eof:
                 return None  # the last part ran past the buffer: one pass, with refills

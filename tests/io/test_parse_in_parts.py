@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 
 import numpy as np
 from hypothesis import given, settings
@@ -137,3 +138,45 @@ def test_parts_used_and_limited(tmp_path, monkeypatch):
         # against Python's float(), bit for bit
         np.testing.assert_array_equal(out, [[float(w) for w in line.split()[1:]]
                                             for line in path.read_text().splitlines()])
+    # daemons: a thread alive at exit would keep lifetime.end_process from its fast exit
+    parsers = [t for t in threading.enumerate() if t.name.startswith("mdinsim-parse")]
+    assert parsers and all(t.daemon for t in parsers)
+
+
+def _read_all(path, threads):
+    from mantid_mdinsim.errors import MdinsimError
+    from mantid_mdinsim.io.trajectory import open_trajectory
+
+    token = READER_THREADS.set(threads)
+    try:
+        with open_trajectory(path) as reader:
+            return np.array(list(reader.frames())), None
+    except MdinsimError as error:
+        return None, str(error)
+    finally:
+        READER_THREADS.reset(token)
+
+
+def test_reader_errors_name_the_same_line(tmp_path, monkeypatch):
+    """Through the extended-XYZ reader: the frames bit for bit, and a bad number in the
+    second half of a frame reported at the same file line and column, on 1 and 4 threads."""
+    monkeypatch.setattr(trajectory_text, "MIN_LINES_PER_PART", 2)
+    rng = np.random.default_rng(11)
+    lines = []
+    for index in range(3):
+        lines += ["20", f'Time={index}.0 Lattice="6 0 0 0 6 0 0 0 6" '
+                  'Properties=species:S:1:pos:R:3']
+        lines += [f"Si {x:.9f} {y:.4e} {z!r}" for x, y, z in rng.uniform(0, 6, (20, 3)).tolist()]
+    good = tmp_path / "good.xyz"
+    good.write_text("\n".join(lines) + "\n")
+    one, _ = _read_all(good, 1)
+    parts, _ = _read_all(good, 4)
+    np.testing.assert_array_equal(parts.view(np.uint64), one.view(np.uint64))
+    lines[2 * 22 + 2 + 15] = "Si 1.0 2.0 x3"          # frame 2, atom 15
+    bad = tmp_path / "bad.xyz"
+    bad.write_text("\n".join(lines) + "\n")
+    _, message_one = _read_all(bad, 1)
+    _, message_parts = _read_all(bad, 4)
+    # 2 frames of 22 lines, 2 header lines, then atom 15: line 62 of the file
+    assert message_one is not None and "(line 62)" in message_one
+    assert message_parts == message_one
