@@ -72,7 +72,8 @@ def pimd_run(folder: Path, structure: Path, beads: int, equilibration_ps: float,
                     temperature_k=[TEMPERATURE_K], time_step_fs=TIME_STEP_FS,
                     equilibration=f"pimd_{ensemble}", production="nve", number_of_beads=beads,
                     equilibration_time_ps=equilibration_ps, production_time_ps=0.006,
-                    dump_interval_fs=3.0, backend="cpu", processes=processes, max_frequency_mev=420.0, seed=7)
+                    dump_interval_fs=3.0, backend="cpu", processes=processes,
+                    max_frequency_mev=420.0, seed=7, **barostat)
     wall, cpu = time.perf_counter() - wall, _cpu_s() - cpu
     return read_thermo_csv(result.runs[0]["thermo_path"]), wall, cpu
 
@@ -122,12 +123,12 @@ def harmonic_kinetic_energy_ev(beads_list, temperature_k: float) -> dict:
     """The ring polymer's quantum kinetic energy per atom (meV) in the harmonic model of the
     48-atom cell, by bead count, with the infinite-bead and classical limits."""
     import ase.io
-    from ase import Atoms
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
     from mantid_mdinsim.atomistic import calorine_loading  # noqa: F401
     from calorine.calculators import CPUNEP
+    from mantid_mdinsim.atomistic.forces import displacement_forces
     from mantid_mdinsim.units import HBAR_MEV_FS, KB_MEV_PER_K, MEV_PER_THZ
 
     cell = ase.io.read(STRUCTURE)
@@ -135,14 +136,8 @@ def harmonic_kinetic_energy_ev(beads_list, temperature_k: float) -> dict:
                         scaled_positions=cell.get_scaled_positions())
     phonon = Phonopy(unit, supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P")
     phonon.generate_displacements(distance=0.01)
-    calculator = CPUNEP(str(MODEL))
-    forces = []
-    for supercell in phonon.supercells_with_displacements:
-        atoms = Atoms(supercell.symbols, cell=supercell.cell,
-                      scaled_positions=supercell.scaled_positions, pbc=True)
-        atoms.calc = calculator
-        forces.append(atoms.get_forces())
-    phonon.forces = forces
+    phonon.forces = displacement_forces(phonon.supercells_with_displacements,
+                                        CPUNEP(str(MODEL)))
     phonon.produce_force_constants()
     phonon.run_qpoints([[0, 0, 0]])
     energies = np.abs(phonon.qpoints.frequencies[0]) * MEV_PER_THZ

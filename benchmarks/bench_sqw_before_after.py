@@ -18,7 +18,6 @@ import argparse
 import compileall
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path

@@ -205,13 +205,6 @@ def test_local_workers_run_one_piece_at_a_time_with_the_threads_given(monkeypatc
     assert 0 <= timing.cpu_s and 0 <= timing.wall_s < 60
 
 
-def _worker_state(variable: str) -> tuple[int, int, bool, str | None]:
-    import sys
-
-    return (os.getpid(), os.getppid(), "mantid_mdinsim.sqw.pieces" in sys.modules,
-            os.environ.get(variable))
-
-
 def _bookkeeping() -> tuple[bool, str, float]:
     import dask
     from distributed import get_worker
