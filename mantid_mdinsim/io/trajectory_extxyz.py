@@ -197,6 +197,7 @@ class ExtxyzReader(TextTrajectoryReader):
         text = ChunkedText(self.path)
         lines_per_frame = self.n_atoms + 2
         hashes = np.empty(self.n_atoms, dtype=np.uint64)
+        expected_hashes = np.ascontiguousarray(self._hashes, dtype=np.uint64).tobytes()
         frame = 0
         try:
             while True:
@@ -236,7 +237,8 @@ class ExtxyzReader(TextTrajectoryReader):
                                                         hashes)
                 if status != STATUS_OK:
                     raise self._parse_error(frame, status, line, column, first_line)
-                if not np.array_equal(hashes, self._hashes):
+                # bytes compared at memcmp speed: np.array_equal cost 15 us a frame
+                if hashes.tobytes() != expected_hashes:
                     atom = int(np.argmax(hashes != self._hashes))
                     raise self.frame_error(frame, f"atom {atom} has another species than in "
                                            "frame 0", "atoms must keep their order and species",

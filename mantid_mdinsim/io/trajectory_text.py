@@ -13,13 +13,17 @@ the first frame, in Python).
 
 from __future__ import annotations
 
+import functools
 import os
+import queue
+import threading
 from pathlib import Path
 
 import numba
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
+from ..execution import READER_THREADS
 from .trajectory import TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.
@@ -169,7 +173,7 @@ def _token_end(buf, i, size):
     return i
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def parse_atom_lines(buf, start, n_lines, roles, at_eof, out, hashes, powers):
     """Parse ``n_lines`` whitespace-separated lines of ``len(roles)`` columns from ``buf[start:]``.
 
@@ -294,6 +298,77 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 CHUNK_BYTES = 1 << 21
 
 
+#: A frame's atom lines are parsed in parts on several threads (the kernel releases the GIL)
+#: when each part gets at least this many lines: below it the hand-over to a thread costs more
+#: than it saves (to be re-measured idle: `bench_read.py --end-to-end`, 1 against 2 threads).
+MIN_LINES_PER_PART = 400
+#: At most this many parts (reading is then limited by the disk and the per-frame Python).
+MAX_PARSE_THREADS = 4
+
+class _DaemonPool:
+    """Daemon threads running ``run(part)`` calls: a ThreadPoolExecutor's threads are not
+    daemons, and one alive at exit keeps :func:`lifetime.end_process` from its fast exit."""
+
+    def __init__(self, threads: int):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        for index in range(threads):
+            threading.Thread(target=self._work, name=f"mdinsim-parse-{index}",
+                             daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            function, argument, results = self._tasks.get()
+            try:
+                results.put((True, function(argument)))
+            except BaseException as error:  # handed to the caller, raised there
+                results.put((False, error))
+
+    def map(self, function, arguments: list, first):
+        """``[first(), *map(function, arguments)]``, ``first`` run in the calling thread."""
+        results = [queue.SimpleQueue() for _ in arguments]
+        for argument, result in zip(arguments, results):
+            self._tasks.put((function, argument, result))
+        done = [first()]
+        for result in results:
+            ok, value = result.get()
+            if not ok:
+                raise value
+            done.append(value)
+        return done
+
+
+_pool: _DaemonPool | None = None
+_pool_lock = threading.Lock()
+
+
+def parse_threads() -> int:
+    """Threads a frame may be parsed on: the piece's limit (:func:`execution.thread_limits`,
+    a Dask worker's ``--threads-per-worker``), else ``OMP_NUM_THREADS`` where set (Dask's
+    nanny sets it to 1 in every worker), else the cores this process may run on."""
+    limit = READER_THREADS.get()
+    if limit is None:
+        limit = _process_threads()
+    return max(1, min(limit, MAX_PARSE_THREADS))
+
+
+@functools.cache
+def _process_threads() -> int:
+    """OMP_NUM_THREADS where set, else the cores of the process (asked once: 30 us a call)."""
+    try:
+        return int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
+
+
+def _thread_pool() -> _DaemonPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = _DaemonPool(MAX_PARSE_THREADS - 1)
+        return _pool
+
+
 class ChunkedText:
     """A text file read in large chunks, with line access for headers and byte access for the
     numba parser. Only the current chunk (and the unread rest of the previous one) is in memory.
@@ -309,6 +384,7 @@ class ChunkedText:
         self.line_number = 0        # 1-based number of the last line returned by readline
         self.size = os.path.getsize(self.path)
         self._consumed = 0          # bytes of the file before ``buffer[0]``
+        self._bytes_per_line = 0.0  # of the last block parsed: where to look for split points
 
     def close(self) -> None:
         self._handle.close()
@@ -364,7 +440,16 @@ class ChunkedText:
     def parse_lines(self, n_lines: int, roles: np.ndarray, out: np.ndarray,
                     hashes: np.ndarray) -> tuple[int, int, int]:
         """Parse ``n_lines`` atom lines; return ``(status, line, column)`` (see
-        :func:`parse_atom_lines`) and advance past them when the status is OK."""
+        :func:`parse_atom_lines`) and advance past them when the status is OK.
+
+        A large block wholly in the buffer is parsed in parts on several threads
+        (:meth:`_parse_in_parts`): the same numbers and the same first error as in one pass."""
+        parts = min(parse_threads(), n_lines // MIN_LINES_PER_PART)
+        if parts > 1 and self._bytes_per_line > 0:
+            result = self._parse_in_parts(n_lines, parts, roles, out, hashes)
+            if result is not None:
+                return result
+        start = self.position
         while True:
             status, offset, line, column = parse_atom_lines(
                 self.array(), self.position, n_lines, roles, self.eof, out, hashes,
@@ -373,9 +458,55 @@ class ChunkedText:
                 self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes)
                 continue
             if status == STATUS_OK:
+                self._bytes_per_line = (offset - start) / max(1, n_lines)
                 self.position = offset
                 self.line_number += n_lines
             return status, line, column
+
+    def _parse_in_parts(self, n_lines: int, parts: int, roles: np.ndarray, out: np.ndarray,
+                        hashes: np.ndarray) -> tuple[int, int, int] | None:
+        """Parse the block as ``parts`` runs of whole lines side by side, or return None (the
+        block is not wholly in the buffer: the caller reads on in one pass, as before).
+
+        A line of the kernel ends at its newline whatever it holds, so the k-th line starts
+        after the k-th newline: split points found by counting newlines (bytes.rfind, numpy, at
+        memory speed, near a guess from the last block's bytes per line) start each part
+        where the one pass would be, and each part's first error, shifted by the part's first
+        line, is the one pass's; the first error in line order wins."""
+        buffer, position, array = self.buffer, self.position, self.array()
+        cut_offsets, cut_lines = [position], [0]
+        for part in range(1, parts):
+            guess = position + int(self._bytes_per_line * n_lines * part / parts)
+            cut = buffer.rfind(b"\n", cut_offsets[-1], guess) + 1
+            if cut <= cut_offsets[-1]:
+                continue          # no line ends before the guess: one part fewer
+            # numpy counts at 10 GB/s, bytes.count at 1 (20 us a 1000-atom frame)
+            lines = cut_lines[-1] + int(np.count_nonzero(array[cut_offsets[-1]:cut] == 10))
+            if lines >= n_lines:
+                break             # the guess ran past the block: the last part takes the rest
+            cut_offsets.append(cut)
+            cut_lines.append(lines)
+        if len(cut_offsets) < 2:
+            return None
+        parts = len(cut_offsets)
+        cut_lines.append(n_lines)
+        eof = self.eof
+
+        def run(part: int):
+            first, last = cut_lines[part], cut_lines[part + 1]
+            return parse_atom_lines(array, cut_offsets[part], last - first, roles, eof,
+                                    out[first:last], hashes[first:last], _POWERS_OF_TEN)
+
+        results = _thread_pool().map(run, list(range(1, parts)), lambda: run(0))
+        for part, (status, offset, line, column) in enumerate(results):
+            if status == STATUS_NEED_MORE and not eof:
+                return None  # the last part ran past the buffer: one pass, with refills
+            if status != STATUS_OK:
+                return status, cut_lines[part] + line, column
+        self._bytes_per_line = (offset - position) / n_lines
+        self.position = offset
+        self.line_number += n_lines
+        return STATUS_OK, n_lines, 0
 
     def skip(self, n_lines: int) -> bool:
         """Skip ``n_lines`` lines; False where the file ends first."""
