@@ -276,6 +276,168 @@ def skip_lines(buf, start, n_lines):
     return i
 
 
+@numba.njit(cache=True, nogil=True)
+def _count_line_value(buf, i, size):
+    """The integer of a count line from ``buf[i]`` on (blanks, digits, blanks, a newline):
+    ``(value, offset after its newline)``; ``(-1, -1)`` where the line is anything else,
+    ``(-2, -2)`` where the buffer ends first."""
+    while i < size and _is_space(buf[i]):
+        i += 1
+    value = 0
+    digits = 0
+    while i < size and 48 <= buf[i] <= 57:
+        value = value * 10 + (buf[i] - 48)
+        digits += 1
+        i += 1
+        if digits > 15:
+            return -1, -1
+    while i < size and _is_space(buf[i]):
+        i += 1
+    if i >= size:
+        return -2, -2
+    if digits == 0 or buf[i] != 10:
+        return -1, -1
+    return value, i + 1
+
+
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+_HIGH = np.uint64(0x8080808080808080)
+_ONES = np.uint64(0x0101010101010101)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _newlines_in_words(words, first, last):
+    """Newline bytes in ``words[first:last]`` (the buffer as 64-bit words): a byte equal to 10
+    is a zero byte of ``word ^ 0x0a0a...``, flagged exactly by the high bit of
+    ``~(((x & 0x7f7f...) + 0x7f7f...) | x)``, and the flags are summed by one product. A loop
+    without exits: vector instructions, ~4 GB/s where a byte loop that stops at the count-th
+    newline runs at 0.6."""
+    count = np.uint64(0)
+    for k in range(first, last):
+        x = words[k] ^ _NEWLINES
+        flags = ~(((x & _LOW7) + _LOW7) | x) & _HIGH
+        count += ((flags >> np.uint64(7)) * _ONES) >> np.uint64(56)
+    return np.int64(count)
+
+
+@numba.njit(cache=True, nogil=True)
+def _skip_newlines(buf, words, i, size, count):
+    """``(offset after the count-th newline from buf[i], 0)``, or ``(size, newlines
+    missing)`` where the buffer ends first. ``words``: ``buf`` as 64-bit words (its first
+    ``len(buf) // 8 * 8`` bytes)."""
+    block = 64  # words
+    while True:
+        while i < size and (i & 7) != 0:
+            if buf[i] == 10:
+                count -= 1
+                if count == 0:
+                    return i + 1, 0
+            i += 1
+        word = i >> 3
+        while word + block <= words.shape[0]:
+            newlines = _newlines_in_words(words, word, word + block)
+            if newlines >= count:
+                break
+            count -= newlines
+            word += block
+        i = word << 3
+        end = min(size, i + 8 * block)
+        while i < end:
+            if buf[i] == 10:
+                count -= 1
+                if count == 0:
+                    return i + 1, 0
+            i += 1
+        if i >= size:
+            return size, count
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_frames(buf, words, start, n_atoms, max_frames, frame_starts, comment_starts, comment_ends,
+                atom_starts, lines_before):
+    """Where the whole extended-XYZ frames in ``buf[start:]`` lie, up to ``max_frames``.
+
+    A frame here is: blank lines, a count line that is exactly ``n_atoms`` (blanks and digits),
+    a comment line, then ``n_atoms`` lines, every one ending in a newline inside the buffer.
+    The scan stops before the first frame that is anything else or is not wholly in the buffer:
+    the caller reads that one with the frame-by-frame path, which gives its exact error.
+
+    Fills, for frame ``k``: ``frame_starts[k]`` (before its blank lines; ``frame_starts[n]`` is
+    the end of the last frame found), the comment line's bytes ``comment_starts[k]`` to
+    ``comment_ends[k]`` (without its newline), ``atom_starts[k]`` and ``lines_before[k]`` (lines
+    from ``start`` to ``frame_starts[k]``). Returns ``(n, incomplete)``: the number of frames
+    found, and whether the scan stopped because the buffer ended (else: at a frame that is
+    not plain, or after ``max_frames``).
+    """
+    size = buf.shape[0]
+    i = start
+    lines = 0
+    frame_starts[0] = start
+    lines_before[0] = 0
+    found = 0
+    while found < max_frames:
+        # blank lines before the count line, as the frame-by-frame path skips them
+        j = i
+        blank_lines = 0
+        while True:
+            k = j
+            while k < size and _is_space(buf[k]):
+                k += 1
+            if k < size and buf[k] == 10:
+                j = k + 1
+                blank_lines += 1
+                continue
+            break
+        if j >= size:
+            return found, True
+        value, after = _count_line_value(buf, j, size)
+        if value == -2:
+            return found, True
+        if value != n_atoms:
+            return found, False
+        comment_start = after
+        k = after
+        while k < size and buf[k] != 10:
+            k += 1
+        if k >= size:
+            return found, True
+        comment_end = k
+        atoms = k + 1
+        k = atoms
+        k, remaining = _skip_newlines(buf, words, atoms, size, n_atoms)
+        if remaining > 0:
+            return found, True
+        comment_starts[found] = comment_start
+        comment_ends[found] = comment_end
+        atom_starts[found] = atoms
+        lines += blank_lines + 2 + n_atoms
+        i = k
+        found += 1
+        frame_starts[found] = i
+        lines_before[found] = lines
+    return found, False
+
+
+@numba.njit(cache=True, nogil=True)
+def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
+                 expected_hashes, powers):
+    """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`
+    into ``out[k]`` with :func:`parse_atom_lines` (the same numbers, bit for bit); return the
+    first frame that does not parse cleanly or whose species differ from ``expected_hashes``
+    (``last`` when none): the caller reads it again frame by frame, for its exact error."""
+    n_atoms = out.shape[1]
+    for k in range(first, last):
+        status, offset, line, column = parse_atom_lines(buf, atom_starts[k], n_atoms, roles,
+                                                        False, out[k], hashes, powers)
+        if status != STATUS_OK or offset != frame_starts[k + 1]:
+            return k
+        for atom in range(n_atoms):
+            if hashes[atom] != expected_hashes[atom]:
+                return k
+    return last
+
+
 def species_hashes(tokens: list[str]) -> np.ndarray:
     """The hashes :func:`parse_atom_lines` computes, for species read as text (frame 0)."""
     result = np.empty(len(tokens), dtype=np.uint64)
@@ -298,12 +460,18 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 CHUNK_BYTES = 1 << 21
 
 
-#: A frame's atom lines are parsed in parts on several threads (the kernel releases the GIL)
-#: when each part gets at least this many lines: below it the hand-over to a thread costs more
-#: than it saves (to be re-measured idle: `bench_read.py --end-to-end`, 1 against 2 threads).
-MIN_LINES_PER_PART = 400
-#: At most this many parts (reading is then limited by the disk and the per-frame Python).
+#: The frames of a batch (:meth:`ChunkedText.parse_frames`) are shared between threads (the
+#: kernel releases the GIL) when each thread gets at least this many bytes of text: below it
+#: the hand-over to a thread costs more than it saves (one thread parses ~250 MB/s, a hand-over
+#: ~0.1 ms). Parts of one frame's lines on threads (tried: 1000-atom frames, 2 threads, 0.18 to
+#: 0.25 s against 0.16 s for 600 frames) do not pay: the unit shared is the frame.
+MIN_BYTES_PER_THREAD = 1 << 18
+#: At most this many threads (reading is then limited by the disk).
 MAX_PARSE_THREADS = 4
+#: A batch holds at least this many frames where they are larger than a chunk (13,824-atom
+#: frames are ~0.6 MB): the threads then get near-equal shares of whole frames.
+MIN_FRAMES_PER_BATCH = 8
+
 
 class _DaemonPool:
     """Daemon threads running ``run(part)`` calls: a ThreadPoolExecutor's threads are not
@@ -342,7 +510,7 @@ _pool_lock = threading.Lock()
 
 
 def parse_threads() -> int:
-    """Threads a frame may be parsed on: the piece's limit (:func:`execution.thread_limits`,
+    """Threads the frames of a batch may be parsed on: the piece's limit (:func:`execution.thread_limits`,
     a Dask worker's ``--threads-per-worker``), else ``OMP_NUM_THREADS`` where set (Dask's
     nanny sets it to 1 in every worker), else the cores this process may run on."""
     limit = READER_THREADS.get()
@@ -377,6 +545,9 @@ class ChunkedText:
     def __init__(self, path: str | os.PathLike, chunk_bytes: int = CHUNK_BYTES):
         self.path = Path(path)
         self._handle = open(self.path, "rb")
+        if hasattr(os, "posix_fadvise"):
+            # read front to back: the kernel's readahead may double its window
+            os.posix_fadvise(self._handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         self.chunk_bytes = chunk_bytes
         self.buffer = b""
         self.position = 0           # offset of the next unread byte in ``buffer``
@@ -384,7 +555,6 @@ class ChunkedText:
         self.line_number = 0        # 1-based number of the last line returned by readline
         self.size = os.path.getsize(self.path)
         self._consumed = 0          # bytes of the file before ``buffer[0]``
-        self._bytes_per_line = 0.0  # of the last block parsed: where to look for split points
 
     def close(self) -> None:
         self._handle.close()
@@ -440,16 +610,7 @@ class ChunkedText:
     def parse_lines(self, n_lines: int, roles: np.ndarray, out: np.ndarray,
                     hashes: np.ndarray) -> tuple[int, int, int]:
         """Parse ``n_lines`` atom lines; return ``(status, line, column)`` (see
-        :func:`parse_atom_lines`) and advance past them when the status is OK.
-
-        A large block wholly in the buffer is parsed in parts on several threads
-        (:meth:`_parse_in_parts`): the same numbers and the same first error as in one pass."""
-        parts = min(parse_threads(), n_lines // MIN_LINES_PER_PART)
-        if parts > 1 and self._bytes_per_line > 0:
-            result = self._parse_in_parts(n_lines, parts, roles, out, hashes)
-            if result is not None:
-                return result
-        start = self.position
+        :func:`parse_atom_lines`) and advance past them when the status is OK."""
         while True:
             status, offset, line, column = parse_atom_lines(
                 self.array(), self.position, n_lines, roles, self.eof, out, hashes,
@@ -458,55 +619,62 @@ class ChunkedText:
                 self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes)
                 continue
             if status == STATUS_OK:
-                self._bytes_per_line = (offset - start) / max(1, n_lines)
                 self.position = offset
                 self.line_number += n_lines
             return status, line, column
 
-    def _parse_in_parts(self, n_lines: int, parts: int, roles: np.ndarray, out: np.ndarray,
-                        hashes: np.ndarray) -> tuple[int, int, int] | None:
-        """Parse the block as ``parts`` runs of whole lines side by side, or return None (the
-        block is not wholly in the buffer: the caller reads on in one pass, as before).
+    def parse_frames(self, n_atoms: int, roles: np.ndarray, expected_hashes: np.ndarray
+                     ) -> tuple[np.ndarray, list[bytes], bool] | None:
+        """The whole extended-XYZ frames from here to the end of the buffer (reading on where
+        none is whole in it), parsed in one batch: ``(positions, comment lines, stopped)``,
+        positions of shape ``(frames, n_atoms, 3)``, the text advanced past them. ``stopped``:
+        the batch ended before a frame that is not a plain whole frame (see
+        :func:`scan_frames`) or that does not parse cleanly (see :func:`parse_frames`); that
+        frame is left to the frame-by-frame path, for its exact error. None where no frame at
+        all is found this way.
 
-        A line of the kernel ends at its newline whatever it holds, so the k-th line starts
-        after the k-th newline: split points found by counting newlines (bytes.rfind, numpy, at
-        memory speed, near a guess from the last block's bytes per line) start each part
-        where the one pass would be, and each part's first error, shifted by the part's first
-        line, is the one pass's; the first error in line order wins."""
-        buffer, position, array = self.buffer, self.position, self.array()
-        cut_offsets, cut_lines = [position], [0]
-        for part in range(1, parts):
-            guess = position + int(self._bytes_per_line * n_lines * part / parts)
-            cut = buffer.rfind(b"\n", cut_offsets[-1], guess) + 1
-            if cut <= cut_offsets[-1]:
-                continue          # no line ends before the guess: one part fewer
-            # numpy counts at 10 GB/s, bytes.count at 1 (20 us a 1000-atom frame)
-            lines = cut_lines[-1] + int(np.count_nonzero(array[cut_offsets[-1]:cut] == 10))
-            if lines >= n_lines:
-                break             # the guess ran past the block: the last part takes the rest
-            cut_offsets.append(cut)
-            cut_lines.append(lines)
-        if len(cut_offsets) < 2:
-            return None
-        parts = len(cut_offsets)
-        cut_lines.append(n_lines)
-        eof = self.eof
+        Memory stays that of the chunks: a batch is the frames of one buffer."""
+        while True:
+            array = self.array()
+            # every line holds at least its newline, a count line two bytes
+            max_frames = (len(array) - self.position) // (n_atoms + 3) + 1
+            frame_starts = np.empty(max_frames + 1, dtype=np.int64)
+            lines_before = np.empty(max_frames + 1, dtype=np.int64)
+            comment_starts = np.empty(max_frames, dtype=np.int64)
+            comment_ends = np.empty(max_frames, dtype=np.int64)
+            atom_starts = np.empty(max_frames, dtype=np.int64)
+            words = array[:len(array) // 8 * 8].view(np.uint64)
+            found, incomplete = scan_frames(array, words, self.position, n_atoms, max_frames,
+                                            frame_starts, comment_starts, comment_ends,
+                                            atom_starts, lines_before)
+            if found > 0:
+                break
+            if not incomplete or self.eof or not self.refill(minimum=len(self.buffer) - self.position
+                                           + self.chunk_bytes):
+                return None
+        positions = np.empty((found, n_atoms, 3))
+        threads = min(parse_threads(), found,
+                      int(frame_starts[found] - frame_starts[0]) // MIN_BYTES_PER_THREAD)
+        bounds = [found * part // max(1, threads) for part in range(max(1, threads) + 1)]
 
-        def run(part: int):
-            first, last = cut_lines[part], cut_lines[part + 1]
-            return parse_atom_lines(array, cut_offsets[part], last - first, roles, eof,
-                                    out[first:last], hashes[first:last], _POWERS_OF_TEN)
+        def run(part: int) -> int:
+            return parse_frames(array, atom_starts, frame_starts, bounds[part],
+                                bounds[part + 1], roles, positions,
+                                np.empty(n_atoms, dtype=np.uint64), expected_hashes,
+                                _POWERS_OF_TEN)
 
-        results = _thread_pool().map(run, list(range(1, parts)), lambda: run(0))
-        for part, (status, offset, line, column) in enumerate(results):
-            if status == STATUS_NEED_MORE and not eof:
-                return None  # the last part ran past the buffer: one pass, with refills
-            if status != STATUS_OK:
-                return status, cut_lines[part] + line, column
-        self._bytes_per_line = (offset - position) / n_lines
-        self.position = offset
-        self.line_number += n_lines
-        return STATUS_OK, n_lines, 0
+        if threads > 1:
+            ends = _thread_pool().map(run, list(range(1, threads)), lambda: run(0))
+        else:
+            ends = [run(0)]
+        good = next((end for part, end in enumerate(ends) if end < bounds[part + 1]), found)
+        buffer = self.buffer
+        comments = [buffer[comment_starts[k]:comment_ends[k]].rstrip(b"\r")
+                    for k in range(good)]
+        stopped = good < found or not incomplete
+        self.position = int(frame_starts[good])
+        self.line_number += int(lines_before[good])
+        return positions[:good], comments, stopped
 
     def skip(self, n_lines: int) -> bool:
         """Skip ``n_lines`` lines; False where the file ends first."""
