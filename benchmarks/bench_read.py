@@ -12,8 +12,9 @@ frames. Every figure is the CPU time of a second pass (the page cache and numba'
     python benchmarks/bench_read.py --file /tmp/b7/bench.xyz --end-to-end   # issue 17 only
 
 The end-to-end section (issue 17) gives the reader's wall-clock MB/s (page cache warm, frames
-parsed in parts on 1 and on every allowed thread) against the disk's, ``dd iflag=direct`` on
+parsed in batches on 1 and on every allowed thread) against the disk's, ``dd iflag=direct`` on
 the same file (the cache bypassed): the reader keeps up with the disk when the ratio is >= 1.
+(``bench_xyz_reader.py`` is the fuller comparison: cold reads, other readers.)
 """
 
 from __future__ import annotations
