@@ -111,6 +111,9 @@ def others(path: Path, frames: int) -> dict:
     try:
         from dynasor.trajectory import Trajectory
 
+        import logging
+        logging.getLogger("dynasor").setLevel(logging.WARNING)   # a line per file opened
+
         def dynasor_reader() -> None:
             trajectory = Trajectory(str(path), trajectory_format="extxyz", frame_stop=frames)
             for _ in trajectory:

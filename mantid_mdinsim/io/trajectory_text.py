@@ -466,6 +466,8 @@ CHUNK_BYTES = 1 << 21
 #: ~0.1 ms). Parts of one frame's lines on threads (tried: 1000-atom frames, 2 threads, 0.18 to
 #: 0.25 s against 0.16 s for 600 frames) do not pay: the unit shared is the frame.
 MIN_BYTES_PER_THREAD = 1 << 18
+#: At most this many frames a batch (the scan's offsets of tiny frames stay small).
+MAX_FRAMES_PER_BATCH = 4096
 #: At most this many threads (reading is then limited by the disk).
 MAX_PARSE_THREADS = 4
 #: A batch holds at least this many frames where they are larger than a chunk (13,824-atom
@@ -655,7 +657,8 @@ class ChunkedText:
         while True:
             array = self.array()
             # every line holds at least its newline, a count line two bytes
-            max_frames = (len(array) - self.position) // (n_atoms + 3) + 1
+            max_frames = min(MAX_FRAMES_PER_BATCH,
+                             (len(array) - self.position) // (n_atoms + 3) + 1)
             frame_starts = np.empty(max_frames + 1, dtype=np.int64)
             lines_before = np.empty(max_frames + 1, dtype=np.int64)
             comment_starts = np.empty(max_frames, dtype=np.int64)
@@ -689,7 +692,7 @@ class ChunkedText:
         buffer = self.buffer
         comments = [bytes(buffer[comment_starts[k]:comment_ends[k]]).rstrip(b"\r")
                     for k in range(good)]
-        stopped = good < found or not incomplete
+        stopped = good < found or not (incomplete or found == max_frames)
         self.position = int(frame_starts[good])
         self.line_number += int(lines_before[good])
         return positions[:good], comments, stopped

@@ -141,9 +141,9 @@ def _same(first, second) -> None:
 
 @SETTINGS
 @given(text=trajectories(), chunk_bytes=st.integers(1, 3000), threads=st.integers(1, 4),
-       start=st.sampled_from([0, 0, 1, 3]))
+       start=st.sampled_from([0, 0, 1, 3]), batch_frames=st.sampled_from([1, 2, 3, 4096]))
 def test_batches_equal_frame_by_frame(tmp_path, monkeypatch, text, chunk_bytes, threads,
-                                      start):
+                                      start, batch_frames):
     path = tmp_path / "t.xyz"
     path.write_bytes(text)
     with monkeypatch.context() as patch:
@@ -153,6 +153,7 @@ def test_batches_equal_frame_by_frame(tmp_path, monkeypatch, text, chunk_bytes, 
         patch.setattr(ChunkedText.__init__, "__defaults__", (chunk_bytes,))
         patch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
         patch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1)
+        patch.setattr(trajectory_text, "MAX_FRAMES_PER_BATCH", batch_frames)
         patch.setattr(trajectory_text, "parse_threads", lambda: threads)
         batched = _read(path, start)
     _same(batched, reference)
