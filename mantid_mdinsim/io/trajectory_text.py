@@ -165,6 +165,38 @@ def _scale(mantissa, exponent, powers):
     return high
 
 
+_ZEROS8 = np.uint64(0x3030303030303030)
+_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+_SIXES = np.uint64(0x0606060606060606)
+
+
+@numba.njit(cache=True, inline="always")
+def _load_eight(buf, i):
+    """``buf[i:i + 8]`` as a little-endian 64-bit word (the compiler makes it one load)."""
+    word = np.uint64(0)
+    for k in range(8):
+        word |= np.uint64(buf[i + k]) << np.uint64(8 * k)
+    return word
+
+
+@numba.njit(cache=True, inline="always")
+def _eight_digits(word):
+    """Every byte of ``word`` is an ASCII digit: 0x3_, and still 0x3_ after adding 6."""
+    return (word & _HIGH_NIBBLES) == _ZEROS8 and \
+        ((word + _SIXES) & _HIGH_NIBBLES) == _ZEROS8
+
+
+@numba.njit(cache=True, inline="always")
+def _eight_digit_value(word):
+    """The integer of 8 ASCII digits (first digit in the lowest byte): pairs, then fours,
+    then the eight combined, each in one product (no carry crosses a lane)."""
+    value = word - _ZEROS8
+    value = (value * np.uint64(10) + (value >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    value = (value * np.uint64(100) + (value >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    value = (value * np.uint64(10000) + (value >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return np.int64(value)
+
+
 @numba.njit(cache=True, inline="always")
 def _token_end(buf, i, size):
     """The offset of the first blank or newline from ``buf[i]`` on (``size`` if none)."""
@@ -227,6 +259,15 @@ def parse_atom_lines(buf, start, n_lines, roles, at_eof, out, hashes, powers):
                             fraction_digits += 1
                     elif c == 46 and not seen_point:  # .
                         seen_point = True
+                        # the first 8 digits of the fraction at once, where they are 8
+                        # digits (the mantissa and digit counts as the loop would make them)
+                        if j + 9 <= size:
+                            word = _load_eight(buf, j + 1)
+                            if _eight_digits(word):
+                                mantissa = mantissa * 100000000 + _eight_digit_value(word)
+                                n_digits += 8
+                                fraction_digits += 8
+                                j += 8
                     else:
                         break
                     j += 1

@@ -208,3 +208,22 @@ def test_thread_limit_of_a_piece(monkeypatch):
         assert trajectory_text.parse_threads() == 1
     with thread_limits(3):
         assert trajectory_text.parse_threads() == min(3, trajectory_text.MAX_PARSE_THREADS)
+
+
+FIXED = st.tuples(st.floats(-1e7, 1e7), st.integers(0, 16)).map(lambda v: f"{v[0]:.{v[1]}f}")
+
+
+@SETTINGS
+@given(texts=st.lists(st.one_of(FIXED, NUMBERS), min_size=1, max_size=40),
+       separator=st.sampled_from([" ", "\t", "  "]), end=st.sampled_from(["\n", "\r\n", " \n"]))
+def test_numbers_equal_python_float(texts, separator, end):
+    """The atom-line parser (with its 8-digits-at-once fraction) reads every number as
+    Python's float() does, bit for bit."""
+    line = (separator.join(texts) + end).encode()
+    out = np.empty((1, len(texts)))
+    status, _, _, _ = trajectory_text.parse_atom_lines(
+        np.frombuffer(line, dtype=np.uint8), 0, 1, np.arange(len(texts), dtype=np.int64),
+        True, out, np.empty(1, dtype=np.uint64), trajectory_text._POWERS_OF_TEN)
+    assert status == trajectory_text.STATUS_OK
+    expected = np.array([float(text.replace("d", "e")) for text in texts])
+    assert out[0].tobytes() == expected.tobytes()
