@@ -553,9 +553,10 @@ _pool_lock = threading.Lock()
 
 
 def parse_threads() -> int:
-    """Threads the frames of a batch may be parsed on: the piece's limit (:func:`execution.thread_limits`,
-    a Dask worker's ``--threads-per-worker``), else ``OMP_NUM_THREADS`` where set (Dask's
-    nanny sets it to 1 in every worker), else the cores this process may run on."""
+    """Threads the frames of a batch may be parsed on: the piece's limit
+    (:func:`execution.thread_limits`, a Dask worker's ``--threads-per-worker``), else
+    ``OMP_NUM_THREADS`` where set (Dask's nanny sets it to 1 in every worker), else the cores
+    this process may run on."""
     limit = READER_THREADS.get()
     if limit is None:
         limit = _process_threads()
@@ -711,8 +712,8 @@ class ChunkedText:
                                             atom_starts, lines_before)
             if found > 0:
                 break
-            if not incomplete or self.eof or not self.refill(minimum=len(self.buffer) - self.position
-                                           + self.chunk_bytes):
+            if not incomplete or self.eof or not self.refill(
+                    minimum=len(self.buffer) - self.position + self.chunk_bytes):
                 return None
         positions = np.empty((found, n_atoms, 3))
         threads = min(parse_threads(), found,
