@@ -3,6 +3,7 @@ otherwise read the file with, side by side on the same file.
 
     python benchmarks/bench_xyz_reader.py                      # 1000 atoms x 600 frames, 27 MB
     python benchmarks/bench_xyz_reader.py --file /tmp/b7/bench.xyz --repeats 7
+    PYTHONPATH=/tmp/before python benchmarks/bench_xyz_reader.py --no-others   # older code
 
 Measured, each the median of ``--repeats`` passes (wall and processor time, user + system of
 every thread of the process):
@@ -82,8 +83,13 @@ def median_of(repeats: int, work, cold: bool, path: Path) -> tuple[float, float]
 
 
 def ours(path: Path, threads: int):
-    from mantid_mdinsim.execution import READER_THREADS
+    import contextvars
+
     from mantid_mdinsim.io.trajectory import open_trajectory
+    try:
+        from mantid_mdinsim.execution import READER_THREADS
+    except ImportError:       # code before 3 December (PYTHONPATH=<old tree>): one thread
+        READER_THREADS = contextvars.ContextVar("unused")
 
     def work() -> None:
         token = READER_THREADS.set(threads)
@@ -94,6 +100,14 @@ def ours(path: Path, threads: int):
         finally:
             READER_THREADS.reset(token)
     return work
+
+
+def parse_threads() -> int:
+    try:
+        from mantid_mdinsim.io.trajectory_text import parse_threads as threads
+    except ImportError:
+        return 1
+    return threads()
 
 
 def others(path: Path, frames: int) -> dict:
@@ -171,11 +185,10 @@ def main() -> None:
             write_trajectory(partial, args.atoms, args.frames)
             partial.rename(path)
     megabytes = path.stat().st_size / 1e6
-    from mantid_mdinsim.io.trajectory_text import parse_threads
-
+    import mantid_mdinsim
     load = os.getloadavg()[0]
     print(f"{path}: {megabytes:.1f} MB; load {load:.2f} on {os.cpu_count()} cores; medians of "
-          f"{args.repeats}")
+          f"{args.repeats}; code {Path(mantid_mdinsim.__file__).parent}")
     ours(path, 1)()                      # numba's cache, the page cache
 
     rows: list[tuple[str, float, float, float]] = []
