@@ -581,6 +581,17 @@ def _thread_pool() -> _DaemonPool:
         return _pool
 
 
+def _forget_pool_in_child() -> None:
+    """A forked child has none of the parent's threads: it starts its own pool (a task put
+    on the inherited queue would wait for ever)."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 class ChunkedText:
     """A text file read in large chunks, with line access for headers and byte access for the
     numba parser. Only the current chunk (and the unread rest of the previous one) is in memory.

@@ -227,3 +227,30 @@ def test_numbers_equal_python_float(texts, separator, end):
     assert status == trajectory_text.STATUS_OK
     expected = np.array([float(text.replace("d", "e")) for text in texts])
     assert out[0].tobytes() == expected.tobytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_forked_child_parses_on_its_own_threads(tmp_path, monkeypatch):
+    """A child forked after the parent's parse threads started reads on threads of its own
+    (the parent's do not exist there; waiting on them would hang)."""
+    import multiprocessing
+
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 200, 40)
+    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
+    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: 2)
+    with open_trajectory(path) as reader:
+        first = np.array([positions.copy() for positions in reader.frames()])
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def child() -> None:
+        with open_trajectory(path) as reader:
+            queue.put(np.array([positions.copy() for positions in reader.frames()]).tobytes())
+
+    process = context.Process(target=child)
+    process.start()
+    data = queue.get(timeout=120)
+    process.join(timeout=60)
+    assert data == first.tobytes()
+    assert first.shape == written.shape
