@@ -78,7 +78,7 @@ def trajectories(draw) -> bytes:
         lines.append("")
     text = newline.join(lines) + newline
     kind = draw(st.sampled_from(["none", "cut", "number", "count", "count", "species",
-                                 "column", "cell", "garbage", "garbage"]))
+                                 "column", "cell", "no-lattice", "garbage", "garbage"]))
     body = text.split(newline)
     atom_lines = [i for i, line in enumerate(body) if line.strip()[:1] in ("S", "O", "H")]
     if kind == "cut":
@@ -104,6 +104,11 @@ def trajectories(draw) -> bytes:
         comments = [i for i, line in enumerate(body) if "Lattice" in line]
         index = draw(st.sampled_from(comments))
         body[index] = body[index].replace("11.0", "11.5")
+        text = newline.join(body)
+    elif kind == "no-lattice":       # a later comment line without its cell
+        comments = [i for i, line in enumerate(body) if "Lattice" in line]
+        index = draw(st.sampled_from(comments[1:] or comments))
+        body[index] = body[index].replace(lattice, draw(st.sampled_from(["", 'pbc="T T T"'])))
         text = newline.join(body)
     elif kind == "garbage":
         position = draw(st.integers(0, len(text)))
