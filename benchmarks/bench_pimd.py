@@ -230,7 +230,7 @@ def eos(args) -> None:
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
     structure = ase.io.read(STRUCTURE)
-    calculators = {"NEP": CPUNEP(str(MODEL)), "GFN1-xTB": recipe.reference_calculator()}
+    calculators = {"NEP": CPUNEP(str(args.model)), "GFN1-xTB": recipe.reference_calculator()}
     energies = {name: recipe.lattice_equation_of_state(structure, calculator, args.factors)
                 for name, calculator in calculators.items()}
     print("| cell factor | volume (A^3, 48 atoms) | "
@@ -264,6 +264,8 @@ def main(argv=None) -> int:
     three = sub.add_parser("eos")
     three.add_argument("--factors", type=float, nargs="+",
                        default=[0.98, 1.0, 1.02, 1.04, 1.07, 1.10, 1.13])
+    three.add_argument("--model", type=Path, default=MODEL,
+                       help="NEP to check (default: the shipped one)")
     args = parser.parse_args(argv)
     {"speed": speed, "beads": beads, "eos": eos}[args.what](args)
     return 0
