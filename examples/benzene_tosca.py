@@ -82,6 +82,8 @@ MAX_PEAKS = 20
 #: C6H6, "Vibrational levels", values of Shimanouchi, Tables of Molecular Vibrational
 #: Frequencies Consolidated Vol. I (NSRDS-NBS 39, 1972). Free-molecule values: in the crystal
 #: the bands split and the out-of-plane modes shift by a few meV.
+#: No solid-state (TOSCA, or crystal IR/Raman) band positions could be read here, so none
+#: replace them: examples/README.md, "Published solid-state bands", lists the searches.
 CCCBDB_FUNDAMENTALS_CM1 = {
     1: ("A1g", 3062.0), 2: ("A1g", 992.0), 3: ("A2g", 1326.0), 4: ("A2u", 673.0),
     5: ("B1u", 3068.0), 6: ("B1u", 1010.0), 7: ("B2g", 995.0), 8: ("B2g", 703.0),
