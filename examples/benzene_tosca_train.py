@@ -54,7 +54,8 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    and/or ``--rigid-lattice-cells`` the three models are then trained again on the data
    active learning gathered, with neppo's extra force term along the ring normals
    (``lambda_force_out_of_plane``; ``--refit-group-cells``, ``--refit-angular-cutoff``: what
-   it moved is in examples/README.md, "Out-of-plane C-H modes") and the rigid-lattice cells. ``--check-models NEP...`` prints a model's error on that group and nothing else.
+   it moved is in examples/README.md, "Out-of-plane C-H modes") and the rigid-lattice
+   cells. ``--check-models NEP...`` prints a model's error on that group and nothing else.
 4. **Checks and outputs** into ``examples/benzene_model/``: the model, the relaxed structure,
    ``metrics.json`` (data provenance with SHA-256 of the data files, settings, held-out
    RMSE, active-learning rounds, the model's Gamma-point frequencies against GFN1-xTB's on
