@@ -608,6 +608,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="Angstrom: angular cutoff of the refit with "
                              "--out-of-plane-force-weight (5 reaches the meta carbons and more "
                              "of the neighbouring H)")
+    parser.add_argument("--refit-radial-cutoff", type=float,
+                        default=MODEL_SETTINGS["radial_cutoff_angstrom"],
+                        help="Angstrom: radial cutoff of the refit (the cohesion between "
+                             "molecules: examples/README.md, 'Cohesion')")
     parser.add_argument("--refit-group-cells", action="store_true",
                         help="add the 40 cells along GFN1-xTB's 81-86 meV out-of-plane group, "
                              "unweighted, to the refit with --out-of-plane-force-weight")
@@ -713,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
             settings["lambda_force_out_of_plane"] = args.out_of_plane_force_weight
             model_settings = dict(MODEL_SETTINGS,
                                   angular_cutoff_angstrom=args.refit_angular_cutoff)
+        model_settings = dict(model_settings, radial_cutoff_angstrom=args.refit_radial_cutoff)
         if args.refit_group_cells:
             out_of_plane_files += out_of_plane_sets(work, reference, reference_frequencies,
                                                     reference_vectors,
