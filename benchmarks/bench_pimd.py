@@ -21,6 +21,10 @@ kinetic energy of the harmonic ring polymer with the model's Gamma-point frequen
 tests/md/test_pimd.py), its P -> infinity limit and the classical value, and the reference
 (GFN1-xTB) cell volume.
 
+``pressure CHECKPOINT``: the model's and GFN1-xTB's configurational pressure on the beads of
+an i-PI checkpoint (a PIMD NPT run's ``sim.checkpoint``): whether the reference method would
+hold the model's NPT cell.
+
 ``eos``: the energy of the shipped model and of GFN1-xTB (tblite) along the rigid-molecule
 path of the cell (molecules moved whole with their centres), and each one's minimum: what the
 NPT volume follows. Runs with ``nice -n 19`` and one thread are what the figures in
@@ -230,7 +234,7 @@ def eos(args) -> None:
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
     structure = ase.io.read(STRUCTURE)
-    calculators = {"NEP": CPUNEP(str(MODEL)), "GFN1-xTB": recipe.reference_calculator()}
+    calculators = {"NEP": CPUNEP(str(args.model)), "GFN1-xTB": recipe.reference_calculator()}
     energies = {name: recipe.lattice_equation_of_state(structure, calculator, args.factors)
                 for name, calculator in calculators.items()}
     print("| cell factor | volume (A^3, 48 atoms) | "
@@ -243,6 +247,56 @@ def eos(args) -> None:
     for name, values in energies.items():
         minimum = recipe.equation_of_state_minimum(args.factors, values)
         print(f"{name}: minimum at factor {minimum:.3f} (volume {100 * (minimum**3 - 1):+.1f} %)")
+
+
+def _ipi_array(text: str, tag: str, start: int) -> np.ndarray:
+    """The first ``<tag shape='(...)'> [ ... ] </tag>`` array of an i-PI checkpoint after
+    ``start``, as strings in that shape."""
+    import re
+
+    match = re.search(rf"<{tag} shape='\(([^)]*)\)'>(.*?)</{tag}>", text[start:], re.S)
+    shape = tuple(int(x) for x in match.group(1).split(",") if x.strip())
+    words = match.group(2).replace("[", " ").replace("]", " ").replace(",", " ").split()
+    return np.array(words, dtype=object).reshape(shape)
+
+
+def pressure(args) -> None:
+    """The configurational pressure of the model and of GFN1-xTB on the bead configurations of
+    an i-PI checkpoint (e.g. a PIMD NPT equilibration's ``sim.checkpoint``): whether the
+    reference method would hold the model's NPT cell (examples/README.md, "Cohesion")."""
+    import importlib.util
+
+    from ase import Atoms
+    from ase.units import GPa, Bohr
+
+    from mantid_mdinsim.atomistic import calorine_loading  # noqa: F401
+    from calorine.calculators import CPUNEP
+
+    spec = importlib.util.spec_from_file_location(
+        "benzene_tosca_train", ROOT / "examples" / "benzene_tosca_train.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    text = args.checkpoint.read_text()
+    beads_at = text.index("<beads")
+    positions = _ipi_array(text, "q", beads_at).astype(float) * Bohr
+    names = [name.strip() for name in _ipi_array(text, "names", beads_at)]
+    # i-PI stores the cell vectors as columns, in Bohr
+    cell = _ipi_array(text, "cell", text.index("<cell")).astype(float).T * Bohr
+    calculators = {"NEP": CPUNEP(str(args.model)), "GFN1-xTB": recipe.reference_calculator()}
+    rows = []
+    for bead in positions:
+        atoms = Atoms(names, positions=bead.reshape(-1, 3), cell=cell, pbc=True)
+        row = []
+        for calculator in calculators.values():
+            atoms.calc = calculator
+            row.append(-np.trace(atoms.get_stress(voigt=False)) / 3 / GPa)
+        rows.append(row)
+    rows = np.array(rows)
+    difference = rows[:, 1] - rows[:, 0]
+    print(f"cell volume {abs(np.linalg.det(cell)):.1f} Angstrom^3, {len(rows)} beads; "
+          f"configurational pressure (GPa): NEP {rows[:, 0].mean():.3f}, GFN1-xTB "
+          f"{rows[:, 1].mean():.3f}, GFN1-xTB - NEP {difference.mean():+.3f} +- "
+          f"{difference.std(ddof=1) / np.sqrt(len(rows)):.3f}")
 
 
 def main(argv=None) -> int:
@@ -264,8 +318,13 @@ def main(argv=None) -> int:
     three = sub.add_parser("eos")
     three.add_argument("--factors", type=float, nargs="+",
                        default=[0.98, 1.0, 1.02, 1.04, 1.07, 1.10, 1.13])
+    three.add_argument("--model", type=Path, default=MODEL,
+                       help="NEP to check (default: the shipped one)")
+    four = sub.add_parser("pressure")
+    four.add_argument("checkpoint", type=Path, help="an i-PI checkpoint (sim.checkpoint)")
+    four.add_argument("--model", type=Path, default=MODEL)
     args = parser.parse_args(argv)
-    {"speed": speed, "beads": beads, "eos": eos}[args.what](args)
+    {"speed": speed, "beads": beads, "eos": eos, "pressure": pressure}[args.what](args)
     return 0
 
 

@@ -32,7 +32,14 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    of 81-86 meV (umbrella and chair-like modes, nu4/nu8 of the molecule) at 1-3 times
    (weight 10); 12 more of the first kind held out. They halve the model's error on that
    group but double it on the in-plane modes, and with them (2500 steps) the model's MD
-   collapsed (examples/README.md, "Out-of-plane C-H modes").
+   collapsed (examples/README.md, "Out-of-plane C-H modes"). With ``--rigid-lattice-cells``
+   (the shipped model), 48 cells that move the molecules apart whole
+   (:func:`rigid_lattice_cells`: the cell length x 0.97-1.12, 16 on the isotropic path and 32
+   with a factor per axis and rigid rotations and translations of the molecules; 8 more held
+   out): the isotropic strains above stretch the molecules with the cell, so the model
+   trained without these had almost no cohesion between molecules (its minimum along the
+   rigid-molecule path at +21 % in volume, GFN1-xTB's at its relaxed cell) and PIMD NPT
+   expanded the crystal by a third.
 3. **NEP with active learning** (:func:`mantid_mdinsim.train.train_nep`, backend neppo on
    CPU, seeded, one thread per model, the three models of a round at once): a full model and
    an ensemble of two (bagging, the least active learning accepts); one round of MD with the
@@ -43,23 +50,25 @@ J. Mater. Chem. A 13, 25509 (2025), section 2.1), shrunk to fit two CPU cores:
    region appeared after about 1 ps of NVE). (The paper ran 13 rounds with an ensemble of
    five; one round and three models fit the hour of two loaded cores this recipe was sized
    for.)
-   With ``--out-of-plane-force-weight W`` (the shipped model: 10, with the group cells) the
-   three models are then trained again on the data active learning gathered, with neppo's
-   extra force term along the ring normals (``lambda_force_out_of_plane``;
-   ``--refit-group-cells``, ``--refit-angular-cutoff``): what it moved is in
-   examples/README.md, "Out-of-plane C-H modes". ``--check-models NEP...`` prints a model's error on that group and nothing else.
+   With ``--out-of-plane-force-weight W`` (the shipped model: 10, with the group cells)
+   and/or ``--rigid-lattice-cells`` the three models are then trained again on the data
+   active learning gathered, with neppo's extra force term along the ring normals
+   (``lambda_force_out_of_plane``; ``--refit-group-cells``, ``--refit-angular-cutoff``: what
+   it moved is in examples/README.md, "Out-of-plane C-H modes") and the rigid-lattice
+   cells. ``--check-models NEP...`` prints a model's error on that group and nothing else.
 4. **Checks and outputs** into ``examples/benzene_model/``: the model, the relaxed structure,
    ``metrics.json`` (data provenance with SHA-256 of the data files, settings, held-out
-   RMSE, active-learning rounds, and the model's Gamma-point frequencies against GFN1-xTB's on
+   RMSE, active-learning rounds, the model's Gamma-point frequencies against GFN1-xTB's on
    the same cell, the modes paired by eigenvector: the frequency error stated for the
-   example).
+   example; and both methods' energy along the rigid-molecule path with its minimum).
 
 Run from the repository root (about 40 minutes on two loaded cores; resumable)::
 
     .venv/bin/python examples/benzene_tosca_train.py --work-dir benzene_training \
-        --out-of-plane-force-weight 10 --refit-group-cells
+        --out-of-plane-force-weight 10 --refit-group-cells --rigid-lattice-cells
 
-(the shipped model; without the two options, the model before session 6).
+(the shipped model; without ``--rigid-lattice-cells`` the one before session 8, without all
+three options the one before session 6).
 
 Units: Angstrom, eV (data), meV/atom and meV/Angstrom (errors), meV (frequencies).
 """
@@ -153,15 +162,17 @@ def molecules(atoms) -> list[np.ndarray]:
     return [np.flatnonzero(owner == k) for k in range(len(centres))]
 
 
-def rigid_lattice_scaled(reference, factor: float):
-    """A copy of ``reference`` with its cell scaled by ``factor`` and each molecule moved
-    whole with its centre: the intermolecular equation of state, molecules unchanged. (The
-    isotropic strains of the training set, ``ISOTROPIC_STRAINS``, scale every atom and so
-    stretch the molecules too: their energy is mostly the C-C and C-H bonds'; the model's
-    cohesion between molecules is checked along this path, tests/predict/
-    test_benzene_example.py and ``benchmarks/bench_pimd.py eos``.)"""
+def rigid_lattice_scaled(reference, factor):
+    """A copy of ``reference`` with its cell scaled by ``factor`` (one number, or one per
+    cell vector) and each molecule moved whole with its centre: the intermolecular equation
+    of state, molecules unchanged. (The isotropic strains of the training set,
+    ``ISOTROPIC_STRAINS``, scale every atom and so stretch the molecules too: their energy is
+    mostly the C-C and C-H bonds'; the model's cohesion between molecules is checked along
+    this path, tests/predict/test_benzene_example.py and ``benchmarks/bench_pimd.py eos``, and
+    learnt from the cells of :func:`rigid_lattice_cells`.)"""
     atoms = reference.copy()
     cell = atoms.cell.array
+    scaled_cell = cell * np.broadcast_to(np.asarray(factor, dtype=float), (3,))[:, None]
     fractional = atoms.get_scaled_positions()
     positions = np.empty_like(fractional)
     # Each atom by its offset from its molecule's centre (an inversion centre, at most 2.5
@@ -169,11 +180,43 @@ def rigid_lattice_scaled(reference, factor: float):
     for centre, indices in zip(np.array(MOLECULE_CENTRES_FRACTIONAL, float), molecules(atoms)):
         offsets = fractional[indices] - centre
         offsets -= np.round(offsets)
-        positions[indices] = factor * (centre @ cell) + offsets @ cell
-    atoms.set_cell(cell * factor, scale_atoms=False)
+        positions[indices] = centre @ scaled_cell + offsets @ cell
+    atoms.set_cell(scaled_cell, scale_atoms=False)
     atoms.set_positions(positions)
     atoms.wrap()
     return atoms
+
+
+#: Cell length factors of the rigid-lattice cells (``--rigid-lattice-cells``): from 3 %
+#: compressed to 12 % expanded (-9 % to +40 % in volume), the range that PIMD NPT explored
+#: with the model trained without them (examples/README.md, "Benzene at TOSCA").
+RIGID_LATTICE_FACTORS = (0.97, 1.12)
+#: (cells on the path itself, cells with a random factor per axis and rigid rotations and
+#: translations of the molecules, seed): training and held out.
+RIGID_LATTICE_TRAINING = (16, 32, 2030)
+RIGID_LATTICE_TEST = (0, 8, 10)
+
+
+def rigid_lattice_cells(reference, on_path: int, perturbed_count: int, seed: int,
+                        weight: float = 1.0) -> list:
+    """Cells that move the molecules apart whole (module docstring, step 2): ``on_path``
+    cells of :func:`rigid_lattice_scaled` evenly over :data:`RIGID_LATTICE_FACTORS`, and
+    ``perturbed_count`` cells with a random factor in that range, up to 1 % more per cell
+    vector (not a 1-D path only), and the rigid molecular rotations, translations and small
+    atomic displacements (0.01-0.03 Angstrom) of :func:`perturbed`, without its strain
+    (which would stretch the molecules). ``weight``: the cells' loss weight (none written
+    when 1)."""
+    rng = np.random.default_rng(seed)
+    cells = [rigid_lattice_scaled(reference, factor)
+             for factor in np.linspace(*RIGID_LATTICE_FACTORS, on_path)]
+    for _ in range(perturbed_count):
+        factors = rng.uniform(*RIGID_LATTICE_FACTORS) * (1 + rng.uniform(-0.01, 0.01, 3))
+        cells.append(perturbed(rigid_lattice_scaled(reference, factors), rng,
+                               rng.uniform(0.01, 0.03), strain_amplitude=0.0))
+    if weight != 1.0:
+        for atoms in cells:
+            atoms.info["weight"] = weight
+    return cells
 
 
 def lattice_equation_of_state(reference, calculator, factors) -> np.ndarray:
@@ -184,6 +227,10 @@ def lattice_equation_of_state(reference, calculator, factors) -> np.ndarray:
         atoms.calc = calculator
         energies.append(atoms.get_potential_energy())
     return np.array(energies)
+
+
+#: Cell length factors of the equation of state in metrics.json and examples/README.md.
+EOS_FACTORS = (0.98, 1.0, 1.02, 1.04, 1.07, 1.10, 1.13)
 
 
 def equation_of_state_minimum(factors, energies) -> float:
@@ -197,15 +244,17 @@ def equation_of_state_minimum(factors, energies) -> float:
     return float(-b / (2 * a))
 
 
-def perturbed(reference, rng, displacement_angstrom: float):
-    """A copy of ``reference`` with a random strain, rigid molecular rotations and
-    translations and random atomic displacements (module docstring, step 2)."""
+def perturbed(reference, rng, displacement_angstrom: float, strain_amplitude: float = 0.025):
+    """A copy of ``reference`` with a random strain (each component up to
+    ``strain_amplitude``; none when 0), rigid molecular rotations and translations and
+    random atomic displacements (module docstring, step 2)."""
     from scipy.spatial.transform import Rotation
 
     atoms = reference.copy()
-    strain = rng.uniform(-0.025, 0.025, size=(3, 3))
-    strain = 0.5 * (strain + strain.T)
-    atoms.set_cell(atoms.cell.array @ (np.eye(3) + strain), scale_atoms=True)
+    if strain_amplitude:
+        strain = rng.uniform(-strain_amplitude, strain_amplitude, size=(3, 3))
+        strain = 0.5 * (strain + strain.T)
+        atoms.set_cell(atoms.cell.array @ (np.eye(3) + strain), scale_atoms=True)
     positions = atoms.positions.copy()
     for members in molecules(reference):
         # unwrap the molecule around its first atom before rotating it
@@ -559,9 +608,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="Angstrom: angular cutoff of the refit with "
                              "--out-of-plane-force-weight (5 reaches the meta carbons and more "
                              "of the neighbouring H)")
+    parser.add_argument("--refit-radial-cutoff", type=float,
+                        default=MODEL_SETTINGS["radial_cutoff_angstrom"],
+                        help="Angstrom: radial cutoff of the refit (the cohesion between "
+                             "molecules: examples/README.md, 'Cohesion')")
     parser.add_argument("--refit-group-cells", action="store_true",
                         help="add the 40 cells along GFN1-xTB's 81-86 meV out-of-plane group, "
                              "unweighted, to the refit with --out-of-plane-force-weight")
+    parser.add_argument("--rigid-lattice-cells", action="store_true",
+                        help="add the cells that move the molecules apart whole "
+                             "(rigid_lattice_cells: 48, cell length x 0.97-1.12, 8 more held "
+                             "out) to the final training: the model's cohesion between "
+                             "molecules (examples/README.md, 'Benzene at TOSCA')")
+    parser.add_argument("--rigid-lattice-weight", type=float, default=1.0,
+                        help="loss weight of the rigid-lattice training cells")
     parser.add_argument("--check-models", type=Path, nargs="+", metavar="NEP",
                         help="only print each model's error on GFN1-xTB's out-of-plane C-H "
                              "group (harmonic, Gamma modes of the cell; about 30 s each)")
@@ -644,24 +704,39 @@ def main(argv: list[str] | None = None) -> int:
                                 **settings, **active), progress)
     rounds = result.active_learning
     model_settings = MODEL_SETTINGS
-    if args.out_of_plane_force_weight:
+    rigid_files = []
+    if args.out_of_plane_force_weight or args.rigid_lattice_cells:
         # The final models again, on the data active learning gathered (its rounds keep the
-        # plain loss, so that the frames they pick do not depend on the term), with the
-        # force term along the ring normals (examples/README.md, "Out-of-plane C-H modes").
-        settings["lambda_force_out_of_plane"] = args.out_of_plane_force_weight
+        # plain loss and data, so that the frames they pick do not depend on the additions):
+        # with the force term along the ring normals (examples/README.md, "Out-of-plane C-H
+        # modes") and/or the rigid-lattice cells.
         gathered = [str(path) for path in
                     sorted((work / "model").glob("generation_*/labelled.xyz"))]
+        refit_tests = list(test_files)
+        if args.out_of_plane_force_weight:
+            settings["lambda_force_out_of_plane"] = args.out_of_plane_force_weight
+            model_settings = dict(MODEL_SETTINGS,
+                                  angular_cutoff_angstrom=args.refit_angular_cutoff)
+        model_settings = dict(model_settings, radial_cutoff_angstrom=args.refit_radial_cutoff)
         if args.refit_group_cells:
             out_of_plane_files += out_of_plane_sets(work, reference, reference_frequencies,
                                                     reference_vectors,
                                                     (OUT_OF_PLANE_GROUP_UNWEIGHTED,))
             gathered += [str(out_of_plane_files[-1][0])]
-        model_settings = dict(MODEL_SETTINGS,
-                              angular_cutoff_angstrom=args.refit_angular_cutoff)
-        with terminal_progress("benzene NEP, out-of-plane force term") as progress:
+        if args.rigid_lattice_cells:
+            rigid_files = [
+                (labelled_set(work / name, rigid_lattice_cells(reference, *counts, weight),
+                              f"rigid-lattice cells ({name})"), sum(counts[:2]))
+                for name, counts, weight in (
+                    ("reference_rigid_lattice.xyz", RIGID_LATTICE_TRAINING,
+                     args.rigid_lattice_weight),
+                    ("reference_rigid_lattice_test.xyz", RIGID_LATTICE_TEST, 1.0))]
+            gathered += [str(rigid_files[0][0])]
+            refit_tests += [str(rigid_files[1][0])]
+        with terminal_progress("benzene NEP, final refit") as progress:
             result = train_nep(dict(training_set=training_files + gathered,
-                                    test_set=test_files,
-                                    output_directory=str(work / "model_out_of_plane"),
+                                    test_set=refit_tests,
+                                    output_directory=str(work / "model_refit"),
                                     **model_settings, **settings), progress)
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -697,6 +772,19 @@ def main(argv: list[str] | None = None) -> int:
         "max_abs_25_to_200_mev_mev": round(float(np.max(np.abs(
             difference[(~lattice) & (reference_frequencies < 200)]))), 2),
     }
+    # The cohesion between molecules: energy along the rigid-molecule path, meV per molecule
+    # against the reference cell (tests/predict/test_benzene_example.py checks the minimum).
+    eos_energies = {name: lattice_equation_of_state(reference, calculator, EOS_FACTORS)
+                    for name, calculator in (("model", CPUNEP(str(model_path))),
+                                             ("gfn1xtb", reference_calculator()))}
+    molecules_per_cell = len(molecules(reference))
+    equation_of_state = {"cell_length_factors": list(EOS_FACTORS)} | {
+        f"{name}_mev_per_molecule": [round(float(x), 1) for x in
+                                     1000.0 * (energies - energies[EOS_FACTORS.index(1.0)])
+                                     / molecules_per_cell]
+        for name, energies in eos_energies.items()} | {
+        f"{name}_minimum_factor": round(equation_of_state_minimum(EOS_FACTORS, energies), 4)
+        for name, energies in eos_energies.items()}
     reference_errors = reference_method_errors(gfn1xtb_molecule_mev(work))
     stated = {name: round(abs(band["difference_mev"])
                           + 2.0 * frequency_errors["rmse_25_to_200_mev_mev"], 1)
@@ -729,6 +817,10 @@ def main(argv: list[str] | None = None) -> int:
             "test": {"structures": len(test), "sha256": sha256(test_path)},
             "normal_mode_test": {"structures": len(mode_test),
                                  "sha256": sha256(mode_test_path)},
+            "rigid_lattice_training": [{"file": path.name, "structures": count,
+                                        "sha256": sha256(path)} for path, count in rigid_files[:1]],
+            "rigid_lattice_test": [{"file": path.name, "structures": count,
+                                    "sha256": sha256(path)} for path, count in rigid_files[1:]],
             "out_of_plane_test": [{"file": path.name, "structures": count,
                                    "sha256": sha256(path)}
                                   for path, count in out_of_plane_test_files],
@@ -746,6 +838,7 @@ def main(argv: list[str] | None = None) -> int:
         # paired by eigenvector (matched_frequency_errors)
         "frequency_error_vs_gfn1xtb": frequency_errors,
         "gfn1xtb_vs_measured_free_molecule": reference_errors,
+        "lattice_equation_of_state": equation_of_state,
         # The error stated for the example's peak at each measured band: the reference
         # method's distance from that band (free molecule) plus twice the model's RMS
         # distance from the reference method (Gamma modes, 25-200 meV); and the largest.
@@ -753,7 +846,8 @@ def main(argv: list[str] | None = None) -> int:
         "stated_error_mev": max(stated.values()),
     }
     (args.output_dir / METRICS_NAME).write_text(json.dumps(metrics, indent=1) + "\n")
-    shown = ("rmse", "frequency_error_vs_gfn1xtb", "gfn1xtb_vs_measured_free_molecule",
+    shown = ("rmse", "frequency_error_vs_gfn1xtb", "lattice_equation_of_state",
+             "gfn1xtb_vs_measured_free_molecule",
              "stated_error_mev_by_band", "active_learning_rounds")
     print(json.dumps({key: metrics[key] for key in shown}, indent=1))
     return 0
