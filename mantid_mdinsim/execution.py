@@ -272,6 +272,13 @@ class _Transported(Exception):
         return error
 
 
+#: Threads a trajectory reader may parse one frame on (None: every core of the process). Set by
+#: :func:`thread_limits` for the piece running in this thread (a context variable, so pieces
+#: running side by side in one worker each keep their own limit).
+READER_THREADS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "mdinsim_reader_threads", default=None)
+
+
 @contextlib.contextmanager
 def thread_limits(threads: int) -> Iterator[None]:
     """The numeric thread pools of this process limited to ``threads`` inside the block: BLAS
@@ -280,6 +287,7 @@ def thread_limits(threads: int) -> Iterator[None]:
     On a worker a piece uses the threads it was given (``--threads-per-worker``), no more (a
     node's 64 cores for each of 64 single-threaded pieces) and no fewer (Dask's nanny sets
     OMP_NUM_THREADS=1 in every worker it starts: ``distributed.nanny.pre-spawn-environ``).
+    The text readers' frame parsing (:data:`READER_THREADS`) too.
     numba is left alone: no kernel here has a parallel region, and asking numba for its thread
     count starts its thread pool (local workers get NUMBA_NUM_THREADS, see
     :data:`THREAD_VARIABLES`). The in-process path does not use this: a step uses every core.
@@ -288,6 +296,7 @@ def thread_limits(threads: int) -> Iterator[None]:
 
     torch = sys.modules.get("torch")
     previous_torch = torch.get_num_threads() if torch is not None else None
+    reader_token = READER_THREADS.set(threads)
     with threadpool_limits(limits=threads):
         try:
             if torch is not None:
@@ -296,6 +305,7 @@ def thread_limits(threads: int) -> Iterator[None]:
         finally:
             if previous_torch is not None:
                 torch.set_num_threads(previous_torch)
+            READER_THREADS.reset(reader_token)
 
 
 def _run_on_worker(function, args, kwargs, key: str, topic: str, stop_name: str,

@@ -115,7 +115,10 @@ class TrajectoryReader(abc.ABC):
                 "use a constant-volume (NVE or NVT) production trajectory")
 
     def check_positions(self, positions: np.ndarray, frame: int) -> None:
-        if not np.all(np.isfinite(positions)):
+        # A finite sum has no NaN or inf in it (one pass, no temporary: 3x faster than
+        # isfinite(...).all()); a sum that overflows is looked at element by element.
+        if not np.isfinite(np.add.reduce(positions, axis=None)) \
+                and not np.all(np.isfinite(positions)):
             atom = int(np.argwhere(~np.isfinite(positions))[0][0])
             raise self.frame_error(
                 frame, f"atom {atom} has a position that is not a finite number (NaN or inf)",
@@ -155,7 +158,10 @@ def _validated_frames(parse):
         for positions in _clean_errors(self, parse(self, start), lambda: index):
             self.check_positions(positions, index)  # for every format: parsers leave it here
             time = self.frame_time
-            if previous is not None and np.array_equal(positions, previous):
+            # the first coordinate tells almost every frame apart from the one before
+            if previous is not None and (positions.size == 0
+                                         or positions.flat[0] == previous.flat[0]) \
+                    and np.array_equal(positions, previous):
                 raise self.frame_error(index, f"the positions are those of frame {index - 1} "
                                        "again: a repeated frame (a restarted run appended "
                                        "twice?)", "remove the repeated frames")

@@ -21,7 +21,8 @@ from ..errors import InputFileError
 from .trajectory import check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
-                              ChunkedText, TextTrajectoryReader, species_hashes)
+                              MIN_FRAMES_PER_BATCH, ChunkedText, TextTrajectoryReader,
+                              species_hashes)
 
 _LATTICE = re.compile(rb'Lattice\s*=\s*"([^"]*)"', re.IGNORECASE)
 _PROPERTIES = re.compile(rb"Properties\s*=\s*(\S+)", re.IGNORECASE)
@@ -195,56 +196,83 @@ class ExtxyzReader(TextTrajectoryReader):
     # -- frames ------------------------------------------------------------------------------
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         text = ChunkedText(self.path)
-        lines_per_frame = self.n_atoms + 2
+        # a batch holds several frames even where they are large (threads share its frames)
+        text.chunk_bytes = max(text.chunk_bytes, MIN_FRAMES_PER_BATCH * self._first_frame_bytes)
         hashes = np.empty(self.n_atoms, dtype=np.uint64)
+        expected_hashes = np.ascontiguousarray(self._hashes, dtype=np.uint64)
         frame = 0
         try:
-            while True:
-                if frame < start:
-                    # Skipping still checks the frame structure through the atom counts.
-                    header = self._read_header(text, frame)
-                    if header is None:
-                        return
-                    if header[0] != self.n_atoms:
-                        raise self._count_error(frame, header[0])
-                    if not text.skip(self.n_atoms):
-                        raise self.frame_error(frame, "the file ends inside this frame",
-                                               "the file is truncated; remove the last frame")
-                    frame += 1
-                    continue
+            while frame < start:
+                # Skipping still checks the frame structure through the atom counts.
                 header = self._read_header(text, frame)
                 if header is None:
                     return
-                n_atoms, comment = header
-                if n_atoms != self.n_atoms:
-                    raise self._count_error(frame, n_atoms)
-                self.frame_time = _frame_time(comment)
-                lattice = _LATTICE.search(comment)
-                if lattice is None or lattice.group(1) != self._lattice_text:
-                    _, cell, properties = self._cell_and_properties(comment, frame)
-                    self.check_cell(cell, frame)
-                else:
-                    properties_match = _PROPERTIES.search(comment)
-                    properties = (properties_match.group(1).decode(errors="replace").strip('"')
-                                  if properties_match else _DEFAULT_PROPERTIES)
-                if properties != self._properties_text:
-                    raise self.frame_error(frame, f"the columns change (Properties={properties}"
-                                           f", frame 0 has {self._properties_text})")
-                positions = np.empty((self.n_atoms, 3))
-                first_line = frame * lines_per_frame + 3
-                status, line, column = text.parse_lines(self.n_atoms, self._roles, positions,
-                                                        hashes)
-                if status != STATUS_OK:
-                    raise self._parse_error(frame, status, line, column, first_line)
-                if not np.array_equal(hashes, self._hashes):
-                    atom = int(np.argmax(hashes != self._hashes))
-                    raise self.frame_error(frame, f"atom {atom} has another species than in "
-                                           "frame 0", "atoms must keep their order and species",
-                                           line=first_line + atom)
+                if header[0] != self.n_atoms:
+                    raise self._count_error(frame, header[0])
+                if not text.skip(self.n_atoms):
+                    raise self.frame_error(frame, "the file ends inside this frame",
+                                           "the file is truncated; remove the last frame")
+                frame += 1
+            while True:
+                # The plain whole frames in the buffer, parsed in one batch (no Python per
+                # frame but the comment line); the first frame that is not one of them
+                # (garbled, truncated, another atom count, blank lines cut by the buffer...)
+                # is read frame by frame below, which gives its exact error.
+                batch = text.parse_frames(self.n_atoms, self._roles, expected_hashes)
+                if batch is not None:
+                    positions, comments, stopped = batch
+                    for index, comment in enumerate(comments):
+                        self._check_comment(comment, frame)
+                        yield positions[index]
+                        frame += 1
+                    if not stopped:
+                        continue
+                positions = self._read_frame(text, frame, hashes)
+                if positions is None:
+                    return
                 yield positions
                 frame += 1
         finally:
             text.close()
+
+    def _read_frame(self, text: ChunkedText, frame: int,
+                    hashes: np.ndarray) -> np.ndarray | None:
+        """The next frame read line by line (None at the end of the file); every check with
+        its message."""
+        header = self._read_header(text, frame)
+        if header is None:
+            return None
+        n_atoms, comment = header
+        if n_atoms != self.n_atoms:
+            raise self._count_error(frame, n_atoms)
+        self._check_comment(comment, frame)
+        positions = np.empty((self.n_atoms, 3))
+        first_line = frame * (self.n_atoms + 2) + 3
+        status, line, column = text.parse_lines(self.n_atoms, self._roles, positions, hashes)
+        if status != STATUS_OK:
+            raise self._parse_error(frame, status, line, column, first_line)
+        if not np.array_equal(hashes, self._hashes):
+            atom = int(np.argmax(hashes != self._hashes))
+            raise self.frame_error(frame, f"atom {atom} has another species than in "
+                                   "frame 0", "atoms must keep their order and species",
+                                   line=first_line + atom)
+        return positions
+
+    def _check_comment(self, comment: bytes, frame: int) -> None:
+        """A frame's comment line: the same cell and columns as frame 0; its ``Time=`` kept
+        in ``frame_time``."""
+        self.frame_time = _frame_time(comment)
+        lattice = _LATTICE.search(comment)
+        if lattice is None or lattice.group(1) != self._lattice_text:
+            _, cell, properties = self._cell_and_properties(comment, frame)
+            self.check_cell(cell, frame)
+        else:
+            properties_match = _PROPERTIES.search(comment)
+            properties = (properties_match.group(1).decode(errors="replace").strip('"')
+                          if properties_match else _DEFAULT_PROPERTIES)
+        if properties != self._properties_text:
+            raise self.frame_error(frame, f"the columns change (Properties={properties}"
+                                   f", frame 0 has {self._properties_text})")
 
     def _count_error(self, frame: int, n_atoms: int):
         return self.frame_error(frame, f"has {n_atoms} atoms, frame 0 has {self.n_atoms}",

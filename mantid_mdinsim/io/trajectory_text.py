@@ -13,13 +13,17 @@ the first frame, in Python).
 
 from __future__ import annotations
 
+import functools
 import os
+import queue
+import threading
 from pathlib import Path
 
 import numba
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
+from ..execution import READER_THREADS
 from .trajectory import TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.
@@ -161,6 +165,38 @@ def _scale(mantissa, exponent, powers):
     return high
 
 
+_ZEROS8 = np.uint64(0x3030303030303030)
+_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+_SIXES = np.uint64(0x0606060606060606)
+
+
+@numba.njit(cache=True, inline="always")
+def _load_eight(buf, i):
+    """``buf[i:i + 8]`` as a little-endian 64-bit word (the compiler makes it one load)."""
+    word = np.uint64(0)
+    for k in range(8):
+        word |= np.uint64(buf[i + k]) << np.uint64(8 * k)
+    return word
+
+
+@numba.njit(cache=True, inline="always")
+def _eight_digits(word):
+    """Every byte of ``word`` is an ASCII digit: 0x3_, and still 0x3_ after adding 6."""
+    return (word & _HIGH_NIBBLES) == _ZEROS8 and \
+        ((word + _SIXES) & _HIGH_NIBBLES) == _ZEROS8
+
+
+@numba.njit(cache=True, inline="always")
+def _eight_digit_value(word):
+    """The integer of 8 ASCII digits (first digit in the lowest byte): pairs, then fours,
+    then the eight combined, each in one product (no carry crosses a lane)."""
+    value = word - _ZEROS8
+    value = (value * np.uint64(10) + (value >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    value = (value * np.uint64(100) + (value >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    value = (value * np.uint64(10000) + (value >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return np.int64(value)
+
+
 @numba.njit(cache=True, inline="always")
 def _token_end(buf, i, size):
     """The offset of the first blank or newline from ``buf[i]`` on (``size`` if none)."""
@@ -169,7 +205,7 @@ def _token_end(buf, i, size):
     return i
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def parse_atom_lines(buf, start, n_lines, roles, at_eof, out, hashes, powers):
     """Parse ``n_lines`` whitespace-separated lines of ``len(roles)`` columns from ``buf[start:]``.
 
@@ -223,6 +259,15 @@ def parse_atom_lines(buf, start, n_lines, roles, at_eof, out, hashes, powers):
                             fraction_digits += 1
                     elif c == 46 and not seen_point:  # .
                         seen_point = True
+                        # the first 8 digits of the fraction at once, where they are 8
+                        # digits (the mantissa and digit counts as the loop would make them)
+                        if j + 9 <= size:
+                            word = _load_eight(buf, j + 1)
+                            if _eight_digits(word):
+                                mantissa = mantissa * 100000000 + _eight_digit_value(word)
+                                n_digits += 8
+                                fraction_digits += 8
+                                j += 8
                     else:
                         break
                     j += 1
@@ -272,6 +317,168 @@ def skip_lines(buf, start, n_lines):
     return i
 
 
+@numba.njit(cache=True, nogil=True)
+def _count_line_value(buf, i, size):
+    """The integer of a count line from ``buf[i]`` on (blanks, digits, blanks, a newline):
+    ``(value, offset after its newline)``; ``(-1, -1)`` where the line is anything else,
+    ``(-2, -2)`` where the buffer ends first."""
+    while i < size and _is_space(buf[i]):
+        i += 1
+    value = 0
+    digits = 0
+    while i < size and 48 <= buf[i] <= 57:
+        value = value * 10 + (buf[i] - 48)
+        digits += 1
+        i += 1
+        if digits > 15:
+            return -1, -1
+    while i < size and _is_space(buf[i]):
+        i += 1
+    if i >= size:
+        return -2, -2
+    if digits == 0 or buf[i] != 10:
+        return -1, -1
+    return value, i + 1
+
+
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+_HIGH = np.uint64(0x8080808080808080)
+_ONES = np.uint64(0x0101010101010101)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _newlines_in_words(words, first, last):
+    """Newline bytes in ``words[first:last]`` (the buffer as 64-bit words): a byte equal to 10
+    is a zero byte of ``word ^ 0x0a0a...``, flagged exactly by the high bit of
+    ``~(((x & 0x7f7f...) + 0x7f7f...) | x)``, and the flags are summed by one product. A loop
+    without exits: vector instructions, ~4 GB/s where a byte loop that stops at the count-th
+    newline runs at 0.6."""
+    count = np.uint64(0)
+    for k in range(first, last):
+        x = words[k] ^ _NEWLINES
+        flags = ~(((x & _LOW7) + _LOW7) | x) & _HIGH
+        count += ((flags >> np.uint64(7)) * _ONES) >> np.uint64(56)
+    return np.int64(count)
+
+
+@numba.njit(cache=True, nogil=True)
+def _skip_newlines(buf, words, i, size, count):
+    """``(offset after the count-th newline from buf[i], 0)``, or ``(size, newlines
+    missing)`` where the buffer ends first. ``words``: ``buf`` as 64-bit words (its first
+    ``len(buf) // 8 * 8`` bytes)."""
+    block = 64  # words
+    while True:
+        while i < size and (i & 7) != 0:
+            if buf[i] == 10:
+                count -= 1
+                if count == 0:
+                    return i + 1, 0
+            i += 1
+        word = i >> 3
+        while word + block <= words.shape[0]:
+            newlines = _newlines_in_words(words, word, word + block)
+            if newlines >= count:
+                break
+            count -= newlines
+            word += block
+        i = word << 3
+        end = min(size, i + 8 * block)
+        while i < end:
+            if buf[i] == 10:
+                count -= 1
+                if count == 0:
+                    return i + 1, 0
+            i += 1
+        if i >= size:
+            return size, count
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_frames(buf, words, start, n_atoms, max_frames, frame_starts, comment_starts, comment_ends,
+                atom_starts, lines_before):
+    """Where the whole extended-XYZ frames in ``buf[start:]`` lie, up to ``max_frames``.
+
+    A frame here is: blank lines, a count line that is exactly ``n_atoms`` (blanks and digits),
+    a comment line, then ``n_atoms`` lines, every one ending in a newline inside the buffer.
+    The scan stops before the first frame that is anything else or is not wholly in the buffer:
+    the caller reads that one with the frame-by-frame path, which gives its exact error.
+
+    Fills, for frame ``k``: ``frame_starts[k]`` (before its blank lines; ``frame_starts[n]`` is
+    the end of the last frame found), the comment line's bytes ``comment_starts[k]`` to
+    ``comment_ends[k]`` (without its newline), ``atom_starts[k]`` and ``lines_before[k]`` (lines
+    from ``start`` to ``frame_starts[k]``). Returns ``(n, incomplete)``: the number of frames
+    found, and whether the scan stopped because the buffer ended (else: at a frame that is
+    not plain, or after ``max_frames``).
+    """
+    size = buf.shape[0]
+    i = start
+    lines = 0
+    frame_starts[0] = start
+    lines_before[0] = 0
+    found = 0
+    while found < max_frames:
+        # blank lines before the count line, as the frame-by-frame path skips them
+        j = i
+        blank_lines = 0
+        while True:
+            k = j
+            while k < size and _is_space(buf[k]):
+                k += 1
+            if k < size and buf[k] == 10:
+                j = k + 1
+                blank_lines += 1
+                continue
+            break
+        if j >= size:
+            return found, True
+        value, after = _count_line_value(buf, j, size)
+        if value == -2:
+            return found, True
+        if value != n_atoms:
+            return found, False
+        comment_start = after
+        k = after
+        while k < size and buf[k] != 10:
+            k += 1
+        if k >= size:
+            return found, True
+        comment_end = k
+        atoms = k + 1
+        k = atoms
+        k, remaining = _skip_newlines(buf, words, atoms, size, n_atoms)
+        if remaining > 0:
+            return found, True
+        comment_starts[found] = comment_start
+        comment_ends[found] = comment_end
+        atom_starts[found] = atoms
+        lines += blank_lines + 2 + n_atoms
+        i = k
+        found += 1
+        frame_starts[found] = i
+        lines_before[found] = lines
+    return found, False
+
+
+@numba.njit(cache=True, nogil=True)
+def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
+                 expected_hashes, powers):
+    """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`
+    into ``out[k]`` with :func:`parse_atom_lines` (the same numbers, bit for bit); return the
+    first frame that does not parse cleanly or whose species differ from ``expected_hashes``
+    (``last`` when none): the caller reads it again frame by frame, for its exact error."""
+    n_atoms = out.shape[1]
+    for k in range(first, last):
+        status, offset, line, column = parse_atom_lines(buf, atom_starts[k], n_atoms, roles,
+                                                        False, out[k], hashes, powers)
+        if status != STATUS_OK or offset != frame_starts[k + 1]:
+            return k
+        for atom in range(n_atoms):
+            if hashes[atom] != expected_hashes[atom]:
+                return k
+    return last
+
+
 def species_hashes(tokens: list[str]) -> np.ndarray:
     """The hashes :func:`parse_atom_lines` computes, for species read as text (frame 0)."""
     result = np.empty(len(tokens), dtype=np.uint64)
@@ -287,11 +494,102 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
     return result
 
 
-#: Bytes read at a time. A refill holds the old chunk, the new one and their join at once, so
-#: the reader's memory is about four chunks: 16 MB chunks made peak memory grow by 24 MB from
+#: Bytes read at a time. A refill holds the old buffer and the new one at once (a read and a
+#: join before 3 December: then about four chunks): 16 MB chunks made peak memory grow by 24 MB from
 #: a 27 MB to a 107 MB file (the second chunk is the first full-sized join); 2 MB chunks keep
 #: it small and the same for every file (a frame larger than a chunk is read whole).
 CHUNK_BYTES = 1 << 21
+
+
+#: The frames of a batch (:meth:`ChunkedText.parse_frames`) are shared between threads (the
+#: kernel releases the GIL) when each thread gets at least this many bytes of text: below it
+#: the hand-over to a thread costs more than it saves (one thread parses ~250 MB/s, a hand-over
+#: ~0.1 ms). Parts of one frame's lines on threads (tried: 1000-atom frames, 2 threads, 0.18 to
+#: 0.25 s against 0.16 s for 600 frames) do not pay: the unit shared is the frame.
+MIN_BYTES_PER_THREAD = 1 << 18
+#: At most this many frames a batch (the scan's offsets of tiny frames stay small).
+MAX_FRAMES_PER_BATCH = 4096
+#: At most this many threads (reading is then limited by the disk).
+MAX_PARSE_THREADS = 4
+#: A batch holds at least this many frames where they are larger than a chunk (13,824-atom
+#: frames are ~0.6 MB): the threads then get near-equal shares of whole frames.
+MIN_FRAMES_PER_BATCH = 8
+
+
+class _DaemonPool:
+    """Daemon threads running ``run(part)`` calls: a ThreadPoolExecutor's threads are not
+    daemons, and one alive at exit keeps :func:`lifetime.end_process` from its fast exit."""
+
+    def __init__(self, threads: int):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        for index in range(threads):
+            threading.Thread(target=self._work, name=f"mdinsim-parse-{index}",
+                             daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            function, argument, results = self._tasks.get()
+            try:
+                results.put((True, function(argument)))
+            except BaseException as error:  # handed to the caller, raised there
+                results.put((False, error))
+
+    def map(self, function, arguments: list, first):
+        """``[first(), *map(function, arguments)]``, ``first`` run in the calling thread."""
+        results = [queue.SimpleQueue() for _ in arguments]
+        for argument, result in zip(arguments, results):
+            self._tasks.put((function, argument, result))
+        done = [first()]
+        for result in results:
+            ok, value = result.get()
+            if not ok:
+                raise value
+            done.append(value)
+        return done
+
+
+_pool: _DaemonPool | None = None
+_pool_lock = threading.Lock()
+
+
+def parse_threads() -> int:
+    """Threads the frames of a batch may be parsed on: the piece's limit
+    (:func:`execution.thread_limits`, a Dask worker's ``--threads-per-worker``), else
+    ``OMP_NUM_THREADS`` where set (Dask's nanny sets it to 1 in every worker), else the cores
+    this process may run on."""
+    limit = READER_THREADS.get()
+    if limit is None:
+        limit = _process_threads()
+    return max(1, min(limit, MAX_PARSE_THREADS))
+
+
+@functools.cache
+def _process_threads() -> int:
+    """OMP_NUM_THREADS where set, else the cores of the process (asked once: 30 us a call)."""
+    try:
+        return int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
+
+
+def _thread_pool() -> _DaemonPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = _DaemonPool(MAX_PARSE_THREADS - 1)
+        return _pool
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child has none of the parent's threads: it starts its own pool (a task put
+    on the inherited queue would wait for ever)."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 class ChunkedText:
@@ -301,7 +599,12 @@ class ChunkedText:
 
     def __init__(self, path: str | os.PathLike, chunk_bytes: int = CHUNK_BYTES):
         self.path = Path(path)
-        self._handle = open(self.path, "rb")
+        # unbuffered: chunks are read straight into the buffer (readinto), no copy
+        self._handle = open(self.path, "rb", buffering=0)
+        self._advise = hasattr(os, "posix_fadvise")
+        if self._advise:
+            # read front to back: the kernel's readahead may double its window
+            os.posix_fadvise(self._handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         self.chunk_bytes = chunk_bytes
         self.buffer = b""
         self.position = 0           # offset of the next unread byte in ``buffer``
@@ -324,13 +627,29 @@ class ChunkedText:
         if self.eof:
             return False
         want = max(self.chunk_bytes, minimum)
-        data = self._handle.read(want)
-        self._consumed += self.position
-        self.buffer = self.buffer[self.position:] + data
-        self.position = 0
-        if len(data) < want:
+        keep = len(self.buffer) - self.position
+        # one new buffer, the unread rest copied in and the chunk read after it (a read and a
+        # join allocated and copied the chunk twice: ~10 % of reading a 27 MB file)
+        buffer = bytearray(keep + want)
+        got = 0
+        with memoryview(buffer) as view:
+            view[:keep] = memoryview(self.buffer)[self.position:]
+            while got < want:
+                count = self._handle.readinto(view[keep + got:])
+                if not count:
+                    break
+                got += count
+        if got < want:
+            del buffer[keep + got:]
             self.eof = True
-        return bool(data)
+        elif self._advise:
+            # the kernel reads the next chunks from the disk while this one is parsed
+            os.posix_fadvise(self._handle.fileno(), self._consumed + len(self.buffer) + got,
+                             2 * want, os.POSIX_FADV_WILLNEED)
+        self._consumed += self.position
+        self.buffer = buffer
+        self.position = 0
+        return got > 0
 
     def array(self) -> np.ndarray:
         return np.frombuffer(self.buffer, dtype=np.uint8)
@@ -340,13 +659,13 @@ class ChunkedText:
         while True:
             end = self.buffer.find(b"\n", self.position)
             if end >= 0:
-                line = self.buffer[self.position:end]
+                line = bytes(memoryview(self.buffer)[self.position:end])
                 self.position = end + 1
                 self.line_number += 1
                 return line.rstrip(b"\r")
             if not self.refill():
                 if self.position < len(self.buffer):
-                    line = self.buffer[self.position:]
+                    line = bytes(memoryview(self.buffer)[self.position:])
                     self.position = len(self.buffer)
                     self.line_number += 1
                     return line.rstrip(b"\r")
@@ -376,6 +695,60 @@ class ChunkedText:
                 self.position = offset
                 self.line_number += n_lines
             return status, line, column
+
+    def parse_frames(self, n_atoms: int, roles: np.ndarray, expected_hashes: np.ndarray
+                     ) -> tuple[np.ndarray, list[bytes], bool] | None:
+        """The whole extended-XYZ frames from here to the end of the buffer (reading on where
+        none is whole in it), parsed in one batch: ``(positions, comment lines, stopped)``,
+        positions of shape ``(frames, n_atoms, 3)``, the text advanced past them. ``stopped``:
+        the batch ended before a frame that is not a plain whole frame (see
+        :func:`scan_frames`) or that does not parse cleanly (see :func:`parse_frames`); that
+        frame is left to the frame-by-frame path, for its exact error. None where no frame at
+        all is found this way.
+
+        Memory stays that of the chunks: a batch is the frames of one buffer."""
+        while True:
+            array = self.array()
+            # every line holds at least its newline, a count line two bytes
+            max_frames = min(MAX_FRAMES_PER_BATCH,
+                             (len(array) - self.position) // (n_atoms + 3) + 1)
+            frame_starts = np.empty(max_frames + 1, dtype=np.int64)
+            lines_before = np.empty(max_frames + 1, dtype=np.int64)
+            comment_starts = np.empty(max_frames, dtype=np.int64)
+            comment_ends = np.empty(max_frames, dtype=np.int64)
+            atom_starts = np.empty(max_frames, dtype=np.int64)
+            words = array[:len(array) // 8 * 8].view(np.uint64)
+            found, incomplete = scan_frames(array, words, self.position, n_atoms, max_frames,
+                                            frame_starts, comment_starts, comment_ends,
+                                            atom_starts, lines_before)
+            if found > 0:
+                break
+            if not incomplete or self.eof or not self.refill(
+                    minimum=len(self.buffer) - self.position + self.chunk_bytes):
+                return None
+        positions = np.empty((found, n_atoms, 3))
+        threads = min(parse_threads(), found,
+                      int(frame_starts[found] - frame_starts[0]) // MIN_BYTES_PER_THREAD)
+        bounds = [found * part // max(1, threads) for part in range(max(1, threads) + 1)]
+
+        def run(part: int) -> int:
+            return parse_frames(array, atom_starts, frame_starts, bounds[part],
+                                bounds[part + 1], roles, positions,
+                                np.empty(n_atoms, dtype=np.uint64), expected_hashes,
+                                _POWERS_OF_TEN)
+
+        if threads > 1:
+            ends = _thread_pool().map(run, list(range(1, threads)), lambda: run(0))
+        else:
+            ends = [run(0)]
+        good = next((end for part, end in enumerate(ends) if end < bounds[part + 1]), found)
+        buffer = self.buffer
+        comments = [bytes(buffer[comment_starts[k]:comment_ends[k]]).rstrip(b"\r")
+                    for k in range(good)]
+        stopped = good < found or not (incomplete or found == max_frames)
+        self.position = int(frame_starts[good])
+        self.line_number += int(lines_before[good])
+        return positions[:good], comments, stopped
 
     def skip(self, n_lines: int) -> bool:
         """Skip ``n_lines`` lines; False where the file ends first."""

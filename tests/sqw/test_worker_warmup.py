@@ -41,7 +41,9 @@ def _signatures() -> dict[str, list]:
     found = {name: list(item.signatures) for name, item in vars(kernels).items()
              if isinstance(item, CPUDispatcher) and not name.startswith("_")   # inlined
              and name != "sphere_lattice_points"}                              # q-points only
-    for name in ("parse_atom_lines", "skip_lines"):   # a later piece skips its first frames
+    # a later piece skips its first frames (skip_lines); plain frames are read in batches
+    # (scan_frames, parse_frames), odd ones frame by frame (parse_atom_lines)
+    for name in ("parse_atom_lines", "skip_lines", "scan_frames", "parse_frames"):
         found[name] = list(getattr(trajectory_text, name).signatures)
     return found
 

@@ -1,0 +1,235 @@
+"""Benchmark (issue 17): the extended-XYZ reader against the disk, and against what a user would
+otherwise read the file with, side by side on the same file.
+
+    python benchmarks/bench_xyz_reader.py                      # 1000 atoms x 600 frames, 27 MB
+    python benchmarks/bench_xyz_reader.py --file /tmp/b7/bench.xyz --repeats 7
+    PYTHONPATH=/tmp/before python benchmarks/bench_xyz_reader.py --no-others   # older code
+
+Measured, each the median of ``--repeats`` passes (wall and processor time, user + system of
+every thread of the process):
+
+- the disk, cold: the file's pages evicted from the page cache (``posix_fadvise(DONTNEED)``,
+  no root needed), then read in 16 MB blocks (``readinto``, no parsing); and ``dd
+  iflag=direct`` (O_DIRECT, the page cache bypassed), where the file system allows it;
+- memory: the same read with the file in the page cache (the fastest any reader could be);
+- ``open_trajectory`` over every frame: warm (file in the page cache) and cold (evicted first),
+  on 1 thread and on the threads :func:`parse_threads` allows;
+- ASE's ``ase.io.iread``, dynasor's ``Trajectory`` (its extxyz reader, through ASE) and
+  MDAnalysis (its XYZ reader, no cell) where installed, over the first ``--others-frames``
+  frames (they are slow), as MB/s of the bytes of those frames.
+
+The reader keeps up with the disk when "reader cold / disk cold" is >= 1. The VM's disk
+varies (330 to 950 MB/s cold on the same file): compare the ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+BLOCK_BYTES = 16 << 20
+
+
+def evict(path: Path) -> None:
+    """Drop the file's pages from the page cache (only pages no process holds dirty)."""
+    with open(path, "rb") as handle:
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def read_blocks(path: Path) -> int:
+    buffer = bytearray(BLOCK_BYTES)
+    view = memoryview(buffer)
+    total = 0
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            got = handle.readinto(view)
+            if not got:
+                return total
+            total += got
+
+
+def dd_direct(path: Path) -> float | None:
+    """Seconds of ``dd iflag=direct`` over the file, or None (no dd, or no O_DIRECT here)."""
+    try:
+        done = subprocess.run(["dd", f"if={path}", "of=/dev/null", "bs=16M", "iflag=direct"],
+                              capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    match = re.search(r"copied, ([0-9.eE+-]+) s", done.stderr)
+    return float(match.group(1)) if match else None
+
+
+def timed(work, cold: bool, path: Path) -> tuple[float, float]:
+    if cold:
+        evict(path)
+    start_cpu, start = time.process_time(), time.perf_counter()
+    work()
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
+def median_of(repeats: int, work, cold: bool, path: Path) -> tuple[float, float]:
+    runs = [timed(work, cold, path) for _ in range(repeats)]
+    return (statistics.median(run[0] for run in runs),
+            statistics.median(run[1] for run in runs))
+
+
+def ours(path: Path, threads: int):
+    import contextvars
+
+    from mantid_mdinsim.io.trajectory import open_trajectory
+    try:
+        from mantid_mdinsim.execution import READER_THREADS
+    except ImportError:       # code before 3 December (PYTHONPATH=<old tree>): one thread
+        READER_THREADS = contextvars.ContextVar("unused")
+
+    def work() -> None:
+        token = READER_THREADS.set(threads)
+        try:
+            with open_trajectory(path) as reader:
+                for _ in reader.frames():
+                    pass
+        finally:
+            READER_THREADS.reset(token)
+    return work
+
+
+def parse_threads() -> int:
+    try:
+        from mantid_mdinsim.io.trajectory_text import parse_threads as threads
+    except ImportError:
+        return 1
+    return threads()
+
+
+def others(path: Path, frames: int) -> dict:
+    """The readers a user would otherwise take, over the first ``frames`` frames."""
+    import itertools
+
+    readers = {}
+
+    def ase_iread() -> None:
+        from ase.io import iread
+        for _ in itertools.islice(iread(str(path), index=":", format="extxyz"), frames):
+            pass
+    readers["ase.io.iread"] = ase_iread
+
+    try:
+        from dynasor.trajectory import Trajectory
+
+        import logging
+        logging.getLogger("dynasor").setLevel(logging.WARNING)   # a line per file opened
+
+        def dynasor_reader() -> None:
+            trajectory = Trajectory(str(path), trajectory_format="extxyz", frame_stop=frames)
+            for _ in trajectory:
+                pass
+        readers["dynasor Trajectory (extxyz)"] = dynasor_reader
+    except ImportError:
+        pass
+    try:
+        import MDAnalysis  # noqa: F401
+
+        def mdanalysis_reader() -> None:
+            import warnings
+
+            import MDAnalysis as mda
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                universe = mda.Universe(str(path), format="XYZ")
+                for _ in itertools.islice(universe.trajectory, frames):
+                    pass
+        readers["MDAnalysis XYZReader"] = mdanalysis_reader
+    except ImportError:
+        pass
+    return readers
+
+
+def frame_bytes(path: Path, frames: int) -> int:
+    """Bytes of the first ``frames`` frames (all frames are the same size here)."""
+    with open(path, "rb") as handle:
+        n_atoms = int(handle.readline())
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        lines = sum(1 for _ in handle)
+    total_frames = lines // (n_atoms + 2)
+    return size * min(frames, total_frames) // max(1, total_frames)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--file", type=Path, help="an extended XYZ file (default: write the "
+                        "1000-atom, 600-frame case of bench_sqw_process.py)")
+    parser.add_argument("--atoms", type=int, default=1000)
+    parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--others-frames", type=int, default=60)
+    parser.add_argument("--no-others", action="store_true")
+    args = parser.parse_args()
+
+    path = args.file
+    if path is None:
+        path = Path(os.environ.get("TMPDIR", "/tmp")) / \
+            f"mdinsim-bench-xyz-{args.atoms}x{args.frames}.xyz"
+        if not path.exists():
+            from bench_sqw import write_trajectory
+            partial = path.with_suffix(".partial")
+            write_trajectory(partial, args.atoms, args.frames)
+            partial.rename(path)
+    megabytes = path.stat().st_size / 1e6
+    import mantid_mdinsim
+    load = os.getloadavg()[0]
+    print(f"{path}: {megabytes:.1f} MB; load {load:.2f} on {os.cpu_count()} cores; medians of "
+          f"{args.repeats}; code {Path(mantid_mdinsim.__file__).parent}")
+    ours(path, 1)()                      # numba's cache, the page cache
+
+    rows: list[tuple[str, float, float, float]] = []
+
+    def row(label: str, wall: float, cpu: float, size: float = megabytes) -> float:
+        rate = size / wall
+        rows.append((label, wall, cpu, rate))
+        return rate
+
+    disk = row("disk cold: evicted, read in 16 MB blocks",
+               *median_of(args.repeats, lambda: read_blocks(path), True, path))
+    direct = [dd_direct(path) for _ in range(args.repeats)]
+    direct = [seconds for seconds in direct if seconds]
+    if direct:
+        row("disk: dd iflag=direct bs=16M", statistics.median(direct), float("nan"))
+    row("memory: page cache, read in 16 MB blocks",
+        *median_of(args.repeats, lambda: read_blocks(path), False, path))
+    thread_counts = sorted({1, parse_threads()})
+    reader = {}
+    for threads in thread_counts:
+        reader[("warm", threads)] = row(f"reader warm, {threads} thread(s)",
+                                        *median_of(args.repeats, ours(path, threads), False,
+                                                   path))
+        reader[("cold", threads)] = row(f"reader cold, {threads} thread(s)",
+                                        *median_of(args.repeats, ours(path, threads), True,
+                                                   path))
+    if not args.no_others:
+        size = frame_bytes(path, args.others_frames) / 1e6
+        for label, work in others(path, args.others_frames).items():
+            work()   # imports
+            row(f"{label} ({args.others_frames} frames, warm)",
+                *median_of(max(1, args.repeats // 2), work, False, path), size=size)
+
+    print(f"  {'':<50s} {'wall s':>8s} {'CPU s':>8s} {'MB/s':>8s} {'x disk cold':>11s}")
+    for label, wall, cpu, rate in rows:
+        print(f"  {label:<50s} {wall:8.3f} {cpu:8.3f} {rate:8.0f} {rate / disk:11.2f}")
+    best = max(thread_counts)
+    print(f"reader cold {reader[('cold', best)]:.0f} MB/s vs disk cold {disk:.0f} MB/s: "
+          f"ratio {reader[('cold', best)] / disk:.2f}; reader warm {reader[('warm', best)]:.0f}"
+          f" MB/s ({best} thread(s); 1 thread {reader[('warm', 1)]:.0f} MB/s)")
+
+
+if __name__ == "__main__":
+    main()
