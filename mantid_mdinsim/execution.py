@@ -272,6 +272,15 @@ class _Transported(Exception):
         return error
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a SLURM allocation's; the
+    machine's cores where the platform cannot say)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 #: Threads a trajectory reader may parse one frame on (None: every core of the process). Set by
 #: :func:`thread_limits` for the piece running in this thread (a context variable, so pieces
 #: running side by side in one worker each keep their own limit).

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
-from ..execution import READER_THREADS
+from ..execution import READER_THREADS, available_cores
 from .trajectory import TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.
@@ -445,7 +445,6 @@ def scan_frames(buf, words, start, n_atoms, max_frames, frame_starts, comment_st
             return found, True
         comment_end = k
         atoms = k + 1
-        k = atoms
         k, remaining = _skip_newlines(buf, words, atoms, size, n_atoms)
         if remaining > 0:
             return found, True
@@ -569,8 +568,7 @@ def _process_threads() -> int:
     try:
         return int(os.environ.get("OMP_NUM_THREADS", ""))
     except ValueError:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-            else (os.cpu_count() or 1)
+        return available_cores()
 
 
 def _thread_pool() -> _DaemonPool:

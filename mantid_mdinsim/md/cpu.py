@@ -36,6 +36,7 @@ from ase import Atoms, units
 
 from ..atomistic.inputs import shortest_distance
 from ..errors import Cancelled, InputFileError, PhysicsError
+from ..execution import available_cores
 from ..io.trajectory_species import read_species_source, write_species_file
 from ..lifetime import die_with_parent, parent_gone
 from ..progress import ProgressReporter, ensure_progress
@@ -372,12 +373,7 @@ def _model_elements(model_path: str, symbols: list[str]) -> list[str]:
 # -- running many runs -----------------------------------------------------------------------
 def default_processes(requested: int) -> int:
     """``requested`` processes, or one per available core for 0."""
-    if requested > 0:
-        return requested
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return requested if requested > 0 else available_cores()
 
 
 #: A worker's link to the command that started it (set by :func:`_start_worker`).
