@@ -728,8 +728,10 @@ def main(argv: list[str] | None = None) -> int:
                 (labelled_set(work / name, rigid_lattice_cells(reference, *counts, weight),
                               f"rigid-lattice cells ({name})"), sum(counts[:2]))
                 for name, counts, weight in (
-                    ("reference_rigid_lattice.xyz", RIGID_LATTICE_TRAINING,
-                     args.rigid_lattice_weight),
+                    # labels are cached by file name: another weight, another file
+                    ("reference_rigid_lattice.xyz" if args.rigid_lattice_weight == 1.0 else
+                     f"reference_rigid_lattice_weight{args.rigid_lattice_weight:g}.xyz",
+                     RIGID_LATTICE_TRAINING, args.rigid_lattice_weight),
                     ("reference_rigid_lattice_test.xyz", RIGID_LATTICE_TEST, 1.0))]
             gathered += [str(rigid_files[0][0])]
             refit_tests += [str(rigid_files[1][0])]
