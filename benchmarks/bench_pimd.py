@@ -219,12 +219,10 @@ def beads(args) -> None:
               f"| {row['wall_s']:.0f} | {row['cpu_s']:.0f} |")
 
 
-def eos(args) -> None:
-    """The model's and GFN1-xTB's energy along the rigid-molecule path of the cell (the
-    recipe's :func:`rigid_lattice_scaled`), with the stress-free pressure of each."""
+def _recipe_and_calculators(model: Path):
+    """The benzene recipe (examples/benzene_tosca_train.py) as a module, and the calculators
+    compared: the NEP ``model`` and the recipe's GFN1-xTB."""
     import importlib.util
-
-    import ase.io
 
     from mantid_mdinsim.atomistic import calorine_loading  # noqa: F401
     from calorine.calculators import CPUNEP
@@ -233,8 +231,16 @@ def eos(args) -> None:
         "benzene_tosca_train", ROOT / "examples" / "benzene_tosca_train.py")
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
+    return recipe, {"NEP": CPUNEP(str(model)), "GFN1-xTB": recipe.reference_calculator()}
+
+
+def eos(args) -> None:
+    """The model's and GFN1-xTB's energy along the rigid-molecule path of the cell (the
+    recipe's :func:`rigid_lattice_scaled`), with the stress-free pressure of each."""
+    import ase.io
+
+    recipe, calculators = _recipe_and_calculators(args.model)
     structure = ase.io.read(STRUCTURE)
-    calculators = {"NEP": CPUNEP(str(args.model)), "GFN1-xTB": recipe.reference_calculator()}
     energies = {name: recipe.lattice_equation_of_state(structure, calculator, args.factors)
                 for name, calculator in calculators.items()}
     print("| cell factor | volume (A^3, 48 atoms) | "
@@ -264,25 +270,16 @@ def pressure(args) -> None:
     """The configurational pressure of the model and of GFN1-xTB on the bead configurations of
     an i-PI checkpoint (e.g. a PIMD NPT equilibration's ``sim.checkpoint``): whether the
     reference method would hold the model's NPT cell (examples/README.md, "Cohesion")."""
-    import importlib.util
-
     from ase import Atoms
     from ase.units import GPa, Bohr
 
-    from mantid_mdinsim.atomistic import calorine_loading  # noqa: F401
-    from calorine.calculators import CPUNEP
-
-    spec = importlib.util.spec_from_file_location(
-        "benzene_tosca_train", ROOT / "examples" / "benzene_tosca_train.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    _, calculators = _recipe_and_calculators(args.model)
     text = args.checkpoint.read_text()
     beads_at = text.index("<beads")
     positions = _ipi_array(text, "q", beads_at).astype(float) * Bohr
     names = [name.strip() for name in _ipi_array(text, "names", beads_at)]
     # i-PI stores the cell vectors as columns, in Bohr
     cell = _ipi_array(text, "cell", text.index("<cell")).astype(float).T * Bohr
-    calculators = {"NEP": CPUNEP(str(args.model)), "GFN1-xTB": recipe.reference_calculator()}
     rows = []
     for bead in positions:
         atoms = Atoms(names, positions=bead.reshape(-1, 3), cell=cell, pbc=True)
