@@ -20,6 +20,10 @@ import threading
 from pathlib import Path
 
 import numba
+from llvmlite import ir as llvm_ir
+from numba.core import types
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
@@ -172,10 +176,12 @@ _SIXES = np.uint64(0x0606060606060606)
 
 @numba.njit(cache=True, inline="always")
 def _load_eight(buf, i):
-    """``buf[i:i + 8]`` as a little-endian 64-bit word (the compiler makes it one load)."""
+    """``buf[i:i + 8]`` as a little-endian 64-bit word (the compiler makes it one load: the
+    index unsigned, so that no byte's load waits on a negative-index wrap-around)."""
+    base = np.uint64(i)
     word = np.uint64(0)
     for k in range(8):
-        word |= np.uint64(buf[i + k]) << np.uint64(8 * k)
+        word |= np.uint64(buf[base + np.uint64(k)]) << np.uint64(8 * k)
     return word
 
 
@@ -289,10 +295,7 @@ def parse_atom_lines(buf, start, n_lines, roles, at_eof, out, hashes, powers):
                     return STATUS_BAD_NUMBER, i, line, column
                 out[line, role] = value
             elif role == COLUMN_SPECIES:
-                h = _FNV_OFFSET
-                for k in range(token_start, i):
-                    h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
-                hashes[line] = h
+                hashes[line] = _species_hash(buf, token_start, i)
             column += 1
         if column < n_cols:
             if i >= size:  # the file ends inside this line: truncated, not garbled
@@ -459,38 +462,284 @@ def scan_frames(buf, words, start, n_atoms, max_frames, frame_starts, comment_st
     return found, False
 
 
-@numba.njit(cache=True, nogil=True)
-def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
-                 expected_hashes, powers):
-    """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`
-    into ``out[k]`` with :func:`parse_atom_lines` (the same numbers, bit for bit); return the
-    first frame that does not parse cleanly or whose species differ from ``expected_hashes``
-    (``last`` when none): the caller reads it again frame by frame, for its exact error."""
-    n_atoms = out.shape[1]
-    for k in range(first, last):
-        status, offset, line, column = parse_atom_lines(buf, atom_starts[k], n_atoms, roles,
-                                                        False, out[k], hashes, powers)
-        if status != STATUS_OK or offset != frame_starts[k + 1]:
-            return k
-        for atom in range(n_atoms):
-            if hashes[atom] != expected_hashes[atom]:
-                return k
-    return last
+# -- the species hash: one rule ------------------------------------------------------------------
+# A species of at most 8 bytes is its own bytes as a little-endian word (exact: no two such
+# species share a value, and the fast line below takes it from the word it loaded); a longer
+# one is its FNV-1a hash with the low byte cleared, so it never equals a short species' word
+# (whose low byte, the species' first character, is never 0).
+
+_SHORT_SPECIES_BYTES = 8
+_LOW_BYTE_CLEARED = np.uint64(0xFFFFFFFFFFFFFF00)
+
+
+@numba.njit(cache=True, inline="always")
+def _species_hash(buf, start, end):
+    """The hash of the species ``buf[start:end]`` (see :func:`species_hashes`)."""
+    if end - start <= _SHORT_SPECIES_BYTES:
+        word = np.uint64(0)
+        for k in range(start, end):
+            word |= np.uint64(buf[k]) << np.uint64(8 * (k - start))
+        return word
+    h = _FNV_OFFSET
+    for k in range(start, end):
+        h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
+    return h & _LOW_BYTE_CLEARED
 
 
 def species_hashes(tokens: list[str]) -> np.ndarray:
-    """The hashes :func:`parse_atom_lines` computes, for species read as text (frame 0)."""
+    """The hashes :func:`parse_atom_lines` computes, for species read as text (frame 0): the
+    UTF-8 bytes as a little-endian word up to 8 bytes, else FNV-1a with its low byte cleared
+    (the rule of :func:`_species_hash`)."""
     result = np.empty(len(tokens), dtype=np.uint64)
     prime, mask = int(_FNV_PRIME), (1 << 64) - 1
     cache: dict[str, int] = {}
     for index, token in enumerate(tokens):
         if token not in cache:
-            h = int(_FNV_OFFSET)
-            for byte in token.encode():
-                h = ((h ^ byte) * prime) & mask
+            data = token.encode()
+            if len(data) <= _SHORT_SPECIES_BYTES:
+                h = int.from_bytes(data, "little")
+            else:
+                h = int(_FNV_OFFSET)
+                for byte in data:
+                    h = ((h ^ byte) * prime) & mask
+                h &= int(_LOW_BYTE_CLEARED)
             cache[token] = h
         result[index] = cache[token]
     return result
+
+
+# -- the plain atom line, read by bit masks (issue 17) ------------------------------------------
+# The lines of nearly every trajectory are ``species x y z`` with numbers ``[-+]d.ddd`` of <= 15
+# digits. Read byte by byte, each token costs branches that the processor mispredicts whenever
+# the layout varies (a sign or not, 1 or 2 integer digits, blank runs of varying width), and
+# each token's start waits on the end of the one before. Here the line's first 64 bytes are
+# compared at once (vector compares: one bit a byte, as simdjson does) into masks of the
+# separators, newlines, digits, points and signs; the tokens' bounds come from those masks by
+# trailing-zero counts, the whole line is checked against them in a few word operations, and
+# the three numbers are then converted independently (the processor overlaps them), their
+# digits 8 at a time (_eight_digit_value). A line that holds anything else (exponents, long
+# numbers, species of more than 8 bytes, other columns, a line longer than 64 bytes, the
+# buffer's end near) is left to parse_atom_lines, which reads the rest of its frame: the
+# numbers are the same bit for bit (the same integer mantissa divided once by the same exact
+# power of ten), and errors are always those of parse_atom_lines.
+
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: A fast line is at most this many bytes with its newline (GPUMD's 3-column lines are about
+#: 45, ASE's 54); the buffer must hold _FAST_REACH bytes more (a number's last word of digits).
+_LINE_WINDOW = 64
+_FAST_REACH = 32
+
+
+def _window_mask(predicate: str, value: int, offset: int = 0):
+    """An intrinsic ``mask(address)``: bit k set where ``(byte[address + k] - offset)
+    <predicate> value`` (unsigned bytes, k < 64). The 64 bytes are one vector load and one
+    compare (LLVM makes it e.g. vpcmpb with AVX-512, two vpcmpeqb/vpmovmskb with AVX2, SSE2
+    elsewhere), and the masks of one window share the load. An address, not the array: an
+    array argument costs a reference count increment and decrement (atomic) each call."""
+
+    @intrinsic
+    def mask(typingctx, address):
+        if not isinstance(address, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):
+            vector_type = llvm_ir.VectorType(llvm_ir.IntType(8), 64)
+            pointer = builder.inttoptr(args[0], vector_type.as_pointer())
+            vector = builder.load(pointer, align=1)
+            if offset:
+                vector = builder.sub(vector, llvm_ir.Constant(
+                    vector_type, [llvm_ir.Constant(llvm_ir.IntType(8), offset)] * 64))
+            bound = llvm_ir.Constant(vector_type,
+                                     [llvm_ir.Constant(llvm_ir.IntType(8), value)] * 64)
+            bits = builder.icmp_unsigned(predicate, vector, bound)
+            return builder.bitcast(bits, llvm_ir.IntType(64))
+
+        return types.uint64(address), codegen
+
+    return mask
+
+
+@intrinsic
+def _word_at(typingctx, address):
+    """The 8 bytes at ``address`` as a little-endian word (one unaligned load)."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = builder.inttoptr(args[0], llvm_ir.IntType(64).as_pointer())
+        return builder.load(pointer, align=1)
+
+    return types.uint64(address), codegen
+
+
+_spaces_in = _window_mask("==", 32)
+_tabs_in = _window_mask("==", 9)
+_returns_in = _window_mask("==", 13)
+_newlines_in = _window_mask("==", 10)
+_controls_in = _window_mask("<=", 32)          # blanks, newlines and other control bytes
+_digits_in = _window_mask("<=", 9, offset=48)
+_points_in = _window_mask("==", 46)
+_minus_in = _window_mask("==", 45)
+_plus_in = _window_mask("==", 43)
+
+
+#: Masks of the low n bytes of a word, n = 0 to 8.
+_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
+
+
+@numba.njit(cache=True, inline="always")
+def _low_bytes(n):
+    """A mask of the low ``n`` bytes of a word (``0 <= n <= 8``)."""
+    return _LOW_BYTES[n]
+
+
+@numba.njit(cache=True, inline="always")
+def _zero_filled(word, n):
+    """``word`` with its low ``n`` bytes (``0 <= n <= 8``) made ASCII '0'."""
+    low = _LOW_BYTES[n]
+    return (word & ~low) | (_ZEROS8 & low)
+
+
+@numba.njit(cache=True, inline="always")
+def _bits_from(mask, start):
+    """The first set bit of ``mask`` at or after bit ``start`` (< 64); 64 where none."""
+    return start + np.int64(trailing_zeros(mask >> np.uint64(start)))
+
+
+@numba.njit(cache=True, inline="always")
+def _plain_value(window, digits_start, point, end):
+    """The number of the checked token at ``window + digits_start`` to ``window + end``:
+    digits, the point at ``point``, digits (1 to 15 digits; the 16 bytes before ``end``
+    readable). The 16 bytes before the end are two words; the point is taken out (the bytes
+    below it moved up one), the bytes below the first digit made '0', and each word's 8 digits
+    converted at once."""
+    high = _word_at(window + np.uint64(end - 16))
+    low = _word_at(window + np.uint64(end - 8))
+    n_fraction = end - point - 1
+    if n_fraction >= 8:                     # the point in the high word
+        q = point - end + 16
+        high = ((high & _LOW_BYTES[q]) << np.uint64(8)) | (high & ~_LOW_BYTES[q + 1])
+    else:                                   # in the low word: the high word moves up too
+        q = point - end + 8
+        low = ((low & _LOW_BYTES[q]) << np.uint64(8)) | (high >> np.uint64(56)) \
+            | (low & ~_LOW_BYTES[q + 1])
+        high = high << np.uint64(8)
+    fill = 16 - (end - digits_start - 1)    # bytes below the first digit
+    high = _zero_filled(high, min(fill, 8))
+    low = _zero_filled(low, max(fill - 8, 0))
+    mantissa = _eight_digit_value(high) * 100000000 + _eight_digit_value(low)
+    return float(mantissa) / _POWERS_OF_TEN[n_fraction]
+
+
+@numba.njit(cache=True, nogil=True)
+def _plain_line(window):
+    """The line ``species x y z`` at address ``window`` (blanks between, a newline within
+    ``_LINE_WINDOW`` bytes, ``_FAST_REACH`` bytes more readable): ``(bytes up to and with its
+    newline, species hash, x, y, z, ok)``. Not ok where the line is anything else (the
+    general code reads it). Addresses, not the buffer: an array argument costs two atomic
+    reference counts a call."""
+    newlines = _newlines_in(window)
+    blanks = _spaces_in(window) | _tabs_in(window) | _returns_in(window)
+    separators = blanks | newlines
+    length = np.int64(trailing_zeros(newlines))   # 64: no newline in the window
+    before = (np.uint64(1) << np.uint64(length & 63)) - np.uint64(1)
+    starts = ~separators & ((separators << np.uint64(1)) | np.uint64(1)) & before
+    t0 = np.int64(trailing_zeros(starts))
+    rest = starts & (starts - np.uint64(1))
+    t1 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    t2 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    t3 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    # four tokens, no control byte but the blanks (the general code keeps e.g. a NUL in a
+    # token), nothing in the numbers but digits, points and a leading sign
+    if length >= 64 or t3 >= 64 or rest != 0 \
+            or (_controls_in(window) & ~separators & before) != 0:
+        return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+    points = _points_in(window)
+    numbers = before & ~separators & ~((np.uint64(1) << np.uint64(t1)) - np.uint64(1))
+    signs = (_minus_in(window) | _plus_in(window)) & starts
+    if (numbers & ~(_digits_in(window) | points | signs)) != 0:
+        return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+    e0 = _bits_from(separators, t0)
+    e1 = _bits_from(separators, t1)
+    e2 = _bits_from(separators, t2)
+    e3 = _bits_from(separators, t3)
+    p1 = _bits_from(points, t1)
+    p2 = _bits_from(points, t2)
+    p3 = _bits_from(points, t3)
+    d1 = t1 + np.int64((signs >> np.uint64(t1)) & np.uint64(1))
+    d2 = t2 + np.int64((signs >> np.uint64(t2)) & np.uint64(1))
+    d3 = t3 + np.int64((signs >> np.uint64(t3)) & np.uint64(1))
+    # one point a number (one in each, three in all), 1 to 15 digits
+    extra_points = points & numbers
+    extra_points &= extra_points - np.uint64(1)
+    extra_points &= extra_points - np.uint64(1)
+    extra_points &= extra_points - np.uint64(1)
+    ok = (p1 < e1) & (p2 < e2) & (p3 < e3) & (e0 - t0 <= 8) & (extra_points == 0) \
+        & (e1 - d1 >= 2) & (e2 - d2 >= 2) & (e3 - d3 >= 2) \
+        & (e1 - d1 <= 16) & (e2 - d2 <= 16) & (e3 - d3 <= 16)
+    if not ok:
+        return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+    species = _word_at(window + np.uint64(t0)) & _low_bytes(e0 - t0)
+    x = _plain_value(window, d1, p1, e1)
+    y = _plain_value(window, d2, p2, e2)
+    z = _plain_value(window, d3, p3, e3)
+    # the sign as a factor: no branch (and -0.0 stays -0.0)
+    minus = _minus_in(window)
+    x *= 1.0 - 2.0 * np.float64((minus >> np.uint64(t1)) & np.uint64(1))
+    y *= 1.0 - 2.0 * np.float64((minus >> np.uint64(t2)) & np.uint64(1))
+    z *= 1.0 - 2.0 * np.float64((minus >> np.uint64(t3)) & np.uint64(1))
+    return length + 1, species, x, y, z, True
+
+
+@numba.njit(cache=True, inline="always")
+def _plain_layout(roles):
+    """The columns are ``species x y z``."""
+    return roles.shape[0] == 4 and roles[0] == COLUMN_SPECIES and roles[1] == 0 \
+        and roles[2] == 1 and roles[3] == 2
+
+
+@numba.njit(cache=True, nogil=True)
+def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
+                 expected_hashes, powers):
+    """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`
+    into ``out[k]``: plain lines by :func:`_plain_line`, the rest of a frame from its first
+    other line by :func:`parse_atom_lines` (the same numbers, bit for bit); return the first
+    frame that does not parse cleanly or whose species differ from ``expected_hashes``
+    (``last`` when none): the caller reads it again frame by frame, for its exact error."""
+    n_atoms = out.shape[1]
+    size = buf.shape[0]
+    plain = _plain_layout(roles)
+    for k in range(first, last):
+        frame = out[k]
+        i = atom_starts[k]
+        line = 0
+        if plain:
+            base = np.uint64(buf.ctypes.data)
+            while line < n_atoms and i >= 16 and i + _LINE_WINDOW + _FAST_REACH <= size:
+                length, species, x, y, z, ok = _plain_line(base + np.uint64(i))
+                if not ok:
+                    break
+                if species != expected_hashes[line]:
+                    return k
+                frame[line, 0] = x
+                frame[line, 1] = y
+                frame[line, 2] = z
+                i += length
+                line += 1
+        if line < n_atoms:
+            status, i, _, _ = parse_atom_lines(buf, i, n_atoms - line, roles, False,
+                                               frame[line:], hashes[line:], powers)
+            if status != STATUS_OK:
+                return k
+            for atom in range(line, n_atoms):
+                if hashes[atom] != expected_hashes[atom]:
+                    return k
+        if i != frame_starts[k + 1]:
+            return k
+    return last
 
 
 #: Bytes read at a time. A refill holds the old buffer and the new one at once (a read and a

@@ -1,0 +1,212 @@
+"""Benchmark (issue 17): the extended-XYZ batch kernel alone (``trajectory_text.parse_frames``,
+no Python around it), this tree's against an older tree's, side by side in one process.
+
+    python benchmarks/bench_xyz_kernel.py                       # main's kernel as "before"
+    python benchmarks/bench_xyz_kernel.py --file /tmp/b7/bench.xyz --repeats 15
+    python benchmarks/bench_xyz_kernel.py --before /tmp/old-tree   # any tree holding the file
+
+Three files of the same atoms and frames (``--atoms`` x ``--frames``, or ``--file``):
+GPUMD-like lines (``Ar -0.4378799647 2.8499828209 3.0500152149``, bench_sqw's writer), the same
+frames written by ASE (``ase.io.write(format="extxyz")``: aligned ``%16.8f`` columns) and with
+velocities (``Properties=species:S:1:pos:R:3:vel:R:3``: three ignored columns). For each: the
+frames are found once (``scan_frames``), then parsed by each kernel on 1 thread (all frames)
+and on 2 threads (half the frames each; the kernel releases the GIL), alternately, ``--repeats``
+times; printed: the median and best MB/s (bytes of the whole file over the kernel's wall time),
+processor time (user + system of the process) and the ratio after/before. The outputs of both
+kernels are checked equal bit for bit.
+
+``--before``: a directory holding ``mantid_mdinsim/io/trajectory_text.py`` of the older code
+(default: that file from ``git archive main``, into a temporary directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def old_kernel_module(before: Path):
+    """The older ``trajectory_text`` as a module of this package (its relative imports are
+    helpers of this tree: numba set-up, thread limits)."""
+    path = before / "mantid_mdinsim" / "io" / "trajectory_text.py"
+    spec = importlib.util.spec_from_file_location("mantid_mdinsim.io._trajectory_text_before",
+                                                  path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main_tree(directory: Path) -> Path:
+    """``mantid_mdinsim/io/trajectory_text.py`` of branch main, under ``directory``."""
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", "main",
+                              "mantid_mdinsim/io/trajectory_text.py"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
+    return directory
+
+
+def derived_files(path: Path, directory: Path) -> list[Path]:
+    """The ASE-written and the with-velocities versions of ``path`` (written once, kept in
+    ``directory`` next to nothing else)."""
+    from mantid_mdinsim.io.trajectory import open_trajectory
+
+    ase_path = directory / (path.stem + "-ase.xyz")
+    velocity_path = directory / (path.stem + "-vel.xyz")
+    if ase_path.exists() and velocity_path.exists():
+        return [ase_path, velocity_path]
+    from ase import Atoms
+    from ase.io import write
+
+    with open_trajectory(path) as reader:
+        frames = [positions.copy() for positions in reader.frames()]
+        species, cell = reader.species, reader.cell
+    rng = np.random.default_rng(0)
+    atoms_list = [Atoms(species, positions=positions, cell=cell, pbc=True)
+                  for positions in frames]
+    partial = ase_path.with_suffix(".partial")
+    write(str(partial), atoms_list, format="extxyz")
+    partial.rename(ase_path)
+    lattice = " ".join(f"{v:.10f}" for v in np.asarray(cell).reshape(-1))
+    partial = velocity_path.with_suffix(".partial")
+    with open(partial, "w") as handle:
+        for frame, positions in enumerate(frames):
+            velocities = rng.normal(0, 0.01, positions.shape)
+            handle.write(f"{len(species)}\nTime={frame * 10.0:.8f} pbc=\"T T T\" Lattice="
+                         f"\"{lattice}\" Properties=species:S:1:pos:R:3:vel:R:3\n")
+            handle.write("".join(
+                f"{s} {x:.10f} {y:.10f} {z:.10f} {u:.10f} {v:.10f} {w:.10f}\n"
+                for s, (x, y, z), (u, v, w) in zip(species, positions, velocities)))
+    partial.rename(velocity_path)
+    return [ase_path, velocity_path]
+
+
+class Case:
+    """One file, scanned once: what ``parse_frames`` takes."""
+
+    def __init__(self, path: Path, text_module):
+        from mantid_mdinsim.io.trajectory import open_trajectory
+
+        with open_trajectory(path) as reader:
+            self.n_atoms, self.roles, self.species = reader.n_atoms, reader._roles, \
+                reader.species
+            self.species_tokens = list(reader.species)
+        self.path = path
+        self.data = np.fromfile(path, dtype=np.uint8)
+        self.megabytes = self.data.size / 1e6
+        max_frames = self.data.size // (self.n_atoms + 3) + 1
+        self.frame_starts = np.empty(max_frames + 1, dtype=np.int64)
+        lines_before = np.empty(max_frames + 1, dtype=np.int64)
+        comment_starts = np.empty(max_frames, dtype=np.int64)
+        comment_ends = np.empty(max_frames, dtype=np.int64)
+        self.atom_starts = np.empty(max_frames, dtype=np.int64)
+        words = self.data[:self.data.size // 8 * 8].view(np.uint64)
+        self.frames, _ = text_module.scan_frames(
+            self.data, words, 0, self.n_atoms, max_frames, self.frame_starts, comment_starts,
+            comment_ends, self.atom_starts, lines_before)
+
+    def runner(self, module, threads: int):
+        """A function parsing every frame with ``module``'s kernel on ``threads`` threads,
+        returning the positions."""
+        out = np.empty((self.frames, self.n_atoms, 3))
+        expected = module.species_hashes(self.species_tokens)
+        bounds = [self.frames * part // threads for part in range(threads + 1)]
+        ends = [0] * threads
+
+        def part(index: int) -> None:
+            ends[index] = module.parse_frames(
+                self.data, self.atom_starts, self.frame_starts, bounds[index],
+                bounds[index + 1], self.roles, out, np.empty(self.n_atoms, dtype=np.uint64),
+                expected, module._POWERS_OF_TEN)
+
+        def run() -> np.ndarray:
+            workers = [threading.Thread(target=part, args=(index,))
+                       for index in range(1, threads)]
+            for worker in workers:
+                worker.start()
+            part(0)
+            for worker in workers:
+                worker.join()
+            if ends != bounds[1:]:
+                raise RuntimeError(f"{self.path}: the kernel stopped at frames {ends}")
+            return out
+        return run
+
+
+def timed(run) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--file", type=Path, help="a GPUMD-like extended XYZ file (default: "
+                        "bench_sqw's writer, --atoms x --frames)")
+    parser.add_argument("--atoms", type=int, default=1000)
+    parser.add_argument("--frames", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--before", type=Path, help="a tree with the older trajectory_text.py "
+                        "(default: main's)")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")),
+                        help="where the derived files are written (default: $TMPDIR or /tmp)")
+    args = parser.parse_args()
+
+    path = args.file
+    if path is None:
+        path = args.work / f"mdinsim-bench-xyz-{args.atoms}x{args.frames}.xyz"
+        if not path.exists():
+            from bench_sqw import write_trajectory
+            partial = path.with_suffix(".partial")
+            write_trajectory(partial, args.atoms, args.frames)
+            partial.rename(path)
+    files = [path, *derived_files(path, args.work)]
+
+    from mantid_mdinsim.io import trajectory_text as after
+    with tempfile.TemporaryDirectory() as scratch:
+        before = old_kernel_module(args.before or main_tree(Path(scratch)))
+        print(f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {args.repeats} passes "
+              f"each, alternating; before: {before.__file__}")
+        print(f"  {'file':<34s} {'thr':>3s} {'before MB/s':>16s} {'after MB/s':>16s} "
+              f"{'CPU s b/a':>13s} {'ratio':>6s}")
+        for file in files:
+            case = Case(file, after)
+            for threads in (1, 2):
+                runs = {"before": case.runner(before, threads),
+                        "after": case.runner(after, threads)}
+                first = {name: run().copy() for name, run in runs.items()}   # compile, check
+                if first["before"].tobytes() != first["after"].tobytes():
+                    raise RuntimeError(f"{file}: the kernels' positions differ")
+                times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+                for _ in range(args.repeats):
+                    for name, run in runs.items():
+                        times[name].append(timed(run))
+                rate = {name: case.megabytes / statistics.median(t[0] for t in times[name])
+                        for name in runs}
+                best = {name: case.megabytes / min(t[0] for t in times[name])
+                        for name in runs}
+                cpu = {name: statistics.median(t[1] for t in times[name]) for name in runs}
+                print(f"  {file.name:<34s} {threads:3d} "
+                      f"{rate['before']:7.0f} ({best['before']:5.0f}) "
+                      f"{rate['after']:7.0f} ({best['after']:5.0f}) "
+                      f"{cpu['before']:6.3f}/{cpu['after']:.3f} "
+                      f"{rate['after'] / rate['before']:6.2f}")
+        print(f"MB/s: median (best) of {args.repeats}; ratio of the medians; load now "
+              f"{os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
