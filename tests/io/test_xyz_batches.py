@@ -259,3 +259,246 @@ def test_forked_child_parses_on_its_own_threads(tmp_path, monkeypatch):
     process.join(timeout=60)
     assert data == first.tobytes()
     assert first.shape == written.shape
+
+
+# -- the batch kernel's fast line (_plain_line) against the general code ------------------------
+# parse_frames reads lines "species x y z" through bit masks of 64-byte windows and leaves any
+# other line (and the rest of its frame) to parse_atom_lines. These tests put every shape of
+# token near the fast path's limits into frames and check parse_frames against the general code
+# frame by frame (the same stopping frame, the same numbers bit for bit) and against Python's
+# float().
+
+DIGITS = "0123456789"
+
+
+@st.composite
+def number_tokens(draw) -> str:
+    """A number column's token: decimals of every shape (at the fast path's limits: 14-17
+    digits, 0-20 integer and 0-25 fraction digits, leading zeros, '.5', '5.'), exponents,
+    nan/inf, integers and junk."""
+    sign = draw(st.sampled_from(["", "", "-", "+"]))
+    kind = draw(st.sampled_from(["plain"] * 6 + ["long", "edge", "edge", "exponent",
+                                                 "special", "integer", "junk", "junk"]))
+    if kind in ("plain", "long", "exponent"):
+        integer = draw(st.text(DIGITS, max_size=20 if kind == "long" else 7))
+        fraction = draw(st.text(DIGITS, max_size=25 if kind == "long" else 12))
+        text = sign + integer + "." + fraction
+        if kind == "exponent":
+            text += draw(st.sampled_from(["e-3", "E+05", "e0", "d2", "e"]))
+        return text
+    if kind == "edge":
+        digits = draw(st.text(DIGITS, min_size=14, max_size=17))
+        point = draw(st.integers(0, len(digits)))
+        return sign + digits[:point] + "." + digits[point:]
+    if kind == "special":
+        return sign + draw(st.sampled_from(["nan", "inf", "Infinity", "NaN", "in"]))
+    if kind == "integer":
+        return sign + draw(st.text(DIGITS, min_size=1, max_size=20))
+    return draw(st.sampled_from(["1.2.3", "--1", "-+1", "1-", ".", "-.", "x", "0x1", "1,5",
+                                 "1.5\x00", "\x012.0", "1.5\x0b", "..5", "1.5.", "+", "1.x5",
+                                 "a.5", "1.-5", "1.5+", "1._5", "1.5\x7f", "1.5é", "-1.5-",
+                                 "12.34.5", ".1.", "0.1234567.8"]))
+
+
+SPECIES_TOKENS = st.text(st.sampled_from("AaBHOSiKrÅé_1"), min_size=1, max_size=12) \
+    .filter(lambda token: len(token.encode()) <= 12)
+
+
+@st.composite
+def kernel_frames(draw):
+    """(text of the frames, padding after them, frame-0 species): 1-3 frames of 1-30 atom
+    lines, usually plain, sometimes with any token shape, other blanks or columns."""
+    n_atoms = draw(st.integers(1, 30))
+    n_frames = draw(st.integers(1, 3))
+    species = [draw(SPECIES_TOKENS) for _ in range(n_atoms)]
+    plain = st.tuples(st.sampled_from(["", "-"]), st.integers(0, 999),
+                      st.integers(0, 10 ** 10 - 1), st.sampled_from([6, 8, 10])) \
+        .map(lambda v: f"{v[0]}{v[1]}.{v[2] % 10 ** v[3]:0{v[3]}d}")
+    text = ""
+    for frame in range(n_frames):
+        text += f"{n_atoms}\nTime={frame} comment line, long enough\n"
+        for atom in range(n_atoms):
+            odd = draw(st.integers(0, 9)) == 0
+            words = [species[atom] if not (odd and draw(st.booleans()))
+                     else draw(SPECIES_TOKENS)]
+            words += [draw(number_tokens() if odd else plain) for _ in range(3)]
+            if odd and draw(st.booleans()):
+                words = draw(st.sampled_from([words[:3], words + ["7"], words + ["a", "b"]]))
+            separator = draw(st.sampled_from([" ", " ", "  ", "       ", "\t", " \t ", "\x0b"]
+                                             if odd else [" ", " ", "  ", "       "]))
+            lead = draw(st.sampled_from(["", "", " ", "   ", "\t"]))
+            end = draw(st.sampled_from(["\n", "\n", "\r\n", " \n", "\t\n", "\x0c\n"]
+                                       if odd else ["\n", "\n", "\n", " \n"]))
+            text += lead + separator.join(words) + end
+    padding = draw(st.sampled_from(["", "\n", "9" * 40, "x" * 200, "\n" * 300]))
+    return text.encode(), padding.encode(), species
+
+
+def _general_frames(buf, atom_starts, frame_starts, found, n_atoms, roles, expected):
+    """What parse_frames must give, by the general code: (first frame that does not parse
+    cleanly, positions)."""
+    out = np.zeros((found, n_atoms, 3))
+    hashes = np.empty(n_atoms, dtype=np.uint64)
+    for k in range(found):
+        status, offset, _, _ = trajectory_text.parse_atom_lines(
+            buf, atom_starts[k], n_atoms, roles, False, out[k], hashes,
+            trajectory_text._POWERS_OF_TEN)
+        if status != trajectory_text.STATUS_OK or offset != frame_starts[k + 1] \
+                or hashes.tobytes() != expected.tobytes():
+            return k, out
+    return found, out
+
+
+def _plain_decimal(token: str) -> bool:
+    body = token.lstrip("+-")
+    return token.count("-") + token.count("+") <= 1 and body.count(".") <= 1 \
+        and body.replace(".", "").isdigit()
+
+
+@SETTINGS
+@given(frames=kernel_frames(), roles_kind=st.sampled_from(["plain"] * 5 + ["other"]))
+def test_kernel_lines_equal_general_code(frames, roles_kind):
+    text, padding, species = frames
+    buf = np.frombuffer(text + padding, dtype=np.uint8)
+    n_atoms = len(species)
+    roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2] if roles_kind == "plain"
+                     else [trajectory_text.COLUMN_SPECIES, 2, 0, 1], dtype=np.int64)
+    expected = trajectory_text.species_hashes(species)
+    max_frames = 8
+    frame_starts = np.empty(max_frames + 1, dtype=np.int64)
+    lines_before = np.empty(max_frames + 1, dtype=np.int64)
+    comment_starts = np.empty(max_frames, dtype=np.int64)
+    comment_ends = np.empty(max_frames, dtype=np.int64)
+    atom_starts = np.empty(max_frames, dtype=np.int64)
+    words = buf[:len(buf) // 8 * 8].view(np.uint64)
+    found, _ = trajectory_text.scan_frames(buf, words, 0, n_atoms, max_frames, frame_starts,
+                                           comment_starts, comment_ends, atom_starts,
+                                           lines_before)
+    positions = np.zeros((found, n_atoms, 3))
+    stop = trajectory_text.parse_frames(buf, atom_starts, frame_starts, 0, found, roles,
+                                        positions, np.empty(n_atoms, dtype=np.uint64),
+                                        expected, trajectory_text._POWERS_OF_TEN)
+    reference_stop, reference = _general_frames(buf, atom_starts, frame_starts, found, n_atoms,
+                                                roles, expected)
+    assert stop == reference_stop
+    assert positions[:stop].tobytes() == reference[:stop].tobytes()
+    # and Python's float(), for the plain decimals of the frames read
+    lines = [line.split() for line in text.decode().split("\n")]
+    for k in range(stop):
+        for atom in range(n_atoms):
+            for column, role in enumerate(roles[1:4], start=1):
+                token = lines[k * (n_atoms + 2) + 2 + atom][column]
+                if _plain_decimal(token):
+                    assert positions[k, atom, role] == float(token)
+                    assert np.signbit(positions[k, atom, role]) == token.startswith("-")
+
+
+def test_kernel_reads_plain_lines_fast():
+    """The fast line does read plain lines (not everything handed to the general code): with
+    the general code made to fail, plain frames still parse, to the digit."""
+    n_atoms = 50
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-20, 20, (n_atoms, 3))
+    lines = "".join(f"Ar{' ' * (1 + k % 3)}{x:.{6 + k % 5}f} {y:.10f}  {z:.8f}\n"
+                    for k, (x, y, z) in enumerate(values))
+    text = f"{n_atoms}\ncomment\n{lines}".encode() + b"\n" * 128
+    buf = np.frombuffer(text, dtype=np.uint8)
+    start = text.index(b"\nAr") + 1
+    positions = np.zeros((1, n_atoms, 3))
+    expected = trajectory_text.species_hashes(["Ar"] * n_atoms)
+    roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2], dtype=np.int64)
+    # an expected hash the general code never reaches: only the fast lines can succeed
+    stop = trajectory_text.parse_frames(buf, np.array([start]), np.array([0, len(text) - 128]),
+                                        0, 1, roles, positions,
+                                        np.empty(n_atoms, dtype=np.uint64), expected,
+                                        trajectory_text._POWERS_OF_TEN)
+    assert stop == 1
+    words = [line.split() for line in lines.splitlines()]
+    assert positions[0].tobytes() == np.array([[float(w) for w in row[1:]]
+                                               for row in words]).tobytes()
+    length, species, x, y, z, ok = trajectory_text._plain_line(
+        np.uint64(buf.ctypes.data) + np.uint64(start))
+    assert ok and length == len(lines.splitlines()[0]) + 1
+    assert species == expected[0] and (x, y, z) == tuple(float(w) for w in words[0][1:])
+
+
+@given(tokens=st.lists(SPECIES_TOKENS, min_size=1, max_size=20))
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_species_hash_one_rule(tokens):
+    """species_hashes (Python, frame 0's text) is the kernels' _species_hash of the same
+    bytes, and tells different species apart (exact up to 8 bytes)."""
+    hashes = trajectory_text.species_hashes(tokens)
+    for token, value in zip(tokens, hashes):
+        data = np.frombuffer(token.encode(), dtype=np.uint8)
+        assert trajectory_text._species_hash(data, 0, data.size) == value
+    short = {token for token in tokens if len(token.encode()) <= 8}
+    assert len({int(v) for t, v in zip(tokens, hashes) if t in short}) == len(short)
+
+
+@st.composite
+def atom_lines(draw) -> str:
+    """One atom line of any shape the fast line must take or refuse."""
+    odd = draw(st.booleans())
+    words = [draw(SPECIES_TOKENS)] + [draw(number_tokens()) for _ in range(3)]
+    if odd:
+        words = draw(st.sampled_from([words, words[:3], words + ["7"], words[:1]]))
+    separator = draw(st.sampled_from([" ", "  ", "         ", "\t", " \t ", "\x0b"] if odd
+                                     else [" ", "  ", "         "]))
+    lead = draw(st.sampled_from(["", "", " ", "   ", "\t"]))
+    end = draw(st.sampled_from(["\n", "\r\n", " \n", "\t\n", "\x0c\n", "\x00\n"] if odd
+                               else ["\n", " \n"]))
+    return lead + separator.join(words) + end
+
+
+@SETTINGS
+@given(lines=st.lists(atom_lines(), min_size=1, max_size=30))
+def test_plain_line_equals_general_code(lines):
+    """Line by line: where the fast line takes a line, the general code reads it the same
+    (numbers bit for bit, species hash, length); the lines it takes are exactly the plain ones:
+    <= 64 bytes, 4 columns, a species of <= 8 bytes, numbers [-+]digits.digits of 1 to 15
+    digits, blanks of spaces, tabs and CR only."""
+    roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2], dtype=np.int64)
+    for line in lines:
+        data = line.encode()
+        buf = np.frombuffer(b"#" * 16 + data + b"\n" * 100, dtype=np.uint8)
+        length, species, x, y, z, ok = trajectory_text._plain_line(
+            np.uint64(buf.ctypes.data) + np.uint64(16))
+        out = np.zeros((1, 3))
+        hashes = np.zeros(1, dtype=np.uint64)
+        status, offset, _, _ = trajectory_text.parse_atom_lines(
+            buf, 16, 1, roles, False, out, hashes, trajectory_text._POWERS_OF_TEN)
+        words = line.split()
+        plain = len(data) <= 64 and len(words) == 4 and all(
+            _plain_decimal(word) and "." in word and 1 <= sum(c.isdigit() for c in word) <= 15
+            for word in words[1:]) and len(words[0].encode()) <= 8 \
+            and not any(c in line for c in "\x0b\x0c\x00")
+        assert ok == plain
+        if ok:
+            assert status == trajectory_text.STATUS_OK and offset == 16 + length
+            assert np.array([x, y, z]).tobytes() == out[0].tobytes()
+            assert np.array([x, y, z]).tobytes() == np.array(
+                [float(word) for word in words[1:]]).tobytes()
+            assert species == hashes[0] == trajectory_text.species_hashes(words[:1])[0]
+
+
+@pytest.mark.parametrize("sign", ["", "-", "+"])
+def test_plain_line_digit_limits(sign):
+    """Every split of 1, 8, 9, 15 digits by the point (taken, exactly float()) and of 16 (left
+    to the general code: above 2**53 one division is not always correctly rounded), in each
+    number column."""
+    digits = "9876543210987654"
+    for n_digits in (1, 8, 9, 15, 16):
+        for point in range(n_digits + 1):
+            number = sign + digits[:point] + "." + digits[point:n_digits]
+            for column in range(3):
+                words = ["Kr", "0.5", "-2.25", "+3.125"]
+                words[1 + column] = number
+                line = " ".join(words) + "\n"
+                buf = np.frombuffer(b"#" * 16 + line.encode() + b"\n" * 100, dtype=np.uint8)
+                length, species, *values, ok = trajectory_text._plain_line(
+                    np.uint64(buf.ctypes.data) + np.uint64(16))
+                assert ok == (n_digits <= 15), line
+                if ok:
+                    assert length == len(line)
+                    assert np.array(values).tobytes() == np.array(
+                        [float(word) for word in words[1:]]).tobytes()
