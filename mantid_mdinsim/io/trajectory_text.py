@@ -528,6 +528,7 @@ _ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 #: 45, ASE's 54); the buffer must hold _FAST_REACH bytes more (a number's last word of digits).
 _LINE_WINDOW = 64
 _FAST_REACH = 32
+_SIGN_FACTORS = np.array([1.0, -1.0])
 
 
 def _window_mask(predicate: str, value: int, offset: int = 0):
@@ -677,20 +678,21 @@ def _plain_line(window):
     extra_points &= extra_points - np.uint64(1)
     extra_points &= extra_points - np.uint64(1)
     extra_points &= extra_points - np.uint64(1)
+    # (a point and 1 to 15 digits: e - d - 2 in 0..14, compared unsigned)
     ok = (p1 < e1) & (p2 < e2) & (p3 < e3) & (e0 - t0 <= 8) & (extra_points == 0) \
-        & (e1 - d1 >= 2) & (e2 - d2 >= 2) & (e3 - d3 >= 2) \
-        & (e1 - d1 <= 16) & (e2 - d2 <= 16) & (e3 - d3 <= 16)
+        & (np.uint64(e1 - d1 - 2) <= np.uint64(14)) & (np.uint64(e2 - d2 - 2) <= np.uint64(14)) \
+        & (np.uint64(e3 - d3 - 2) <= np.uint64(14))
     if not ok:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
     species = _word_at(window + np.uint64(t0)) & _low_bytes(e0 - t0)
     x = _plain_value(window, d1, p1, e1)
     y = _plain_value(window, d2, p2, e2)
     z = _plain_value(window, d3, p3, e3)
-    # the sign as a factor: no branch (and -0.0 stays -0.0)
+    # the sign as a factor from a table: no branch (and -0.0 stays -0.0)
     minus = _minus_in(window)
-    x *= 1.0 - 2.0 * np.float64((minus >> np.uint64(t1)) & np.uint64(1))
-    y *= 1.0 - 2.0 * np.float64((minus >> np.uint64(t2)) & np.uint64(1))
-    z *= 1.0 - 2.0 * np.float64((minus >> np.uint64(t3)) & np.uint64(1))
+    x *= _SIGN_FACTORS[(minus >> np.uint64(t1)) & np.uint64(1)]
+    y *= _SIGN_FACTORS[(minus >> np.uint64(t2)) & np.uint64(1)]
+    z *= _SIGN_FACTORS[(minus >> np.uint64(t3)) & np.uint64(1)]
     return length + 1, species, x, y, z, True
 
 
