@@ -524,10 +524,12 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 # power of ten), and errors are always those of parse_atom_lines.
 
 _ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
-#: A fast line is at most this many bytes with its newline (GPUMD's 3-column lines are about
-#: 45, ASE's 54); the buffer must hold _FAST_REACH bytes more (a number's last word of digits).
+#: A fast line's numbers end within this many bytes from its start (GPUMD's 3-column lines are
+#: about 45 bytes, ASE's 54), its newline within twice that (ignored columns: velocities...);
+#: the buffer must hold _FAST_BYTES bytes from the line's start, and 16 before it (a number's
+#: digits are read as the two words before its end).
 _LINE_WINDOW = 64
-_FAST_REACH = 32
+_FAST_BYTES = 2 * _LINE_WINDOW
 _SIGN_FACTORS = np.array([1.0, -1.0])
 
 
@@ -571,6 +573,18 @@ def _word_at(typingctx, address):
         return builder.load(pointer, align=1)
 
     return types.uint64(address), codegen
+
+
+@intrinsic
+def _bit_count(typingctx, value):
+    """The number of set bits of ``value`` (one popcnt instruction)."""
+    if not isinstance(value, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return value(value), codegen
 
 
 _spaces_in = _window_mask("==", 32)
@@ -632,19 +646,41 @@ def _plain_value(window, digits_start, point, end):
     return float(mantissa) / _POWERS_OF_TEN[n_fraction]
 
 
-@numba.njit(cache=True, nogil=True)
-def _plain_line(window):
-    """The line ``species x y z`` at address ``window`` (blanks between, a newline within
-    ``_LINE_WINDOW`` bytes, ``_FAST_REACH`` bytes more readable): ``(bytes up to and with its
-    newline, species hash, x, y, z, ok)``. Not ok where the line is anything else (the
-    general code reads it). Addresses, not the buffer: an array argument costs two atomic
-    reference counts a call."""
+@numba.njit(cache=True, nogil=True, inline="always")
+def _plain_line(window, n_columns):
+    """The line ``species x y z`` (then ``n_columns - 4`` ignored columns) at address
+    ``window``: blanks between, the newline within ``_LINE_WINDOW`` bytes (within twice that
+    with ignored columns, the numbers in the first ``_LINE_WINDOW``), ``window - 16`` to
+    ``window + _FAST_BYTES`` readable: ``(bytes up to and with its newline, species hash, x, y,
+    z, ok)``. Not ok where the line is anything else (the general code reads it). An
+    address, not the buffer: an array argument costs two atomic reference counts a call."""
     newlines = _newlines_in(window)
-    blanks = _spaces_in(window) | _tabs_in(window) | _returns_in(window)
-    separators = blanks | newlines
-    length = np.int64(trailing_zeros(newlines))   # 64: no newline in the window
-    before = (np.uint64(1) << np.uint64(length & 63)) - np.uint64(1)
-    starts = ~separators & ((separators << np.uint64(1)) | np.uint64(1)) & before
+    separators = _spaces_in(window) | _tabs_in(window) | _returns_in(window) | newlines
+    starts = ~separators & ((separators << np.uint64(1)) | np.uint64(1))
+    if newlines != 0:
+        length = np.int64(trailing_zeros(newlines))
+        before = (np.uint64(1) << np.uint64(length)) - np.uint64(1)
+        starts &= before
+        later_starts = np.uint64(0)
+        # no control byte but the blanks (the general code keeps e.g. a NUL in a token)
+        others = _controls_in(window) & ~separators & before
+    else:
+        # a longer line: its ignored columns run on into the next window
+        if n_columns == 4:
+            return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+        later = window + np.uint64(_LINE_WINDOW)
+        later_newlines = _newlines_in(later)
+        if later_newlines == 0:
+            return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+        later_length = np.int64(trailing_zeros(later_newlines))
+        later_before = (np.uint64(1) << np.uint64(later_length)) - np.uint64(1)
+        later_separators = _spaces_in(later) | _tabs_in(later) | _returns_in(later) \
+            | later_newlines
+        later_starts = ~later_separators & ((later_separators << np.uint64(1))
+                                            | (separators >> np.uint64(63))) & later_before
+        others = (_controls_in(window) & ~separators) \
+            | (_controls_in(later) & ~later_separators & later_before)
+        length = _LINE_WINDOW + later_length
     t0 = np.int64(trailing_zeros(starts))
     rest = starts & (starts - np.uint64(1))
     t1 = np.int64(trailing_zeros(rest))
@@ -652,21 +688,23 @@ def _plain_line(window):
     t2 = np.int64(trailing_zeros(rest))
     rest &= rest - np.uint64(1)
     t3 = np.int64(trailing_zeros(rest))
-    rest &= rest - np.uint64(1)
-    # four tokens, no control byte but the blanks (the general code keeps e.g. a NUL in a
-    # token), nothing in the numbers but digits, points and a leading sign
-    if length >= 64 or t3 >= 64 or rest != 0 \
-            or (_controls_in(window) & ~separators & before) != 0:
+    # the columns announced; the numbers whole in the first window
+    if np.int64(_bit_count(starts) + _bit_count(later_starts)) != n_columns or others != 0 \
+            or t3 >= 64:
+        return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+    e3 = _bits_from(separators, t3)
+    if e3 >= 64:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
     points = _points_in(window)
-    numbers = before & ~separators & ~((np.uint64(1) << np.uint64(t1)) - np.uint64(1))
+    # nothing in the numbers but digits, points and a leading sign
+    numbers = ~separators & ~((np.uint64(1) << np.uint64(t1)) - np.uint64(1)) \
+        & ((np.uint64(1) << np.uint64(e3)) - np.uint64(1))
     signs = (_minus_in(window) | _plus_in(window)) & starts
     if (numbers & ~(_digits_in(window) | points | signs)) != 0:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
     e0 = _bits_from(separators, t0)
     e1 = _bits_from(separators, t1)
     e2 = _bits_from(separators, t2)
-    e3 = _bits_from(separators, t3)
     p1 = _bits_from(points, t1)
     p2 = _bits_from(points, t2)
     p3 = _bits_from(points, t3)
@@ -698,9 +736,14 @@ def _plain_line(window):
 
 @numba.njit(cache=True, inline="always")
 def _plain_layout(roles):
-    """The columns are ``species x y z``."""
-    return roles.shape[0] == 4 and roles[0] == COLUMN_SPECIES and roles[1] == 0 \
-        and roles[2] == 1 and roles[3] == 2
+    """The columns are ``species x y z``, then only ignored ones."""
+    if roles.shape[0] < 4 or roles[0] != COLUMN_SPECIES or roles[1] != 0 or roles[2] != 1 \
+            or roles[3] != 2:
+        return False
+    for column in range(4, roles.shape[0]):
+        if roles[column] != COLUMN_IGNORED:
+            return False
+    return True
 
 
 @numba.njit(cache=True, nogil=True)
@@ -713,6 +756,7 @@ def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes
     (``last`` when none): the caller reads it again frame by frame, for its exact error."""
     n_atoms = out.shape[1]
     size = buf.shape[0]
+    n_columns = roles.shape[0]
     plain = _plain_layout(roles)
     for k in range(first, last):
         frame = out[k]
@@ -720,8 +764,8 @@ def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes
         line = 0
         if plain:
             base = np.uint64(buf.ctypes.data)
-            while line < n_atoms and i >= 16 and i + _LINE_WINDOW + _FAST_REACH <= size:
-                length, species, x, y, z, ok = _plain_line(base + np.uint64(i))
+            while line < n_atoms and i >= 16 and i + _FAST_BYTES <= size:
+                length, species, x, y, z, ok = _plain_line(base + np.uint64(i), n_columns)
                 if not ok:
                     break
                 if species != expected_hashes[line]:

@@ -417,7 +417,7 @@ def test_kernel_reads_plain_lines_fast():
     assert positions[0].tobytes() == np.array([[float(w) for w in row[1:]]
                                                for row in words]).tobytes()
     length, species, x, y, z, ok = trajectory_text._plain_line(
-        np.uint64(buf.ctypes.data) + np.uint64(start))
+        np.uint64(buf.ctypes.data) + np.uint64(start), 4)
     assert ok and length == len(lines.splitlines()[0]) + 1
     assert species == expected[0] and (x, y, z) == tuple(float(w) for w in words[0][1:])
 
@@ -436,12 +436,16 @@ def test_species_hash_one_rule(tokens):
 
 
 @st.composite
-def atom_lines(draw) -> str:
-    """One atom line of any shape the fast line must take or refuse."""
+def atom_lines(draw, n_extra: int) -> str:
+    """One atom line of any shape the fast line must take or refuse, with ``n_extra`` ignored
+    columns meant (the line may have other counts)."""
     odd = draw(st.booleans())
     words = [draw(SPECIES_TOKENS)] + [draw(number_tokens()) for _ in range(3)]
+    words += [draw(st.sampled_from(["0.1234567890", "-12.5", "7", "x" * 30, "Ar", "1e-3"]))
+              for _ in range(n_extra)]
     if odd:
-        words = draw(st.sampled_from([words, words[:3], words + ["7"], words[:1]]))
+        words = draw(st.sampled_from([words, words[:3], words + ["7"], words[:1],
+                                      words[:-1] if n_extra else words]))
     separator = draw(st.sampled_from([" ", "  ", "         ", "\t", " \t ", "\x0b"] if odd
                                      else [" ", "  ", "         "]))
     lead = draw(st.sampled_from(["", "", " ", "   ", "\t"]))
@@ -451,33 +455,45 @@ def atom_lines(draw) -> str:
 
 
 @SETTINGS
-@given(lines=st.lists(atom_lines(), min_size=1, max_size=30))
-def test_plain_line_equals_general_code(lines):
+@given(data=st.data(), n_extra=st.sampled_from([0, 0, 0, 1, 3, 6]))
+def test_plain_line_equals_general_code(data, n_extra):
     """Line by line: where the fast line takes a line, the general code reads it the same
     (numbers bit for bit, species hash, length); the lines it takes are exactly the plain ones:
-    <= 64 bytes, 4 columns, a species of <= 8 bytes, numbers [-+]digits.digits of 1 to 15
-    digits, blanks of spaces, tabs and CR only."""
-    roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2], dtype=np.int64)
+    the columns announced, a species of <= 8 bytes, numbers [-+]digits.digits of 1 to 15
+    digits ending within 64 bytes, the newline within 64 bytes (128 with ignored columns),
+    blanks of spaces, tabs and CR only."""
+    lines = data.draw(st.lists(atom_lines(n_extra), min_size=1, max_size=30))
+    roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2]
+                     + [trajectory_text.COLUMN_IGNORED] * n_extra, dtype=np.int64)
     for line in lines:
-        data = line.encode()
-        buf = np.frombuffer(b"#" * 16 + data + b"\n" * 100, dtype=np.uint8)
+        encoded = line.encode()
+        buf = np.frombuffer(b"#" * 16 + encoded + b"\n" * 200, dtype=np.uint8)
         length, species, x, y, z, ok = trajectory_text._plain_line(
-            np.uint64(buf.ctypes.data) + np.uint64(16))
+            np.uint64(buf.ctypes.data) + np.uint64(16), 4 + n_extra)
         out = np.zeros((1, 3))
         hashes = np.zeros(1, dtype=np.uint64)
         status, offset, _, _ = trajectory_text.parse_atom_lines(
             buf, 16, 1, roles, False, out, hashes, trajectory_text._POWERS_OF_TEN)
         words = line.split()
-        plain = len(data) <= 64 and len(words) == 4 and all(
-            _plain_decimal(word) and "." in word and 1 <= sum(c.isdigit() for c in word) <= 15
-            for word in words[1:]) and len(words[0].encode()) <= 8 \
-            and not any(c in line for c in "\x0b\x0c\x00")
+        numbers_end = len(" ".join(words[:4]).encode())     # where blanks are single
+        if len(words) >= 4:
+            numbers_end = encoded.index(words[3].encode(),
+                                        encoded.index(words[2].encode(),
+                                                      encoded.index(words[1].encode(),
+                                                                    len(words[0].encode()))
+                                                      + len(words[1].encode()))
+                                        + len(words[2].encode())) + len(words[3].encode())
+        plain = len(encoded) <= (64 if n_extra == 0 else 128) and numbers_end < 64 \
+            and len(words) == 4 + n_extra and all(
+                _plain_decimal(word) and "." in word
+                and 1 <= sum(c.isdigit() for c in word) <= 15 for word in words[1:4]) \
+            and len(words[0].encode()) <= 8 and not any(c in line for c in "\x0b\x0c\x00")
         assert ok == plain
         if ok:
             assert status == trajectory_text.STATUS_OK and offset == 16 + length
             assert np.array([x, y, z]).tobytes() == out[0].tobytes()
             assert np.array([x, y, z]).tobytes() == np.array(
-                [float(word) for word in words[1:]]).tobytes()
+                [float(word) for word in words[1:4]]).tobytes()
             assert species == hashes[0] == trajectory_text.species_hashes(words[:1])[0]
 
 
@@ -496,7 +512,7 @@ def test_plain_line_digit_limits(sign):
                 line = " ".join(words) + "\n"
                 buf = np.frombuffer(b"#" * 16 + line.encode() + b"\n" * 100, dtype=np.uint8)
                 length, species, *values, ok = trajectory_text._plain_line(
-                    np.uint64(buf.ctypes.data) + np.uint64(16))
+                    np.uint64(buf.ctypes.data) + np.uint64(16), 4)
                 assert ok == (n_digits <= 15), line
                 if ok:
                     assert length == len(line)
