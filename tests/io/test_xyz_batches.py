@@ -518,3 +518,23 @@ def test_plain_line_digit_limits(sign):
                     assert length == len(line)
                     assert np.array(values).tobytes() == np.array(
                         [float(word) for word in words[1:]]).tobytes()
+
+
+@pytest.mark.parametrize("n_extra", [0, 3])
+def test_plain_line_window_edges(n_extra):
+    """Lines moved across the window's edges (leading blanks): the numbers ending at byte 63
+    or 64, the newline at 63/64 (127/128 with ignored columns). Taken exactly where they
+    fit, read as float() does."""
+    core = "Ar -1.5 2.5 3.25" + " 0.1 -0.2 x3" * (n_extra // 3)
+    for lead in range(80):
+        for tail in ("", " " * (63 - len(core) - lead % 64)):
+            line = " " * lead + core + tail + "\n"
+            buf = np.frombuffer(b"#" * 16 + line.encode() + b"\n" * 200, dtype=np.uint8)
+            length, species, *values, ok = trajectory_text._plain_line(
+                np.uint64(buf.ctypes.data) + np.uint64(16), 4 + n_extra)
+            numbers_end = lead + len("Ar -1.5 2.5 3.25")
+            fits = numbers_end < 64 and len(line) <= (64 if n_extra == 0 else 128)
+            assert ok == fits, (lead, len(line))
+            if ok:
+                assert length == len(line)
+                assert values == [-1.5, 2.5, 3.25]
