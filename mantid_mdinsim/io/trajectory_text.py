@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import queue
+import sys
 import threading
 from pathlib import Path
 
@@ -518,18 +519,20 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 # trailing-zero counts, the whole line is checked against them in a few word operations, and
 # the three numbers are then converted independently (the processor overlaps them), their
 # digits 8 at a time (_eight_digit_value). A line that holds anything else (exponents, long
-# numbers, species of more than 8 bytes, other columns, a line longer than 64 bytes, the
-# buffer's end near) is left to parse_atom_lines, which reads the rest of its frame: the
-# numbers are the same bit for bit (the same integer mantissa divided once by the same exact
-# power of ten), and errors are always those of parse_atom_lines.
+# numbers, species of more than 8 bytes, integers, other blanks or controls, a line longer than
+# 64 bytes, or 128 with ignored columns, the buffer's end near) is left to parse_atom_lines,
+# which reads the rest of its frame: the numbers are the same bit for bit (the same integer
+# mantissa divided once by the same exact power of ten), and errors are always those of
+# parse_atom_lines. Words are read little-endian: on a big-endian machine (none that numba
+# runs on today) the general code reads every line.
 
-_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
 #: A fast line's numbers end within this many bytes from its start (GPUMD's 3-column lines are
 #: about 45 bytes, ASE's 54), its newline within twice that (ignored columns: velocities...);
 #: the buffer must hold _FAST_BYTES bytes from the line's start, and 16 before it (a number's
 #: digits are read as the two words before its end).
 _LINE_WINDOW = 64
 _FAST_BYTES = 2 * _LINE_WINDOW
+_PLAIN_LINES = sys.byteorder == "little"
 _SIGN_FACTORS = np.array([1.0, -1.0])
 
 
@@ -757,7 +760,7 @@ def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes
     n_atoms = out.shape[1]
     size = buf.shape[0]
     n_columns = roles.shape[0]
-    plain = _plain_layout(roles)
+    plain = _PLAIN_LINES and _plain_layout(roles)
     for k in range(first, last):
         frame = out[k]
         i = atom_starts[k]
