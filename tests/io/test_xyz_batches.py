@@ -306,9 +306,11 @@ SPECIES_TOKENS = st.text(st.sampled_from("AaBHOSiKrÅé_1"), min_size=1, max_siz
 
 @st.composite
 def kernel_frames(draw):
-    """(text of the frames, padding after them, frame-0 species): 1-3 frames of 1-30 atom
-    lines, usually plain, sometimes with any token shape, other blanks or columns."""
+    """(text of the frames, padding after them, frame-0 species, ignored columns): 1-3 frames
+    of 1-30 atom lines, usually plain, sometimes with any token shape, other blanks or
+    columns; 0 or 3 ignored columns (velocities) after the positions."""
     n_atoms = draw(st.integers(1, 30))
+    n_extra = draw(st.sampled_from([0, 0, 3]))
     n_frames = draw(st.integers(1, 3))
     species = [draw(SPECIES_TOKENS) for _ in range(n_atoms)]
     plain = st.tuples(st.sampled_from(["", "-"]), st.integers(0, 999),
@@ -321,7 +323,7 @@ def kernel_frames(draw):
             odd = draw(st.integers(0, 9)) == 0
             words = [species[atom] if not (odd and draw(st.booleans()))
                      else draw(SPECIES_TOKENS)]
-            words += [draw(number_tokens() if odd else plain) for _ in range(3)]
+            words += [draw(number_tokens() if odd else plain) for _ in range(3 + n_extra)]
             if odd and draw(st.booleans()):
                 words = draw(st.sampled_from([words[:3], words + ["7"], words + ["a", "b"]]))
             separator = draw(st.sampled_from([" ", " ", "  ", "       ", "\t", " \t ", "\x0b"]
@@ -331,7 +333,7 @@ def kernel_frames(draw):
                                        if odd else ["\n", "\n", "\n", " \n"]))
             text += lead + separator.join(words) + end
     padding = draw(st.sampled_from(["", "\n", "9" * 40, "x" * 200, "\n" * 300]))
-    return text.encode(), padding.encode(), species
+    return text.encode(), padding.encode(), species, n_extra
 
 
 def _general_frames(buf, atom_starts, frame_starts, found, n_atoms, roles, expected):
@@ -358,11 +360,12 @@ def _plain_decimal(token: str) -> bool:
 @SETTINGS
 @given(frames=kernel_frames(), roles_kind=st.sampled_from(["plain"] * 5 + ["other"]))
 def test_kernel_lines_equal_general_code(frames, roles_kind):
-    text, padding, species = frames
+    text, padding, species, n_extra = frames
     buf = np.frombuffer(text + padding, dtype=np.uint8)
     n_atoms = len(species)
-    roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2] if roles_kind == "plain"
-                     else [trajectory_text.COLUMN_SPECIES, 2, 0, 1], dtype=np.int64)
+    roles = np.array(([trajectory_text.COLUMN_SPECIES, 0, 1, 2] if roles_kind == "plain"
+                      else [trajectory_text.COLUMN_SPECIES, 2, 0, 1])
+                     + [trajectory_text.COLUMN_IGNORED] * n_extra, dtype=np.int64)
     expected = trajectory_text.species_hashes(species)
     max_frames = 8
     frame_starts = np.empty(max_frames + 1, dtype=np.int64)
