@@ -101,8 +101,7 @@ class Case:
         from mantid_mdinsim.io.trajectory import open_trajectory
 
         with open_trajectory(path) as reader:
-            self.n_atoms, self.roles, self.species = reader.n_atoms, reader._roles, \
-                reader.species
+            self.n_atoms, self.roles = reader.n_atoms, reader._roles
             self.species_tokens = list(reader.species)
         self.path = path
         self.data = np.fromfile(path, dtype=np.uint8)
