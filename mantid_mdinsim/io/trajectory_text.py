@@ -466,8 +466,9 @@ def scan_frames(buf, words, start, n_atoms, max_frames, frame_starts, comment_st
 # -- the species hash: one rule ------------------------------------------------------------------
 # A species of at most 8 bytes is its own bytes as a little-endian word (exact: no two such
 # species share a value, and the fast line below takes it from the word it loaded); a longer
-# one is its FNV-1a hash with the low byte cleared, so it never equals a short species' word
-# (whose low byte, the species' first character, is never 0).
+# one is its FNV-1a hash with the low byte cleared, so it never equals the word of a short
+# species whose first character is not NUL (frame 0's species are element symbols: a later
+# frame's species is compared with those).
 
 _SHORT_SPECIES_BYTES = 8
 _LOW_BYTE_CLEARED = np.uint64(0xFFFFFFFFFFFFFF00)
