@@ -78,7 +78,8 @@ def trajectories(draw) -> bytes:
         lines.append("")
     text = newline.join(lines) + newline
     kind = draw(st.sampled_from(["none", "cut", "number", "count", "count", "species",
-                                 "column", "cell", "no-lattice", "garbage", "garbage"]))
+                                 "column", "cell", "no-lattice", "garbage", "garbage",
+                                 "repeat", "not-finite", "time"]))
     body = text.split(newline)
     atom_lines = [i for i, line in enumerate(body) if line.strip()[:1] in ("S", "O", "H")]
     if kind == "cut":
@@ -109,6 +110,29 @@ def trajectories(draw) -> bytes:
         comments = [i for i, line in enumerate(body) if "Lattice" in line]
         index = draw(st.sampled_from(comments[1:] or comments))
         body[index] = body[index].replace(lattice, draw(st.sampled_from(["", 'pbc="T T T"'])))
+        text = newline.join(body)
+    elif kind == "repeat" and n_frames > 1:     # a frame's atom lines again in the next
+        frame = draw(st.integers(1, n_frames - 1))
+        first = [i for i, line in enumerate(body) if line.strip() == str(n_atoms)]
+        if len(first) == n_frames:
+            body[first[frame] + 2:first[frame] + 2 + n_atoms] = \
+                body[first[frame - 1] + 2:first[frame - 1] + 2 + n_atoms]
+            text = newline.join(body)
+    elif kind == "not-finite" and atom_lines:
+        index = draw(st.sampled_from(atom_lines))
+        words = body[index].split()
+        words[draw(st.integers(1, 3))] = draw(st.sampled_from(["nan", "-inf", "1e999"]))
+        body[index] = " ".join(words)
+        text = newline.join(body)
+    elif kind == "time" and with_time:       # a frame's Time= repeated, back, late or gone
+        comments = [i for i, line in enumerate(body) if "Lattice" in line]
+        index = draw(st.sampled_from(comments[1:] or comments))
+        frame = comments.index(index)
+        new_time = draw(st.sampled_from([f"Time={10.0 * (frame - 1):.8f}",
+                                         f"Time={10.0 * frame - 15:.8f}",
+                                         f"Time={10.0 * frame + 5:.8f}",
+                                         f"Time={10.0 * frame + 0.001:.8f}", "", "Time=x"]))
+        body[index] = body[index].replace(f"Time={10.0 * frame:.8f}", new_time)
         text = newline.join(body)
     elif kind == "garbage":
         position = draw(st.integers(0, len(text)))
