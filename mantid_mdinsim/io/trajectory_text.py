@@ -593,35 +593,44 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
-class _ReusedArrays:
-    """Arrays for the positions of batches, each filled again once nothing outside refers to
-    it (no frame of it is still held by a caller: a view holds its array). A fresh array per
-    batch cost a page fault per 4 kB written, a third of the whole read on this VM (27 MB
-    file: 77 -> 52 ms). A caller keeping frames (``list(reader.frames())``) keeps their
+class _Reused:
+    """Buffers (the chunks of text, the positions of batches) each used again once nothing
+    outside refers to it: no frame of it is held by a caller (a view holds its array), no
+    batch waiting or being parsed holds its text. A fresh buffer each time cost a page
+    fault per 4 kB written (and zeroing, for a bytearray): on this VM 9.5 -> 4.7 ms to read
+    a 27 MB file's chunks. A caller keeping frames (``list(reader.frames())``) keeps their
     arrays from being reused and gets fresh ones, as before."""
 
-    #: Arrays kept: one being read by the caller, one held back a frame, one being filled.
-    KEEP = 3
+    #: Buffers kept: those of the batches waiting (_ReadAhead.DEPTH), the one being filled,
+    #: the caller's and the one held back a frame.
+    KEEP = 6
 
-    def __init__(self) -> None:
-        self._arrays: list[np.ndarray] = []
+    def __init__(self, make, capacity):
+        self._make, self._capacity = make, capacity
+        self._kept: list = []
 
-    def take(self, frames: int, n_atoms: int) -> np.ndarray:
-        """A ``(frames, n_atoms, 3)`` float array (its values undefined)."""
-        for index in range(len(self._arrays)):
-            array = self._arrays[index]
-            # references: the list's, this name's and getrefcount's argument; one more is a
-            # view (a frame) alive somewhere
-            if array.shape[0] >= frames and array.shape[1] == n_atoms \
-                    and sys.getrefcount(array) == 3:
-                return array[:frames]
-            del array
-        # room for the next batches, a few frames longer or shorter
-        array = np.empty((frames + frames // 4 + 1, n_atoms, 3))
-        self._arrays.append(array)
-        if len(self._arrays) > self.KEEP:
-            del self._arrays[0]
-        return array[:frames]
+    def take(self, size: int):
+        """A buffer of at least ``size`` (its contents undefined)."""
+        for index in range(len(self._kept)):
+            item = self._kept[index]
+            # references: the list's, this name's and getrefcount's argument: nobody else's
+            if self._capacity(item) >= size and sys.getrefcount(item) == 3:
+                return item
+            del item
+        # room for the next ones, a little larger or smaller
+        item = self._make(size + size // 4 + 1)
+        self._kept.append(item)
+        if len(self._kept) > self.KEEP:
+            del self._kept[0]
+        return item
+
+
+def _position_arrays(n_atoms: int) -> _Reused:
+    return _Reused(lambda frames: np.empty((frames, n_atoms, 3)), lambda array: array.shape[0])
+
+
+def _text_buffers() -> _Reused:
+    return _Reused(bytearray, len)
 
 
 class _Batch:
@@ -629,7 +638,7 @@ class _Batch:
     the state of the text there (to go back to where the parse stops early)."""
 
     def __init__(self, text: ChunkedText, array: np.ndarray, n_atoms: int, max_frames: int):
-        self.array, self.buffer = array, text.buffer
+        self.array, self.buffer, self.end = array, text.buffer, text.end
         self.position, self.consumed, self.eof = text.position, text._consumed, text.eof
         self.line_number = text.line_number
         self.n_atoms, self.max_frames = n_atoms, max_frames
@@ -646,12 +655,12 @@ class _Batch:
         self.bounds: list[int] = []
 
     def start_parse(self, threads: int, roles: np.ndarray, expected_hashes: np.ndarray,
-                    arrays: _ReusedArrays, on_pool: bool):
+                    arrays: _Reused, on_pool: bool):
         """Start parsing the frames on up to ``threads`` threads (all of them pool threads
         where ``on_pool``, else the first part in the calling thread, when the returned
         function is called); that function returns each part's :func:`parse_frames`."""
         found, n_atoms = self.found, self.n_atoms
-        self.positions = positions = arrays.take(found, n_atoms)
+        self.positions = positions = arrays.take(found)[:found]
         threads = max(1, min(threads, found, int(self.frame_starts[found] -
                                                  self.frame_starts[0]) // MIN_BYTES_PER_THREAD))
         bounds = self.bounds = [found * part // threads for part in range(threads + 1)]
@@ -743,13 +752,15 @@ class ChunkedText:
             # read front to back: the kernel's readahead may double its window
             os.posix_fadvise(self._handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         self.chunk_bytes = chunk_bytes
-        self.buffer = b""
+        self.buffer = bytearray()   # the text from offset _consumed, up to ``end``
+        self.end = 0
         self.position = 0           # offset of the next unread byte in ``buffer``
         self.eof = False
         self.line_number = 0        # 1-based number of the last line returned by readline
         self.size = os.path.getsize(self.path)
         self._consumed = 0          # bytes of the file before ``buffer[0]``
-        self._batch_arrays = _ReusedArrays()
+        self._buffers = _text_buffers()
+        self._batch_arrays: _Reused | None = None     # for the first batch's atom count
         self._read_ahead: _ReadAhead | None = None
 
     def close(self) -> None:
@@ -767,46 +778,45 @@ class ChunkedText:
         if self.eof:
             return False
         want = max(self.chunk_bytes, minimum)
-        keep = len(self.buffer) - self.position
-        # one new buffer, the unread rest copied in and the chunk read after it (a read and a
-        # join allocated and copied the chunk twice: ~10 % of reading a 27 MB file)
-        buffer = bytearray(keep + want)
+        keep = self.end - self.position
+        # another buffer (not the one being read: batches may still parse it), the unread
+        # rest copied in and the chunk read after it
+        buffer = self._buffers.take(keep + want)
         got = 0
         with memoryview(buffer) as view:
-            view[:keep] = memoryview(self.buffer)[self.position:]
+            view[:keep] = memoryview(self.buffer)[self.position:self.end]
             while got < want:
-                count = self._handle.readinto(view[keep + got:])
+                count = self._handle.readinto(view[keep + got:keep + want])
                 if not count:
                     break
                 got += count
         if got < want:
-            del buffer[keep + got:]
             self.eof = True
         elif self._advise:
             # the kernel reads the next chunks from the disk while this one is parsed
-            os.posix_fadvise(self._handle.fileno(), self._consumed + len(self.buffer) + got,
+            os.posix_fadvise(self._handle.fileno(), self._consumed + self.end + got,
                              2 * want, os.POSIX_FADV_WILLNEED)
         self._consumed += self.position
-        self.buffer = buffer
+        self.buffer, self.end = buffer, keep + got
         self.position = 0
         return got > 0
 
     def array(self) -> np.ndarray:
-        return np.frombuffer(self.buffer, dtype=np.uint8)
+        return np.frombuffer(self.buffer, dtype=np.uint8, count=self.end)
 
     def readline(self) -> bytes | None:
         """The next line without its end-of-line characters, or None at the end of the file."""
         while True:
-            end = self.buffer.find(b"\n", self.position)
+            end = self.buffer.find(b"\n", self.position, self.end)
             if end >= 0:
                 line = bytes(memoryview(self.buffer)[self.position:end])
                 self.position = end + 1
                 self.line_number += 1
                 return line.rstrip(b"\r")
             if not self.refill():
-                if self.position < len(self.buffer):
-                    line = bytes(memoryview(self.buffer)[self.position:])
-                    self.position = len(self.buffer)
+                if self.position < self.end:
+                    line = bytes(memoryview(self.buffer)[self.position:self.end])
+                    self.position = self.end
                     self.line_number += 1
                     return line.rstrip(b"\r")
                 return None
@@ -814,9 +824,9 @@ class ChunkedText:
     def at_end(self) -> bool:
         """Only blanks are left in the file."""
         while True:
-            if self.buffer[self.position:].strip():
+            if self.buffer[self.position:self.end].strip():
                 return False
-            self.position = len(self.buffer)
+            self.position = self.end
             if not self.refill():
                 return True
 
@@ -829,7 +839,7 @@ class ChunkedText:
                 self.array(), self.position, n_lines, roles, self.eof, out, hashes,
                 _POWERS_OF_TEN)
             if status == STATUS_NEED_MORE and not self.eof:
-                self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes)
+                self.refill(minimum=self.end - self.position + self.chunk_bytes)
                 continue
             if status == STATUS_OK:
                 self.position = offset
@@ -850,6 +860,8 @@ class ChunkedText:
         and parsed ahead on other threads (:class:`_ReadAhead`) while the caller uses this
         one; without, each batch is made here when asked for. Memory stays that of a few
         chunks: a batch is the frames of one buffer."""
+        if self._batch_arrays is None:
+            self._batch_arrays = _position_arrays(n_atoms)
         if self._read_ahead is None:
             threads = parse_threads()       # the caller's limit (a context variable)
             if threads < 2:
@@ -871,8 +883,9 @@ class ChunkedText:
             # Stopped: the frame-by-frame path goes on from the stop, so the text goes back
             # there from wherever the read-ahead got to.
             self._end_read_ahead()
-            self.buffer, self._consumed, self.eof = batch.buffer, batch.consumed, batch.eof
-            self._handle.seek(batch.consumed + len(batch.buffer))
+            self.buffer, self.end = batch.buffer, batch.end
+            self._consumed, self.eof = batch.consumed, batch.eof
+            self._handle.seek(batch.consumed + batch.end)
             self.line_number = batch.line_number
             self.position = batch.position
             self._advance(batch, len(result[1]))
@@ -890,7 +903,7 @@ class ChunkedText:
             if batch.found > 0:
                 return batch
             if not batch.incomplete or self.eof or not self.refill(
-                    minimum=len(self.buffer) - self.position + self.chunk_bytes):
+                    minimum=self.end - self.position + self.chunk_bytes):
                 return None
 
     def _advance(self, batch: _Batch, frames: int) -> None:
@@ -922,7 +935,7 @@ class ChunkedText:
                 self.position = offset
                 self.line_number += n_lines
                 return True
-            if not self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes):
+            if not self.refill(minimum=self.end - self.position + self.chunk_bytes):
                 return False
 
 

@@ -200,6 +200,12 @@ def _write_frames(path, n_atoms: int, n_frames: int, seed: int = 0) -> np.ndarra
     return positions
 
 
+def _as_written(positions: np.ndarray) -> np.ndarray:
+    """The numbers as _write_frames prints them ("%.10f"), read back by Python."""
+    return np.array([[[float(f"{v:.10f}") for v in atom] for atom in frame]
+                     for frame in positions])
+
+
 @pytest.mark.parametrize("threads", [1, 2, 4])
 def test_batches_used_on_threads(tmp_path, monkeypatch, threads):
     """Large batches are parsed on the threads asked for (and give the numbers written, to
@@ -220,8 +226,7 @@ def test_batches_used_on_threads(tmp_path, monkeypatch, threads):
     monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
     with open_trajectory(path) as reader:
         frames = np.array([positions.copy() for positions in reader.frames()])
-    expected = np.array([[[float(f"{v:.10f}") for v in atom] for atom in frame]
-                         for frame in written])
+    expected = _as_written(written)
     assert frames.tobytes() == expected.tobytes()
     assert sum(calls) == 60
     assert max(calls) <= 100_000 * 2 // (300 * 30)      # a batch is the frames of a buffer
@@ -283,3 +288,44 @@ def test_forked_child_parses_on_its_own_threads(tmp_path, monkeypatch):
     process.join(timeout=60)
     assert data == first.tobytes()
     assert first.shape == written.shape
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_frames_kept_by_the_caller_stay_as_read(tmp_path, monkeypatch, threads):
+    """Batch arrays and text buffers are used again only once nothing refers to them: frames
+    a caller keeps (no copy) still hold their own numbers after all the others are read."""
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 50, 40)
+    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
+    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (5000,))
+    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    with open_trajectory(path) as reader:
+        kept = list(reader.frames())
+        every_other = [positions for index, positions in enumerate(reader.frames())
+                       if index % 2 == 0]
+    expected = _as_written(written)
+    np.testing.assert_array_equal(np.array(kept), expected)
+    np.testing.assert_array_equal(np.array(every_other), expected[::2])
+
+
+def test_read_ahead_ends_with_the_caller(tmp_path, monkeypatch):
+    """A caller that stops early (the primitive-cell check reads two frames) ends the
+    read-ahead thread: nothing is left reading the file."""
+    import itertools
+    import threading
+
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 50, 200)
+    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: 2)
+    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
+    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (5000,))
+    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    with open_trajectory(path) as reader:
+        frames = reader.frames()
+        first = [positions.copy() for positions in itertools.islice(frames, 3)]
+        assert any(thread.name == "mdinsim-read-ahead" for thread in threading.enumerate())
+        frames.close()
+        assert not any(thread.name == "mdinsim-read-ahead" and thread.is_alive()
+                       for thread in threading.enumerate())
+    np.testing.assert_array_equal(np.array(first), _as_written(written[:3]))
