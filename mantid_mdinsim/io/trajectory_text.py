@@ -655,15 +655,15 @@ class _Batch:
         self.bounds: list[int] = []
 
     def start_parse(self, threads: int, roles: np.ndarray, expected_hashes: np.ndarray,
-                    arrays: _Reused, on_pool: bool):
-        """Start parsing the frames on up to ``threads`` threads (all of them pool threads
-        where ``on_pool``, else the first part in the calling thread, when the returned
-        function is called); that function returns each part's :func:`parse_frames`."""
+                    arrays: _Reused):
+        """Start parsing the frames, on the pool's threads where ``threads`` > 1 (in parts
+        of at least ``MIN_BYTES_PER_THREAD``), else in the calling thread when the returned
+        function is called; that function returns each part's :func:`parse_frames`."""
         found, n_atoms = self.found, self.n_atoms
         self.positions = positions = arrays.take(found)[:found]
-        threads = max(1, min(threads, found, int(self.frame_starts[found] -
-                                                 self.frame_starts[0]) // MIN_BYTES_PER_THREAD))
-        bounds = self.bounds = [found * part // threads for part in range(threads + 1)]
+        parts = max(1, min(threads, found, int(self.frame_starts[found] -
+                                               self.frame_starts[0]) // MIN_BYTES_PER_THREAD))
+        bounds = self.bounds = [found * part // parts for part in range(parts + 1)]
         array, atom_starts, frame_starts = self.array, self.atom_starts, self.frame_starts
 
         def run(part: int) -> int:
@@ -672,13 +672,11 @@ class _Batch:
                                 np.empty(n_atoms, dtype=np.uint64), expected_hashes,
                                 _POWERS_OF_TEN)
 
-        if threads == 1 and not on_pool:
+        if threads < 2:
             return lambda: [run(0)]
         pool = _thread_pool()
-        first = 0 if on_pool else 1
-        pending = [pool.submit(run, part) for part in range(first, threads)]
-        return lambda: ([] if on_pool else [run(0)]) + [_DaemonPool.result(result)
-                                                         for result in pending]
+        pending = [pool.submit(run, part) for part in range(parts)]
+        return lambda: [_DaemonPool.result(result) for result in pending]
 
 
 class _ReadAhead:
@@ -709,8 +707,7 @@ class _ReadAhead:
                 if batch is None:
                     self._put((None, None))
                     return
-                wait = batch.start_parse(threads, roles, expected_hashes, text._batch_arrays,
-                                         on_pool=True)
+                wait = batch.start_parse(threads, roles, expected_hashes, text._batch_arrays)
                 text._advance(batch, batch.found)
                 self._put((batch, wait))
                 if not (batch.incomplete or batch.found == batch.max_frames):
@@ -868,8 +865,7 @@ class ChunkedText:
                 batch = self._scan_batch(n_atoms)
                 if batch is None:
                     return None
-                ends = batch.start_parse(1, roles, expected_hashes, self._batch_arrays,
-                                         on_pool=False)()
+                ends = batch.start_parse(1, roles, expected_hashes, self._batch_arrays)()
                 result = self._finish(batch, ends)
                 self._advance(batch, len(result[1]))
                 return result
