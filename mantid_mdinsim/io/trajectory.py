@@ -20,7 +20,9 @@ a restarted run appended twice), and frames whose recorded times are not evenly 
 frames missing). The format parsers check the structure of their files; the checks of the
 frames themselves are made once, here, for every format: :class:`TrajectoryReader` wraps the
 ``frames`` of each subclass (:meth:`TrajectoryReader.__init_subclass__`), so a reader added
-later gets them without calling anything.
+later gets them without calling anything. A parser may yield whole batches of frames
+(:class:`FrameBatch`); the checks then pass a batch's leading frames with whole-array
+operations and look at the rest one by one, with the same messages.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ class TrajectoryReader(abc.ABC):
     @abc.abstractmethod
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """Cartesian positions (Angstrom, shape ``(n_atoms, 3)``) of the frames from ``start``
-        (0-based) to the end of the file."""
+        (0-based) to the end of the file. (A subclass's parser may yield :class:`FrameBatch`
+        items too; the wrapper gives their frames one by one.)"""
 
     def estimated_frame_count(self) -> int | None:
         """The number of frames (exact or estimated from the file size), or None if unknown."""
