@@ -282,9 +282,11 @@ def _validated_frames(parse):
                 index += 1
                 continue
             clear = checks.clear_frames(item)
-            times = item.times
+            count = len(item.positions)
+            times = [None] * count if item.times is None else \
+                [None if time != time else time for time in item.times.tolist()]  # NaN: none
             for k, positions in enumerate(item.positions):
-                time = None if times is None or np.isnan(times[k]) else float(times[k])
+                time = times[k]
                 self.frame_time = time
                 if k >= clear:
                     checks.check(positions, time, index)
