@@ -20,12 +20,15 @@ a restarted run appended twice), and frames whose recorded times are not evenly 
 frames missing). The format parsers check the structure of their files; the checks of the
 frames themselves are made once, here, for every format: :class:`TrajectoryReader` wraps the
 ``frames`` of each subclass (:meth:`TrajectoryReader.__init_subclass__`), so a reader added
-later gets them without calling anything.
+later gets them without calling anything. A parser may yield whole batches of frames
+(:class:`FrameBatch`); the checks then pass a batch's leading frames with whole-array
+operations and look at the rest one by one, with the same messages.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -80,7 +83,8 @@ class TrajectoryReader(abc.ABC):
     @abc.abstractmethod
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """Cartesian positions (Angstrom, shape ``(n_atoms, 3)``) of the frames from ``start``
-        (0-based) to the end of the file."""
+        (0-based) to the end of the file. (A subclass's parser may yield :class:`FrameBatch`
+        items too; the wrapper gives their frames one by one.)"""
 
     def estimated_frame_count(self) -> int | None:
         """The number of frames (exact or estimated from the file size), or None if unknown."""
@@ -117,8 +121,9 @@ class TrajectoryReader(abc.ABC):
     def check_positions(self, positions: np.ndarray, frame: int) -> None:
         # A finite sum has no NaN or inf in it (one pass, no temporary: 3x faster than
         # isfinite(...).all()); a sum that overflows is looked at element by element.
-        if not np.isfinite(np.add.reduce(positions, axis=None)) \
-                and not np.all(np.isfinite(positions)):
+        with np.errstate(over="ignore"):
+            total = np.add.reduce(positions, axis=None)
+        if not np.isfinite(total) and not np.all(np.isfinite(positions)):
             atom = int(np.argwhere(~np.isfinite(positions))[0][0])
             raise self.frame_error(
                 frame, f"atom {atom} has a position that is not a finite number (NaN or inf)",
@@ -130,9 +135,124 @@ class TrajectoryReader(abc.ABC):
 TIME_SPACING_TOLERANCE = 1e-3
 
 
+@dataclasses.dataclass(frozen=True)
+class FrameBatch:
+    """Consecutive frames a format parser may yield at once, instead of one ``(n_atoms, 3)``
+    array at a time (the extended-XYZ reader parses whole batches): the shared checks then
+    look at the batch with a few whole-array operations, not at each frame in Python. The
+    frames reach the caller of ``frames`` one at a time, as always.
+
+    ``positions``: shape ``(frames, n_atoms, 3)``, Angstrom; not written to by the parser
+    afterwards. ``times``: each frame's recorded time (``frame_time``), NaN where a frame
+    records none; None where no frame of the batch records one."""
+
+    positions: np.ndarray
+    times: np.ndarray | None = None
+
+
+class _FrameChecks:
+    """The checks every format shares, on the frames in their order: finite positions, no
+    repeated frame, evenly spaced recorded times. :meth:`check` raises the message for one
+    frame; :meth:`clear_frames` finds, with whole-array operations, how many leading frames
+    of a batch certainly pass it, so that only the rest go through :meth:`check`."""
+
+    def __init__(self, reader: TrajectoryReader):
+        self.reader = reader
+        self.previous: np.ndarray | None = None
+        self.previous_time: float | None = None
+        self.interval: float | None = None
+
+    def check(self, positions: np.ndarray, time: float | None, index: int) -> None:
+        reader = self.reader
+        reader.check_positions(positions, index)  # for every format: parsers leave it here
+        previous, previous_time = self.previous, self.previous_time
+        # the first coordinate tells almost every frame apart from the one before
+        if previous is not None and (positions.size == 0
+                                     or positions.flat[0] == previous.flat[0]) \
+                and np.array_equal(positions, previous):
+            raise reader.frame_error(index, f"the positions are those of frame {index - 1} "
+                                     "again: a repeated frame (a restarted run appended "
+                                     "twice?)", "remove the repeated frames")
+        if time is not None and previous_time is not None:
+            step = time - previous_time
+            if step == 0:
+                raise reader.frame_error(index, f"has the same {reader.time_field} "
+                                         f"({time:g}) as frame {index - 1}: a repeated frame",
+                                         "remove the repeated frames (a restarted run "
+                                         "appended twice?)")
+            if step < 0:
+                raise reader.frame_error(index, f"its {reader.time_field} ({time:g}) is "
+                                         f"before that of frame {index - 1} "
+                                         f"({previous_time:g})", "the frames must be in time "
+                                         "order (runs appended in the wrong order?)")
+            if self.interval is None:
+                self.interval = step
+            elif not _evenly_spaced(step, self.interval):
+                raise reader.frame_error(index, f"is {step:g} after frame {index - 1} "
+                                         f"({reader.time_field}), the frames before are "
+                                         f"{self.interval:g} apart: a gap in time (frames "
+                                         "missing) or a changed dump interval",
+                                         "S(q,w) needs evenly spaced frames: give the "
+                                         "evenly spaced parts as separate trajectories")
+        self.previous, self.previous_time = positions.copy(), time  # parsers may reuse buffers
+
+    def clear_frames(self, batch: FrameBatch) -> int:
+        """How many leading frames of ``batch`` pass :meth:`check`; the state then stands
+        after the last of them. A frame not counted may still pass: it goes through
+        :meth:`check`, which has the last word and the message."""
+        positions = batch.positions
+        frames = positions.shape[0]
+        if frames == 0 or positions[0].size == 0:
+            return 0
+        # a finite sum per frame has no NaN or inf in it (a sum that overflows: a suspect)
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(np.add.reduce(positions.reshape(frames, -1), axis=1))
+        clear = frames if finite.all() else int(np.argmin(finite))
+        # a repeated frame has the first coordinate of the frame before it
+        firsts = positions[:clear, 0, 0]
+        if not clear:
+            same = firsts
+        elif self.previous is None:
+            same = firsts[1:] == firsts[:-1]          # same[k]: frame k + 1
+        else:
+            same = firsts == np.concatenate(([self.previous.flat[0]], firsts[:-1]))
+        if same.any():
+            clear = int(np.argmax(same)) + (self.previous is None)
+        times = batch.times
+        first_step = None
+        if times is not None and clear:
+            recorded = ~np.isnan(times[:clear])
+            if not recorded.all():      # frames with and without a time: frame by frame
+                clear = int(np.argmin(recorded))
+            if clear:
+                known = times[:clear] if self.previous_time is None else \
+                    np.concatenate(([self.previous_time], times[:clear]))
+                steps = np.diff(known)
+                offset = int(self.previous_time is None)   # steps[k]: frame k + offset
+                if steps.size:
+                    first_step = float(steps[0])
+                    interval = first_step if self.interval is None else self.interval
+                    good = (steps > 0) & _evenly_spaced(steps, interval)
+                    if not good.all():
+                        clear = int(np.argmin(good)) + offset
+                        first_step = first_step if clear > offset else None
+        if clear:
+            self.previous = positions[clear - 1].copy()   # the batch's array is reused later
+            self.previous_time = None if times is None else float(times[clear - 1])
+            if self.interval is None:
+                self.interval = first_step
+        return clear
+
+
+def _evenly_spaced(step, interval):
+    """A step between recorded times equal to the first one, to the text's precision
+    (works on arrays of steps too)."""
+    return np.abs(step - interval) <= TIME_SPACING_TOLERANCE * abs(interval)
+
+
 def _validated_frames(parse):
     """``frames`` of a format parser, with the checks every format shares: finite positions,
-    no repeated frame, evenly spaced recorded times."""
+    no repeated frame, evenly spaced recorded times (:class:`_FrameChecks`)."""
     @functools.wraps(parse)
     def frames(self: TrajectoryReader, start: int = 0) -> Iterator[np.ndarray]:
         # One frame is held back: the last one is given only once the file is known not to
@@ -152,43 +272,26 @@ def _validated_frames(parse):
             yield held[1]
 
     def checked(self: TrajectoryReader, start: int) -> Iterator[tuple[int, np.ndarray]]:
-        previous = previous_time = interval = None
+        checks = _FrameChecks(self)
         index = start
         self.frame_time = None
-        for positions in _clean_errors(self, parse(self, start), lambda: index):
-            self.check_positions(positions, index)  # for every format: parsers leave it here
-            time = self.frame_time
-            # the first coordinate tells almost every frame apart from the one before
-            if previous is not None and (positions.size == 0
-                                         or positions.flat[0] == previous.flat[0]) \
-                    and np.array_equal(positions, previous):
-                raise self.frame_error(index, f"the positions are those of frame {index - 1} "
-                                       "again: a repeated frame (a restarted run appended "
-                                       "twice?)", "remove the repeated frames")
-            if time is not None and previous_time is not None:
-                step = time - previous_time
-                if step == 0:
-                    raise self.frame_error(index, f"has the same {self.time_field} "
-                                           f"({time:g}) as frame {index - 1}: a repeated frame",
-                                           "remove the repeated frames (a restarted run "
-                                           "appended twice?)")
-                if step < 0:
-                    raise self.frame_error(index, f"its {self.time_field} ({time:g}) is before "
-                                           f"that of frame {index - 1} ({previous_time:g})",
-                                           "the frames must be in time order (runs appended "
-                                           "in the wrong order?)")
-                if interval is None:
-                    interval = step
-                elif abs(step - interval) > TIME_SPACING_TOLERANCE * abs(interval):
-                    raise self.frame_error(index, f"is {step:g} after frame {index - 1} "
-                                           f"({self.time_field}), the frames before are "
-                                           f"{interval:g} apart: a gap in time (frames "
-                                           "missing) or a changed dump interval",
-                                           "S(q,w) needs evenly spaced frames: give the "
-                                           "evenly spaced parts as separate trajectories")
-            previous, previous_time = positions.copy(), time  # parsers may reuse buffers
-            yield index, positions
-            index += 1
+        for item in _clean_errors(self, parse(self, start), lambda: index):
+            if not isinstance(item, FrameBatch):
+                checks.check(item, self.frame_time, index)
+                yield index, item
+                index += 1
+                continue
+            clear = checks.clear_frames(item)
+            count = len(item.positions)
+            times = [None] * count if item.times is None else \
+                [None if time != time else time for time in item.times.tolist()]  # NaN: none
+            for k, positions in enumerate(item.positions):
+                time = times[k]
+                self.frame_time = time
+                if k >= clear:
+                    checks.check(positions, time, index)
+                yield index, positions
+                index += 1
 
     frames._validated = True  # type: ignore[attr-defined]
     return frames

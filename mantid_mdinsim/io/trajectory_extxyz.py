@@ -18,7 +18,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from ..errors import InputFileError
-from .trajectory import check_symbols
+from .trajectory import FrameBatch, check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
                               MIN_FRAMES_PER_BATCH, ChunkedText, TextTrajectoryReader,
@@ -70,6 +70,8 @@ class ExtxyzReader(TextTrajectoryReader):
             raise self.frame_error(0, "an atom line lacks its species column",
                                    line=3) from None
         self._hashes = species_hashes(tokens)   # of the text, as the frames hold it
+        #: A comment line with its Time= value cut out that passed _check_comment.
+        self._plain_comment: bytes | None = None
         if species_column == self._z_column:
             tokens = [self._symbol_from_number(token) for token in tokens]
         check_symbols(self.path, tokens, "frame 0")
@@ -221,8 +223,12 @@ class ExtxyzReader(TextTrajectoryReader):
                 batch = text.parse_frames(self.n_atoms, self._roles, expected_hashes)
                 if batch is not None:
                     positions, comments, stopped = batch
-                    for index, comment in enumerate(comments):
-                        self._check_comment(comment, frame)
+                    times, plain = self._comment_times(comments, frame)
+                    if plain:
+                        yield FrameBatch(positions[:plain], times[:plain])
+                        frame += plain
+                    for index in range(plain, len(comments)):
+                        self._check_comment(comments[index], frame)   # raises its message
                         yield positions[index]
                         frame += 1
                     if not stopped:
@@ -257,6 +263,29 @@ class ExtxyzReader(TextTrajectoryReader):
                                    "frame 0", "atoms must keep their order and species",
                                    line=first_line + atom)
         return positions
+
+    def _comment_times(self, comments: list[bytes], frame: int) -> tuple[np.ndarray, int]:
+        """The ``Time=`` of each comment line of a batch (NaN where none) and how many
+        leading ones pass :meth:`_check_comment`. That check runs once per distinct text
+        around the time: the lines of a trajectory differ only in it."""
+        times = np.full(len(comments), np.nan)
+        for index, comment in enumerate(comments):
+            match = _TIME.search(comment)
+            if match is None:
+                key = comment
+            else:
+                key = comment[:match.start(1)] + comment[match.end(1):]
+                try:
+                    times[index] = float(match.group(1))
+                except ValueError:
+                    pass
+            if key != self._plain_comment:
+                try:
+                    self._check_comment(comment, frame + index)
+                except InputFileError:
+                    return times, index      # raised again, in its turn, frame by frame
+                self._plain_comment = key
+        return times, len(comments)
 
     def _check_comment(self, comment: bytes, frame: int) -> None:
         """A frame's comment line: the same cell and columns as frame 0; its ``Time=`` kept

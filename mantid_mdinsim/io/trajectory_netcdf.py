@@ -21,6 +21,7 @@ layout for the CPU MD backend, frame by frame, resumable from a frame count.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -123,11 +124,20 @@ class NetcdfReader(TrajectoryReader):
             data = netcdf_file(self.path, "r", mmap=True, maskandscale=False)
             data.variables.clear()   # their arrays map the file: only the size is wanted
             data.close()
-        except (ValueError, TypeError, OSError):
-            raise InputFileError(self.path, f"ends before the last of the {self._n_frames} "
-                                 "frames its header announces", where="header",
-                                 fix="the file is truncated (the MD run stopped while "
-                                 "writing?); rerun or resume the MD run") from None
+        except (ValueError, TypeError, OSError) as error:
+            # The half-read file lives in the error's frames; freed later, anywhere, it
+            # closes itself warning that arrays still map it ("Cannot close a netcdf_file
+            # opened with mmap=True"). Freed here, with that warning, which says nothing
+            # about the user's file, kept quiet.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                error.__traceback__ = None
+        else:
+            return
+        raise InputFileError(self.path, f"ends before the last of the {self._n_frames} "
+                             "frames its header announces", where="header",
+                             fix="the file is truncated (the MD run stopped while "
+                             "writing?); rerun or resume the MD run")
 
     def _cell_parameters_of(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
         lengths = np.asarray(self._dataset.variables["cell_lengths"][frame], dtype=float)

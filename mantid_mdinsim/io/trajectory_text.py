@@ -810,8 +810,10 @@ MAX_FRAMES_PER_BATCH = 4096
 #: At most this many threads (reading is then limited by the disk).
 MAX_PARSE_THREADS = 4
 #: A batch holds at least this many frames where they are larger than a chunk (13,824-atom
-#: frames are ~0.6 MB): the threads then get near-equal shares of whole frames.
-MIN_FRAMES_PER_BATCH = 8
+#: frames are ~0.6 MB), so that two threads share it. No more: the batches made ahead keep
+#: the threads busy, and a smaller chunk stays in the cores' caches (13,500 atoms x 120
+#: frames, 2 threads, loaded machine: 8 frames ~330-390 ms of CPU, 3 frames ~280-340).
+MIN_FRAMES_PER_BATCH = 3
 
 
 class _DaemonPool:
@@ -831,19 +833,21 @@ class _DaemonPool:
                 results.put((True, function(argument)))
             except BaseException as error:  # handed to the caller, raised there
                 results.put((False, error))
+            # the task's arrays are not kept alive while the thread waits for the next one
+            del function, argument, results
 
-    def map(self, function, arguments: list, first):
-        """``[first(), *map(function, arguments)]``, ``first`` run in the calling thread."""
-        results = [queue.SimpleQueue() for _ in arguments]
-        for argument, result in zip(arguments, results):
-            self._tasks.put((function, argument, result))
-        done = [first()]
-        for result in results:
-            ok, value = result.get()
-            if not ok:
-                raise value
-            done.append(value)
-        return done
+    def submit(self, function, argument) -> queue.SimpleQueue:
+        """Run ``function(argument)`` on a pool thread; :meth:`result` waits for it."""
+        result: queue.SimpleQueue = queue.SimpleQueue()
+        self._tasks.put((function, argument, result))
+        return result
+
+    @staticmethod
+    def result(result: queue.SimpleQueue):
+        ok, value = result.get()
+        if not ok:
+            raise value
+        return value
 
 
 _pool: _DaemonPool | None = None
@@ -874,7 +878,7 @@ def _thread_pool() -> _DaemonPool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = _DaemonPool(MAX_PARSE_THREADS - 1)
+            _pool = _DaemonPool(MAX_PARSE_THREADS)
         return _pool
 
 
@@ -887,6 +891,148 @@ def _forget_pool_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+class _Reused:
+    """Buffers (the chunks of text, the positions of batches) each used again once nothing
+    outside refers to it: no frame of it is held by a caller (a view holds its array), no
+    batch waiting or being parsed holds its text. A fresh buffer each time cost a page
+    fault per 4 kB written (and zeroing, for a bytearray): on this VM 9.5 -> 4.7 ms to read
+    a 27 MB file's chunks. A caller keeping frames (``list(reader.frames())``) keeps their
+    arrays from being reused and gets fresh ones, as before."""
+
+    #: Buffers kept: those of the batches waiting (_ReadAhead.DEPTH), the one being filled,
+    #: the caller's and the one held back a frame.
+    KEEP = 6
+
+    def __init__(self, make, capacity):
+        self._make, self._capacity = make, capacity
+        self._kept: list = []
+
+    def take(self, size: int):
+        """A buffer of at least ``size`` (its contents undefined)."""
+        for index in range(len(self._kept)):
+            item = self._kept[index]
+            # references: the list's, this name's and getrefcount's argument: nobody else's
+            if self._capacity(item) >= size and sys.getrefcount(item) == 3:
+                return item
+            del item
+        # room for the next ones, a little larger or smaller
+        item = self._make(size + size // 4 + 1)
+        self._kept.append(item)
+        if len(self._kept) > self.KEEP:
+            del self._kept[0]
+        return item
+
+
+def _position_arrays(n_atoms: int) -> _Reused:
+    return _Reused(lambda frames: np.empty((frames, n_atoms, 3)), lambda array: array.shape[0])
+
+
+def _text_buffers() -> _Reused:
+    return _Reused(bytearray, len)
+
+
+class _Batch:
+    """The plain whole frames :func:`scan_frames` found in a buffer from its position, and
+    the state of the text there (to go back to where the parse stops early)."""
+
+    def __init__(self, text: ChunkedText, array: np.ndarray, n_atoms: int, max_frames: int):
+        self.array, self.buffer, self.end = array, text.buffer, text.end
+        self.position, self.consumed, self.eof = text.position, text._consumed, text.eof
+        self.line_number = text.line_number
+        self.n_atoms, self.max_frames = n_atoms, max_frames
+        self.frame_starts = np.empty(max_frames + 1, dtype=np.int64)
+        self.lines_before = np.empty(max_frames + 1, dtype=np.int64)
+        self.comment_starts = np.empty(max_frames, dtype=np.int64)
+        self.comment_ends = np.empty(max_frames, dtype=np.int64)
+        self.atom_starts = np.empty(max_frames, dtype=np.int64)
+        words = array[:len(array) // 8 * 8].view(np.uint64)
+        self.found, self.incomplete = scan_frames(
+            array, words, text.position, n_atoms, max_frames, self.frame_starts,
+            self.comment_starts, self.comment_ends, self.atom_starts, self.lines_before)
+        self.positions: np.ndarray | None = None
+        self.bounds: list[int] = []
+
+    def start_parse(self, threads: int, roles: np.ndarray, expected_hashes: np.ndarray,
+                    arrays: _Reused):
+        """Start parsing the frames, on the pool's threads where ``threads`` > 1 (in parts
+        of at least ``MIN_BYTES_PER_THREAD``), else in the calling thread when the returned
+        function is called; that function returns each part's :func:`parse_frames`."""
+        found, n_atoms = self.found, self.n_atoms
+        self.positions = positions = arrays.take(found)[:found]
+        parts = max(1, min(threads, found, int(self.frame_starts[found] -
+                                               self.frame_starts[0]) // MIN_BYTES_PER_THREAD))
+        bounds = self.bounds = [found * part // parts for part in range(parts + 1)]
+        array, atom_starts, frame_starts = self.array, self.atom_starts, self.frame_starts
+
+        def run(part: int) -> int:
+            return parse_frames(array, atom_starts, frame_starts, bounds[part],
+                                bounds[part + 1], roles, positions,
+                                np.empty(n_atoms, dtype=np.uint64), expected_hashes,
+                                _POWERS_OF_TEN)
+
+        if threads < 2:
+            return lambda: [run(0)]
+        pool = _thread_pool()
+        pending = [pool.submit(run, part) for part in range(parts)]
+        return lambda: [_DaemonPool.result(result) for result in pending]
+
+
+class _ReadAhead:
+    """Batches read, scanned and parsed ahead, in order, while the caller uses the ones
+    before: a thread of its own reads and scans (:meth:`ChunkedText._scan_batch`, moving the
+    text on as if every frame parses) and hands each batch's parse to the pool's threads. At
+    most ``DEPTH`` batches wait, so memory stays that of a few chunks. The reading thread
+    stops after a batch the scan stopped, at the end of the file, or when told
+    (:meth:`stop`: the caller stopped reading, or a parse stopped early and the text goes
+    back to it)."""
+
+    DEPTH = 2
+
+    def __init__(self, text: ChunkedText, threads: int, n_atoms: int, roles: np.ndarray,
+                 expected_hashes: np.ndarray):
+        self._ready: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._read, args=(text, threads, n_atoms, roles, expected_hashes),
+            name="mdinsim-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _read(self, text: ChunkedText, threads: int, n_atoms: int, roles: np.ndarray,
+              expected_hashes: np.ndarray) -> None:
+        try:
+            while not self._stopping.is_set():
+                batch = text._scan_batch(n_atoms)
+                if batch is None:
+                    self._put((None, None))
+                    return
+                wait = batch.start_parse(threads, roles, expected_hashes, text._batch_arrays)
+                text._advance(batch, batch.found)
+                self._put((batch, wait))
+                if not (batch.incomplete or batch.found == batch.max_frames):
+                    return          # the scan stopped before a frame that is not plain
+        except BaseException as error:  # raised in the caller's thread
+            self._put((error, None))
+
+    def _put(self, item) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._ready.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> tuple[_Batch | None, list[int] | None]:
+        """The next batch and its parts' results; (None, None) after the last."""
+        batch, wait = self._ready.get()
+        if isinstance(batch, BaseException):
+            raise batch
+        return batch, (wait() if wait is not None else None)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
 
 
 class ChunkedText:
@@ -903,14 +1049,19 @@ class ChunkedText:
             # read front to back: the kernel's readahead may double its window
             os.posix_fadvise(self._handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         self.chunk_bytes = chunk_bytes
-        self.buffer = b""
+        self.buffer = bytearray()   # the text from offset _consumed, up to ``end``
+        self.end = 0
         self.position = 0           # offset of the next unread byte in ``buffer``
         self.eof = False
         self.line_number = 0        # 1-based number of the last line returned by readline
         self.size = os.path.getsize(self.path)
         self._consumed = 0          # bytes of the file before ``buffer[0]``
+        self._buffers = _text_buffers()
+        self._batch_arrays: _Reused | None = None     # for the first batch's atom count
+        self._read_ahead: _ReadAhead | None = None
 
     def close(self) -> None:
+        self._end_read_ahead()
         self._handle.close()
 
     @property
@@ -924,46 +1075,45 @@ class ChunkedText:
         if self.eof:
             return False
         want = max(self.chunk_bytes, minimum)
-        keep = len(self.buffer) - self.position
-        # one new buffer, the unread rest copied in and the chunk read after it (a read and a
-        # join allocated and copied the chunk twice: ~10 % of reading a 27 MB file)
-        buffer = bytearray(keep + want)
+        keep = self.end - self.position
+        # another buffer (not the one being read: batches may still parse it), the unread
+        # rest copied in and the chunk read after it
+        buffer = self._buffers.take(keep + want)
         got = 0
         with memoryview(buffer) as view:
-            view[:keep] = memoryview(self.buffer)[self.position:]
+            view[:keep] = memoryview(self.buffer)[self.position:self.end]
             while got < want:
-                count = self._handle.readinto(view[keep + got:])
+                count = self._handle.readinto(view[keep + got:keep + want])
                 if not count:
                     break
                 got += count
         if got < want:
-            del buffer[keep + got:]
             self.eof = True
         elif self._advise:
             # the kernel reads the next chunks from the disk while this one is parsed
-            os.posix_fadvise(self._handle.fileno(), self._consumed + len(self.buffer) + got,
+            os.posix_fadvise(self._handle.fileno(), self._consumed + self.end + got,
                              2 * want, os.POSIX_FADV_WILLNEED)
         self._consumed += self.position
-        self.buffer = buffer
+        self.buffer, self.end = buffer, keep + got
         self.position = 0
         return got > 0
 
     def array(self) -> np.ndarray:
-        return np.frombuffer(self.buffer, dtype=np.uint8)
+        return np.frombuffer(self.buffer, dtype=np.uint8, count=self.end)
 
     def readline(self) -> bytes | None:
         """The next line without its end-of-line characters, or None at the end of the file."""
         while True:
-            end = self.buffer.find(b"\n", self.position)
+            end = self.buffer.find(b"\n", self.position, self.end)
             if end >= 0:
                 line = bytes(memoryview(self.buffer)[self.position:end])
                 self.position = end + 1
                 self.line_number += 1
                 return line.rstrip(b"\r")
             if not self.refill():
-                if self.position < len(self.buffer):
-                    line = bytes(memoryview(self.buffer)[self.position:])
-                    self.position = len(self.buffer)
+                if self.position < self.end:
+                    line = bytes(memoryview(self.buffer)[self.position:self.end])
+                    self.position = self.end
                     self.line_number += 1
                     return line.rstrip(b"\r")
                 return None
@@ -971,9 +1121,9 @@ class ChunkedText:
     def at_end(self) -> bool:
         """Only blanks are left in the file."""
         while True:
-            if self.buffer[self.position:].strip():
+            if self.buffer[self.position:self.end].strip():
                 return False
-            self.position = len(self.buffer)
+            self.position = self.end
             if not self.refill():
                 return True
 
@@ -986,7 +1136,7 @@ class ChunkedText:
                 self.array(), self.position, n_lines, roles, self.eof, out, hashes,
                 _POWERS_OF_TEN)
             if status == STATUS_NEED_MORE and not self.eof:
-                self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes)
+                self.refill(minimum=self.end - self.position + self.chunk_bytes)
                 continue
             if status == STATUS_OK:
                 self.position = offset
@@ -1003,49 +1153,75 @@ class ChunkedText:
         frame is left to the frame-by-frame path, for its exact error. None where no frame at
         all is found this way.
 
-        Memory stays that of the chunks: a batch is the frames of one buffer."""
+        With more than one thread (:func:`parse_threads`) the next batches are read, scanned
+        and parsed ahead on other threads (:class:`_ReadAhead`) while the caller uses this
+        one; without, each batch is made here when asked for. Memory stays that of a few
+        chunks: a batch is the frames of one buffer."""
+        if self._batch_arrays is None:
+            self._batch_arrays = _position_arrays(n_atoms)
+        if self._read_ahead is None:
+            threads = parse_threads()       # the caller's limit (a context variable)
+            if threads < 2:
+                batch = self._scan_batch(n_atoms)
+                if batch is None:
+                    return None
+                ends = batch.start_parse(1, roles, expected_hashes, self._batch_arrays)()
+                result = self._finish(batch, ends)
+                self._advance(batch, len(result[1]))
+                return result
+            self._read_ahead = _ReadAhead(self, threads, n_atoms, roles, expected_hashes)
+        batch, ends = self._read_ahead.next()
+        if batch is None:
+            self._end_read_ahead()
+            return None
+        result = self._finish(batch, ends)
+        if result[2]:
+            # Stopped: the frame-by-frame path goes on from the stop, so the text goes back
+            # there from wherever the read-ahead got to.
+            self._end_read_ahead()
+            self.buffer, self.end = batch.buffer, batch.end
+            self._consumed, self.eof = batch.consumed, batch.eof
+            self._handle.seek(batch.consumed + batch.end)
+            self.line_number = batch.line_number
+            self.position = batch.position
+            self._advance(batch, len(result[1]))
+        return result
+
+    def _scan_batch(self, n_atoms: int) -> _Batch | None:
+        """The plain whole frames from here (:func:`scan_frames`), reading more where none is
+        whole in the buffer; the text is not advanced."""
         while True:
             array = self.array()
             # every line holds at least its newline, a count line two bytes
             max_frames = min(MAX_FRAMES_PER_BATCH,
                              (len(array) - self.position) // (n_atoms + 3) + 1)
-            frame_starts = np.empty(max_frames + 1, dtype=np.int64)
-            lines_before = np.empty(max_frames + 1, dtype=np.int64)
-            comment_starts = np.empty(max_frames, dtype=np.int64)
-            comment_ends = np.empty(max_frames, dtype=np.int64)
-            atom_starts = np.empty(max_frames, dtype=np.int64)
-            words = array[:len(array) // 8 * 8].view(np.uint64)
-            found, incomplete = scan_frames(array, words, self.position, n_atoms, max_frames,
-                                            frame_starts, comment_starts, comment_ends,
-                                            atom_starts, lines_before)
-            if found > 0:
-                break
-            if not incomplete or self.eof or not self.refill(
-                    minimum=len(self.buffer) - self.position + self.chunk_bytes):
+            batch = _Batch(self, array, n_atoms, max_frames)
+            if batch.found > 0:
+                return batch
+            if not batch.incomplete or self.eof or not self.refill(
+                    minimum=self.end - self.position + self.chunk_bytes):
                 return None
-        positions = np.empty((found, n_atoms, 3))
-        threads = min(parse_threads(), found,
-                      int(frame_starts[found] - frame_starts[0]) // MIN_BYTES_PER_THREAD)
-        bounds = [found * part // max(1, threads) for part in range(max(1, threads) + 1)]
 
-        def run(part: int) -> int:
-            return parse_frames(array, atom_starts, frame_starts, bounds[part],
-                                bounds[part + 1], roles, positions,
-                                np.empty(n_atoms, dtype=np.uint64), expected_hashes,
-                                _POWERS_OF_TEN)
+    def _advance(self, batch: _Batch, frames: int) -> None:
+        """Past the first ``frames`` frames of ``batch`` (scanned from here)."""
+        self.position = int(batch.frame_starts[frames])
+        self.line_number += int(batch.lines_before[frames])
 
-        if threads > 1:
-            ends = _thread_pool().map(run, list(range(1, threads)), lambda: run(0))
-        else:
-            ends = [run(0)]
-        good = next((end for part, end in enumerate(ends) if end < bounds[part + 1]), found)
-        buffer = self.buffer
-        comments = [bytes(buffer[comment_starts[k]:comment_ends[k]]).rstrip(b"\r")
+    def _finish(self, batch: _Batch, ends: list[int]) -> tuple[np.ndarray, list[bytes], bool]:
+        """The batch's parsed frames up to the first that did not parse cleanly."""
+        good = next((end for part, end in enumerate(ends) if end < batch.bounds[part + 1]),
+                    batch.found)
+        buffer = batch.buffer
+        comments = [bytes(buffer[batch.comment_starts[k]:batch.comment_ends[k]]).rstrip(b"\r")
                     for k in range(good)]
-        stopped = good < found or not (incomplete or found == max_frames)
-        self.position = int(frame_starts[good])
-        self.line_number += int(lines_before[good])
-        return positions[:good], comments, stopped
+        stopped = good < batch.found or not (batch.incomplete or
+                                             batch.found == batch.max_frames)
+        return batch.positions[:good], comments, stopped
+
+    def _end_read_ahead(self) -> None:
+        if self._read_ahead is not None:
+            self._read_ahead.stop()
+            self._read_ahead = None
 
     def skip(self, n_lines: int) -> bool:
         """Skip ``n_lines`` lines; False where the file ends first."""
@@ -1055,7 +1231,7 @@ class ChunkedText:
                 self.position = offset
                 self.line_number += n_lines
                 return True
-            if not self.refill(minimum=len(self.buffer) - self.position + self.chunk_bytes):
+            if not self.refill(minimum=self.end - self.position + self.chunk_bytes):
                 return False
 
 

@@ -78,7 +78,8 @@ def trajectories(draw) -> bytes:
         lines.append("")
     text = newline.join(lines) + newline
     kind = draw(st.sampled_from(["none", "cut", "number", "count", "count", "species",
-                                 "column", "cell", "no-lattice", "garbage", "garbage"]))
+                                 "column", "cell", "no-lattice", "garbage", "garbage",
+                                 "repeat", "not-finite", "time"]))
     body = text.split(newline)
     atom_lines = [i for i, line in enumerate(body) if line.strip()[:1] in ("S", "O", "H")]
     if kind == "cut":
@@ -109,6 +110,29 @@ def trajectories(draw) -> bytes:
         comments = [i for i, line in enumerate(body) if "Lattice" in line]
         index = draw(st.sampled_from(comments[1:] or comments))
         body[index] = body[index].replace(lattice, draw(st.sampled_from(["", 'pbc="T T T"'])))
+        text = newline.join(body)
+    elif kind == "repeat" and n_frames > 1:     # a frame's atom lines again in the next
+        frame = draw(st.integers(1, n_frames - 1))
+        first = [i for i, line in enumerate(body) if line.strip() == str(n_atoms)]
+        if len(first) == n_frames:
+            body[first[frame] + 2:first[frame] + 2 + n_atoms] = \
+                body[first[frame - 1] + 2:first[frame - 1] + 2 + n_atoms]
+            text = newline.join(body)
+    elif kind == "not-finite" and atom_lines:
+        index = draw(st.sampled_from(atom_lines))
+        words = body[index].split()
+        words[draw(st.integers(1, 3))] = draw(st.sampled_from(["nan", "-inf", "1e999"]))
+        body[index] = " ".join(words)
+        text = newline.join(body)
+    elif kind == "time" and with_time:       # a frame's Time= repeated, back, late or gone
+        comments = [i for i, line in enumerate(body) if "Lattice" in line]
+        index = draw(st.sampled_from(comments[1:] or comments))
+        frame = comments.index(index)
+        new_time = draw(st.sampled_from([f"Time={10.0 * (frame - 1):.8f}",
+                                         f"Time={10.0 * frame - 15:.8f}",
+                                         f"Time={10.0 * frame + 5:.8f}",
+                                         f"Time={10.0 * frame + 0.001:.8f}", "", "Time=x"]))
+        body[index] = body[index].replace(f"Time={10.0 * frame:.8f}", new_time)
         text = newline.join(body)
     elif kind == "garbage":
         position = draw(st.integers(0, len(text)))
@@ -176,6 +200,12 @@ def _write_frames(path, n_atoms: int, n_frames: int, seed: int = 0) -> np.ndarra
     return positions
 
 
+def _as_written(positions: np.ndarray) -> np.ndarray:
+    """The numbers as _write_frames prints them ("%.10f"), read back by Python."""
+    return np.array([[[float(f"{v:.10f}") for v in atom] for atom in frame]
+                     for frame in positions])
+
+
 @pytest.mark.parametrize("threads", [1, 2, 4])
 def test_batches_used_on_threads(tmp_path, monkeypatch, threads):
     """Large batches are parsed on the threads asked for (and give the numbers written, to
@@ -196,8 +226,7 @@ def test_batches_used_on_threads(tmp_path, monkeypatch, threads):
     monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
     with open_trajectory(path) as reader:
         frames = np.array([positions.copy() for positions in reader.frames()])
-    expected = np.array([[[float(f"{v:.10f}") for v in atom] for atom in frame]
-                         for frame in written])
+    expected = _as_written(written)
     assert frames.tobytes() == expected.tobytes()
     assert sum(calls) == 60
     assert max(calls) <= 100_000 * 2 // (300 * 30)      # a batch is the frames of a buffer
@@ -541,3 +570,44 @@ def test_plain_line_window_edges(n_extra):
             if ok:
                 assert length == len(line)
                 assert values == [-1.5, 2.5, 3.25]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_frames_kept_by_the_caller_stay_as_read(tmp_path, monkeypatch, threads):
+    """Batch arrays and text buffers are used again only once nothing refers to them: frames
+    a caller keeps (no copy) still hold their own numbers after all the others are read."""
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 50, 40)
+    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
+    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (5000,))
+    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    with open_trajectory(path) as reader:
+        kept = list(reader.frames())
+        every_other = [positions for index, positions in enumerate(reader.frames())
+                       if index % 2 == 0]
+    expected = _as_written(written)
+    np.testing.assert_array_equal(np.array(kept), expected)
+    np.testing.assert_array_equal(np.array(every_other), expected[::2])
+
+
+def test_read_ahead_ends_with_the_caller(tmp_path, monkeypatch):
+    """A caller that stops early (the primitive-cell check reads two frames) ends the
+    read-ahead thread: nothing is left reading the file."""
+    import itertools
+    import threading
+
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 50, 200)
+    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: 2)
+    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
+    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (5000,))
+    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    with open_trajectory(path) as reader:
+        frames = reader.frames()
+        first = [positions.copy() for positions in itertools.islice(frames, 3)]
+        assert any(thread.name == "mdinsim-read-ahead" for thread in threading.enumerate())
+        frames.close()
+        assert not any(thread.name == "mdinsim-read-ahead" and thread.is_alive()
+                       for thread in threading.enumerate())
+    np.testing.assert_array_equal(np.array(first), _as_written(written[:3]))
