@@ -52,6 +52,17 @@ def write_trajectory(path: Path, n_atoms: int, n_frames: int, seed: int = 0) -> 
     return cell
 
 
+def default_trajectory(folder: Path, n_atoms: int, n_frames: int) -> Path:
+    """The :func:`write_trajectory` file of ``n_atoms`` x ``n_frames`` in ``folder``, written
+    once (under a temporary name, then renamed) and reused by later runs."""
+    path = folder / f"mdinsim-bench-xyz-{n_atoms}x{n_frames}.xyz"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        write_trajectory(partial, n_atoms, n_frames)
+        partial.rename(path)
+    return path
+
+
 def run_ours(path: Path, q_file: Path, window: int, incoherent: bool):
     from mantid_mdinsim.sqw import compute_sqw
 

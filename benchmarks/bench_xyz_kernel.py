@@ -166,12 +166,8 @@ def main() -> None:
 
     path = args.file
     if path is None:
-        path = args.work / f"mdinsim-bench-xyz-{args.atoms}x{args.frames}.xyz"
-        if not path.exists():
-            from bench_sqw import write_trajectory
-            partial = path.with_suffix(".partial")
-            write_trajectory(partial, args.atoms, args.frames)
-            partial.rename(path)
+        from bench_sqw import default_trajectory
+        path = default_trajectory(args.work, args.atoms, args.frames)
     files = [path, *derived_files(path, args.work)]
 
     from mantid_mdinsim.io import trajectory_text as after

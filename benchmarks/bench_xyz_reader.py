@@ -177,13 +177,9 @@ def main() -> None:
 
     path = args.file
     if path is None:
-        path = Path(os.environ.get("TMPDIR", "/tmp")) / \
-            f"mdinsim-bench-xyz-{args.atoms}x{args.frames}.xyz"
-        if not path.exists():
-            from bench_sqw import write_trajectory
-            partial = path.with_suffix(".partial")
-            write_trajectory(partial, args.atoms, args.frames)
-            partial.rename(path)
+        from bench_sqw import default_trajectory
+        path = default_trajectory(Path(os.environ.get("TMPDIR", "/tmp")), args.atoms,
+                                  args.frames)
     megabytes = path.stat().st_size / 1e6
     import mantid_mdinsim
     load = os.getloadavg()[0]
