@@ -240,18 +240,19 @@ def eos(args) -> None:
     import ase.io
 
     recipe, calculators = _recipe_and_calculators(args.model)
+    factors = list(args.factors or recipe.EOS_FACTORS)
     structure = ase.io.read(STRUCTURE)
-    energies = {name: recipe.lattice_equation_of_state(structure, calculator, args.factors)
+    energies = {name: recipe.lattice_equation_of_state(structure, calculator, factors)
                 for name, calculator in calculators.items()}
     print("| cell factor | volume (A^3, 48 atoms) | "
           + " | ".join(f"{name} E - E(1) (meV/molecule)" for name in energies) + " |")
-    for k, factor in enumerate(args.factors):
+    for k, factor in enumerate(factors):
         volume = structure.get_volume() * factor**3
         print(f"| {factor:.2f} | {volume:.1f} | " + " | ".join(
-            f"{1000 * (e[k] - e[args.factors.index(1.0)]) / 4:+.1f}" for e in energies.values())
+            f"{1000 * (e[k] - e[factors.index(1.0)]) / 4:+.1f}" for e in energies.values())
             + " |")
     for name, values in energies.items():
-        minimum = recipe.equation_of_state_minimum(args.factors, values)
+        minimum = recipe.equation_of_state_minimum(factors, values)
         print(f"{name}: minimum at factor {minimum:.3f} (volume {100 * (minimum**3 - 1):+.1f} %)")
 
 
@@ -314,7 +315,8 @@ def main(argv=None) -> int:
                           "harmonic ring polymer of that cell); npt: at 0 GPa (the volume)")
     three = sub.add_parser("eos")
     three.add_argument("--factors", type=float, nargs="+",
-                       default=[0.98, 1.0, 1.02, 1.04, 1.07, 1.10, 1.13])
+                       help="cell length factors, 1.0 among them (default: the recipe's "
+                            "EOS_FACTORS, those of metrics.json)")
     three.add_argument("--model", type=Path, default=MODEL,
                        help="NEP to check (default: the shipped one)")
     four = sub.add_parser("pressure")
