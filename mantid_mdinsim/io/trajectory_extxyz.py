@@ -41,15 +41,22 @@ def _columns(properties: str) -> list[tuple[str, str, int]]:
 _TIME = re.compile(rb"(?:^|\s)Time=([-+0-9.eE]+)")
 
 
-def _frame_time(comment: bytes) -> float | None:
-    """The ``Time=`` of an extended XYZ comment line (fs, as GPUMD and mdinsim write it)."""
+def _time_and_rest(comment: bytes) -> tuple[float | None, bytes]:
+    """The ``Time=`` of an extended XYZ comment line (fs, as GPUMD and mdinsim write it; None
+    where it has none or it is not a number), and the line with that value cut out."""
     match = _TIME.search(comment)
     if match is None:
-        return None
+        return None, comment
+    rest = comment[:match.start(1)] + comment[match.end(1):]
     try:
-        return float(match.group(1))
+        return float(match.group(1)), rest
     except ValueError:
-        return None
+        return None, rest
+
+
+def _frame_time(comment: bytes) -> float | None:
+    """The ``Time=`` of an extended XYZ comment line (see :func:`_time_and_rest`)."""
+    return _time_and_rest(comment)[0]
 
 
 class ExtxyzReader(TextTrajectoryReader):
@@ -201,7 +208,6 @@ class ExtxyzReader(TextTrajectoryReader):
         # a batch holds several frames even where they are large (threads share its frames)
         text.chunk_bytes = max(text.chunk_bytes, MIN_FRAMES_PER_BATCH * self._first_frame_bytes)
         hashes = np.empty(self.n_atoms, dtype=np.uint64)
-        expected_hashes = np.ascontiguousarray(self._hashes, dtype=np.uint64)
         frame = 0
         try:
             while frame < start:
@@ -220,7 +226,7 @@ class ExtxyzReader(TextTrajectoryReader):
                 # frame but the comment line); the first frame that is not one of them
                 # (garbled, truncated, another atom count, blank lines cut by the buffer...)
                 # is read frame by frame below, which gives its exact error.
-                batch = text.parse_frames(self.n_atoms, self._roles, expected_hashes)
+                batch = text.parse_frames(self.n_atoms, self._roles, self._hashes)
                 if batch is not None:
                     positions, comments, stopped = batch
                     times, plain = self._comment_times(comments, frame)
@@ -270,15 +276,9 @@ class ExtxyzReader(TextTrajectoryReader):
         around the time: the lines of a trajectory differ only in it."""
         times = np.full(len(comments), np.nan)
         for index, comment in enumerate(comments):
-            match = _TIME.search(comment)
-            if match is None:
-                key = comment
-            else:
-                key = comment[:match.start(1)] + comment[match.end(1):]
-                try:
-                    times[index] = float(match.group(1))
-                except ValueError:
-                    pass
+            time, key = _time_and_rest(comment)
+            if time is not None:
+                times[index] = time
             if key != self._plain_comment:
                 try:
                     self._check_comment(comment, frame + index)
