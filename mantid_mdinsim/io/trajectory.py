@@ -208,16 +208,15 @@ class _FrameChecks:
         with np.errstate(over="ignore"):
             finite = np.isfinite(np.add.reduce(positions.reshape(frames, -1), axis=1))
         clear = frames if finite.all() else int(np.argmin(finite))
-        # a repeated frame has the first coordinate of the frame before it
-        firsts = positions[:clear, 0, 0]
-        if not clear:
-            same = firsts
-        elif self.previous is None:
-            same = firsts[1:] == firsts[:-1]          # same[k]: frame k + 1
-        else:
-            same = firsts == np.concatenate(([self.previous.flat[0]], firsts[:-1]))
-        if same.any():
-            clear = int(np.argmax(same)) + (self.previous is None)
+        if clear:
+            # a repeated frame has the first coordinate of the frame before it
+            firsts = positions[:clear, 0, 0]
+            if self.previous is None:
+                same = firsts[1:] == firsts[:-1]          # same[k]: frame k + 1
+            else:
+                same = firsts == np.concatenate(([self.previous.flat[0]], firsts[:-1]))
+            if same.any():
+                clear = int(np.argmax(same)) + (self.previous is None)
         times = batch.times
         first_step = None
         if times is not None and clear:
