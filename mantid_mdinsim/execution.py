@@ -281,7 +281,7 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-#: Threads a trajectory reader may parse one frame on (None: every core of the process). Set by
+#: Threads a text trajectory reader may parse frames on (None: every core of the process). Set by
 #: :func:`thread_limits` for the piece running in this thread (a context variable, so pieces
 #: running side by side in one worker each keep their own limit).
 READER_THREADS: contextvars.ContextVar[int | None] = contextvars.ContextVar(

@@ -802,8 +802,9 @@ CHUNK_BYTES = 1 << 21
 #: The frames of a batch (:meth:`ChunkedText.parse_frames`) are shared between threads (the
 #: kernel releases the GIL) when each thread gets at least this many bytes of text: below it
 #: the hand-over to a thread costs more than it saves (one thread parses ~0.6-1 GB/s with the
-#: fast line, a hand-over ~0.1 ms). Parts of one frame's lines on threads (tried: 1000-atom frames, 2 threads, 0.18 to
-#: 0.25 s against 0.16 s for 600 frames) do not pay: the unit shared is the frame.
+#: fast line, a hand-over ~0.1 ms). Parts of one frame's lines on threads (tried: 1000-atom
+#: frames, 2 threads, 0.18 to 0.25 s against 0.16 s for 600 frames) do not pay: the unit
+#: shared is the frame.
 MIN_BYTES_PER_THREAD = 1 << 18
 #: At most this many frames a batch (the scan's offsets of tiny frames stay small).
 MAX_FRAMES_PER_BATCH = 4096
@@ -1117,15 +1118,6 @@ class ChunkedText:
                     self.line_number += 1
                     return line.rstrip(b"\r")
                 return None
-
-    def at_end(self) -> bool:
-        """Only blanks are left in the file."""
-        while True:
-            if self.buffer[self.position:self.end].strip():
-                return False
-            self.position = self.end
-            if not self.refill():
-                return True
 
     def parse_lines(self, n_lines: int, roles: np.ndarray, out: np.ndarray,
                     hashes: np.ndarray) -> tuple[int, int, int]:
