@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numba
 from llvmlite import ir as llvm_ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 import numpy as np
@@ -608,14 +608,15 @@ _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
 @numba.njit(cache=True, inline="always")
 def _low_bytes(n):
-    """A mask of the low ``n`` bytes of a word (``0 <= n <= 8``)."""
-    return _LOW_BYTES[n]
+    """A mask of the low ``n`` bytes of a word (``0 <= n <= 8``; unsigned: no wrap-around
+    code for a negative index)."""
+    return _LOW_BYTES[np.uint64(n)]
 
 
 @numba.njit(cache=True, inline="always")
 def _zero_filled(word, n):
     """``word`` with its low ``n`` bytes (``0 <= n <= 8``) made ASCII '0'."""
-    low = _LOW_BYTES[n]
+    low = _low_bytes(n)
     return (word & ~low) | (_ZEROS8 & low)
 
 
@@ -625,29 +626,147 @@ def _bits_from(mask, start):
     return start + np.int64(trailing_zeros(mask >> np.uint64(start)))
 
 
+def _vector_digits() -> bool:
+    """Whether the kernels are compiled for an x86-64 processor with SSSE3 (byte shuffles and
+    byte multiply-adds: every x86-64 processor since 2006 but the first Opterons), by the CPU
+    features numba compiles for (``NUMBA_CPU_FEATURES`` or the host's). Elsewhere (ARM...) the
+    digits are read with word operations. ``MDINSIM_PORTABLE_KERNELS=1`` forces the word
+    operations (tests; numba's cache does not know this variable: use a cache directory of
+    its own, ``NUMBA_CACHE_DIR``)."""
+    if os.environ.get("MDINSIM_PORTABLE_KERNELS", "") not in ("", "0"):
+        return False
+    from llvmlite import binding
+    from numba.core import codegen
+
+    if not binding.get_process_triple().startswith(("x86_64", "amd64")):
+        return False
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = codegen.get_host_cpu_features()
+    return "+ssse3" in str(features).split(",")
+
+
+#: The digits of a plain number are read by byte shuffles and multiply-adds (x86) or by words.
+_VECTOR_DIGITS = _vector_digits()
+
+# Shuffle controls, as one table: 16 bytes loaded at 15 - point from the first 32 are -1 up to
+# the point's byte and 0 after it (iota plus this takes each byte up to the point from the one
+# before: the point taken out); loaded at 48 - fill from the last 32, 0x80 (pshufb's zero) for
+# the fill bytes below the first digit.
+_DIGIT_CONTROLS = bytearray([0xFF] * 16 + [0] * 16 + [0x80] * 16 + [0] * 16)
+
+
+def _x86_function(builder, name, result, arguments):
+    function_type = llvm_ir.FunctionType(result, arguments)
+    return cgutils.get_or_insert_function(builder.module, function_type, name)
+
+
+@intrinsic
+def _sixteen_digits_value(typingctx, address, point, fill):
+    """The integer of the 16 bytes at ``address``: ASCII digits, the point at byte ``point``
+    (0-15: taken out, the bytes below it moved up one) and ``fill`` bytes (1-15) below the
+    first digit taken as 0; x86 SSSE3 only (see _vector_digits). The bytes minus '0' are
+    shuffled into 16 digits (pshufb, controls from _DIGIT_CONTROLS), then combined in pairs
+    (pmaddubsw by 10, 1), fours (pmaddwd by 100, 1) and eights (pmaddwd by 10000, 1): the
+    two 8-digit halves, whose sum hi * 10**8 + lo is the integer (< 10**15: exact)."""
+    if not all(isinstance(arg, types.Integer) for arg in (address, point, fill)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i8, i16, i32, i64 = (llvm_ir.IntType(n) for n in (8, 16, 32, 64))
+        bytes16, words8, ints4 = (llvm_ir.VectorType(i8, 16), llvm_ir.VectorType(i16, 8),
+                                  llvm_ir.VectorType(i32, 4))
+        address_value = builder.zext(args[0], i64) if args[0].type.width < 64 else args[0]
+        point_value = builder.sext(args[1], i64) if args[1].type.width < 64 else args[1]
+        fill_value = builder.sext(args[2], i64) if args[2].type.width < 64 else args[2]
+        module = builder.module
+        try:
+            table = module.get_global("mdinsim_digit_controls")
+        except KeyError:
+            table_type = llvm_ir.ArrayType(i8, len(_DIGIT_CONTROLS))
+            table = llvm_ir.GlobalVariable(module, table_type, "mdinsim_digit_controls")
+            table.linkage = "internal"
+            table.global_constant = True
+            table.initializer = llvm_ir.Constant(table_type, _DIGIT_CONTROLS)
+        table_address = builder.ptrtoint(table, i64)
+
+        def load16(at):
+            return builder.load(builder.inttoptr(at, bytes16.as_pointer()), align=1)
+
+        def splat(vector_type, values):
+            return llvm_ir.Constant(vector_type, [llvm_ir.Constant(vector_type.element, v)
+                                                  for v in values])
+
+        text = load16(address_value)
+        digits = builder.sub(text, splat(bytes16, [48] * 16))
+        moved = load16(builder.add(table_address,
+                                   builder.sub(llvm_ir.Constant(i64, 15), point_value)))
+        zeroed = load16(builder.add(table_address,
+                                    builder.sub(llvm_ir.Constant(i64, 48), fill_value)))
+        control = builder.or_(builder.add(splat(bytes16, range(16)), moved), zeroed)
+        shuffle = _x86_function(builder, "llvm.x86.ssse3.pshuf.b.128", bytes16,
+                                [bytes16, bytes16])
+        pairs_of = _x86_function(builder, "llvm.x86.ssse3.pmadd.ub.sw.128", words8,
+                                 [bytes16, bytes16])
+        multiply_add = _x86_function(builder, "llvm.x86.sse2.pmadd.wd", ints4, [words8, words8])
+        ordered = builder.call(shuffle, [digits, control])
+        pairs = builder.call(pairs_of, [ordered, splat(bytes16, [10, 1] * 8)])
+        fours = builder.call(multiply_add, [pairs, splat(words8, [100, 1] * 4)])
+        # the four 4-digit values (< 10**4) as 16-bit lanes, then pairs of them
+        fours = builder.shuffle_vector(builder.bitcast(fours, words8), llvm_ir.Constant(
+            words8, None), llvm_ir.Constant(llvm_ir.VectorType(i32, 8),
+                                            [llvm_ir.Constant(i32, k) for k in
+                                             (0, 2, 4, 6, 0, 2, 4, 6)]))
+        eights = builder.call(multiply_add, [fours, splat(words8, [10000, 1] * 4)])
+        halves = builder.extract_element(builder.bitcast(eights, llvm_ir.VectorType(i64, 2)),
+                                         llvm_ir.Constant(i32, 0))
+        high = builder.and_(halves, llvm_ir.Constant(i64, 0xFFFFFFFF))
+        low = builder.lshr(halves, llvm_ir.Constant(i64, 32))
+        return builder.add(builder.mul(high, llvm_ir.Constant(i64, 100000000)), low)
+
+    return types.int64(address, point, fill), codegen
+
+
 @numba.njit(cache=True, inline="always")
-def _plain_value(window, digits_start, point, end):
-    """The number of the checked token at ``window + digits_start`` to ``window + end``:
-    digits, the point at ``point``, digits (1 to 15 digits; the 16 bytes before ``end``
-    readable). The 16 bytes before the end are two words; the point is taken out (the bytes
-    below it moved up one), the bytes below the first digit made '0', and each word's 8 digits
-    converted at once."""
+def _plain_mantissa_vector(window, digits_start, point, end):
+    """The mantissa of the checked number at ``window + digits_start`` to ``window + end``
+    (the point at ``point``, 1 to 15 digits; the 16 bytes before ``end`` readable), by
+    vector shuffles and multiply-adds (_sixteen_digits_value)."""
+    return _sixteen_digits_value(window + np.uint64(end - 16), point - end + 16,
+                                 17 - end + digits_start)
+
+
+@numba.njit(cache=True, inline="always")
+def _plain_mantissa_words(window, digits_start, point, end):
+    """As _plain_mantissa_vector, by words: the 16 bytes before the end are two words; the
+    point is taken out (the bytes below it moved up one), the bytes below the first digit made
+    '0', and each word's 8 digits converted at once."""
     high = _word_at(window + np.uint64(end - 16))
     low = _word_at(window + np.uint64(end - 8))
-    n_fraction = end - point - 1
-    if n_fraction >= 8:                     # the point in the high word
+    if end - point - 1 >= 8:                # the point in the high word
         q = point - end + 16
-        high = ((high & _LOW_BYTES[q]) << np.uint64(8)) | (high & ~_LOW_BYTES[q + 1])
+        high = ((high & _low_bytes(q)) << np.uint64(8)) | (high & ~_low_bytes(q + 1))
     else:                                   # in the low word: the high word moves up too
         q = point - end + 8
-        low = ((low & _LOW_BYTES[q]) << np.uint64(8)) | (high >> np.uint64(56)) \
-            | (low & ~_LOW_BYTES[q + 1])
+        low = ((low & _low_bytes(q)) << np.uint64(8)) | (high >> np.uint64(56)) \
+            | (low & ~_low_bytes(q + 1))
         high = high << np.uint64(8)
     fill = 16 - (end - digits_start - 1)    # bytes below the first digit
     high = _zero_filled(high, min(fill, 8))
     low = _zero_filled(low, max(fill - 8, 0))
-    mantissa = _eight_digit_value(high) * 100000000 + _eight_digit_value(low)
-    return float(mantissa) / _POWERS_OF_TEN[n_fraction]
+    return _eight_digit_value(high) * 100000000 + _eight_digit_value(low)
+
+
+_plain_mantissa = _plain_mantissa_vector if _VECTOR_DIGITS else _plain_mantissa_words
+
+
+@numba.njit(cache=True, inline="always")
+def _plain_value(window, digits_start, point, end):
+    """The number of the checked token at ``window + digits_start`` to ``window + end``:
+    digits, the point at ``point``, digits (1 to 15 digits; the 16 bytes before ``end``
+    readable): its mantissa divided once by an exact power of ten."""
+    return float(_plain_mantissa(window, digits_start, point, end)) \
+        / _POWERS_OF_TEN[np.uint64(end - point - 1)]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
