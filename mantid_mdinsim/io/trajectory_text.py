@@ -779,7 +779,11 @@ def _plain_line(window, n_columns):
     address, not the buffer: an array argument costs two atomic reference counts a call."""
     newlines = _newlines_in(window)
     separators = _spaces_in(window) | _tabs_in(window) | _returns_in(window) | newlines
-    starts = ~separators & ((separators << np.uint64(1)) | np.uint64(1))
+    after_separators = (separators << np.uint64(1)) | np.uint64(1)
+    starts = ~separators & after_separators
+    # a token's end: a separator after a byte of it (the tokens' ends, as their starts, one
+    # trailing-zero count each: no count waits on another)
+    ends = separators & ~after_separators
     if newlines != 0:
         length = np.int64(trailing_zeros(newlines))
         before = (np.uint64(1) << np.uint64(length)) - np.uint64(1)
@@ -811,38 +815,41 @@ def _plain_line(window, n_columns):
     t2 = np.int64(trailing_zeros(rest))
     rest &= rest - np.uint64(1)
     t3 = np.int64(trailing_zeros(rest))
-    # the columns announced; the numbers whole in the first window
+    e0 = np.int64(trailing_zeros(ends))
+    rest = ends & (ends - np.uint64(1))
+    e1 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    e2 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    e3 = np.int64(trailing_zeros(rest))
+    # the columns announced, the numbers whole in the first window (the fourth token's end
+    # is the fourth end: the first three end before it starts)
     if np.int64(_bit_count(starts) + _bit_count(later_starts)) != n_columns or others != 0 \
-            or t3 >= 64:
+            or e3 >= 64:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
-    e3 = _bits_from(separators, t3)
-    if e3 >= 64:
-        return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+    # nothing in the numbers (bytes t1 to e3 but the blanks) but digits, points and a
+    # leading sign
+    numbers = ~separators & ((np.uint64(1) << np.uint64(e3)) - (np.uint64(1) << np.uint64(t1)))
     points = _points_in(window)
-    # nothing in the numbers but digits, points and a leading sign
-    numbers = ~separators & ~((np.uint64(1) << np.uint64(t1)) - np.uint64(1)) \
-        & ((np.uint64(1) << np.uint64(e3)) - np.uint64(1))
-    signs = (_minus_in(window) | _plus_in(window)) & starts
+    minus = _minus_in(window)
+    signs = (minus | _plus_in(window)) & starts
+    points &= numbers
     if (numbers & ~(_digits_in(window) | points | signs)) != 0:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
-    e0 = _bits_from(separators, t0)
-    e1 = _bits_from(separators, t1)
-    e2 = _bits_from(separators, t2)
-    p1 = _bits_from(points, t1)
-    p2 = _bits_from(points, t2)
-    p3 = _bits_from(points, t3)
+    p1 = np.int64(trailing_zeros(points))
+    rest = points & (points - np.uint64(1))
+    p2 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    p3 = np.int64(trailing_zeros(rest))
     d1 = t1 + np.int64((signs >> np.uint64(t1)) & np.uint64(1))
     d2 = t2 + np.int64((signs >> np.uint64(t2)) & np.uint64(1))
     d3 = t3 + np.int64((signs >> np.uint64(t3)) & np.uint64(1))
-    # one point a number (one in each, three in all), 1 to 15 digits
-    extra_points = points & numbers
-    extra_points &= extra_points - np.uint64(1)
-    extra_points &= extra_points - np.uint64(1)
-    extra_points &= extra_points - np.uint64(1)
-    # (a point and 1 to 15 digits: e - d - 2 in 0..14, compared unsigned)
-    ok = (p1 < e1) & (p2 < e2) & (p3 < e3) & (e0 - t0 <= 8) & (extra_points == 0) \
-        & (np.uint64(e1 - d1 - 2) <= np.uint64(14)) & (np.uint64(e2 - d2 - 2) <= np.uint64(14)) \
-        & (np.uint64(e3 - d3 - 2) <= np.uint64(14))
+    # one point a number: three in all, the first before the first number's end, the second
+    # after it and before the second's end, the third after that; 1 to 15 digits (e - d - 2 in
+    # 0..14, compared unsigned); a species of at most 8 bytes
+    ok = (_bit_count(points) == 3) & (p1 < e1) & (e1 < p2) & (p2 < e2) & (e2 < p3) \
+        & (e0 - t0 <= 8) & (np.uint64(e1 - d1 - 2) <= np.uint64(14)) \
+        & (np.uint64(e2 - d2 - 2) <= np.uint64(14)) & (np.uint64(e3 - d3 - 2) <= np.uint64(14))
     if not ok:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
     species = _word_at(window + np.uint64(t0)) & _low_bytes(e0 - t0)
@@ -850,7 +857,6 @@ def _plain_line(window, n_columns):
     y = _plain_value(window, d2, p2, e2)
     z = _plain_value(window, d3, p3, e3)
     # the sign as a factor from a table: no branch (and -0.0 stays -0.0)
-    minus = _minus_in(window)
     x *= _SIGN_FACTORS[(minus >> np.uint64(t1)) & np.uint64(1)]
     y *= _SIGN_FACTORS[(minus >> np.uint64(t2)) & np.uint64(1)]
     z *= _SIGN_FACTORS[(minus >> np.uint64(t3)) & np.uint64(1)]
