@@ -534,7 +534,9 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 _LINE_WINDOW = 64
 _FAST_BYTES = 2 * _LINE_WINDOW
 _PLAIN_LINES = sys.byteorder == "little"
-_SIGN_FACTORS = np.array([1.0, -1.0])
+#: The divisors of a plain number: 10**n for n fraction digits, at 16 + n negated (the sign in
+#: the one division: -(m / p) == m / -p, rounded the same, and -0.0 stays -0.0).
+_SIGNED_POWERS = np.concatenate([_POWERS_OF_TEN[:16], -_POWERS_OF_TEN[:16]])
 
 
 def _window_mask(predicate: str, value: int, offset: int = 0):
@@ -649,11 +651,12 @@ def _vector_digits() -> bool:
 #: The digits of a plain number are read by byte shuffles and multiply-adds (x86) or by words.
 _VECTOR_DIGITS = _vector_digits()
 
-# Shuffle controls, as one table: 16 bytes loaded at 15 - point from the first 32 are -1 up to
-# the point's byte and 0 after it (iota plus this takes each byte up to the point from the one
-# before: the point taken out); loaded at 48 - fill from the last 32, 0x80 (pshufb's zero) for
-# the fill bytes below the first digit.
-_DIGIT_CONTROLS = bytearray([0xFF] * 16 + [0] * 16 + [0x80] * 16 + [0] * 16)
+#: pshufb controls, 16 bytes for each point (0-15) and fill (0-15), at 256 * point + 16 * fill:
+#: byte j takes byte j of the text after the point, j - 1 up to it (the point taken out), and
+#: is 0 (0x80: pshufb's zero) below the first digit (j < fill).
+_DIGIT_CONTROLS = bytearray(
+    0x80 if j < fill else (j - 1) % 256 if j <= point else j
+    for point in range(16) for fill in range(16) for j in range(16))
 
 
 def _x86_function(builder, name, result, arguments):
@@ -666,7 +669,7 @@ def _sixteen_digits_value(typingctx, address, point, fill):
     """The integer of the 16 bytes at ``address``: ASCII digits, the point at byte ``point``
     (0-15: taken out, the bytes below it moved up one) and ``fill`` bytes (1-15) below the
     first digit taken as 0; x86 SSSE3 only (see _vector_digits). The bytes minus '0' are
-    shuffled into 16 digits (pshufb, controls from _DIGIT_CONTROLS), then combined in pairs
+    shuffled into 16 digits (pshufb, the control from _DIGIT_CONTROLS), then combined in pairs
     (pmaddubsw by 10, 1), fours (pmaddwd by 100, 1) and eights (pmaddwd by 10000, 1): the
     two 8-digit halves, whose sum hi * 10**8 + lo is the integer (< 10**15: exact)."""
     if not all(isinstance(arg, types.Integer) for arg in (address, point, fill)):
@@ -699,11 +702,9 @@ def _sixteen_digits_value(typingctx, address, point, fill):
 
         text = load16(address_value)
         digits = builder.sub(text, splat(bytes16, [48] * 16))
-        moved = load16(builder.add(table_address,
-                                   builder.sub(llvm_ir.Constant(i64, 15), point_value)))
-        zeroed = load16(builder.add(table_address,
-                                    builder.sub(llvm_ir.Constant(i64, 48), fill_value)))
-        control = builder.or_(builder.add(splat(bytes16, range(16)), moved), zeroed)
+        control = load16(builder.add(table_address, builder.add(
+            builder.shl(point_value, llvm_ir.Constant(i64, 8)),
+            builder.shl(fill_value, llvm_ir.Constant(i64, 4)))))
         shuffle = _x86_function(builder, "llvm.x86.ssse3.pshuf.b.128", bytes16,
                                 [bytes16, bytes16])
         pairs_of = _x86_function(builder, "llvm.x86.ssse3.pmadd.ub.sw.128", words8,
@@ -761,12 +762,13 @@ _plain_mantissa = _plain_mantissa_vector if _VECTOR_DIGITS else _plain_mantissa_
 
 
 @numba.njit(cache=True, inline="always")
-def _plain_value(window, digits_start, point, end):
+def _plain_value(window, digits_start, point, end, negative):
     """The number of the checked token at ``window + digits_start`` to ``window + end``:
     digits, the point at ``point``, digits (1 to 15 digits; the 16 bytes before ``end``
-    readable): its mantissa divided once by an exact power of ten."""
+    readable), negative where ``negative`` is 1: its mantissa divided once by an exact power
+    of ten."""
     return float(_plain_mantissa(window, digits_start, point, end)) \
-        / _POWERS_OF_TEN[np.uint64(end - point - 1)]
+        / _SIGNED_POWERS[(negative << np.uint64(4)) + np.uint64(end - point - 1)]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -853,13 +855,10 @@ def _plain_line(window, n_columns):
     if not ok:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
     species = _word_at(window + np.uint64(t0)) & _low_bytes(e0 - t0)
-    x = _plain_value(window, d1, p1, e1)
-    y = _plain_value(window, d2, p2, e2)
-    z = _plain_value(window, d3, p3, e3)
-    # the sign as a factor from a table: no branch (and -0.0 stays -0.0)
-    x *= _SIGN_FACTORS[(minus >> np.uint64(t1)) & np.uint64(1)]
-    y *= _SIGN_FACTORS[(minus >> np.uint64(t2)) & np.uint64(1)]
-    z *= _SIGN_FACTORS[(minus >> np.uint64(t3)) & np.uint64(1)]
+    # the sign in the divisor: no branch
+    x = _plain_value(window, d1, p1, e1, (minus >> np.uint64(t1)) & np.uint64(1))
+    y = _plain_value(window, d2, p2, e2, (minus >> np.uint64(t2)) & np.uint64(1))
+    z = _plain_value(window, d3, p3, e3, (minus >> np.uint64(t3)) & np.uint64(1))
     return length + 1, species, x, y, z, True
 
 
@@ -875,7 +874,9 @@ def _plain_layout(roles):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+# error_model="numpy": the plain line divides by exact powers of ten, never zero (no check
+# and branch for each division)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
                  expected_hashes, powers):
     """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`
