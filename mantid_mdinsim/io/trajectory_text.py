@@ -671,7 +671,8 @@ def _sixteen_digits_value(typingctx, address, point, fill):
     first digit taken as 0; x86 SSSE3 only (see _vector_digits). The bytes minus '0' are
     shuffled into 16 digits (pshufb, the control from _DIGIT_CONTROLS), then combined in pairs
     (pmaddubsw by 10, 1), fours (pmaddwd by 100, 1) and eights (pmaddwd by 10000, 1): the
-    two 8-digit halves, whose sum hi * 10**8 + lo is the integer (< 10**15: exact)."""
+    two 8-digit halves, whose sum hi * 10**8 + lo is the integer (< 10**15: exact, as a
+    double)."""
     if not all(isinstance(arg, types.Integer) for arg in (address, point, fill)):
         return None
 
@@ -719,13 +720,20 @@ def _sixteen_digits_value(typingctx, address, point, fill):
                                             [llvm_ir.Constant(i32, k) for k in
                                              (0, 2, 4, 6, 0, 2, 4, 6)]))
         eights = builder.call(multiply_add, [fours, splat(words8, [10000, 1] * 4)])
-        halves = builder.extract_element(builder.bitcast(eights, llvm_ir.VectorType(i64, 2)),
-                                         llvm_ir.Constant(i32, 0))
-        high = builder.and_(halves, llvm_ir.Constant(i64, 0xFFFFFFFF))
-        low = builder.lshr(halves, llvm_ir.Constant(i64, 32))
-        return builder.add(builder.mul(high, llvm_ir.Constant(i64, 100000000)), low)
+        # the halves (< 10**8) as doubles, combined there: hi * 10**8 and the sum (< 10**15)
+        # are exact (one conversion of two lanes instead of a move, three integer operations
+        # and a conversion)
+        double = llvm_ir.DoubleType()
+        halves = builder.sitofp(builder.shuffle_vector(
+            eights, llvm_ir.Constant(ints4, None),
+            llvm_ir.Constant(llvm_ir.VectorType(i32, 2), [llvm_ir.Constant(i32, 0),
+                                                          llvm_ir.Constant(i32, 1)])),
+            llvm_ir.VectorType(double, 2))
+        high = builder.extract_element(halves, llvm_ir.Constant(i32, 0))
+        low = builder.extract_element(halves, llvm_ir.Constant(i32, 1))
+        return builder.fadd(builder.fmul(high, llvm_ir.Constant(double, 1e8)), low)
 
-    return types.int64(address, point, fill), codegen
+    return types.float64(address, point, fill), codegen
 
 
 @numba.njit(cache=True, inline="always")
