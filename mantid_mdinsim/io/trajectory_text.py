@@ -517,9 +517,12 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 # each token's start waits on the end of the one before. Here the line's first 64 bytes are
 # compared at once (vector compares: one bit a byte, as simdjson does) into masks of the
 # separators, newlines, digits, points and signs; the tokens' bounds come from those masks by
-# trailing-zero counts, the whole line is checked against them in a few word operations, and
-# the three numbers are then converted independently (the processor overlaps them), their
-# digits 8 at a time (_eight_digit_value). A line that holds anything else (exponents, long
+# trailing-zero counts (starts, ends and points each their own chain), the whole line is
+# checked against them in a few word operations, and the three numbers are then converted
+# independently (the processor overlaps them): on x86 each number's 16 bytes by one byte
+# shuffle (the point out, the bytes below the first digit zeroed) and three multiply-adds
+# (_sixteen_digits_value), elsewhere as two words of 8 digits (_eight_digit_value); the sign is
+# in the divisor (_SIGNED_POWERS). A line that holds anything else (exponents, long
 # numbers, species of more than 8 bytes, integers, other blanks or controls, a line longer than
 # 64 bytes, or 128 with ignored columns, the buffer's end near) is left to parse_atom_lines,
 # which reads the rest of its frame: the numbers are the same bit for bit (the same integer
@@ -620,12 +623,6 @@ def _zero_filled(word, n):
     """``word`` with its low ``n`` bytes (``0 <= n <= 8``) made ASCII '0'."""
     low = _low_bytes(n)
     return (word & ~low) | (_ZEROS8 & low)
-
-
-@numba.njit(cache=True, inline="always")
-def _bits_from(mask, start):
-    """The first set bit of ``mask`` at or after bit ``start`` (< 64); 64 where none."""
-    return start + np.int64(trailing_zeros(mask >> np.uint64(start)))
 
 
 def _vector_digits() -> bool:
