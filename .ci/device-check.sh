@@ -4,11 +4,13 @@
 #                bash .ci/device-check.sh netcdf-headers   # netcdf.h for a gpumd with dump_netcdf
 # Then one run:  run(command=". .device-kit/on-device.sh > $OUT/setup.log 2>&1; bash .ci/device-check.sh",
 #                    carry=[".device-kit"], timeout_s=480)
-# (all sections take about 15 minutes at their limits: give a section name, md-train or sqw,
-# as the argument to run one: bash .ci/device-check.sh sqw)
+# (all sections take about 15 minutes at their limits: give a section name, md-train, sqw or
+# reader, as the argument to run one: bash .ci/device-check.sh sqw)
 # It writes its logs into $OUT: the kit's smoke test (real gpumd vs CPUNEP), the gpu-marked tests
 # (real gpumd and nep), the GPU figures of benchmarks/bench_md.py and bench_train.py, and the
-# S(q,w) engine on the GPU (benchmarks/bench_sqw_gpu.py).
+# S(q,w) engine on the GPU (benchmarks/bench_sqw_gpu.py), and the extended-XYZ reader against
+# that machine's disk on its 16 cores (benchmarks/bench_xyz_reader.py: on this 2-core VM it
+# needs more cores than there are to read at the disk's pace).
 set -u
 if [ "${1:-}" = netcdf-headers ]; then
     # Here (with network): netCDF-C's headers into .device-kit/netcdf-include; the device builds
@@ -83,4 +85,10 @@ else
     echo "no gpumd built with NetCDF (USE_NETCDF; see gpumd-netcdf-build.log): dump_netcdf" \
         "not checked" | tee "$OUT/gpumd-netcdf.log"
 fi
+fi
+if [ "$SECTION" = all ] || [ "$SECTION" = reader ]; then
+# The reader on 1, 2 and 4 threads (MAX_PARSE_THREADS) against the disk, cold and warm, on a
+# 180 MB file of 1000 atoms x 4000 frames (written first, ~20 s); about 60 s in all.
+timeout 150 python3 benchmarks/bench_xyz_reader.py --frames 4000 --repeats 3 --no-others \
+    --threads 1,2,4 2>&1 | tee "$OUT/bench_xyz_reader.log"
 fi

@@ -19,7 +19,13 @@ every thread of the process):
   frames (they are slow), as MB/s of the bytes of those frames.
 
 The reader keeps up with the disk when "reader cold / disk cold" is >= 1. The VM's disk
-varies (330 to 950 MB/s cold on the same file): compare the ratios of one run.
+varies (330 to 1360 MB/s cold on the same file): compare the ratios of one run. The reader is
+bound by processor time where cores are few, so the last line also gives the cores it keeps
+busy to read at the disk's pace: its processor time for the file (cold, user + system of every
+thread) over the disk's wall time. Where that is above the cores it may use (``--threads``;
+MAX_PARSE_THREADS parse threads, one reading and scanning, the caller's), no pipelining can
+reach the disk. ``--threads 1,2,4`` measures the scaling on a machine with the cores
+(``.ci/device-check.sh reader`` on the 16-core GPU machine).
 """
 
 from __future__ import annotations
@@ -173,6 +179,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--others-frames", type=int, default=60)
     parser.add_argument("--no-others", action="store_true")
+    parser.add_argument("--threads", help="reader thread counts, comma-separated (default: 1 "
+                        "and the threads the reader takes here)")
     args = parser.parse_args()
 
     path = args.file
@@ -202,15 +210,16 @@ def main() -> None:
         row("disk: dd iflag=direct bs=16M", statistics.median(direct), float("nan"))
     row("memory: page cache, read in 16 MB blocks",
         *median_of(args.repeats, lambda: read_blocks(path), False, path))
-    thread_counts = sorted({1, parse_threads()})
-    reader = {}
+    thread_counts = sorted({int(count) for count in args.threads.split(",")} if args.threads
+                           else {1, parse_threads()})
+    reader, reader_cpu = {}, {}
     for threads in thread_counts:
         reader[("warm", threads)] = row(f"reader warm, {threads} thread(s)",
                                         *median_of(args.repeats, ours(path, threads), False,
                                                    path))
-        reader[("cold", threads)] = row(f"reader cold, {threads} thread(s)",
-                                        *median_of(args.repeats, ours(path, threads), True,
-                                                   path))
+        wall, cpu = median_of(args.repeats, ours(path, threads), True, path)
+        reader[("cold", threads)] = row(f"reader cold, {threads} thread(s)", wall, cpu)
+        reader_cpu[threads] = cpu
     if not args.no_others:
         size = frame_bytes(path, args.others_frames) / 1e6
         for label, work in others(path, args.others_frames).items():
@@ -222,9 +231,15 @@ def main() -> None:
     for label, wall, cpu, rate in rows:
         print(f"  {label:<50s} {wall:8.3f} {cpu:8.3f} {rate:8.0f} {rate / disk:11.2f}")
     best = max(thread_counts)
+    one = min(thread_counts)
     print(f"reader cold {reader[('cold', best)]:.0f} MB/s vs disk cold {disk:.0f} MB/s: "
           f"ratio {reader[('cold', best)] / disk:.2f}; reader warm {reader[('warm', best)]:.0f}"
-          f" MB/s ({best} thread(s); 1 thread {reader[('warm', 1)]:.0f} MB/s)")
+          f" MB/s ({best} thread(s); {one} thread(s) {reader[('warm', one)]:.0f} MB/s)")
+    disk_seconds = megabytes / disk
+    print("cores kept busy to read at the disk's pace (reader CPU cold / disk wall): "
+          + ", ".join(f"{reader_cpu[threads] / disk_seconds:.2f} ({threads} thread(s))"
+                      for threads in thread_counts)
+          + f"; this machine has {os.cpu_count()}")
 
 
 if __name__ == "__main__":

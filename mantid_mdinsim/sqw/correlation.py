@@ -327,7 +327,7 @@ class StreamingCorrelator:
         # Every frame still held is a start: one block, no tail. Its FFT is no longer than a
         # full block's (held <= plan.frames), and splitting it at plan.starts would cost a
         # tail and a second block of a few frames (16 % more work for 600 frames of 1000
-        # atoms, whose 692-frame block the end of the file cuts at 600).
+        # atoms, whose 1034-frame block the end of the file cuts at 600).
         if self._held > 0:
             self._process(self._held, self._held)
 

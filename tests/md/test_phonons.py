@@ -11,30 +11,16 @@ import pytest
 
 from mantid_mdinsim.md import iter_frames, run_md
 
+from .phonopy_reference import phonopy_with_cpunep
+
 A = 5.43  # Angstrom, the lattice parameter of the structure fixture
 
 
 def harmonic_frequencies_at_x_thz(model_path):
-    from ase import Atoms
     from ase.build import bulk
-    from calorine.calculators import CPUNEP
-    from phonopy import Phonopy
-    from phonopy.structure.atoms import PhonopyAtoms
 
-    primitive = bulk("Si", "diamond", a=A)
-    unit = PhonopyAtoms(symbols=primitive.get_chemical_symbols(), cell=np.array(primitive.cell),
-                        scaled_positions=primitive.get_scaled_positions())
-    phonon = Phonopy(unit, supercell_matrix=np.diag([2, 2, 2]))   # X is commensurate
-    phonon.generate_displacements(distance=0.01)
-    calculator = CPUNEP(str(model_path))
-    forces = []
-    for supercell in phonon.supercells_with_displacements:
-        atoms = Atoms(supercell.symbols, cell=supercell.cell,
-                      scaled_positions=supercell.scaled_positions, pbc=True)
-        atoms.calc = calculator
-        forces.append(atoms.get_forces())
-    phonon.forces = forces
-    phonon.produce_force_constants()
+    phonon = phonopy_with_cpunep(bulk("Si", "diamond", a=A), model_path,
+                                 np.diag([2, 2, 2]))     # X is commensurate
     phonon.run_qpoints([[0.5, 0.0, 0.5]])                 # X in the fcc primitive basis
     return np.unique(np.round(phonon.qpoints.frequencies[0], 3))   # TA, LA=LO, TO
 

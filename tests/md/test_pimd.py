@@ -16,31 +16,17 @@ import pytest
 from mantid_mdinsim.md import iter_frames, read_thermo_csv, run_md
 from mantid_mdinsim.units import HBAR_MEV_FS, KB_MEV_PER_K, MEV_PER_THZ
 
+from .phonopy_reference import phonopy_with_cpunep
+
 pytest.importorskip("ipi")
 
 
 def harmonic_ring_polymer_kinetic_energy_ev(structure, model, temperature_k, beads):
-    from ase import Atoms
     from ase.io import read
-    from calorine.calculators import CPUNEP
-    from phonopy import Phonopy
-    from phonopy.structure.atoms import PhonopyAtoms
 
-    cell = read(structure)
-    unit = PhonopyAtoms(symbols=cell.get_chemical_symbols(), cell=np.array(cell.cell),
-                        scaled_positions=cell.get_scaled_positions())
-    phonon = Phonopy(unit, supercell_matrix=np.eye(3, dtype=int),   # the MD cell itself
-                     primitive_matrix="P")
-    phonon.generate_displacements(distance=0.01)
-    calculator = CPUNEP(str(model))
-    forces = []
-    for supercell in phonon.supercells_with_displacements:
-        atoms = Atoms(supercell.symbols, cell=supercell.cell,
-                      scaled_positions=supercell.scaled_positions, pbc=True)
-        atoms.calc = calculator
-        forces.append(atoms.get_forces())
-    phonon.forces = forces
-    phonon.produce_force_constants()
+    phonon = phonopy_with_cpunep(read(structure), model,
+                                 np.eye(3, dtype=int),   # the MD cell itself
+                                 primitive_matrix="P")
     phonon.run_qpoints([[0, 0, 0]])
     energies_mev = np.abs(phonon.qpoints.frequencies[0]) * MEV_PER_THZ
     kt = KB_MEV_PER_K * temperature_k
