@@ -657,6 +657,7 @@ _DIGIT_CONTROLS = bytearray(
 
 
 def _x86_function(builder, name, result, arguments):
+    """The LLVM intrinsic ``name`` (an x86 instruction) declared in the builder's module."""
     function_type = llvm_ir.FunctionType(result, arguments)
     return cgutils.get_or_insert_function(builder.module, function_type, name)
 
