@@ -17,6 +17,14 @@ kernels are checked equal bit for bit.
 
 ``--before``: a directory holding ``mantid_mdinsim/io/trajectory_text.py`` of the older code
 (default: that file from ``git archive main``, into a temporary directory).
+
+Other processors' code paths, on this machine (both kernels compiled the same way; a numba
+cache directory of their own, as numba's cache does not know MDINSIM_PORTABLE_KERNELS):
+
+    MDINSIM_PORTABLE_KERNELS=1 NUMBA_CACHE_DIR=/tmp/nc-words python benchmarks/bench_xyz_kernel.py
+    NUMBA_CPU_NAME=haswell NUMBA_CACHE_DIR=/tmp/nc-avx2 \
+        NUMBA_CPU_FEATURES=+ssse3,+sse4.1,+sse4.2,+avx,+avx2,+bmi,+bmi2,+popcnt,+lzcnt,+fma \
+        python benchmarks/bench_xyz_kernel.py
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numba
 from llvmlite import ir as llvm_ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 import numpy as np
@@ -517,9 +517,12 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 # each token's start waits on the end of the one before. Here the line's first 64 bytes are
 # compared at once (vector compares: one bit a byte, as simdjson does) into masks of the
 # separators, newlines, digits, points and signs; the tokens' bounds come from those masks by
-# trailing-zero counts, the whole line is checked against them in a few word operations, and
-# the three numbers are then converted independently (the processor overlaps them), their
-# digits 8 at a time (_eight_digit_value). A line that holds anything else (exponents, long
+# trailing-zero counts (starts, ends and points each their own chain), the whole line is
+# checked against them in a few word operations, and the three numbers are then converted
+# independently (the processor overlaps them): on x86 each number's 16 bytes by one byte
+# shuffle (the point out, the bytes below the first digit zeroed) and three multiply-adds
+# (_sixteen_digits_value), elsewhere as two words of 8 digits (_eight_digit_value); the sign is
+# in the divisor (_SIGNED_POWERS). A line that holds anything else (exponents, long
 # numbers, species of more than 8 bytes, integers, other blanks or controls, a line longer than
 # 64 bytes, or 128 with ignored columns, the buffer's end near) is left to parse_atom_lines,
 # which reads the rest of its frame: the numbers are the same bit for bit (the same integer
@@ -534,7 +537,9 @@ def species_hashes(tokens: list[str]) -> np.ndarray:
 _LINE_WINDOW = 64
 _FAST_BYTES = 2 * _LINE_WINDOW
 _PLAIN_LINES = sys.byteorder == "little"
-_SIGN_FACTORS = np.array([1.0, -1.0])
+#: The divisors of a plain number: 10**n for n fraction digits, at 16 + n negated (the sign in
+#: the one division: -(m / p) == m / -p, rounded the same, and -0.0 stays -0.0).
+_SIGNED_POWERS = np.concatenate([_POWERS_OF_TEN[:16], -_POWERS_OF_TEN[:16]])
 
 
 def _window_mask(predicate: str, value: int, offset: int = 0):
@@ -608,46 +613,168 @@ _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
 @numba.njit(cache=True, inline="always")
 def _low_bytes(n):
-    """A mask of the low ``n`` bytes of a word (``0 <= n <= 8``)."""
-    return _LOW_BYTES[n]
+    """A mask of the low ``n`` bytes of a word (``0 <= n <= 8``; unsigned: no wrap-around
+    code for a negative index)."""
+    return _LOW_BYTES[np.uint64(n)]
 
 
 @numba.njit(cache=True, inline="always")
 def _zero_filled(word, n):
     """``word`` with its low ``n`` bytes (``0 <= n <= 8``) made ASCII '0'."""
-    low = _LOW_BYTES[n]
+    low = _low_bytes(n)
     return (word & ~low) | (_ZEROS8 & low)
 
 
-@numba.njit(cache=True, inline="always")
-def _bits_from(mask, start):
-    """The first set bit of ``mask`` at or after bit ``start`` (< 64); 64 where none."""
-    return start + np.int64(trailing_zeros(mask >> np.uint64(start)))
+def _vector_digits() -> bool:
+    """Whether the kernels are compiled for an x86-64 processor with SSSE3 (byte shuffles and
+    byte multiply-adds: every x86-64 processor since 2006 but the first Opterons), by the CPU
+    features numba compiles for (``NUMBA_CPU_FEATURES`` or the host's). Elsewhere (ARM...) the
+    digits are read with word operations. ``MDINSIM_PORTABLE_KERNELS=1`` forces the word
+    operations (tests; numba's cache does not know this variable: use a cache directory of
+    its own, ``NUMBA_CACHE_DIR``)."""
+    if os.environ.get("MDINSIM_PORTABLE_KERNELS", "") not in ("", "0"):
+        return False
+    from llvmlite import binding
+    from numba.core import codegen
+
+    if not binding.get_process_triple().startswith(("x86_64", "amd64")):
+        return False
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = codegen.get_host_cpu_features()
+    return "+ssse3" in str(features).split(",")
+
+
+#: The digits of a plain number are read by byte shuffles and multiply-adds (x86) or by words.
+_VECTOR_DIGITS = _vector_digits()
+
+#: pshufb controls, 16 bytes for each point (0-15) and fill (0-15), at 256 * point + 16 * fill:
+#: byte j takes byte j of the text after the point, j - 1 up to it (the point taken out), and
+#: is 0 (0x80: pshufb's zero) below the first digit (j < fill).
+_DIGIT_CONTROLS = bytearray(
+    0x80 if j < fill else (j - 1) % 256 if j <= point else j
+    for point in range(16) for fill in range(16) for j in range(16))
+
+
+def _x86_function(builder, name, result, arguments):
+    """The LLVM intrinsic ``name`` (an x86 instruction) declared in the builder's module."""
+    function_type = llvm_ir.FunctionType(result, arguments)
+    return cgutils.get_or_insert_function(builder.module, function_type, name)
+
+
+@intrinsic
+def _sixteen_digits_value(typingctx, address, point, fill):
+    """The integer of the 16 bytes at ``address``: ASCII digits, the point at byte ``point``
+    (0-15: taken out, the bytes below it moved up one) and ``fill`` bytes (1-15) below the
+    first digit taken as 0; x86 SSSE3 only (see _vector_digits). The bytes minus '0' are
+    shuffled into 16 digits (pshufb, the control from _DIGIT_CONTROLS), then combined in pairs
+    (pmaddubsw by 10, 1), fours (pmaddwd by 100, 1) and eights (pmaddwd by 10000, 1): the
+    two 8-digit halves, whose sum hi * 10**8 + lo is the integer (< 10**15: exact, as a
+    double)."""
+    if not all(isinstance(arg, types.Integer) for arg in (address, point, fill)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i8, i16, i32, i64 = (llvm_ir.IntType(n) for n in (8, 16, 32, 64))
+        bytes16, words8, ints4 = (llvm_ir.VectorType(i8, 16), llvm_ir.VectorType(i16, 8),
+                                  llvm_ir.VectorType(i32, 4))
+        address_value = builder.zext(args[0], i64) if args[0].type.width < 64 else args[0]
+        point_value = builder.sext(args[1], i64) if args[1].type.width < 64 else args[1]
+        fill_value = builder.sext(args[2], i64) if args[2].type.width < 64 else args[2]
+        module = builder.module
+        try:
+            table = module.get_global("mdinsim_digit_controls")
+        except KeyError:
+            table_type = llvm_ir.ArrayType(i8, len(_DIGIT_CONTROLS))
+            table = llvm_ir.GlobalVariable(module, table_type, "mdinsim_digit_controls")
+            table.linkage = "internal"
+            table.global_constant = True
+            table.initializer = llvm_ir.Constant(table_type, _DIGIT_CONTROLS)
+        table_address = builder.ptrtoint(table, i64)
+
+        def load16(at):
+            return builder.load(builder.inttoptr(at, bytes16.as_pointer()), align=1)
+
+        def splat(vector_type, values):
+            return llvm_ir.Constant(vector_type, [llvm_ir.Constant(vector_type.element, v)
+                                                  for v in values])
+
+        text = load16(address_value)
+        digits = builder.sub(text, splat(bytes16, [48] * 16))
+        control = load16(builder.add(table_address, builder.add(
+            builder.shl(point_value, llvm_ir.Constant(i64, 8)),
+            builder.shl(fill_value, llvm_ir.Constant(i64, 4)))))
+        shuffle = _x86_function(builder, "llvm.x86.ssse3.pshuf.b.128", bytes16,
+                                [bytes16, bytes16])
+        pairs_of = _x86_function(builder, "llvm.x86.ssse3.pmadd.ub.sw.128", words8,
+                                 [bytes16, bytes16])
+        multiply_add = _x86_function(builder, "llvm.x86.sse2.pmadd.wd", ints4, [words8, words8])
+        ordered = builder.call(shuffle, [digits, control])
+        pairs = builder.call(pairs_of, [ordered, splat(bytes16, [10, 1] * 8)])
+        fours = builder.call(multiply_add, [pairs, splat(words8, [100, 1] * 4)])
+        # the four 4-digit values (< 10**4) as 16-bit lanes, then pairs of them
+        fours = builder.shuffle_vector(builder.bitcast(fours, words8), llvm_ir.Constant(
+            words8, None), llvm_ir.Constant(llvm_ir.VectorType(i32, 8),
+                                            [llvm_ir.Constant(i32, k) for k in
+                                             (0, 2, 4, 6, 0, 2, 4, 6)]))
+        eights = builder.call(multiply_add, [fours, splat(words8, [10000, 1] * 4)])
+        # the halves (< 10**8) as doubles, combined there: hi * 10**8 and the sum (< 10**15)
+        # are exact (one conversion of two lanes instead of a move, three integer operations
+        # and a conversion)
+        double = llvm_ir.DoubleType()
+        halves = builder.sitofp(builder.shuffle_vector(
+            eights, llvm_ir.Constant(ints4, None),
+            llvm_ir.Constant(llvm_ir.VectorType(i32, 2), [llvm_ir.Constant(i32, 0),
+                                                          llvm_ir.Constant(i32, 1)])),
+            llvm_ir.VectorType(double, 2))
+        high = builder.extract_element(halves, llvm_ir.Constant(i32, 0))
+        low = builder.extract_element(halves, llvm_ir.Constant(i32, 1))
+        return builder.fadd(builder.fmul(high, llvm_ir.Constant(double, 1e8)), low)
+
+    return types.float64(address, point, fill), codegen
 
 
 @numba.njit(cache=True, inline="always")
-def _plain_value(window, digits_start, point, end):
-    """The number of the checked token at ``window + digits_start`` to ``window + end``:
-    digits, the point at ``point``, digits (1 to 15 digits; the 16 bytes before ``end``
-    readable). The 16 bytes before the end are two words; the point is taken out (the bytes
-    below it moved up one), the bytes below the first digit made '0', and each word's 8 digits
-    converted at once."""
+def _plain_mantissa_vector(window, digits_start, point, end):
+    """The mantissa of the checked number at ``window + digits_start`` to ``window + end``
+    (the point at ``point``, 1 to 15 digits; the 16 bytes before ``end`` readable), by
+    vector shuffles and multiply-adds (_sixteen_digits_value)."""
+    return _sixteen_digits_value(window + np.uint64(end - 16), point - end + 16,
+                                 17 - end + digits_start)
+
+
+@numba.njit(cache=True, inline="always")
+def _plain_mantissa_words(window, digits_start, point, end):
+    """As _plain_mantissa_vector, by words: the 16 bytes before the end are two words; the
+    point is taken out (the bytes below it moved up one), the bytes below the first digit made
+    '0', and each word's 8 digits converted at once."""
     high = _word_at(window + np.uint64(end - 16))
     low = _word_at(window + np.uint64(end - 8))
-    n_fraction = end - point - 1
-    if n_fraction >= 8:                     # the point in the high word
+    if end - point - 1 >= 8:                # the point in the high word
         q = point - end + 16
-        high = ((high & _LOW_BYTES[q]) << np.uint64(8)) | (high & ~_LOW_BYTES[q + 1])
+        high = ((high & _low_bytes(q)) << np.uint64(8)) | (high & ~_low_bytes(q + 1))
     else:                                   # in the low word: the high word moves up too
         q = point - end + 8
-        low = ((low & _LOW_BYTES[q]) << np.uint64(8)) | (high >> np.uint64(56)) \
-            | (low & ~_LOW_BYTES[q + 1])
+        low = ((low & _low_bytes(q)) << np.uint64(8)) | (high >> np.uint64(56)) \
+            | (low & ~_low_bytes(q + 1))
         high = high << np.uint64(8)
     fill = 16 - (end - digits_start - 1)    # bytes below the first digit
     high = _zero_filled(high, min(fill, 8))
     low = _zero_filled(low, max(fill - 8, 0))
-    mantissa = _eight_digit_value(high) * 100000000 + _eight_digit_value(low)
-    return float(mantissa) / _POWERS_OF_TEN[n_fraction]
+    return _eight_digit_value(high) * 100000000 + _eight_digit_value(low)
+
+
+_plain_mantissa = _plain_mantissa_vector if _VECTOR_DIGITS else _plain_mantissa_words
+
+
+@numba.njit(cache=True, inline="always")
+def _plain_value(window, digits_start, point, end, negative):
+    """The number of the checked token at ``window + digits_start`` to ``window + end``:
+    digits, the point at ``point``, digits (1 to 15 digits; the 16 bytes before ``end``
+    readable), negative where ``negative`` is 1: its mantissa divided once by an exact power
+    of ten."""
+    return float(_plain_mantissa(window, digits_start, point, end)) \
+        / _SIGNED_POWERS[(negative << np.uint64(4)) + np.uint64(end - point - 1)]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -660,7 +787,11 @@ def _plain_line(window, n_columns):
     address, not the buffer: an array argument costs two atomic reference counts a call."""
     newlines = _newlines_in(window)
     separators = _spaces_in(window) | _tabs_in(window) | _returns_in(window) | newlines
-    starts = ~separators & ((separators << np.uint64(1)) | np.uint64(1))
+    after_separators = (separators << np.uint64(1)) | np.uint64(1)
+    starts = ~separators & after_separators
+    # a token's end: a separator after a byte of it (the tokens' ends, as their starts, one
+    # trailing-zero count each: no count waits on another)
+    ends = separators & ~after_separators
     if newlines != 0:
         length = np.int64(trailing_zeros(newlines))
         before = (np.uint64(1) << np.uint64(length)) - np.uint64(1)
@@ -692,49 +823,48 @@ def _plain_line(window, n_columns):
     t2 = np.int64(trailing_zeros(rest))
     rest &= rest - np.uint64(1)
     t3 = np.int64(trailing_zeros(rest))
-    # the columns announced; the numbers whole in the first window
+    e0 = np.int64(trailing_zeros(ends))
+    rest = ends & (ends - np.uint64(1))
+    e1 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    e2 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    e3 = np.int64(trailing_zeros(rest))
+    # the columns announced, the numbers whole in the first window (the fourth token's end
+    # is the fourth end: the first three end before it starts)
     if np.int64(_bit_count(starts) + _bit_count(later_starts)) != n_columns or others != 0 \
-            or t3 >= 64:
+            or e3 >= 64:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
-    e3 = _bits_from(separators, t3)
-    if e3 >= 64:
-        return 0, np.uint64(0), 0.0, 0.0, 0.0, False
+    # nothing in the numbers (bytes t1 to e3 but the blanks) but digits, points and a
+    # leading sign
+    numbers = ~separators & ((np.uint64(1) << np.uint64(e3)) - (np.uint64(1) << np.uint64(t1)))
     points = _points_in(window)
-    # nothing in the numbers but digits, points and a leading sign
-    numbers = ~separators & ~((np.uint64(1) << np.uint64(t1)) - np.uint64(1)) \
-        & ((np.uint64(1) << np.uint64(e3)) - np.uint64(1))
-    signs = (_minus_in(window) | _plus_in(window)) & starts
+    minus = _minus_in(window)
+    signs = (minus | _plus_in(window)) & starts
+    points &= numbers
     if (numbers & ~(_digits_in(window) | points | signs)) != 0:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
-    e0 = _bits_from(separators, t0)
-    e1 = _bits_from(separators, t1)
-    e2 = _bits_from(separators, t2)
-    p1 = _bits_from(points, t1)
-    p2 = _bits_from(points, t2)
-    p3 = _bits_from(points, t3)
+    p1 = np.int64(trailing_zeros(points))
+    rest = points & (points - np.uint64(1))
+    p2 = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    p3 = np.int64(trailing_zeros(rest))
     d1 = t1 + np.int64((signs >> np.uint64(t1)) & np.uint64(1))
     d2 = t2 + np.int64((signs >> np.uint64(t2)) & np.uint64(1))
     d3 = t3 + np.int64((signs >> np.uint64(t3)) & np.uint64(1))
-    # one point a number (one in each, three in all), 1 to 15 digits
-    extra_points = points & numbers
-    extra_points &= extra_points - np.uint64(1)
-    extra_points &= extra_points - np.uint64(1)
-    extra_points &= extra_points - np.uint64(1)
-    # (a point and 1 to 15 digits: e - d - 2 in 0..14, compared unsigned)
-    ok = (p1 < e1) & (p2 < e2) & (p3 < e3) & (e0 - t0 <= 8) & (extra_points == 0) \
-        & (np.uint64(e1 - d1 - 2) <= np.uint64(14)) & (np.uint64(e2 - d2 - 2) <= np.uint64(14)) \
-        & (np.uint64(e3 - d3 - 2) <= np.uint64(14))
+    # one point a number: three in all, the first before the first number's end, the second
+    # after it and before the second's end, the third after that; 1 to 15 digits (e - d - 2 in
+    # 0..14, compared unsigned); a species of at most 8 bytes
+    ok = (_bit_count(points) == 3) & (p1 < e1) & (e1 < p2) & (p2 < e2) & (e2 < p3) \
+        & (e0 - t0 <= 8) & (np.uint64(e1 - d1 - 2) <= np.uint64(14)) \
+        & (np.uint64(e2 - d2 - 2) <= np.uint64(14)) & (np.uint64(e3 - d3 - 2) <= np.uint64(14))
     if not ok:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
     species = _word_at(window + np.uint64(t0)) & _low_bytes(e0 - t0)
-    x = _plain_value(window, d1, p1, e1)
-    y = _plain_value(window, d2, p2, e2)
-    z = _plain_value(window, d3, p3, e3)
-    # the sign as a factor from a table: no branch (and -0.0 stays -0.0)
-    minus = _minus_in(window)
-    x *= _SIGN_FACTORS[(minus >> np.uint64(t1)) & np.uint64(1)]
-    y *= _SIGN_FACTORS[(minus >> np.uint64(t2)) & np.uint64(1)]
-    z *= _SIGN_FACTORS[(minus >> np.uint64(t3)) & np.uint64(1)]
+    # the sign in the divisor: no branch
+    x = _plain_value(window, d1, p1, e1, (minus >> np.uint64(t1)) & np.uint64(1))
+    y = _plain_value(window, d2, p2, e2, (minus >> np.uint64(t2)) & np.uint64(1))
+    z = _plain_value(window, d3, p3, e3, (minus >> np.uint64(t3)) & np.uint64(1))
     return length + 1, species, x, y, z, True
 
 
@@ -750,7 +880,9 @@ def _plain_layout(roles):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+# error_model="numpy": the plain line divides by exact powers of ten, never zero (no check
+# and branch for each division)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
                  expected_hashes, powers):
     """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`

@@ -572,6 +572,81 @@ def test_plain_line_window_edges(n_extra):
                 assert values == [-1.5, 2.5, 3.25]
 
 
+def _line_values(line: str, n_extra: int = 0):
+    """_plain_line on ``line`` (16 bytes of '9' before it: digits a shuffle must not take)."""
+    buf = np.frombuffer(b"9" * 16 + line.encode() + b"\n" * 200, dtype=np.uint8)
+    return trajectory_text._plain_line(np.uint64(buf.ctypes.data) + np.uint64(16), 4 + n_extra)
+
+
+@pytest.mark.parametrize("mantissa", ["vector", "words"])
+def test_plain_mantissa_every_shape(mantissa):
+    """Both digit readers (x86 shuffles and multiply-adds, and the word operations used
+    elsewhere) give the integer of the digits for every count of digits (1-15) and place of
+    the point, with digits (the number before) right below the first digit or the sign: the
+    fill, the point and the 16-byte window at every offset."""
+    if mantissa == "vector" and not trajectory_text._VECTOR_DIGITS:
+        pytest.skip("the vector digits need x86-64 with SSSE3")
+    read = getattr(trajectory_text, f"_plain_mantissa_{mantissa}")
+    rng = np.random.default_rng(17)
+    for n_digits in range(1, 16):
+        for point in range(n_digits + 1):
+            for sign in ("", "-", "+"):
+                for _ in range(4):
+                    digits = "".join(rng.choice(list("0123456789"), n_digits))
+                    if rng.random() < 0.3:
+                        digits = "9" * n_digits
+                    token = sign + digits[:point] + "." + digits[point:]
+                    text = "".join(rng.choice(list("0123456789"), 17)) + token + " "
+                    buf = np.frombuffer(text.encode() + b" " * 16, dtype=np.uint8)
+                    start = 17
+                    end = start + len(token)
+                    value = read(np.uint64(buf.ctypes.data), start + len(sign),
+                                 start + len(sign) + point, end)
+                    assert value == int(digits), token
+
+
+def test_vector_digits_chosen_by_the_processor(monkeypatch):
+    """The vector digits where numba compiles for x86-64 with SSSE3, the words elsewhere and
+    where MDINSIM_PORTABLE_KERNELS asks (both kernels are tested above, here and in the
+    line tests through whichever this machine takes)."""
+    import platform
+
+    monkeypatch.delenv("MDINSIM_PORTABLE_KERNELS", raising=False)
+    from llvmlite import binding
+
+    expected = platform.machine().lower() in ("x86_64", "amd64") \
+        and binding.get_host_cpu_features().get("ssse3", False)
+    if os.environ.get("NUMBA_CPU_FEATURES") is None:
+        assert trajectory_text._vector_digits() == expected
+    monkeypatch.setenv("MDINSIM_PORTABLE_KERNELS", "1")
+    assert not trajectory_text._vector_digits()
+
+
+@pytest.mark.parametrize("n_points", [(a, b, c) for a in range(3) for b in range(3)
+                                      for c in range(3)])
+def test_plain_line_one_point_a_number(n_points):
+    """A line is taken only where each number holds exactly one point (the fast line counts
+    the points of all three and checks their order against the numbers' ends)."""
+    numbers = {0: "12", 1: "1.25", 2: "1.2.5"}
+    for sign in ("", "-"):
+        words = ["Si"] + [sign + numbers[k] for k in n_points]
+        length, species, *values, ok = _line_values(" ".join(words) + "\n")
+        assert ok == (n_points == (1, 1, 1))
+        if ok:
+            assert values == [float(word) for word in words[1:]]
+
+
+@pytest.mark.parametrize("negative", [False, True])
+def test_plain_line_signs_and_zeros(negative):
+    """Signs in the divisor: -0.0 stays -0.0, +0.0 and '+' give +0.0, bit for bit float()."""
+    for token in ("0.0", "0.", ".0", "0.000000000000", "000000000000.0", "1.5", "+0.0"):
+        word = ("-" + token.lstrip("+")) if negative else token
+        line = f"H {word} {word}   {word}\n"
+        length, species, *values, ok = _line_values(line)
+        assert ok
+        assert np.array(values).tobytes() == np.array([float(word)] * 3).tobytes(), line
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_frames_kept_by_the_caller_stay_as_read(tmp_path, monkeypatch, threads):
     """Batch arrays and text buffers are used again only once nothing refers to them: frames
