@@ -8,6 +8,9 @@ otherwise read the file with, side by side on the same file.
 Measured, each the median of ``--repeats`` passes (wall and processor time, user + system of
 every thread of the process):
 
+Runs that are compared are made in turn (the disk, then each reader; ``--repeats`` rounds), as
+the VM's disk and processor speeds drift within a minute.
+
 - the disk, cold: the file's pages evicted from the page cache (``posix_fadvise(DONTNEED)``,
   no root needed), then read in 16 MB blocks (``readinto``, no parsing); and ``dd
   iflag=direct`` (O_DIRECT, the page cache bypassed), where the file system allows it;
@@ -86,6 +89,18 @@ def median_of(repeats: int, work, cold: bool, path: Path) -> tuple[float, float]
     runs = [timed(work, cold, path) for _ in range(repeats)]
     return (statistics.median(run[0] for run in runs),
             statistics.median(run[1] for run in runs))
+
+
+def interleaved(repeats: int, works: dict, cold: bool, path: Path) -> dict:
+    """(wall, CPU) medians of each of ``works``, run in turn ``repeats`` times: the VM's disk
+    and processor speeds drift within a minute, so what is compared is measured together."""
+    runs: dict = {label: [] for label in works}
+    for _ in range(repeats):
+        for label, work in works.items():
+            runs[label].append(timed(work, cold, path))
+    return {label: (statistics.median(run[0] for run in done),
+                    statistics.median(run[1] for run in done))
+            for label, done in runs.items()}
 
 
 def ours(path: Path, threads: int):
@@ -202,24 +217,26 @@ def main() -> None:
         rows.append((label, wall, cpu, rate))
         return rate
 
-    disk = row("disk cold: evicted, read in 16 MB blocks",
-               *median_of(args.repeats, lambda: read_blocks(path), True, path))
+    thread_counts = sorted({int(count) for count in args.threads.split(",")} if args.threads
+                           else {1, parse_threads()})
+    # the disk and the readers in turn, cold then warm
+    cold_runs = interleaved(args.repeats, {"disk": lambda: read_blocks(path)} | {
+        threads: ours(path, threads) for threads in thread_counts}, True, path)
+    warm_runs = interleaved(args.repeats, {"memory": lambda: read_blocks(path)} | {
+        threads: ours(path, threads) for threads in thread_counts}, False, path)
+    disk = row("disk cold: evicted, read in 16 MB blocks", *cold_runs["disk"])
     direct = [dd_direct(path) for _ in range(args.repeats)]
     direct = [seconds for seconds in direct if seconds]
     if direct:
         row("disk: dd iflag=direct bs=16M", statistics.median(direct), float("nan"))
-    row("memory: page cache, read in 16 MB blocks",
-        *median_of(args.repeats, lambda: read_blocks(path), False, path))
-    thread_counts = sorted({int(count) for count in args.threads.split(",")} if args.threads
-                           else {1, parse_threads()})
+    row("memory: page cache, read in 16 MB blocks", *warm_runs["memory"])
     reader, reader_cpu = {}, {}
     for threads in thread_counts:
         reader[("warm", threads)] = row(f"reader warm, {threads} thread(s)",
-                                        *median_of(args.repeats, ours(path, threads), False,
-                                                   path))
-        wall, cpu = median_of(args.repeats, ours(path, threads), True, path)
-        reader[("cold", threads)] = row(f"reader cold, {threads} thread(s)", wall, cpu)
-        reader_cpu[threads] = cpu
+                                        *warm_runs[threads])
+        reader[("cold", threads)] = row(f"reader cold, {threads} thread(s)",
+                                        *cold_runs[threads])
+        reader_cpu[threads] = cold_runs[threads][1]
     if not args.no_others:
         size = frame_bytes(path, args.others_frames) / 1e6
         for label, work in others(path, args.others_frames).items():
