@@ -930,6 +930,11 @@ def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes
 #: it small and the same for every file (a frame larger than a chunk is read whole).
 CHUNK_BYTES = 1 << 21
 
+#: The file is asked for (``posix_fadvise(WILLNEED)``) this far ahead of what has been read,
+#: so many bytes a call (see :meth:`ChunkedText._advise_ahead`).
+ADVISE_AHEAD_BYTES = 8 << 20
+ADVISE_BYTES = 2 << 20
+
 
 #: The frames of a batch (:meth:`ChunkedText.parse_frames`) are shared between threads (the
 #: kernel releases the GIL) when each thread gets at least this many bytes of text: below it
@@ -1192,6 +1197,7 @@ class ChunkedText:
         self._buffers = _text_buffers()
         self._batch_arrays: _Reused | None = None     # for the first batch's atom count
         self._read_ahead: _ReadAhead | None = None
+        self._advised = 0           # the kernel was asked to read the file up to here
 
     def close(self) -> None:
         self._end_read_ahead()
@@ -1222,14 +1228,28 @@ class ChunkedText:
                 got += count
         if got < want:
             self.eof = True
-        elif self._advise:
-            # the kernel reads the next chunks from the disk while this one is parsed
-            os.posix_fadvise(self._handle.fileno(), self._consumed + self.end + got,
-                             2 * want, os.POSIX_FADV_WILLNEED)
         self._consumed += self.position
         self.buffer, self.end = buffer, keep + got
         self.position = 0
+        self._advise_ahead()
         return got > 0
+
+    def _advise_ahead(self) -> None:
+        """Ask the kernel to read the file from the disk up to ``ADVISE_AHEAD_BYTES`` ahead of
+        what has been read, so that the disk works while the chunks before are scanned and
+        parsed: ``posix_fadvise(WILLNEED)``, a call each ``ADVISE_BYTES``. Linux reads at most
+        the device's read-ahead size a call (``force_page_cache_ra``): on this VM a call for a
+        whole cold file read nothing more, while calls of 2 MB had its 27 MB in the page cache
+        20 ms later. Next to no cost where the file is in the page cache already (0.2-0.3 ms
+        for 27 MB)."""
+        if not self._advise or self.eof:
+            return
+        front = self._consumed + self.end
+        goal = min(self.size, front + ADVISE_AHEAD_BYTES)
+        while self._advised < goal:
+            start = max(self._advised, front)
+            os.posix_fadvise(self._handle.fileno(), start, ADVISE_BYTES, os.POSIX_FADV_WILLNEED)
+            self._advised = start + ADVISE_BYTES
 
     def array(self) -> np.ndarray:
         return np.frombuffer(self.buffer, dtype=np.uint8, count=self.end)
