@@ -286,7 +286,13 @@ CLI_ERRORS = [
         line.replace(line[line.index('Lattice="'):line.index('"', line.index('Lattice="') + 9) + 1],
                      'Lattice="0 0 0 0 0 0 0 0 0"') if "Lattice=" in line else line
         for line in i.lines])]),
-        ("zerocell.xyz", "frame 0", "no three-dimensional volume", "periodic 3D cell")),
+        ("zerocell.xyz", "frame 0", "no finite three-dimensional volume", "periodic 3D cell")),
+    # found by the reader fuzz test: a cell whose volume overflows (once only a warning)
+    Case("sqw-overflowing-cell", _sqw(lambda i: [i.write("hugecell.xyz", [
+        line.replace(line[line.index('Lattice="'):line.index('"', line.index('Lattice="') + 9) + 1],
+                     'Lattice="1e200 0 0 0 1e200 0 0 0 1e200"') if "Lattice=" in line else line
+        for line in i.lines])]),
+        ("hugecell.xyz", "frame 0", "no finite three-dimensional volume", "periodic 3D cell")),
     Case("sqw-q-max-beyond-any-scan", _sqw(GOOD, "--q-max", "1e6"),
          ("--q-max:", "reciprocal lattice points", "give a smaller --q-max")),
     Case("md-supercell-too-large", _md(lambda i: i.structure("si.xyz"), "--supercell", "1000",

@@ -395,11 +395,14 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
         raise InputFileError(path, f"cannot be read as a {format} trajectory "
                              f"({type(error).__name__}: {error})", where="frame 0",
                              fix="the file is damaged at its start: write it again") from None
-    volume = abs(float(np.linalg.det(reader.cell))) if np.all(np.isfinite(reader.cell)) else 0.0
-    if volume < MIN_CELL_VOLUME_ANGSTROM3:
+    volume = 0.0
+    if np.all(np.isfinite(reader.cell)):
+        with np.errstate(over="ignore", invalid="ignore"):   # a garbled huge cell: inf, refused
+            volume = abs(float(np.linalg.det(reader.cell)))
+    if not volume >= MIN_CELL_VOLUME_ANGSTROM3 or not np.isfinite(volume):
         # q-points are lattice vectors of this cell: a zero, flat or non-finite one has none.
         reader.close()
-        raise InputFileError(path, "the cell of frame 0 has no three-dimensional volume "
+        raise InputFileError(path, "the cell of frame 0 has no finite three-dimensional volume "
                              f"(lattice {np.round(reader.cell, 6).tolist()})", where="frame 0",
                              fix="S(q,w) needs a periodic 3D cell: write the trajectory with its "
                              "box (extended XYZ Lattice=, LAMMPS BOX BOUNDS)")
