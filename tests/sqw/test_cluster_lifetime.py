@@ -67,7 +67,8 @@ def test_a_signalled_command_leaves_no_dask_process(tmp_path, trajectory, number
     assert len(started) >= 3  # forkserver (and resource tracker), two workers
     process.send_signal(number)
     status = process.wait(timeout=60)
-    assert status == (-signal.SIGKILL if number == signal.SIGKILL else 143)
+    assert status == (-signal.SIGKILL if number == signal.SIGKILL else 143), \
+        process.communicate()[1].decode()[-3000:]
     gone, alive = psutil.wait_procs(started, timeout=20)
     assert not alive, [(p.pid, p.cmdline()) for p in alive if p.is_running()]
     assert not output.exists()  # nothing under the final name
