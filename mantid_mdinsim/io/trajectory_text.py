@@ -777,6 +777,19 @@ def _plain_value(window, digits_start, point, end, negative):
         / _SIGNED_POWERS[(negative << np.uint64(4)) + np.uint64(end - point - 1)]
 
 
+@numba.njit(cache=True, inline="always")
+def _first_four_bits(mask):
+    """The places of the first four set bits of ``mask`` (64 for those it lacks): one
+    trailing-zero count each, the lowest bit cleared between."""
+    first = np.int64(trailing_zeros(mask))
+    rest = mask & (mask - np.uint64(1))
+    second = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    third = np.int64(trailing_zeros(rest))
+    rest &= rest - np.uint64(1)
+    return first, second, third, np.int64(trailing_zeros(rest))
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _plain_line(window, n_columns):
     """The line ``species x y z`` (then ``n_columns - 4`` ignored columns) at address
@@ -816,20 +829,8 @@ def _plain_line(window, n_columns):
         others = (_controls_in(window) & ~separators) \
             | (_controls_in(later) & ~later_separators & later_before)
         length = _LINE_WINDOW + later_length
-    t0 = np.int64(trailing_zeros(starts))
-    rest = starts & (starts - np.uint64(1))
-    t1 = np.int64(trailing_zeros(rest))
-    rest &= rest - np.uint64(1)
-    t2 = np.int64(trailing_zeros(rest))
-    rest &= rest - np.uint64(1)
-    t3 = np.int64(trailing_zeros(rest))
-    e0 = np.int64(trailing_zeros(ends))
-    rest = ends & (ends - np.uint64(1))
-    e1 = np.int64(trailing_zeros(rest))
-    rest &= rest - np.uint64(1)
-    e2 = np.int64(trailing_zeros(rest))
-    rest &= rest - np.uint64(1)
-    e3 = np.int64(trailing_zeros(rest))
+    t0, t1, t2, t3 = _first_four_bits(starts)
+    e0, e1, e2, e3 = _first_four_bits(ends)
     # the columns announced, the numbers whole in the first window (the fourth token's end
     # is the fourth end: the first three end before it starts)
     if np.int64(_bit_count(starts) + _bit_count(later_starts)) != n_columns or others != 0 \
@@ -844,11 +845,7 @@ def _plain_line(window, n_columns):
     points &= numbers
     if (numbers & ~(_digits_in(window) | points | signs)) != 0:
         return 0, np.uint64(0), 0.0, 0.0, 0.0, False
-    p1 = np.int64(trailing_zeros(points))
-    rest = points & (points - np.uint64(1))
-    p2 = np.int64(trailing_zeros(rest))
-    rest &= rest - np.uint64(1)
-    p3 = np.int64(trailing_zeros(rest))
+    p1, p2, p3, _ = _first_four_bits(points)
     d1 = t1 + np.int64((signs >> np.uint64(t1)) & np.uint64(1))
     d2 = t2 + np.int64((signs >> np.uint64(t2)) & np.uint64(1))
     d3 = t3 + np.int64((signs >> np.uint64(t3)) & np.uint64(1))
