@@ -243,6 +243,12 @@ class _FrameChecks:
         return clear
 
 
+def _six_digits(cell: np.ndarray) -> list[list[float]]:
+    """The cell's numbers to 6 significant digits, for a message (``np.round`` to 6 decimals
+    overflows, with a warning, on a garbled cell of 1e300)."""
+    return [[float(f"{value:.6g}") for value in row] for row in np.asarray(cell)]
+
+
 def _evenly_spaced(step, interval):
     """A step between recorded times equal to the first one, to the text's precision
     (works on arrays of steps too)."""
@@ -403,7 +409,7 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
         # q-points are lattice vectors of this cell: a zero, flat or non-finite one has none.
         reader.close()
         raise InputFileError(path, "the cell of frame 0 has no finite three-dimensional volume "
-                             f"(lattice {np.round(reader.cell, 6).tolist()})", where="frame 0",
+                             f"(lattice {_six_digits(reader.cell)})", where="frame 0",
                              fix="S(q,w) needs a periodic 3D cell: write the trajectory with its "
                              "box (extended XYZ Lattice=, LAMMPS BOX BOUNDS)")
     return reader
