@@ -935,10 +935,10 @@ ADVISE_BYTES = 2 << 20
 
 #: The frames of a batch (:meth:`ChunkedText.parse_frames`) are shared between threads (the
 #: kernel releases the GIL) when each thread gets at least this many bytes of text: below it
-#: the hand-over to a thread costs more than it saves (one thread parses ~0.6-1 GB/s with the
-#: fast line, a hand-over ~0.1 ms). Parts of one frame's lines on threads (tried: 1000-atom
-#: frames, 2 threads, 0.18 to 0.25 s against 0.16 s for 600 frames) do not pay: the unit
-#: shared is the frame.
+#: the hand-over to a thread costs more than it saves (one thread parses ~1.3-1.5 GB/s with
+#: the vector digits, ~0.6-1 with the word digits; a hand-over ~0.1 ms). Parts of one frame's
+#: lines on threads (tried: 1000-atom frames, 2 threads, 0.18 to 0.25 s against 0.16 s for
+#: 600 frames) do not pay: the unit shared is the frame.
 MIN_BYTES_PER_THREAD = 1 << 18
 #: At most this many frames a batch (the scan's offsets of tiny frames stay small).
 MAX_FRAMES_PER_BATCH = 4096
