@@ -24,7 +24,7 @@ from typing import Sequence
 from . import __version__
 from .errors import (Cancelled, MdinsimError, ParameterError, os_error_message,
                      report_unexpected)
-from .lifetime import Terminated, end_process, terminate_as_interrupt
+from .lifetime import Terminated, end_process, interruption, terminate_as_interrupt
 
 #: name -> (module, one-line help). The module provides add_arguments(parser) and run(args).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -99,15 +99,36 @@ def _message(error: MdinsimError, module) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((word for word in argv if not word.startswith("-")), None)
-    if command in PLOTTING_COMMANDS:
-        from . import plot_process
-
-        plot_process.start_early(argv)
+    # SIGTERM is Ctrl-C from the first line to the exit status: while the plotting helper is
+    # forked, the parser built, the step imported, run, and its error reported. Before (the
+    # interpreter's start, nothing started yet) and after (console_main's exit handlers, the
+    # outcome decided) it kills the process as Python's default does: status -15 (143 in a
+    # shell).
+    with terminate_as_interrupt():
         try:
+            if command in PLOTTING_COMMANDS:
+                from . import plot_process
+
+                plot_process.start_early(argv)
+                try:
+                    return _main(argv, command)
+                finally:
+                    plot_process.discard_early()
             return _main(argv, command)
-        finally:
-            plot_process.discard_early()
-    return _main(argv, command)
+        except KeyboardInterrupt as interrupt:   # before the command runs, or as it reports
+            return _interrupted(command if command in COMMANDS else None, interrupt)
+
+
+def _interrupted(command: str | None, interrupt: KeyboardInterrupt) -> int:
+    """The message and exit status of a command ended by SIGTERM (143) or Ctrl-C (130)."""
+    name = f"mdinsim {command}" if command else "mdinsim"
+    if isinstance(interrupt, Terminated):
+        print(f"{name}: terminated (SIGTERM); completed outputs are kept and the run resumes "
+              "from its last checkpoint when started again", file=sys.stderr)
+        return 143
+    print(f"{name}: interrupted; completed outputs are kept and the run resumes from its last "
+          "checkpoint when started again", file=sys.stderr)
+    return 130
 
 
 def _main(argv: list[str], command: str | None) -> int:
@@ -122,41 +143,40 @@ def _main(argv: list[str], command: str | None) -> int:
         parser.error(f"the '{args.command}' command is not available in this installation")
     module = _load(args._module)
     try:
-        with terminate_as_interrupt():
-            return int(module.run(args) or 0)
-    except Terminated:
-        print(f"mdinsim {args.command}: terminated (SIGTERM); completed outputs are kept and "
-              "the run resumes from its last checkpoint when started again", file=sys.stderr)
-        return 143
-    except Cancelled as error:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt as interrupt:
+        return _interrupted(args.command, interrupt)
+    except Exception as error:
+        # An error raised because of a SIGTERM or Ctrl-C (lifetime.interruption: a C
+        # extension's initialisation turned one into ImportError) is that interruption.
+        interrupt = interruption(error)
+        if interrupt is None:
+            return _failed(error, args, module)
+        if args.debug:
+            import traceback  # only --debug shows what the interruption became
+
+            traceback.print_exception(error)
+        return _interrupted(args.command, interrupt)
+
+
+def _failed(error: Exception, args: argparse.Namespace, module) -> int:
+    """The message and exit status of a command that failed (re-raised with ``--debug``)."""
+    if isinstance(error, Cancelled):
         print(f"mdinsim {args.command}: {error}", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
-        print(f"mdinsim {args.command}: interrupted; completed outputs are kept and the run "
-              "resumes from its last checkpoint when started again", file=sys.stderr)
-        return 130
-    except MdinsimError as error:
-        if args.debug:
-            raise
+    if args.debug:
+        raise error
+    if isinstance(error, MdinsimError):
         print(f"mdinsim {args.command}: error: {_message(error, module)}", file=sys.stderr)
         return 2
-    except OSError as error:
-        # The environment (disk full, read-only folder...) rather than a bug: a message.
-        known = os_error_message(error)
-        if args.debug or known is None:
-            if args.debug:
-                raise
-            print(f"mdinsim {args.command}: error: {report_unexpected(error, args.command)}",
-                  file=sys.stderr)
-            return 3
+    # The environment (disk full, read-only folder...) rather than a bug: a message.
+    known = os_error_message(error) if isinstance(error, OSError) else None
+    if known is not None:
         print(f"mdinsim {args.command}: error: {known}", file=sys.stderr)
         return 2
-    except Exception as error:
-        if args.debug:
-            raise
-        print(f"mdinsim {args.command}: error: {report_unexpected(error, args.command)}",
-              file=sys.stderr)
-        return 3
+    print(f"mdinsim {args.command}: error: {report_unexpected(error, args.command)}",
+          file=sys.stderr)
+    return 3
 
 
 def console_main() -> None:

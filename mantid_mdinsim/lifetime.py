@@ -37,7 +37,20 @@ class Terminated(KeyboardInterrupt):
 REDELIVER_S = 0.05
 
 
+#: The process whose SIGTERM raises :class:`Terminated` (the one that entered
+#: :func:`terminate_as_interrupt`); a process forked from it inherits the handler.
+_owner_pid: int | None = None
+
+
 def _raise_terminated(signum, frame) -> None:
+    if os.getpid() != _owner_pid:
+        # A child forked while the handler was set (the plotting helper, forked at the
+        # command's start) and not yet given its own: it dies of the signal, as it did before
+        # the handler covered the fork, instead of raising in multiprocessing's bootstrap
+        # (a traceback on the command's error output).
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     if _inside_gc_callback(frame):
         # An exception raised in a gc callback is printed and ignored by Python ("Exception
         # ignored in: gc callback"), so the command would go on as if never signalled; Dask's
@@ -49,6 +62,28 @@ def _raise_terminated(signum, frame) -> None:
         timer.start()
         return
     raise Terminated
+
+
+def interruption(error: BaseException) -> KeyboardInterrupt | None:
+    """The SIGTERM (:class:`Terminated`) or Ctrl-C (KeyboardInterrupt) that ``error`` was
+    raised because of: found among its causes and contexts (``raise ... from``, or raised while
+    it was handled), else None.
+
+    Code between the signal and the command can replace the interrupt with an error of its own,
+    keeping it as the cause: a C extension's initialisation (pybind11 modules raise
+    ``ImportError('initialization failed')`` from any exception raised while they initialise;
+    CI saw ``scipy.spatial._distance_pybind``, imported with euphonic, give exit status 3 after
+    SIGTERM), or a clean-up that fails once interrupted. The command was still interrupted."""
+    waiting, seen = [error], set()
+    while waiting:
+        error = waiting.pop()
+        if error is None or id(error) in seen:
+            continue
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        seen.add(id(error))
+        waiting += [error.__context__, error.__cause__]   # the cause first
+    return None
 
 
 def _inside_gc_callback(frame) -> bool:
@@ -70,11 +105,14 @@ def terminate_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    global _owner_pid
+    previous, previous_owner = signal.signal(signal.SIGTERM, _raise_terminated), _owner_pid
+    _owner_pid = os.getpid()
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _owner_pid = previous_owner
 
 
 def _set_parent_death_signal(number: int) -> bool:

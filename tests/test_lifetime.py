@@ -6,9 +6,14 @@ tries on a loaded machine)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from mantid_mdinsim.lifetime import Terminated, interruption
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,3 +107,65 @@ def test_the_command_line_ends_with_its_exit_status(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "missing.xyz" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_error_raised_because_of_an_interrupt_is_that_interrupt():
+    """``lifetime.interruption``: the SIGTERM or Ctrl-C behind an error that code between the
+    signal and the command raised instead (pybind11's ImportError 'initialization failed' from
+    it, a clean-up failing while it propagated), found through causes and contexts."""
+    terminated = Terminated()
+    converted = ImportError("initialization failed")
+    converted.__cause__ = terminated
+    assert interruption(converted) is terminated
+    during_cleanup = RuntimeError("loop closed")
+    during_cleanup.__context__ = converted
+    assert interruption(during_cleanup) is terminated
+    assert interruption(terminated) is terminated
+    ctrl_c = KeyboardInterrupt()
+    assert interruption(ValueError("a bug")) is None
+    plain = ValueError("a bug")
+    plain.__context__ = KeyError("handled")
+    assert interruption(plain) is None
+    cycle_a, cycle_b = ValueError("a"), ValueError("b")
+    cycle_a.__context__, cycle_b.__context__ = cycle_b, cycle_a
+    assert interruption(cycle_a) is None
+    suppressed = ValueError("raised from None while handling Ctrl-C")
+    suppressed.__context__, suppressed.__suppress_context__ = ctrl_c, True
+    assert interruption(suppressed) is ctrl_c
+
+
+#: The command (``console_main``, as ``python -m mantid_mdinsim``) with SIGTERM sent to itself
+#: while it builds its parser: before the command ran under ``terminate_as_interrupt``, where
+#: Python's default killed it (status -15) and left its plotting helper (forked before) running.
+WHILE_STARTING = """
+import os, signal, sys
+from mantid_mdinsim import cli, plot_process
+
+build_parser = cli.build_parser
+
+def signalled(*args, **kwargs):
+    helper = plot_process._early
+    print("helper", helper._process.pid if helper and helper._process else None, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return build_parser(*args, **kwargs)
+
+cli.build_parser = signalled
+sys.argv = ["mdinsim", *sys.argv[1:]]
+cli.console_main()
+"""
+
+
+def test_a_sigterm_while_the_command_starts_ends_it_as_ctrl_c(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    result = subprocess.run([sys.executable, "-c", WHILE_STARTING, "sqw",
+                             str(tmp_path / "run.xyz"), "--time-step-fs", "10",
+                             "--output", str(tmp_path / "out.nxs")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 143, result.stderr
+    assert "mdinsim sqw: terminated (SIGTERM)" in result.stderr
+    assert "Traceback" not in result.stderr
+    helper = result.stdout.split()[1]
+    if helper != "None":      # the plotting helper forked at the start ends with the command
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(int(helper)).wait(timeout=20)   # TimeoutExpired: it outlived it
+    assert not (tmp_path / "out.nxs").exists()
