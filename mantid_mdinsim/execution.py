@@ -759,7 +759,9 @@ def prepare_local_workers(threads_per_worker: int = 1, preload: Sequence[str] = 
     try:
         os.environ.update(environ)
         multiprocessing.get_context("forkserver").set_forkserver_preload(
-            ["distributed", "distributed.nanny", "distributed.worker", __name__, *preload])
+            ["distributed", "distributed.nanny", "distributed.worker", __name__,
+             # its workers' quiet end when the command drops them unstarted (terminated)
+             "mantid_mdinsim.forkserver_setup", *preload])
         forkserver.ensure_running()
         _forkserver_environ = dict(os.environ)
     finally:

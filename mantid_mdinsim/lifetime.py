@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import gc
 import os
 import signal
@@ -33,7 +34,8 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is (exit status 143)."""
 
 
-#: Seconds after which a SIGTERM that arrived inside a garbage-collector callback is sent again.
+#: Seconds after which a SIGTERM that arrived inside a garbage-collector callback, a finalizer
+#: or a weakref callback is sent again.
 REDELIVER_S = 0.05
 
 
@@ -57,11 +59,31 @@ def _raise_terminated(signum, frame) -> None:
         # client process has one (distributed/gc.py, timing full collections), and a SIGTERM
         # landed in it in about half the tries of tests/sqw/test_cluster_lifetime.py on a
         # loaded machine. Send it again once the collection is over.
-        timer = threading.Timer(REDELIVER_S, os.kill, (os.getpid(), signum))
-        timer.daemon = True
-        timer.start()
+        _send_again(signum)
         return
     raise Terminated
+
+
+#: The SIGTERM to be sent again (:func:`_send_again`), until it is.
+_resend: threading.Timer | None = None
+
+
+def _send_again(signum: int) -> None:
+    global _resend
+    _resend = threading.Timer(REDELIVER_S, os.kill, (os.getpid(), signum))
+    _resend.daemon = True
+    _resend.start()
+
+
+def _unraisable(printed, unraisable) -> None:
+    """``sys.unraisablehook`` within :func:`terminate_as_interrupt` (``printed``: the hook it
+    replaced): a :class:`Terminated` raised where Python prints and ignores exceptions (a
+    finalizer's ``__del__``, a weakref callback: the handler runs in whatever bytecode runs)
+    is sent again, not lost (the command would go on as if never signalled)."""
+    if isinstance(unraisable.exc_value, Terminated) and os.getpid() == _owner_pid:
+        _send_again(signal.SIGTERM)
+        return
+    printed(unraisable)
 
 
 def interruption(error: BaseException) -> KeyboardInterrupt | None:
@@ -107,11 +129,18 @@ def terminate_as_interrupt() -> Iterator[None]:
         return
     global _owner_pid
     previous, previous_owner = signal.signal(signal.SIGTERM, _raise_terminated), _owner_pid
+    previous_hook = sys.unraisablehook
     _owner_pid = os.getpid()
+    sys.unraisablehook = functools.partial(_unraisable, previous_hook)
     try:
         yield
+        if _resend is not None and _resend.is_alive():
+            # a SIGTERM still to be sent again: the block ended first, but it was signalled
+            _resend.cancel()
+            raise Terminated
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
         _owner_pid = previous_owner
 
 

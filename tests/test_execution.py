@@ -379,3 +379,31 @@ def _check_early_configuration() -> None:
     assert early_environ["OMP_NUM_THREADS"] == "2"
     assert execution.prepare_local_workers(2) == "forkserver"   # the same environment: reused
     print("checked")
+
+
+#: What a local worker's forkserver child does with the error of a worker the command dropped
+#: before it started (its semaphores removed: SemLock._rebuild fails), and with another error.
+ABANDONED_WORKER = """
+import sys
+from multiprocessing import synchronize
+import mantid_mdinsim.forkserver_setup   # as the forkserver imports it (its preload list)
+
+for make in (lambda: synchronize.SemLock.__new__(synchronize.SemLock).__setstate__(
+                 (0, 1, 1, "/mdinsim-test-semaphore-removed")),
+             lambda: open("/mdinsim-test-missing-file")):
+    try:
+        make()
+    except Exception:
+        sys.excepthook(*sys.exc_info())   # as multiprocessing.forkserver.main does
+"""
+
+
+def test_a_worker_dropped_before_it_started_exits_without_a_traceback():
+    """SIGTERM while a local cluster starts: the forked worker whose semaphores the terminated
+    command removed printed a FileNotFoundError traceback on the command's error output;
+    another error is still printed. (The forkserver preloads the module.)"""
+    result = subprocess.run([sys.executable, "-c", ABANDONED_WORKER], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert "SemLock" not in result.stderr and "semaphore-removed" not in result.stderr
+    assert "/mdinsim-test-missing-file" in result.stderr
+    assert result.stderr.count("Traceback") == 1

@@ -48,6 +48,42 @@ def test_a_sigterm_inside_a_gc_callback_still_terminates():
     assert completed.stdout.strip() == "terminated 1", completed.stdout + completed.stderr
 
 
+#: A SIGTERM whose handler runs inside a finalizer (``__del__``), where Python prints and
+#: ignores exceptions; then one inside a finalizer just as the block ends.
+FINALIZER_SCRIPT = """
+import os, signal, time
+from mantid_mdinsim.lifetime import Terminated, terminate_as_interrupt
+
+class Finalized:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):          # bytecode inside the finalizer: the handler runs here
+            pass
+
+for wait_s in (10, 0):
+    try:
+        with terminate_as_interrupt():
+            Finalized()                # collected at once
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+        print("not terminated")
+    except Terminated:
+        print("terminated")
+"""
+
+
+def test_a_sigterm_inside_a_finalizer_still_terminates():
+    """Its Terminated is sent again (``sys.unraisablehook``), not printed and lost (the
+    command would go on as if never signalled), also where the block ends before it is sent
+    again."""
+    completed = subprocess.run([sys.executable, "-c", FINALIZER_SCRIPT], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+    assert completed.stdout.split() == ["terminated", "terminated"], \
+        completed.stdout + completed.stderr
+    assert "Exception ignored" not in completed.stderr
+
+
 END_SCRIPT = """
 import atexit, sys, threading, time
 from pathlib import Path
