@@ -4,8 +4,9 @@
   process raises :class:`Terminated`, a :class:`KeyboardInterrupt`, so that the paths that
   already handle Ctrl-C run (workers told to stop and waited for, external programs stopped
   TERM then KILL, checkpoints kept) instead of Python's default of dying at once and leaving
-  the workers running. A SIGTERM that lands inside a garbage-collector callback (where Python
-  ignores exceptions) is sent again once the collection is over.
+  the workers running. A SIGTERM that lands inside a garbage-collector callback, a finalizer
+  or a weakref callback (where Python ignores exceptions) is sent again once out of it; an
+  error raised because of it (:func:`interruption`) is the SIGTERM too.
 * :func:`end_process`: the ``mdinsim`` command's process ends once its work is done and its
   exit handlers have run, without the interpreter's teardown (0.2-0.3 s of every ``mdinsim
   sqw`` on this machine: numba's and LLVM's objects freed one by one).
@@ -128,9 +129,9 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
     global _owner_pid
-    previous, previous_owner = signal.signal(signal.SIGTERM, _raise_terminated), _owner_pid
+    previous_owner, _owner_pid = _owner_pid, os.getpid()     # before the handler can run
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     previous_hook = sys.unraisablehook
-    _owner_pid = os.getpid()
     sys.unraisablehook = functools.partial(_unraisable, previous_hook)
     try:
         yield
