@@ -384,9 +384,13 @@ class DaskExecutor(Executor):
         try:
             if spec.kind == "local":
                 self._saved_environment = _environment()
+                clusters_before = _spec_clusters()
                 try:
                     self.cluster = make_local_cluster(spec.workers, spec.threads_per_worker,
                                                       self.preload)
+                except KeyboardInterrupt:   # SIGTERM or Ctrl-C while it started
+                    _close_unfinished(clusters_before)
+                    raise
                 finally:
                     _restore_environment(self._saved_environment)
             elif spec.kind in ("slurm", "pbs"):
@@ -571,6 +575,27 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 self.client.unsubscribe_topic(topic)
         return results
+
+
+def _spec_clusters() -> set:
+    """Dask's clusters of this process (``SpecCluster._instances``, which Dask's exit handler
+    closes: ``close_clusters`` in distributed/deploy/spec.py)."""
+    from distributed.deploy.spec import SpecCluster  # optional, slow import
+
+    return set(SpecCluster._instances)
+
+
+def _close_unfinished(before: set) -> None:
+    """Close the clusters made since ``before`` (one whose start was interrupted, which no
+    one holds), errors ignored, and take them from Dask's exit handler: it closed them at the
+    command's exit, where Dask's assertion that their workers had stopped failed (a traceback
+    after the "terminated" message: benchmarks/sigterm_storm.py)."""
+    from distributed.deploy.spec import SpecCluster  # optional, slow import
+
+    for cluster in _spec_clusters() - before:
+        SpecCluster._instances.discard(cluster)
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=10)
 
 
 def _order_items(order: dict, futures: list) -> Iterator[tuple[Any, int]]:
