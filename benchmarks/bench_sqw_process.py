@@ -16,7 +16,7 @@ Sections: start-up (``mdinsim --help``, ``mdinsim sqw --help``; goal < 0.3 s); e
 (coherent; coherent + incoherent); NetCDF (the same frames; dynasor reads it through
 MDAnalysis); peak memory at N and 4N frames for each engine (medians of ``--memory-repeats``
 runs; goal: at most 10 % more; skip with ``--no-memory``). Memory is bounded by one block of
-frames (``BlockPlan.choose``; for 1000 atoms and window 100: 1034 frames with the self part,
+frames (``BlockPlan.choose``; for 1000 atoms and window 100: 872 frames with the self part,
 500 without): a trajectory shorter than one block uses less, so flatness shows between
 lengths above it.
 mdinsim also draws the PNG (in a forked helper; dynasor writes no picture): the line

@@ -50,10 +50,10 @@ DEFAULT_MEMORY_BYTES = 1 << 30
 #: Largest frame buffer of a block of the coherent part alone (rho), unless that holds fewer
 #: than four windows (see BlockPlan.choose); ``$MDINSIM_SQW_BLOCK_BYTES`` sets it (and the next).
 BLOCK_BYTES = 16 << 20
-#: The same with the self part (positions, 24 bytes per atom and frame): 1034 frames of 1000
-#: atoms, 9.3 windows of 100 (see BlockPlan.choose: the longest block that keeps the memory
-#: goal).
-SELF_BLOCK_BYTES = 24 << 20
+#: The same with the self part (positions, 24 bytes per atom and frame): 872 frames of 1000
+#: atoms, 7.7 windows of 100 (see BlockPlan.choose: a block that keeps the memory goal with
+#: room to spare).
+SELF_BLOCK_BYTES = 20 << 20
 #: Target size of one work array of the self part (cache-sized; see _chunk_sizes);
 #: ``$MDINSIM_SQW_WORK_BYTES`` sets it.
 WORK_ARRAY_BYTES = 1 << 20
@@ -191,9 +191,14 @@ class BlockPlan:
         than four windows of starts (below that the FFTs' padding costs more than the memory
         saves). Peak memory is that of one full block, the same for every trajectory longer
         than a block. The bound is the memory goal's (4x the frames, at most +10 %): 1000
-        atoms, 600 -> 2400 frames, peak 211 -> 229 MB (+8.6 %) with 24 MB (934 starts), 211
-        -> 236 MB (+11.8 %) with 32 MB (twelve windows; loaded machine, numba, ``mdinsim
-        sqw`` with its plot, GNU time's maximum resident size).
+        atoms, 600 -> 2400 frames, ``mdinsim sqw`` (numba, with its plot), medians of 3 runs,
+        3 December 2026: 216 -> 238 MB (+10.0 to +10.3 %) with 24 MB (934 starts), 216 ->
+        233 MB (+7.8 to +8.2 %) with 20 MB (772 starts), 215 -> 226 MB (+4.9 to +5.6 %)
+        with 16 MB (592 starts); earlier, 32 MB (twelve windows) +11.8 %. Part of the
+        growth is the reader's buffers, alive while a full block is correlated (a
+        trajectory of one block is correlated after the last frame is read). CPU per start
+        of a full block, 772 against 934 starts: within the noise (8.3 and 8.6 ms, one
+        thread, ``bench_sqw_frames.py --blocks 772,934``; by the FFT points +5 %).
         """
         target = max((12 if incoherent else 4) * window, 64)
         bytes_per_frame = 24 * n_atoms if incoherent else 32 * n_species * n_q
@@ -327,7 +332,7 @@ class StreamingCorrelator:
         # Every frame still held is a start: one block, no tail. Its FFT is no longer than a
         # full block's (held <= plan.frames), and splitting it at plan.starts would cost a
         # tail and a second block of a few frames (16 % more work for 600 frames of 1000
-        # atoms, whose 1034-frame block the end of the file cuts at 600).
+        # atoms, whose 872-frame block the end of the file cuts at 600).
         if self._held > 0:
             self._process(self._held, self._held)
 
