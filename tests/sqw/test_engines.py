@@ -105,3 +105,30 @@ def test_engine_choices_and_their_errors(monkeypatch):
     monkeypatch.setattr(engines, "cuda_available", lambda: True)
     assert resolve_engine("auto", "auto") == EngineChoice("torch", "cuda")
     assert resolve_engine("auto", "cpu") == EngineChoice("numba", "cpu")
+
+
+def test_torch_cpu_q_batches_bound_their_spectra(system, monkeypatch):  # noqa: F811
+    """On the CPU a q-batch's spectra (rho's transform, the power, their tails, the lags'
+    inverse FFTs: host memory) stay within CPU_SPECTRA_BYTES, so that peak memory does not
+    grow with the FFT length of a full block (all 397 q-points at once: +61 MB from 600 to
+    2400 frames, benchmarks/bench_sqw_process.py); with one q-point a batch the sums are still
+    the definition's."""
+    from mantid_mdinsim.sqw.engines import torch_engine
+
+    rng = np.random.default_rng(3)
+    species = rng.integers(0, 2, 1000)
+    q_many = rng.integers(-6, 7, (397, 3))
+    correlator = make_correlator(EngineChoice("torch", "cpu"), species, 2, q_many, 100, True)
+    points = correlator.plan.fft_length + correlator.plan.tail_fft_length
+    assert 1 < correlator._q_batch < len(q_many)
+    assert (correlator._q_batch * 2 * points * torch_engine.SPECTRA_BYTES_PER_POINT
+            <= torch_engine.CPU_SPECTRA_BYTES)
+    correlator.close()
+
+    fractional, _, species, q_indices, window, (coherent, self_part, counts) = system
+    monkeypatch.setattr(torch_engine, "CPU_SPECTRA_BYTES", 1)
+    sums = correlate(EngineChoice("torch", "cpu"), fractional, species, q_indices, window,
+                     True, 1 << 30)
+    np.testing.assert_array_equal(sums.counts, counts)
+    assert relative(sums.coherent, coherent) < 1e-12
+    assert relative(sums.incoherent, self_part) < 1e-12

@@ -35,6 +35,14 @@ BYTES_PER_POINT = 64
 GPU_MEMORY_SHARE = 0.5
 #: Work memory of one batch on the CPU (cache-friendly; larger gave no speed on 2 cores).
 CPU_BATCH_BYTES = 32 << 20
+#: Bytes per (species, q-point, FFT point) of a q-batch's spectra, held while its atoms are
+#: summed (rho's transform, the power, their tails) and made while its lags are taken (the
+#: inverse FFTs, the species pairs' products).
+SPECTRA_BYTES_PER_POINT = 64
+#: The spectra of one q-batch on the CPU at most (host memory: all 397 q-points at once made
+#: peak memory grow by 61 MB from 600 to 2400 frames, the FFT length of a full block being
+#: longer than that of a short trajectory).
+CPU_SPECTRA_BYTES = 8 << 20
 
 
 class TorchCorrelator(StreamingCorrelator):
@@ -72,9 +80,13 @@ class TorchCorrelator(StreamingCorrelator):
             budget = min(CPU_BATCH_BYTES, max(memory_bytes // 8, 1 << 20))
         points = self.plan.fft_length + self.plan.tail_fft_length
         elements = max(1, budget // (BYTES_PER_POINT * points))
+        q_most = self.n_q
+        if self.device.type != "cuda":
+            q_most = max(1, CPU_SPECTRA_BYTES // (SPECTRA_BYTES_PER_POINT * self.n_species
+                                                  * points))
         # batches of equal size: 397 q-points in batches of 327 left one of 70 that cost a
         # pass over every atom for a sixth of the work
-        n_batches = -(-self.n_q // min(self.n_q, elements))
+        n_batches = -(-self.n_q // min(self.n_q, elements, q_most))
         q_batch = int(-(-self.n_q // n_batches))
         atom_batch = int(max(1, min(self.n_atoms, elements // q_batch)))
         return atom_batch, q_batch
