@@ -40,8 +40,9 @@ CPU_BATCH_BYTES = 32 << 20
 #: inverse FFTs, the species pairs' products).
 SPECTRA_BYTES_PER_POINT = 64
 #: The spectra of one q-batch on the CPU at most (host memory: all 397 q-points at once made
-#: peak memory grow by 61 MB from 600 to 2400 frames, the FFT length of a full block being
-#: longer than that of a short trajectory).
+#: peak memory grow from 600 to 2400 frames by +14.8 %, the FFT length of a full block being
+#: longer than that of a short trajectory; with this bound +9.8 %, extended XYZ, coherent +
+#: incoherent, medians of 3, benchmarks/bench_sqw_process.py's case).
 CPU_SPECTRA_BYTES = 8 << 20
 
 
