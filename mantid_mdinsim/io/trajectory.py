@@ -333,8 +333,11 @@ def check_symbols(path: Path, species: list[str], where: str) -> None:
     """Species must be non-empty text (a symbol such as Si, or D for deuterium), not type
     numbers. (Whether a model covers them is
     :func:`mantid_mdinsim.atomistic.inputs.check_species`.)"""
+    bad = {symbol for symbol in set(species) if not symbol or symbol[0].isdigit()}
+    if not bad:
+        return          # each species looked at once; the first atom named otherwise
     for index, symbol in enumerate(species):
-        if not symbol or symbol[0].isdigit():
+        if symbol in bad:
             raise InputFileError(path, f"atom {index} has the species '{symbol}', not a "
                                  "chemical symbol", where=where,
                                  fix="write element symbols in the trajectory (for LAMMPS, "

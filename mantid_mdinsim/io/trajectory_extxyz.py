@@ -70,12 +70,16 @@ class ExtxyzReader(TextTrajectoryReader):
         self._lattice_text, self.cell, properties = self._cell_and_properties(comment, 0)
         self._properties_text = properties
         self._roles, species_column = self._roles_for(properties)
-        lines = self._first_atom_rows(text)
+        lines = self._first_atom_lines(text)
         try:
-            tokens = [words[species_column].decode(errors="replace") for words in lines]
-        except (IndexError, UnicodeDecodeError):
+            # the species word of each line (the lines' other words are not needed here)
+            words = [line.split(None, species_column + 1)[species_column] for line in lines]
+        except IndexError:
             raise self.frame_error(0, "an atom line lacks its species column",
                                    line=3) from None
+        # a few species: each decoded once
+        symbols = {word: word.decode(errors="replace") for word in set(words)}
+        tokens = list(map(symbols.__getitem__, words))
         self._hashes = species_hashes(tokens)   # of the text, as the frames hold it
         #: A comment line with its Time= value cut out that passed _check_comment.
         self._plain_comment: bytes | None = None

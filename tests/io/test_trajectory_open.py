@@ -1,0 +1,90 @@
+"""Opening a text trajectory (session 12): frame 0's atom lines are read in one block
+(``ChunkedText.readlines``) with a smaller chunk (``OPEN_CHUNK_BYTES``), not line by line.
+
+References: ``ChunkedText.readline`` called once a line (the code before), and the reader
+opened with chunks of a few bytes (every line and the frame cut by the buffer's end).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mantid_mdinsim.errors import InputFileError
+from mantid_mdinsim.io import trajectory_text
+from mantid_mdinsim.io.trajectory import check_symbols, open_trajectory
+from mantid_mdinsim.io.trajectory_text import ChunkedText, species_hashes
+
+from .test_xyz_batches import SETTINGS, trajectories
+
+LINES = st.lists(st.sampled_from(["", " ", "Si 1.0 2.0 3.0", "O\t-1 2 3 ", "H 1 2 3\r",
+                                  "\r", "a\rb", "Kr 0.25 0.5 0.75 9 9 9"]), max_size=12)
+
+
+@SETTINGS
+@given(lines=LINES, ending=st.sampled_from(["\n", "\r\n"]), last_newline=st.booleans(),
+       chunk_bytes=st.integers(1, 64), skip=st.integers(0, 3), count=st.integers(0, 16))
+def test_readlines_equals_readline(tmp_path, lines, ending, last_newline, chunk_bytes, skip,
+                                   count):
+    text = ending.join(lines) + (ending if last_newline else "")
+    path = tmp_path / "t.txt"
+    path.write_bytes(text.encode())
+    one, block = ChunkedText(path, chunk_bytes), ChunkedText(path, chunk_bytes)
+    try:
+        for handle in (one, block):
+            for _ in range(skip):
+                handle.readline()
+        expected = []
+        while len(expected) < count:
+            line = one.readline()
+            if line is None:
+                break
+            expected.append(line)
+        assert block.readlines(count) == expected
+        assert (block.line_number, block.offset) == (one.line_number, one.offset)
+        assert block.readline() == one.readline()        # and on from there the same
+    finally:
+        one.close()
+        block.close()
+
+
+def _opened(path):
+    try:
+        with open_trajectory(path) as reader:
+            return (reader.n_atoms, reader.species, reader.cell.tolist(),
+                    reader.frame_interval_fs, reader._hashes.tolist(),
+                    reader._first_frame_bytes, reader.estimated_frame_count())
+    except InputFileError as error:
+        return str(error)
+
+
+@SETTINGS
+@given(text=trajectories(), chunk_bytes=st.integers(1, 3000))
+def test_open_does_not_depend_on_the_chunk(tmp_path, monkeypatch, text, chunk_bytes):
+    path = tmp_path / "t.xyz"
+    path.write_bytes(text)
+    reference = _opened(path)
+    monkeypatch.setattr(trajectory_text, "OPEN_CHUNK_BYTES", chunk_bytes)
+    assert _opened(path) == reference
+
+
+def test_species_hashes_and_symbols_of_many_atoms(tmp_path):
+    """Each species is hashed and checked once; every atom still gets its own, and a bad
+    symbol is named at its first atom."""
+    tokens = ["Si", "O", "Kr", "Hydrogen1", "O"] * 3
+    hashes = species_hashes(tokens)
+    # the rule of _species_hash: short species as their bytes, long ones FNV-1a, low byte 0
+    fnv = 14695981039346656037
+    for byte in b"Hydrogen1":
+        fnv = ((fnv ^ byte) * 1099511628211) % 2**64
+    expected = {"Si": 0x6953, "O": 0x4F, "Kr": 0x724B, "Hydrogen1": fnv & 0xFFFFFFFFFFFFFF00}
+    assert hashes.tolist() == [expected[token] for token in tokens]
+    assert hashes.dtype == np.uint64
+    check_symbols(tmp_path, tokens, "frame 0")
+    try:
+        check_symbols(tmp_path, tokens[:7] + ["1", "2"] + tokens, "frame 0")
+    except InputFileError as error:
+        assert "atom 7 has the species '1'" in str(error)
+    else:
+        raise AssertionError("a type number taken as a species")
