@@ -54,6 +54,23 @@ def _time_and_rest(comment: bytes) -> tuple[float | None, bytes]:
         return None, rest
 
 
+#: The characters of a time in _TIME.
+_TIME_CHARACTERS = b"-+0123456789.eE"
+
+
+def _parts_around_time(comment: bytes) -> tuple[bytes, bytes, int] | None:
+    """The text before and after the value :func:`_time_and_rest` cuts out of ``comment``,
+    and their length together; None where it cuts none. A line that is these two parts with
+    characters of a time between is cut there too: the first match of _TIME depends on the
+    parts alone (the one before ends in ``Time=``, the one after starts with no character
+    of a time), so its text less the time is the same."""
+    match = _TIME.search(comment)
+    if match is None:
+        return None
+    before, after = comment[:match.start(1)], comment[match.end(1):]
+    return before, after, len(before) + len(after)
+
+
 def _frame_time(comment: bytes) -> float | None:
     """The ``Time=`` of an extended XYZ comment line (see :func:`_time_and_rest`)."""
     return _time_and_rest(comment)[0]
@@ -83,6 +100,8 @@ class ExtxyzReader(TextTrajectoryReader):
         self._hashes = species_hashes(tokens)   # of the text, as the frames hold it
         #: A comment line with its Time= value cut out that passed _check_comment.
         self._plain_comment: bytes | None = None
+        #: Its parts around the time (:func:`_parts_around_time`).
+        self._plain_parts: tuple[bytes, bytes, int] | None = None
         if species_column == self._z_column:
             tokens = [self._symbol_from_number(token) for token in tokens]
         check_symbols(self.path, tokens, "frame 0")
@@ -277,19 +296,34 @@ class ExtxyzReader(TextTrajectoryReader):
     def _comment_times(self, comments: list[bytes], frame: int) -> tuple[np.ndarray, int]:
         """The ``Time=`` of each comment line of a batch (NaN where none) and how many
         leading ones pass :meth:`_check_comment`. That check runs once per distinct text
-        around the time: the lines of a trajectory differ only in it."""
-        times = np.full(len(comments), np.nan)
+        around the time: the lines of a trajectory differ only in it, and a line that is the
+        text last checked with a time between its parts is read without a pattern."""
+        times = [np.nan] * len(comments)
+        plain, parts = self._plain_comment, self._plain_parts
         for index, comment in enumerate(comments):
+            if parts is None:
+                if comment == plain:
+                    continue                 # no time, the text checked
+            elif len(comment) > parts[2] and comment.startswith(parts[0]) \
+                    and comment.endswith(parts[1]):
+                value = comment[len(parts[0]):len(comment) - len(parts[1])]
+                if not value.strip(_TIME_CHARACTERS):
+                    try:
+                        times[index] = float(value)
+                    except ValueError:       # not a number: no time, as _time_and_rest
+                        pass
+                    continue                 # a time between the text checked
             time, key = _time_and_rest(comment)
             if time is not None:
                 times[index] = time
-            if key != self._plain_comment:
+            if key != plain:
                 try:
                     self._check_comment(comment, frame + index)
                 except InputFileError:
-                    return times, index      # raised again, in its turn, frame by frame
-                self._plain_comment = key
-        return times, len(comments)
+                    return np.array(times), index   # raised again, in its turn, frame by frame
+                plain = self._plain_comment = key
+                parts = self._plain_parts = _parts_around_time(comment)
+        return np.array(times), len(comments)
 
     def _check_comment(self, comment: bytes, frame: int) -> None:
         """A frame's comment line: the same cell and columns as frame 0; its ``Time=`` kept

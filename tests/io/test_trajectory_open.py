@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mantid_mdinsim.errors import InputFileError
-from mantid_mdinsim.io import trajectory_text
+from mantid_mdinsim.io import trajectory_extxyz, trajectory_text
 from mantid_mdinsim.io.trajectory import check_symbols, open_trajectory
 from mantid_mdinsim.io.trajectory_text import ChunkedText, species_hashes
 
@@ -88,3 +88,67 @@ def test_species_hashes_and_symbols_of_many_atoms(tmp_path):
         assert "atom 7 has the species '1'" in str(error)
     else:
         raise AssertionError("a type number taken as a species")
+
+
+def _reference_comment_times(reader, comments, frame):
+    """ExtxyzReader._comment_times before session 12: every line through _time_and_rest."""
+    times = np.full(len(comments), np.nan)
+    for index, comment in enumerate(comments):
+        time, key = trajectory_extxyz._time_and_rest(comment)
+        if time is not None:
+            times[index] = time
+        if key != reader._plain_comment:
+            try:
+                reader._check_comment(comment, frame + index)
+            except InputFileError:
+                return times, index
+            reader._plain_comment = key
+    return times, len(comments)
+
+
+LATTICE = 'Lattice="10 0 0 0 10 0 0 0 10"'
+COMMENT_WORDS = st.sampled_from(["Time=", "Time=10.5", "Time=1e3", "Time=-2", "Time=1.2.3",
+                                 "Time=x", "Time=+", "xTime=4", "10", "e", "=", " ", "\t",
+                                 LATTICE, LATTICE, 'Lattice="10 0 0 0 10 0 0 0 11"',
+                                 "Properties=species:S:1:pos:R:3", 'pbc="T T T"'])
+#: Lines around a time: the text before it, the time (or what stands there), after it.
+AROUND_TIME = st.tuples(
+    st.sampled_from(["Time=", " Time=", "xTime=", "Time=Time=", f"{LATTICE} Time=", ""]),
+    st.sampled_from(["10.5", "10.5", "1e3", "-7", "1.2.3", "1e999", "x", "", "1 2", "1x",
+                     "-", "Time=5"]),
+    st.sampled_from([f" {LATTICE}", f" {LATTICE}", "", " pbc", "5", f" Time=3 {LATTICE}",
+                     f"x {LATTICE}", f"{LATTICE}"])).map("".join)
+COMMENTS = st.lists(st.one_of(st.lists(COMMENT_WORDS, max_size=6).map("".join), AROUND_TIME,
+                              AROUND_TIME).map(str.encode), max_size=8)
+#: Lines that are not the text of "Time=<t> Lattice=..." with a time between, each after
+#: such a line.
+TRICKY = [line for odd in [
+    f"Time=1x {LATTICE}", f"Time=1 2 {LATTICE}", f"Time= {LATTICE}", f"Time=1.2.3 {LATTICE}",
+    f"Time=5Time=6 {LATTICE}", f"Time=5 {LATTICE}5", f"xTime=5 {LATTICE}", f"Time=-{LATTICE}",
+    f"{LATTICE}", f"{LATTICE}5", f"Time=1e999 {LATTICE}"]
+    for line in (f"Time=8 {LATTICE}", odd)] + [
+    f"Time=9 {LATTICE} Time=9", f"Time= {LATTICE} Time=9",
+    LATTICE, LATTICE, f"{LATTICE} ", LATTICE, f"{LATTICE} Properties=species:S:1:pos:R:3",
+    f"{LATTICE} Properties=species:S:1:vel:R:3"]
+
+
+@SETTINGS
+@given(batches=st.lists(COMMENTS, min_size=1, max_size=4), times=st.lists(
+    st.floats(-1e6, 1e6).map(lambda t: f"{t:.8f}"), min_size=1, max_size=8))
+def test_comment_times_equal_one_pattern_a_line(tmp_path, batches, times):
+    """The times and the lines passed are those of _time_and_rest on every line, over
+    batches in a row (the text checked carried from one to the next); lines that differ
+    only in their time, as written by MD codes, among them."""
+    path = tmp_path / "t.xyz"
+    path.write_text(f"1\nTime=0 {LATTICE}\nSi 0 0 0\n")
+    written = [f"Time={t} {LATTICE} pbc=\"T T T\"".encode() for t in times]
+    batches = batches + [written, written[::-1], [line.encode() for line in TRICKY]]
+    fast, reference = (trajectory_extxyz.ExtxyzReader(path) for _ in range(2))
+    frame = 0
+    for comments in batches:
+        got = fast._comment_times(comments, frame)
+        expected = _reference_comment_times(reference, comments, frame)
+        assert got[1] == expected[1]
+        assert got[0].tobytes() == expected[0].tobytes()      # NaN where no time
+        assert fast._plain_comment == reference._plain_comment
+        frame += len(comments)      # after a line refused too: the states are the same
