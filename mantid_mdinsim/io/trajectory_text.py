@@ -923,9 +923,8 @@ def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes
 #: a 27 MB to a 107 MB file (the second chunk is the first full-sized join); 2 MB chunks keep
 #: it small and the same for every file (a frame larger than a chunk is read whole).
 CHUNK_BYTES = 1 << 21
-#: Bytes read at a time while a trajectory is opened (frame 0, the next frame's header): a
-#: 1000-atom frame is 45 kB, and a whole chunk of 2 MB cost 0.2 ms more to open it.
-OPEN_CHUNK_BYTES = 1 << 18
+#: The first window of :meth:`ChunkedText.readlines` (a 1000-atom frame is 45 kB).
+READLINES_WINDOW_BYTES = 1 << 16
 
 #: The file is asked for (``posix_fadvise(WILLNEED)``) this far ahead of what has been read,
 #: so many bytes a call (see :meth:`ChunkedText._advise_ahead`).
@@ -1366,12 +1365,15 @@ class ChunkedText:
 
     def readlines(self, count: int) -> list[bytes]:
         """The next ``count`` lines as :meth:`readline` gives them (fewer where the file ends
-        first), cut from the buffer's unread text by one split, not one call a line (frame
-        0's atom lines, when a trajectory is opened: its chunk is small, the copy cheap; no
-        numba kernel, whose first call in a process costs 0.15 s)."""
+        first), cut by one split of a window of the buffer, not one call a line (frame 0's
+        atom lines, when a trajectory is opened; no numba kernel, whose first call in a
+        process costs 0.15 s). The window starts at ``READLINES_WINDOW_BYTES`` and doubles
+        where it holds too few lines: the text copied stays about that of the lines."""
         lines: list[bytes] = []
+        window = READLINES_WINDOW_BYTES
         while len(lines) < count:
-            text = bytes(memoryview(self.buffer)[self.position:self.end])
+            stop = min(self.end, self.position + window)
+            text = bytes(memoryview(self.buffer)[self.position:stop])
             whole = text.split(b"\n", count - len(lines))
             rest = whole.pop()      # after the last newline taken: a line's start, or more
             if b"\r" in text:
@@ -1379,7 +1381,11 @@ class ChunkedText:
             lines += whole
             self.position += len(text) - len(rest)
             self.line_number += len(whole)
-            if len(lines) < count and not self.refill():
+            if len(lines) == count:
+                break
+            if stop < self.end:
+                window *= 2
+            elif not self.refill():
                 if rest:            # the last line, without its newline
                     lines.append(rest.rstrip(b"\r"))
                     self.position = self.end
@@ -1409,7 +1415,7 @@ class TextTrajectoryReader(TrajectoryReader):
 
     def __init__(self, path):
         super().__init__(path)
-        text = ChunkedText(self.path, chunk_bytes=OPEN_CHUNK_BYTES)
+        text = ChunkedText(self.path)
         try:
             header = self._read_header(text, 0)
             if header is None:

@@ -1,8 +1,10 @@
-"""Opening a text trajectory (session 12): frame 0's atom lines are read in one block
-(``ChunkedText.readlines``) with a smaller chunk (``OPEN_CHUNK_BYTES``), not line by line.
+"""Opening a text trajectory (session 12): frame 0's atom lines are cut from the buffer in
+windows (``ChunkedText.readlines``), not line by line; species hashed, decoded and checked
+once each; comment lines' times read without the pattern where the text around them is known.
 
-References: ``ChunkedText.readline`` called once a line (the code before), and the reader
-opened with chunks of a few bytes (every line and the frame cut by the buffer's end).
+References: ``ChunkedText.readline`` called once a line (the code before), the reader opened
+with chunks and windows of a few bytes (every line and the frame cut by the buffer's end and
+the window's), and the code before for the comment lines.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ LINES = st.lists(st.sampled_from(["", " ", "Si 1.0 2.0 3.0", "O\t-1 2 3 ", "H 1 
 
 @SETTINGS
 @given(lines=LINES, ending=st.sampled_from(["\n", "\r\n"]), last_newline=st.booleans(),
-       chunk_bytes=st.integers(1, 64), skip=st.integers(0, 3), count=st.integers(0, 16))
-def test_readlines_equals_readline(tmp_path, lines, ending, last_newline, chunk_bytes, skip,
-                                   count):
+       chunk_bytes=st.integers(1, 64), window=st.integers(1, 64), skip=st.integers(0, 3),
+       count=st.integers(0, 16))
+def test_readlines_equals_readline(tmp_path, monkeypatch, lines, ending, last_newline,
+                                   chunk_bytes, window, skip, count):
+    monkeypatch.setattr(trajectory_text, "READLINES_WINDOW_BYTES", window)
     text = ending.join(lines) + (ending if last_newline else "")
     path = tmp_path / "t.txt"
     path.write_bytes(text.encode())
@@ -60,12 +64,13 @@ def _opened(path):
 
 
 @SETTINGS
-@given(text=trajectories(), chunk_bytes=st.integers(1, 3000))
-def test_open_does_not_depend_on_the_chunk(tmp_path, monkeypatch, text, chunk_bytes):
+@given(text=trajectories(), chunk_bytes=st.integers(1, 3000), window=st.integers(1, 300))
+def test_open_does_not_depend_on_the_chunk(tmp_path, monkeypatch, text, chunk_bytes, window):
     path = tmp_path / "t.xyz"
     path.write_bytes(text)
     reference = _opened(path)
-    monkeypatch.setattr(trajectory_text, "OPEN_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (chunk_bytes,))
+    monkeypatch.setattr(trajectory_text, "READLINES_WINDOW_BYTES", window)
     assert _opened(path) == reference
 
 
