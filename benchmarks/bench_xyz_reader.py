@@ -125,7 +125,7 @@ def ours(path: Path, threads: int):
 
 def parse_threads() -> int:
     try:
-        from mantid_mdinsim.io.trajectory_text import parse_threads as threads
+        from mantid_mdinsim.io.trajectory_parts import parse_threads as threads
     except ImportError:
         return 1
     return threads()
