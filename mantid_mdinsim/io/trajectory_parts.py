@@ -55,6 +55,9 @@ PARTS_AHEAD = 2
 #: larger buffer.
 MARGIN_FRAMES = 1.25
 SLACK_BYTES = 4096
+#: A buffer read on holds twice the cut frame's bytes so far and this many more (progress
+#: whatever the margin).
+READ_ON_BYTES = 4096
 #: At most this many threads (reading is then limited by the disk).
 MAX_PARSE_THREADS = 4
 
@@ -484,7 +487,7 @@ class FrameParts:
                 # a frame (or a sync's line) runs past the buffer: on from it in a larger one
                 # (still syncing: from the byte before, which says whether a line starts)
                 base += stop - 1 if sync else stop
-                want = min(self._size - base, 2 * (got - stop) + self._margin)
+                want = min(self._size - base, 2 * (got - stop) + READ_ON_BYTES + self._margin)
                 text = np.empty(want, dtype=np.uint8)
                 got = self._file.read_at(text, base)
                 at_end = got < want or base + got >= self._size

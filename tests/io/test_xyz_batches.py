@@ -755,3 +755,27 @@ def test_file_growing_while_read(tmp_path, monkeypatch, threads):
                 with open(path, "ab") as handle:
                     handle.write(first_half[cut:])
     assert np.array(frames).tobytes() == _as_written(written).tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_buffer_ending_at_a_frame_end_reads_on(tmp_path, monkeypatch, threads):
+    """A part's buffer that ends exactly where a frame ends (no byte of the next) is read on:
+    frames of one size, parts of that size and no margin (this hung before READ_ON_BYTES)."""
+    path = tmp_path / "t.xyz"
+    rng = np.random.default_rng(5)
+    positions = rng.uniform(1, 9, (12, 7, 3))
+    frame_text = [f'7\nLattice="10 0 0 0 10 0 0 0 10" Properties=species:S:1:pos:R:3\n'
+                  + "".join(f"Si {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in frame)
+                  for frame in positions]
+    assert len({len(text) for text in frame_text}) == 1
+    path.write_text("".join(frame_text))
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", len(frame_text[0]))
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    monkeypatch.setattr(trajectory_parts, "MARGIN_FRAMES", 0)
+    monkeypatch.setattr(trajectory_parts, "SLACK_BYTES", 0)
+    with open_trajectory(path) as reader:
+        frames = np.array([frame.copy() for frame in reader.frames()])
+    expected = np.array([[[float(f"{v:.6f}") for v in atom] for atom in frame]
+                         for frame in positions])
+    assert frames.tobytes() == expected.tobytes()
