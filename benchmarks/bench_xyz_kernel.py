@@ -155,7 +155,7 @@ class Case:
                 data, self.frame_starts[first], self.frame_starts[last], False, n_atoms, roles,
                 out[first:last], 0, np.empty(n_atoms, dtype=np.uint64), expected,
                 module._POWERS_OF_TEN, np.empty(count, dtype=np.int64),
-                np.empty(count, dtype=np.int64))
+                np.empty(count, dtype=np.int64), np.zeros(1, dtype=np.int64))
 
         part = scan_then_parse if hasattr(module, "scan_frames") else parse_part
 

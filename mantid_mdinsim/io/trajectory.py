@@ -148,6 +148,8 @@ class FrameBatch:
 
     positions: np.ndarray
     times: np.ndarray | None = None
+    #: the parser found every position a finite number (the finite check is then left out)
+    finite: bool = False
 
 
 class _FrameChecks:
@@ -204,10 +206,13 @@ class _FrameChecks:
         frames = positions.shape[0]
         if frames == 0 or positions[0].size == 0:
             return 0
-        # a finite sum per frame has no NaN or inf in it (a sum that overflows: a suspect)
-        with np.errstate(over="ignore"):
-            finite = np.isfinite(np.add.reduce(positions.reshape(frames, -1), axis=1))
-        clear = frames if finite.all() else int(np.argmin(finite))
+        if batch.finite:
+            clear = frames
+        else:
+            # a finite sum per frame has no NaN or inf in it (a sum that overflows: a suspect)
+            with np.errstate(over="ignore"):
+                finite = np.isfinite(np.add.reduce(positions.reshape(frames, -1), axis=1))
+            clear = frames if finite.all() else int(np.argmin(finite))
         if clear:
             # a repeated frame has the first coordinate of the frame before it
             firsts = positions[:clear, 0, 0]

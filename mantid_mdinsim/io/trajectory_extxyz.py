@@ -226,10 +226,10 @@ class ExtxyzReader(TextTrajectoryReader):
                 # the comment line); the first frame that is not one of them (garbled,
                 # truncated, another atom count...) is read frame by frame below, which
                 # gives its exact error, and the parts start again after it.
-                for positions, comments in parts.batches(text.offset):
+                for positions, comments, finite in parts.batches(text.offset):
                     times, plain = self._comment_times(comments, frame)
                     if plain:
-                        yield FrameBatch(positions[:plain], times[:plain])
+                        yield FrameBatch(positions[:plain], times[:plain], finite)
                         frame += plain
                     for index in range(plain, len(comments)):
                         self._check_comment(comments[index], frame)   # raises its message

@@ -83,7 +83,7 @@ def _line_after(buf, i, size):
 # and branch for each division)
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def parse_part(buf, start, limit, sync, n_atoms, roles, out, first, hashes, expected_hashes,
-               powers, comment_starts, comment_ends):
+               powers, comment_starts, comment_ends, not_finite):
     """Parse the plain whole frames from ``buf[start:]`` whose count lines start before
     ``limit`` into ``out[first:]``, their comment lines' bytes into ``comment_starts`` and
     ``comment_ends`` (without the newline).
@@ -98,7 +98,10 @@ def parse_part(buf, start, limit, sync, n_atoms, roles, out, first, hashes, expe
     Returns ``(found, status, stop, lines, anchor)``: ``out[first:found]`` filled, the
     ``PART_*`` status, the offset it stopped at, the lines from the start (with ``sync``:
     from ``anchor``) to ``stop``, and with ``sync`` the count line's offset where the first
-    frame was found (-1 where none was: ``stop`` says where to look on from)."""
+    frame was found (-1 where none was: ``stop`` says where to look on from).
+    ``not_finite[0]`` is raised where a line read by the general code holds a number that is
+    not finite (the plain line's numbers are: at most 15 digits), so that the callers' finite
+    check may be left out where it stays 0."""
     size = buf.shape[0]
     plain = _PLAIN_LINES and _plain_layout(roles)
     base = np.uint64(buf.ctypes.data)
@@ -172,6 +175,9 @@ def parse_part(buf, start, limit, sync, n_atoms, roles, out, first, hashes, expe
                         if hashes[atom] != expected_hashes[atom]:
                             ok = False
                             break
+                        total = frame[atom, 0] + frame[atom, 1] + frame[atom, 2]
+                        if total - total != 0.0:     # NaN or inf (or a sum that overflows)
+                            not_finite[0] += 1
         if not ok:
             if not sync:
                 return found, PART_NOT_PLAIN, i, lines, anchor
@@ -214,6 +220,7 @@ class _PartResult:
     #: where the part's frames begin: its start, or where a synced part found its first
     #: frame's count line (-1: it found none)
     anchor: int
+    finite: bool                # every position is a finite number
 
 
 class _DaemonPool:
@@ -360,10 +367,11 @@ class FrameParts:
         self._drain()
         self._file.close()
 
-    def batches(self, offset: int) -> Iterator[tuple[np.ndarray, list[bytes]]]:
-        """``(positions, comment lines)`` of the plain whole frames from ``offset`` (a frame's
-        start, or blank lines before it), a part at a time, positions of shape ``(frames,
-        n_atoms, 3)``, comment lines without their line ends. Then ``stop_offset``: where the
+    def batches(self, offset: int) -> Iterator[tuple[np.ndarray, list[bytes], bool]]:
+        """``(positions, comment lines, finite)`` of the plain whole frames from ``offset`` (a
+        frame's start, or blank lines before it), a part at a time, positions of shape
+        ``(frames, n_atoms, 3)``, comment lines without their line ends, ``finite``: every
+        position is a finite number. Then ``stop_offset``: where the
         first frame that is not plain begins (or the end of what the file holds), ``lines``:
         the lines from ``offset`` to there."""
         self.stop_offset, self.lines = offset, 0
@@ -388,7 +396,7 @@ class FrameParts:
         finally:
             self._drain()
 
-    def _parallel(self, origin: int) -> Iterator[tuple[np.ndarray, list[bytes]]]:
+    def _parallel(self, origin: int) -> Iterator[tuple[np.ndarray, list[bytes], bool]]:
         """Parts at fixed offsets from ``origin`` (a frame's anchor) on the pool's threads,
         taken in order, each checked against the one before (the chain)."""
         pool = _thread_pool(self._threads)
@@ -418,12 +426,12 @@ class FrameParts:
             if result.status != PART_NEXT:
                 return
 
-    def _taken(self, result: _PartResult) -> Iterator[tuple[np.ndarray, list[bytes]]]:
+    def _taken(self, result: _PartResult) -> Iterator[tuple[np.ndarray, list[bytes], bool]]:
         """Yield the part's frames (none: nothing), then note where it stopped."""
         self.stop_offset = result.stop
         self.lines += result.lines
         if result.comments:
-            yield result.positions, result.comments
+            yield result.positions, result.comments, result.finite
 
     def _part(self, start: int, limit: int, sync: bool) -> _Part:
         """A part's work and its buffers; the file asked for ahead of it."""
@@ -465,11 +473,13 @@ class FrameParts:
         comment_starts = np.empty(len(positions), dtype=np.int64)
         comment_ends = np.empty(len(positions), dtype=np.int64)
         comments: list[bytes] = []
+        not_finite = np.zeros(1, dtype=np.int64)
         found, lines, anchor = 0, 0, -1
         while True:
             done, status, stop, more_lines, first_anchor = parse_part(
                 text, start, part.limit - base, sync, n_atoms, self._roles, positions, found,
-                hashes, self._expected, _POWERS_OF_TEN, comment_starts, comment_ends)
+                hashes, self._expected, _POWERS_OF_TEN, comment_starts, comment_ends,
+                not_finite)
             comments += [text[comment_starts[k]:comment_ends[k]].tobytes().rstrip(b"\r")
                          for k in range(found, done)]
             if sync and first_anchor >= 0:
@@ -495,7 +505,7 @@ class FrameParts:
                 start = 1 if sync else 0
                 continue
             return _PartResult(positions[:found], comments, status, base + stop, lines,
-                               anchor if part.sync else part.offset)
+                               anchor if part.sync else part.offset, not not_finite[0])
 
     def _drain(self) -> None:
         """Wait for the parts in flight, their results dropped."""

@@ -425,13 +425,16 @@ def test_kernel_lines_equal_general_code(frames, roles_kind):
     n_frames = text.count(b"comment line, long enough")
     positions = np.zeros((8, n_atoms, 3))
     starts, ends = np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64)
+    not_finite = np.zeros(1, dtype=np.int64)
     stop, *_ = trajectory_parts.parse_part(
         buf, 0, len(buf), False, n_atoms, roles, positions, 0,
         np.empty(n_atoms, dtype=np.uint64), expected, trajectory_text._POWERS_OF_TEN, starts,
-        ends)
+        ends, not_finite)
     reference_stop, reference = _general_frames(buf, n_frames, n_atoms, roles, expected)
     assert stop == reference_stop
     assert positions[:stop].tobytes() == reference[:stop].tobytes()
+    # the callers leave their finite check out only where the kernel saw every number finite
+    assert not_finite[0] > 0 or np.isfinite(reference[:stop]).all()
     assert [buf[a:b].tobytes() for a, b in zip(starts[:stop], ends[:stop])] == \
         [f"Time={k} comment line, long enough".encode() for k in range(stop)]
     # and Python's float(), for the plain decimals of the frames read
@@ -463,7 +466,7 @@ def test_kernel_reads_plain_lines_fast():
     found, status, *_ = trajectory_parts.parse_part(
         buf, 0, 1, False, n_atoms, roles, positions, 0, np.empty(n_atoms, dtype=np.uint64),
         expected, trajectory_text._POWERS_OF_TEN, np.empty(1, dtype=np.int64),
-        np.empty(1, dtype=np.int64))
+        np.empty(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
     assert found == 1 and status == trajectory_parts.PART_CUT   # the blank lines to the end
     words = [line.split() for line in lines.splitlines()]
     assert positions[0].tobytes() == np.array([[float(w) for w in row[1:]]
