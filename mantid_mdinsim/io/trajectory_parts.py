@@ -5,8 +5,9 @@ part is the frames whose count line (their *anchor*) starts inside it; a thread 
 with a ``pread`` of its own (from the page cache straight into the part's buffer: no copy of a
 remainder, nothing read twice but the last frame's overhang) and parses it with one numba call,
 :func:`parse_part`: blank lines, the count line, the comment line and the atom lines of each
-frame in one pass, so no scan of the text runs before the parse (the scan of 10 December was
-a third of a reading thread's time).
+frame in one pass, so no scan of the text runs before the parse (until session 12 a scan
+counted the newlines first: scan and parse took 25 % more processor time than this kernel,
+`benchmarks/bench_xyz_kernel.py --before <older tree>`).
 
 A part other than the first starts in the middle of some line: :func:`parse_part` *syncs*: it
 goes from line to line until a count line holding the atom count is followed by a comment line
