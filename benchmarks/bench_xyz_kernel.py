@@ -1,5 +1,6 @@
-"""Benchmark (issue 17): the extended-XYZ batch kernel alone (``trajectory_text.parse_frames``,
-no Python around it), this tree's against an older tree's, side by side in one process.
+"""Benchmark (issue 17): the extended-XYZ batch kernel alone (``trajectory_parts.parse_part``;
+in trees before 3 December ``scan_frames`` then ``parse_frames``), no Python around it, this
+tree's against an older tree's, side by side in one process.
 
     python benchmarks/bench_xyz_kernel.py                       # main's kernel as "before"
     python benchmarks/bench_xyz_kernel.py --file /tmp/b7/bench.xyz --repeats 15
@@ -9,7 +10,7 @@ Three files of the same atoms and frames (``--atoms`` x ``--frames``, or ``--fil
 GPUMD-like lines (``Ar -0.4378799647 2.8499828209 3.0500152149``, bench_sqw's writer), the same
 frames written by ASE (``ase.io.write(format="extxyz")``: aligned ``%16.8f`` columns) and with
 velocities (``Properties=species:S:1:pos:R:3:vel:R:3``: three ignored columns). For each: the
-frames are found once (``scan_frames``), then parsed by each kernel on 1 thread (all frames)
+frames are parsed by each kernel on 1 thread (all frames)
 and on 2 threads (half the frames each; the kernel releases the GIL), alternately, ``--repeats``
 times; printed: the median and best MB/s (bytes of the whole file over the kernel's wall time),
 processor time (user + system of the process) and the ratio after/before. The outputs of both
@@ -103,9 +104,10 @@ def derived_files(path: Path, directory: Path) -> list[Path]:
 
 
 class Case:
-    """One file, scanned once: what ``parse_frames`` takes."""
+    """One file in memory and where its frames start (every frame is a count line, a comment
+    line and its atom lines here)."""
 
-    def __init__(self, path: Path, text_module):
+    def __init__(self, path: Path):
         from mantid_mdinsim.io.trajectory import open_trajectory
 
         with open_trajectory(path) as reader:
@@ -114,30 +116,48 @@ class Case:
         self.path = path
         self.data = np.fromfile(path, dtype=np.uint8)
         self.megabytes = self.data.size / 1e6
-        max_frames = self.data.size // (self.n_atoms + 3) + 1
-        self.frame_starts = np.empty(max_frames + 1, dtype=np.int64)
-        lines_before = np.empty(max_frames + 1, dtype=np.int64)
-        comment_starts = np.empty(max_frames, dtype=np.int64)
-        comment_ends = np.empty(max_frames, dtype=np.int64)
-        self.atom_starts = np.empty(max_frames, dtype=np.int64)
-        words = self.data[:self.data.size // 8 * 8].view(np.uint64)
-        self.frames, _ = text_module.scan_frames(
-            self.data, words, 0, self.n_atoms, max_frames, self.frame_starts, comment_starts,
-            comment_ends, self.atom_starts, lines_before)
+        line_starts = np.concatenate([[0], np.flatnonzero(self.data == 10) + 1])
+        self.frame_starts = line_starts[::self.n_atoms + 2]
+        self.frames = len(self.frame_starts) - 1
 
     def runner(self, module, threads: int):
-        """A function parsing every frame with ``module``'s kernel on ``threads`` threads,
-        returning the positions."""
+        """A function parsing every frame with ``module``'s kernel on ``threads`` threads (a
+        share of the frames each; the kernel releases the GIL), returning the positions. This
+        tree's kernel is :func:`trajectory_parts.parse_part` (the frames found as they are
+        parsed); an older tree's (before 3 December, session 12) is ``scan_frames`` then
+        ``parse_frames``, both timed."""
         out = np.empty((self.frames, self.n_atoms, 3))
         expected = module.species_hashes(self.species_tokens)
         bounds = [self.frames * part // threads for part in range(threads + 1)]
-        ends = [0] * threads
+        found = [0] * threads
+        data, n_atoms, roles = self.data, self.n_atoms, self.roles
+        words = data[:data.size // 8 * 8].view(np.uint64)
 
-        def part(index: int) -> None:
-            ends[index] = module.parse_frames(
-                self.data, self.atom_starts, self.frame_starts, bounds[index],
-                bounds[index + 1], self.roles, out, np.empty(self.n_atoms, dtype=np.uint64),
-                expected, module._POWERS_OF_TEN)
+        def scan_then_parse(index: int) -> None:
+            first, last = bounds[index], bounds[index + 1]
+            count = last - first
+            frame_starts = np.empty(count + 1, dtype=np.int64)
+            lines_before = np.empty(count + 1, dtype=np.int64)
+            comment_starts, comment_ends, atom_starts = (np.empty(count, dtype=np.int64)
+                                                         for _ in range(3))
+            scanned, _ = module.scan_frames(data, words, self.frame_starts[first], n_atoms,
+                                            count, frame_starts, comment_starts, comment_ends,
+                                            atom_starts, lines_before)
+            found[index] = module.parse_frames(
+                data, atom_starts, frame_starts, 0, scanned, roles, out[first:last],
+                np.empty(n_atoms, dtype=np.uint64), expected, module._POWERS_OF_TEN)
+
+        def parse_part(index: int) -> None:
+            from mantid_mdinsim.io.trajectory_parts import parse_part
+            first, last = bounds[index], bounds[index + 1]
+            count = last - first
+            found[index], *_ = parse_part(
+                data, self.frame_starts[first], self.frame_starts[last], False, n_atoms, roles,
+                out[first:last], 0, np.empty(n_atoms, dtype=np.uint64), expected,
+                module._POWERS_OF_TEN, np.empty(count, dtype=np.int64),
+                np.empty(count, dtype=np.int64), np.zeros(1, dtype=np.int64))
+
+        part = scan_then_parse if hasattr(module, "scan_frames") else parse_part
 
         def run() -> np.ndarray:
             workers = [threading.Thread(target=part, args=(index,))
@@ -147,8 +167,8 @@ class Case:
             part(0)
             for worker in workers:
                 worker.join()
-            if ends != bounds[1:]:
-                raise RuntimeError(f"{self.path}: the kernel stopped at frames {ends}")
+            if found != [bounds[k + 1] - bounds[k] for k in range(threads)]:
+                raise RuntimeError(f"{self.path}: the kernel parsed {found} frames")
             return out
         return run
 
@@ -186,7 +206,7 @@ def main() -> None:
         print(f"  {'file':<34s} {'thr':>3s} {'before MB/s':>16s} {'after MB/s':>16s} "
               f"{'CPU s b/a':>13s} {'ratio':>6s}")
         for file in files:
-            case = Case(file, after)
+            case = Case(file)
             for threads in (1, 2):
                 runs = {"before": case.runner(before, threads),
                         "after": case.runner(after, threads)}

@@ -25,8 +25,8 @@ The reader keeps up with the disk when "reader cold / disk cold" is >= 1. The VM
 varies (330 to 1360 MB/s cold on the same file): compare the ratios of one run. The reader is
 bound by processor time where cores are few, so the last line also gives the cores it keeps
 busy to read at the disk's pace: its processor time for the file (cold, user + system of every
-thread) over the disk's wall time. Where that is above the cores it may use (``--threads``;
-MAX_PARSE_THREADS parse threads, one reading and scanning, the caller's), no pipelining can
+thread) over the disk's wall time. Where that is above the cores it may use (``--threads``
+threads each reading and parsing parts of the file, and the caller's), no pipelining can
 reach the disk. ``--threads 1,2,4`` measures the scaling on a machine with the cores
 (``.ci/device-check.sh reader`` on the 16-core GPU machine).
 """
@@ -125,7 +125,7 @@ def ours(path: Path, threads: int):
 
 def parse_threads() -> int:
     try:
-        from mantid_mdinsim.io.trajectory_text import parse_threads as threads
+        from mantid_mdinsim.io.trajectory_parts import parse_threads as threads
     except ImportError:
         return 1
     return threads()

@@ -19,10 +19,10 @@ from ase.data import chemical_symbols
 
 from ..errors import InputFileError
 from .trajectory import FrameBatch, check_symbols
+from .trajectory_parts import FrameParts
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, STATUS_TOO_FEW, STATUS_TOO_MANY,
-                              MIN_FRAMES_PER_BATCH, ChunkedText, TextTrajectoryReader,
-                              species_hashes)
+                              ChunkedText, TextTrajectoryReader, species_hashes)
 
 _LATTICE = re.compile(rb'Lattice\s*=\s*"([^"]*)"', re.IGNORECASE)
 _PROPERTIES = re.compile(rb"Properties\s*=\s*(\S+)", re.IGNORECASE)
@@ -228,8 +228,8 @@ class ExtxyzReader(TextTrajectoryReader):
     # -- frames ------------------------------------------------------------------------------
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         text = ChunkedText(self.path)
-        # a batch holds several frames even where they are large (threads share its frames)
-        text.chunk_bytes = max(text.chunk_bytes, MIN_FRAMES_PER_BATCH * self._first_frame_bytes)
+        parts = FrameParts(self.path, self.n_atoms, self._roles, self._hashes,
+                           self._first_frame_bytes)
         hashes = np.empty(self.n_atoms, dtype=np.uint64)
         frame = 0
         try:
@@ -245,29 +245,27 @@ class ExtxyzReader(TextTrajectoryReader):
                                            "the file is truncated; remove the last frame")
                 frame += 1
             while True:
-                # The plain whole frames in the buffer, parsed in one batch (no Python per
-                # frame but the comment line); the first frame that is not one of them
-                # (garbled, truncated, another atom count, blank lines cut by the buffer...)
-                # is read frame by frame below, which gives its exact error.
-                batch = text.parse_frames(self.n_atoms, self._roles, self._hashes)
-                if batch is not None:
-                    positions, comments, stopped = batch
+                # The plain whole frames, parsed in parts on threads (no Python per frame but
+                # the comment line); the first frame that is not one of them (garbled,
+                # truncated, another atom count...) is read frame by frame below, which
+                # gives its exact error, and the parts start again after it.
+                for positions, comments, finite in parts.batches(text.offset):
                     times, plain = self._comment_times(comments, frame)
                     if plain:
-                        yield FrameBatch(positions[:plain], times[:plain])
+                        yield FrameBatch(positions[:plain], times[:plain], finite)
                         frame += plain
                     for index in range(plain, len(comments)):
                         self._check_comment(comments[index], frame)   # raises its message
                         yield positions[index]
                         frame += 1
-                    if not stopped:
-                        continue
+                text.seek(parts.stop_offset, text.line_number + parts.lines)
                 positions = self._read_frame(text, frame, hashes)
                 if positions is None:
                     return
                 yield positions
                 frame += 1
         finally:
+            parts.close()
             text.close()
 
     def _read_frame(self, text: ChunkedText, frame: int,

@@ -13,11 +13,8 @@ the first frame, in Python).
 
 from __future__ import annotations
 
-import functools
 import os
-import queue
 import sys
-import threading
 from pathlib import Path
 
 import numba
@@ -28,7 +25,6 @@ from numba.extending import intrinsic
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
-from ..execution import READER_THREADS, available_cores
 from .trajectory import TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.
@@ -343,124 +339,6 @@ def _count_line_value(buf, i, size):
     if digits == 0 or buf[i] != 10:
         return -1, -1
     return value, i + 1
-
-
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
-_HIGH = np.uint64(0x8080808080808080)
-_ONES = np.uint64(0x0101010101010101)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _newlines_in_words(words, first, last):
-    """Newline bytes in ``words[first:last]`` (the buffer as 64-bit words): a byte equal to 10
-    is a zero byte of ``word ^ 0x0a0a...``, flagged exactly by the high bit of
-    ``~(((x & 0x7f7f...) + 0x7f7f...) | x)``, and the flags are summed by one product. A loop
-    without exits: vector instructions, ~4 GB/s where a byte loop that stops at the count-th
-    newline runs at 0.6."""
-    count = np.uint64(0)
-    for k in range(first, last):
-        x = words[k] ^ _NEWLINES
-        flags = ~(((x & _LOW7) + _LOW7) | x) & _HIGH
-        count += ((flags >> np.uint64(7)) * _ONES) >> np.uint64(56)
-    return np.int64(count)
-
-
-@numba.njit(cache=True, nogil=True)
-def _skip_newlines(buf, words, i, size, count):
-    """``(offset after the count-th newline from buf[i], 0)``, or ``(size, newlines
-    missing)`` where the buffer ends first. ``words``: ``buf`` as 64-bit words (its first
-    ``len(buf) // 8 * 8`` bytes)."""
-    block = 64  # words
-    while True:
-        while i < size and (i & 7) != 0:
-            if buf[i] == 10:
-                count -= 1
-                if count == 0:
-                    return i + 1, 0
-            i += 1
-        word = i >> 3
-        while word + block <= words.shape[0]:
-            newlines = _newlines_in_words(words, word, word + block)
-            if newlines >= count:
-                break
-            count -= newlines
-            word += block
-        i = word << 3
-        end = min(size, i + 8 * block)
-        while i < end:
-            if buf[i] == 10:
-                count -= 1
-                if count == 0:
-                    return i + 1, 0
-            i += 1
-        if i >= size:
-            return size, count
-
-
-@numba.njit(cache=True, nogil=True)
-def scan_frames(buf, words, start, n_atoms, max_frames, frame_starts, comment_starts, comment_ends,
-                atom_starts, lines_before):
-    """Where the whole extended-XYZ frames in ``buf[start:]`` lie, up to ``max_frames``.
-
-    A frame here is: blank lines, a count line that is exactly ``n_atoms`` (blanks and digits),
-    a comment line, then ``n_atoms`` lines, every one ending in a newline inside the buffer.
-    The scan stops before the first frame that is anything else or is not wholly in the buffer:
-    the caller reads that one with the frame-by-frame path, which gives its exact error.
-
-    Fills, for frame ``k``: ``frame_starts[k]`` (before its blank lines; ``frame_starts[n]`` is
-    the end of the last frame found), the comment line's bytes ``comment_starts[k]`` to
-    ``comment_ends[k]`` (without its newline), ``atom_starts[k]`` and ``lines_before[k]`` (lines
-    from ``start`` to ``frame_starts[k]``). Returns ``(n, incomplete)``: the number of frames
-    found, and whether the scan stopped because the buffer ended (else: at a frame that is
-    not plain, or after ``max_frames``).
-    """
-    size = buf.shape[0]
-    i = start
-    lines = 0
-    frame_starts[0] = start
-    lines_before[0] = 0
-    found = 0
-    while found < max_frames:
-        # blank lines before the count line, as the frame-by-frame path skips them
-        j = i
-        blank_lines = 0
-        while True:
-            k = j
-            while k < size and _is_space(buf[k]):
-                k += 1
-            if k < size and buf[k] == 10:
-                j = k + 1
-                blank_lines += 1
-                continue
-            break
-        if j >= size:
-            return found, True
-        value, after = _count_line_value(buf, j, size)
-        if value == -2:
-            return found, True
-        if value != n_atoms:
-            return found, False
-        comment_start = after
-        k = after
-        while k < size and buf[k] != 10:
-            k += 1
-        if k >= size:
-            return found, True
-        comment_end = k
-        atoms = k + 1
-        k, remaining = _skip_newlines(buf, words, atoms, size, n_atoms)
-        if remaining > 0:
-            return found, True
-        comment_starts[found] = comment_start
-        comment_ends[found] = comment_end
-        atom_starts[found] = atoms
-        lines += blank_lines + 2 + n_atoms
-        i = k
-        found += 1
-        frame_starts[found] = i
-        lines_before[found] = lines
-    return found, False
 
 
 # -- the species hash: one rule ------------------------------------------------------------------
@@ -874,50 +752,6 @@ def _plain_layout(roles):
     return True
 
 
-# error_model="numpy": the plain line divides by exact powers of ten, never zero (no check
-# and branch for each division)
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def parse_frames(buf, atom_starts, frame_starts, first, last, roles, out, hashes,
-                 expected_hashes, powers):
-    """Parse the atom lines of frames ``first`` to ``last - 1`` found by :func:`scan_frames`
-    into ``out[k]``: plain lines by :func:`_plain_line`, the rest of a frame from its first
-    other line by :func:`parse_atom_lines` (the same numbers, bit for bit); return the first
-    frame that does not parse cleanly or whose species differ from ``expected_hashes``
-    (``last`` when none): the caller reads it again frame by frame, for its exact error."""
-    n_atoms = out.shape[1]
-    size = buf.shape[0]
-    n_columns = roles.shape[0]
-    plain = _PLAIN_LINES and _plain_layout(roles)
-    for k in range(first, last):
-        frame = out[k]
-        i = atom_starts[k]
-        line = 0
-        if plain:
-            base = np.uint64(buf.ctypes.data)
-            while line < n_atoms and i >= 16 and i + _FAST_BYTES <= size:
-                length, species, x, y, z, ok = _plain_line(base + np.uint64(i), n_columns)
-                if not ok:
-                    break
-                if species != expected_hashes[line]:
-                    return k
-                frame[line, 0] = x
-                frame[line, 1] = y
-                frame[line, 2] = z
-                i += length
-                line += 1
-        if line < n_atoms:
-            status, i, _, _ = parse_atom_lines(buf, i, n_atoms - line, roles, False,
-                                               frame[line:], hashes[line:], powers)
-            if status != STATUS_OK:
-                return k
-            for atom in range(line, n_atoms):
-                if hashes[atom] != expected_hashes[atom]:
-                    return k
-        if i != frame_starts[k + 1]:
-            return k
-    return last
-
-
 #: Bytes read at a time. A refill holds the old buffer and the new one at once (a read and a
 #: join before 3 December: then about four chunks): 16 MB chunks made peak memory grow by 24 MB from
 #: a 27 MB to a 107 MB file (the second chunk is the first full-sized join); 2 MB chunks keep
@@ -932,101 +766,6 @@ ADVISE_AHEAD_BYTES = 8 << 20
 ADVISE_BYTES = 2 << 20
 
 
-#: The frames of a batch (:meth:`ChunkedText.parse_frames`) are shared between threads (the
-#: kernel releases the GIL) when each thread gets at least this many bytes of text: below it
-#: the hand-over to a thread costs more than it saves (one thread parses ~1.3-1.5 GB/s with
-#: the vector digits, ~0.6-1 with the word digits; a hand-over ~0.1 ms). Parts of one frame's
-#: lines on threads (tried: 1000-atom frames, 2 threads, 0.18 to 0.25 s against 0.16 s for
-#: 600 frames) do not pay: the unit shared is the frame.
-MIN_BYTES_PER_THREAD = 1 << 18
-#: At most this many frames a batch (the scan's offsets of tiny frames stay small).
-MAX_FRAMES_PER_BATCH = 4096
-#: At most this many threads (reading is then limited by the disk).
-MAX_PARSE_THREADS = 4
-#: A batch holds at least this many frames where they are larger than a chunk (13,824-atom
-#: frames are ~0.6 MB), so that two threads share it. No more: the batches made ahead keep
-#: the threads busy, and a smaller chunk stays in the cores' caches (13,500 atoms x 120
-#: frames, 2 threads, loaded machine: 8 frames ~330-390 ms of CPU, 3 frames ~280-340).
-MIN_FRAMES_PER_BATCH = 3
-
-
-class _DaemonPool:
-    """Daemon threads running ``run(part)`` calls: a ThreadPoolExecutor's threads are not
-    daemons, and one alive at exit keeps :func:`lifetime.end_process` from its fast exit."""
-
-    def __init__(self, threads: int):
-        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
-        for index in range(threads):
-            threading.Thread(target=self._work, name=f"mdinsim-parse-{index}",
-                             daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            function, argument, results = self._tasks.get()
-            try:
-                results.put((True, function(argument)))
-            except BaseException as error:  # handed to the caller, raised there
-                results.put((False, error))
-            # the task's arrays are not kept alive while the thread waits for the next one
-            del function, argument, results
-
-    def submit(self, function, argument) -> queue.SimpleQueue:
-        """Run ``function(argument)`` on a pool thread; :meth:`result` waits for it."""
-        result: queue.SimpleQueue = queue.SimpleQueue()
-        self._tasks.put((function, argument, result))
-        return result
-
-    @staticmethod
-    def result(result: queue.SimpleQueue):
-        ok, value = result.get()
-        if not ok:
-            raise value
-        return value
-
-
-_pool: _DaemonPool | None = None
-_pool_lock = threading.Lock()
-
-
-def parse_threads() -> int:
-    """Threads the frames of a batch may be parsed on: the piece's limit
-    (:func:`execution.thread_limits`, a Dask worker's ``--threads-per-worker``), else
-    ``OMP_NUM_THREADS`` where set (Dask's nanny sets it to 1 in every worker), else the cores
-    this process may run on."""
-    limit = READER_THREADS.get()
-    if limit is None:
-        limit = _process_threads()
-    return max(1, min(limit, MAX_PARSE_THREADS))
-
-
-@functools.cache
-def _process_threads() -> int:
-    """OMP_NUM_THREADS where set, else the cores of the process (asked once: 30 us a call)."""
-    try:
-        return int(os.environ.get("OMP_NUM_THREADS", ""))
-    except ValueError:
-        return available_cores()
-
-
-def _thread_pool() -> _DaemonPool:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = _DaemonPool(MAX_PARSE_THREADS)
-        return _pool
-
-
-def _forget_pool_in_child() -> None:
-    """A forked child has none of the parent's threads: it starts its own pool (a task put
-    on the inherited queue would wait for ever)."""
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_in_child)
-
-
 class _Reused:
     """Buffers (the chunks of text, the positions of batches) each used again once nothing
     outside refers to it: no frame of it is held by a caller (a view holds its array), no
@@ -1035,12 +774,8 @@ class _Reused:
     a 27 MB file's chunks. A caller keeping frames (``list(reader.frames())``) keeps their
     arrays from being reused and gets fresh ones, as before."""
 
-    #: Buffers kept: those of the batches waiting (_ReadAhead.DEPTH), the one being filled,
-    #: the caller's and the one held back a frame.
-    KEEP = 6
-
-    def __init__(self, make, capacity):
-        self._make, self._capacity = make, capacity
+    def __init__(self, make, capacity, keep: int):
+        self._make, self._capacity, self._keep = make, capacity, keep
         self._kept: list = []
 
     def take(self, size: int):
@@ -1054,119 +789,14 @@ class _Reused:
         # room for the next ones, a little larger or smaller
         item = self._make(size + size // 4 + 1)
         self._kept.append(item)
-        if len(self._kept) > self.KEEP:
+        if len(self._kept) > self._keep:
             del self._kept[0]
         return item
 
 
-def _position_arrays(n_atoms: int) -> _Reused:
-    return _Reused(lambda frames: np.empty((frames, n_atoms, 3)), lambda array: array.shape[0])
-
-
 def _text_buffers() -> _Reused:
-    return _Reused(bytearray, len)
-
-
-class _Batch:
-    """The plain whole frames :func:`scan_frames` found in a buffer from its position, and
-    the state of the text there (to go back to where the parse stops early)."""
-
-    def __init__(self, text: ChunkedText, array: np.ndarray, n_atoms: int, max_frames: int):
-        self.array, self.buffer, self.end = array, text.buffer, text.end
-        self.position, self.consumed, self.eof = text.position, text._consumed, text.eof
-        self.line_number = text.line_number
-        self.n_atoms, self.max_frames = n_atoms, max_frames
-        self.frame_starts = np.empty(max_frames + 1, dtype=np.int64)
-        self.lines_before = np.empty(max_frames + 1, dtype=np.int64)
-        self.comment_starts = np.empty(max_frames, dtype=np.int64)
-        self.comment_ends = np.empty(max_frames, dtype=np.int64)
-        self.atom_starts = np.empty(max_frames, dtype=np.int64)
-        words = array[:len(array) // 8 * 8].view(np.uint64)
-        self.found, self.incomplete = scan_frames(
-            array, words, text.position, n_atoms, max_frames, self.frame_starts,
-            self.comment_starts, self.comment_ends, self.atom_starts, self.lines_before)
-        self.positions: np.ndarray | None = None
-        self.bounds: list[int] = []
-
-    def start_parse(self, threads: int, roles: np.ndarray, expected_hashes: np.ndarray,
-                    arrays: _Reused):
-        """Start parsing the frames, on the pool's threads where ``threads`` > 1 (in parts
-        of at least ``MIN_BYTES_PER_THREAD``), else in the calling thread when the returned
-        function is called; that function returns each part's :func:`parse_frames`."""
-        found, n_atoms = self.found, self.n_atoms
-        self.positions = positions = arrays.take(found)[:found]
-        parts = max(1, min(threads, found, int(self.frame_starts[found] -
-                                               self.frame_starts[0]) // MIN_BYTES_PER_THREAD))
-        bounds = self.bounds = [found * part // parts for part in range(parts + 1)]
-        array, atom_starts, frame_starts = self.array, self.atom_starts, self.frame_starts
-
-        def run(part: int) -> int:
-            return parse_frames(array, atom_starts, frame_starts, bounds[part],
-                                bounds[part + 1], roles, positions,
-                                np.empty(n_atoms, dtype=np.uint64), expected_hashes,
-                                _POWERS_OF_TEN)
-
-        if threads < 2:
-            return lambda: [run(0)]
-        pool = _thread_pool()
-        pending = [pool.submit(run, part) for part in range(parts)]
-        return lambda: [_DaemonPool.result(result) for result in pending]
-
-
-class _ReadAhead:
-    """Batches read, scanned and parsed ahead, in order, while the caller uses the ones
-    before: a thread of its own reads and scans (:meth:`ChunkedText._scan_batch`, moving the
-    text on as if every frame parses) and hands each batch's parse to the pool's threads. At
-    most ``DEPTH`` batches wait, so memory stays that of a few chunks. The reading thread
-    stops after a batch the scan stopped, at the end of the file, or when told
-    (:meth:`stop`: the caller stopped reading, or a parse stopped early and the text goes
-    back to it)."""
-
-    DEPTH = 2
-
-    def __init__(self, text: ChunkedText, threads: int, n_atoms: int, roles: np.ndarray,
-                 expected_hashes: np.ndarray):
-        self._ready: queue.Queue = queue.Queue(maxsize=self.DEPTH)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._read, args=(text, threads, n_atoms, roles, expected_hashes),
-            name="mdinsim-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _read(self, text: ChunkedText, threads: int, n_atoms: int, roles: np.ndarray,
-              expected_hashes: np.ndarray) -> None:
-        try:
-            while not self._stopping.is_set():
-                batch = text._scan_batch(n_atoms)
-                if batch is None:
-                    self._put((None, None))
-                    return
-                wait = batch.start_parse(threads, roles, expected_hashes, text._batch_arrays)
-                text._advance(batch, batch.found)
-                self._put((batch, wait))
-                if not (batch.incomplete or batch.found == batch.max_frames):
-                    return          # the scan stopped before a frame that is not plain
-        except BaseException as error:  # raised in the caller's thread
-            self._put((error, None))
-
-    def _put(self, item) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._ready.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def next(self) -> tuple[_Batch | None, list[int] | None]:
-        """The next batch and its parts' results; (None, None) after the last."""
-        batch, wait = self._ready.get()
-        if isinstance(batch, BaseException):
-            raise batch
-        return batch, (wait() if wait is not None else None)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join()
+    # the chunk being read into, the one before (its rest is copied in), one spare
+    return _Reused(bytearray, len, keep=3)
 
 
 class ChunkedText:
@@ -1191,12 +821,9 @@ class ChunkedText:
         self.size = os.path.getsize(self.path)
         self._consumed = 0          # bytes of the file before ``buffer[0]``
         self._buffers = _text_buffers()
-        self._batch_arrays: _Reused | None = None     # for the first batch's atom count
-        self._read_ahead: _ReadAhead | None = None
         self._advised = 0           # the kernel was asked to read the file up to here
 
     def close(self) -> None:
-        self._end_read_ahead()
         self._handle.close()
 
     @property
@@ -1209,7 +836,11 @@ class ChunkedText:
         the unread part. Return False at the end of the file."""
         if self.eof:
             return False
-        want = max(self.chunk_bytes, minimum)
+        # no more than the file held at open, and a byte (to see its end): the last frames,
+        # read frame by frame, take no full chunk (a file grown since: whole chunks)
+        remaining = self.size - (self._consumed + self.end)
+        want = max(self.chunk_bytes if remaining < 0 else min(self.chunk_bytes, remaining + 1),
+                   minimum)
         keep = self.end - self.position
         # another buffer (not the one being read: batches may still parse it), the unread
         # rest copied in and the chunk read after it
@@ -1283,85 +914,13 @@ class ChunkedText:
                 self.line_number += n_lines
             return status, line, column
 
-    def parse_frames(self, n_atoms: int, roles: np.ndarray, expected_hashes: np.ndarray
-                     ) -> tuple[np.ndarray, list[bytes], bool] | None:
-        """The whole extended-XYZ frames from here to the end of the buffer (reading on where
-        none is whole in it), parsed in one batch: ``(positions, comment lines, stopped)``,
-        positions of shape ``(frames, n_atoms, 3)``, the text advanced past them. ``stopped``:
-        the batch ended before a frame that is not a plain whole frame (see
-        :func:`scan_frames`) or that does not parse cleanly (see :func:`parse_frames`); that
-        frame is left to the frame-by-frame path, for its exact error. None where no frame at
-        all is found this way.
-
-        With more than one thread (:func:`parse_threads`) the next batches are read, scanned
-        and parsed ahead on other threads (:class:`_ReadAhead`) while the caller uses this
-        one; without, each batch is made here when asked for. Memory stays that of a few
-        chunks: a batch is the frames of one buffer."""
-        if self._batch_arrays is None:
-            self._batch_arrays = _position_arrays(n_atoms)
-        if self._read_ahead is None:
-            threads = parse_threads()       # the caller's limit (a context variable)
-            if threads < 2:
-                batch = self._scan_batch(n_atoms)
-                if batch is None:
-                    return None
-                ends = batch.start_parse(1, roles, expected_hashes, self._batch_arrays)()
-                result = self._finish(batch, ends)
-                self._advance(batch, len(result[1]))
-                return result
-            self._read_ahead = _ReadAhead(self, threads, n_atoms, roles, expected_hashes)
-        batch, ends = self._read_ahead.next()
-        if batch is None:
-            self._end_read_ahead()
-            return None
-        result = self._finish(batch, ends)
-        if result[2]:
-            # Stopped: the frame-by-frame path goes on from the stop, so the text goes back
-            # there from wherever the read-ahead got to.
-            self._end_read_ahead()
-            self.buffer, self.end = batch.buffer, batch.end
-            self._consumed, self.eof = batch.consumed, batch.eof
-            self._handle.seek(batch.consumed + batch.end)
-            self.line_number = batch.line_number
-            self.position = batch.position
-            self._advance(batch, len(result[1]))
-        return result
-
-    def _scan_batch(self, n_atoms: int) -> _Batch | None:
-        """The plain whole frames from here (:func:`scan_frames`), reading more where none is
-        whole in the buffer; the text is not advanced."""
-        while True:
-            array = self.array()
-            # every line holds at least its newline, a count line two bytes
-            max_frames = min(MAX_FRAMES_PER_BATCH,
-                             (len(array) - self.position) // (n_atoms + 3) + 1)
-            batch = _Batch(self, array, n_atoms, max_frames)
-            if batch.found > 0:
-                return batch
-            if not batch.incomplete or self.eof or not self.refill(
-                    minimum=self.end - self.position + self.chunk_bytes):
-                return None
-
-    def _advance(self, batch: _Batch, frames: int) -> None:
-        """Past the first ``frames`` frames of ``batch`` (scanned from here)."""
-        self.position = int(batch.frame_starts[frames])
-        self.line_number += int(batch.lines_before[frames])
-
-    def _finish(self, batch: _Batch, ends: list[int]) -> tuple[np.ndarray, list[bytes], bool]:
-        """The batch's parsed frames up to the first that did not parse cleanly."""
-        good = next((end for part, end in enumerate(ends) if end < batch.bounds[part + 1]),
-                    batch.found)
-        buffer = batch.buffer
-        comments = [bytes(buffer[batch.comment_starts[k]:batch.comment_ends[k]]).rstrip(b"\r")
-                    for k in range(good)]
-        stopped = good < batch.found or not (batch.incomplete or
-                                             batch.found == batch.max_frames)
-        return batch.positions[:good], comments, stopped
-
-    def _end_read_ahead(self) -> None:
-        if self._read_ahead is not None:
-            self._read_ahead.stop()
-            self._read_ahead = None
+    def seek(self, offset: int, line_number: int) -> None:
+        """Go to ``offset`` of the file, the line before it being ``line_number`` (where the
+        parts of :class:`trajectory_parts.FrameParts` stopped)."""
+        self._handle.seek(offset)
+        self.buffer, self.end, self.position = bytearray(), 0, 0
+        self._consumed, self.eof = offset, False
+        self.line_number = line_number
 
     def readlines(self, count: int) -> list[bytes]:
         """The next ``count`` lines as :meth:`readline` gives them (fewer where the file ends

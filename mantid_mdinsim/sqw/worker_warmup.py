@@ -51,8 +51,8 @@ def warm_up_reader() -> None:
 
     from ..io.trajectory import open_trajectory
 
-    # The last count is written "+2": the batches (scan_frames, parse_frames) take the plain
-    # frames before it, and it goes frame by frame (parse_atom_lines), as odd frames do.
+    # The last count is written "+2": the parts (parse_part) take the plain frames before it,
+    # and it goes frame by frame (parse_atom_lines), as odd frames do.
     frames = "".join(f'{"+2" if k == 2 else "2"}\nTime={10.0 * k} pbc="T T T" Lattice="5.0 0.0 '
                      f'0.0 0.0 5.0 0.0 0.0 0.0 5.0" Properties=species:S:1:pos:R:3\n'
                      f'Si 0.0 0.0 {0.1 * k:.1f}\nSi 1.3 1.3 1.3\n'

@@ -3,13 +3,14 @@ gives: the same positions bit for bit, the same recorded times, and the same err
 frame, line and column) for corrupted files, wherever the batches start and end and on any
 number of threads.
 
-The reference is the reader with batches switched off (``ChunkedText.parse_frames`` finding
+The reference is the reader with the parts switched off (``FrameParts.batches`` finding
 nothing: every frame then goes through ``_read_header`` and ``parse_lines``, the code before
 batches). The files are random: atom counts, number forms, comment lines with or without
 ``Time=`` and ``Properties=``, extra columns, CRLF line ends, blank lines between frames and at
 the end; some are spoilt (cut anywhere, a bad number, a wrong atom count, another species, a
-missing column, a changed cell). Chunks of a few bytes to a few kB put batch boundaries
-anywhere in the frames.
+missing column, a changed cell, a line that reads as the atom count where a part syncs). Parts
+of a few bytes to a few kB put part boundaries anywhere in the frames, and small buffers make
+the parts read on.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mantid_mdinsim.errors import InputFileError
-from mantid_mdinsim.io import trajectory_extxyz, trajectory_text
+from mantid_mdinsim.io import trajectory_parts, trajectory_text
 from mantid_mdinsim.io.trajectory import open_trajectory
+from mantid_mdinsim.io.trajectory_parts import FrameParts
 from mantid_mdinsim.io.trajectory_text import ChunkedText
 
 SETTINGS = settings(max_examples=int(os.environ.get("MDINSIM_FUZZ_EXAMPLES", 120)),
@@ -79,7 +81,7 @@ def trajectories(draw) -> bytes:
     text = newline.join(lines) + newline
     kind = draw(st.sampled_from(["none", "cut", "number", "count", "count", "species",
                                  "column", "cell", "no-lattice", "garbage", "garbage",
-                                 "repeat", "not-finite", "time"]))
+                                 "repeat", "not-finite", "time", "count-comment"]))
     body = text.split(newline)
     atom_lines = [i for i, line in enumerate(body) if line.strip()[:1] in ("S", "O", "H")]
     if kind == "cut":
@@ -134,9 +136,14 @@ def trajectories(draw) -> bytes:
                                          f"Time={10.0 * frame + 0.001:.8f}", "", "Time=x"]))
         body[index] = body[index].replace(f"Time={10.0 * frame:.8f}", new_time)
         text = newline.join(body)
+    elif kind == "count-comment":    # a later comment line that reads as the atom count
+        comments = [i for i, line in enumerate(body) if "Lattice" in line]
+        body[draw(st.sampled_from(comments[1:] or comments))] = str(n_atoms)
+        text = newline.join(body)
     elif kind == "garbage":
         position = draw(st.integers(0, len(text)))
-        text = text[:position] + draw(st.sampled_from(["\n", "\n\n", "q", " 7\n"])) \
+        text = text[:position] + draw(st.sampled_from(["\n", "\n\n", "q", " 7\n",
+                                                       f"{n_atoms}\n", f"\n{n_atoms}\n"])) \
             + text[position:]
     return text.encode()
 
@@ -154,8 +161,10 @@ def _read(path, start: int):
     return frames, times, None
 
 
-def _one_frame_at_a_time(*args, **kwargs):
-    return None
+def _one_frame_at_a_time(self, offset):
+    """FrameParts.batches finding nothing: the reader goes frame by frame from ``offset``."""
+    self.stop_offset, self.lines = offset, 0
+    yield from ()
 
 
 def _same(first, second) -> None:
@@ -169,21 +178,26 @@ def _same(first, second) -> None:
 
 
 @SETTINGS
-@given(text=trajectories(), chunk_bytes=st.integers(1, 3000), threads=st.integers(1, 4),
-       start=st.sampled_from([0, 0, 1, 3]), batch_frames=st.sampled_from([1, 2, 3, 4096]))
-def test_batches_equal_frame_by_frame(tmp_path, monkeypatch, text, chunk_bytes, threads,
-                                      start, batch_frames):
+@given(text=trajectories(), part_bytes=st.integers(1, 3000), threads=st.integers(1, 4),
+       start=st.sampled_from([0, 0, 1, 3]), margin=st.sampled_from([(1.25, 4096), (0, 0),
+                                                                   (0, 7), (0.5, 1)]),
+       chunk_bytes=st.sampled_from([1, 64, 1 << 21]), few_rows=st.booleans())
+def test_batches_equal_frame_by_frame(tmp_path, monkeypatch, text, part_bytes, threads, start,
+                                      margin, chunk_bytes, few_rows):
     path = tmp_path / "t.xyz"
     path.write_bytes(text)
     with monkeypatch.context() as patch:
-        patch.setattr(ChunkedText, "parse_frames", _one_frame_at_a_time)
+        patch.setattr(FrameParts, "batches", _one_frame_at_a_time)
         reference = _read(path, start)
     with monkeypatch.context() as patch:
         patch.setattr(ChunkedText.__init__, "__defaults__", (chunk_bytes,))
-        patch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
-        patch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1)
-        patch.setattr(trajectory_text, "MAX_FRAMES_PER_BATCH", batch_frames)
-        patch.setattr(trajectory_text, "parse_threads", lambda: threads)
+        patch.setattr(trajectory_parts, "PART_BYTES", part_bytes)
+        patch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+        patch.setattr(trajectory_parts, "MARGIN_FRAMES", margin[0])
+        patch.setattr(trajectory_parts, "SLACK_BYTES", margin[1])
+        patch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+        if few_rows:                  # positions arrays of one frame: they grow
+            patch.setattr(FrameParts, "_frames_in", lambda self, part_bytes: 1)
         batched = _read(path, start)
     _same(batched, reference)
 
@@ -207,41 +221,48 @@ def _as_written(positions: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])
-def test_batches_used_on_threads(tmp_path, monkeypatch, threads):
-    """Large batches are parsed on the threads asked for (and give the numbers written, to
-    the last bit of "%.10f"), with the frames of a bounded buffer at a time."""
+def test_parts_on_threads(tmp_path, monkeypatch, threads):
+    """The parts are parsed on the threads asked for, at most that many at once (and give the
+    numbers written, to the last bit of "%.10f"), a part's frames those whose count lines
+    start in its bytes."""
+    import threading
+
     path = tmp_path / "t.xyz"
     written = _write_frames(path, 300, 60)
-    calls = []
-    parse = trajectory_text.parse_frames
+    frame_bytes = path.stat().st_size / 60
+    calls, running, most = [], [0], [0]
+    lock = threading.Lock()
+    parse = trajectory_parts.parse_part
 
-    def counted(buf, atom_starts, frame_starts, first, last, *rest):
-        calls.append(last - first)
-        return parse(buf, atom_starts, frame_starts, first, last, *rest)
+    def counted(buf, start, limit, sync, n_atoms, roles, out, first, *rest):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            result = parse(buf, start, limit, sync, n_atoms, roles, out, first, *rest)
+        finally:
+            with lock:
+                running[0] -= 1
+        calls.append((threading.current_thread().name, result[0] - first))
+        return result
 
-    monkeypatch.setattr(trajectory_text, "parse_frames", counted)
-    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: threads)
-    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
-    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (100_000,))
-    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    monkeypatch.setattr(trajectory_parts, "parse_part", counted)
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 100_000)
     with open_trajectory(path) as reader:
         frames = np.array([positions.copy() for positions in reader.frames()])
     expected = _as_written(written)
     assert frames.tobytes() == expected.tobytes()
-    assert sum(calls) == 60
-    assert max(calls) <= 100_000 * 2 // (300 * 30)      # a batch is the frames of a buffer
-    assert len(calls) >= threads * 60 * 300 * 40 // 200_000
-
-
-def test_thread_limit_of_a_piece(monkeypatch):
-    """A piece given n threads (a Dask worker's --threads-per-worker) parses on at most n."""
-    from mantid_mdinsim.execution import thread_limits
-
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    with thread_limits(1):
-        assert trajectory_text.parse_threads() == 1
-    with thread_limits(3):
-        assert trajectory_text.parse_threads() == min(3, trajectory_text.MAX_PARSE_THREADS)
+    assert sum(found for _, found in calls) == 60
+    # the first frame on the caller's thread, then parts of 100 kB: their count lines
+    assert calls[0][1] == 1
+    assert all(found <= 100_000 // frame_bytes + 1 for _, found in calls[1:])
+    names = {name for name, _ in calls[1:]}
+    if threads == 1:
+        assert names == {threading.current_thread().name}
+    else:
+        assert all(name.startswith(f"mdinsim-parse-{threads}-") for name in names)
+        assert 1 < len(names) <= threads and most[0] <= threads
 
 
 FIXED = st.tuples(st.floats(-1e7, 1e7), st.integers(0, 16)).map(lambda v: f"{v[0]:.{v[1]}f}")
@@ -271,8 +292,9 @@ def test_forked_child_parses_on_its_own_threads(tmp_path, monkeypatch):
 
     path = tmp_path / "t.xyz"
     written = _write_frames(path, 200, 40)
-    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
-    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: 2)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 20_000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: 2)
     with open_trajectory(path) as reader:
         first = np.array([positions.copy() for positions in reader.frames()])
     context = multiprocessing.get_context("fork")
@@ -291,9 +313,9 @@ def test_forked_child_parses_on_its_own_threads(tmp_path, monkeypatch):
 
 
 # -- the batch kernel's fast line (_plain_line) against the general code ------------------------
-# parse_frames reads lines "species x y z" through bit masks of 64-byte windows and leaves any
+# parse_part reads lines "species x y z" through bit masks of 64-byte windows and leaves any
 # other line (and the rest of its frame) to parse_atom_lines. These tests put every shape of
-# token near the fast path's limits into frames and check parse_frames against the general code
+# token near the fast path's limits into frames and check parse_part against the general code
 # frame by frame (the same stopping frame, the same numbers bit for bit) and against Python's
 # float().
 
@@ -365,19 +387,23 @@ def kernel_frames(draw):
     return text.encode(), padding.encode(), species, n_extra
 
 
-def _general_frames(buf, atom_starts, frame_starts, found, n_atoms, roles, expected):
-    """What parse_frames must give, by the general code: (first frame that does not parse
-    cleanly, positions)."""
-    out = np.zeros((found, n_atoms, 3))
+def _general_frames(buf, n_frames, n_atoms, roles, expected):
+    """What parse_part must give, by the general code over the frames as written (a count
+    line, a comment line, ``n_atoms`` lines each): (frames before the first that does not
+    parse cleanly, positions)."""
+    out = np.zeros((n_frames, n_atoms, 3))
     hashes = np.empty(n_atoms, dtype=np.uint64)
-    for k in range(found):
+    i = 0
+    for k in range(n_frames):
+        atoms = trajectory_text.skip_lines(buf, i, 2)
+        end = trajectory_text.skip_lines(buf, atoms, n_atoms)
         status, offset, _, _ = trajectory_text.parse_atom_lines(
-            buf, atom_starts[k], n_atoms, roles, False, out[k], hashes,
-            trajectory_text._POWERS_OF_TEN)
-        if status != trajectory_text.STATUS_OK or offset != frame_starts[k + 1] \
+            buf, atoms, n_atoms, roles, False, out[k], hashes, trajectory_text._POWERS_OF_TEN)
+        if status != trajectory_text.STATUS_OK or offset != end \
                 or hashes.tobytes() != expected.tobytes():
             return k, out
-    return found, out
+        i = end
+    return n_frames, out
 
 
 def _plain_decimal(token: str) -> bool:
@@ -396,24 +422,21 @@ def test_kernel_lines_equal_general_code(frames, roles_kind):
                       else [trajectory_text.COLUMN_SPECIES, 2, 0, 1])
                      + [trajectory_text.COLUMN_IGNORED] * n_extra, dtype=np.int64)
     expected = trajectory_text.species_hashes(species)
-    max_frames = 8
-    frame_starts = np.empty(max_frames + 1, dtype=np.int64)
-    lines_before = np.empty(max_frames + 1, dtype=np.int64)
-    comment_starts = np.empty(max_frames, dtype=np.int64)
-    comment_ends = np.empty(max_frames, dtype=np.int64)
-    atom_starts = np.empty(max_frames, dtype=np.int64)
-    words = buf[:len(buf) // 8 * 8].view(np.uint64)
-    found, _ = trajectory_text.scan_frames(buf, words, 0, n_atoms, max_frames, frame_starts,
-                                           comment_starts, comment_ends, atom_starts,
-                                           lines_before)
-    positions = np.zeros((found, n_atoms, 3))
-    stop = trajectory_text.parse_frames(buf, atom_starts, frame_starts, 0, found, roles,
-                                        positions, np.empty(n_atoms, dtype=np.uint64),
-                                        expected, trajectory_text._POWERS_OF_TEN)
-    reference_stop, reference = _general_frames(buf, atom_starts, frame_starts, found, n_atoms,
-                                                roles, expected)
+    n_frames = text.count(b"comment line, long enough")
+    positions = np.zeros((8, n_atoms, 3))
+    starts, ends = np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64)
+    not_finite = np.zeros(1, dtype=np.int64)
+    stop, *_ = trajectory_parts.parse_part(
+        buf, 0, len(buf), False, n_atoms, roles, positions, 0,
+        np.empty(n_atoms, dtype=np.uint64), expected, trajectory_text._POWERS_OF_TEN, starts,
+        ends, not_finite)
+    reference_stop, reference = _general_frames(buf, n_frames, n_atoms, roles, expected)
     assert stop == reference_stop
     assert positions[:stop].tobytes() == reference[:stop].tobytes()
+    # the callers leave their finite check out only where the kernel saw every number finite
+    assert not_finite[0] > 0 or np.isfinite(reference[:stop]).all()
+    assert [buf[a:b].tobytes() for a, b in zip(starts[:stop], ends[:stop])] == \
+        [f"Time={k} comment line, long enough".encode() for k in range(stop)]
     # and Python's float(), for the plain decimals of the frames read
     lines = [line.split() for line in text.decode().split("\n")]
     for k in range(stop):
@@ -440,11 +463,11 @@ def test_kernel_reads_plain_lines_fast():
     expected = trajectory_text.species_hashes(["Ar"] * n_atoms)
     roles = np.array([trajectory_text.COLUMN_SPECIES, 0, 1, 2], dtype=np.int64)
     # an expected hash the general code never reaches: only the fast lines can succeed
-    stop = trajectory_text.parse_frames(buf, np.array([start]), np.array([0, len(text) - 128]),
-                                        0, 1, roles, positions,
-                                        np.empty(n_atoms, dtype=np.uint64), expected,
-                                        trajectory_text._POWERS_OF_TEN)
-    assert stop == 1
+    found, status, *_ = trajectory_parts.parse_part(
+        buf, 0, 1, False, n_atoms, roles, positions, 0, np.empty(n_atoms, dtype=np.uint64),
+        expected, trajectory_text._POWERS_OF_TEN, np.empty(1, dtype=np.int64),
+        np.empty(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    assert found == 1 and status == trajectory_parts.PART_CUT   # the blank lines to the end
     words = [line.split() for line in lines.splitlines()]
     assert positions[0].tobytes() == np.array([[float(w) for w in row[1:]]
                                                for row in words]).tobytes()
@@ -649,14 +672,13 @@ def test_plain_line_signs_and_zeros(negative):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_frames_kept_by_the_caller_stay_as_read(tmp_path, monkeypatch, threads):
-    """Batch arrays and text buffers are used again only once nothing refers to them: frames
+    """Part arrays and text buffers are used again only once nothing refers to them: frames
     a caller keeps (no copy) still hold their own numbers after all the others are read."""
     path = tmp_path / "t.xyz"
     written = _write_frames(path, 50, 40)
-    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: threads)
-    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
-    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (5000,))
-    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 5000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
     with open_trajectory(path) as reader:
         kept = list(reader.frames())
         every_other = [positions for index, positions in enumerate(reader.frames())
@@ -666,23 +688,97 @@ def test_frames_kept_by_the_caller_stay_as_read(tmp_path, monkeypatch, threads):
     np.testing.assert_array_equal(np.array(every_other), expected[::2])
 
 
-def test_read_ahead_ends_with_the_caller(tmp_path, monkeypatch):
-    """A caller that stops early (the primitive-cell check reads two frames) ends the
-    read-ahead thread: nothing is left reading the file."""
+def _open_descriptors(path) -> int:
+    """File descriptors of this process open on ``path``."""
+    count = 0
+    for entry in os.scandir("/proc/self/fd"):
+        try:
+            count += os.path.samefile(os.readlink(entry.path), path)
+        except OSError:
+            continue
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_parts_end_with_the_caller(tmp_path, monkeypatch):
+    """A caller that stops early (the primitive-cell check reads two frames) ends the parts:
+    those in flight are waited for and the file closed, nothing is left reading it."""
     import itertools
-    import threading
 
     path = tmp_path / "t.xyz"
     written = _write_frames(path, 50, 200)
-    monkeypatch.setattr(trajectory_text, "parse_threads", lambda: 2)
-    monkeypatch.setattr(trajectory_text, "MIN_BYTES_PER_THREAD", 1000)
-    monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (5000,))
-    monkeypatch.setattr(trajectory_extxyz, "MIN_FRAMES_PER_BATCH", 0)
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: 2)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 5000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    started = []
+    run = FrameParts._run
+    monkeypatch.setattr(FrameParts, "_run", lambda self, part: started.append(part) or
+                        run(self, part))
     with open_trajectory(path) as reader:
         frames = reader.frames()
         first = [positions.copy() for positions in itertools.islice(frames, 3)]
-        assert any(thread.name == "mdinsim-read-ahead" for thread in threading.enumerate())
+        assert _open_descriptors(path) >= 2         # the frame-by-frame text and the parts'
         frames.close()
-        assert not any(thread.name == "mdinsim-read-ahead" and thread.is_alive()
-                       for thread in threading.enumerate())
+        assert _open_descriptors(path) == 0
+    assert 1 < len(started) < 20                    # a few parts ahead, not the whole file
     np.testing.assert_array_equal(np.array(first), _as_written(written[:3]))
+
+
+def test_parts_without_positional_reads(tmp_path, monkeypatch):
+    """Where the system has no ``preadv`` (Windows), the threads read the parts through one
+    file under a lock: the same frames."""
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 40, 50)
+    monkeypatch.delattr(os, "preadv")
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: 3)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 3000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    with open_trajectory(path) as reader:
+        frames = np.array([positions.copy() for positions in reader.frames()])
+    assert frames.tobytes() == _as_written(written).tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_file_growing_while_read(tmp_path, monkeypatch, threads):
+    """Frames written while the file is read (an MD run still going) are read too, as the
+    frame-by-frame reading would: the parts read what the file holds, then go on."""
+    path = tmp_path / "t.xyz"
+    written = _write_frames(path, 30, 40)
+    first_half = path.read_bytes()
+    cut = first_half.index(b"30\nTime=20.0")
+    path.write_bytes(first_half[:cut])
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 4000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    frames = []
+    with open_trajectory(path) as reader:
+        for index, positions in enumerate(reader.frames()):
+            frames.append(positions.copy())
+            if index == 5:
+                with open(path, "ab") as handle:
+                    handle.write(first_half[cut:])
+    assert np.array(frames).tobytes() == _as_written(written).tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_buffer_ending_at_a_frame_end_reads_on(tmp_path, monkeypatch, threads):
+    """A part's buffer that ends exactly where a frame ends (no byte of the next) is read on:
+    frames of one size, parts of that size and no margin (this hung before READ_ON_BYTES)."""
+    path = tmp_path / "t.xyz"
+    rng = np.random.default_rng(5)
+    positions = rng.uniform(1, 9, (12, 7, 3))
+    frame_text = [f'7\nLattice="10 0 0 0 10 0 0 0 10" Properties=species:S:1:pos:R:3\n'
+                  + "".join(f"Si {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in frame)
+                  for frame in positions]
+    assert len({len(text) for text in frame_text}) == 1
+    path.write_text("".join(frame_text))
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", len(frame_text[0]))
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    monkeypatch.setattr(trajectory_parts, "MARGIN_FRAMES", 0)
+    monkeypatch.setattr(trajectory_parts, "SLACK_BYTES", 0)
+    with open_trajectory(path) as reader:
+        frames = np.array([frame.copy() for frame in reader.frames()])
+    expected = np.array([[[float(f"{v:.6f}") for v in atom] for atom in frame]
+                         for frame in positions])
+    assert frames.tobytes() == expected.tobytes()

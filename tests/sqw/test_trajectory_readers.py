@@ -7,7 +7,7 @@ from ase import Atoms
 from ase.io import read, write
 from ase.io.trajectory import Trajectory
 
-from mantid_mdinsim.io import trajectory_text
+from mantid_mdinsim.io import trajectory_parts, trajectory_text
 from mantid_mdinsim.io.trajectory import open_trajectory
 from mantid_mdinsim.io.trajectory_extxyz import ExtxyzReader
 
@@ -159,6 +159,7 @@ def test_memory_does_not_grow_with_the_trajectory(tmp_path, monkeypatch):
     long = write_extxyz(tmp_path / "long.xyz", positions, crystal.cell, crystal.species,
                         time_step_fs=10.0)
     monkeypatch.setattr(trajectory_text.ChunkedText.__init__, "__defaults__", (1 << 14,))
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 1 << 14)
     peaks = []
     for path in (short, long):
         compute_sqw(trajectories=[str(path)], time_step_fs=10.0, window=8,

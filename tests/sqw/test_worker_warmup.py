@@ -35,16 +35,17 @@ def test_warm_up_loads_every_kernel_signature_a_piece_uses(tmp_path):
 def _signatures() -> dict[str, list]:
     from numba.core.registry import CPUDispatcher
 
-    from mantid_mdinsim.io import trajectory_text
+    from mantid_mdinsim.io import trajectory_parts, trajectory_text
     from mantid_mdinsim.sqw import kernels
 
     found = {name: list(item.signatures) for name, item in vars(kernels).items()
              if isinstance(item, CPUDispatcher) and not name.startswith("_")   # inlined
              and name != "sphere_lattice_points"}                              # q-points only
-    # a later piece skips its first frames (skip_lines); plain frames are read in batches
-    # (scan_frames, parse_frames), odd ones frame by frame (parse_atom_lines)
-    for name in ("parse_atom_lines", "skip_lines", "scan_frames", "parse_frames"):
+    # a later piece skips its first frames (skip_lines); plain frames are read in parts
+    # (parse_part), odd ones frame by frame (parse_atom_lines)
+    for name in ("parse_atom_lines", "skip_lines"):
         found[name] = list(getattr(trajectory_text, name).signatures)
+    found["parse_part"] = list(trajectory_parts.parse_part.signatures)
     return found
 
 
