@@ -767,7 +767,7 @@ def test_buffer_ending_at_a_frame_end_reads_on(tmp_path, monkeypatch, threads):
     path = tmp_path / "t.xyz"
     rng = np.random.default_rng(5)
     positions = rng.uniform(1, 9, (12, 7, 3))
-    frame_text = [f'7\nLattice="10 0 0 0 10 0 0 0 10" Properties=species:S:1:pos:R:3\n'
+    frame_text = ['7\nLattice="10 0 0 0 10 0 0 0 10" Properties=species:S:1:pos:R:3\n'
                   + "".join(f"Si {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in frame)
                   for frame in positions]
     assert len({len(text) for text in frame_text}) == 1
