@@ -127,7 +127,10 @@ def parse_threads() -> int:
     try:
         from mantid_mdinsim.io.trajectory_parts import parse_threads as threads
     except ImportError:
-        return 1
+        try:        # code before session 12 (PYTHONPATH=<old tree>)
+            from mantid_mdinsim.io.trajectory_text import parse_threads as threads
+        except ImportError:
+            return 1
     return threads()
 
 
