@@ -16,7 +16,9 @@ the VM's disk and processor speeds drift within a minute.
   iflag=direct`` (O_DIRECT, the page cache bypassed), where the file system allows it;
 - memory: the same read with the file in the page cache (the fastest any reader could be);
 - ``open_trajectory`` over every frame: warm (file in the page cache) and cold (evicted first),
-  on 1 thread and on the threads :func:`parse_threads` allows;
+  on 1 thread and on the threads :func:`parse_threads` allows, with no limit set (the
+  process's own choice, as ``mdinsim sqw`` reads: the reader's pool then has a thread more);
+  ``--threads`` counts are set as a Dask piece's limit;
 - ASE's ``ase.io.iread``, dynasor's ``Trajectory`` (its extxyz reader, through ASE) and
   MDAnalysis (its XYZ reader, no cell) where installed, over the first ``--others-frames``
   frames (they are slow), as MB/s of the bytes of those frames.
@@ -103,7 +105,9 @@ def interleaved(repeats: int, works: dict, cold: bool, path: Path) -> dict:
             for label, done in runs.items()}
 
 
-def ours(path: Path, threads: int):
+def ours(path: Path, threads: int | None):
+    """Every frame of ``path`` through ``open_trajectory``, on ``threads`` threads as a
+    piece's limit, or (None) on the threads the process takes by itself."""
     import contextvars
 
     from mantid_mdinsim.io.trajectory import open_trajectory
@@ -222,11 +226,16 @@ def main() -> None:
 
     thread_counts = sorted({int(count) for count in args.threads.split(",")} if args.threads
                            else {1, parse_threads()})
+    # Without --threads the most threads are the process's own choice (no limit set: the
+    # reader's pool then has a thread more); --threads N sets N as a piece's limit.
+    own = None if args.threads else max(thread_counts)
+    works = {threads: ours(path, None if threads == own else threads)
+             for threads in thread_counts}
     # the disk and the readers in turn, cold then warm
-    cold_runs = interleaved(args.repeats, {"disk": lambda: read_blocks(path)} | {
-        threads: ours(path, threads) for threads in thread_counts}, True, path)
-    warm_runs = interleaved(args.repeats, {"memory": lambda: read_blocks(path)} | {
-        threads: ours(path, threads) for threads in thread_counts}, False, path)
+    cold_runs = interleaved(args.repeats, {"disk": lambda: read_blocks(path)} | works, True,
+                            path)
+    warm_runs = interleaved(args.repeats, {"memory": lambda: read_blocks(path)} | works, False,
+                            path)
     disk = row("disk cold: evicted, read in 16 MB blocks", *cold_runs["disk"])
     direct = [dd_direct(path) for _ in range(args.repeats)]
     direct = [seconds for seconds in direct if seconds]
@@ -235,10 +244,9 @@ def main() -> None:
     row("memory: page cache, read in 16 MB blocks", *warm_runs["memory"])
     reader, reader_cpu = {}, {}
     for threads in thread_counts:
-        reader[("warm", threads)] = row(f"reader warm, {threads} thread(s)",
-                                        *warm_runs[threads])
-        reader[("cold", threads)] = row(f"reader cold, {threads} thread(s)",
-                                        *cold_runs[threads])
+        label = f"{threads} thread(s)" + (", no limit" if threads == own else "")
+        reader[("warm", threads)] = row(f"reader warm, {label}", *warm_runs[threads])
+        reader[("cold", threads)] = row(f"reader cold, {label}", *cold_runs[threads])
         reader_cpu[threads] = cold_runs[threads][1]
     if not args.no_others:
         size = frame_bytes(path, args.others_frames) / 1e6

@@ -221,11 +221,15 @@ def _as_written(positions: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])
-def test_parts_on_threads(tmp_path, monkeypatch, threads):
-    """The parts are parsed on the threads asked for, at most that many at once (and give the
-    numbers written, to the last bit of "%.10f"), a part's frames those whose count lines
-    start in its bytes."""
+@pytest.mark.parametrize("limited", [True, False])
+def test_parts_on_threads(tmp_path, monkeypatch, threads, limited):
+    """The parts are parsed on the threads asked for, at most that many at once where a
+    piece's limit says so (one more where nobody limited them: a pool thread more), and give
+    the numbers written, to the last bit of "%.10f"; a part's frames are those whose count
+    lines start in its bytes."""
     import threading
+
+    from mantid_mdinsim.execution import READER_THREADS
 
     path = tmp_path / "t.xyz"
     written = _write_frames(path, 300, 60)
@@ -247,10 +251,15 @@ def test_parts_on_threads(tmp_path, monkeypatch, threads):
         return result
 
     monkeypatch.setattr(trajectory_parts, "parse_part", counted)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
     monkeypatch.setattr(trajectory_parts, "PART_BYTES", 100_000)
-    with open_trajectory(path) as reader:
-        frames = np.array([positions.copy() for positions in reader.frames()])
+    token = READER_THREADS.set(threads if limited else None)
+    try:
+        with open_trajectory(path) as reader:
+            frames = np.array([positions.copy() for positions in reader.frames()])
+    finally:
+        READER_THREADS.reset(token)
     expected = _as_written(written)
     assert frames.tobytes() == expected.tobytes()
     assert sum(found for _, found in calls) == 60
@@ -258,11 +267,12 @@ def test_parts_on_threads(tmp_path, monkeypatch, threads):
     assert calls[0][1] == 1
     assert all(found <= 100_000 // frame_bytes + 1 for _, found in calls[1:])
     names = {name for name, _ in calls[1:]}
+    pool = threads if limited or threads == 1 else threads + 1
     if threads == 1:
         assert names == {threading.current_thread().name}
     else:
-        assert all(name.startswith(f"mdinsim-parse-{threads}-") for name in names)
-        assert 1 < len(names) <= threads and most[0] <= threads
+        assert all(name.startswith(f"mdinsim-parse-{pool}-") for name in names)
+        assert 1 < len(names) <= pool and most[0] <= pool
 
 
 FIXED = st.tuples(st.floats(-1e7, 1e7), st.integers(0, 16)).map(lambda v: f"{v[0]:.{v[1]}f}")
