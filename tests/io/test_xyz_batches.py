@@ -271,8 +271,9 @@ def test_parts_on_threads(tmp_path, monkeypatch, threads, limited):
     if threads == 1:
         assert names == {threading.current_thread().name}
     else:
+        # (how many of them took a part depends on the timing: not asserted)
         assert all(name.startswith(f"mdinsim-parse-{pool}-") for name in names)
-        assert 1 < len(names) <= pool and most[0] <= pool
+        assert len(names) <= pool and most[0] <= pool
 
 
 FIXED = st.tuples(st.floats(-1e7, 1e7), st.integers(0, 16)).map(lambda v: f"{v[0]:.{v[1]}f}")
