@@ -382,11 +382,11 @@ class FrameParts:
 
     def batches(self, offset: int) -> Iterator[tuple[np.ndarray, list[bytes], bool]]:
         """``(positions, comment lines, finite)`` of the plain whole frames from ``offset`` (a
-        frame's start, or blank lines before it), a part at a time, positions of shape
+        frame's start, or blank lines before it), a part at a time: positions of shape
         ``(frames, n_atoms, 3)``, comment lines without their line ends, ``finite``: every
-        position is a finite number. Then ``stop_offset``: where the
-        first frame that is not plain begins (or the end of what the file holds), ``lines``:
-        the lines from ``offset`` to there."""
+        position is a finite number. Then ``stop_offset`` is where the first frame that is
+        not plain begins (or the end of what the file holds), ``lines`` the lines from
+        ``offset`` to there."""
         self.stop_offset, self.lines = offset, 0
         # a file still being written is read up to what it holds now (the rest, frame by
         # frame, as the caller reads on)
@@ -440,7 +440,7 @@ class FrameParts:
                 return
 
     def _taken(self, result: _PartResult) -> Iterator[tuple[np.ndarray, list[bytes], bool]]:
-        """Yield the part's frames (none: nothing), then note where it stopped."""
+        """Note where the part stopped, then yield its frames (none: nothing)."""
         self.stop_offset = result.stop
         self.lines += result.lines
         if result.comments:
