@@ -767,9 +767,9 @@ ADVISE_BYTES = 2 << 20
 
 
 class _Reused:
-    """Buffers (the chunks of text, the positions of batches) each used again once nothing
-    outside refers to it: no frame of it is held by a caller (a view holds its array), no
-    batch waiting or being parsed holds its text. A fresh buffer each time cost a page
+    """Buffers (the chunks of text, the parts' texts and positions) each used again once
+    nothing outside refers to it: no frame of it is held by a caller (a view holds its array),
+    no part in flight holds it. A fresh buffer each time cost a page
     fault per 4 kB written (and zeroing, for a bytearray): on this VM 9.5 -> 4.7 ms to read
     a 27 MB file's chunks. A caller keeping frames (``list(reader.frames())``) keeps their
     arrays from being reused and gets fresh ones, as before."""
@@ -822,6 +822,7 @@ class ChunkedText:
         self._consumed = 0          # bytes of the file before ``buffer[0]``
         self._buffers = _text_buffers()
         self._advised = 0           # the kernel was asked to read the file up to here
+        self._chunks_read = 0       # since the opening or the last seek
 
     def close(self) -> None:
         self._handle.close()
@@ -842,8 +843,7 @@ class ChunkedText:
         want = max(self.chunk_bytes if remaining < 0 else min(self.chunk_bytes, remaining + 1),
                    minimum)
         keep = self.end - self.position
-        # another buffer (not the one being read: batches may still parse it), the unread
-        # rest copied in and the chunk read after it
+        # another buffer (the unread rest of this one is copied in), the chunk read after it
         buffer = self._buffers.take(keep + want)
         got = 0
         with memoryview(buffer) as view:
@@ -858,6 +858,7 @@ class ChunkedText:
         self._consumed += self.position
         self.buffer, self.end = buffer, keep + got
         self.position = 0
+        self._chunks_read += 1
         self._advise_ahead()
         return got > 0
 
@@ -868,8 +869,13 @@ class ChunkedText:
         the device's read-ahead size a call (``force_page_cache_ra``): on this VM a call for a
         whole cold file read nothing more, while calls of 2 MB had its 27 MB in the page cache
         20 ms later. Next to no cost where the file is in the page cache already (0.2-0.3 ms
-        for 27 MB)."""
-        if not self._advise or self.eof:
+        for 27 MB). Only once a second chunk is read: a reading that stays in one chunk
+        (opening an extended XYZ file for frame 0, a frame read frame by frame between the
+        parts of trajectory_parts) asks for nothing, as the calls cost the caller processor
+        time (a cold 27 MB extended XYZ pass, open and frames, 2 threads, medians of 15
+        interleaved, three runs: 27.5 -> 26.9, 28.4 -> 25.7, 29.8 -> 25.2 ms without the
+        opening's 8 MB asked ahead; the parts read the file themselves)."""
+        if not self._advise or self.eof or self._chunks_read < 2:
             return
         front = self._consumed + self.end
         goal = min(self.size, front + ADVISE_AHEAD_BYTES)
@@ -921,6 +927,7 @@ class ChunkedText:
         self.buffer, self.end, self.position = bytearray(), 0, 0
         self._consumed, self.eof = offset, False
         self.line_number = line_number
+        self._chunks_read = 0
 
     def readlines(self, count: int) -> list[bytes]:
         """The next ``count`` lines as :meth:`readline` gives them (fewer where the file ends
