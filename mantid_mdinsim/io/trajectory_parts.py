@@ -264,35 +264,43 @@ _pools: dict[int, _DaemonPool] = {}
 _pool_lock = threading.Lock()
 
 
-def parse_threads() -> int:
-    """Threads the parts may be read and parsed on: the piece's limit
-    (:func:`execution.thread_limits`, a Dask worker's ``--threads-per-worker``), else
-    ``OMP_NUM_THREADS`` where set (Dask's nanny sets it to 1 in every worker), else the cores
-    this process may run on."""
+def _asked_threads() -> int | None:
+    """The threads somebody asked for: the piece's limit (:func:`execution.thread_limits`, a
+    Dask worker's ``--threads-per-worker``), else ``OMP_NUM_THREADS`` where it is a number
+    (Dask's nanny sets it to 1 in every worker); None where nobody did."""
     limit = READER_THREADS.get()
-    if limit is None:
-        limit = _process_threads()
-    return max(1, min(limit, MAX_PARSE_THREADS))
+    if limit is not None:
+        return limit
+    try:
+        return int(os.environ["OMP_NUM_THREADS"])
+    except (KeyError, ValueError):
+        return None
 
 
 @functools.cache
-def _process_threads() -> int:
-    """OMP_NUM_THREADS where set, else the cores of the process (asked once: 30 us a call)."""
-    try:
-        return int(os.environ.get("OMP_NUM_THREADS", ""))
-    except ValueError:
-        return available_cores()
+def _cores() -> int:
+    """The cores this process may run on (asked once: 30 us a call)."""
+    return available_cores()
+
+
+def parse_threads() -> int:
+    """Threads the parts may be read and parsed on: those asked for
+    (:func:`_asked_threads`), else the cores this process may run on; at most
+    ``MAX_PARSE_THREADS``."""
+    limit = _asked_threads()
+    if limit is None:
+        limit = _cores()
+    return max(1, min(limit, MAX_PARSE_THREADS))
 
 
 def _pool_threads(threads: int) -> int:
-    """Pool threads for a reader on ``threads``: one more where nobody limited the threads
-    (no piece's limit, :func:`execution.thread_limits`; no OMP_NUM_THREADS), so that while a
-    part waits for the disk or for a core the caller's checks hold, another parses (27 MB on
-    2 cores, 2 threads, pools of 2 against 3, medians of 11, four runs: cold 28.1 -> 24.9,
-    33.7 -> 31.2, 35.0 -> 31.0, 31.3 -> 29.1 ms; warm 21.6 -> 19.4, 26.8 -> 20.8, 21.6 ->
-    20.3, 20.8 -> 18.2 ms; a pool of 4 was no better). A piece keeps to the threads it was
-    given."""
-    if threads > 1 and READER_THREADS.get() is None and "OMP_NUM_THREADS" not in os.environ:
+    """Pool threads for a reader on ``threads``: one more where nobody asked for a number of
+    threads (:func:`_asked_threads`), so that while a part waits for the disk or for a core
+    the caller's checks hold, another parses (27 MB on 2 cores, 2 threads, pools of 2 against
+    3, medians of 11, four runs: cold 28.1 -> 24.9, 33.7 -> 31.2, 35.0 -> 31.0, 31.3 -> 29.1
+    ms; warm 21.6 -> 19.4, 26.8 -> 20.8, 21.6 -> 20.3, 20.8 -> 18.2 ms; a pool of 4 was no
+    better). A piece keeps to the threads it was given."""
+    if threads > 1 and _asked_threads() is None:
         return threads + 1
     return threads
 
@@ -323,7 +331,6 @@ class _PositionalFile:
     def __init__(self, path):
         self._handle = open(path, "rb", buffering=0)
         self.fd = self._handle.fileno()
-        self.size = os.fstat(self.fd).st_size
         self._positional = hasattr(os, "preadv")
         self._lock = threading.Lock()
 
@@ -357,7 +364,7 @@ class FrameParts:
     def __init__(self, path, n_atoms: int, roles: np.ndarray, expected_hashes: np.ndarray,
                  frame_bytes: int):
         self._file = _PositionalFile(path)
-        self._size = self._file.size        # as of the last call of batches
+        self._size = 0                      # what the file holds, as of the last batches()
         self._n_atoms, self._roles, self._expected = n_atoms, roles, expected_hashes
         self._frame_bytes = max(1, frame_bytes)
         self._margin = int(MARGIN_FRAMES * self._frame_bytes) + SLACK_BYTES
