@@ -16,8 +16,10 @@ times; printed: the median and best MB/s (bytes of the whole file over the kerne
 processor time (user + system of the process) and the ratio after/before. The outputs of both
 kernels are checked equal bit for bit.
 
-``--before``: a directory holding ``mantid_mdinsim/io/trajectory_text.py`` of the older code
-(default: that file from ``git archive main``, into a temporary directory).
+``--before``: a directory holding ``mantid_mdinsim/io/`` of the older code (its
+``trajectory_text.py``, and ``trajectory_parts.py`` from session 12 on; default: main's, from
+``git archive main`` into a temporary directory). Its files are loaded from copies there, so
+that numba's cache is not written into that tree.
 
 Other processors' code paths, on this machine (both kernels compiled the same way; a numba
 cache directory of their own, as numba's cache does not know MDINSIM_PORTABLE_KERNELS):
@@ -39,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -47,23 +50,47 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def old_kernel_module(before: Path):
-    """The older ``trajectory_text`` as a module of this package (its relative imports are
-    helpers of this tree: numba set-up, thread limits)."""
-    path = before / "mantid_mdinsim" / "io" / "trajectory_text.py"
-    spec = importlib.util.spec_from_file_location("mantid_mdinsim.io._trajectory_text_before",
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def kernels(text_module, parts_module=None) -> types.SimpleNamespace:
+    """One tree's kernels: ``parse_part`` where it has ``trajectory_parts`` (session 12 on),
+    else ``scan_frames`` and ``parse_frames``; its species hashes and powers of ten."""
+    found = types.SimpleNamespace(species_hashes=text_module.species_hashes,
+                                  _POWERS_OF_TEN=text_module._POWERS_OF_TEN)
+    if parts_module is not None:
+        found.parse_part = parts_module.parse_part
+    else:
+        found.scan_frames, found.parse_frames = (text_module.scan_frames,
+                                                 text_module.parse_frames)
+    return found
+
+
+def old_kernels(before: Path, scratch: Path) -> types.SimpleNamespace:
+    """The older tree's kernels as modules of this package (their relative imports are helpers
+    of this tree: numba set-up, thread limits), loaded from copies in ``scratch``: numba
+    caches beside the file it compiles, and a cache written for another module name breaks
+    the tree's own imports later."""
+    source = before / "mantid_mdinsim" / "io"
+    modules = {}
+    for stem in ("trajectory_text", "trajectory_parts"):
+        if not (source / f"{stem}.py").exists():
+            continue
+        text = (source / f"{stem}.py").read_text()
+        # the older parts import the older text kernels
+        text = text.replace("from .trajectory_text import", "from ._trajectory_text_before import")
+        copy = scratch / f"{stem}_before.py"
+        copy.write_text(text)
+        spec = importlib.util.spec_from_file_location(f"mantid_mdinsim.io._{stem}_before", copy)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        modules[stem] = module
+    return kernels(modules["trajectory_text"], modules.get("trajectory_parts"))
 
 
 def main_tree(directory: Path) -> Path:
-    """``mantid_mdinsim/io/trajectory_text.py`` of branch main, under ``directory``."""
+    """``mantid_mdinsim/io`` of branch main, under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", "main",
-                              "mantid_mdinsim/io/trajectory_text.py"],
-                             capture_output=True, check=True).stdout
+                              "mantid_mdinsim/io"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
     return directory
 
@@ -120,12 +147,11 @@ class Case:
         self.frame_starts = line_starts[::self.n_atoms + 2]
         self.frames = len(self.frame_starts) - 1
 
-    def runner(self, module, threads: int):
-        """A function parsing every frame with ``module``'s kernel on ``threads`` threads (a
-        share of the frames each; the kernel releases the GIL), returning the positions. This
-        tree's kernel is :func:`trajectory_parts.parse_part` (the frames found as they are
-        parsed); an older tree's (before 3 December, session 12) is ``scan_frames`` then
-        ``parse_frames``, both timed."""
+    def runner(self, module: types.SimpleNamespace, threads: int):
+        """A function parsing every frame with ``module``'s kernels (:func:`kernels`) on
+        ``threads`` threads (a share of the frames each; the kernel releases the GIL),
+        returning the positions: ``parse_part`` (the frames found as they are parsed), or in
+        trees before session 12 ``scan_frames`` then ``parse_frames``, both timed."""
         out = np.empty((self.frames, self.n_atoms, 3))
         expected = module.species_hashes(self.species_tokens)
         bounds = [self.frames * part // threads for part in range(threads + 1)]
@@ -148,16 +174,15 @@ class Case:
                 np.empty(n_atoms, dtype=np.uint64), expected, module._POWERS_OF_TEN)
 
         def parse_part(index: int) -> None:
-            from mantid_mdinsim.io.trajectory_parts import parse_part
             first, last = bounds[index], bounds[index + 1]
             count = last - first
-            found[index], *_ = parse_part(
+            found[index], *_ = module.parse_part(
                 data, self.frame_starts[first], self.frame_starts[last], False, n_atoms, roles,
                 out[first:last], 0, np.empty(n_atoms, dtype=np.uint64), expected,
                 module._POWERS_OF_TEN, np.empty(count, dtype=np.int64),
                 np.empty(count, dtype=np.int64), np.zeros(1, dtype=np.int64))
 
-        part = scan_then_parse if hasattr(module, "scan_frames") else parse_part
+        part = parse_part if hasattr(module, "parse_part") else scan_then_parse
 
         def run() -> np.ndarray:
             workers = [threading.Thread(target=part, args=(index,))
@@ -186,7 +211,7 @@ def main() -> None:
     parser.add_argument("--atoms", type=int, default=1000)
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=11)
-    parser.add_argument("--before", type=Path, help="a tree with the older trajectory_text.py "
+    parser.add_argument("--before", type=Path, help="a tree with the older mantid_mdinsim/io "
                         "(default: main's)")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")),
                         help="where the derived files are written (default: $TMPDIR or /tmp)")
@@ -198,11 +223,13 @@ def main() -> None:
         path = default_trajectory(args.work, args.atoms, args.frames)
     files = [path, *derived_files(path, args.work)]
 
-    from mantid_mdinsim.io import trajectory_text as after
+    from mantid_mdinsim.io import trajectory_parts, trajectory_text
+    after = kernels(trajectory_text, trajectory_parts)
     with tempfile.TemporaryDirectory() as scratch:
-        before = old_kernel_module(args.before or main_tree(Path(scratch)))
+        tree = args.before or main_tree(Path(scratch) / "main")
+        before = old_kernels(tree, Path(scratch))
         print(f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {args.repeats} passes "
-              f"each, alternating; before: {before.__file__}")
+              f"each, alternating; before: {tree}")
         print(f"  {'file':<34s} {'thr':>3s} {'before MB/s':>16s} {'after MB/s':>16s} "
               f"{'CPU s b/a':>13s} {'ratio':>6s}")
         for file in files:
