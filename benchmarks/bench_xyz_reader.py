@@ -19,6 +19,10 @@ the VM's disk and processor speeds drift within a minute.
   on 1 thread and on the threads :func:`parse_threads` allows, with no limit set (the
   process's own choice, as ``mdinsim sqw`` reads: the reader's pool then has a thread more);
   ``--threads`` counts are set as a Dask piece's limit;
+- a fresh process's one cold pass (``--fresh-repeats`` processes, each in turn with a cold
+  read of the disk here), as ``mdinsim sqw`` reads a trajectory once: the process's first
+  buffers are touched then (page faults), where the passes above, in one process, find them
+  kept from the pass before;
 - ASE's ``ase.io.iread``, dynasor's ``Trajectory`` (its extxyz reader, through ASE) and
   MDAnalysis (its XYZ reader, no cell) where installed, over the first ``--others-frames``
   frames (they are slow), as MB/s of the bytes of those frames.
@@ -127,6 +131,43 @@ def ours(path: Path, threads: int | None):
     return work
 
 
+def fresh_child(path: Path) -> None:
+    """In a fresh process: the kernels loaded (numba's cache) on a copy of the file's first
+    frames, then one cold pass over ``path``; prints wall and processor seconds and the page
+    faults of the pass."""
+    import resource
+    import tempfile
+
+    with open(path, "rb") as handle:
+        n_atoms = int(handle.readline())
+        handle.seek(0)
+        head = b"".join(handle.readline() for _ in range(3 * (n_atoms + 2)))
+    with tempfile.TemporaryDirectory() as folder:
+        small = Path(folder) / "head.xyz"
+        small.write_bytes(head)
+        ours(small, None)()
+    evict(path)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    wall, cpu = timed(ours(path, None), False, path)
+    print(wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
+
+
+def fresh_runs(path: Path, repeats: int) -> tuple[tuple[float, float], float, float]:
+    """Medians of (wall, CPU) of a fresh process's one cold pass, of the disk read cold in
+    turn with them, and of the pass's page faults."""
+    passes, disk, faults = [], [], []
+    for _ in range(repeats):
+        disk.append(timed(lambda: read_blocks(path), True, path)[0])
+        done = subprocess.run([sys.executable, __file__, "--fresh-child", str(path)],
+                              capture_output=True, text=True, check=True)
+        wall, cpu, pass_faults = done.stdout.split()
+        passes.append((float(wall), float(cpu)))
+        faults.append(int(pass_faults))
+    return ((statistics.median(run[0] for run in passes),
+             statistics.median(run[1] for run in passes)),
+            statistics.median(disk), statistics.median(faults))
+
+
 def parse_threads() -> int:
     try:
         from mantid_mdinsim.io.trajectory_parts import parse_threads as threads
@@ -203,7 +244,13 @@ def main() -> None:
     parser.add_argument("--no-others", action="store_true")
     parser.add_argument("--threads", help="reader thread counts, comma-separated (default: 1 "
                         "and the threads the reader takes here)")
+    parser.add_argument("--fresh-repeats", type=int, default=9, help="fresh processes, each "
+                        "one cold pass (0: none)")
+    parser.add_argument("--fresh-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fresh_child:
+        fresh_child(args.fresh_child)
+        return
 
     path = args.file
     if path is None:
@@ -248,6 +295,11 @@ def main() -> None:
         reader[("warm", threads)] = row(f"reader warm, {label}", *warm_runs[threads])
         reader[("cold", threads)] = row(f"reader cold, {label}", *cold_runs[threads])
         reader_cpu[threads] = cold_runs[threads][1]
+    fresh = None
+    if args.fresh_repeats > 0:
+        fresh, fresh_disk, fresh_faults = fresh_runs(path, args.fresh_repeats)
+        fresh_rate = row(f"reader cold, fresh process, one pass ({fresh_faults:.0f} faults)",
+                         *fresh)
     if not args.no_others:
         size = frame_bytes(path, args.others_frames) / 1e6
         for label, work in others(path, args.others_frames).items():
@@ -263,6 +315,10 @@ def main() -> None:
     print(f"reader cold {reader[('cold', best)]:.0f} MB/s vs disk cold {disk:.0f} MB/s: "
           f"ratio {reader[('cold', best)] / disk:.2f}; reader warm {reader[('warm', best)]:.0f}"
           f" MB/s ({best} thread(s); {one} thread(s) {reader[('warm', one)]:.0f} MB/s)")
+    if fresh is not None:
+        print(f"fresh process, one cold pass (no limit): {fresh_rate:.0f} MB/s vs disk cold "
+              f"{megabytes / fresh_disk:.0f} MB/s read in turn with it: ratio "
+              f"{fresh_rate * fresh_disk / megabytes:.2f}")
     disk_seconds = megabytes / disk
     print("cores kept busy to read at the disk's pace (reader CPU cold / disk wall): "
           + ", ".join(f"{reader_cpu[threads] / disk_seconds:.2f} ({threads} thread(s))"

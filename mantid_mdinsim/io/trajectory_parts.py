@@ -207,7 +207,7 @@ class _Part:
     offset: int
     limit: int
     sync: bool
-    buffer: np.ndarray
+    size: int                   # bytes read into a text buffer (taken by the thread)
     positions: np.ndarray
 
 
@@ -323,6 +323,28 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
+#: The parts' texts, for every reader of the process: a text is needed only while a thread
+#: reads and parses its part (its comment lines are copied out), so there are as many as
+#: parts read at once, not as many as parts in flight.
+_TEXTS = _Reused(lambda size: np.empty(size, dtype=np.uint8), len, keep=MAX_PARSE_THREADS + 2)
+#: The parts' positions arrays of the atom count read last (a caller's batch holds them).
+_ARRAYS: dict[int, _Reused] = {}
+
+
+def _kept_arrays(n_atoms: int, keep: int) -> _Reused:
+    """The positions arrays for frames of ``n_atoms``, keeping at least ``keep``; those of
+    another atom count are let go (a reader still open keeps its own)."""
+    with _pool_lock:
+        arrays = _ARRAYS.get(n_atoms)
+        if arrays is None:
+            arrays = _Reused(lambda frames: np.empty((frames, n_atoms, 3)),
+                             lambda array: array.shape[0], keep=keep)
+            _ARRAYS.clear()
+            _ARRAYS[n_atoms] = arrays
+        arrays.keep = max(arrays.keep, keep)
+        return arrays
+
+
 class _PositionalFile:
     """A file read at given offsets from several threads at once: ``preadv`` where the system
     has it (Linux, macOS: no shared file position), else a seek and a read under a lock
@@ -372,20 +394,18 @@ class FrameParts:
         self._threads = parse_threads()     # the caller's limit (a context variable)
         self._workers = _pool_threads(self._threads)
         in_flight = (self._workers + PARTS_AHEAD) if self._threads > 1 else 1
-        # kept: texts in flight and one more; arrays in flight, the caller's batch, the frame
-        # held back from the batch before (the frames wrapper), and one more
-        self._buffers = _Reused(lambda size: np.empty(size, dtype=np.uint8), len,
-                                keep=in_flight + 1)
-        self._arrays = _Reused(lambda frames: np.empty((frames, n_atoms, 3)),
-                               lambda array: array.shape[0], keep=in_flight + 3)
+        self._arrays = _kept_arrays(n_atoms, keep=in_flight + 3)
         self._pending: collections.deque = collections.deque()
         self.stop_offset = 0
         self.lines = 0
 
     def close(self) -> None:
-        """Wait for the parts in flight (they read the file), then close it."""
+        """Wait for the parts in flight (they read the file), then close it; the buffers are
+        kept for the next reader up to :data:`trajectory_text.KEPT_BYTES` each kind."""
         self._drain()
         self._file.close()
+        _TEXTS.trim()
+        self._arrays.trim()
 
     def batches(self, offset: int) -> Iterator[tuple[np.ndarray, list[bytes], bool]]:
         """``(positions, comment lines, finite)`` of the plain whole frames from ``offset`` (a
@@ -462,8 +482,7 @@ class FrameParts:
         offset = start - 1 if sync else start
         size = max(0, min(self._size, max(limit, start) + self._margin) - offset)
         frames = self._frames_in(max(1, limit - start))
-        return _Part(offset, limit, sync, self._buffers.take(size)[:size],
-                     self._arrays.take(frames)[:frames])
+        return _Part(offset, limit, sync, size, self._arrays.take(frames)[:frames])
 
     def _frames_in(self, part_bytes: int) -> int:
         """Rows of a part's positions array: frames half frame 0's size, and two (a fuller
@@ -474,7 +493,8 @@ class FrameParts:
         """Read and parse one part (on a pool thread or the caller's), reading on in larger
         buffers where a frame runs past the buffer, and a larger array where it is full."""
         n_atoms = self._n_atoms
-        base, buffer, positions = part.offset, part.buffer, part.positions
+        base, positions = part.offset, part.positions
+        buffer = _TEXTS.take(part.size)[:part.size]
         got = self._file.read_at(buffer, base)
         at_end = got < len(buffer) or base + got >= self._size
         text = buffer[:got]

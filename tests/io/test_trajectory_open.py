@@ -27,10 +27,11 @@ LINES = st.lists(st.sampled_from(["", " ", "Si 1.0 2.0 3.0", "O\t-1 2 3 ", "H 1 
 @SETTINGS
 @given(lines=LINES, ending=st.sampled_from(["\n", "\r\n"]), last_newline=st.booleans(),
        chunk_bytes=st.integers(1, 64), window=st.integers(1, 64), skip=st.integers(0, 3),
-       count=st.integers(0, 16))
+       count=st.integers(0, 16), opening=st.integers(1, 64))
 def test_readlines_equals_readline(tmp_path, monkeypatch, lines, ending, last_newline,
-                                   chunk_bytes, window, skip, count):
+                                   chunk_bytes, window, skip, count, opening):
     monkeypatch.setattr(trajectory_text, "READLINES_WINDOW_BYTES", window)
+    monkeypatch.setattr(trajectory_text, "OPENING_CHUNK_BYTES", opening)
     text = ending.join(lines) + (ending if last_newline else "")
     path = tmp_path / "t.txt"
     path.write_bytes(text.encode())
@@ -64,12 +65,17 @@ def _opened(path):
 
 
 @SETTINGS
-@given(text=trajectories(), chunk_bytes=st.integers(1, 3000), window=st.integers(1, 300))
-def test_open_does_not_depend_on_the_chunk(tmp_path, monkeypatch, text, chunk_bytes, window):
+@given(text=trajectories(), chunk_bytes=st.integers(1, 3000), window=st.integers(1, 300),
+       opening=st.integers(1, 3000))
+def test_open_does_not_depend_on_the_chunk(tmp_path, monkeypatch, text, chunk_bytes, window,
+                                           opening):
+    """The opening (its first chunk smaller than the later ones) gives the same wherever the
+    chunks end."""
     path = tmp_path / "t.xyz"
     path.write_bytes(text)
     reference = _opened(path)
     monkeypatch.setattr(ChunkedText.__init__, "__defaults__", (chunk_bytes,))
+    monkeypatch.setattr(trajectory_text, "OPENING_CHUNK_BYTES", opening)
     monkeypatch.setattr(trajectory_text, "READLINES_WINDOW_BYTES", window)
     assert _opened(path) == reference
 

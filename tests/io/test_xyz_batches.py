@@ -181,9 +181,10 @@ def _same(first, second) -> None:
 @given(text=trajectories(), part_bytes=st.integers(1, 3000), threads=st.integers(1, 4),
        start=st.sampled_from([0, 0, 1, 3]), margin=st.sampled_from([(1.25, 4096), (0, 0),
                                                                    (0, 7), (0.5, 1)]),
-       chunk_bytes=st.sampled_from([1, 64, 1 << 21]), few_rows=st.booleans())
+       chunk_bytes=st.sampled_from([1, 64, 1 << 21]), few_rows=st.booleans(),
+       opening=st.sampled_from([1 << 16, 1, 40, 700]))
 def test_batches_equal_frame_by_frame(tmp_path, monkeypatch, text, part_bytes, threads, start,
-                                      margin, chunk_bytes, few_rows):
+                                      margin, chunk_bytes, few_rows, opening):
     path = tmp_path / "t.xyz"
     path.write_bytes(text)
     with monkeypatch.context() as patch:
@@ -191,6 +192,7 @@ def test_batches_equal_frame_by_frame(tmp_path, monkeypatch, text, part_bytes, t
         reference = _read(path, start)
     with monkeypatch.context() as patch:
         patch.setattr(ChunkedText.__init__, "__defaults__", (chunk_bytes,))
+        patch.setattr(trajectory_text, "OPENING_CHUNK_BYTES", opening)
         patch.setattr(trajectory_parts, "PART_BYTES", part_bytes)
         patch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
         patch.setattr(trajectory_parts, "MARGIN_FRAMES", margin[0])
@@ -793,3 +795,104 @@ def test_buffer_ending_at_a_frame_end_reads_on(tmp_path, monkeypatch, threads):
     expected = np.array([[[float(f"{v:.6f}") for v in atom] for atom in frame]
                          for frame in positions])
     assert frames.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_readers_share_buffers_safely(tmp_path, monkeypatch, threads):
+    """The parts' texts and arrays are kept for the process and shared by its readers: a
+    second reading takes the buffers of the first (no new ones), frames a caller keeps from
+    one file stay as read while others are read, and readers of two files on two threads at
+    once each get their own file's numbers."""
+    import threading
+
+    from mantid_mdinsim.execution import READER_THREADS
+
+    first_path, second_path = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    first = _as_written(_write_frames(first_path, 60, 50, seed=1))
+    second = _as_written(_write_frames(second_path, 60, 50, seed=2))
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: threads)
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 6000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+
+    def read(path, keep: bool = False):
+        with open_trajectory(path) as reader:
+            return [positions if keep else positions.copy() for positions in reader.frames()]
+
+    assert np.array(read(first_path)).tobytes() == first.tobytes()
+    texts = [id(text) for text in trajectory_parts._TEXTS._kept]
+    assert np.array(read(first_path)).tobytes() == first.tobytes()
+    assert [id(text) for text in trajectory_parts._TEXTS._kept] == texts
+
+    kept = read(first_path, keep=True)          # views of the parts' arrays
+    results: dict = {}
+
+    def read_on_thread(name, path) -> None:
+        token = READER_THREADS.set(threads)
+        try:
+            results[name] = [np.array(read(path)) for _ in range(3)]
+        finally:
+            READER_THREADS.reset(token)
+
+    workers = [threading.Thread(target=read_on_thread, args=(name, path))
+               for name, path in (("first", first_path), ("second", second_path))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert np.array(kept).tobytes() == first.tobytes()
+    for passes, expected in ((results["first"], first), (results["second"], second)):
+        assert len(passes) == 3
+        assert all(frames.tobytes() == expected.tobytes() for frames in passes)
+
+
+def test_kept_buffers_trimmed():
+    """Buffers kept past their readers are trimmed to the bytes allowed, the largest let go
+    first; one still held by somebody keeps its contents."""
+    reused = trajectory_text._Reused(lambda size: np.empty(size, dtype=np.uint8), len, keep=8)
+    held = reused.take(4000)
+    held[:] = 7
+    others = [reused.take(size) for size in (100, 2000, 10)]
+    del others
+    assert sorted(len(item) for item in reused._kept) == [13, 126, 2501, 5001]
+    reused.trim(3000)
+    assert sorted(len(item) for item in reused._kept) == [13, 126, 2501]
+    assert (held == 7).all()
+    reused.trim(0)
+    assert reused._kept == []
+    assert len(reused.take(50)) == 63
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_forked_child_takes_buffers(tmp_path, monkeypatch):
+    """A child forked while another thread of the parent takes a buffer (holds the kept
+    buffers' lock) reads on: the lock is a new one in the child, not one held for ever."""
+    import multiprocessing
+
+    path = tmp_path / "t.xyz"
+    written = _as_written(_write_frames(path, 40, 30))
+    monkeypatch.setattr(trajectory_parts, "PART_BYTES", 3000)
+    monkeypatch.setattr(trajectory_parts, "MIN_FRAMES_PER_PART", 0)
+    monkeypatch.setattr(trajectory_parts, "parse_threads", lambda: 2)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def child() -> None:
+        with open_trajectory(path) as reader:
+            queue.put(np.array([positions.copy() for positions in reader.frames()]).tobytes())
+
+    locks = [trajectory_parts._TEXTS._lock, trajectory_text._CHUNKS._lock]
+    for lock in locks:
+        lock.acquire()
+    try:
+        process = context.Process(target=child)
+        process.start()
+    finally:
+        for lock in locks:
+            lock.release()
+    try:
+        data = queue.get(timeout=120)
+    finally:
+        process.join(timeout=60)
+        if process.is_alive():              # hung: not left behind
+            process.kill()
+    assert data == written.tobytes()
