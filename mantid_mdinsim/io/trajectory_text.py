@@ -774,9 +774,10 @@ ADVISE_BYTES = 2 << 20
 
 #: Bytes of the buffers of each kind (texts, parts' positions) kept for the process once
 #: their readers close: a trajectory read again, or a Dask worker's next piece, finds them
-#: faulted in already (a first touch cost a page fault a 4 kB, ~3.6 us on this VM: 27 MB
-#: read twice in one process, 2 threads, 1800 faults a pass and 27.9 -> 22.3 ms warm). More
-#: (frames of millions of atoms) is freed as its reader closes.
+#: faulted in already (a first touch costs a page fault a 4 kB page, ~3.6 us on this VM: 27
+#: MB read again in one process, 2 threads, 1800 faults a pass, warm ~27 -> ~25 ms, cold ~36
+#: -> ~31 ms; DEVELOPERS.md has the figures). More (frames of millions of atoms) is freed as
+#: its reader closes.
 KEPT_BYTES = 16 << 20
 
 
