@@ -118,6 +118,18 @@ def _lammps_repeated_timestep(inputs: Inputs) -> str:
     return inputs.write("repeat.lammpstrj", text)
 
 
+def _compressed(inputs: Inputs, name: str, program: str) -> str:
+    """The good trajectory compressed by ``program`` (gzip, xz: Python's own modules) into
+    ``name``."""
+    import gzip
+    import lzma
+
+    module = {"gzip": gzip, "xz": lzma}[program]
+    path = inputs.folder / name
+    path.write_bytes(module.compress(inputs.trajectory.read_bytes()))
+    return str(path)
+
+
 def _training_set(inputs: Inputs) -> str:
     """Four rattled Si cells with energies and forces (values need not be right: the cases
     using it stop at validation)."""
@@ -230,6 +242,10 @@ CLI_ERRORS = [
          ("repeat.lammpstrj", "frame 3", "same TIMESTEP (20) as frame 2")),
     Case("sqw-missing-trajectory", _sqw(lambda i: [str(i.folder / "absent.xyz")]),
          ("absent.xyz", "does not exist")),
+    Case("sqw-gzipped-trajectory", _sqw(lambda i: [_compressed(i, "good.xyz.gz", "gzip")]),
+         ("good.xyz.gz", "is compressed (gzip)", "gzip -dc good.xyz.gz > good.xyz")),
+    Case("sqw-xz-under-a-plain-name", _sqw(lambda i: [_compressed(i, "packed.xyz", "xz")]),
+         ("packed.xyz", "is compressed (xz)", "xz -dc packed.xyz > packed-decompressed.xyz")),
     # provenance
     Case("instrument-applied-twice",
          _instrument(lambda i: str(i.instrument_output), "--temperature", "300"),

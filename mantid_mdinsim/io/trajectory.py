@@ -346,6 +346,34 @@ def check_symbols(path: Path, species: list[str], where: str) -> None:
                                  "add the 'element' column with dump_modify ... element)")
 
 
+#: The first bytes of compressed files, the program that made them, its usual suffix.
+_COMPRESSED = ((b"\x1f\x8b", "gzip", ".gz"), (b"BZh", "bzip2", ".bz2"),
+               (b"\xfd7zXZ\x00", "xz", ".xz"), (b"\x28\xb5\x2f\xfd", "zstd", ".zst"))
+
+
+def _refuse_compressed(path: Path) -> None:
+    """A compressed trajectory (``traj.xyz.gz``, or a compressed file under a plain name) is
+    refused with the command that decompresses it: the text readers read the file in parts
+    at given offsets, which a compressed stream has not. (An error at its first line, or "the
+    format is not recognised", would not say what to do.)"""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return          # the reader says why it cannot be read
+    if head.startswith(b"PK\x03\x04"):
+        raise InputFileError(path, "is a zip archive", fix=f"unzip it first (unzip "
+                             f"{path.name}) and give the trajectory it holds")
+    for magic, program, suffix in _COMPRESSED:
+        if head.startswith(magic):
+            plain = path.name[:-len(suffix)] if path.name.lower().endswith(suffix) \
+                else f"{path.stem}-decompressed{path.suffix}"
+            raise InputFileError(path, f"is compressed ({program})",
+                                 fix=f"decompress it first ({program} -dc {path.name} > "
+                                 f"{plain}) and give {plain}: trajectories are read "
+                                 "uncompressed")
+
+
 def detect_format(path: str | os.PathLike) -> str:
     """The reader for ``path``: from its extension, else from its first line."""
     path = Path(path)
@@ -383,7 +411,9 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     """Open ``path`` with the reader of its format (``extxyz``, ``ase``, ``lammps`` or
     ``netcdf``; detected when None). ``species_from``: where the species of a trajectory that
     stores type indices come from (see :mod:`.trajectory_species`); other formats name their
-    species themselves and do not use it."""
+    species themselves and do not use it. A compressed file is refused
+    (:func:`_refuse_compressed`)."""
+    _refuse_compressed(Path(path))
     format = format or detect_format(path)
     # Each reader module imports this one (the base class), and the readers' libraries
     # (netCDF4, ase.io) load only for their format: imported here, when a file is opened.

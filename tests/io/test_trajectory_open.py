@@ -10,6 +10,7 @@ the window's), and the code before for the comment lines.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -163,3 +164,33 @@ def test_comment_times_equal_one_pattern_a_line(tmp_path, batches, times):
         assert got[0].tobytes() == expected[0].tobytes()      # NaN where no time
         assert fast._plain_comment == reference._plain_comment
         frame += len(comments)      # after a line refused too: the states are the same
+
+
+@pytest.mark.parametrize("program", ["gzip", "bzip2", "xz", "zstd", "zip"])
+@pytest.mark.parametrize("format", [None, "extxyz", "lammps", "netcdf"])
+def test_compressed_trajectory_refused(tmp_path, program, format):
+    """A compressed trajectory is refused with the command that decompresses it, whatever its
+    name and the format asked for (else the reader would stop at a garbled first line)."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    text = b"1\nLattice=\"5 0 0 0 5 0 0 0 5\"\nSi 0 0 0\n" * 3
+    path = tmp_path / "run.xyz"
+    if program == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("run.xyz", text)
+    elif program == "zstd":     # its frame's magic number, then anything
+        path.write_bytes(b"\x28\xb5\x2f\xfd" + text)
+    else:
+        path.write_bytes({"gzip": gzip, "bzip2": bz2, "xz": lzma}[program].compress(text))
+    with pytest.raises(InputFileError) as error:
+        open_trajectory(path, format=format)
+    message = str(error.value)
+    assert "run.xyz" in message
+    if program == "zip":
+        assert "is a zip archive" in message and "unzip run.xyz" in message
+    else:
+        assert f"is compressed ({program})" in message
+        assert f"{program} -dc run.xyz > run-decompressed.xyz" in message
