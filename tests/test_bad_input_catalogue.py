@@ -118,6 +118,12 @@ def _lammps_repeated_timestep(inputs: Inputs) -> str:
     return inputs.write("repeat.lammpstrj", text)
 
 
+def _bytes(inputs: Inputs, name: str, data: bytes) -> str:
+    path = inputs.folder / name
+    path.write_bytes(data)
+    return str(path)
+
+
 def _compressed(inputs: Inputs, name: str, program: str) -> str:
     """The good trajectory compressed by ``program`` (gzip, xz: Python's own modules) into
     ``name``."""
@@ -244,6 +250,13 @@ CLI_ERRORS = [
          ("absent.xyz", "does not exist")),
     Case("sqw-gzipped-trajectory", _sqw(lambda i: [_compressed(i, "good.xyz.gz", "gzip")]),
          ("good.xyz.gz", "is compressed (gzip)", "gzip -dc good.xyz.gz > good.xyz")),
+    Case("sqw-utf16-trajectory", _sqw(lambda i: [_bytes(i, "wide.xyz", "".join(
+        i.frames(*range(FRAMES))).encode("utf-16"))]),
+        ("wide.xyz", "is UTF-16 text", "iconv -f UTF-16 -t UTF-8 wide.xyz > wide-utf8.xyz")),
+    Case("sqw-zero-bytes-after-a-crash", _sqw(lambda i: [_bytes(i, "crashed.xyz", "".join(
+        i.frames(*range(8))).encode() + b"\0" * 5000)]),
+        ("crashed.xyz", "frame 8", f"zero bytes from line {8 * (N_ATOMS + 2) + 1} on",
+         f"head -n {8 * (N_ATOMS + 2)} crashed.xyz > crashed-cut.xyz")),
     Case("sqw-xz-under-a-plain-name", _sqw(lambda i: [_compressed(i, "packed.xyz", "xz")]),
          ("packed.xyz", "is compressed (xz)", "xz -dc packed.xyz > packed-decompressed.xyz")),
     # provenance

@@ -346,21 +346,28 @@ def check_symbols(path: Path, species: list[str], where: str) -> None:
                                  "add the 'element' column with dump_modify ... element)")
 
 
+#: A UTF-8 byte-order mark: skipped at the start of a text trajectory (ChunkedText).
+UTF8_BOM = b"\xef\xbb\xbf"
 #: The first bytes of compressed files, the program that made them, its usual suffix.
 _COMPRESSED = ((b"\x1f\x8b", "gzip", ".gz"), (b"BZh", "bzip2", ".bz2"),
                (b"\xfd7zXZ\x00", "xz", ".xz"), (b"\x28\xb5\x2f\xfd", "zstd", ".zst"))
 
 
-def _refuse_compressed(path: Path) -> None:
+def _refuse_unreadable(path: Path) -> None:
     """A compressed trajectory (``traj.xyz.gz``, or a compressed file under a plain name) is
     refused with the command that decompresses it: the text readers read the file in parts
-    at given offsets, which a compressed stream has not. (An error at its first line, or "the
-    format is not recognised", would not say what to do.)"""
+    at given offsets, which a compressed stream has not; UTF-16 text with the command that
+    makes it UTF-8. (An error at its first line, or "the format is not recognised", would not
+    say what to do.)"""
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
     except OSError:
         return          # the reader says why it cannot be read
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(path, "is UTF-16 text", fix=f"save it as UTF-8 or ASCII text "
+                             f"(iconv -f UTF-16 -t UTF-8 {path.name} > "
+                             f"{path.stem}-utf8{path.suffix}) and give that file")
     if head.startswith(b"PK\x03\x04"):
         raise InputFileError(path, "is a zip archive", fix=f"unzip it first (unzip "
                              f"{path.name}) and give the trajectory it holds")
@@ -396,7 +403,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return "ase"
     if head.startswith(b"CDF") or head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "netcdf"
-    first = head.split(b"\n", 1)[0].strip()
+    first = head.removeprefix(UTF8_BOM).split(b"\n", 1)[0].strip()
     if first.startswith(b"ITEM:"):
         return "lammps"
     if first.isdigit():
@@ -411,9 +418,9 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     """Open ``path`` with the reader of its format (``extxyz``, ``ase``, ``lammps`` or
     ``netcdf``; detected when None). ``species_from``: where the species of a trajectory that
     stores type indices come from (see :mod:`.trajectory_species`); other formats name their
-    species themselves and do not use it. A compressed file is refused
-    (:func:`_refuse_compressed`)."""
-    _refuse_compressed(Path(path))
+    species themselves and do not use it. A compressed or UTF-16 file is refused
+    (:func:`_refuse_unreadable`)."""
+    _refuse_unreadable(Path(path))
     format = format or detect_format(path)
     # Each reader module imports this one (the base class), and the readers' libraries
     # (netCDF4, ase.io) load only for their format: imported here, when a file is opened.

@@ -27,7 +27,7 @@ from numba.extending import intrinsic
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
-from .trajectory import TrajectoryReader
+from .trajectory import UTF8_BOM, TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.
 COLUMN_IGNORED = -1
@@ -867,6 +867,11 @@ class ChunkedText:
         self.line_number = 0        # 1-based number of the last line returned by readline
         self.size = os.path.getsize(self.path)
         self._consumed = 0          # bytes of the file before ``buffer[0]``
+        # a UTF-8 byte-order mark (a file saved by some Windows editors) is no text of line 1
+        if self._handle.read(len(UTF8_BOM)) == UTF8_BOM:
+            self._consumed = len(UTF8_BOM)
+        else:
+            self._handle.seek(0)
         self._buffers = _CHUNKS
         self._advised = 0           # the kernel was asked to read the file up to here
         self._chunks_read = 0       # since the opening or the last seek

@@ -194,3 +194,78 @@ def test_compressed_trajectory_refused(tmp_path, program, format):
     else:
         assert f"is compressed ({program})" in message
         assert f"{program} -dc run.xyz > run-decompressed.xyz" in message
+
+
+def _frames_text(n_frames: int, n_atoms: int = 5) -> tuple[bytes, np.ndarray]:
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(0, 5, (n_frames, n_atoms, 3))
+    text = "".join(f"{n_atoms}\nTime={10 * frame:.1f} Lattice=\"5 0 0 0 5 0 0 0 5\" "
+                   "Properties=species:S:1:pos:R:3\n"
+                   + "".join(f"Si {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in frame_positions)
+                   for frame, frame_positions in enumerate(positions))
+    as_read = np.array([[[float(f"{v:.6f}") for v in atom] for atom in frame]
+                        for frame in positions])
+    return text.encode(), as_read
+
+
+def _all_frames(path) -> np.ndarray:
+    with open_trajectory(path) as reader:
+        return np.array([positions.copy() for positions in reader.frames()])
+
+
+def test_utf8_byte_order_mark_skipped(tmp_path):
+    """A UTF-8 byte-order mark at the start (a file saved by a Windows editor) is no part of
+    line 1: the same frames as without it, extended XYZ and a LAMMPS dump."""
+    text, expected = _frames_text(6)
+    plain, marked = tmp_path / "plain.xyz", tmp_path / "marked.xyz"
+    plain.write_bytes(text)
+    marked.write_bytes(trajectory_text.UTF8_BOM + text)
+    assert _all_frames(marked).tobytes() == expected.tobytes()
+    with open_trajectory(marked) as reader:
+        assert reader.frame_interval_fs == 10.0
+    dump = "".join("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n5\nITEM: BOX BOUNDS pp pp pp\n"
+                   "0 5\n0 5\n0 5\nITEM: ATOMS id element x y z\n".format(10 * frame)
+                   + "".join(f"{atom + 1} Si {x:.6f} {y:.6f} {z:.6f}\n"
+                             for atom, (x, y, z) in enumerate(expected[frame]))
+                   for frame in range(6))
+    lammps = tmp_path / "marked.lammpstrj"
+    lammps.write_bytes(trajectory_text.UTF8_BOM + dump.encode())
+    assert _all_frames(lammps).tobytes() == expected.tobytes()
+    unnamed = tmp_path / "marked.data"       # the format found from the first line
+    unnamed.write_bytes(trajectory_text.UTF8_BOM + text)
+    assert _all_frames(unnamed).tobytes() == expected.tobytes()
+
+
+def test_utf16_refused(tmp_path):
+    text, _ = _frames_text(3)
+    path = tmp_path / "wide.xyz"
+    path.write_bytes(text.decode().encode("utf-16"))
+    with pytest.raises(InputFileError) as error:
+        open_trajectory(path)
+    assert "wide.xyz: is UTF-16 text" in str(error.value)
+    assert "iconv -f UTF-16 -t UTF-8 wide.xyz > wide-utf8.xyz" in str(error.value)
+
+
+@pytest.mark.parametrize("cut_in_frame", [False, True])
+def test_zero_bytes_after_a_crash_named(tmp_path, cut_in_frame):
+    """A file whose writing stopped and was left padded with zero bytes is refused at the
+    line where the zeros begin, and the fix it gives (``head -n``) keeps exactly the whole
+    frames before them."""
+    import subprocess
+
+    text, expected = _frames_text(8)
+    lines = text.splitlines(keepends=True)               # 7 lines a frame
+    keep = len(b"".join(lines[:5 * 7])) + (100 if cut_in_frame else 0)
+    path = tmp_path / "crashed.xyz"
+    path.write_bytes(text[:keep] + b"\0" * 4096)
+    with pytest.raises(InputFileError) as error:
+        _all_frames(path)
+    message = str(error.value)
+    zero_line = text[:keep].count(b"\n") + 1
+    assert f"frame 5 (line {zero_line})" in message
+    assert f"holds zero bytes from line {zero_line} on" in message
+    assert "head -n 35 crashed.xyz > crashed-cut.xyz" in message     # 5 frames of 7 lines
+    cut = tmp_path / "crashed-cut.xyz"
+    with open(cut, "wb") as handle:
+        subprocess.run(["head", "-n", "35", str(path)], stdout=handle, check=True)
+    assert _all_frames(cut).tobytes() == expected[:5].tobytes()
