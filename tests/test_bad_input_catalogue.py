@@ -250,6 +250,8 @@ CLI_ERRORS = [
          ("absent.xyz", "does not exist")),
     Case("sqw-gzipped-trajectory", _sqw(lambda i: [_compressed(i, "good.xyz.gz", "gzip")]),
          ("good.xyz.gz", "is compressed (gzip)", "gzip -dc good.xyz.gz > good.xyz")),
+    Case("sqw-trajectory-is-a-folder", _sqw(lambda i: [str(i.a_folder)]),
+         ("a_folder", "is a folder, not a trajectory file")),
     Case("sqw-utf16-trajectory", _sqw(lambda i: [_bytes(i, "wide.xyz", "".join(
         i.frames(*range(FRAMES))).encode("utf-16"))]),
         ("wide.xyz", "is UTF-16 text", "iconv -f UTF-16 -t UTF-8 wide.xyz > wide-utf8.xyz")),

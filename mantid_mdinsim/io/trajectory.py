@@ -31,6 +31,7 @@ import abc
 import dataclasses
 import functools
 import os
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -354,11 +355,25 @@ _COMPRESSED = ((b"\x1f\x8b", "gzip", ".gz"), (b"BZh", "bzip2", ".bz2"),
 
 
 def _refuse_unreadable(path: Path) -> None:
-    """A compressed trajectory (``traj.xyz.gz``, or a compressed file under a plain name) is
-    refused with the command that decompresses it: the text readers read the file in parts
+    """A folder, a pipe or a device is refused; a compressed trajectory (``traj.xyz.gz``, or
+    a compressed file under a plain name) with the command that decompresses it: the text readers read the file in parts
     at given offsets, which a compressed stream has not; UTF-16 text with the command that
     makes it UTF-8. (An error at its first line, or "the format is not recognised", would not
     say what to do.)"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return          # the reader says why it cannot be read
+    if stat.S_ISDIR(mode):
+        raise InputFileError(path, "is a folder, not a trajectory file",
+                             fix="give the trajectory file itself")
+    if not stat.S_ISREG(mode):
+        # a pipe (mdinsim sqw <(zcat run.xyz.gz)) would be read from its middle: its first
+        # bytes are gone once looked at, and the frames are read at offsets
+        raise InputFileError(path, "is not a regular file (a pipe or a device)",
+                             fix="write the trajectory to a file first (zcat run.xyz.gz > "
+                             "run.xyz) and give that file: it is read more than once, at "
+                             "offsets")
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)

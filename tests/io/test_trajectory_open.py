@@ -269,3 +269,24 @@ def test_zero_bytes_after_a_crash_named(tmp_path, cut_in_frame):
     with open(cut, "wb") as handle:
         subprocess.run(["head", "-n", "35", str(path)], stdout=handle, check=True)
     assert _all_frames(cut).tobytes() == expected[:5].tobytes()
+
+
+def test_folder_and_pipe_refused(tmp_path):
+    """A folder, or a pipe (``mdinsim sqw <(zcat run.xyz.gz)``: a named pipe here), is
+    refused at once with what to give instead; the pipe is not opened (that waited for a
+    writer for ever) nor read from its middle."""
+    import os
+
+    folder = tmp_path / "run_0.xyz"
+    folder.mkdir()
+    with pytest.raises(InputFileError) as error:
+        open_trajectory(folder)
+    assert "run_0.xyz: is a folder, not a trajectory file" in str(error.value)
+    if not hasattr(os, "mkfifo"):
+        return
+    pipe = tmp_path / "pipe.xyz"
+    os.mkfifo(pipe)
+    with pytest.raises(InputFileError) as error:
+        open_trajectory(pipe)           # no writer: opening it would block
+    assert "pipe.xyz: is not a regular file (a pipe or a device)" in str(error.value)
+    assert "zcat run.xyz.gz > run.xyz" in str(error.value)
