@@ -243,7 +243,9 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
     try:
         for path in paths:
             readers.append(open_trajectory(path, species_from=settings.species_from))
-        _check_frame_interval(readers, settings.time_step_fs)
+        time_step_fs = frame_interval_fs(readers, settings.time_step_fs)
+        if settings.time_step_fs is None:
+            settings = settings.replace(time_step_fs=time_step_fs)
         with execution.session(settings.scheduler, settings.threads_per_worker,
                                preload=WORKER_MODULES):
             return _compute(settings, readers, progress, checkpoint, checkpoint_interval_s,
@@ -257,12 +259,30 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
 FRAME_INTERVAL_TOLERANCE = 1e-3
 
 
-def _check_frame_interval(readers: list[TrajectoryReader], time_step_fs: float) -> None:
-    """Refuse a time step that disagrees with the frame times the files record.
+def frame_interval_fs(readers: list[TrajectoryReader], time_step_fs: float | None) -> float:
+    """The time between stored frames (fs): ``time_step_fs`` where given, refused where it
+    disagrees with the frame times a file records; else the frame times the files record, which
+    must agree (independent runs of one frame interval) and be recorded by every file.
 
     The time between stored frames is easily confused with the MD integration time step (they
     differ by the dump interval), and every energy would scale by their ratio without notice.
     """
+    if time_step_fs is None:
+        recorded = [reader.frame_interval_fs for reader in readers]
+        for reader, interval in zip(readers, recorded):
+            if interval is None:
+                raise ParameterError(
+                    "time_step_fs", f"is needed: {reader.path} records no frame times",
+                    "give --time-step-fs: the time between stored frames, which is the MD "
+                    "time step times the dump interval")
+        first = recorded[0]
+        for reader, interval in zip(readers, recorded):
+            if abs(interval - first) > FRAME_INTERVAL_TOLERANCE * first:
+                raise ParameterError(
+                    "time_step_fs", f"the frames of {readers[0].path} are {first:g} fs apart, "
+                    f"those of {reader.path} {interval:g} fs (the frame times the files "
+                    "record)", "give independent runs of one frame interval")
+        return first
     for reader in readers:
         recorded = reader.frame_interval_fs
         if recorded is not None and abs(recorded - time_step_fs) > (
@@ -270,8 +290,10 @@ def _check_frame_interval(readers: list[TrajectoryReader], time_step_fs: float) 
             raise ParameterError(
                 "time_step_fs", f"{time_step_fs:g} fs, but the frames of {reader.path} are "
                 f"{recorded:g} fs apart (the frame times the file records)",
-                f"give --time-step-fs {recorded:g}: the time between stored frames, which is "
-                "the MD time step times the dump interval")
+                f"give --time-step-fs {recorded:g}, or none (the frame times are taken): the "
+                "time between stored frames, which is the MD time step times the dump "
+                "interval")
+    return time_step_fs
 
 
 class _MotionCheck:

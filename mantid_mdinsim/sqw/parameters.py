@@ -38,7 +38,10 @@ SQW_PARAMETERS = ParameterSet(steps.SQW, (
               "beside each trajectory (<trajectory>.species.txt)", kind=Kind.INPUT_FILE,
               default=None, group="Input"),
     Parameter("time_step_fs", float, "Time between two stored frames of the trajectory (the "
-              "MD time step times the dump interval)", unit="fs", minimum=0.0,
+              "MD time step times the dump interval); by default the time between frames the "
+              "trajectories record (extended XYZ Time=, NetCDF time), needed where they "
+              "record none (LAMMPS dumps, ASE trajectories, XYZ without Time=) and refused "
+              "where it disagrees with them", unit="fs", default=None, minimum=0.0,
               exclusive_minimum=True, group="Input"),
     Parameter("window", int, "Correlation window: the longest time lag, in frames (frame "
               "intervals); the energy resolution is 2 pi hbar / ((2 window + 1) time step), "
@@ -137,7 +140,7 @@ class SqwSettings(StepSettings, parameters=SQW_PARAMETERS):
 
     trajectories: tuple[str, ...]
     species_from: str | None
-    time_step_fs: float
+    time_step_fs: float | None      # None: from the frame times the trajectories record
     window: int
     q_max_inv_angstrom: float | None
     q_count: int

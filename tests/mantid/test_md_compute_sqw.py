@@ -135,13 +135,41 @@ def test_bad_values_are_refused_when_set(name, value, message):
     assert message in str(error.value)
 
 
-def test_missing_trajectories_and_time_step_stop_the_algorithm(ads):
+def test_missing_trajectories_stop_the_algorithm(ads):
     algorithm = make_algorithm("MDComputeSqw", OutputWorkspace="sqw")
     assert algorithm.getProperty("InputTrajectories").isValid == "No file specified."
-    assert algorithm.getProperty("TimeStepFs").isValid == \
-        "A value must be entered for this parameter"
+    assert algorithm.getProperty("TimeStepFs").isValid == ""      # optional: see below
     with pytest.raises(RuntimeError, match="Some invalid Properties found"):
         algorithm.execute()
+
+
+def test_time_step_from_the_frame_times_or_named_where_needed(ads, trajectory, tmp_path):
+    """TimeStepFs left empty: taken from the frame times a trajectory records (Time=, as
+    GPUMD and mdinsim's MD write them), the same workspace as with it given; an ASE-written
+    file records none, and the error names the property."""
+    algorithm = make_algorithm("MDComputeSqw", InputTrajectories=str(trajectory), Window=20,
+                               QMax=4.0, QCount=40, OutputWorkspace="sqw", Plot=False)
+    with pytest.raises(RuntimeError, match=r"parameter 'TimeStepFs': is needed: .*"
+                       r"trajectory.xyz records no frame times"):
+        algorithm.execute()
+    assert not ads.doesExist("sqw")
+    lines = trajectory.read_text().splitlines(keepends=True)
+    timed, frame = [], 0
+    for index, line in enumerate(lines):
+        if index and lines[index - 1].strip() == "8" and "Lattice=" in line:
+            line = f"Time={5.0 * frame:.3f} " + line
+            frame += 1
+        timed.append(line)
+    timed_path = tmp_path / "timed.xyz"
+    timed_path.write_text("".join(timed))
+    for name, extra in (("taken", {}), ("given", {"TimeStepFs": 5.0})):
+        assert make_algorithm("MDComputeSqw", InputTrajectories=str(timed_path), Window=20,
+                              QMax=4.0, QCount=40, OutputWorkspace=name, Plot=False,
+                              **extra).execute()
+    taken, given = ads.retrieve("taken"), ads.retrieve("given")
+    np.testing.assert_array_equal(taken.extractY(), given.extractY())
+    np.testing.assert_array_equal(taken.readX(0), given.readX(0))
+    assert taken.getRun().getLogData("time_step_fs").value == 5.0
 
 
 def test_a_trajectory_shorter_than_the_window_fails_with_the_cores_message(ads, trajectory):

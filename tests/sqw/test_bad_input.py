@@ -175,6 +175,38 @@ def test_a_time_step_that_disagrees_with_the_frame_times(good):
     assert_message(error, "time_step_fs", "good.xyz", "10 fs apart", "--time-step-fs 10")
 
 
+def test_time_step_taken_from_the_frame_times(good, tmp_path):
+    """Without a time step the frame times the file records give it (Time= 10 fs apart): the
+    same S(q,w) as with --time-step-fs 10 given, and the same recorded in the logs."""
+    given = run(good[0])
+    taken = run(good[0], time_step_fs=None)
+    assert taken.settings.time_step_fs == 10.0
+    assert taken.logs["time_step_fs"] == 10.0
+    np.testing.assert_array_equal(taken.energy_mev, given.energy_mev)
+    for name, (values, errors) in given.parts.items():
+        np.testing.assert_array_equal(taken.parts[name][0], values)
+        np.testing.assert_array_equal(taken.parts[name][1], errors)
+
+
+def test_time_step_needed_without_frame_times(good, tmp_path):
+    """A file that records no frame times needs the time step; runs whose recorded frame
+    intervals differ are refused where none is given."""
+    path, lines, crystal = good
+    untimed = spoil(tmp_path, [line.replace("Time=", "Step=") for line in lines], "untimed.xyz")
+    with pytest.raises(ParameterError) as error:
+        run(untimed, time_step_fs=None)
+    assert_message(error, "time_step_fs", "is needed", "untimed.xyz records no frame times",
+                   "--time-step-fs")
+    assert run(untimed).settings.time_step_fs == 10.0
+    slower = write_extxyz(tmp_path / "slower.xyz", crystal.positions(np.arange(FRAMES) * 20.0),
+                          crystal.cell, crystal.species, time_step_fs=20.0)
+    with pytest.raises(ParameterError) as error:
+        compute_sqw(trajectories=[str(path), str(slower)], window=4, q_max_inv_angstrom=2.5,
+                    q_count=20)
+    assert_message(error, "good.xyz are 10 fs apart", "slower.xyz 20 fs",
+                   "one frame interval")
+
+
 def test_nothing_half_written_on_failure(good, tmp_path, capsys):
     path, lines, _ = good
     bad = spoil(tmp_path, lines[:-3])
