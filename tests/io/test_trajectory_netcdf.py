@@ -166,6 +166,19 @@ def test_species_from_a_nep_model_or_a_structure(files, tmp_path, crystal_frames
         open_trajectory(bare, species_from=wrong)
 
 
+def test_time_step_taken_from_the_netcdf_time(files):
+    """No time step given: the file's ``time`` (ps, GPUMD's dump_netcdf layout) gives it, the
+    same S(q,w) as with it given."""
+    settings = dict(window=20, q_max_inv_angstrom=4.0, q_count=40,
+                    trajectories=[str(files["gpumd_nc3_double.nc"])])
+    taken = compute_sqw(settings)
+    given = compute_sqw(settings, time_step_fs=TIME_STEP_FS)
+    assert taken.settings.time_step_fs == pytest.approx(TIME_STEP_FS, rel=1e-12)
+    np.testing.assert_allclose(taken.energy_mev, given.energy_mev, rtol=1e-12)
+    for name, (values, _) in given.parts.items():
+        np.testing.assert_allclose(taken.parts[name][0], values, rtol=1e-12)
+
+
 def test_a_disagreeing_time_step_is_refused(files):
     with pytest.raises(ParameterError, match="10 fs apart"):
         compute_sqw(trajectories=[str(files["cpu.nc"])], time_step_fs=2.0, window=20,
