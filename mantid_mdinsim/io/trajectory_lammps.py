@@ -24,11 +24,14 @@ from typing import Iterator
 
 import numpy as np
 
+from ..errors import InputFileError
 from .trajectory import check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, ChunkedText, TextTrajectoryReader,
                               species_hashes)
 
+#: What :meth:`LammpsDumpReader._next_frame` gives for a frame before the first one read.
+_SKIPPED = np.empty((0, 3))
 _POSITION_SETS = (("x", "y", "z", False), ("xu", "yu", "zu", False), ("xs", "ys", "zs", True),
                   ("xsu", "ysu", "zsu", True))
 
@@ -139,52 +142,67 @@ class LammpsDumpReader(TextTrajectoryReader):
         frame = 0
         try:
             while True:
-                header = self._read_header(text, frame)
-                if header is None:
+                frame_offset, frame_line = text.offset, text.line_number
+                try:
+                    positions = self._next_frame(text, frame, start, values, hashes)
+                except InputFileError as error:
+                    zeros = self._zero_bytes_error(frame, frame_offset, frame_line)
+                    if zeros is None:
+                        raise
+                    raise zeros from error
+                if positions is None:
                     return
-                n_atoms, cell, origin, columns = header
-                if n_atoms != self.n_atoms:
-                    raise self.frame_error(frame, f"has {n_atoms} atoms, frame 0 has "
-                                           f"{self.n_atoms}", "all frames must hold the same "
-                                           "atoms", line=text.line_number - 5)
-                if columns != self._columns:
-                    raise self.frame_error(frame, "the columns differ from frame 0",
-                                           line=text.line_number)
-                self.check_cell(cell, frame)
-                if frame < start:
-                    if not text.skip(self.n_atoms):
-                        raise self.frame_error(frame, "the file ends inside this frame",
-                                               "the file is truncated")
-                    frame += 1
-                    continue
-                first_line = text.line_number + 1
-                status, line, column = text.parse_lines(self.n_atoms, self._roles, values,
-                                                        hashes)
-                if status != STATUS_OK:
-                    if status == STATUS_NEED_MORE:
-                        raise self.frame_error(frame, f"the file ends inside this frame (after "
-                                               f"{line} of {self.n_atoms} atom lines)",
-                                               "the file is truncated; remove the incomplete "
-                                               "last frame", line=first_line + line)
-                    problem = (f"column {column + 1} of atom line {line} is not a number"
-                               if status == STATUS_BAD_NUMBER else
-                               f"atom line {line} does not have {len(columns)} columns")
-                    raise self.frame_error(frame, problem, "the frame is garbled",
-                                           line=first_line + line)
-                if self._id_column >= 0:
-                    order = np.argsort(values[:, 3], kind="stable")
-                    positions = values[order, :3]
-                    frame_hashes = hashes[order]
-                else:
-                    positions = values[:, :3].copy()
-                    frame_hashes = hashes
-                if not np.array_equal(frame_hashes, self._hashes):
-                    atom = int(np.argmax(frame_hashes != self._hashes))
-                    raise self.frame_error(frame, f"atom {atom} (by id) has another species "
-                                           "than in frame 0")
-                if self._scaled:
-                    positions = positions @ cell + origin
-                yield positions
+                if positions is not _SKIPPED:
+                    yield positions
                 frame += 1
         finally:
             text.close()
+
+    def _next_frame(self, text: ChunkedText, frame: int, start: int, values: np.ndarray,
+                    hashes: np.ndarray) -> np.ndarray | None:
+        """The next frame's positions (Angstrom), ``_SKIPPED`` for one before ``start``
+        (checked through its header, its atom lines skipped), None at the end of the file."""
+        header = self._read_header(text, frame)
+        if header is None:
+            return None
+        n_atoms, cell, origin, columns = header
+        if n_atoms != self.n_atoms:
+            raise self.frame_error(frame, f"has {n_atoms} atoms, frame 0 has "
+                                   f"{self.n_atoms}", "all frames must hold the same "
+                                   "atoms", line=text.line_number - 5)
+        if columns != self._columns:
+            raise self.frame_error(frame, "the columns differ from frame 0",
+                                   line=text.line_number)
+        self.check_cell(cell, frame)
+        if frame < start:
+            if not text.skip(self.n_atoms):
+                raise self.frame_error(frame, "the file ends inside this frame",
+                                       "the file is truncated")
+            return _SKIPPED
+        first_line = text.line_number + 1
+        status, line, column = text.parse_lines(self.n_atoms, self._roles, values, hashes)
+        if status != STATUS_OK:
+            if status == STATUS_NEED_MORE:
+                raise self.frame_error(frame, f"the file ends inside this frame (after "
+                                       f"{line} of {self.n_atoms} atom lines)",
+                                       "the file is truncated; remove the incomplete "
+                                       "last frame", line=first_line + line)
+            problem = (f"column {column + 1} of atom line {line} is not a number"
+                       if status == STATUS_BAD_NUMBER else
+                       f"atom line {line} does not have {len(columns)} columns")
+            raise self.frame_error(frame, problem, "the frame is garbled",
+                                   line=first_line + line)
+        if self._id_column >= 0:
+            order = np.argsort(values[:, 3], kind="stable")
+            positions = values[order, :3]
+            frame_hashes = hashes[order]
+        else:
+            positions = values[:, :3].copy()
+            frame_hashes = hashes
+        if not np.array_equal(frame_hashes, self._hashes):
+            atom = int(np.argmax(frame_hashes != self._hashes))
+            raise self.frame_error(frame, f"atom {atom} (by id) has another species "
+                                   "than in frame 0")
+        if self._scaled:
+            positions = positions @ cell + origin
+        return positions

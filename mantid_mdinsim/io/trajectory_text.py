@@ -1071,3 +1071,23 @@ class TextTrajectoryReader(TrajectoryReader):
 
     def estimated_frame_count(self) -> int:
         return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))
+
+    def _zero_bytes_error(self, frame: int, offset: int, frame_line: int):
+        """Where the frame that failed at ``offset`` (after line ``frame_line``) holds zero
+        bytes, the error that says so: a file whose writing stopped (a crash, a full disk, a
+        node lost) may be left padded with zeros, which would otherwise read as a garbled
+        frame. None where it holds none."""
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            text = handle.read(2 * self._first_frame_bytes + 65536)
+        zero = text.find(b"\0")
+        if zero < 0:
+            return None
+        line = frame_line + text.count(b"\n", 0, zero) + 1
+        cut = f"{self.path.stem}-cut{self.path.suffix}"
+        return self.frame_error(frame, f"the file holds zero bytes from line {line} on: its "
+                                "writing stopped there (a crash, a full disk?)",
+                                f"keep the {frame} whole frames before it (head -n "
+                                f"{frame_line} {self.path.name} > {cut}) and give {cut}",
+                                line=line)
+

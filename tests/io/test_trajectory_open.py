@@ -223,13 +223,8 @@ def test_utf8_byte_order_mark_skipped(tmp_path):
     assert _all_frames(marked).tobytes() == expected.tobytes()
     with open_trajectory(marked) as reader:
         assert reader.frame_interval_fs == 10.0
-    dump = "".join("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n5\nITEM: BOX BOUNDS pp pp pp\n"
-                   "0 5\n0 5\n0 5\nITEM: ATOMS id element x y z\n".format(10 * frame)
-                   + "".join(f"{atom + 1} Si {x:.6f} {y:.6f} {z:.6f}\n"
-                             for atom, (x, y, z) in enumerate(expected[frame]))
-                   for frame in range(6))
     lammps = tmp_path / "marked.lammpstrj"
-    lammps.write_bytes(trajectory_text.UTF8_BOM + dump.encode())
+    lammps.write_bytes(trajectory_text.UTF8_BOM + _lammps_text(expected))
     assert _all_frames(lammps).tobytes() == expected.tobytes()
     unnamed = tmp_path / "marked.data"       # the format found from the first line
     unnamed.write_bytes(trajectory_text.UTF8_BOM + text)
@@ -246,17 +241,30 @@ def test_utf16_refused(tmp_path):
     assert "iconv -f UTF-16 -t UTF-8 wide.xyz > wide-utf8.xyz" in str(error.value)
 
 
+def _lammps_text(expected: np.ndarray) -> bytes:
+    """A LAMMPS dump of ``expected`` (frames of 5 Si atoms, 14 lines each)."""
+    return "".join("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n5\nITEM: BOX BOUNDS pp pp pp\n"
+                   "0 5\n0 5\n0 5\nITEM: ATOMS id element x y z\n".format(10 * frame)
+                   + "".join(f"{atom + 1} Si {x:.6f} {y:.6f} {z:.6f}\n"
+                             for atom, (x, y, z) in enumerate(expected[frame]))
+                   for frame in range(len(expected))).encode()
+
+
 @pytest.mark.parametrize("cut_in_frame", [False, True])
-def test_zero_bytes_after_a_crash_named(tmp_path, cut_in_frame):
+@pytest.mark.parametrize("suffix", [".xyz", ".lammpstrj"])
+def test_zero_bytes_after_a_crash_named(tmp_path, cut_in_frame, suffix):
     """A file whose writing stopped and was left padded with zero bytes is refused at the
     line where the zeros begin, and the fix it gives (``head -n``) keeps exactly the whole
-    frames before them."""
+    frames before them (extended XYZ, LAMMPS dump)."""
     import subprocess
 
     text, expected = _frames_text(8)
-    lines = text.splitlines(keepends=True)               # 7 lines a frame
-    keep = len(b"".join(lines[:5 * 7])) + (100 if cut_in_frame else 0)
-    path = tmp_path / "crashed.xyz"
+    per_frame = 7
+    if suffix == ".lammpstrj":
+        text, per_frame = _lammps_text(expected), 14
+    lines = text.splitlines(keepends=True)
+    keep = len(b"".join(lines[:5 * per_frame])) + (100 if cut_in_frame else 0)
+    path = tmp_path / f"crashed{suffix}"
     path.write_bytes(text[:keep] + b"\0" * 4096)
     with pytest.raises(InputFileError) as error:
         _all_frames(path)
@@ -264,10 +272,11 @@ def test_zero_bytes_after_a_crash_named(tmp_path, cut_in_frame):
     zero_line = text[:keep].count(b"\n") + 1
     assert f"frame 5 (line {zero_line})" in message
     assert f"holds zero bytes from line {zero_line} on" in message
-    assert "head -n 35 crashed.xyz > crashed-cut.xyz" in message     # 5 frames of 7 lines
-    cut = tmp_path / "crashed-cut.xyz"
+    kept_lines = 5 * per_frame
+    assert f"head -n {kept_lines} crashed{suffix} > crashed-cut{suffix}" in message
+    cut = tmp_path / f"crashed-cut{suffix}"
     with open(cut, "wb") as handle:
-        subprocess.run(["head", "-n", "35", str(path)], stdout=handle, check=True)
+        subprocess.run(["head", "-n", str(kept_lines), str(path)], stdout=handle, check=True)
     assert _all_frames(cut).tobytes() == expected[:5].tobytes()
 
 
