@@ -145,7 +145,8 @@ def trajectories(draw) -> bytes:
         text = text[:position] + draw(st.sampled_from(["\n", "\n\n", "q", " 7\n",
                                                        f"{n_atoms}\n", f"\n{n_atoms}\n"])) \
             + text[position:]
-    return text.encode()
+    # a UTF-8 byte-order mark (skipped): the parts then start 3 bytes into the file
+    return draw(st.sampled_from([b"", b"", b"", trajectory_text.UTF8_BOM])) + text.encode()
 
 
 def _read(path, start: int):
