@@ -789,7 +789,8 @@ class _Reused:
     a 27 MB file's chunks. A caller keeping frames (``list(reader.frames())``) keeps their
     arrays from being reused and gets fresh ones, as before. One is shared by the readers of
     a process (on any threads: a buffer is found free and handed out under a lock), and kept
-    for it up to :data:`KEPT_BYTES` (:meth:`trim`, as a reader closes)."""
+    for it up to :data:`KEPT_BYTES` (:meth:`trim`, as a reader closes). It keeps ``keep``
+    buffers, more while more are in use at once."""
 
     def __init__(self, make, capacity, keep: int):
         self._make, self._capacity, self.keep = make, capacity, keep
@@ -808,9 +809,15 @@ class _Reused:
                 del item
             # room for the next ones, a little larger or smaller
             item = self._make(size + size // 4 + 1)
+            if len(self._kept) >= self.keep:
+                # a free one (too small) let go; none where all are in use: more readers at
+                # once (a Dask worker's threads) than ``keep`` then keep theirs, not take
+                # each other's places and make new ones for every part
+                for index in range(len(self._kept)):
+                    if sys.getrefcount(self._kept[index]) == 2:     # the list's, the argument
+                        del self._kept[index]
+                        break
             self._kept.append(item)
-            if len(self._kept) > self.keep:
-                del self._kept[0]
             return item
 
     def trim(self, kept_bytes: int = KEPT_BYTES) -> None:

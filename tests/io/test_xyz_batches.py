@@ -897,3 +897,20 @@ def test_forked_child_takes_buffers(tmp_path, monkeypatch):
         if process.is_alive():              # hung: not left behind
             process.kill()
     assert data == written.tobytes()
+
+
+def test_kept_buffers_grow_with_the_readers_at_once():
+    """More buffers in use at once than ``keep`` (a Dask worker's threads each reading) are
+    all kept, so that each is used again, not replaced by a new one for every part; a new
+    buffer that is needed lets go of a free one (too small) once ``keep`` are kept."""
+    reused = trajectory_text._Reused(lambda size: np.empty(size, dtype=np.uint8), len, keep=2)
+    held = [reused.take(100) for _ in range(5)]
+    assert len({id(item) for item in held}) == 5 and len(reused._kept) == 5
+    first = {id(item) for item in held}
+    del held
+    again = [reused.take(100) for _ in range(5)]
+    assert {id(item) for item in again} == first          # no new buffers
+    kept_before = [id(item) for item in reused._kept]
+    del again
+    large = reused.take(10_000)                            # none fits: the first free goes
+    assert [id(item) for item in reused._kept] == kept_before[1:] + [id(large)]
