@@ -356,10 +356,10 @@ _COMPRESSED = ((b"\x1f\x8b", "gzip", ".gz"), (b"BZh", "bzip2", ".bz2"),
 
 def _refuse_unreadable(path: Path) -> None:
     """A folder, a pipe or a device is refused; a compressed trajectory (``traj.xyz.gz``, or
-    a compressed file under a plain name) with the command that decompresses it: the text readers read the file in parts
-    at given offsets, which a compressed stream has not; UTF-16 text with the command that
-    makes it UTF-8. (An error at its first line, or "the format is not recognised", would not
-    say what to do.)"""
+    a compressed file under a plain name) with the command that decompresses it (the text
+    readers read the file in parts at given offsets, which a compressed stream has not);
+    UTF-16 text with the command that makes it UTF-8. (An error at its first line, or "the
+    format is not recognised", would not say what to do.)"""
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -433,8 +433,8 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     """Open ``path`` with the reader of its format (``extxyz``, ``ase``, ``lammps`` or
     ``netcdf``; detected when None). ``species_from``: where the species of a trajectory that
     stores type indices come from (see :mod:`.trajectory_species`); other formats name their
-    species themselves and do not use it. A compressed or UTF-16 file is refused
-    (:func:`_refuse_unreadable`)."""
+    species themselves and do not use it. A folder, a pipe, a compressed or a UTF-16 file is
+    refused (:func:`_refuse_unreadable`)."""
     _refuse_unreadable(Path(path))
     format = format or detect_format(path)
     # Each reader module imports this one (the base class), and the readers' libraries

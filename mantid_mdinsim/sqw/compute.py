@@ -243,7 +243,7 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
     try:
         for path in paths:
             readers.append(open_trajectory(path, species_from=settings.species_from))
-        time_step_fs = frame_interval_fs(readers, settings.time_step_fs)
+        time_step_fs = _frame_interval_fs(readers, settings.time_step_fs)
         if settings.time_step_fs is None:
             settings = settings.replace(time_step_fs=time_step_fs)
         with execution.session(settings.scheduler, settings.threads_per_worker,
@@ -259,7 +259,7 @@ def compute_sqw(parameters: SqwSettings | Mapping[str, Any] | None = None,
 FRAME_INTERVAL_TOLERANCE = 1e-3
 
 
-def frame_interval_fs(readers: list[TrajectoryReader], time_step_fs: float | None) -> float:
+def _frame_interval_fs(readers: list[TrajectoryReader], time_step_fs: float | None) -> float:
     """The time between stored frames (fs): ``time_step_fs`` where given, refused where it
     disagrees with the frame times a file records; else the frame times the files record, which
     must agree (independent runs of one frame interval) and be recorded by every file.
