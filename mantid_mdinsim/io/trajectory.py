@@ -106,7 +106,9 @@ class TrajectoryReader(abc.ABC):
         where = f"frame {frame}"
         if line is not None:
             where += f" (line {line})"
-        return InputFileError(self.path, problem, where=where, fix=fix)
+        error = InputFileError(self.path, problem, where=where, fix=fix)
+        error.line = line       # where the reading stopped (TextTrajectoryReader's zero bytes)
+        return error
 
     def check_cell(self, cell: np.ndarray, frame: int) -> None:
         if not np.all(np.isfinite(cell)):

@@ -263,7 +263,8 @@ class ExtxyzReader(TextTrajectoryReader):
                 try:
                     positions = self._read_frame(text, frame, hashes)
                 except InputFileError as error:
-                    zeros = self._zero_bytes_error(frame, parts.stop_offset, frame_line)
+                    zeros = self._zero_bytes_error(frame, parts.stop_offset, frame_line,
+                                                    error)
                     if zeros is None:
                         raise
                     raise zeros from error

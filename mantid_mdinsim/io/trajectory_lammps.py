@@ -146,7 +146,7 @@ class LammpsDumpReader(TextTrajectoryReader):
                 try:
                     positions = self._next_frame(text, frame, start, values, hashes)
                 except InputFileError as error:
-                    zeros = self._zero_bytes_error(frame, frame_offset, frame_line)
+                    zeros = self._zero_bytes_error(frame, frame_offset, frame_line, error)
                     if zeros is None:
                         raise
                     raise zeros from error

@@ -27,6 +27,7 @@ from numba.extending import intrinsic
 import numpy as np
 
 from .. import numba_loading  # noqa: F401  (before the first kernel call: leaner set-up)
+from ..errors import InputFileError
 from .trajectory import UTF8_BOM, TrajectoryReader
 
 #: Column roles for :func:`parse_atom_lines`.
@@ -1049,6 +1050,11 @@ class TextTrajectoryReader(TrajectoryReader):
                 raise self.frame_error(0, "the file holds no frame",
                                        "check that the MD run wrote its trajectory")
             self._read_first_frame(text, header)
+        except InputFileError as error:
+            zeros = self._zero_bytes_error(0, 0, 0, error)
+            if zeros is None:
+                raise
+            raise zeros from error
         finally:
             text.close()
 
@@ -1079,22 +1085,29 @@ class TextTrajectoryReader(TrajectoryReader):
     def estimated_frame_count(self) -> int:
         return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))
 
-    def _zero_bytes_error(self, frame: int, offset: int, frame_line: int):
-        """Where the frame that failed at ``offset`` (after line ``frame_line``) holds zero
-        bytes, the error that says so: a file whose writing stopped (a crash, a full disk, a
-        node lost) may be left padded with zeros, which would otherwise read as a garbled
-        frame. None where it holds none."""
+    def _zero_bytes_error(self, frame: int, offset: int, frame_line: int,
+                          error: InputFileError):
+        """Where the frame that failed with ``error`` (the frame starting at ``offset``, after
+        line ``frame_line``) holds zero bytes at or before the line it failed at, the error
+        that says so: a file whose writing stopped (a crash, a full disk, a node lost) may be
+        left padded with zeros, which would otherwise read as a garbled frame. None where it
+        holds none there."""
         with open(self.path, "rb") as handle:
             handle.seek(offset)
-            text = handle.read(2 * self._first_frame_bytes + 65536)
+            # frame 0's size is not known yet where it failed
+            text = handle.read(2 * self._first_frame_bytes + 65536 if frame else 4 << 20)
         zero = text.find(b"\0")
         if zero < 0:
             return None
         line = frame_line + text.count(b"\n", 0, zero) + 1
+        failed_line = getattr(error, "line", None)
+        if failed_line is not None and line > failed_line:
+            return None         # it failed before them: its own error says why
         cut = f"{self.path.stem}-cut{self.path.suffix}"
+        fix = (f"keep the {frame} whole frames before it (head -n {frame_line} "
+               f"{self.path.name} > {cut}) and give {cut}" if frame else
+               "it holds no whole frame: write the trajectory again")
         return self.frame_error(frame, f"the file holds zero bytes from line {line} on: its "
-                                "writing stopped there (a crash, a full disk?)",
-                                f"keep the {frame} whole frames before it (head -n "
-                                f"{frame_line} {self.path.name} > {cut}) and give {cut}",
+                                "writing stopped there (a crash, a full disk?)", fix,
                                 line=line)
 

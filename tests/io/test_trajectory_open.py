@@ -299,3 +299,23 @@ def test_folder_and_pipe_refused(tmp_path):
         open_trajectory(pipe)           # no writer: opening it would block
     assert "pipe.xyz: is not a regular file (a pipe or a device)" in str(error.value)
     assert "zcat run.xyz.gz > run.xyz" in str(error.value)
+
+
+def test_zero_bytes_named_only_where_the_reading_stopped_at_them(tmp_path):
+    """A file of zero bytes only is named as such at frame 0; a frame garbled before the
+    zeros begin keeps its own error (the zeros come later)."""
+    zeros = tmp_path / "zeros.xyz"
+    zeros.write_bytes(b"\0" * 70000)
+    with pytest.raises(InputFileError) as error:
+        open_trajectory(zeros)
+    assert "frame 0 (line 1): the file holds zero bytes from line 1 on" in str(error.value)
+    assert "it holds no whole frame" in str(error.value)
+    text, _ = _frames_text(8)
+    lines = text.splitlines(keepends=True)
+    lines[5 * 7 + 3] = b"Si 1.0 x 2.0\n"                     # frame 5, atom 1
+    garbled = tmp_path / "garbled.xyz"
+    garbled.write_bytes(b"".join(lines[:6 * 7]) + b"\0" * 4096)
+    with pytest.raises(InputFileError) as error:
+        _all_frames(garbled)
+    assert "frame 5 (line 39)" in str(error.value)
+    assert "zero bytes" not in str(error.value)
