@@ -56,9 +56,7 @@ class TrajectoryReader(abc.ABC):
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise InputFileError(self.path, "the file does not exist",
-                                 fix="check the path of the trajectory")
+        _check_regular_file(self.path)
         self.n_atoms: int = 0
         self.species: list[str] = []
         self.cell: np.ndarray = np.zeros((3, 3))
@@ -356,16 +354,14 @@ _COMPRESSED = ((b"\x1f\x8b", "gzip", ".gz"), (b"BZh", "bzip2", ".bz2"),
                (b"\xfd7zXZ\x00", "xz", ".xz"), (b"\x28\xb5\x2f\xfd", "zstd", ".zst"))
 
 
-def _refuse_unreadable(path: Path) -> None:
-    """A folder, a pipe or a device is refused; a compressed trajectory (``traj.xyz.gz``, or
-    a compressed file under a plain name) with the command that decompresses it (the text
-    readers read the file in parts at given offsets, which a compressed stream has not);
-    UTF-16 text with the command that makes it UTF-8. (An error at its first line, or "the
-    format is not recognised", would not say what to do.)"""
+def _check_regular_file(path: Path) -> None:
+    """A trajectory is a regular file: a missing path, a folder, a pipe or a device is
+    refused with what to give instead."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
-        return          # the reader says why it cannot be read
+        raise InputFileError(path, "the file does not exist",
+                             fix="check the path of the trajectory") from None
     if stat.S_ISDIR(mode):
         raise InputFileError(path, "is a folder, not a trajectory file",
                              fix="give the trajectory file itself")
@@ -376,6 +372,16 @@ def _refuse_unreadable(path: Path) -> None:
                              fix="write the trajectory to a file first (zcat run.xyz.gz > "
                              "run.xyz) and give that file: it is read more than once, at "
                              "offsets")
+
+
+def _refuse_unreadable(path: Path) -> None:
+    """What is no regular file is refused (:func:`_check_regular_file`, before any byte is
+    read: a pipe's first bytes would be gone); a compressed trajectory (``traj.xyz.gz``, or a
+    compressed file under a plain name) with the command that decompresses it (the text
+    readers read the file in parts at given offsets, which a compressed stream has not);
+    UTF-16 text with the command that makes it UTF-8. (An error at its first line, or "the
+    format is not recognised", would not say what to do.)"""
+    _check_regular_file(path)
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
