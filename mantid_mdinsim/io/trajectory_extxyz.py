@@ -259,15 +259,8 @@ class ExtxyzReader(TextTrajectoryReader):
                         yield positions[index]
                         frame += 1
                 text.seek(parts.stop_offset, text.line_number + parts.lines)
-                frame_line = text.line_number
-                try:
+                with self._zero_bytes_named(frame, parts.stop_offset, text.line_number):
                     positions = self._read_frame(text, frame, hashes)
-                except InputFileError as error:
-                    zeros = self._zero_bytes_error(frame, parts.stop_offset, frame_line,
-                                                    error)
-                    if zeros is None:
-                        raise
-                    raise zeros from error
                 if positions is None:
                     return
                 yield positions

@@ -24,7 +24,6 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InputFileError
 from .trajectory import check_symbols
 from .trajectory_text import (COLUMN_IGNORED, COLUMN_SPECIES, STATUS_BAD_NUMBER,
                               STATUS_NEED_MORE, STATUS_OK, ChunkedText, TextTrajectoryReader,
@@ -142,14 +141,8 @@ class LammpsDumpReader(TextTrajectoryReader):
         frame = 0
         try:
             while True:
-                frame_offset, frame_line = text.offset, text.line_number
-                try:
+                with self._zero_bytes_named(frame, text.offset, text.line_number):
                     positions = self._next_frame(text, frame, start, values, hashes)
-                except InputFileError as error:
-                    zeros = self._zero_bytes_error(frame, frame_offset, frame_line, error)
-                    if zeros is None:
-                        raise
-                    raise zeros from error
                 if positions is None:
                     return
                 if positions is not _SKIPPED:

@@ -13,6 +13,7 @@ the first frame, in Python).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -1045,16 +1046,12 @@ class TextTrajectoryReader(TrajectoryReader):
         super().__init__(path)
         text = ChunkedText(self.path)
         try:
-            header = self._read_header(text, 0)
-            if header is None:
-                raise self.frame_error(0, "the file holds no frame",
-                                       "check that the MD run wrote its trajectory")
-            self._read_first_frame(text, header)
-        except InputFileError as error:
-            zeros = self._zero_bytes_error(0, 0, 0, error)
-            if zeros is None:
-                raise
-            raise zeros from error
+            with self._zero_bytes_named(0, 0, 0):
+                header = self._read_header(text, 0)
+                if header is None:
+                    raise self.frame_error(0, "the file holds no frame",
+                                           "check that the MD run wrote its trajectory")
+                self._read_first_frame(text, header)
         finally:
             text.close()
 
@@ -1084,6 +1081,18 @@ class TextTrajectoryReader(TrajectoryReader):
 
     def estimated_frame_count(self) -> int:
         return max(1, round(self.path.stat().st_size / max(1, self._first_frame_bytes)))
+
+    @contextlib.contextmanager
+    def _zero_bytes_named(self, frame: int, offset: int, frame_line: int):
+        """Reading the frame ``frame`` (starting at ``offset``, after line ``frame_line``): an
+        error it raises is told as :meth:`_zero_bytes_error` where that applies."""
+        try:
+            yield
+        except InputFileError as error:
+            zeros = self._zero_bytes_error(frame, offset, frame_line, error)
+            if zeros is None:
+                raise
+            raise zeros from error
 
     def _zero_bytes_error(self, frame: int, offset: int, frame_line: int,
                           error: InputFileError):
