@@ -68,9 +68,12 @@ class Inputs:
         per_frame = N_ATOMS + 2
         return [line for i in indices for line in self.lines[i * per_frame:(i + 1) * per_frame]]
 
-    def write(self, name: str, lines: list[str] | str) -> str:
+    def write(self, name: str, lines: list[str] | str | bytes) -> str:
         path = self.folder / name
-        path.write_text(lines if isinstance(lines, str) else "".join(lines))
+        if isinstance(lines, bytes):
+            path.write_bytes(lines)
+        else:
+            path.write_text(lines if isinstance(lines, str) else "".join(lines))
         return str(path)
 
     def structure(self, name: str, change: Callable | None = None) -> str:
@@ -118,12 +121,6 @@ def _lammps_repeated_timestep(inputs: Inputs) -> str:
     return inputs.write("repeat.lammpstrj", text)
 
 
-def _bytes(inputs: Inputs, name: str, data: bytes) -> str:
-    path = inputs.folder / name
-    path.write_bytes(data)
-    return str(path)
-
-
 def _compressed(inputs: Inputs, name: str, program: str) -> str:
     """The good trajectory compressed by ``program`` (gzip, xz: Python's own modules) into
     ``name``."""
@@ -131,9 +128,7 @@ def _compressed(inputs: Inputs, name: str, program: str) -> str:
     import lzma
 
     module = {"gzip": gzip, "xz": lzma}[program]
-    path = inputs.folder / name
-    path.write_bytes(module.compress(inputs.trajectory.read_bytes()))
-    return str(path)
+    return inputs.write(name, module.compress(inputs.trajectory.read_bytes()))
 
 
 def _training_set(inputs: Inputs) -> str:
@@ -252,10 +247,10 @@ CLI_ERRORS = [
          ("good.xyz.gz", "is compressed (gzip)", "gzip -dc good.xyz.gz > good.xyz")),
     Case("sqw-trajectory-is-a-folder", _sqw(lambda i: [str(i.a_folder)]),
          ("a_folder", "is a folder, not a trajectory file")),
-    Case("sqw-utf16-trajectory", _sqw(lambda i: [_bytes(i, "wide.xyz", "".join(
+    Case("sqw-utf16-trajectory", _sqw(lambda i: [i.write("wide.xyz", "".join(
         i.frames(*range(FRAMES))).encode("utf-16"))]),
         ("wide.xyz", "is UTF-16 text", "iconv -f UTF-16 -t UTF-8 wide.xyz > wide-utf8.xyz")),
-    Case("sqw-zero-bytes-after-a-crash", _sqw(lambda i: [_bytes(i, "crashed.xyz", "".join(
+    Case("sqw-zero-bytes-after-a-crash", _sqw(lambda i: [i.write("crashed.xyz", "".join(
         i.frames(*range(8))).encode() + b"\0" * 5000)]),
         ("crashed.xyz", "frame 8", f"zero bytes from line {8 * (N_ATOMS + 2) + 1} on",
          f"head -n {8 * (N_ATOMS + 2)} crashed.xyz > crashed-cut.xyz")),

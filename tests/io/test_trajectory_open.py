@@ -19,7 +19,7 @@ from mantid_mdinsim.io import trajectory_extxyz, trajectory_text
 from mantid_mdinsim.io.trajectory import check_symbols, open_trajectory
 from mantid_mdinsim.io.trajectory_text import ChunkedText, species_hashes
 
-from .test_xyz_batches import SETTINGS, trajectories
+from .test_xyz_batches import SETTINGS, _as_written, _write_frames, trajectories
 
 LINES = st.lists(st.sampled_from(["", " ", "Si 1.0 2.0 3.0", "O\t-1 2 3 ", "H 1 2 3\r",
                                   "\r", "a\rb", "Kr 0.25 0.5 0.75 9 9 9"]), max_size=12)
@@ -196,16 +196,12 @@ def test_compressed_trajectory_refused(tmp_path, program, format):
         assert f"{program} -dc run.xyz > run-decompressed.xyz" in message
 
 
-def _frames_text(n_frames: int, n_atoms: int = 5) -> tuple[bytes, np.ndarray]:
-    rng = np.random.default_rng(3)
-    positions = rng.uniform(0, 5, (n_frames, n_atoms, 3))
-    text = "".join(f"{n_atoms}\nTime={10 * frame:.1f} Lattice=\"5 0 0 0 5 0 0 0 5\" "
-                   "Properties=species:S:1:pos:R:3\n"
-                   + "".join(f"Si {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in frame_positions)
-                   for frame, frame_positions in enumerate(positions))
-    as_read = np.array([[[float(f"{v:.6f}") for v in atom] for atom in frame]
-                        for frame in positions])
-    return text.encode(), as_read
+def _frames_text(tmp_path, n_frames: int) -> tuple[bytes, np.ndarray]:
+    """The text of ``n_frames`` frames of 5 Si atoms (7 lines each, Time= 1 fs apart) and
+    their positions as read (test_xyz_batches' writer)."""
+    path = tmp_path / "frames.xyz"
+    written = _write_frames(path, 5, n_frames, seed=3)
+    return path.read_bytes(), _as_written(written)
 
 
 def _all_frames(path) -> np.ndarray:
@@ -216,13 +212,13 @@ def _all_frames(path) -> np.ndarray:
 def test_utf8_byte_order_mark_skipped(tmp_path):
     """A UTF-8 byte-order mark at the start (a file saved by a Windows editor) is no part of
     line 1: the same frames as without it, extended XYZ and a LAMMPS dump."""
-    text, expected = _frames_text(6)
+    text, expected = _frames_text(tmp_path, 6)
     plain, marked = tmp_path / "plain.xyz", tmp_path / "marked.xyz"
     plain.write_bytes(text)
     marked.write_bytes(trajectory_text.UTF8_BOM + text)
     assert _all_frames(marked).tobytes() == expected.tobytes()
     with open_trajectory(marked) as reader:
-        assert reader.frame_interval_fs == 10.0
+        assert reader.frame_interval_fs == 1.0
     lammps = tmp_path / "marked.lammpstrj"
     lammps.write_bytes(trajectory_text.UTF8_BOM + _lammps_text(expected))
     assert _all_frames(lammps).tobytes() == expected.tobytes()
@@ -232,7 +228,7 @@ def test_utf8_byte_order_mark_skipped(tmp_path):
 
 
 def test_utf16_refused(tmp_path):
-    text, _ = _frames_text(3)
+    text, _ = _frames_text(tmp_path, 3)
     path = tmp_path / "wide.xyz"
     path.write_bytes(text.decode().encode("utf-16"))
     with pytest.raises(InputFileError) as error:
@@ -244,8 +240,8 @@ def test_utf16_refused(tmp_path):
 def _lammps_text(expected: np.ndarray) -> bytes:
     """A LAMMPS dump of ``expected`` (frames of 5 Si atoms, 14 lines each)."""
     return "".join("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n5\nITEM: BOX BOUNDS pp pp pp\n"
-                   "0 5\n0 5\n0 5\nITEM: ATOMS id element x y z\n".format(10 * frame)
-                   + "".join(f"{atom + 1} Si {x:.6f} {y:.6f} {z:.6f}\n"
+                   "0 10\n0 10\n0 10\nITEM: ATOMS id element x y z\n".format(10 * frame)
+                   + "".join(f"{atom + 1} Si {x:.10f} {y:.10f} {z:.10f}\n"
                              for atom, (x, y, z) in enumerate(expected[frame]))
                    for frame in range(len(expected))).encode()
 
@@ -258,7 +254,7 @@ def test_zero_bytes_after_a_crash_named(tmp_path, cut_in_frame, suffix):
     frames before them (extended XYZ, LAMMPS dump)."""
     import subprocess
 
-    text, expected = _frames_text(8)
+    text, expected = _frames_text(tmp_path, 8)
     per_frame = 7
     if suffix == ".lammpstrj":
         text, per_frame = _lammps_text(expected), 14
@@ -288,9 +284,10 @@ def test_folder_and_pipe_refused(tmp_path):
 
     folder = tmp_path / "run_0.xyz"
     folder.mkdir()
-    with pytest.raises(InputFileError) as error:
-        open_trajectory(folder)
-    assert "run_0.xyz: is a folder, not a trajectory file" in str(error.value)
+    for open_it in (open_trajectory, trajectory_extxyz.ExtxyzReader):   # a reader itself too
+        with pytest.raises(InputFileError) as error:
+            open_it(folder)
+        assert "run_0.xyz: is a folder, not a trajectory file" in str(error.value)
     if not hasattr(os, "mkfifo"):
         return
     pipe = tmp_path / "pipe.xyz"
@@ -310,7 +307,7 @@ def test_zero_bytes_named_only_where_the_reading_stopped_at_them(tmp_path):
         open_trajectory(zeros)
     assert "frame 0 (line 1): the file holds zero bytes from line 1 on" in str(error.value)
     assert "it holds no whole frame" in str(error.value)
-    text, _ = _frames_text(8)
+    text, _ = _frames_text(tmp_path, 8)
     lines = text.splitlines(keepends=True)
     lines[5 * 7 + 3] = b"Si 1.0 x 2.0\n"                     # frame 5, atom 1
     garbled = tmp_path / "garbled.xyz"
