@@ -12,9 +12,14 @@ Runs that are compared are made in turn (the disk, then each reader; ``--repeats
 the VM's disk and processor speeds drift within a minute.
 
 - the disk, cold: the file's pages evicted from the page cache (``posix_fadvise(DONTNEED)``,
-  no root needed), then read in 16 MB blocks (``readinto``, no parsing); and ``dd
-  iflag=direct`` (O_DIRECT, the page cache bypassed), where the file system allows it;
-- memory: the same read with the file in the page cache (the fastest any reader could be);
+  no root needed), then read front to back in blocks of 256 kB, 1 MB and 16 MB (``readinto``
+  into a page-aligned buffer, no parsing): the disk's pace is the fastest of them; and ``dd
+  iflag=direct`` (O_DIRECT, the page cache bypassed), where the file system allows it. (Until
+  session 14 the disk was only read in 16 MB blocks into a buffer that the kernel copies into
+  slowly on this VM's processor, at about half the disk's pace: see :func:`read_blocks`. The
+  ratios of sessions 10-13 are to that.);
+- memory: the same read with the file in the page cache, 1 MB blocks (the fastest any reader
+  could be);
 - ``open_trajectory`` over every frame: warm (file in the page cache) and cold (evicted first),
   on 1 thread and on the threads :func:`parse_threads` allows, with no limit set (the
   process's own choice, as ``mdinsim sqw`` reads: the reader's pool then has a thread more);
@@ -28,7 +33,7 @@ the VM's disk and processor speeds drift within a minute.
   frames (they are slow), as MB/s of the bytes of those frames.
 
 The reader keeps up with the disk when "reader cold / disk cold" is >= 1. The VM's disk
-varies (330 to 1360 MB/s cold on the same file): compare the ratios of one run. The reader is
+varies (1.3 to 2.6 GB/s cold on the same file, session 14): compare the ratios of one run. The reader is
 bound by processor time where cores are few, so the last line also gives the cores it keeps
 busy to read at the disk's pace: its processor time for the file (cold, user + system of every
 thread) over the disk's wall time. Where that is above the cores it may use (``--threads``
@@ -40,6 +45,8 @@ reach the disk. ``--threads 1,2,4`` measures the scaling on a machine with the c
 from __future__ import annotations
 
 import argparse
+import functools
+import mmap
 import os
 import re
 import statistics
@@ -51,7 +58,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BLOCK_BYTES = 16 << 20
+#: Block sizes the disk is read in: the disk's pace is the fastest of them. Small reads are
+#: the faster on this VM (the kernel reads ahead while the block before is copied out): cold,
+#: 27 MB, 256 kB 2.1-2.6 GB/s, 1 MB 1.9-2.1, 16 MB 0.9-1.3 (``dd bs=...``, session 14).
+DISK_BLOCKS = {"256 kB": 256 << 10, "1 MB": 1 << 20, "16 MB": 16 << 20}
+_BLOCKS: dict[int, mmap.mmap] = {}
 
 
 def evict(path: Path) -> None:
@@ -60,11 +71,18 @@ def evict(path: Path) -> None:
         os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def read_blocks(path: Path) -> int:
-    buffer = bytearray(BLOCK_BYTES)
-    view = memoryview(buffer)
+def read_blocks(path: Path, block_bytes: int = 1 << 20) -> int:
+    """The file read front to back in blocks into one page-aligned buffer, kept for the
+    process (touched already: no page faults in the pass). Page-aligned as the file's
+    blocks are: the kernel's copy (``rep movsb``) runs ~7x slower on AMD Zen where the
+    destination is 1-31 bytes past the source modulo 4 kB, as a fresh ``bytearray`` of 16
+    MB is (glibc's ``mmap`` header: 16 bytes); until session 14 the disk was read so here,
+    at about half its pace (see trajectory_parts._PositionalFile.read_at)."""
+    if block_bytes not in _BLOCKS:
+        _BLOCKS[block_bytes] = mmap.mmap(-1, block_bytes)
+        _BLOCKS[block_bytes].write(bytes(block_bytes))
     total = 0
-    with open(path, "rb", buffering=0) as handle:
+    with memoryview(_BLOCKS[block_bytes]) as view, open(path, "rb", buffering=0) as handle:
         while True:
             got = handle.readinto(view)
             if not got:
@@ -152,12 +170,13 @@ def fresh_child(path: Path) -> None:
     print(wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
 
 
-def fresh_runs(path: Path, repeats: int) -> tuple[tuple[float, float], float, float]:
+def fresh_runs(path: Path, repeats: int, block_bytes: int
+               ) -> tuple[tuple[float, float], float, float]:
     """Medians of (wall, CPU) of a fresh process's one cold pass, of the disk read cold in
-    turn with them, and of the pass's page faults."""
+    turn with them (in blocks of ``block_bytes``), and of the pass's page faults."""
     passes, disk, faults = [], [], []
     for _ in range(repeats):
-        disk.append(timed(lambda: read_blocks(path), True, path)[0])
+        disk.append(timed(lambda: read_blocks(path, block_bytes), True, path)[0])
         done = subprocess.run([sys.executable, __file__, "--fresh-child", str(path)],
                               capture_output=True, text=True, check=True)
         wall, cpu, pass_faults = done.stdout.split()
@@ -279,16 +298,21 @@ def main() -> None:
     works = {threads: ours(path, None if threads == own else threads)
              for threads in thread_counts}
     # the disk and the readers in turn, cold then warm
-    cold_runs = interleaved(args.repeats, {"disk": lambda: read_blocks(path)} | works, True,
-                            path)
+    disks = {f"disk {label}": functools.partial(read_blocks, path, block)
+             for label, block in DISK_BLOCKS.items()}
+    cold_runs = interleaved(args.repeats, disks | works, True, path)
     warm_runs = interleaved(args.repeats, {"memory": lambda: read_blocks(path)} | works, False,
                             path)
-    disk = row("disk cold: evicted, read in 16 MB blocks", *cold_runs["disk"])
+    # the disk's pace: the fastest plain reading of the file (the rows' ratios are to it)
+    fastest = min(DISK_BLOCKS, key=lambda label: cold_runs[f"disk {label}"][0])
+    disk = megabytes / cold_runs[f"disk {fastest}"][0]
+    for label in DISK_BLOCKS:
+        row(f"disk cold: evicted, read in {label} blocks", *cold_runs[f"disk {label}"])
     direct = [dd_direct(path) for _ in range(args.repeats)]
     direct = [seconds for seconds in direct if seconds]
     if direct:
         row("disk: dd iflag=direct bs=16M", statistics.median(direct), float("nan"))
-    row("memory: page cache, read in 16 MB blocks", *warm_runs["memory"])
+    row("memory: page cache, read in 1 MB blocks", *warm_runs["memory"])
     reader, reader_cpu = {}, {}
     for threads in thread_counts:
         label = f"{threads} thread(s)" + (", no limit" if threads == own else "")
@@ -297,7 +321,8 @@ def main() -> None:
         reader_cpu[threads] = cold_runs[threads][1]
     fresh = None
     if args.fresh_repeats > 0:
-        fresh, fresh_disk, fresh_faults = fresh_runs(path, args.fresh_repeats)
+        fresh, fresh_disk, fresh_faults = fresh_runs(path, args.fresh_repeats,
+                                                          DISK_BLOCKS[fastest])
         fresh_rate = row(f"reader cold, fresh process, one pass ({fresh_faults:.0f} faults)",
                          *fresh)
     if not args.no_others:
@@ -312,7 +337,8 @@ def main() -> None:
         print(f"  {label:<50s} {wall:8.3f} {cpu:8.3f} {rate:8.0f} {rate / disk:11.2f}")
     best = max(thread_counts)
     one = min(thread_counts)
-    print(f"reader cold {reader[('cold', best)]:.0f} MB/s vs disk cold {disk:.0f} MB/s: "
+    print(f"reader cold {reader[('cold', best)]:.0f} MB/s vs disk cold {disk:.0f} MB/s "
+          f"({fastest} blocks, the fastest): "
           f"ratio {reader[('cold', best)] / disk:.2f}; reader warm {reader[('warm', best)]:.0f}"
           f" MB/s ({best} thread(s); {one} thread(s) {reader[('warm', one)]:.0f} MB/s)")
     if fresh is not None:
