@@ -161,7 +161,7 @@ def make_prediction_figure(results: Sequence[Any], experiment: Spectrum | None,
         curves = [(f"harmonic {r.temperature_k:g} K{_short(r.harmonic)}",
                    *spectrum_1d(r.harmonic)) for r in harmonic]
         _draw_lines(axes[-1, 1], curves, experiment, settings,
-                    f"harmonic, same model and instrument"
+                    "harmonic, same model and instrument"
                     + (", averaged over |Q|" if direct else ""))
         _draw_model_bands(axes[-1, 1], harmonic, harmonic=True)
         # Same energy range side by side.
