@@ -9,7 +9,8 @@ boundary (``mantid_mdinsim.mantid.values``) must turn every core value into what
 * FileProperty (Framework/API/src/FileProperty.cpp) and FileFinder/ConfigService::getFullPath:
   relative Load names searched in the data search directories, Save names under
   defaultsave.directory;
-* MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing.
+* MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing;
+* EmptyValues.h: EMPTY_DBL is half the double maximum.
 """
 
 from __future__ import annotations
@@ -61,6 +62,20 @@ def test_declare_property_uses_the_same_factory():
         algorithm.declareProperty("Value", np.float64(1.0))
     with pytest.raises(RuntimeError):
         algorithm.declareProperty("Values", [])
+
+
+# -- EmptyValues (Framework/Kernel/inc/MantidKernel/EmptyValues.h) ---------------------------
+
+def test_empty_values_are_half_the_double_maximum_and_the_int_maximum():
+    """EMPTY_DBL() is numeric_limits<double>::max() / 2: a value past it is not "empty"."""
+    import sys
+
+    from mantid.kernel import FloatMandatoryValidator, Property
+
+    assert Property.EMPTY_DBL == sys.float_info.max / 2
+    assert Property.EMPTY_INT == 2**31 - 1
+    assert FloatMandatoryValidator().isValid(Property.EMPTY_DBL)
+    assert not FloatMandatoryValidator().isValid(sys.float_info.max)
 
 
 @pytest.mark.parametrize("value", [

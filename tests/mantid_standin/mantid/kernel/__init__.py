@@ -27,8 +27,11 @@ class Direction(enum.IntEnum):
     InOut = 2
 
 
-EMPTY_DBL = sys.float_info.max          # Mantid::EMPTY_DBL() (Framework/Kernel/inc/.../EmptyValues.h)
-EMPTY_INT = 2147483647                  # Mantid::EMPTY_INT()
+# Framework/Kernel/inc/MantidKernel/EmptyValues.h: EMPTY_DBL() is
+# std::numeric_limits<double>::max() / 2 (not the maximum itself), EMPTY_INT() the int maximum;
+# exported as Property.EMPTY_DBL / EMPTY_INT (kernel/src/Exports/Property.cpp).
+EMPTY_DBL = sys.float_info.max / 2
+EMPTY_INT = 2147483647
 
 
 #: The release whose Python API this stand-in mirrors (tests may change it to check how the
@@ -533,7 +536,7 @@ class _FloatProperty(Property):
         return float(text)
 
     def _to_string(self, value):
-        return repr(float(value)) if value != EMPTY_DBL else "1.7976931348623157e+308"
+        return repr(float(value))
 
 
 class _StringProperty(Property):
