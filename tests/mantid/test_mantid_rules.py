@@ -9,7 +9,8 @@ boundary (``mantid_mdinsim.mantid.values``) must turn every core value into what
 * FileProperty (Framework/API/src/FileProperty.cpp) and FileFinder/ConfigService::getFullPath:
   relative Load names searched in the data search directories, Save names under
   defaultsave.directory;
-* MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing;
+* MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing, set
+  from a string only (no TypeRegistry handler for a list);
 * EmptyValues.h: EMPTY_DBL is half the double maximum.
 """
 
@@ -194,6 +195,20 @@ def test_multiple_files_are_parsed_and_found(config):
         str(data / "a.xyz"), [str(data / "b.xyz"), str(data / "c.xyz")]]
     with pytest.raises(ValueError, match="empty token"):
         algorithm.setProperty("Files", "a.xyz,,b.xyz")
+
+
+def test_multiple_files_are_set_from_a_string_only(config):
+    """setProperty with a non-str value goes through TypeRegistry (IPropertyManager.cpp), which
+    has no handler for a MultipleFileProperty's vector<vector<string>> (TypeRegistry.cpp): a
+    list is refused, as simpleapi's MDComputeSqw(InputTrajectories=[...]) would be."""
+    data, _ = config
+    (data / "a.xyz").write_text("1\n\nSi 0 0 0\n")
+    algorithm = PythonAlgorithm()
+    algorithm.declareProperty(MultipleFileProperty("Files", FileAction.Load, [".xyz"]))
+    with pytest.raises(ValueError, match='When converting parameter "Files"'):
+        algorithm.setProperty("Files", [str(data / "a.xyz")])
+    algorithm.setProperty("Files", str(data / "a.xyz"))
+    assert algorithm.getProperty("Files").value == [str(data / "a.xyz")]
 
 
 # -- ITableWorkspace (api/src/Exports/ITableWorkspace.cpp, DataObjects TableWorkspace.cpp) ---

@@ -927,6 +927,16 @@ class MultipleFileProperty(Property):
     def _set_from_string(self, text: str) -> None:
         self._set(self._convert(text))
 
+    def _set_from_python(self, value) -> None:
+        # IPropertyManager.setProperty (kernel/src/Exports/IPropertyManager.cpp) hands a
+        # non-str value to the PropertyValueHandler that TypeRegistry holds for the property's
+        # C++ type; kernel/src/Registry/TypeRegistry.cpp registers handlers for the scalars and
+        # std::vector of them, none for a MultipleFileProperty's
+        # std::vector<std::vector<std::string>>, so a list (or a tuple) is refused: only the
+        # ','/'+' string sets the property (simpleapi calls setProperty the same way).
+        raise ValueError("TypeRegistry::retrieve(): No PropertyValueHandler registered for "
+                         "type 'std::vector<std::vector<std::string>>'")
+
     @property
     def value(self):
         return [group[0] if len(group) == 1 else list(group) for group in self._value]
@@ -1139,7 +1149,9 @@ class Algorithm:
             try:
                 prop._set_from_python(value)
             except ValueError as error:
-                raise ValueError(str(error)) from None
+                # IPropertyManager.cpp::setProperty catches std::invalid_argument (a refused
+                # value, a missing handler) and rethrows it with this prefix.
+                raise ValueError(f'When converting parameter "{name}": {error}') from None
             except TypeError as error:
                 raise TypeError(f'When converting parameter "{name}": {error}') from None
 
