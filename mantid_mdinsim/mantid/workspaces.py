@@ -8,9 +8,10 @@ The maps are one-to-one (``mantid_mdinsim.spectrum`` was designed after Workspac
 * ``Spectrum.vertical`` -> axis 1: Mantid's default spectrum-number axis, a ``NumericAxis``
   (one value per spectrum), a ``BinEdgeAxis`` (n + 1 edges) or a ``TextAxis`` (labels);
 * values / errors -> Y / E, ``distribution`` -> the Distribution flag, ``y_unit`` /
-  ``y_unit_label`` -> YUnit / YUnitLabel, ``title`` -> the title, ``logs`` -> sample logs
-  (``Run.addProperty`` of the values :func:`~.values.log_property` makes: Python numbers and
-  strings, explicit array properties, booleans as 0/1).
+  ``y_unit_label`` -> YUnit / YUnitLabel, ``title`` -> the title (which Mantid keeps as the
+  sample log ``run_title`` as well; that log is not read back among the logs), ``logs`` ->
+  sample logs (``Run.addProperty`` of the values :func:`~.values.log_property` makes: Python
+  numbers and strings, explicit array properties, booleans as 0/1).
 
 A TableWorkspace has no sample logs and no column units in Mantid's Python API, so a Table's
 ``units`` and ``logs`` travel as JSON in the workspace comment (``Workspace.setComment``),
@@ -44,11 +45,19 @@ def add_sample_logs(workspace: MatrixWorkspace, logs: dict[str, Any]) -> None:
         run.addProperty(str(name), log_property(str(name), value), True)
 
 
+#: The sample log in which Mantid keeps a MatrixWorkspace's title (MatrixWorkspace::setTitle adds
+#: or replaces it, getTitle reads it; Framework/API/src/MatrixWorkspace.cpp).
+TITLE_LOG = "run_title"
+
+
 def sample_logs(workspace: MatrixWorkspace) -> dict[str, Any]:
-    """The sample logs of a MatrixWorkspace by name (arrays as numpy arrays)."""
+    """The sample logs of a MatrixWorkspace by name (arrays as numpy arrays), less the title's
+    own log (the title is read with ``getTitle``)."""
     run = workspace.getRun()
     logs: dict[str, Any] = {}
     for name in run.keys():
+        if name == TITLE_LOG:
+            continue
         value = run.getProperty(name).value
         logs[name] = np.asarray(value) if isinstance(value, (list, np.ndarray)) else value
     return logs
@@ -92,9 +101,11 @@ def spectrum_to_workspace(spectrum: Spectrum) -> MatrixWorkspace:
     workspace.setYUnit(spectrum.y_unit)
     if spectrum.y_unit_label:
         workspace.setYUnitLabel(spectrum.y_unit_label)
+    add_sample_logs(workspace, spectrum.logs)
+    # After the logs: setTitle writes the "run_title" log, which getTitle reads, so a stale
+    # "run_title" among the logs cannot replace the title.
     if spectrum.title:
         workspace.setTitle(spectrum.title)
-    add_sample_logs(workspace, spectrum.logs)
     return workspace
 
 

@@ -248,6 +248,18 @@ class MatrixWorkspace(Workspace):
     def id(self) -> str:
         return "Workspace2D"
 
+    # MatrixWorkspace::setTitle / getTitle (Framework/API/src/MatrixWorkspace.cpp): the title is
+    # kept as the sample log "run_title" too (added or replaced), and read back from that log
+    # when there is one.
+    def setTitle(self, title: str) -> None:  # noqa: N802
+        super().setTitle(title)
+        self._run.addProperty("run_title", str(title), True)
+
+    def getTitle(self) -> str:  # noqa: N802
+        if self._run.hasProperty("run_title"):
+            return self._run.getProperty("run_title").valueAsStr
+        return super().getTitle()
+
     # -- shape ----------------------------------------------------------------------------------
     def getNumberHistograms(self) -> int:  # noqa: N802
         return self._y.shape[0]
