@@ -119,6 +119,19 @@ def _axis_from_workspace(axis, values: np.ndarray | None = None) -> Axis:
     return result
 
 
+def _custom_y_unit_label(workspace: MatrixWorkspace) -> str:
+    """The Y label set with setYUnitLabel, "" for none. Without one, Mantid's YUnitLabel() is
+    made from YUnit, with " per <X unit label>" for a distribution
+    (MatrixWorkspace::YUnitLabel, Framework/API/src/MatrixWorkspace.cpp); reading that back as
+    the label would give a distribution's label a second " per meV" on each round trip."""
+    label = workspace.YUnitLabel()
+    made = workspace.YUnit()
+    x_label = workspace.getAxis(0).getUnit().symbol().ascii()
+    if workspace.isDistribution() and x_label:
+        made += f" per {x_label}"
+    return "" if label == made else label
+
+
 def workspace_to_spectrum(workspace: MatrixWorkspace) -> Spectrum:
     """The Spectrum of a Workspace2D whose spectra share one X axis.
 
@@ -139,7 +152,7 @@ def workspace_to_spectrum(workspace: MatrixWorkspace) -> Spectrum:
     return Spectrum(x=x, values=np.asarray(workspace.extractY()),
                     errors=np.asarray(workspace.extractE()), vertical=vertical,
                     distribution=bool(workspace.isDistribution()), y_unit=workspace.YUnit(),
-                    y_unit_label=workspace.YUnitLabel(), title=workspace.getTitle(),
+                    y_unit_label=_custom_y_unit_label(workspace), title=workspace.getTitle(),
                     name=workspace.name(), logs=sample_logs(workspace))
 
 

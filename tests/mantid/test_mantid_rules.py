@@ -11,7 +11,9 @@ boundary (``mantid_mdinsim.mantid.values``) must turn every core value into what
   defaultsave.directory;
 * MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing, set
   from a string only (no TypeRegistry handler for a list);
-* EmptyValues.h: EMPTY_DBL is half the double maximum.
+* EmptyValues.h: EMPTY_DBL is half the double maximum;
+* MatrixWorkspace (Framework/API/src/MatrixWorkspace.cpp): YUnitLabel made from YUnit and the X
+  unit for a distribution; Unit.symbol() a UnitLabel (kernel/src/Exports/Unit.cpp).
 """
 
 from __future__ import annotations
@@ -247,3 +249,21 @@ def test_the_boundary_gives_each_table_column_a_type_mantid_has():
         table.addRow([table_cell(kind, values[row])
                       for kind, values in zip(kinds, columns.values())])
     assert table.column("big") == [0, 2**40] and table.column("ok") == [True, False]
+
+
+# -- MatrixWorkspace::YUnitLabel (Framework/API/src/MatrixWorkspace.cpp), Unit::label ---------
+
+def test_y_unit_label_is_made_from_the_y_unit_and_the_x_unit_for_a_distribution():
+    workspace = WorkspaceFactory.create("Workspace2D", NVectors=1, XLength=3, YLength=3)
+    workspace.getAxis(0).setUnit("DeltaE")
+    symbol = workspace.getAxis(0).getUnit().symbol()
+    assert not isinstance(symbol, str) and str(symbol) == symbol.ascii() == "meV"
+    workspace.setYUnit("Counts")
+    assert workspace.YUnitLabel() == "Counts"
+    assert workspace.YUnitLabel(False, True) == "Counts per meV"   # plotted as a distribution
+    workspace.setDistribution(True)
+    assert workspace.YUnitLabel() == "Counts per meV"
+    workspace.setYUnitLabel("S(Q,w)")                               # a set label is kept
+    assert workspace.YUnitLabel() == "S(Q,w)"
+    workspace.setDistribution(False)
+    assert workspace.YUnitLabel(False, True) == "S(Q,w) per meV"

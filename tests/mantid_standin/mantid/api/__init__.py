@@ -365,7 +365,19 @@ class MatrixWorkspace(Workspace):
         self._y_unit = str(newUnit)
 
     def YUnitLabel(self, useLatex: bool = False, plotAsDistribution: bool = False) -> str:  # noqa: N802,N803
-        return self._y_unit_label or self._y_unit
+        """MatrixWorkspace::YUnitLabel (Framework/API/src/MatrixWorkspace.cpp): the label set
+        with setYUnitLabel; without one, the YUnit, to which a distribution (or a plot as one)
+        appends " per <X unit's ascii label>" (appendUnitDenominatorUsingPer, only where that
+        label is not empty). A set label gets the " per " only when plotted as a distribution
+        while not one. The LaTeX form is not mirrored."""
+        if useLatex:
+            raise NotImplementedError("the stand-in does not mirror YUnitLabel(useLatex=True)")
+        x_label = self.getAxis(0).getUnit().symbol().ascii()
+        per = f" per {x_label}" if x_label else ""
+        if self._y_unit_label:
+            return self._y_unit_label + (per if plotAsDistribution and not self._distribution
+                                         else "")
+        return self._y_unit + (per if plotAsDistribution or self._distribution else "")
 
     def setYUnitLabel(self, newLabel: str) -> None:  # noqa: N802,N803
         self._y_unit_label = str(newLabel)

@@ -721,6 +721,21 @@ _UNITS = {
 }
 
 
+class UnitLabel:
+    """Mirrors ``UnitLabel`` (kernel/src/Exports/UnitLabel.cpp): what ``Unit.symbol()`` returns,
+    not a str; ``str()`` and ``ascii()`` give the plain-text symbol. (The stand-in holds the
+    plain text only: ``utf8()`` and ``latex()`` are not mirrored.)"""
+
+    def __init__(self, ascii: str):  # noqa: A002 - Mantid's argument name
+        self._ascii = str(ascii)
+
+    def ascii(self) -> str:
+        return self._ascii
+
+    def __str__(self) -> str:
+        return self._ascii
+
+
 class Unit:
     """Mirrors ``Unit`` (kernel/src/Exports/Unit.cpp)."""
 
@@ -734,8 +749,9 @@ class Unit:
     def caption(self) -> str:
         return self._caption
 
-    def symbol(self) -> str:
-        return self._symbol
+    def symbol(self) -> UnitLabel:
+        # Unit.cpp exports symbol() as Unit::label, a UnitLabel object.
+        return UnitLabel(self._symbol)
 
 
 class Label(Unit):
