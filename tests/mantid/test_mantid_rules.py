@@ -13,7 +13,10 @@ boundary (``mantid_mdinsim.mantid.values``) must turn every core value into what
   from a string only (no TypeRegistry handler for a list);
 * EmptyValues.h: EMPTY_DBL is half the double maximum;
 * MatrixWorkspace (Framework/API/src/MatrixWorkspace.cpp): YUnitLabel made from YUnit and the X
-  unit for a distribution; Unit.symbol() a UnitLabel (kernel/src/Exports/Unit.cpp).
+  unit for a distribution; Unit.symbol() a UnitLabel (kernel/src/Exports/Unit.cpp);
+* Algorithm::executeInternal (Framework/API/src/Algorithm.cpp) and PythonException
+  (core/src/ErrorHandling.cpp): a PyExec error is its text plus a line per traceback frame,
+  raised only by a child or rethrowing algorithm; validateInputs issues naming no property warn.
 """
 
 from __future__ import annotations
@@ -267,3 +270,46 @@ def test_y_unit_label_is_made_from_the_y_unit_and_the_x_unit_for_a_distribution(
     assert workspace.YUnitLabel() == "S(Q,w)"
     workspace.setDistribution(False)
     assert workspace.YUnitLabel(False, True) == "S(Q,w) per meV"
+
+
+# -- Algorithm::executeInternal, PythonException -----------------------------------------------
+
+class _Failing(PythonAlgorithm):
+    def PyInit(self):  # noqa: N802
+        self.declareProperty("Value", 1.0)
+
+    def validateInputs(self):  # noqa: N802
+        return {"NoSuchProperty": "ignored"} if self.getProperty("Value").value > 0 else \
+            {"NoSuchProperty": "listed too", "Value": "must be positive"}
+
+    def PyExec(self):  # noqa: N802
+        self._fail()
+
+    def _fail(self):
+        raise ValueError("a problem")
+
+
+def test_a_pyexec_error_carries_its_traceback_lines_and_is_raised_only_if_asked():
+    algorithm = _Failing()
+    algorithm.initialize()
+    assert algorithm.execute() is False            # top level, no rethrow: logged only
+    algorithm.setRethrows(True)
+    with pytest.raises(RuntimeError) as info:
+        algorithm.execute()
+    lines = str(info.value).splitlines()
+    assert lines[0] == "a problem"
+    assert lines[1].startswith("  at line ") and lines[2].startswith("  caused by line ")
+    assert len(lines) == 3 and __file__ in lines[1] and __file__ in lines[2]
+
+
+def test_validate_inputs_issues_that_name_no_property_only_warn():
+    algorithm = _Failing()
+    algorithm.initialize()
+    algorithm.setRethrows(True)
+    with pytest.raises(RuntimeError, match="a problem"):   # the issue warned, PyExec ran
+        algorithm.execute()
+    algorithm.setProperty("Value", -1.0)
+    with pytest.raises(RuntimeError) as info:
+        algorithm.execute()
+    assert str(info.value) == ("Some invalid Properties found: \n NoSuchProperty: listed too"
+                               "\n Value: must be positive")

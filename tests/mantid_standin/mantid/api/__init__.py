@@ -1059,6 +1059,25 @@ class Progress:
             raise KeyboardInterrupt("")
 
 
+def _python_exception_text(error: BaseException) -> str:
+    """The message of the PythonException that a PyExec error becomes (AlgorithmAdapter::exec
+    calls PyExec through callMethod, which throws PythonException(withTrace=true);
+    Framework/PythonInterface/core/src/ErrorHandling.cpp, exceptionToString and
+    tracebackToStream): ``str(error)``, then for each traceback entry from PyExec's frame down
+    "\\n  at line N in 'file'" (the first) or "\\n  caused by line N in 'file'"."""
+    text = str(error)
+    # The first entry is the stand-in's own execute(), which calls PyExec: Mantid's traceback
+    # starts at PyExec.
+    traceback = error.__traceback__.tb_next if error.__traceback__ else None
+    first = True
+    while traceback is not None:
+        text += (f"\n  {'at' if first else 'caused by'} line {traceback.tb_lineno} in "
+                 f"'{traceback.tb_frame.f_code.co_filename}'")
+        first = False
+        traceback = traceback.tb_next
+    return text
+
+
 class Algorithm:
     """Mirrors the exported ``Algorithm`` (alias ``PythonAlgorithm``; api/src/Exports/
     Algorithm.cpp, IAlgorithm.cpp, kernel/src/Exports/IPropertyManager.cpp) with the life cycle
@@ -1068,9 +1087,11 @@ class Algorithm:
     2. ``execute`` checks every property's validator (failure: RuntimeError
        "Some invalid Properties found"), then ``validateInputs`` (failure: RuntimeError
        "Some invalid Properties found: \\n Name: message" for each issue, sorted by name);
-    3. ``PyExec`` runs; an exception raised there reaches the caller as RuntimeError with its
-       message, or as KeyboardInterrupt (Mantid's cancellation) when the algorithm was
-       cancelled; after ``PyExec`` a cancelled algorithm stops at an interruption point;
+    3. ``PyExec`` runs; an exception raised there becomes a RuntimeError whose message is its
+       text plus a line per traceback frame (:func:`_python_exception_text`), raised by a
+       child or rethrowing algorithm and only logged (``execute`` returns False) by another,
+       or KeyboardInterrupt (Mantid's cancellation) when the algorithm was cancelled; after
+       ``PyExec`` a cancelled algorithm stops at an interruption point;
     4. output workspaces are stored in the ADS under their property values unless the
        algorithm is a child.
     """
@@ -1263,11 +1284,16 @@ class Algorithm:
         issues = self.validateInputs() or {}
         if not isinstance(issues, dict):
             raise RuntimeError("validateInputs() must return a dict")
-        issues = {name: message for name, message in issues.items()
-                  if name in self._properties}
-        if issues:
-            for name, message in sorted(issues.items()):
+        # Algorithm::executeInternal: an issue naming no property is only a warning; when one
+        # names a property the message lists every issue (std::map order: sorted by name).
+        named = [name for name in issues if name in self._properties]
+        for name, message in sorted(issues.items()):
+            if name in self._properties:
                 self._logger.error(f"Invalid value for {name}: {message}")
+            else:
+                self._logger.warning(f'validateInputs() references non-existant property '
+                                     f'"{name}"')
+        if named:
             message = "Some invalid Properties found: " + "".join(
                 f"\n {name}: {text}" for name, text in sorted(issues.items()))
             raise RuntimeError(message)
@@ -1288,8 +1314,14 @@ class Algorithm:
             self._logger.warning(f"{self.name()}: Execution cancelled by user.")
             raise
         except Exception as error:  # noqa: BLE001 - Mantid turns it into RuntimeError
-            self._logger.error(f"Error in execution of algorithm {self.name()}:\n{error}")
-            raise RuntimeError(str(error)) from error
+            message = _python_exception_text(error)
+            if not (self._child or self._rethrows):
+                # Algorithm::executeInternal catches the std::runtime_error (PythonException)
+                # of a top-level algorithm that does not rethrow: logged, execute() is False.
+                self._logger.error(f"Error in execution of algorithm {self.name()}\n{message}")
+                return False
+            self._logger.error(f"Error in execution of algorithm {self.name()}:\n{message}")
+            raise RuntimeError(message) from error
         if self._always_store:
             self._store()
         self._executed = True
