@@ -200,6 +200,10 @@ def test_multiple_files_are_parsed_and_found(config):
         str(data / "a.xyz"), [str(data / "b.xyz"), str(data / "c.xyz")]]
     with pytest.raises(ValueError, match="empty token"):
         algorithm.setProperty("Files", "a.xyz,,b.xyz")
+    # a ',' followed by a digit separates nothing: one name, not found
+    (data / "2.xyz").write_text("1\n\nSi 0 0 0\n")
+    with pytest.raises(ValueError, match="not found"):
+        algorithm.setProperty("Files", "a.xyz,2.xyz")
 
 
 def test_multiple_files_are_set_from_a_string_only(config):

@@ -942,7 +942,11 @@ class MultipleFileProperty(Property):
             if not text.isascii():
                 raise ValueError("Unable to parse filename due to an unsupported non-ASCII "
                                  "character being found.")
-            value = [[p for p in entry.split("+")] for entry in text.split(",")]
+            # REGEX_COMMA_OPERATORS / REGEX_PLUS_OPERATORS of MultipleFileProperty.cpp: a ','
+            # or '+' separates files only where a non-digit follows it ("a.xyz,2.xyz" is one
+            # name, which is then not found).
+            value = [re.split(r"\s*\+\s*(?=\D)", entry)
+                     for entry in re.split(r"\s*,\s*(?=\D)", text)]
         else:
             value = [[str(item)] if not isinstance(item, (list, tuple)) else
                      [str(p) for p in item] for item in value]
