@@ -49,6 +49,18 @@ def test_an_output_file_that_is_a_folder_is_refused_before_computing(ads, trajec
     _assert_no_trail_of_core_files(str(info.value))
 
 
+def test_a_folder_given_as_a_trajectory_is_refused_by_name(ads, tmp_path):
+    """Mantid's file properties accept a folder (FileValidator: it exists and opens on Linux):
+    the core refuses it with its own message."""
+    folder = tmp_path / "trajectory.xyz"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="trajectory.xyz: is a folder") as info:
+        make_algorithm("MDComputeSqw", InputTrajectories=str(folder), TimeStepFs=5.0, Window=4,
+                       QMax=3.0, QCount=20, OutputWorkspace="sqw", Plot=False).execute()
+    assert not ads.doesExist("sqw")
+    _assert_no_trail_of_core_files(str(info.value))
+
+
 def _assert_no_trail_of_core_files(message):
     """Mantid appends a line per traceback frame to a PyExec error ("at line N in 'file'",
     "caused by line ..."; core/src/ErrorHandling.cpp): a user's error keeps one, the wrapper's."""

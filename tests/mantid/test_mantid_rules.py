@@ -206,6 +206,22 @@ def test_multiple_files_are_parsed_and_found(config):
         algorithm.setProperty("Files", "a.xyz,2.xyz")
 
 
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="std::ifstream opens a folder on Linux")
+def test_a_load_property_takes_a_folder_as_mantids_file_validator_does(tmp_path):
+    """FileValidator::checkValidity (Framework/Kernel/src/FileValidator.cpp): the path must
+    exist and open with std::ifstream, which a folder does on Linux: the algorithm, not the
+    property, must refuse it."""
+    algorithm = PythonAlgorithm()
+    algorithm.declareProperty(FileProperty("File", "", FileAction.Load, [".xyz"]))
+    algorithm.declareProperty(MultipleFileProperty("Files", FileAction.Load, [".xyz"]))
+    algorithm.setProperty("File", str(tmp_path))
+    algorithm.setProperty("Files", str(tmp_path))
+    assert algorithm.getProperty("File").value == str(tmp_path)
+    with pytest.raises(ValueError, match="not found"):
+        algorithm.setProperty("File", str(tmp_path / "missing.xyz"))
+
+
 def test_multiple_files_are_set_from_a_string_only(config):
     """setProperty with a non-str value goes through TypeRegistry (IPropertyManager.cpp), which
     has no handler for a MultipleFileProperty's vector<vector<string>> (TypeRegistry.cpp): a

@@ -829,6 +829,20 @@ def _create_directory(path: str) -> str:
     return ""
 
 
+def _load_file_problem(path: str) -> str:
+    """FileValidator::checkValidity (Framework/Kernel/src/FileValidator.cpp) for a file that must
+    exist: 'File "<path>" not found' unless it exists (Poco::File::exists: a folder exists too),
+    then "Failed to open <path>: <strerror>" unless an std::ifstream opens it (on Linux a
+    folder opens; an unreadable file does not). "" when valid."""
+    if not os.path.exists(path):
+        return f'File "{path}" not found'
+    try:
+        os.close(os.open(path, os.O_RDONLY))   # fopen(path, "r") as std::ifstream does
+    except OSError as error:
+        return f"Failed to open {path}: {os.strerror(error.errno)}"
+    return ""
+
+
 class FileProperty(Property):
     """Mirrors ``FileProperty`` (api/src/Exports/FileProperty.cpp, Framework/API/src/
     FileProperty.cpp::setValue):
@@ -900,8 +914,8 @@ class FileProperty(Property):
         value = self._value
         if not value:
             return "" if self.isOptional() else "No file specified."
-        if self._is_load() and not os.path.isfile(value):
-            return f'File "{value}" not found'
+        if self._is_load() and _load_file_problem(value):
+            return _load_file_problem(value)
         if self.action == FileAction.Directory and not os.path.isdir(value):
             return f'Directory "{value}" not found'
         return ""
@@ -979,8 +993,8 @@ class MultipleFileProperty(Property):
             return "" if self.action == FileAction.OptionalLoad else "No file specified."
         for group in self._value:
             for path in group:
-                if not os.path.isfile(path):
-                    return f'File "{path}" not found'
+                if _load_file_problem(path):
+                    return _load_file_problem(path)
         return ""
 
 
