@@ -333,3 +333,38 @@ def test_validate_inputs_issues_that_name_no_property_only_warn():
         algorithm.execute()
     assert str(info.value) == ("Some invalid Properties found: \n NoSuchProperty: listed too"
                                "\n Value: must be positive")
+
+
+# -- WorkspaceProperty::store (Framework/API/inc/MantidAPI/WorkspaceProperty.tcc) -------------
+
+class _Output(PythonAlgorithm):
+    def PyInit(self):  # noqa: N802
+        from mantid.api import MatrixWorkspaceProperty
+        from mantid.kernel import Direction
+
+        self.declareProperty(MatrixWorkspaceProperty("OutputWorkspace", "", Direction.Output))
+        self.declareProperty("Set", True)
+
+    def PyExec(self):  # noqa: N802
+        if self.getProperty("Set").value:
+            self.setProperty("OutputWorkspace", WorkspaceFactory.create(
+                "Workspace2D", NVectors=1, XLength=1, YLength=1))
+
+
+def test_a_stored_output_is_in_the_ads_not_in_its_property(ads):
+    algorithm = _Output()
+    algorithm.initialize()
+    algorithm.setRethrows(True)
+    algorithm.setProperty("OutputWorkspace", "out")
+    assert algorithm.execute()
+    assert ads.doesExist("out") and algorithm.getProperty("OutputWorkspace").value is None
+    child = _Output()
+    child.initialize()
+    child.setChild(True)
+    child.setProperty("OutputWorkspace", "child_out")
+    assert child.execute()
+    assert child.getProperty("OutputWorkspace").value is not None
+    assert not ads.doesExist("child_out")
+    algorithm.setProperty("Set", False)                   # a mandatory output left unset
+    with pytest.raises(RuntimeError, match="doesn't point to a workspace"):
+        algorithm.execute()

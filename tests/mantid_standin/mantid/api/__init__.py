@@ -753,6 +753,21 @@ class WorkspaceProperty(Property):
             self._value, self._workspace = old
             raise ValueError(problem)
 
+    def _store(self) -> None:
+        """WorkspaceProperty<TYPE>::store (Framework/API/inc/MantidAPI/WorkspaceProperty.tcc): an
+        unset optional property stores nothing; an output one must hold a workspace
+        ("WorkspaceProperty doesn't point to a workspace"), which goes into the ADS under the
+        property's value; then the property lets go of it, so that ``value`` of a stored
+        output is None (only a child algorithm, which stores nothing, hands its outputs over
+        through ``value``)."""
+        if self._workspace is None and self._optional:
+            return
+        if self.direction != Direction.Input:
+            if self._workspace is None:
+                raise RuntimeError("WorkspaceProperty doesn't point to a workspace")
+            AnalysisDataService.addOrReplace(self._value, self._workspace)
+        self._workspace = None
+
     def _set_from_python(self, value) -> None:
         if not isinstance(value, Workspace):
             raise TypeError(f"Cannot set {self.name}: expected a workspace or its name, got "
@@ -1341,23 +1356,28 @@ class Algorithm:
             self._logger.error(f"Error in execution of algorithm {self.name()}:\n{message}")
             raise RuntimeError(message) from error
         if self._always_store:
-            self._store()
+            try:
+                self._store()
+            except RuntimeError as error:
+                # Inside executeInternal's try: handled as a PyExec error is.
+                if not (self._child or self._rethrows):
+                    self._logger.error(f"Error in execution of algorithm {self.name()}\n{error}")
+                    return False
+                self._logger.error(f"Error in execution of algorithm {self.name()}:\n{error}")
+                raise
         self._executed = True
         return True
 
     def _store(self) -> None:
-        groups = []
-        for prop in self._properties.values():
-            if isinstance(prop, WorkspaceProperty) and prop.direction != Direction.Input:
-                workspace = prop._workspace
-                if workspace is None or not prop._value:
-                    continue
-                if isinstance(workspace, WorkspaceGroup):
-                    groups.append(prop)
-                else:
-                    AnalysisDataService.addOrReplace(prop._value, workspace)
-        for prop in groups:
-            AnalysisDataService.addOrReplace(prop._value, prop._workspace)
+        """Algorithm::store: every workspace property's store(), groups last (after the members
+        they name)."""
+        properties = [p for p in self._properties.values() if isinstance(p, WorkspaceProperty)]
+        for prop in properties:
+            if not isinstance(prop._workspace, WorkspaceGroup):
+                prop._store()
+        for prop in properties:
+            if isinstance(prop._workspace, WorkspaceGroup):
+                prop._store()
 
 
 PythonAlgorithm = Algorithm
