@@ -368,3 +368,23 @@ def test_a_stored_output_is_in_the_ads_not_in_its_property(ads):
     algorithm.setProperty("Set", False)                   # a mandatory output left unset
     with pytest.raises(RuntimeError, match="doesn't point to a workspace"):
         algorithm.execute()
+
+
+# -- AnalysisDataService (Framework/API/src/AnalysisDataService.cpp, Kernel DataService.h) ----
+
+def test_the_ads_refuses_empty_names_and_groups_named_as_a_member(ads):
+    from mantid.api import WorkspaceGroup
+
+    workspace = WorkspaceFactory.create("Workspace2D", NVectors=1, XLength=1, YLength=1)
+    with pytest.raises(RuntimeError, match="empty name"):
+        ads.addOrReplace("", workspace)
+    ads.addOrReplace("member", workspace)
+    group = WorkspaceGroup()
+    group.addWorkspace(workspace)
+    with pytest.raises(ValueError, match="name matches its members"):
+        ads.addOrReplace("member", group)
+    other = WorkspaceFactory.create("Workspace2D", NVectors=1, XLength=1, YLength=1)
+    unnamed = WorkspaceGroup()
+    unnamed.addWorkspace(other)
+    ads.addOrReplace("grouped", unnamed)                  # an unnamed member: <group>_<i>
+    assert ads.doesExist("grouped_1") and other.name() == "grouped_1"

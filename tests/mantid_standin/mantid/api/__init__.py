@@ -615,13 +615,20 @@ class AnalysisDataServiceImpl:
         return _ADS
 
     @staticmethod
-    def _verify(name: str) -> None:
+    def _verify(name: str, item=None) -> None:
+        # AnalysisDataServiceImpl::verifyName (Framework/API/src/AnalysisDataService.cpp): an
+        # illegal character or a group named as one of its members is std::invalid_argument
+        # (ValueError); DataService::checkForEmptyName an empty name, std::runtime_error. (Mantid
+        # takes its illegal characters from setIllegalCharacterList; the stand-in refuses
+        # the list its tests use, and whitespace.)
         if not name:
-            raise RuntimeError("Invalid object name ''. Names cannot be empty.")
+            raise RuntimeError("Add Data Object with empty name")
         if any(c.isspace() for c in name) or any(c in name for c in '"+-/*\\%<>&|^~=!@()[]{},:.`$?'):
-            raise RuntimeError(f"Invalid object name '{name}'. Names cannot contain any of "
-                               "the following characters: whitespace, "
-                               '"+-/*\\%<>&|^~=!@()[]{},:.`$?')
+            raise ValueError(f"Invalid object name '{name}'. Names cannot contain any of "
+                             "the following characters: whitespace, "
+                             '"+-/*\\%<>&|^~=!@()[]{},:.`$?')
+        if isinstance(item, WorkspaceGroup) and name in item.getNames():
+            raise ValueError("Unable to add group as name matches its members")
 
     def add(self, name: str, item: Workspace) -> None:
         if self.doesExist(name):
@@ -630,17 +637,21 @@ class AnalysisDataServiceImpl:
         self.addOrReplace(name, item)
 
     def addOrReplace(self, name: str, item: Workspace) -> None:  # noqa: N802
-        self._verify(name)
+        self._verify(name, item)
         if not isinstance(item, Workspace):
             raise ValueError("Cannot extract pointer from Python object argument. "
                              "Incorrect type")
         item._name = name
         self._items[name.lower()] = (name, item)
         if isinstance(item, WorkspaceGroup):
+            # AnalysisDataServiceImpl::addOrReplace (Framework/API/src/AnalysisDataService.cpp):
+            # an unnamed member is added as <group>_<i>; a named one only if its name is not
+            # in the service yet (whatever the service holds under it).
             for index, member in enumerate(item, start=1):
-                member_name = member.name() or f"{name}_{index}"
-                if not self.doesExist(member_name) or self.retrieve(member_name) is not member:
-                    self.addOrReplace(member_name, member)
+                if not member.name():
+                    self.addOrReplace(f"{name}_{index}", member)
+                elif not self.doesExist(member.name()):
+                    self.addOrReplace(member.name(), member)
 
     def doesExist(self, name: str) -> bool:  # noqa: N802
         return str(name).lower() in self._items
