@@ -14,7 +14,7 @@ from mantid_mdinsim.errors import InputFileError
 from mantid_mdinsim.instrument import apply_instrument, load_sqw, sqw_grid_from_spectrum
 from mantid_mdinsim.instrument.parameters import (CORE, INPUT_FILE, INSTRUMENT_PARAMETERS,
                                                   OUTPUTS, InstrumentSettings)
-from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
+from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm, user_errors_without_traceback
 from mantid_mdinsim.mantid.properties import declare_parameter
 from mantid_mdinsim.mantid.workspaces import workspace_to_spectrum
 
@@ -80,6 +80,7 @@ class MDApplyInstrument(MDAlgorithm, PythonAlgorithm):
                 issues["InputWorkspace"] = str(error)
         return issues
 
+    @user_errors_without_traceback
     def PyExec(self):
         settings = self.settings()
         plot_file = self.output_file("plot_file")

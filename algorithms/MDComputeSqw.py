@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mantid.api import AlgorithmFactory, PythonAlgorithm
 
-from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
+from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm, user_errors_without_traceback
 from mantid_mdinsim.sqw.compute import compute_sqw
 from mantid_mdinsim.sqw.parameters import SQW_PARAMETERS, SqwSettings
 
@@ -41,6 +41,7 @@ class MDComputeSqw(MDAlgorithm, PythonAlgorithm):
     def validateInputs(self):
         return self.validate_parameters()
 
+    @user_errors_without_traceback
     def PyExec(self):
         settings = self.settings()
         output_file = self.output_file("output")

@@ -14,7 +14,7 @@ from mantid.kernel import Direction
 
 from mantid_mdinsim.errors import InputFileError, ParameterError
 from mantid_mdinsim.io.paths import check_output_paths
-from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
+from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm, user_errors_without_traceback
 from mantid_mdinsim.predict import PREDICT_PARAMETERS, predict, resolve_parameters
 from mantid_mdinsim.predict.report import report_text
 
@@ -84,6 +84,7 @@ class MDPredict(MDAlgorithm, PythonAlgorithm):
                     return self.PARAMETERS[name].property_name
         return self.declared_parameters[0].property_name
 
+    @user_errors_without_traceback
     def PyExec(self):
         given = self._given()
         resolved = resolve_parameters(given)

@@ -10,7 +10,7 @@ from mantid.kernel import Direction, StringArrayProperty
 
 from mantid_mdinsim.md.core import run_md
 from mantid_mdinsim.md.parameters import MD_PARAMETERS, MDSettings
-from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
+from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm, user_errors_without_traceback
 
 
 class MDRunGPUMD(MDAlgorithm, PythonAlgorithm):
@@ -38,6 +38,7 @@ class MDRunGPUMD(MDAlgorithm, PythonAlgorithm):
     def validateInputs(self):
         return self.validate_parameters()
 
+    @user_errors_without_traceback
     def PyExec(self):
         values = self.resolved_parameters()
         result = self.run_core(run_md, MDSettings.from_values(values))

@@ -8,7 +8,7 @@ Loaded by Mantid's plugin loader as a top-level module, so every import is absol
 from mantid.api import AlgorithmFactory, PythonAlgorithm
 from mantid.kernel import Direction, StringArrayProperty
 
-from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm
+from mantid_mdinsim.mantid.algorithm_base import MDAlgorithm, user_errors_without_traceback
 from mantid_mdinsim.train import (NepHyperparameters, TRAIN_PARAMETERS, TrainSettings,
                                   train_nep)
 
@@ -51,6 +51,7 @@ class MDTrainNEP(MDAlgorithm, PythonAlgorithm):
     def validateInputs(self):
         return self.validate_parameters(cross_check=_check_model_settings)
 
+    @user_errors_without_traceback
     def PyExec(self):
         values = self.resolved_parameters()
         result = self.run_core(train_nep, TrainSettings.from_values(values))

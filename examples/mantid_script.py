@@ -60,7 +60,7 @@ def run_chain(output_dir: Path, temperature_k: float = 300.0, supercell: int = 2
     # 1. The NEP model.
     model = SILICON_MODEL
     if train:
-        api.MDTrainNEP(TrainingSet=[str(REFERENCE_DATA)], OutputDirectory=str(output_dir / "nep"),
+        api.MDTrainNEP(TrainingSet=str(REFERENCE_DATA), OutputDirectory=str(output_dir / "nep"),
                        Backend="neppo", Generations=train_generations, RadialCutoffAngstrom=5.0,
                        AngularCutoffAngstrom=4.0, NMaxRadial=6, NMaxAngular=4, Threads=1, Seed=2025,
                        OutputWorkspace="si_metrics")
@@ -82,7 +82,8 @@ def run_chain(output_dir: Path, temperature_k: float = 300.0, supercell: int = 2
 
     # 3. S(|Q|, w): |Q| shells 0.09 1/Angstrom wide, so that each holds q-points of the
     # 2x2x2 supercell (its reciprocal lattice spacing is 2 pi / 10.9 = 0.58 1/Angstrom).
-    api.MDComputeSqw(InputTrajectories=trajectories, TimeStepFs=10.0,
+    # A MultipleFileProperty takes its files as one ','-separated string (Mantid refuses a list).
+    api.MDComputeSqw(InputTrajectories=",".join(trajectories), TimeStepFs=10.0,
                      Window=max(20, frames // 4), QMax=11.0, QCount=600, QWidth=0.09,
                      OutputWorkspace="si_sqw", OutputFile=str(output_dir / "si_sqw.nxs"))
 

@@ -13,6 +13,7 @@ An algorithm file is thin::
             self.declare_output("OutputWorkspace", "...")
         def validateInputs(self):
             return self.validate_parameters()  # the core's own checks, by property
+        @user_errors_without_traceback         # Mantid's message: no trail of core files
         def PyExec(self):
             settings = self.settings()             # SqwSettings (SETTINGS), validated once
             result = self.run_core(compute, settings)  # progress, cancel, logging
@@ -28,6 +29,7 @@ output, and Spectrum/Table results turned into workspaces and groups.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -52,6 +54,32 @@ from .workspaces import TABLE_COMMENT_KEY, make_group, to_workspace
 # Loading an algorithm file on a Mantid that is too old stops here, with the message that says
 # which Mantid is needed, rather than at the first call that Mantid lacks.
 require_mantid()
+
+class ReportedError(RuntimeError):
+    """An unexpected error, already reported (its traceback in a log file; message from
+    :func:`~mantid_mdinsim.errors.report_unexpected`)."""
+
+
+def user_errors_without_traceback(py_exec: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Decorator of each algorithm's ``PyExec``.
+
+    Mantid turns an exception leaving ``PyExec`` into a message that is ``str(error)`` followed
+    by a line for every frame of its traceback ("at line N in 'file'", then "caused by line N
+    in 'file'"; PythonException, Framework/PythonInterface/core/src/ErrorHandling.cpp), so an
+    error raised deep in the core would reach the user with a trail of the core's files. The
+    errors meant for the user (MdinsimError: bad input, a failed program, disk full; and the
+    already reported unexpected errors) leave here with their traceback cut: one line, this
+    function's. Other exceptions keep theirs (a bug outside :meth:`MDAlgorithm.run_core`).
+    """
+    @functools.wraps(py_exec)
+    def wrapper(self) -> None:
+        try:
+            py_exec(self)
+        except (MdinsimError, ReportedError) as error:
+            raise error.with_traceback(None) from None
+
+    return wrapper
+
 
 #: Workspace property classes by the kind of workspace an output holds.
 _WORKSPACE_PROPERTIES = {
@@ -224,14 +252,14 @@ where to report it (the traceback goes to a log file, as in the CLI).
         except OSError as error:
             known = os_error_message(error)
             if known is None:
-                raise RuntimeError(report_unexpected(error, name)) from None
+                raise ReportedError(report_unexpected(error, name)) from None
             self.log().error(f"{name}: {known}")
             raise known from None
         except Exception as error:
             # A bug: a message saying where to report it, the traceback kept in a log file.
             message = report_unexpected(error, name)
             self.log().error(f"{name}: {message}")
-            raise RuntimeError(message) from None
+            raise ReportedError(message) from None
         self.log().information(f"{name}: finished")
         return result
 

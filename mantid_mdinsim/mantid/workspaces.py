@@ -8,9 +8,10 @@ The maps are one-to-one (``mantid_mdinsim.spectrum`` was designed after Workspac
 * ``Spectrum.vertical`` -> axis 1: Mantid's default spectrum-number axis, a ``NumericAxis``
   (one value per spectrum), a ``BinEdgeAxis`` (n + 1 edges) or a ``TextAxis`` (labels);
 * values / errors -> Y / E, ``distribution`` -> the Distribution flag, ``y_unit`` /
-  ``y_unit_label`` -> YUnit / YUnitLabel, ``title`` -> the title, ``logs`` -> sample logs
-  (``Run.addProperty`` of the values :func:`~.values.log_property` makes: Python numbers and
-  strings, explicit array properties, booleans as 0/1).
+  ``y_unit_label`` -> YUnit / YUnitLabel, ``title`` -> the title (which Mantid keeps as the
+  sample log ``run_title`` as well; that log is not read back among the logs), ``logs`` ->
+  sample logs (``Run.addProperty`` of the values :func:`~.values.log_property` makes: Python
+  numbers and strings, explicit array properties, booleans as 0/1).
 
 A TableWorkspace has no sample logs and no column units in Mantid's Python API, so a Table's
 ``units`` and ``logs`` travel as JSON in the workspace comment (``Workspace.setComment``),
@@ -44,11 +45,19 @@ def add_sample_logs(workspace: MatrixWorkspace, logs: dict[str, Any]) -> None:
         run.addProperty(str(name), log_property(str(name), value), True)
 
 
+#: The sample log in which Mantid keeps a MatrixWorkspace's title (MatrixWorkspace::setTitle adds
+#: or replaces it, getTitle reads it; Framework/API/src/MatrixWorkspace.cpp).
+TITLE_LOG = "run_title"
+
+
 def sample_logs(workspace: MatrixWorkspace) -> dict[str, Any]:
-    """The sample logs of a MatrixWorkspace by name (arrays as numpy arrays)."""
+    """The sample logs of a MatrixWorkspace by name (arrays as numpy arrays), less the title's
+    own log (the title is read with ``getTitle``)."""
     run = workspace.getRun()
     logs: dict[str, Any] = {}
     for name in run.keys():
+        if name == TITLE_LOG:
+            continue
         value = run.getProperty(name).value
         logs[name] = np.asarray(value) if isinstance(value, (list, np.ndarray)) else value
     return logs
@@ -92,9 +101,11 @@ def spectrum_to_workspace(spectrum: Spectrum) -> MatrixWorkspace:
     workspace.setYUnit(spectrum.y_unit)
     if spectrum.y_unit_label:
         workspace.setYUnitLabel(spectrum.y_unit_label)
+    add_sample_logs(workspace, spectrum.logs)
+    # After the logs: setTitle writes the "run_title" log, which getTitle reads, so a stale
+    # "run_title" among the logs cannot replace the title.
     if spectrum.title:
         workspace.setTitle(spectrum.title)
-    add_sample_logs(workspace, spectrum.logs)
     return workspace
 
 
@@ -106,6 +117,19 @@ def _axis_from_workspace(axis, values: np.ndarray | None = None) -> Axis:
         result.caption = unit.caption()
         result.label = str(unit.symbol())
     return result
+
+
+def _custom_y_unit_label(workspace: MatrixWorkspace) -> str:
+    """The Y label set with setYUnitLabel, "" for none. Without one, Mantid's YUnitLabel() is
+    made from YUnit, with " per <X unit label>" for a distribution
+    (MatrixWorkspace::YUnitLabel, Framework/API/src/MatrixWorkspace.cpp); reading that back as
+    the label would give a distribution's label a second " per meV" on each round trip."""
+    label = workspace.YUnitLabel()
+    made = workspace.YUnit()
+    x_label = workspace.getAxis(0).getUnit().symbol().ascii()
+    if workspace.isDistribution() and x_label:
+        made += f" per {x_label}"
+    return "" if label == made else label
 
 
 def workspace_to_spectrum(workspace: MatrixWorkspace) -> Spectrum:
@@ -128,7 +152,7 @@ def workspace_to_spectrum(workspace: MatrixWorkspace) -> Spectrum:
     return Spectrum(x=x, values=np.asarray(workspace.extractY()),
                     errors=np.asarray(workspace.extractE()), vertical=vertical,
                     distribution=bool(workspace.isDistribution()), y_unit=workspace.YUnit(),
-                    y_unit_label=workspace.YUnitLabel(), title=workspace.getTitle(),
+                    y_unit_label=_custom_y_unit_label(workspace), title=workspace.getTitle(),
                     name=workspace.name(), logs=sample_logs(workspace))
 
 

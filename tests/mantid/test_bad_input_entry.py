@@ -43,9 +43,30 @@ def test_an_output_file_that_is_a_folder_is_refused_before_computing(ads, trajec
     monkeypatch.setattr(compute, "_compute", not_to_be_called)
     folder = tmp_path / "out.nxs"
     folder.mkdir()
-    with pytest.raises(RuntimeError, match="parameter 'output': .*out.nxs is a folder"):
+    with pytest.raises(RuntimeError, match="parameter 'output': .*out.nxs is a folder") as info:
         _sqw(trajectory, OutputFile=str(folder)).execute()
     assert not ads.doesExist("sqw")
+    _assert_no_trail_of_core_files(str(info.value))
+
+
+def test_a_folder_given_as_a_trajectory_is_refused_by_name(ads, tmp_path):
+    """Mantid's file properties accept a folder (FileValidator: it exists and opens on Linux):
+    the core refuses it with its own message."""
+    folder = tmp_path / "trajectory.xyz"
+    folder.mkdir()
+    with pytest.raises(RuntimeError, match="trajectory.xyz: is a folder") as info:
+        make_algorithm("MDComputeSqw", InputTrajectories=str(folder), TimeStepFs=5.0, Window=4,
+                       QMax=3.0, QCount=20, OutputWorkspace="sqw", Plot=False).execute()
+    assert not ads.doesExist("sqw")
+    _assert_no_trail_of_core_files(str(info.value))
+
+
+def _assert_no_trail_of_core_files(message):
+    """Mantid appends a line per traceback frame to a PyExec error ("at line N in 'file'",
+    "caused by line ..."; core/src/ErrorHandling.cpp): a user's error keeps one, the wrapper's."""
+    locations = [line for line in message.splitlines()
+                 if line.startswith(("  at line ", "  caused by line "))]
+    assert len(locations) == 1 and "algorithm_base.py" in locations[0], message
 
 
 def test_an_unexpected_error_says_where_to_report(ads, trajectory, tmp_path, monkeypatch):
@@ -57,7 +78,8 @@ def test_an_unexpected_error_says_where_to_report(ads, trajectory, tmp_path, mon
     monkeypatch.setattr(compute, "_compute", broken)
     monkeypatch.setenv("MDINSIM_LOG_DIR", str(tmp_path / "logs"))
     with pytest.raises(RuntimeError, match=r"unexpected internal error \(ZeroDivisionError: a "
-                                           r"bug\).*report it"):
+                                           r"bug\).*report it") as info:
         _sqw(trajectory).execute()
+    _assert_no_trail_of_core_files(str(info.value))
     logs = list((tmp_path / "logs").glob("mdinsim-MDComputeSqw-*.log"))
     assert len(logs) == 1 and "ZeroDivisionError" in logs[0].read_text()

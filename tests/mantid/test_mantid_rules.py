@@ -9,7 +9,14 @@ boundary (``mantid_mdinsim.mantid.values``) must turn every core value into what
 * FileProperty (Framework/API/src/FileProperty.cpp) and FileFinder/ConfigService::getFullPath:
   relative Load names searched in the data search directories, Save names under
   defaultsave.directory;
-* MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing.
+* MultipleFileProperty (Framework/API/src/MultipleFileProperty.cpp): ',' and '+' parsing, set
+  from a string only (no TypeRegistry handler for a list);
+* EmptyValues.h: EMPTY_DBL is half the double maximum;
+* MatrixWorkspace (Framework/API/src/MatrixWorkspace.cpp): YUnitLabel made from YUnit and the X
+  unit for a distribution; Unit.symbol() a UnitLabel (kernel/src/Exports/Unit.cpp);
+* Algorithm::executeInternal (Framework/API/src/Algorithm.cpp) and PythonException
+  (core/src/ErrorHandling.cpp): a PyExec error is its text plus a line per traceback frame,
+  raised only by a child or rethrowing algorithm; validateInputs issues naming no property warn.
 """
 
 from __future__ import annotations
@@ -61,6 +68,20 @@ def test_declare_property_uses_the_same_factory():
         algorithm.declareProperty("Value", np.float64(1.0))
     with pytest.raises(RuntimeError):
         algorithm.declareProperty("Values", [])
+
+
+# -- EmptyValues (Framework/Kernel/inc/MantidKernel/EmptyValues.h) ---------------------------
+
+def test_empty_values_are_half_the_double_maximum_and_the_int_maximum():
+    """EMPTY_DBL() is numeric_limits<double>::max() / 2: a value past it is not "empty"."""
+    import sys
+
+    from mantid.kernel import FloatMandatoryValidator, Property
+
+    assert Property.EMPTY_DBL == sys.float_info.max / 2
+    assert Property.EMPTY_INT == 2**31 - 1
+    assert FloatMandatoryValidator().isValid(Property.EMPTY_DBL)
+    assert not FloatMandatoryValidator().isValid(sys.float_info.max)
 
 
 @pytest.mark.parametrize("value", [
@@ -179,6 +200,40 @@ def test_multiple_files_are_parsed_and_found(config):
         str(data / "a.xyz"), [str(data / "b.xyz"), str(data / "c.xyz")]]
     with pytest.raises(ValueError, match="empty token"):
         algorithm.setProperty("Files", "a.xyz,,b.xyz")
+    # a ',' followed by a digit separates nothing: one name, not found
+    (data / "2.xyz").write_text("1\n\nSi 0 0 0\n")
+    with pytest.raises(ValueError, match="not found"):
+        algorithm.setProperty("Files", "a.xyz,2.xyz")
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="std::ifstream opens a folder on Linux")
+def test_a_load_property_takes_a_folder_as_mantids_file_validator_does(tmp_path):
+    """FileValidator::checkValidity (Framework/Kernel/src/FileValidator.cpp): the path must
+    exist and open with std::ifstream, which a folder does on Linux: the algorithm, not the
+    property, must refuse it."""
+    algorithm = PythonAlgorithm()
+    algorithm.declareProperty(FileProperty("File", "", FileAction.Load, [".xyz"]))
+    algorithm.declareProperty(MultipleFileProperty("Files", FileAction.Load, [".xyz"]))
+    algorithm.setProperty("File", str(tmp_path))
+    algorithm.setProperty("Files", str(tmp_path))
+    assert algorithm.getProperty("File").value == str(tmp_path)
+    with pytest.raises(ValueError, match="not found"):
+        algorithm.setProperty("File", str(tmp_path / "missing.xyz"))
+
+
+def test_multiple_files_are_set_from_a_string_only(config):
+    """setProperty with a non-str value goes through TypeRegistry (IPropertyManager.cpp), which
+    has no handler for a MultipleFileProperty's vector<vector<string>> (TypeRegistry.cpp): a
+    list is refused, as simpleapi's MDComputeSqw(InputTrajectories=[...]) would be."""
+    data, _ = config
+    (data / "a.xyz").write_text("1\n\nSi 0 0 0\n")
+    algorithm = PythonAlgorithm()
+    algorithm.declareProperty(MultipleFileProperty("Files", FileAction.Load, [".xyz"]))
+    with pytest.raises(ValueError, match='When converting parameter "Files"'):
+        algorithm.setProperty("Files", [str(data / "a.xyz")])
+    algorithm.setProperty("Files", str(data / "a.xyz"))
+    assert algorithm.getProperty("Files").value == [str(data / "a.xyz")]
 
 
 # -- ITableWorkspace (api/src/Exports/ITableWorkspace.cpp, DataObjects TableWorkspace.cpp) ---
@@ -217,3 +272,119 @@ def test_the_boundary_gives_each_table_column_a_type_mantid_has():
         table.addRow([table_cell(kind, values[row])
                       for kind, values in zip(kinds, columns.values())])
     assert table.column("big") == [0, 2**40] and table.column("ok") == [True, False]
+
+
+# -- MatrixWorkspace::YUnitLabel (Framework/API/src/MatrixWorkspace.cpp), Unit::label ---------
+
+def test_y_unit_label_is_made_from_the_y_unit_and_the_x_unit_for_a_distribution():
+    workspace = WorkspaceFactory.create("Workspace2D", NVectors=1, XLength=3, YLength=3)
+    workspace.getAxis(0).setUnit("DeltaE")
+    symbol = workspace.getAxis(0).getUnit().symbol()
+    assert not isinstance(symbol, str) and str(symbol) == symbol.ascii() == "meV"
+    workspace.setYUnit("Counts")
+    assert workspace.YUnitLabel() == "Counts"
+    assert workspace.YUnitLabel(False, True) == "Counts per meV"   # plotted as a distribution
+    workspace.setDistribution(True)
+    assert workspace.YUnitLabel() == "Counts per meV"
+    workspace.setYUnitLabel("S(Q,w)")                               # a set label is kept
+    assert workspace.YUnitLabel() == "S(Q,w)"
+    workspace.setDistribution(False)
+    assert workspace.YUnitLabel(False, True) == "S(Q,w) per meV"
+
+
+# -- Algorithm::executeInternal, PythonException -----------------------------------------------
+
+class _Failing(PythonAlgorithm):
+    def PyInit(self):  # noqa: N802
+        self.declareProperty("Value", 1.0)
+
+    def validateInputs(self):  # noqa: N802
+        return {"NoSuchProperty": "ignored"} if self.getProperty("Value").value > 0 else \
+            {"NoSuchProperty": "listed too", "Value": "must be positive"}
+
+    def PyExec(self):  # noqa: N802
+        self._fail()
+
+    def _fail(self):
+        raise ValueError("a problem")
+
+
+def test_a_pyexec_error_carries_its_traceback_lines_and_is_raised_only_if_asked():
+    algorithm = _Failing()
+    algorithm.initialize()
+    assert algorithm.execute() is False            # top level, no rethrow: logged only
+    algorithm.setRethrows(True)
+    with pytest.raises(RuntimeError) as info:
+        algorithm.execute()
+    lines = str(info.value).splitlines()
+    assert lines[0] == "a problem"
+    assert lines[1].startswith("  at line ") and lines[2].startswith("  caused by line ")
+    assert len(lines) == 3 and __file__ in lines[1] and __file__ in lines[2]
+
+
+def test_validate_inputs_issues_that_name_no_property_only_warn():
+    algorithm = _Failing()
+    algorithm.initialize()
+    algorithm.setRethrows(True)
+    with pytest.raises(RuntimeError, match="a problem"):   # the issue warned, PyExec ran
+        algorithm.execute()
+    algorithm.setProperty("Value", -1.0)
+    with pytest.raises(RuntimeError) as info:
+        algorithm.execute()
+    assert str(info.value) == ("Some invalid Properties found: \n NoSuchProperty: listed too"
+                               "\n Value: must be positive")
+
+
+# -- WorkspaceProperty::store (Framework/API/inc/MantidAPI/WorkspaceProperty.tcc) -------------
+
+class _Output(PythonAlgorithm):
+    def PyInit(self):  # noqa: N802
+        from mantid.api import MatrixWorkspaceProperty
+        from mantid.kernel import Direction
+
+        self.declareProperty(MatrixWorkspaceProperty("OutputWorkspace", "", Direction.Output))
+        self.declareProperty("Set", True)
+
+    def PyExec(self):  # noqa: N802
+        if self.getProperty("Set").value:
+            self.setProperty("OutputWorkspace", WorkspaceFactory.create(
+                "Workspace2D", NVectors=1, XLength=1, YLength=1))
+
+
+def test_a_stored_output_is_in_the_ads_not_in_its_property(ads):
+    algorithm = _Output()
+    algorithm.initialize()
+    algorithm.setRethrows(True)
+    algorithm.setProperty("OutputWorkspace", "out")
+    assert algorithm.execute()
+    assert ads.doesExist("out") and algorithm.getProperty("OutputWorkspace").value is None
+    child = _Output()
+    child.initialize()
+    child.setChild(True)
+    child.setProperty("OutputWorkspace", "child_out")
+    assert child.execute()
+    assert child.getProperty("OutputWorkspace").value is not None
+    assert not ads.doesExist("child_out")
+    algorithm.setProperty("Set", False)                   # a mandatory output left unset
+    with pytest.raises(RuntimeError, match="doesn't point to a workspace"):
+        algorithm.execute()
+
+
+# -- AnalysisDataService (Framework/API/src/AnalysisDataService.cpp, Kernel DataService.h) ----
+
+def test_the_ads_refuses_empty_names_and_groups_named_as_a_member(ads):
+    from mantid.api import WorkspaceGroup
+
+    workspace = WorkspaceFactory.create("Workspace2D", NVectors=1, XLength=1, YLength=1)
+    with pytest.raises(RuntimeError, match="empty name"):
+        ads.addOrReplace("", workspace)
+    ads.addOrReplace("member", workspace)
+    group = WorkspaceGroup()
+    group.addWorkspace(workspace)
+    with pytest.raises(ValueError, match="name matches its members"):
+        ads.addOrReplace("member", group)
+    other = WorkspaceFactory.create("Workspace2D", NVectors=1, XLength=1, YLength=1)
+    unnamed = WorkspaceGroup()
+    unnamed.addWorkspace(other)
+    ads.addOrReplace("grouped", unnamed)                  # an unnamed member: <group>_<i>
+    assert ads.doesExist("grouped_1") and other.name() == "grouped_1"

@@ -21,7 +21,7 @@ PROPERTIES = dict(InputStructure=str(SILICON_STRUCTURE), NEPModel=str(SILICON_MO
                   Equilibration="nvt", EquilibrationTimePs=0.5, ProductionTimePs=2.0,
                   DumpIntervalFs=10.0, NumberOfRuns=1, Processes=1, Seed=7,
                   MaxFrequencyMev=70.0, Backend="cpu", QCount=400, Instrument="TOSCA",
-                  EnergyMin=3.0, Ensemble=[str(p) for p in SILICON_ENSEMBLE[:2]])
+                  EnergyMin=3.0, Ensemble=",".join(str(p) for p in SILICON_ENSEMBLE[:2]))
 
 
 def test_dialog_follows_predicts_shared_definitions():
@@ -39,7 +39,7 @@ def test_dialog_follows_predicts_shared_definitions():
 def test_invalid_input_is_named_by_its_property(tmp_path):
     algorithm = make_algorithm("MDPredict", OutputDir=str(tmp_path / "out"),
                                OutputWorkspace="x", **dict(PROPERTIES,
-                                                           Ensemble=[str(SILICON_MODEL)]))
+                                                           Ensemble=str(SILICON_MODEL)))
     issues = algorithm.validateInputs()
     assert "two or more" in issues["Ensemble"]
     missing = tmp_path / "missing_model.txt"
@@ -47,7 +47,7 @@ def test_invalid_input_is_named_by_its_property(tmp_path):
                                OutputWorkspace="x", **PROPERTIES)
     # a file removed after it was set: the core's message, on the property that holds it
     missing.write_text("")
-    algorithm.setProperty("Ensemble", [str(SILICON_MODEL), str(missing)])
+    algorithm.setProperty("Ensemble", f"{SILICON_MODEL},{missing}")
     missing.unlink()
     assert "file not found" in algorithm.validateInputs()["Ensemble"]
     algorithm = make_algorithm("MDPredict", OutputDir=str(tmp_path / "out"),

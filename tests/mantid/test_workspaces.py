@@ -69,6 +69,34 @@ def test_workspace_back_to_spectrum_is_the_same(bin_edges_q):
     assert back.logs["window"] == 500 and back.logs["weights"] == "neutron"
 
 
+def test_the_title_is_mantids_run_title_log_and_not_read_back_as_a_log():
+    """MatrixWorkspace::setTitle keeps the title as the "run_title" sample log, which getTitle
+    reads (Framework/API/src/MatrixWorkspace.cpp)."""
+    spectrum = sqw_spectrum()
+    workspace = spectrum_to_workspace(spectrum)
+    assert workspace.getRun().getProperty("run_title").value == "S(Q,w) of Si"
+    back = workspace_to_spectrum(workspace)
+    assert back.title == "S(Q,w) of Si"
+    assert set(back.logs) == set(spectrum.logs)          # the title is not a log here
+    # A "run_title" among a Spectrum's logs (a workspace's, read by other means) does not
+    # replace its title.
+    spectrum.logs["run_title"] = "an older title"
+    assert spectrum_to_workspace(spectrum).getTitle() == "S(Q,w) of Si"
+
+
+@pytest.mark.parametrize("distribution", [True, False])
+def test_a_spectrum_without_a_y_label_gets_none_back(distribution):
+    """Without a set label Mantid makes one from YUnit (" per meV" for a distribution); the
+    Spectrum read back has no label of its own, however often it goes round."""
+    spectrum = sqw_spectrum()
+    spectrum.y_unit_label, spectrum.distribution = "", distribution
+    workspace = spectrum_to_workspace(spectrum)
+    assert workspace.YUnitLabel() == ("1/meV per meV" if distribution else "1/meV")
+    again = workspace_to_spectrum(spectrum_to_workspace(workspace_to_spectrum(workspace)))
+    assert again.y_unit_label == "" and again.y_unit == "1/meV"
+    assert again.distribution == distribution
+
+
 def test_histogram_x_text_axis_and_label_unit():
     edges = np.linspace(0.0, 10.0, 11)
     spectrum = Spectrum(x=Axis(values=edges, unit=UNIT_LABEL, caption="Time lag", label="ps"),

@@ -248,6 +248,18 @@ class MatrixWorkspace(Workspace):
     def id(self) -> str:
         return "Workspace2D"
 
+    # MatrixWorkspace::setTitle / getTitle (Framework/API/src/MatrixWorkspace.cpp): the title is
+    # kept as the sample log "run_title" too (added or replaced), and read back from that log
+    # when there is one.
+    def setTitle(self, title: str) -> None:  # noqa: N802
+        super().setTitle(title)
+        self._run.addProperty("run_title", str(title), True)
+
+    def getTitle(self) -> str:  # noqa: N802
+        if self._run.hasProperty("run_title"):
+            return self._run.getProperty("run_title").valueAsStr
+        return super().getTitle()
+
     # -- shape ----------------------------------------------------------------------------------
     def getNumberHistograms(self) -> int:  # noqa: N802
         return self._y.shape[0]
@@ -353,7 +365,19 @@ class MatrixWorkspace(Workspace):
         self._y_unit = str(newUnit)
 
     def YUnitLabel(self, useLatex: bool = False, plotAsDistribution: bool = False) -> str:  # noqa: N802,N803
-        return self._y_unit_label or self._y_unit
+        """MatrixWorkspace::YUnitLabel (Framework/API/src/MatrixWorkspace.cpp): the label set
+        with setYUnitLabel; without one, the YUnit, to which a distribution (or a plot as one)
+        appends " per <X unit's ascii label>" (appendUnitDenominatorUsingPer, only where that
+        label is not empty). A set label gets the " per " only when plotted as a distribution
+        while not one. The LaTeX form is not mirrored."""
+        if useLatex:
+            raise NotImplementedError("the stand-in does not mirror YUnitLabel(useLatex=True)")
+        x_label = self.getAxis(0).getUnit().symbol().ascii()
+        per = f" per {x_label}" if x_label else ""
+        if self._y_unit_label:
+            return self._y_unit_label + (per if plotAsDistribution and not self._distribution
+                                         else "")
+        return self._y_unit + (per if plotAsDistribution or self._distribution else "")
 
     def setYUnitLabel(self, newLabel: str) -> None:  # noqa: N802,N803
         self._y_unit_label = str(newLabel)
@@ -591,13 +615,20 @@ class AnalysisDataServiceImpl:
         return _ADS
 
     @staticmethod
-    def _verify(name: str) -> None:
+    def _verify(name: str, item=None) -> None:
+        # AnalysisDataServiceImpl::verifyName (Framework/API/src/AnalysisDataService.cpp): an
+        # illegal character or a group named as one of its members is std::invalid_argument
+        # (ValueError); DataService::checkForEmptyName an empty name, std::runtime_error. (Mantid
+        # takes its illegal characters from setIllegalCharacterList; the stand-in refuses
+        # the list its tests use, and whitespace.)
         if not name:
-            raise RuntimeError("Invalid object name ''. Names cannot be empty.")
+            raise RuntimeError("Add Data Object with empty name")
         if any(c.isspace() for c in name) or any(c in name for c in '"+-/*\\%<>&|^~=!@()[]{},:.`$?'):
-            raise RuntimeError(f"Invalid object name '{name}'. Names cannot contain any of "
-                               "the following characters: whitespace, "
-                               '"+-/*\\%<>&|^~=!@()[]{},:.`$?')
+            raise ValueError(f"Invalid object name '{name}'. Names cannot contain any of "
+                             "the following characters: whitespace, "
+                             '"+-/*\\%<>&|^~=!@()[]{},:.`$?')
+        if isinstance(item, WorkspaceGroup) and name in item.getNames():
+            raise ValueError("Unable to add group as name matches its members")
 
     def add(self, name: str, item: Workspace) -> None:
         if self.doesExist(name):
@@ -606,17 +637,21 @@ class AnalysisDataServiceImpl:
         self.addOrReplace(name, item)
 
     def addOrReplace(self, name: str, item: Workspace) -> None:  # noqa: N802
-        self._verify(name)
+        self._verify(name, item)
         if not isinstance(item, Workspace):
             raise ValueError("Cannot extract pointer from Python object argument. "
                              "Incorrect type")
         item._name = name
         self._items[name.lower()] = (name, item)
         if isinstance(item, WorkspaceGroup):
+            # AnalysisDataServiceImpl::addOrReplace (Framework/API/src/AnalysisDataService.cpp):
+            # an unnamed member is added as <group>_<i>; a named one only if its name is not
+            # in the service yet (whatever the service holds under it).
             for index, member in enumerate(item, start=1):
-                member_name = member.name() or f"{name}_{index}"
-                if not self.doesExist(member_name) or self.retrieve(member_name) is not member:
-                    self.addOrReplace(member_name, member)
+                if not member.name():
+                    self.addOrReplace(f"{name}_{index}", member)
+                elif not self.doesExist(member.name()):
+                    self.addOrReplace(member.name(), member)
 
     def doesExist(self, name: str) -> bool:  # noqa: N802
         return str(name).lower() in self._items
@@ -729,6 +764,21 @@ class WorkspaceProperty(Property):
             self._value, self._workspace = old
             raise ValueError(problem)
 
+    def _store(self) -> None:
+        """WorkspaceProperty<TYPE>::store (Framework/API/inc/MantidAPI/WorkspaceProperty.tcc): an
+        unset optional property stores nothing; an output one must hold a workspace
+        ("WorkspaceProperty doesn't point to a workspace"), which goes into the ADS under the
+        property's value; then the property lets go of it, so that ``value`` of a stored
+        output is None (only a child algorithm, which stores nothing, hands its outputs over
+        through ``value``)."""
+        if self._workspace is None and self._optional:
+            return
+        if self.direction != Direction.Input:
+            if self._workspace is None:
+                raise RuntimeError("WorkspaceProperty doesn't point to a workspace")
+            AnalysisDataService.addOrReplace(self._value, self._workspace)
+        self._workspace = None
+
     def _set_from_python(self, value) -> None:
         if not isinstance(value, Workspace):
             raise TypeError(f"Cannot set {self.name}: expected a workspace or its name, got "
@@ -805,6 +855,20 @@ def _create_directory(path: str) -> str:
     return ""
 
 
+def _load_file_problem(path: str) -> str:
+    """FileValidator::checkValidity (Framework/Kernel/src/FileValidator.cpp) for a file that must
+    exist: 'File "<path>" not found' unless it exists (Poco::File::exists: a folder exists too),
+    then "Failed to open <path>: <strerror>" unless an std::ifstream opens it (on Linux a
+    folder opens; an unreadable file does not). "" when valid."""
+    if not os.path.exists(path):
+        return f'File "{path}" not found'
+    try:
+        os.close(os.open(path, os.O_RDONLY))   # fopen(path, "r") as std::ifstream does
+    except OSError as error:
+        return f"Failed to open {path}: {os.strerror(error.errno)}"
+    return ""
+
+
 class FileProperty(Property):
     """Mirrors ``FileProperty`` (api/src/Exports/FileProperty.cpp, Framework/API/src/
     FileProperty.cpp::setValue):
@@ -876,8 +940,8 @@ class FileProperty(Property):
         value = self._value
         if not value:
             return "" if self.isOptional() else "No file specified."
-        if self._is_load() and not os.path.isfile(value):
-            return f'File "{value}" not found'
+        if self._is_load() and _load_file_problem(value):
+            return _load_file_problem(value)
         if self.action == FileAction.Directory and not os.path.isdir(value):
             return f'Directory "{value}" not found'
         return ""
@@ -918,7 +982,11 @@ class MultipleFileProperty(Property):
             if not text.isascii():
                 raise ValueError("Unable to parse filename due to an unsupported non-ASCII "
                                  "character being found.")
-            value = [[p for p in entry.split("+")] for entry in text.split(",")]
+            # REGEX_COMMA_OPERATORS / REGEX_PLUS_OPERATORS of MultipleFileProperty.cpp: a ','
+            # or '+' separates files only where a non-digit follows it ("a.xyz,2.xyz" is one
+            # name, which is then not found).
+            value = [re.split(r"\s*\+\s*(?=\D)", entry)
+                     for entry in re.split(r"\s*,\s*(?=\D)", text)]
         else:
             value = [[str(item)] if not isinstance(item, (list, tuple)) else
                      [str(p) for p in item] for item in value]
@@ -926,6 +994,16 @@ class MultipleFileProperty(Property):
 
     def _set_from_string(self, text: str) -> None:
         self._set(self._convert(text))
+
+    def _set_from_python(self, value) -> None:
+        # IPropertyManager.setProperty (kernel/src/Exports/IPropertyManager.cpp) hands a
+        # non-str value to the PropertyValueHandler that TypeRegistry holds for the property's
+        # C++ type; kernel/src/Registry/TypeRegistry.cpp registers handlers for the scalars and
+        # std::vector of them, none for a MultipleFileProperty's
+        # std::vector<std::vector<std::string>>, so a list (or a tuple) is refused: only the
+        # ','/'+' string sets the property (simpleapi calls setProperty the same way).
+        raise ValueError("TypeRegistry::retrieve(): No PropertyValueHandler registered for "
+                         "type 'std::vector<std::vector<std::string>>'")
 
     @property
     def value(self):
@@ -941,8 +1019,8 @@ class MultipleFileProperty(Property):
             return "" if self.action == FileAction.OptionalLoad else "No file specified."
         for group in self._value:
             for path in group:
-                if not os.path.isfile(path):
-                    return f'File "{path}" not found'
+                if _load_file_problem(path):
+                    return _load_file_problem(path)
         return ""
 
 
@@ -1025,6 +1103,25 @@ class Progress:
             raise KeyboardInterrupt("")
 
 
+def _python_exception_text(error: BaseException) -> str:
+    """The message of the PythonException that a PyExec error becomes (AlgorithmAdapter::exec
+    calls PyExec through callMethod, which throws PythonException(withTrace=true);
+    Framework/PythonInterface/core/src/ErrorHandling.cpp, exceptionToString and
+    tracebackToStream): ``str(error)``, then for each traceback entry from PyExec's frame down
+    "\\n  at line N in 'file'" (the first) or "\\n  caused by line N in 'file'"."""
+    text = str(error)
+    # The first entry is the stand-in's own execute(), which calls PyExec: Mantid's traceback
+    # starts at PyExec.
+    traceback = error.__traceback__.tb_next if error.__traceback__ else None
+    first = True
+    while traceback is not None:
+        text += (f"\n  {'at' if first else 'caused by'} line {traceback.tb_lineno} in "
+                 f"'{traceback.tb_frame.f_code.co_filename}'")
+        first = False
+        traceback = traceback.tb_next
+    return text
+
+
 class Algorithm:
     """Mirrors the exported ``Algorithm`` (alias ``PythonAlgorithm``; api/src/Exports/
     Algorithm.cpp, IAlgorithm.cpp, kernel/src/Exports/IPropertyManager.cpp) with the life cycle
@@ -1034,9 +1131,11 @@ class Algorithm:
     2. ``execute`` checks every property's validator (failure: RuntimeError
        "Some invalid Properties found"), then ``validateInputs`` (failure: RuntimeError
        "Some invalid Properties found: \\n Name: message" for each issue, sorted by name);
-    3. ``PyExec`` runs; an exception raised there reaches the caller as RuntimeError with its
-       message, or as KeyboardInterrupt (Mantid's cancellation) when the algorithm was
-       cancelled; after ``PyExec`` a cancelled algorithm stops at an interruption point;
+    3. ``PyExec`` runs; an exception raised there becomes a RuntimeError whose message is its
+       text plus a line per traceback frame (:func:`_python_exception_text`), raised by a
+       child or rethrowing algorithm and only logged (``execute`` returns False) by another,
+       or KeyboardInterrupt (Mantid's cancellation) when the algorithm was cancelled; after
+       ``PyExec`` a cancelled algorithm stops at an interruption point;
     4. output workspaces are stored in the ADS under their property values unless the
        algorithm is a child.
     """
@@ -1139,7 +1238,9 @@ class Algorithm:
             try:
                 prop._set_from_python(value)
             except ValueError as error:
-                raise ValueError(str(error)) from None
+                # IPropertyManager.cpp::setProperty catches std::invalid_argument (a refused
+                # value, a missing handler) and rethrows it with this prefix.
+                raise ValueError(f'When converting parameter "{name}": {error}') from None
             except TypeError as error:
                 raise TypeError(f'When converting parameter "{name}": {error}') from None
 
@@ -1227,11 +1328,16 @@ class Algorithm:
         issues = self.validateInputs() or {}
         if not isinstance(issues, dict):
             raise RuntimeError("validateInputs() must return a dict")
-        issues = {name: message for name, message in issues.items()
-                  if name in self._properties}
-        if issues:
-            for name, message in sorted(issues.items()):
+        # Algorithm::executeInternal: an issue naming no property is only a warning; when one
+        # names a property the message lists every issue (std::map order: sorted by name).
+        named = [name for name in issues if name in self._properties]
+        for name, message in sorted(issues.items()):
+            if name in self._properties:
                 self._logger.error(f"Invalid value for {name}: {message}")
+            else:
+                self._logger.warning(f'validateInputs() references non-existant property '
+                                     f'"{name}"')
+        if named:
             message = "Some invalid Properties found: " + "".join(
                 f"\n {name}: {text}" for name, text in sorted(issues.items()))
             raise RuntimeError(message)
@@ -1252,26 +1358,37 @@ class Algorithm:
             self._logger.warning(f"{self.name()}: Execution cancelled by user.")
             raise
         except Exception as error:  # noqa: BLE001 - Mantid turns it into RuntimeError
-            self._logger.error(f"Error in execution of algorithm {self.name()}:\n{error}")
-            raise RuntimeError(str(error)) from error
+            message = _python_exception_text(error)
+            if not (self._child or self._rethrows):
+                # Algorithm::executeInternal catches the std::runtime_error (PythonException)
+                # of a top-level algorithm that does not rethrow: logged, execute() is False.
+                self._logger.error(f"Error in execution of algorithm {self.name()}\n{message}")
+                return False
+            self._logger.error(f"Error in execution of algorithm {self.name()}:\n{message}")
+            raise RuntimeError(message) from error
         if self._always_store:
-            self._store()
+            try:
+                self._store()
+            except RuntimeError as error:
+                # Inside executeInternal's try: handled as a PyExec error is.
+                if not (self._child or self._rethrows):
+                    self._logger.error(f"Error in execution of algorithm {self.name()}\n{error}")
+                    return False
+                self._logger.error(f"Error in execution of algorithm {self.name()}:\n{error}")
+                raise
         self._executed = True
         return True
 
     def _store(self) -> None:
-        groups = []
-        for prop in self._properties.values():
-            if isinstance(prop, WorkspaceProperty) and prop.direction != Direction.Input:
-                workspace = prop._workspace
-                if workspace is None or not prop._value:
-                    continue
-                if isinstance(workspace, WorkspaceGroup):
-                    groups.append(prop)
-                else:
-                    AnalysisDataService.addOrReplace(prop._value, workspace)
-        for prop in groups:
-            AnalysisDataService.addOrReplace(prop._value, prop._workspace)
+        """Algorithm::store: every workspace property's store(), groups last (after the members
+        they name)."""
+        properties = [p for p in self._properties.values() if isinstance(p, WorkspaceProperty)]
+        for prop in properties:
+            if not isinstance(prop._workspace, WorkspaceGroup):
+                prop._store()
+        for prop in properties:
+            if isinstance(prop._workspace, WorkspaceGroup):
+                prop._store()
 
 
 PythonAlgorithm = Algorithm

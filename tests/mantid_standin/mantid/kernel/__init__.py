@@ -27,8 +27,11 @@ class Direction(enum.IntEnum):
     InOut = 2
 
 
-EMPTY_DBL = sys.float_info.max          # Mantid::EMPTY_DBL() (Framework/Kernel/inc/.../EmptyValues.h)
-EMPTY_INT = 2147483647                  # Mantid::EMPTY_INT()
+# Framework/Kernel/inc/MantidKernel/EmptyValues.h: EMPTY_DBL() is
+# std::numeric_limits<double>::max() / 2 (not the maximum itself), EMPTY_INT() the int maximum;
+# exported as Property.EMPTY_DBL / EMPTY_INT (kernel/src/Exports/Property.cpp).
+EMPTY_DBL = sys.float_info.max / 2
+EMPTY_INT = 2147483647
 
 
 #: The release whose Python API this stand-in mirrors (tests may change it to check how the
@@ -533,7 +536,7 @@ class _FloatProperty(Property):
         return float(text)
 
     def _to_string(self, value):
-        return repr(float(value)) if value != EMPTY_DBL else "1.7976931348623157e+308"
+        return repr(float(value))
 
 
 class _StringProperty(Property):
@@ -718,6 +721,21 @@ _UNITS = {
 }
 
 
+class UnitLabel:
+    """Mirrors ``UnitLabel`` (kernel/src/Exports/UnitLabel.cpp): what ``Unit.symbol()`` returns,
+    not a str; ``str()`` and ``ascii()`` give the plain-text symbol. (The stand-in holds the
+    plain text only: ``utf8()`` and ``latex()`` are not mirrored.)"""
+
+    def __init__(self, ascii: str):  # noqa: A002 - Mantid's argument name
+        self._ascii = str(ascii)
+
+    def ascii(self) -> str:
+        return self._ascii
+
+    def __str__(self) -> str:
+        return self._ascii
+
+
 class Unit:
     """Mirrors ``Unit`` (kernel/src/Exports/Unit.cpp)."""
 
@@ -731,8 +749,9 @@ class Unit:
     def caption(self) -> str:
         return self._caption
 
-    def symbol(self) -> str:
-        return self._symbol
+    def symbol(self) -> UnitLabel:
+        # Unit.cpp exports symbol() as Unit::label, a UnitLabel object.
+        return UnitLabel(self._symbol)
 
 
 class Label(Unit):
