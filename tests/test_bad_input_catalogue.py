@@ -368,6 +368,13 @@ CLI_ERRORS = [
                    "--mesh", "2", "2", "2", "--energy-step", "1000"),
          ("--energy-step:", "is wider than the range", "give a step of at most"),
          needs_model=True),
+    # found by the messy-input hunt of session 14
+    Case("sqw-output-empty", _sqw(GOOD, output=""),
+         ("--output:", "the file or folder name is empty", "leave --output out")),
+    Case("sqw-q-path-empty-with-zones", _sqw(GOOD, "--q-path", "", "--zones", "3"),
+         ("--q-path:", "the value is empty", "give a value")),
+    Case("sqw-seed-beyond-64-bit", _sqw(GOOD, "--seed", "99999999999999999999999"),
+         ("--seed:", "beyond the whole numbers", "64-bit", "give a smaller number")),
 ]
 
 
