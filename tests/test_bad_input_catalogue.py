@@ -375,6 +375,9 @@ CLI_ERRORS = [
          ("--q-path:", "the value is empty", "give a value")),
     Case("sqw-seed-beyond-64-bit", _sqw(GOOD, "--seed", "99999999999999999999999"),
          ("--seed:", "beyond the whole numbers", "64-bit", "give a smaller number")),
+    Case("sqw-window-far-beyond-the-frames", _sqw(GOOD, "--window", "999999999999999999"),
+         ("good.xyz", f"has about {FRAMES} frames", "fewer than the window + 1",
+          f"use --window {FRAMES - 1} or less")),
 ]
 
 

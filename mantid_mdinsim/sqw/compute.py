@@ -514,6 +514,11 @@ class _Spread:
                 self.m2[key.split("|", 1)[1]] = np.array(value)
 
 
+#: A window more than this many times the frames a text or NetCDF file holds (and 64 more)
+#: is refused before reading it.
+_FAR_BEYOND_FRAMES = 4
+
+
 def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
              progress: ProgressReporter, checkpoint: str | os.PathLike | None,
              checkpoint_interval_s: float, memory_bytes: int) -> SqwResult:
@@ -522,8 +527,15 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
     window = settings.window
     for reader in readers:
         estimate = reader.estimated_frame_count()
-        if reader.format == "ase" and estimate is not None and estimate < window + 1:
-            raise too_short_error(reader, estimate, window)
+        # ASE counts its frames; text and NetCDF files may still grow (a run being written)
+        # and text counts are estimates, so these are refused here only far beyond their
+        # frames (the frames read give the exact message): --window 1e18 hung in the block
+        # plan, and a large one ran out of memory allocating its sums before any frame was read.
+        if estimate is not None and (
+                estimate < window + 1 if reader.format == "ase"
+                else _FAR_BEYOND_FRAMES * estimate + 64 < window + 1):
+            raise too_short_error(reader, estimate, window,
+                                  estimated=reader.format != "ase")
     species = sorted(set(first.species))
     try:
         weights = scattering_weights(settings.weights, species)
