@@ -378,6 +378,10 @@ CLI_ERRORS = [
     Case("sqw-window-far-beyond-the-frames", _sqw(GOOD, "--window", "999999999999999999"),
          ("good.xyz", f"has about {FRAMES} frames", "fewer than the window + 1",
           f"use --window {FRAMES - 1} or less")),
+    Case("sqw-q-step-too-fine", _sqw(GOOD, "--q-step", "1e-9"),
+         ("--q-step:", "shells from", "more than the 100,000", "give --q-step")),
+    Case("sqw-q-width-too-fine-as-the-step", _sqw(GOOD, "--q-width", "1e-300"),
+         ("--q-width:", "e+300 shells", "without it the step is --q-width")),
 ]
 
 

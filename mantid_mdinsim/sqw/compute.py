@@ -558,7 +558,8 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
     if settings.per_q:
         rows, reduce, empty = q_norms, None, np.zeros(len(q_norms), dtype=bool)
     else:
-        rows = averaging.shell_grid(q_norms, step)
+        rows = averaging.shell_grid(q_norms, step, "q_step_inv_angstrom"
+                                    if settings.q_step_inv_angstrom else "q_width_inv_angstrom")
         reduce, empty = averaging.shell_weights(q_norms, rows, settings.q_width_inv_angstrom)
     species_index = np.searchsorted(species, first.species)
     context = _Context(first.n_atoms, species, [], weights, settings.time_step_fs, q_norms,
