@@ -149,6 +149,15 @@ def _training_set(inputs: Inputs) -> str:
     return str(path)
 
 
+def _damaged_model(inputs: Inputs, line: int, word: str) -> str:
+    """The shipped demo NEP model with line ``line`` (1-based) replaced by ``word``."""
+    from mantid_mdinsim.predict.demos import SILICON_MODEL
+
+    lines = SILICON_MODEL.read_text().splitlines(keepends=True)
+    lines[line - 1] = word + "\n"
+    return inputs.write("damaged_nep.txt", lines)
+
+
 def _nan_frame(inputs: Inputs) -> list[str]:
     lines = list(inputs.lines)
     index = 5 * (N_ATOMS + 2) + 2 + 3
@@ -382,6 +391,19 @@ CLI_ERRORS = [
          ("--q-step:", "shells from", "more than the 100,000", "give --q-step")),
     Case("sqw-q-width-too-fine-as-the-step", _sqw(GOOD, "--q-width", "1e-300"),
          ("--q-width:", "e+300 shells", "without it the step is --q-width")),
+    Case("harmonic-model-with-nan", lambda i: [
+        "harmonic", i.structure("si.xyz"), "--model", _damaged_model(i, 100, "nan"),
+        "--relax", "none", "--output", str(i.folder / "harmonic.nxs")],
+        ("damaged_nep.txt, line 100:", "'nan' is not a finite number",
+         "train the model again")),
+    Case("md-model-with-overflowing-number", lambda i: [
+        "md", i.structure("si.xyz"), "--model", _damaged_model(i, 200, "1e400"), *SHORT_MD,
+        "--output-dir", str(i.folder / "md-damaged")],
+        ("damaged_nep.txt, line 200:", "'1e400' is not a finite number")),
+    Case("predict-ensemble-of-structures", lambda i: [
+        "predict", "--demo", "si-tosca", "--ensemble", i.structure("si.xyz"), str(i.trajectory),
+        "--output-dir", str(i.folder / "predict-ensemble")],
+        ("si.xyz, line 1:", "is not a NEP model file")),
 ]
 
 

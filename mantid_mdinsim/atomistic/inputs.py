@@ -7,6 +7,8 @@ field and the fix, before any run starts.
 
 from __future__ import annotations
 
+import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +78,41 @@ def read_model_info(path: str | Path) -> NEPModelInfo:
     if len(species) != n_species or n_species < 1:
         raise InputFileError(path, f"the header names {len(species)} species but announces "
                              f"{n_species}", where="line 1", fix=fix)
+    _check_finite_parameters(path)
     info = NEPModelInfo(path.resolve(), version, token, species)
     if not info.is_potential:
         raise InputFileError(path, f"is a {token} model (dipole or polarizability), not a "
                              "potential", where="line 1",
                              fix="give a NEP potential (energies, forces, virials)")
     return info
+
+
+#: What a non-finite number looks like in a model file: nan, inf, or an exponent of three
+#: digits (1e400 reads as inf); only files that hold one are read number by number.
+_NOT_FINITE_HINT = re.compile(r"nan|inf|[eE][+]?\d{3}", re.IGNORECASE)
+
+
+def _check_finite_parameters(path: Path) -> None:
+    """Raise :class:`InputFileError` at the first number of the model that is not finite: a
+    training that diverged writes NaN, and calorine's reader took it (CPUNEP then failed with
+    an internal error; GPUMD would run on NaN forces)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise InputFileError(path, f"cannot be read ({error})") from error
+    if not _NOT_FINITE_HINT.search(text):
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        for word in line.split():
+            try:
+                value = float(word)
+            except ValueError:
+                continue
+            if not math.isfinite(value):
+                raise InputFileError(path, f"'{word}' is not a finite number: the model's "
+                                     "parameters are damaged (a training that diverged writes "
+                                     "NaN)", where=f"line {number}",
+                                     fix="train the model again, or use an earlier nep.txt")
 
 
 def check_model_loads_on_cpu(info: NEPModelInfo) -> None:
