@@ -404,6 +404,10 @@ CLI_ERRORS = [
         "predict", "--demo", "si-tosca", "--ensemble", i.structure("si.xyz"), str(i.trajectory),
         "--output-dir", str(i.folder / "predict-ensemble")],
         ("si.xyz, line 1:", "is not a NEP model file")),
+    Case("sqw-primitive-cell-without-a-cell", lambda i: _sqw(
+        GOOD, "--q-path", "G-X", "--primitive-cell",
+        i.write("nocell.xyz", "2\n\nSi 0 0 0\nSi 1.36 1.36 1.36\n"))(i),
+        ("nocell.xyz", "holds no three-dimensional cell", "Lattice=")),
 ]
 
 

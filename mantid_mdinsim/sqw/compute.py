@@ -400,6 +400,13 @@ def _choose_qpoints(settings: SqwSettings, reader: TrajectoryReader) -> QPoints:
                 raise InputFileError(settings.primitive_cell, f"cannot be read as a structure "
                                      f"({error})", fix="give a structure file whose cell is "
                                      "the primitive cell (CIF, POSCAR, extended XYZ)") from None
+            volume = abs(float(np.linalg.det(primitive)))
+            if not np.all(np.isfinite(primitive)) or not np.isfinite(volume) or volume < 1e-6:
+                # a plain XYZ has no cell: its zero matrix ended in a LinAlgError
+                raise InputFileError(settings.primitive_cell, "holds no three-dimensional "
+                                     "cell", fix="give a structure file whose cell is the "
+                                     "primitive cell (CIF, POSCAR, extended XYZ with "
+                                     "Lattice=)")
             notes = {"primitive_cell_source": str(settings.primitive_cell)}
         else:
             frames = list(itertools.islice(reader.frames(), PRIMITIVE_FRAMES))
