@@ -408,6 +408,11 @@ CLI_ERRORS = [
         GOOD, "--q-path", "G-X", "--primitive-cell",
         i.write("nocell.xyz", "2\n\nSi 0 0 0\nSi 1.36 1.36 1.36\n"))(i),
         ("nocell.xyz", "holds no three-dimensional cell", "Lattice=")),
+    Case("predict-experiment-in-terahertz", lambda i: [
+        "predict", "--demo", "si-tosca", "--experiment",
+        i.write("measured_thz.txt", "frequency (THz) intensity\n1 2\n2 3\n"),
+        "--output-dir", str(i.folder / "predict-thz")],
+        ("measured_thz.txt, line 1:", "the energy column is in THz", "meV or cm^-1")),
 ]
 
 
