@@ -413,7 +413,34 @@ CLI_ERRORS = [
         i.write("measured_thz.txt", "frequency (THz) intensity\n1 2\n2 3\n"),
         "--output-dir", str(i.folder / "predict-thz")],
         ("measured_thz.txt, line 1:", "the energy column is in THz", "meV or cm^-1")),
+    Case("md-cif-with-a-mixed-site", _md(lambda i: i.write("alloy.cif", _CIF_SITES.format(
+        sites="Si1 Si 0 0 0 0.5\nGe1 Ge 0 0 0 0.5\n"))),
+        ("alloy.cif, _atom_site_occupancy:", "atom site 1", "partially occupied (Si 0.5, Ge 0.5)",
+         "build an ordered cell"), needs_model=True),
+    Case("harmonic-cif-with-a-partial-site", _harmonic(lambda i: i.write(
+        "vacancies.cif", _CIF_SITES.format(sites="Si1 Si 0 0 0 0.7\n"))),
+        ("vacancies.cif, _atom_site_occupancy:", "partially occupied (Si 0.7)"),
+        needs_model=True),
 ]
+
+#: A diamond-structure CIF whose atom-site loop has an occupancy column (``sites``: its rows).
+_CIF_SITES = """data_disordered
+_cell_length_a 5.43
+_cell_length_b 5.43
+_cell_length_c 5.43
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'F d -3 m'
+_symmetry_Int_Tables_number 227
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+{sites}"""
 
 
 @pytest.mark.parametrize("case", CLI_ERRORS, ids=[case.id for case in CLI_ERRORS])

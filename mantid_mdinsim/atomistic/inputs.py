@@ -198,6 +198,7 @@ def load_structure(path: str | Path,
         atoms = atoms[-1]
     if len(atoms) == 0:
         raise InputFileError(path, "holds no atoms")
+    _check_ordered(atoms, path)
     if not np.all(np.isfinite(np.asarray(atoms.cell))):
         raise InputFileError(path, "the cell holds values that are not finite numbers",
                              where="cell", fix="repair the lattice vectors")
@@ -219,6 +220,29 @@ def load_structure(path: str | Path,
                   cell=atoms.get_cell(), pbc=True, masses=atoms.get_masses())
     check_atom_distances(atoms, min_atom_distance_angstrom, path)
     return atoms
+
+
+#: A site is fully occupied within this much (CIFs write 0.9999 or 1.0000(2)).
+_FULL_OCCUPANCY_TOLERANCE = 0.01
+
+
+def _check_ordered(atoms: Atoms, path: Path) -> None:
+    """Raise :class:`InputFileError` for a site of partial or mixed occupancy (a disordered
+    CIF): ASE puts one whole atom of the majority species on it, so an Si0.5Ge0.5 site
+    became pure Ge and a 70 % site a full one, with no word; MD needs an ordered cell."""
+    occupancy = atoms.info.get("occupancy") or {}
+    for site, fractions in occupancy.items():  # keyed by the row of the atom-site loop
+        total = sum(float(value) for value in fractions.values())
+        if len(fractions) == 1 and abs(total - 1.0) <= _FULL_OCCUPANCY_TOLERANCE:
+            continue
+        shares = ", ".join(f"{symbol} {float(value):g}" for symbol, value in fractions.items())
+        raise InputFileError(path, f"atom site {int(site) + 1} (row of the atom-site loop) "
+                             f"is partially occupied ({shares}): a disordered "
+                             "structure, which MD cannot run as given (it would put one whole "
+                             "atom of the majority species there)", where="_atom_site_occupancy",
+                             fix="build an ordered cell (a supercell with the atoms placed, "
+                                 "e.g. with pymatgen's OrderDisorderedStructureTransformation "
+                                 "or by hand) and give it as CIF, POSCAR or extended XYZ")
 
 
 def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path) -> None:

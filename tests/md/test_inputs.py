@@ -78,3 +78,26 @@ def test_estimated_fastest_vibration_of_silicon(si_structure, si_model):
     # (Kulda et al., PRB 50, 13347 (1994)); a good Si model lies within 10 percent.
     estimate = estimate_max_frequency_mev(load_structure(si_structure), str(si_model))
     assert estimate == pytest.approx(64.0, rel=0.1)
+
+
+def test_a_cif_with_full_occupancies_gives_the_same_atoms_as_one_without(tmp_path):
+    """The occupancy check lets an ordered CIF through: occupancies of 1 (and 0.9999, as
+    refinements write them) give exactly the atoms of the same CIF without the column (the
+    reference), the 8 atoms of diamond silicon."""
+    import numpy as np
+
+    head = ("data_Si\n_cell_length_a 5.43\n_cell_length_b 5.43\n_cell_length_c 5.43\n"
+            "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+            "_symmetry_space_group_name_H-M 'F d -3 m'\n_symmetry_Int_Tables_number 227\n"
+            "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+            "_atom_site_fract_y\n_atom_site_fract_z\n")
+    plain = tmp_path / "plain.cif"
+    plain.write_text(head + "Si1 Si 0 0 0\n")
+    reference = load_structure(plain)
+    for occupancy in ("1.0", "0.9999"):
+        ordered = tmp_path / f"ordered_{occupancy}.cif"
+        ordered.write_text(head + f"_atom_site_occupancy\nSi1 Si 0 0 0 {occupancy}\n")
+        atoms = load_structure(ordered)
+        assert len(atoms) == len(reference) == 8
+        np.testing.assert_array_equal(atoms.get_positions(), reference.get_positions())
+        assert atoms.get_chemical_symbols() == reference.get_chemical_symbols()
