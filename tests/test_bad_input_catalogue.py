@@ -421,7 +421,29 @@ CLI_ERRORS = [
         "vacancies.cif", _CIF_SITES.format(sites="Si1 Si 0 0 0 0.7\n"))),
         ("vacancies.cif, _atom_site_occupancy:", "partially occupied (Si 0.7)"),
         needs_model=True),
+    Case("md-poscar-counts-one-short", _md(lambda i: i.write("short.poscar", _POSCAR.format(
+        count=7))), ("short.poscar, line 16:", "holds a coordinate line after the 7 atoms",
+                     "correct the counts line (line 7)"), needs_model=True),
 ]
+
+#: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.
+_POSCAR = """Si8
+1.0
+5.43 0 0
+0 5.43 0
+0 0 5.43
+Si
+{count}
+Direct
+0 0 0
+0.5 0.5 0
+0.5 0 0.5
+0 0.5 0.5
+0.25 0.25 0.25
+0.75 0.75 0.25
+0.75 0.25 0.75
+0.25 0.75 0.75
+"""
 
 #: A diamond-structure CIF whose atom-site loop has an occupancy column (``sites``: its rows).
 _CIF_SITES = """data_disordered

@@ -199,6 +199,7 @@ def load_structure(path: str | Path,
     if len(atoms) == 0:
         raise InputFileError(path, "holds no atoms")
     _check_ordered(atoms, path)
+    _check_poscar_counts(path, len(atoms))
     if not np.all(np.isfinite(np.asarray(atoms.cell))):
         raise InputFileError(path, "the cell holds values that are not finite numbers",
                              where="cell", fix="repair the lattice vectors")
@@ -220,6 +221,37 @@ def load_structure(path: str | Path,
                   cell=atoms.get_cell(), pbc=True, masses=atoms.get_masses())
     check_atom_distances(atoms, min_atom_distance_angstrom, path)
     return atoms
+
+
+def _check_poscar_counts(path: Path, n_atoms: int) -> None:
+    """Raise :class:`InputFileError` where a POSCAR holds a coordinate line right after the
+    ``n_atoms`` its counts line announces: ASE (and VASP) read only those, so a counts line
+    one short silently dropped an atom. (A CONTCAR's velocities follow a blank line.)"""
+    from ase.io.formats import filetype
+
+    try:
+        kind = filetype(str(path), guess=False)
+    except Exception:  # ASE's UnknownFileTypeError and others: read by another reader
+        return
+    if kind != "vasp":
+        return
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+        counts = 5 if lines[5].split()[0].isdigit() else 6
+        mode = counts + 1
+        if lines[mode].strip()[:1] in "sS":  # Selective dynamics
+            mode += 1
+        after = lines[mode + 1 + n_atoms].split()
+        [float(word) for word in after[:3]]
+    except (IndexError, ValueError, OSError):
+        return  # no line after the positions, or not a coordinate line
+    if len(after) >= 3:
+        raise InputFileError(path, f"holds a coordinate line after the {n_atoms} atoms its "
+                             f"counts line ('{lines[counts].strip()}') announces",
+                             where=f"line {mode + 2 + n_atoms}",
+                             fix="correct the counts line (line "
+                                 f"{counts + 1}) to the number of coordinate lines, or remove "
+                                 "the extra lines (a CONTCAR's velocities follow a blank line)")
 
 
 #: A site is fully occupied within this much (CIFs write 0.9999 or 1.0000(2)).

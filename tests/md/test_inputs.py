@@ -101,3 +101,34 @@ def test_a_cif_with_full_occupancies_gives_the_same_atoms_as_one_without(tmp_pat
         assert len(atoms) == len(reference) == 8
         np.testing.assert_array_equal(atoms.get_positions(), reference.get_positions())
         assert atoms.get_chemical_symbols() == reference.get_chemical_symbols()
+
+
+def test_poscar_variants_read_as_the_plain_poscar(tmp_path):
+    """The counts check lets the usual POSCAR variants through: selective dynamics, Cartesian
+    coordinates, a negative scale (the cell volume) and a CONTCAR's velocity block after a
+    blank line all give the atoms of the plain Direct POSCAR (the reference)."""
+    import numpy as np
+
+    fractional = ["0 0 0", "0.5 0.5 0", "0.5 0 0.5", "0 0.5 0.5", "0.25 0.25 0.25",
+                  "0.75 0.75 0.25", "0.75 0.25 0.75", "0.25 0.75 0.75"]
+    cell = "5.43 0 0\n0 5.43 0\n0 0 5.43\n"
+    variants = {
+        "plain": "Si8\n1.0\n" + cell + "Si\n8\nDirect\n" + "\n".join(fractional) + "\n",
+        "selective": "Si8\n1.0\n" + cell + "Si\n8\nSelective dynamics\nDirect\n"
+                     + "\n".join(f + " T T F" for f in fractional) + "\n",
+        "cartesian": "Si8\n1.0\n" + cell + "Si\n8\nCartesian\n" + "\n".join(
+            " ".join(str(5.43 * float(x)) for x in f.split()) for f in fractional) + "\n",
+        "volume": f"Si8\n{-5.43 ** 3}\n" + cell + "Si\n8\nDirect\n" + "\n".join(fractional)
+                  + "\n",
+        "contcar": "Si8\n1.0\n" + cell + "Si\n8\nDirect\n" + "\n".join(fractional)
+                   + "\n\n" + "0 0 0\n" * 8,
+    }
+    atoms = {}
+    for name, text in variants.items():
+        path = tmp_path / f"{name}.poscar"
+        path.write_text(text)
+        atoms[name] = load_structure(path)
+    for name, read in atoms.items():
+        assert len(read) == 8, name
+        np.testing.assert_allclose(read.get_positions(), atoms["plain"].get_positions(),
+                                   atol=1e-9, err_msg=name)
