@@ -424,6 +424,14 @@ CLI_ERRORS = [
     Case("md-poscar-counts-one-short", _md(lambda i: i.write("short.poscar", _POSCAR.format(
         count=7))), ("short.poscar, line 16:", "holds a coordinate line after the 7 atoms",
                      "correct the counts line (line 7)"), needs_model=True),
+    Case("harmonic-nep5-model-on-cpu", lambda i: [
+        "harmonic", i.structure("si.xyz"), "--model", _damaged_model(i, 1, "nep5 1 Si"),
+        "--relax", "none", "--output", str(i.folder / "harmonic.nxs")],
+        ("damaged_nep.txt, line 1:", "is a NEP5 model", "run it with GPUMD")),
+    Case("harmonic-castep-phonon-file-cut", lambda i: [
+        "harmonic", i.write("cut.phonon", " BEGIN header\n Number of ions 2\n"),
+        "--output", str(i.folder / "harmonic.nxs")],
+        ("cut.phonon:", "euphonic cannot read it", "as CASTEP wrote it")),
 ]
 
 #: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.

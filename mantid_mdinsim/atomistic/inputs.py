@@ -44,7 +44,9 @@ class NEPModelInfo:
 
     @property
     def runs_on_cpu(self) -> bool:
-        return self.version >= 4
+        # calorine's CPUNEP evaluates NEP4 only (a NEP5 header had been passed to its reader,
+        # whose refusal came with the advice to check that the file is complete)
+        return self.version == 4
 
 
 def read_model_info(path: str | Path) -> NEPModelInfo:

@@ -308,10 +308,12 @@ def load_phonons(path: str | os.PathLike) -> "ForceConstants | QpointPhononModes
             if suffix == ".phonon":
                 return QpointPhononModes.from_castep(str(path))
     except Exception as error:  # euphonic's readers raise many types for bad files
+        # the fix for the kind of file given (a CASTEP file was told about phonopy)
+        fix = ("check that the file is complete; a phonopy file must hold force constants "
+               "(phonopy --writefc or Phonopy.save(settings={'force_constants': True}))"
+               if suffix == ".yaml" else "check that the file is complete, as CASTEP wrote it")
         raise InputFileError(path, f"euphonic cannot read it ({type(error).__name__}: "
-                             f"{error})", fix="check that the file is complete; a phonopy "
-                             "file must hold force constants (phonopy --writefc or "
-                             "Phonopy.save(settings={'force_constants': True}))") from error
+                             f"{error})", fix=fix) from error
     raise InputFileError(path, f"unknown phonon file type '{suffix}'",
                          fix="give one of: " + ", ".join(PHONON_FILE_EXTENSIONS))
 
