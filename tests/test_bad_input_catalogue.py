@@ -432,6 +432,15 @@ CLI_ERRORS = [
         "harmonic", i.write("cut.phonon", " BEGIN header\n Number of ions 2\n"),
         "--output", str(i.folder / "harmonic.nxs")],
         ("cut.phonon:", "euphonic cannot read it", "as CASTEP wrote it")),
+    Case("sqw-output-named-as-a-picture", _sqw(GOOD, output="{folder}/../result.png"),
+         ("--output:", "result.png is named as a picture", "would replace it",
+          "e.g. result.nxs")),
+    Case("instrument-plot-named-as-nexus",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", "--plot", "arcs_plot.nxs"),
+         ("--plot:", "'.nxs' is not a picture format", "give a name ending in .png")),
+    Case("instrument-plot-ends-with-a-separator",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", "--plot", "new_folder/"),
+         ("--plot:", "new_folder/ ends with '/', a folder", "give a file name")),
 ]
 
 #: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.
