@@ -441,6 +441,11 @@ CLI_ERRORS = [
     Case("instrument-plot-ends-with-a-separator",
          _instrument(lambda i: str(i.sqw), "--temperature", "300", "--plot", "new_folder/"),
          ("--plot:", "new_folder/ ends with '/', a folder", "give a file name")),
+    Case("md-temperatures-sharing-a-folder",
+         _md(lambda i: i.structure("si.xyz"), "--temperature", "300", "300.0001",
+             output="{folder}/md-two-temperatures"),
+         ("--temperature:", "300.0 and 300.0001 K both run in the folder T_300K",
+          "give each temperature once"), needs_model=True),
 ]
 
 #: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.
