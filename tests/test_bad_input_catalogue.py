@@ -446,6 +446,12 @@ CLI_ERRORS = [
              output="{folder}/md-two-temperatures"),
          ("--temperature:", "300.0 and 300.0001 K both run in the folder T_300K",
           "give each temperature once"), needs_model=True),
+    Case("train-metrics-file-is-the-output-folder", lambda i: [
+        "train", _training_set(i), "--backend", "neppo", "--generations", "2",
+        "--output-dir", str(i.folder / "train-same"), "--metrics-file",
+        str(i.folder / "train-same")],
+        ("--metrics-file:", "train-same is also the output 'output_directory'",
+         "give another file name")),
 ]
 
 #: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.

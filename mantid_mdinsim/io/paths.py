@@ -128,7 +128,15 @@ def check_output_paths(parameters, values) -> None:
                                      "would replace the other", "give another file name")
             files[path.resolve()] = parameter.name
         elif parameter.kind is Kind.DIRECTORY:
-            check_output_directory(value, parameter.name)
+            path = check_output_directory(value, parameter.name)
+            files.setdefault(path.resolve(), parameter.name)
+    for parameter in parameters:  # a file named as a folder the step makes (given after it)
+        value = values.get(parameter.name)
+        if parameter.kind is Kind.OUTPUT_FILE and value not in (None, ""):
+            same = files.get(Path(value).expanduser().resolve())
+            if same is not None and same != parameter.name:
+                raise ParameterError(parameter.name, f"{value} is also the output '{same}': "
+                                     "one would replace the other", "give another file name")
 
 
 #: The picture formats matplotlib writes, by suffix (a plot file without a suffix is a PNG).
