@@ -452,6 +452,18 @@ CLI_ERRORS = [
         str(i.folder / "train-same")],
         ("--metrics-file:", "train-same is also the output 'output_directory'",
          "give another file name")),
+    Case("harmonic-energy-step-too-fine",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
+                   "--mesh", "2", "2", "2", "--energy-step", "1e-9"),
+         ("--energy-step:", "bins from 0 to", "more than the 1,000,000", "give a step of at least"),
+         needs_model=True),
+    Case("harmonic-mesh-too-fine",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
+                   "--mesh", "100000", "100000", "100000"),
+         ("--mesh:", "1e+15 q-points", "give a coarser mesh"), needs_model=True),
+    Case("harmonic-supercell-too-large",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "100"),
+         ("--supercell:", "8,000,000 atoms", "give fewer repetitions"), needs_model=True),
 ]
 
 #: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.
