@@ -132,3 +132,22 @@ def test_poscar_variants_read_as_the_plain_poscar(tmp_path):
         assert len(read) == 8, name
         np.testing.assert_allclose(read.get_positions(), atoms["plain"].get_positions(),
                                    atol=1e-9, err_msg=name)
+
+
+def test_trajectories_that_cannot_fit_on_the_disk_are_refused_before_any_md(
+        tmp_path, si_structure, si_model, monkeypatch):
+    """The least the trajectories need (runs x frames x atoms x 12 bytes: 2 runs x 5 frames x
+    8 atoms = 960 bytes, the reference) against the disk's free space: refused at 959 bytes
+    free, before the output folder is made; let through at 960."""
+    import mantid_mdinsim.md.core as md_core
+    from mantid_mdinsim.errors import OutputWriteError
+
+    settings = dict(production_time_ps=0.05, dump_interval_fs=10.0, number_of_runs=2,
+                    equilibration="none", max_frequency_mev=70.0)
+    monkeypatch.setattr(md_core, "free_bytes", lambda path: 959)
+    with pytest.raises(OutputWriteError, match=r"the trajectories need at least 960 B \(2 "
+                       r"run\(s\) x 5 frames x 8 atoms\) but the disk has 959 B free"):
+        run(tmp_path, si_structure, si_model, **settings)
+    assert not (tmp_path / "o").exists()
+    monkeypatch.setattr(md_core, "free_bytes", lambda path: 960)
+    run(tmp_path, si_structure, si_model, **settings)
