@@ -87,6 +87,23 @@ def _load_nexus(path: Path, entry: int | str | None) -> Spectrum:
     if not isinstance(workspace, Spectrum):
         raise InputFileError(path, "is a table, not a spectrum", where=f"entry {entry!r}",
                              fix="choose the entry of the reduced Workspace2D")
+    # The text files' rule for the energies, for the X of a NeXus file too: NaN, repeated or
+    # unordered X had been compared (an unordered histogram gave a negative bin width).
+    x = np.asarray(workspace.x.values, dtype=float)
+    kind = "bin edge" if workspace.is_histogram else "point"
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size:
+        raise InputFileError(path, f"X {kind} {bad[0]} is not a finite number ({x[bad[0]]})",
+                             where=f"entry {entry!r}, X axis",
+                             fix="give the reduced spectrum with its X values")
+    steps = np.diff(x)
+    if steps.size and not np.all(steps > 0):
+        bad_step = int(np.argmax(steps <= 0)) + 1
+        raise InputFileError(path, f"X {kind} {bad_step} ({x[bad_step]:g}) does not follow "
+                             f"X {kind} {bad_step - 1} ({x[bad_step - 1]:g}) in increasing "
+                             "order", where=f"entry {entry!r}, X axis",
+                             fix="sort the spectrum by X (Mantid SortXAxis) and remove "
+                                 "repeated X")
     return workspace
 
 

@@ -138,3 +138,21 @@ def test_byte_order_mark_latin1_comment_and_utf16(tmp_path):
     wide.write_text("1 2\n2 3\n", encoding="utf-16")
     with pytest.raises(InputFileError, match="wide.txt: is UTF-16 text .*iconv -f UTF-16"):
         load_experiment(wide)
+
+
+@pytest.mark.parametrize("x, histogram, message", [
+    ([0.0, 1.0, np.nan, 3.0, 4.0], False, r"X point 2 is not a finite number \(nan\)"),
+    ([0.0, 1.0, 3.0, 2.0, 4.0], False, r"X point 3 \(2\) does not follow X point 2 \(3\)"),
+    ([0.0, 1.0, 1.0, 2.0, 4.0], False, r"X point 2 \(1\) does not follow X point 1 \(1\)"),
+    ([0.0, 1.0, 3.0, 2.0, 4.0, 5.0], True, r"X bin edge 3 \(2\) does not follow X bin edge 2"),
+])
+def test_nexus_x_that_is_not_finite_and_increasing_is_refused(tmp_path, x, histogram, message):
+    """The text files' rule on energies holds for NeXus X too: NaN, repeated and unordered X
+    had been compared (an unordered histogram made a negative bin width)."""
+    from mantid_mdinsim.spectrum import Axis
+
+    spectrum = Spectrum(x=Axis(values=np.array(x), unit="DeltaE"), values=np.ones(5),
+                        distribution=not histogram)
+    path = save_processed_nexus(tmp_path / "measured.nxs", [spectrum])
+    with pytest.raises(InputFileError, match=f"measured.nxs, entry .*, X axis: {message}"):
+        load_experiment(path)
