@@ -452,6 +452,9 @@ CLI_ERRORS = [
         str(i.folder / "train-same")],
         ("--metrics-file:", "train-same is also the output 'output_directory'",
          "give another file name")),
+    Case("sqw-q-file-with-a-repeated-q-point", _sqw(GOOD, "--q-file", "{qfile}"),
+         ("repeated_q.txt, line 3:", "the q-point of line 1 is given again",
+          "give each q-point once")),
     Case("harmonic-energy-step-too-fine",
          _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
                    "--mesh", "2", "2", "2", "--energy-step", "1e-9"),
@@ -514,6 +517,9 @@ def test_cli_error(case: Case, inputs: Inputs, shared_data_or_none, capsys, tmp_
         inputs.model = shared_data_or_none / SI_MODEL
     monkeypatch.chdir(tmp_path)
     argv = [a.replace("{summary}", str(inputs.summary_300k)) for a in case.argv(inputs)]
+    if "{qfile}" in argv:   # 2 pi / 9 Angstrom along x, and again after a comment line
+        argv[argv.index("{qfile}")] = inputs.write(
+            "repeated_q.txt", f"{2 * np.pi / 9} 0 0\n# again\n{2 * np.pi / 9:.6f} 0 0\n")
     if case.id == "md-corrupted-checkpoint":
         run = inputs.folder / "md-checkpoint" / "T_300K" / "run_000"
         run.mkdir(parents=True, exist_ok=True)
