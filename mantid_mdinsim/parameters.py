@@ -64,6 +64,8 @@ class Kind(str, Enum):
 
 
 _TYPE_NAMES = {float: "float", int: "int", str: "str", bool: "bool"}
+#: The largest magnitude of an int parameter: a signed 64-bit integer (NeXus logs, numpy).
+_LARGEST_INT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -329,13 +331,24 @@ class Parameter:
                                      f"it must be {self.bounds_text()}{unit}")
         return value
 
+    def _empty_fix(self, what: str) -> str:
+        return f"give {what}" + ("" if self.required else f", or leave {self.cli_flag} out")
+
     def _convert(self, value: Any) -> Any:
         if self.kind is not Kind.VALUE:
             if isinstance(value, Path):
                 return str(value)
             if not isinstance(value, str):
                 raise ParameterError(self.name, f"expected a path, got {value!r}")
+            if not value.strip():
+                # `--output ""` (an unset shell variable) named the current folder and ended
+                # in an internal error; Mantid reads an empty optional property as None first.
+                raise ParameterError(self.name, "the file or folder name is empty",
+                                     self._empty_fix("a name"))
             return value
+        if self.type is str and isinstance(value, str) and not value.strip():
+            # `--q-path ""` was read as no path: the zones given with it were silently dropped.
+            raise ParameterError(self.name, "the value is empty", self._empty_fix("a value"))
         try:
             if self.type is bool:
                 if isinstance(value, str):
@@ -349,8 +362,10 @@ class Parameter:
             if self.type is int:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError(value)
-                return int(value)
-            if self.type is float:
+                converted = int(value)
+                if abs(converted) <= _LARGEST_INT:
+                    return converted
+            elif self.type is float:
                 converted = float(value)
                 if math.isfinite(converted):
                     return converted
@@ -361,6 +376,12 @@ class Parameter:
                                  f"give {'an' if self.type is int else 'a'} "
                                  f"{_TYPE_NAMES[self.type]}"
                                  + (f" in {self.unit}" if self.unit else "")) from None
+        if self.type is int:
+            # Logs, seeds and array sizes are 64-bit: --seed 1e23 ran the whole computation
+            # and then failed writing its log (OverflowError).
+            raise ParameterError(self.name, f"{value} is beyond the whole numbers this "
+                                 f"parameter can take (64-bit: at most {_LARGEST_INT} in size)",
+                                 "give a smaller number")
         # NaN passes no bound and inf no computation (--q-max inf gave a LinAlgError): every
         # physical parameter needs a finite number.
         raise ParameterError(self.name, f"{value!r} is not a valid float: not a finite number",

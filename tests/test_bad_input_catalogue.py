@@ -149,6 +149,15 @@ def _training_set(inputs: Inputs) -> str:
     return str(path)
 
 
+def _damaged_model(inputs: Inputs, line: int, word: str) -> str:
+    """The shipped demo NEP model with line ``line`` (1-based) replaced by ``word``."""
+    from mantid_mdinsim.predict.demos import SILICON_MODEL
+
+    lines = SILICON_MODEL.read_text().splitlines(keepends=True)
+    lines[line - 1] = word + "\n"
+    return inputs.write("damaged_nep.txt", lines)
+
+
 def _nan_frame(inputs: Inputs) -> list[str]:
     lines = list(inputs.lines)
     index = 5 * (N_ATOMS + 2) + 2 + 3
@@ -368,7 +377,135 @@ CLI_ERRORS = [
                    "--mesh", "2", "2", "2", "--energy-step", "1000"),
          ("--energy-step:", "is wider than the range", "give a step of at most"),
          needs_model=True),
+    # found by the messy-input hunt of session 14
+    Case("sqw-output-empty", _sqw(GOOD, output=""),
+         ("--output:", "the file or folder name is empty", "leave --output out")),
+    Case("sqw-q-path-empty-with-zones", _sqw(GOOD, "--q-path", "", "--zones", "3"),
+         ("--q-path:", "the value is empty", "give a value")),
+    Case("sqw-seed-beyond-64-bit", _sqw(GOOD, "--seed", "99999999999999999999999"),
+         ("--seed:", "beyond the whole numbers", "64-bit", "give a smaller number")),
+    Case("sqw-window-far-beyond-the-frames", _sqw(GOOD, "--window", "999999999999999999"),
+         ("good.xyz", f"has about {FRAMES} frames", "fewer than the window + 1",
+          f"use --window {FRAMES - 1} or less")),
+    Case("sqw-q-step-too-fine", _sqw(GOOD, "--q-step", "1e-9"),
+         ("--q-step:", "shells from", "more than the 100,000", "give --q-step")),
+    Case("sqw-q-width-too-fine-as-the-step", _sqw(GOOD, "--q-width", "1e-300"),
+         ("--q-width:", "e+300 shells", "without it the step is --q-width")),
+    Case("harmonic-model-with-nan", lambda i: [
+        "harmonic", i.structure("si.xyz"), "--model", _damaged_model(i, 100, "nan"),
+        "--relax", "none", "--output", str(i.folder / "harmonic.nxs")],
+        ("damaged_nep.txt, line 100:", "'nan' is not a finite number",
+         "train the model again")),
+    Case("md-model-with-overflowing-number", lambda i: [
+        "md", i.structure("si.xyz"), "--model", _damaged_model(i, 200, "1e400"), *SHORT_MD,
+        "--output-dir", str(i.folder / "md-damaged")],
+        ("damaged_nep.txt, line 200:", "'1e400' is not a finite number")),
+    Case("predict-ensemble-of-structures", lambda i: [
+        "predict", "--demo", "si-tosca", "--ensemble", i.structure("si.xyz"), str(i.trajectory),
+        "--output-dir", str(i.folder / "predict-ensemble")],
+        ("si.xyz, line 1:", "is not a NEP model file")),
+    Case("sqw-primitive-cell-without-a-cell", lambda i: _sqw(
+        GOOD, "--q-path", "G-X", "--primitive-cell",
+        i.write("nocell.xyz", "2\n\nSi 0 0 0\nSi 1.36 1.36 1.36\n"))(i),
+        ("nocell.xyz", "holds no three-dimensional cell", "Lattice=")),
+    Case("predict-experiment-in-terahertz", lambda i: [
+        "predict", "--demo", "si-tosca", "--experiment",
+        i.write("measured_thz.txt", "frequency (THz) intensity\n1 2\n2 3\n"),
+        "--output-dir", str(i.folder / "predict-thz")],
+        ("measured_thz.txt, line 1:", "the energy column is in THz", "meV or cm^-1")),
+    Case("md-cif-with-a-mixed-site", _md(lambda i: i.write("alloy.cif", _CIF_SITES.format(
+        sites="Si1 Si 0 0 0 0.5\nGe1 Ge 0 0 0 0.5\n"))),
+        ("alloy.cif, _atom_site_occupancy:", "atom site 1", "partially occupied (Si 0.5, Ge 0.5)",
+         "build an ordered cell"), needs_model=True),
+    Case("harmonic-cif-with-a-partial-site", _harmonic(lambda i: i.write(
+        "vacancies.cif", _CIF_SITES.format(sites="Si1 Si 0 0 0 0.7\n"))),
+        ("vacancies.cif, _atom_site_occupancy:", "partially occupied (Si 0.7)"),
+        needs_model=True),
+    Case("md-poscar-counts-one-short", _md(lambda i: i.write("short.poscar", _POSCAR.format(
+        count=7))), ("short.poscar, line 16:", "holds a coordinate line after the 7 atoms",
+                     "correct the counts line (line 7)"), needs_model=True),
+    Case("harmonic-nep5-model-on-cpu", lambda i: [
+        "harmonic", i.structure("si.xyz"), "--model", _damaged_model(i, 1, "nep5 1 Si"),
+        "--relax", "none", "--output", str(i.folder / "harmonic.nxs")],
+        ("damaged_nep.txt, line 1:", "is a NEP5 model", "run it with GPUMD")),
+    Case("harmonic-castep-phonon-file-cut", lambda i: [
+        "harmonic", i.write("cut.phonon", " BEGIN header\n Number of ions 2\n"),
+        "--output", str(i.folder / "harmonic.nxs")],
+        ("cut.phonon:", "euphonic cannot read it", "as CASTEP wrote it")),
+    Case("sqw-output-named-as-a-picture", _sqw(GOOD, output="{folder}/../result.png"),
+         ("--output:", "result.png is named as a picture", "would replace it",
+          "e.g. result.nxs")),
+    Case("instrument-plot-named-as-nexus",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", "--plot", "arcs_plot.nxs"),
+         ("--plot:", "'.nxs' is not a picture format", "give a name ending in .png")),
+    Case("instrument-plot-ends-with-a-separator",
+         _instrument(lambda i: str(i.sqw), "--temperature", "300", "--plot", "new_folder/"),
+         ("--plot:", "new_folder/ ends with '/', a folder", "give a file name")),
+    Case("md-temperatures-sharing-a-folder",
+         _md(lambda i: i.structure("si.xyz"), "--temperature", "300", "300.0001",
+             output="{folder}/md-two-temperatures"),
+         ("--temperature:", "300.0 and 300.0001 K both run in the folder T_300K",
+          "give each temperature once"), needs_model=True),
+    Case("train-metrics-file-is-the-output-folder", lambda i: [
+        "train", _training_set(i), "--backend", "neppo", "--generations", "2",
+        "--output-dir", str(i.folder / "train-same"), "--metrics-file",
+        str(i.folder / "train-same")],
+        ("--metrics-file:", "train-same is also the output 'output_directory'",
+         "give another file name")),
+    Case("sqw-q-file-with-a-repeated-q-point", _sqw(GOOD, "--q-file", "{qfile}"),
+         ("repeated_q.txt, line 3:", "the q-point of line 1 is given again",
+          "give each q-point once")),
+    Case("harmonic-energy-step-too-fine",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
+                   "--mesh", "2", "2", "2", "--energy-step", "1e-9"),
+         ("--energy-step:", "bins from 0 to", "more than the 1,000,000", "give a step of at least"),
+         needs_model=True),
+    Case("harmonic-mesh-too-fine",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "1",
+                   "--mesh", "100000", "100000", "100000"),
+         ("--mesh:", "1e+15 q-points", "give a coarser mesh"), needs_model=True),
+    Case("harmonic-supercell-too-large",
+         _harmonic(lambda i: i.structure("si.xyz"), "--relax", "none", "--supercell", "100"),
+         ("--supercell:", "8,000,000 atoms", "give fewer repetitions"), needs_model=True),
 ]
+
+#: Diamond silicon as a VASP 5 POSCAR whose counts line is ``count``.
+_POSCAR = """Si8
+1.0
+5.43 0 0
+0 5.43 0
+0 0 5.43
+Si
+{count}
+Direct
+0 0 0
+0.5 0.5 0
+0.5 0 0.5
+0 0.5 0.5
+0.25 0.25 0.25
+0.75 0.75 0.25
+0.75 0.25 0.75
+0.25 0.75 0.75
+"""
+
+#: A diamond-structure CIF whose atom-site loop has an occupancy column (``sites``: its rows).
+_CIF_SITES = """data_disordered
+_cell_length_a 5.43
+_cell_length_b 5.43
+_cell_length_c 5.43
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'F d -3 m'
+_symmetry_Int_Tables_number 227
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+{sites}"""
 
 
 @pytest.mark.parametrize("case", CLI_ERRORS, ids=[case.id for case in CLI_ERRORS])
@@ -380,6 +517,9 @@ def test_cli_error(case: Case, inputs: Inputs, shared_data_or_none, capsys, tmp_
         inputs.model = shared_data_or_none / SI_MODEL
     monkeypatch.chdir(tmp_path)
     argv = [a.replace("{summary}", str(inputs.summary_300k)) for a in case.argv(inputs)]
+    if "{qfile}" in argv:   # 2 pi / 9 Angstrom along x, and again after a comment line
+        argv[argv.index("{qfile}")] = inputs.write(
+            "repeated_q.txt", f"{2 * np.pi / 9} 0 0\n# again\n{2 * np.pi / 9:.6f} 0 0\n")
     if case.id == "md-corrupted-checkpoint":
         run = inputs.folder / "md-checkpoint" / "T_300K" / "run_000"
         run.mkdir(parents=True, exist_ok=True)

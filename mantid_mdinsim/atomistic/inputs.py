@@ -7,6 +7,8 @@ field and the fix, before any run starts.
 
 from __future__ import annotations
 
+import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +44,9 @@ class NEPModelInfo:
 
     @property
     def runs_on_cpu(self) -> bool:
-        return self.version >= 4
+        # calorine's CPUNEP evaluates NEP4 only (a NEP5 header had been passed to its reader,
+        # whose refusal came with the advice to check that the file is complete)
+        return self.version == 4
 
 
 def read_model_info(path: str | Path) -> NEPModelInfo:
@@ -76,12 +80,41 @@ def read_model_info(path: str | Path) -> NEPModelInfo:
     if len(species) != n_species or n_species < 1:
         raise InputFileError(path, f"the header names {len(species)} species but announces "
                              f"{n_species}", where="line 1", fix=fix)
+    _check_finite_parameters(path)
     info = NEPModelInfo(path.resolve(), version, token, species)
     if not info.is_potential:
         raise InputFileError(path, f"is a {token} model (dipole or polarizability), not a "
                              "potential", where="line 1",
                              fix="give a NEP potential (energies, forces, virials)")
     return info
+
+
+#: What a non-finite number looks like in a model file: nan, inf, or an exponent of three
+#: digits (1e400 reads as inf); only files that hold one are read number by number.
+_NOT_FINITE_HINT = re.compile(r"nan|inf|[eE][+]?\d{3}", re.IGNORECASE)
+
+
+def _check_finite_parameters(path: Path) -> None:
+    """Raise :class:`InputFileError` at the first number of the model that is not finite: a
+    training that diverged writes NaN, and calorine's reader took it (CPUNEP then failed with
+    an internal error; GPUMD would run on NaN forces)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise InputFileError(path, f"cannot be read ({error})") from error
+    if not _NOT_FINITE_HINT.search(text):
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        for word in line.split():
+            try:
+                value = float(word)
+            except ValueError:
+                continue
+            if not math.isfinite(value):
+                raise InputFileError(path, f"'{word}' is not a finite number: the model's "
+                                     "parameters are damaged (a training that diverged writes "
+                                     "NaN)", where=f"line {number}",
+                                     fix="train the model again, or use an earlier nep.txt")
 
 
 def check_model_loads_on_cpu(info: NEPModelInfo) -> None:
@@ -167,6 +200,8 @@ def load_structure(path: str | Path,
         atoms = atoms[-1]
     if len(atoms) == 0:
         raise InputFileError(path, "holds no atoms")
+    _check_ordered(atoms, path)
+    _check_poscar_counts(path, len(atoms))
     if not np.all(np.isfinite(np.asarray(atoms.cell))):
         raise InputFileError(path, "the cell holds values that are not finite numbers",
                              where="cell", fix="repair the lattice vectors")
@@ -188,6 +223,60 @@ def load_structure(path: str | Path,
                   cell=atoms.get_cell(), pbc=True, masses=atoms.get_masses())
     check_atom_distances(atoms, min_atom_distance_angstrom, path)
     return atoms
+
+
+def _check_poscar_counts(path: Path, n_atoms: int) -> None:
+    """Raise :class:`InputFileError` where a POSCAR holds a coordinate line right after the
+    ``n_atoms`` its counts line announces: ASE (and VASP) read only those, so a counts line
+    one short silently dropped an atom. (A CONTCAR's velocities follow a blank line.)"""
+    from ase.io.formats import filetype
+
+    try:
+        kind = filetype(str(path), guess=False)
+    except Exception:  # ASE's UnknownFileTypeError and others: read by another reader
+        return
+    if kind != "vasp":
+        return
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+        counts = 5 if lines[5].split()[0].isdigit() else 6
+        mode = counts + 1
+        if lines[mode].strip()[:1] in "sS":  # Selective dynamics
+            mode += 1
+        after = lines[mode + 1 + n_atoms].split()
+        [float(word) for word in after[:3]]
+    except (IndexError, ValueError, OSError):
+        return  # no line after the positions, or not a coordinate line
+    if len(after) >= 3:
+        raise InputFileError(path, f"holds a coordinate line after the {n_atoms} atoms its "
+                             f"counts line ('{lines[counts].strip()}') announces",
+                             where=f"line {mode + 2 + n_atoms}",
+                             fix="correct the counts line (line "
+                                 f"{counts + 1}) to the number of coordinate lines, or remove "
+                                 "the extra lines (a CONTCAR's velocities follow a blank line)")
+
+
+#: A site is fully occupied within this much (CIFs write 0.9999 or 1.0000(2)).
+_FULL_OCCUPANCY_TOLERANCE = 0.01
+
+
+def _check_ordered(atoms: Atoms, path: Path) -> None:
+    """Raise :class:`InputFileError` for a site of partial or mixed occupancy (a disordered
+    CIF): ASE puts one whole atom of the majority species on it, so an Si0.5Ge0.5 site
+    became pure Ge and a 70 % site a full one, with no word; MD needs an ordered cell."""
+    occupancy = atoms.info.get("occupancy") or {}
+    for site, fractions in occupancy.items():  # keyed by the row of the atom-site loop
+        total = sum(float(value) for value in fractions.values())
+        if len(fractions) == 1 and abs(total - 1.0) <= _FULL_OCCUPANCY_TOLERANCE:
+            continue
+        shares = ", ".join(f"{symbol} {float(value):g}" for symbol, value in fractions.items())
+        raise InputFileError(path, f"atom site {int(site) + 1} (row of the atom-site loop) "
+                             f"is partially occupied ({shares}): a disordered "
+                             "structure, which MD cannot run as given (it would put one whole "
+                             "atom of the majority species there)", where="_atom_site_occupancy",
+                             fix="build an ordered cell (a supercell with the atoms placed, "
+                                 "e.g. with pymatgen's OrderDisorderedStructureTransformation "
+                                 "or by hand) and give it as CIF, POSCAR or extended XYZ")
 
 
 def check_species(atoms: Atoms, model: NEPModelInfo, structure_path: str | Path) -> None:

@@ -91,6 +91,10 @@ def force_constants_path(output: str | Path) -> Path:
     return output.with_name(output.stem + "_phonopy.yaml")
 
 
+#: The most bins of an energy or |Q| grid of the harmonic spectrum.
+MAX_BINS = 1_000_000
+
+
 def _edges(low: float, high: float, step: float, name: str) -> np.ndarray:
     if not high > low:
         raise ParameterError(name, f"the range {low:g} to {high:g} is empty",
@@ -102,7 +106,14 @@ def _edges(low: float, high: float, step: float, name: str) -> np.ndarray:
         raise ParameterError(step_name, f"{step:g} is wider than the range {low:g} to {high:g}",
                              f"give a step of at most {high - low:g} (several bins resolve the "
                              "spectrum)")
-    count = max(1, int(math.ceil((high - low) / step - 1e-9)))
+    bins = math.ceil((high - low) / step - 1e-9)
+    if bins > MAX_BINS:
+        # a step of 1e-9 asked for arrays of hundreds of GiB: a MemoryError, not a message
+        step_name = name.replace("_max_", "_step_")
+        raise ParameterError(step_name, f"a step of {step:g} makes {float(bins):.3g} bins from "
+                             f"{low:g} to {high:g}, more than the {MAX_BINS:,} a grid can hold",
+                             f"give a step of at least {(high - low) / MAX_BINS:.3g}")
+    count = max(1, int(bins))
     return low + step * np.arange(count + 1)
 
 

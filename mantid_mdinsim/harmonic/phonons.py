@@ -120,6 +120,12 @@ def automatic_mesh(cell_angstrom: np.ndarray,
                  for length in lengths)
 
 
+#: The most atoms of a displaced supercell (phonon supercells hold hundreds to thousands).
+MAX_SUPERCELL_ATOMS = 20_000
+#: The most q-points of a Monkhorst-Pack mesh (100 x 100 x 100).
+MAX_MESH_POINTS = 1_000_000
+
+
 def _supercell_matrix(supercell: Sequence[int] | np.ndarray) -> np.ndarray:
     matrix = np.asarray(supercell, dtype=int)
     if matrix.shape == (3,):
@@ -239,6 +245,14 @@ def harmonic_phonons(structure: Atoms, model_path: str | os.PathLike, *,
                      max(np.atleast_1d(model.angular_cutoff)))
         supercell = automatic_supercell(atoms, float(cutoff))
     matrix = _supercell_matrix(supercell)
+    supercell_atoms = len(atoms) * abs(round(np.linalg.det(matrix)))
+    if supercell_atoms > MAX_SUPERCELL_ATOMS:
+        # --supercell 100 (8 million atoms of silicon) ran on without end
+        raise ParameterError("supercell", f"the displaced supercells would hold "
+                             f"{supercell_atoms:,} atoms, more than the "
+                             f"{MAX_SUPERCELL_ATOMS:,} a phonon calculation here takes",
+                             "give fewer repetitions (twice the model's cutoff is enough; "
+                             "leave --supercell out for that)")
 
     # primitive_matrix="P" keeps the given cell as the phonon cell (phonopy 4's default
     # 'auto' may change the basis or reduce a conventional cell), so the modes have the atoms
@@ -308,10 +322,12 @@ def load_phonons(path: str | os.PathLike) -> "ForceConstants | QpointPhononModes
             if suffix == ".phonon":
                 return QpointPhononModes.from_castep(str(path))
     except Exception as error:  # euphonic's readers raise many types for bad files
+        # the fix for the kind of file given (a CASTEP file was told about phonopy)
+        fix = ("check that the file is complete; a phonopy file must hold force constants "
+               "(phonopy --writefc or Phonopy.save(settings={'force_constants': True}))"
+               if suffix == ".yaml" else "check that the file is complete, as CASTEP wrote it")
         raise InputFileError(path, f"euphonic cannot read it ({type(error).__name__}: "
-                             f"{error})", fix="check that the file is complete; a phonopy "
-                             "file must hold force constants (phonopy --writefc or "
-                             "Phonopy.save(settings={'force_constants': True}))") from error
+                             f"{error})", fix=fix) from error
     raise InputFileError(path, f"unknown phonon file type '{suffix}'",
                          fix="give one of: " + ", ".join(PHONON_FILE_EXTENSIONS))
 
@@ -333,6 +349,13 @@ def mesh_modes(force_constants: "ForceConstants", mesh: Sequence[int] | None = N
         if len(mesh) != 3 or min(mesh) < 1:
             raise ParameterError("mesh", f"{mesh} is not a q-mesh",
                                  "give three positive integers, e.g. --mesh 8 8 8")
+        points = math.prod(mesh)
+        if points > MAX_MESH_POINTS:
+            # 100000^3 asked euphonic for 7 PiB: a MemoryError, not a message
+            raise ParameterError("mesh", f"{' '.join(map(str, mesh))} is {points:.3g} "
+                                 f"q-points, more than the {MAX_MESH_POINTS:,} a spectrum "
+                                 "can hold", "give a coarser mesh (default: at most 0.2 "
+                                 "1/Angstrom between q-points)")
         qpoints = mp_grid(mesh)
     qpoints = np.atleast_2d(np.asarray(qpoints, dtype=float))
     weights = np.full(len(qpoints), 1.0 / len(qpoints))

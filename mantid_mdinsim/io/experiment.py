@@ -7,7 +7,10 @@
 * a text file of two or three columns: energy transfer in meV (positive = neutron energy
   loss), intensity, and optionally its standard error. Columns are separated by blanks or
   commas (CSV); lines starting with ``#`` are comments; one header line of column names
-  (``energy,intensity,error``) may come before the numbers.
+  (``energy,intensity,error``) may come before the numbers. A header that names cm^-1
+  (``Energy (cm-1)``, ``wavenumber``) before any other unit gives the energies in cm^-1
+  (converted to meV); one that names THz or eV is refused. UTF-8, with or without a
+  byte-order mark; bytes that are not UTF-8 only matter where a number should be.
 
 Text spectra become a one-spectrum :class:`~mantid_mdinsim.spectrum.Spectrum` on points in
 energy transfer (``DeltaE``, meV), in increasing order, marked as a distribution (intensity per
@@ -26,6 +29,7 @@ import numpy as np
 
 from ..errors import InputFileError
 from ..spectrum import Spectrum, energy_axis
+from ..units import MEV_PER_INVERSE_CM
 from .nexus import list_processed_nexus_entries, load_processed_nexus
 
 __all__ = ["load_experiment"]
@@ -83,6 +87,23 @@ def _load_nexus(path: Path, entry: int | str | None) -> Spectrum:
     if not isinstance(workspace, Spectrum):
         raise InputFileError(path, "is a table, not a spectrum", where=f"entry {entry!r}",
                              fix="choose the entry of the reduced Workspace2D")
+    # The text files' rule for the energies, for the X of a NeXus file too: NaN, repeated or
+    # unordered X had been compared (an unordered histogram gave a negative bin width).
+    x = np.asarray(workspace.x.values, dtype=float)
+    kind = "bin edge" if workspace.is_histogram else "point"
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size:
+        raise InputFileError(path, f"X {kind} {bad[0]} is not a finite number ({x[bad[0]]})",
+                             where=f"entry {entry!r}, X axis",
+                             fix="give the reduced spectrum with its X values")
+    steps = np.diff(x)
+    if steps.size and not np.all(steps > 0):
+        bad_step = int(np.argmax(steps <= 0)) + 1
+        raise InputFileError(path, f"X {kind} {bad_step} ({x[bad_step]:g}) does not follow "
+                             f"X {kind} {bad_step - 1} ({x[bad_step - 1]:g}) in increasing "
+                             "order", where=f"entry {entry!r}, X axis",
+                             fix="sort the spectrum by X (Mantid SortXAxis) and remove "
+                                 "repeated X")
     return workspace
 
 
@@ -92,25 +113,61 @@ def _split(line: str) -> list[str]:
     return line.split()
 
 
-def _load_text(path: Path) -> Spectrum:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
+def _read_text(path: Path) -> str:
+    """The file's text: UTF-8, its byte-order mark (Excel's CSV) skipped; bytes that are not
+    UTF-8 (a Latin-1 comment) replaced, as only the numbers matter; UTF-16 and binary files
+    (NUL bytes) refused."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputFileError(path, "is UTF-16 text", fix=f"convert it to UTF-8 (iconv -f "
+                             f"UTF-16 -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix})")
+    if b"\0" in data:
         raise InputFileError(path, "is neither a NeXus (HDF5) file nor a text file",
-                             fix=f"give a Mantid processed NeXus file or {_TEXT_FORMAT}"
-                             ) from error
+                             fix=f"give a Mantid processed NeXus file or {_TEXT_FORMAT}")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+#: Energy units a header may name, as meV per unit (None: refused); the first named in the line
+#: is the energy column's.
+_HEADER_UNITS = (
+    (re.compile(r"mev", re.IGNORECASE), 1.0),
+    (re.compile(r"cm\s*\^?\s*[-\u2212]\s*1|1\s*/\s*cm|wave\s*numbers?", re.IGNORECASE),
+     MEV_PER_INVERSE_CM),
+    (re.compile(r"(?<![a-z])(thz|ev)(?![a-z])", re.IGNORECASE), None),
+)
+
+
+def _header_energy_unit(path: Path, header: str, number: int) -> float:
+    """meV per unit of the energy column of a header line (1 where it names no unit): a
+    header 'Energy (cm-1)', as TOSCA's exports have, had been read as meV."""
+    found = [(match.start(), match.group(0), factor) for pattern, factor in _HEADER_UNITS
+             for match in [pattern.search(header)] if match]
+    if not found:
+        return 1.0
+    _, unit, factor = min(found, key=lambda item: item[0])
+    if factor is None:
+        raise InputFileError(path, f"the energy column is in {unit} (header '{header[:60]}')",
+                             where=f"line {number}", fix="give energy transfer in meV or cm^-1")
+    return factor
+
+
+def _load_text(path: Path) -> Spectrum:
+    text = _read_text(path)
     rows: list[list[float]] = []
     line_numbers: list[int] = []
     n_columns = None
     header_allowed = True
+    meV_per_unit = 1.0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         fields = _split(line)
         numeric = [bool(_NUMBER.match(field)) for field in fields]
-        if header_allowed and len(fields) in (2, 3) and not any(numeric):
-            header_allowed = False  # one line of column names before the numbers
+        if header_allowed and not any(numeric):
+            # one line of column names before the numbers ('Energy (cm-1) Intensity (a.u.)')
+            header_allowed = False
+            meV_per_unit = _header_energy_unit(path, line, number)
             continue
         header_allowed = False
         if not all(numeric) or len(fields) not in (2, 3):
@@ -135,6 +192,7 @@ def _load_text(path: Path) -> Spectrum:
         raise InputFileError(path, "holds fewer than 2 data lines" if rows else
                              "holds no data", fix=f"the file must be {_TEXT_FORMAT}")
     data = np.asarray(rows, dtype=float)
+    data[:, 0] *= meV_per_unit
     energy = data[:, 0]
     steps = np.diff(energy)
     if np.all(steps < 0):

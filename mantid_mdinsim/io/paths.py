@@ -53,12 +53,15 @@ def _check_creatable(path: Path, name: str, what: str) -> None:
 def check_output_file(path: str | os.PathLike, name: str) -> Path:
     """Raise :class:`ParameterError` (naming parameter ``name``) unless ``path`` can be written
     as a file: not an existing folder, not under a file, in a writable folder."""
+    given = os.fspath(path)
     path = Path(path).expanduser()
     if path.is_dir():
         raise ParameterError(name, f"{path} is a folder, not a file name",
                              f"give a file name, e.g. one inside {path}")
-    if str(path).endswith(os.sep):
-        raise ParameterError(name, f"{path} ends with '{os.sep}', a folder",
+    if given.endswith(os.sep) or (os.altsep and given.endswith(os.altsep)):
+        # checked on the string given: Path drops the separator, and 'new/' was written as
+        # a file named 'new'
+        raise ParameterError(name, f"{given} ends with '{os.sep}', a folder",
                              "give a file name")
     _check_creatable(path, name, "file")
     return path
@@ -110,15 +113,49 @@ def check_output_paths(parameters, values) -> None:
     parameter with a value is a writable file path, each ``Kind.DIRECTORY`` one a writable
     folder (the steps' folder parameters are all outputs). ``parameters`` is a
     :class:`~mantid_mdinsim.parameters.ParameterSet`, ``values`` its resolved values."""
+    files: dict[Path, str] = {}
     for parameter in parameters:
         value = values.get(parameter.name)
         if value in (None, ""):
             continue
         if parameter.kind is Kind.OUTPUT_FILE:
-            check_output_file(value, parameter.name)
+            path = check_output_file(value, parameter.name)
+            _check_suffix(parameter, path)
             _check_not_an_input(parameters, values, parameter.name, Path(value))
+            same = files.get(path.resolve())
+            if same is not None:
+                raise ParameterError(parameter.name, f"{path} is also the output '{same}': one "
+                                     "would replace the other", "give another file name")
+            files[path.resolve()] = parameter.name
         elif parameter.kind is Kind.DIRECTORY:
-            check_output_directory(value, parameter.name)
+            path = check_output_directory(value, parameter.name)
+            files.setdefault(path.resolve(), parameter.name)
+    for parameter in parameters:  # a file named as a folder the step makes (given after it)
+        value = values.get(parameter.name)
+        if parameter.kind is Kind.OUTPUT_FILE and value not in (None, ""):
+            same = files.get(Path(value).expanduser().resolve())
+            if same is not None and same != parameter.name:
+                raise ParameterError(parameter.name, f"{value} is also the output '{same}': "
+                                     "one would replace the other", "give another file name")
+
+
+#: The picture formats matplotlib writes, by suffix (a plot file without a suffix is a PNG).
+FIGURE_SUFFIXES = frozenset({"", ".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg",
+                             ".jpeg", ".tif", ".tiff", ".webp", ".pgf"})
+
+
+def _check_suffix(parameter, path: Path) -> None:
+    """A NeXus output is not named as a picture: the step writes its PNG beside it as
+    <name>.png, which replaced the result (sqw --output q.png left only the plot); a plot file
+    has a suffix matplotlib writes (--plot out.nxs had ended in an internal error)."""
+    suffix = path.suffix.lower()
+    if ".nxs" in parameter.extensions and suffix in FIGURE_SUFFIXES - {""}:
+        raise ParameterError(parameter.name, f"{path} is named as a picture: the plot written "
+                             f"beside it ({path.with_suffix('.png').name}) would replace it",
+                             f"give a name ending in .nxs, e.g. {path.with_suffix('.nxs').name}")
+    if ".png" in parameter.extensions and suffix not in FIGURE_SUFFIXES:
+        raise ParameterError(parameter.name, f"{path}: '{path.suffix}' is not a picture format",
+                             "give a name ending in .png (or .pdf, .svg, .eps, .jpg, .tif)")
 
 
 def _check_not_an_input(parameters, values, name: str, output: Path) -> None:

@@ -19,10 +19,10 @@ import numpy as np
 from .. import execution, steps
 from ..atomistic.inputs import (build_supercell, check_model_loads_on_cpu, check_species,
                                 load_structure, read_model_info)
-from ..errors import ExternalProgramError, ParameterError
+from ..errors import ExternalProgramError, OutputWriteError, ParameterError, format_bytes
 from ..external import find_executable
 from ..io.atomic import write_text_atomic
-from ..io.paths import check_output_paths, file_digest
+from ..io.paths import check_output_paths, file_digest, free_bytes
 from ..progress import ProgressReporter, ensure_progress
 from ..provenance import provenance_logs
 from ..spectrum import Table
@@ -231,6 +231,32 @@ def make_backend(backend: str, executable: Path | None, protocol: Protocol,
     return CPUBackend(processes)
 
 
+#: The least a trajectory holds per atom and frame: three float32 coordinates (NetCDF; text
+#: and extended XYZ need several times more), twice that with velocities.
+LEAST_BYTES_PER_ATOM_FRAME = 12
+
+
+def _check_trajectory_space(specs, protocol: Protocol, n_atoms: int, velocities: bool,
+                            output_dir: Path, resumed: bool) -> None:
+    """Raise :class:`OutputWriteError` before any MD where the trajectories cannot fit on the
+    disk even at their smallest (what runs resumed here hold already counted as written):
+    --production-time-ps 1e6 with a 1 fs dump started runs that needed ~100 GB each."""
+    needed = (len(specs) * protocol.number_of_frames * n_atoms * LEAST_BYTES_PER_ATOM_FRAME
+              * (2 if velocities else 1))
+    written = sum(path.stat().st_size for spec in specs if resumed and spec.directory.is_dir()
+                  for path in spec.directory.iterdir() if path.is_file()
+                  and path.name.startswith("trajectory"))
+    free = free_bytes(output_dir)
+    if free is not None and needed - written > free:
+        raise OutputWriteError(output_dir, f"the trajectories need at least "
+                               f"{format_bytes(needed - written)} ({len(specs)} run(s) x "
+                               f"{protocol.number_of_frames:,} frames x {n_atoms:,} atoms) "
+                               f"but the disk has {format_bytes(free)} free",
+                               "free space, write to another disk, or write fewer frames "
+                               "(a shorter --production-time-ps or a longer "
+                               "--dump-interval-fs)", needed_bytes=needed - written)
+
+
 def run_md(parameters: MDSettings | Mapping[str, Any] | None = None,
            progress: ProgressReporter | None = None, **kwargs: Any) -> MDResult:
     """Run the MD protocol for every temperature and independent run.
@@ -272,8 +298,10 @@ def run_md(parameters: MDSettings | Mapping[str, Any] | None = None,
     notes.extend(protocol.warnings)
 
     output_dir = Path(settings.output_dir)
-    _prepare_output_dir(output_dir, _identity(settings, backend), settings.overwrite)
     specs = run_specs(settings, output_dir)
+    _check_trajectory_space(specs, protocol, len(atoms), settings.dump_velocities, output_dir,
+                            resumed=not settings.overwrite)
+    _prepare_output_dir(output_dir, _identity(settings, backend), settings.overwrite)
     logs = provenance_logs(STEP_NAME, values)
     logs["max_frequency_mev"] = max_frequency if max_frequency is not None else ""
 

@@ -245,10 +245,17 @@ def run_specs(settings: MDSettings | Mapping[str, Any], output_dir: Path) -> lis
     settings = MDSettings.from_values(settings)
     specs = []
     temperatures = settings.temperature_k
-    if len(set(temperatures)) != len(temperatures):
-        raise ParameterError("temperature_k", "a temperature is given twice",
-                             "give each temperature once; use --number-of-runs for "
-                             "independent runs")
+    labels = [temperature_label(t) for t in temperatures]
+    if len(set(labels)) != len(labels):
+        # by folder name: 300 and 300.0001 K were both T_300K, the second run's folder the
+        # first's (resumed as done, reported at the other temperature)
+        second = next(i for i, label in enumerate(labels) if label in labels[:i])
+        first = labels.index(labels[second])
+        raise ParameterError("temperature_k", f"a temperature is given twice: "
+                             f"{float(temperatures[first])!r} and "
+                             f"{float(temperatures[second])!r} K both run in the folder "
+                             f"{labels[first]}", "give each temperature once (differing in "
+                             "its first six digits); use --number-of-runs for independent runs")
     for temperature in temperatures:
         for index in range(settings.number_of_runs):
             directory = output_dir / temperature_label(temperature) / f"run_{index:03d}"

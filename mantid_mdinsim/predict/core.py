@@ -34,6 +34,7 @@ from typing import Any, Mapping
 
 from .. import execution
 from ..approximation import FULL, INCOHERENT
+from ..atomistic.inputs import read_model_info
 from ..errors import InputFileError, ParameterError
 from ..instrument import CORE_PARAMETERS, InstrumentSettings
 from ..io.experiment import load_experiment
@@ -125,6 +126,9 @@ def resolve_settings(parameters: PredictSettings | Mapping[str, Any] | None = No
             if not Path(path).is_file():
                 raise InputFileError(path, "file not found", where="parameter 'ensemble'",
                                      fix="give NEP model files (nep.txt)")
+            # read before the MD, not after it: a structure given as a model had run the
+            # whole MD and S(q,w) before the ensemble stage refused it
+            read_model_info(path)
     for name, what in (("structure", "STRUCTURE"), ("model", "--model NEP.txt"),
                        ("instrument", "--instrument NAME"), ("temperature_k", "--temperature K")):
         if getattr(settings, name) is None:

@@ -110,12 +110,19 @@ def compare_with_experiment(energy_mev: np.ndarray, predicted: np.ndarray,
                            "energies: nothing to compare")
         return result
     p, m = model[inside], measured[inside]
-    denominator = float(np.sum(p * p))
-    scale = float(np.sum(p * m) / denominator) if denominator > 0 else math.nan
-    residual = m - scale * p
-    mse = float(np.mean(residual ** 2))
+    # Sums of squares of each curve divided by its largest magnitude: intensities of 1e-310
+    # (subnormal) had squared to 0 (ZeroDivisionError) and of 1e305 overflowed to inf.
+    p_size, m_size = float(np.max(np.abs(p))), float(np.max(np.abs(m)))
+    p_unit, m_unit = p / (p_size or 1.0), m / (m_size or 1.0)
+    denominator = float(np.sum(p_unit * p_unit))
+    scale = (float(np.sum(p_unit * m_unit) / denominator) * (m_size or 1.0) / (p_size or 1.0)
+             if denominator > 0 else math.nan)
+    relative = float(np.mean((m_unit - (scale * (p_size or 1.0) / (m_size or 1.0)) * p_unit)
+                             ** 2)) if math.isfinite(scale) else math.nan
+    mse = relative * m_size * m_size if m_size else float(np.mean((m - scale * p) ** 2))
     result.update(scale_factor=scale, mean_squared_error=mse,
-                  relative_mean_squared_error=mse / float(np.mean(m * m)) if np.any(m) else None,
+                  relative_mean_squared_error=(relative / float(np.mean(m_unit * m_unit))
+                                               if m_size else None),
                   energy_range_compared_mev=[float(measured_energy[inside].min()),
                                              float(measured_energy[inside].max())])
     return result

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..units import HBAR_MEV_FS
 
 #: A |Q| shell whose nearest q-point is farther than this many widths holds no data (NaN).
@@ -57,11 +58,24 @@ def two_sided_energies(energies_mev: np.ndarray) -> np.ndarray:
     return np.concatenate([-energies_mev[:0:-1], energies_mev])
 
 
-def shell_grid(q_norms: np.ndarray, step_inv_angstrom: float) -> np.ndarray:
-    """|Q| shell centres from the smallest to the largest |q| of the q-points, every ``step``."""
+#: The most |Q| shells of an average: their weights are a shells x q-points matrix, and a step
+#: of 1e-9 1/Angstrom had asked for 875 GiB (a MemoryError, not a message).
+MAX_SHELLS = 100_000
+
+
+def shell_grid(q_norms: np.ndarray, step_inv_angstrom: float,
+               step_name: str = "q_step_inv_angstrom") -> np.ndarray:
+    """|Q| shell centres from the smallest to the largest |q| of the q-points, every ``step``
+    (the parameter ``step_name``; :class:`ParameterError` beyond :data:`MAX_SHELLS`)."""
     low, high = float(np.min(q_norms)), float(np.max(q_norms))
-    count = int(np.floor((high - low) / step_inv_angstrom + 1e-9)) + 1
-    return low + step_inv_angstrom * np.arange(count)
+    shells = np.floor((high - low) / step_inv_angstrom + 1e-9) + 1
+    if shells > MAX_SHELLS:
+        raise ParameterError(step_name, f"a |Q| step of {step_inv_angstrom:g} 1/Angstrom makes "
+                             f"{shells:.3g} shells from {low:g} to {high:g} 1/Angstrom, more "
+                             f"than the {MAX_SHELLS:,} an average can hold",
+                             f"give --q-step {(high - low) / MAX_SHELLS:.3g} 1/Angstrom or "
+                             "more (the paper: 0.01; without it the step is --q-width)")
+    return low + step_inv_angstrom * np.arange(int(shells))
 
 
 def shell_weights(q_norms: np.ndarray, shells: np.ndarray,

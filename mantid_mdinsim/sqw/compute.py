@@ -400,6 +400,13 @@ def _choose_qpoints(settings: SqwSettings, reader: TrajectoryReader) -> QPoints:
                 raise InputFileError(settings.primitive_cell, f"cannot be read as a structure "
                                      f"({error})", fix="give a structure file whose cell is "
                                      "the primitive cell (CIF, POSCAR, extended XYZ)") from None
+            volume = abs(float(np.linalg.det(primitive)))
+            if not np.all(np.isfinite(primitive)) or not np.isfinite(volume) or volume < 1e-6:
+                # a plain XYZ has no cell: its zero matrix ended in a LinAlgError
+                raise InputFileError(settings.primitive_cell, "holds no three-dimensional "
+                                     "cell", fix="give a structure file whose cell is the "
+                                     "primitive cell (CIF, POSCAR, extended XYZ with "
+                                     "Lattice=)")
             notes = {"primitive_cell_source": str(settings.primitive_cell)}
         else:
             frames = list(itertools.islice(reader.frames(), PRIMITIVE_FRAMES))
@@ -514,6 +521,11 @@ class _Spread:
                 self.m2[key.split("|", 1)[1]] = np.array(value)
 
 
+#: A window more than this many times the frames a text or NetCDF file holds (and 64 more)
+#: is refused before reading it.
+_FAR_BEYOND_FRAMES = 4
+
+
 def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
              progress: ProgressReporter, checkpoint: str | os.PathLike | None,
              checkpoint_interval_s: float, memory_bytes: int) -> SqwResult:
@@ -522,8 +534,15 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
     window = settings.window
     for reader in readers:
         estimate = reader.estimated_frame_count()
-        if reader.format == "ase" and estimate is not None and estimate < window + 1:
-            raise too_short_error(reader, estimate, window)
+        # ASE counts its frames; text and NetCDF files may still grow (a run being written)
+        # and text counts are estimates, so these are refused here only far beyond their
+        # frames (the frames read give the exact message): --window 1e18 hung in the block
+        # plan, and a large one ran out of memory allocating its sums before any frame was read.
+        if estimate is not None and (
+                estimate < window + 1 if reader.format == "ase"
+                else _FAR_BEYOND_FRAMES * estimate + 64 < window + 1):
+            raise too_short_error(reader, estimate, window,
+                                  estimated=reader.format != "ase")
     species = sorted(set(first.species))
     try:
         weights = scattering_weights(settings.weights, species)
@@ -546,7 +565,8 @@ def _compute(settings: SqwSettings, readers: list[TrajectoryReader],
     if settings.per_q:
         rows, reduce, empty = q_norms, None, np.zeros(len(q_norms), dtype=bool)
     else:
-        rows = averaging.shell_grid(q_norms, step)
+        rows = averaging.shell_grid(q_norms, step, "q_step_inv_angstrom"
+                                    if settings.q_step_inv_angstrom else "q_width_inv_angstrom")
         reduce, empty = averaging.shell_weights(q_norms, rows, settings.q_width_inv_angstrom)
     species_index = np.searchsorted(species, first.species)
     context = _Context(first.n_atoms, species, [], weights, settings.time_step_fs, q_norms,

@@ -620,8 +620,10 @@ def numba_threads() -> int:
 WINDOW_MINIMUM = int(SQW_PARAMETERS["window"].minimum)
 
 
-def too_short_error(reader: TrajectoryReader, frames: int, window: int) -> InputFileError:
-    """The error for a trajectory of ``frames`` frames, too short for ``window`` time lags."""
+def too_short_error(reader: TrajectoryReader, frames: int, window: int,
+                    estimated: bool = False) -> InputFileError:
+    """The error for a trajectory of ``frames`` frames (``estimated``: about so many, as the
+    file holds now), too short for ``window`` time lags."""
     minimum = WINDOW_MINIMUM + 1
     if frames < minimum:
         # No window fits: advising a smaller --window (as before) cannot help.
@@ -630,6 +632,7 @@ def too_short_error(reader: TrajectoryReader, frames: int, window: int) -> Input
                "structure has no dynamics")
     else:
         fix = f"use --window {frames - 1} or less, or a longer trajectory"
-    return InputFileError(reader.path, f"has {frames} frame{'s' if frames != 1 else ''}, "
-                          f"fewer than the window + 1 = {window + 1} frames needed for "
-                          f"{window} time lags", where=f"frame {frames}", fix=fix)
+    return InputFileError(reader.path, f"has {'about ' if estimated else ''}{frames} "
+                          f"frame{'s' if frames != 1 else ''}, fewer than the window + 1 = "
+                          f"{window + 1} frames needed for {window} time lags",
+                          where=None if estimated else f"frame {frames}", fix=fix)

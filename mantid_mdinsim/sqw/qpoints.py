@@ -214,6 +214,16 @@ def file_qpoints(path: str | os.PathLike, cell: np.ndarray) -> QPoints:
         raise InputFileError(path, "the file holds no q-point",
                              fix="write one q-point per line: qx qy qz in 1/Angstrom")
     indices = commensurate_indices(np.array(rows), cell, "q_file", path=path, lines=lines)
+    # A q-point listed twice counts twice in its |Q| shell's average (a pasted block): refused,
+    # by its lattice point (0.6981 and 0.698132 are one q-point of a 9 Angstrom cell).
+    seen: dict[tuple[int, ...], int] = {}
+    for row, number in zip(np.asarray(indices).tolist(), lines):
+        first = seen.setdefault(tuple(int(n) for n in row), number)
+        if first != number:
+            raise InputFileError(path, f"the q-point of line {first} is given again",
+                                 where=f"line {number}",
+                                 fix="give each q-point once (equal ones count twice in their "
+                                     "|Q| shell's average)")
     return _from_indices(indices, cell, notes={"q_sampling": "file",
                                                "q_points_used": len(indices)})
 

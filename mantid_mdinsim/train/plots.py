@@ -85,7 +85,11 @@ def plot_loss(loss: Table, path: str | Path) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("Generation (step)")
         ax.set_ylabel(label)
-        ax.legend(fontsize="small")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small")
+        else:  # no positive finite RMSE (a run of a step or two): say so, not a bare axis
+            ax.text(0.5, 0.5, "no finite RMSE recorded", transform=ax.transAxes,
+                    ha="center", va="center")
     figure.suptitle("NEP loss curves")
     _save(figure, Path(path))
     return Path(path)

@@ -91,3 +91,68 @@ def test_missing_and_binary_files(tmp_path):
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x00")
     with pytest.raises(InputFileError, match="image.png: is neither a NeXus"):
         load_experiment(binary)
+
+
+@pytest.mark.parametrize("header, separator", [
+    ("Energy (cm-1) Intensity (a.u.)", " "), ("energy (cm^-1),S (1/meV)", ","),
+    ("wavenumber intensity", " ")])
+def test_a_header_in_wavenumbers_gives_meV(tmp_path, header, separator):
+    """A header naming cm^-1 (as TOSCA exports) was read as meV: the energies are the
+    wavenumbers times MEV_PER_INVERSE_CM (CODATA, the reference), the first unit named being
+    the energy column's."""
+    from mantid_mdinsim.units import MEV_PER_INVERSE_CM
+
+    wavenumbers = np.array([100.0, 200.0, 400.0])
+    path = tmp_path / "tosca.txt"
+    path.write_text(header + "\n" + "".join(f"{w}{separator}{i}\n"
+                                            for w, i in zip(wavenumbers, [1.0, 2.0, 3.0])))
+    spectrum = load_experiment(path)
+    np.testing.assert_allclose(spectrum.x.values, wavenumbers * MEV_PER_INVERSE_CM, rtol=1e-15)
+    np.testing.assert_array_equal(spectrum.values[0], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("header, unit", [("frequency (THz) S", "THz"), ("E [eV], I", "eV")])
+def test_a_header_in_another_energy_unit_is_refused(tmp_path, header, unit):
+    path = tmp_path / "other.txt"
+    path.write_text(header + "\n1 2\n2 3\n")
+    with pytest.raises(InputFileError, match=f"other.txt, line 1: the energy column is in {unit}"):
+        load_experiment(path)
+
+
+def test_byte_order_mark_latin1_comment_and_utf16(tmp_path):
+    """Excel's UTF-8 byte-order mark had made line 1 'not 2 or 3 numbers'; a Latin-1 comment
+    made the file 'neither NeXus nor text': both read as the plain file (the reference);
+    UTF-16 is named with its conversion."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text("1 2\n2 3\n")
+    marked = tmp_path / "marked.txt"
+    marked.write_bytes(b"\xef\xbb\xbf1 2\n2 3\n")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("# \xe9nergie en meV\n1 2\n2 3\n".encode("latin-1"))
+    reference = load_experiment(plain)
+    for path in (marked, latin):
+        spectrum = load_experiment(path)
+        np.testing.assert_array_equal(spectrum.x.values, reference.x.values)
+        np.testing.assert_array_equal(spectrum.values, reference.values)
+    wide = tmp_path / "wide.txt"
+    wide.write_text("1 2\n2 3\n", encoding="utf-16")
+    with pytest.raises(InputFileError, match="wide.txt: is UTF-16 text .*iconv -f UTF-16"):
+        load_experiment(wide)
+
+
+@pytest.mark.parametrize("x, histogram, message", [
+    ([0.0, 1.0, np.nan, 3.0, 4.0], False, r"X point 2 is not a finite number \(nan\)"),
+    ([0.0, 1.0, 3.0, 2.0, 4.0], False, r"X point 3 \(2\) does not follow X point 2 \(3\)"),
+    ([0.0, 1.0, 1.0, 2.0, 4.0], False, r"X point 2 \(1\) does not follow X point 1 \(1\)"),
+    ([0.0, 1.0, 3.0, 2.0, 4.0, 5.0], True, r"X bin edge 3 \(2\) does not follow X bin edge 2"),
+])
+def test_nexus_x_that_is_not_finite_and_increasing_is_refused(tmp_path, x, histogram, message):
+    """The text files' rule on energies holds for NeXus X too: NaN, repeated and unordered X
+    had been compared (an unordered histogram made a negative bin width)."""
+    from mantid_mdinsim.spectrum import Axis
+
+    spectrum = Spectrum(x=Axis(values=np.array(x), unit="DeltaE"), values=np.ones(5),
+                        distribution=not histogram)
+    path = save_processed_nexus(tmp_path / "measured.nxs", [spectrum])
+    with pytest.raises(InputFileError, match=f"measured.nxs, entry .*, X axis: {message}"):
+        load_experiment(path)

@@ -78,3 +78,76 @@ def test_estimated_fastest_vibration_of_silicon(si_structure, si_model):
     # (Kulda et al., PRB 50, 13347 (1994)); a good Si model lies within 10 percent.
     estimate = estimate_max_frequency_mev(load_structure(si_structure), str(si_model))
     assert estimate == pytest.approx(64.0, rel=0.1)
+
+
+def test_a_cif_with_full_occupancies_gives_the_same_atoms_as_one_without(tmp_path):
+    """The occupancy check lets an ordered CIF through: occupancies of 1 (and 0.9999, as
+    refinements write them) give exactly the atoms of the same CIF without the column (the
+    reference), the 8 atoms of diamond silicon."""
+    import numpy as np
+
+    head = ("data_Si\n_cell_length_a 5.43\n_cell_length_b 5.43\n_cell_length_c 5.43\n"
+            "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+            "_symmetry_space_group_name_H-M 'F d -3 m'\n_symmetry_Int_Tables_number 227\n"
+            "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+            "_atom_site_fract_y\n_atom_site_fract_z\n")
+    plain = tmp_path / "plain.cif"
+    plain.write_text(head + "Si1 Si 0 0 0\n")
+    reference = load_structure(plain)
+    for occupancy in ("1.0", "0.9999"):
+        ordered = tmp_path / f"ordered_{occupancy}.cif"
+        ordered.write_text(head + f"_atom_site_occupancy\nSi1 Si 0 0 0 {occupancy}\n")
+        atoms = load_structure(ordered)
+        assert len(atoms) == len(reference) == 8
+        np.testing.assert_array_equal(atoms.get_positions(), reference.get_positions())
+        assert atoms.get_chemical_symbols() == reference.get_chemical_symbols()
+
+
+def test_poscar_variants_read_as_the_plain_poscar(tmp_path):
+    """The counts check lets the usual POSCAR variants through: selective dynamics, Cartesian
+    coordinates, a negative scale (the cell volume) and a CONTCAR's velocity block after a
+    blank line all give the atoms of the plain Direct POSCAR (the reference)."""
+    import numpy as np
+
+    fractional = ["0 0 0", "0.5 0.5 0", "0.5 0 0.5", "0 0.5 0.5", "0.25 0.25 0.25",
+                  "0.75 0.75 0.25", "0.75 0.25 0.75", "0.25 0.75 0.75"]
+    cell = "5.43 0 0\n0 5.43 0\n0 0 5.43\n"
+    variants = {
+        "plain": "Si8\n1.0\n" + cell + "Si\n8\nDirect\n" + "\n".join(fractional) + "\n",
+        "selective": "Si8\n1.0\n" + cell + "Si\n8\nSelective dynamics\nDirect\n"
+                     + "\n".join(f + " T T F" for f in fractional) + "\n",
+        "cartesian": "Si8\n1.0\n" + cell + "Si\n8\nCartesian\n" + "\n".join(
+            " ".join(str(5.43 * float(x)) for x in f.split()) for f in fractional) + "\n",
+        "volume": f"Si8\n{-5.43 ** 3}\n" + cell + "Si\n8\nDirect\n" + "\n".join(fractional)
+                  + "\n",
+        "contcar": "Si8\n1.0\n" + cell + "Si\n8\nDirect\n" + "\n".join(fractional)
+                   + "\n\n" + "0 0 0\n" * 8,
+    }
+    atoms = {}
+    for name, text in variants.items():
+        path = tmp_path / f"{name}.poscar"
+        path.write_text(text)
+        atoms[name] = load_structure(path)
+    for name, read in atoms.items():
+        assert len(read) == 8, name
+        np.testing.assert_allclose(read.get_positions(), atoms["plain"].get_positions(),
+                                   atol=1e-9, err_msg=name)
+
+
+def test_trajectories_that_cannot_fit_on_the_disk_are_refused_before_any_md(
+        tmp_path, si_structure, si_model, monkeypatch):
+    """The least the trajectories need (runs x frames x atoms x 12 bytes: 2 runs x 5 frames x
+    8 atoms = 960 bytes, the reference) against the disk's free space: refused at 959 bytes
+    free, before the output folder is made; let through at 960."""
+    import mantid_mdinsim.md.core as md_core
+    from mantid_mdinsim.errors import OutputWriteError
+
+    settings = dict(production_time_ps=0.05, dump_interval_fs=10.0, number_of_runs=2,
+                    equilibration="none", max_frequency_mev=70.0)
+    monkeypatch.setattr(md_core, "free_bytes", lambda path: 959)
+    with pytest.raises(OutputWriteError, match=r"the trajectories need at least 960 B \(2 "
+                       r"run\(s\) x 5 frames x 8 atoms\) but the disk has 959 B free"):
+        run(tmp_path, si_structure, si_model, **settings)
+    assert not (tmp_path / "o").exists()
+    monkeypatch.setattr(md_core, "free_bytes", lambda path: 960)
+    run(tmp_path, si_structure, si_model, **settings)

@@ -91,3 +91,26 @@ def test_no_overlap_is_reported_not_guessed():
     comparison = compare_with_experiment(*spectrum_1d(prediction), measured)
     assert comparison["scale_factor"] is None and comparison["points_compared"] == 0
     assert "fewer than two" in comparison["note"]
+
+
+@pytest.mark.parametrize("size", [1e-310, 1e-200, 1e200, 1e305])
+def test_intensities_of_any_size_give_the_scale_of_unit_ones(size):
+    """The scale factor is linear in the measured intensities and the relative error does not
+    depend on their size: measured values of 1e-310 (subnormal: their squares were 0, a
+    ZeroDivisionError) and 1e305 (squares overflowed) give size x the scale and the relative
+    error of the same measurement at unit size (the reference); the absolute error is inf
+    only where it is beyond floating point."""
+    energy = np.linspace(0.0, 50.0, 101)
+    predicted = np.exp(-(energy - 25.0) ** 2 / 20.0) + 0.1
+    grid = np.linspace(2.0, 48.0, 40)
+    shape = 2.5 * np.interp(grid, energy, predicted) * (1 + 0.02 * np.sin(grid))
+    unit = compare_with_experiment(energy, predicted, Spectrum(
+        x=Axis(values=grid, unit="DeltaE"), values=shape, distribution=True))
+    sized = compare_with_experiment(energy, predicted, Spectrum(
+        x=Axis(values=grid, unit="DeltaE"), values=shape * size, distribution=True))
+    assert sized["scale_factor"] == pytest.approx(unit["scale_factor"] * size, rel=1e-9)
+    assert sized["relative_mean_squared_error"] == pytest.approx(
+        unit["relative_mean_squared_error"], rel=1e-6)
+    expected = unit["mean_squared_error"] * size * size
+    if np.isfinite(expected) and expected > 0:
+        assert sized["mean_squared_error"] == pytest.approx(expected, rel=1e-6)
