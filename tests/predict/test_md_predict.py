@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from mantid_mdinsim.io.nexus import load_processed_nexus
+from mantid_mdinsim.parameters import Kind
 from mantid_mdinsim.predict import PREDICT_PARAMETERS, find_peaks_mev
 from mantid_mdinsim.predict.stages import MD_FOLDER, STATE_FILE
 from mantid_mdinsim.predict.demos import SILICON_ENSEMBLE
@@ -34,7 +35,11 @@ PARAMETERS = dict(TINY, ensemble=[str(p) for p in SILICON_ENSEMBLE[:2]])
 
 
 def _properties(parameters):
-    return {PREDICT_PARAMETERS[name].property_name: value for name, value in parameters.items()}
+    """The parameters as MDPredict's properties: a file list as one ','-separated string, as a
+    real Mantid's MultipleFileProperty takes it (a Python list is refused)."""
+    return {PREDICT_PARAMETERS[name].property_name:
+            ",".join(value) if PREDICT_PARAMETERS[name].kind is Kind.INPUT_FILES else value
+            for name, value in parameters.items()}
 
 
 def _arguments(parameters):
