@@ -477,4 +477,38 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
                              f"(lattice {_six_digits(reader.cell)})", where="frame 0",
                              fix="S(q,w) needs a periodic 3D cell: write the trajectory with its "
                              "box (extended XYZ Lattice=, LAMMPS BOX BOUNDS)")
+    if species_from is not None:
+        try:
+            _check_species_from_agrees(reader, Path(species_from))
+        except MdinsimError:
+            reader.close()
+            raise
     return reader
+
+
+def _check_species_from_agrees(reader: TrajectoryReader, species_from: Path) -> None:
+    """A trajectory that names its species does not use ``species_from``; one given anyway is
+    checked against them, not ignored (a junk file, or the model of another run, had passed
+    without a word): a NEP model or species file must list every species the trajectory names,
+    a structure file must hold its atoms in its order."""
+    from .trajectory_species import read_species_source
+
+    source = read_species_source(species_from)
+    fix = ("give the file of this run, or leave --species-from out: this trajectory names "
+           "its species itself")
+    if source.elements is not None:
+        missing = sorted(set(reader.species) - set(source.elements))
+        if missing:
+            raise InputFileError(species_from, f"lists the elements "
+                                 f"{' '.join(source.elements)}, but the trajectory "
+                                 f"{Path(reader.path).name} holds {', '.join(missing)}", fix=fix)
+        return
+    given = list(source.per_atom)
+    if given != list(reader.species):
+        atom = next((index for index, (a, b) in enumerate(zip(given, reader.species)) if a != b),
+                    min(len(given), len(reader.species)))
+        raise InputFileError(species_from, f"holds {len(given)} atoms, the trajectory "
+                             f"{Path(reader.path).name} {len(reader.species)}"
+                             if len(given) != len(reader.species) else
+                             f"gives atom {atom} the species {given[atom]}, the trajectory "
+                             f"{Path(reader.path).name} {reader.species[atom]}", fix=fix)

@@ -35,7 +35,8 @@ SQW_PARAMETERS = ParameterSet(steps.SQW, (
               "element symbols (NetCDF, as GPUMD's dump_netcdf writes): a NEP model (its header "
               "lists the elements in type order), a structure file with the same atoms in the "
               "same order, or a species file; by default the species file the MD step writes "
-              "beside each trajectory (<trajectory>.species.txt)", kind=Kind.INPUT_FILE,
+              "beside each trajectory (<trajectory>.species.txt). Given with trajectories "
+              "that name their species, it is checked against them", kind=Kind.INPUT_FILE,
               default=None, group="Input"),
     Parameter("time_step_fs", float, "Time between two stored frames of the trajectory (the "
               "MD time step times the dump interval); by default the time between frames the "

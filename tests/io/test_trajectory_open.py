@@ -316,3 +316,37 @@ def test_zero_bytes_named_only_where_the_reading_stopped_at_them(tmp_path):
         _all_frames(garbled)
     assert "frame 5 (line 39)" in str(error.value)
     assert "zero bytes" not in str(error.value)
+
+
+@pytest.mark.parametrize("source, accepted", [
+    ("nep4 2 Ge Si\n", True), ("Si\n", True), ("nep4 1 Ge\n", False), ("junk", False),
+    ("structure 5 Si", True), ("structure 4 Si", False), ("structure 5 Ge", False)])
+def test_species_from_checked_where_the_trajectory_names_its_species(tmp_path, source,
+                                                                     accepted):
+    """An extended XYZ trajectory names its species (5 Si atoms): a --species-from given with it
+    had been ignored without a word, a junk file too. It is now checked against them: a NEP
+    model or species file must list Si, a structure file hold the same atoms in order."""
+    from ase import Atoms
+    from ase.io import write
+
+    path = tmp_path / "run.xyz"
+    expected = _write_frames(path, 5, 3, seed=4)
+    if source.startswith("structure"):
+        _, count, symbol = source.split()
+        species = tmp_path / "start.xyz"
+        write(species, Atoms(symbol * int(count) if len(symbol) == 1 else
+                             [symbol] * int(count), cell=[10, 10, 10], pbc=True,
+                             positions=np.zeros((int(count), 3))), format="extxyz")
+    else:
+        species = tmp_path / ("model.txt" if source.startswith("nep") else
+                              "run.xyz.species.txt" if source == "Si\n" else "junk.txt")
+        species.write_text(source)
+    if accepted:
+        with open_trajectory(path, species_from=species) as reader:
+            assert reader.species == ["Si"] * 5
+            frames = np.array([positions.copy() for positions in reader.frames()])
+        np.testing.assert_array_equal(frames, _as_written(expected))
+        return
+    with pytest.raises(InputFileError) as raised:
+        open_trajectory(path, species_from=species)
+    assert species.name in str(raised.value)
