@@ -31,6 +31,7 @@ from ..errors import InputFileError
 from ..spectrum import Spectrum, energy_axis
 from ..units import MEV_PER_INVERSE_CM
 from .nexus import list_processed_nexus_entries, load_processed_nexus
+from .paths import refuse_utf16_text
 
 __all__ = ["load_experiment"]
 
@@ -118,9 +119,7 @@ def _read_text(path: Path) -> str:
     UTF-8 (a Latin-1 comment) replaced, as only the numbers matter; UTF-16 and binary files
     (NUL bytes) refused."""
     data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise InputFileError(path, "is UTF-16 text", fix=f"convert it to UTF-8 (iconv -f "
-                             f"UTF-16 -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix})")
+    refuse_utf16_text(path, data[:2])
     if b"\0" in data:
         raise InputFileError(path, "is neither a NeXus (HDF5) file nor a text file",
                              fix=f"give a Mantid processed NeXus file or {_TEXT_FORMAT}")

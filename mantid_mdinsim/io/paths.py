@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import OutputWriteError, ParameterError, format_bytes
+from ..errors import InputFileError, OutputWriteError, ParameterError, format_bytes
 from ..parameters import Kind
 
 #: Free space kept beyond what a file needs (file-system metadata, other writers).
@@ -97,6 +97,16 @@ def ensure_free_space(path: str | os.PathLike, needed_bytes: int) -> None:
 
 def is_space_error(error: OSError) -> bool:
     return error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def refuse_utf16_text(path: Path, head: bytes) -> None:
+    """Raise :class:`InputFileError` where a text input starts with a UTF-16 byte-order mark
+    (``head``: its first bytes), with the command that makes it UTF-8 (as Windows tools save
+    "Unicode" text; read as UTF-8 it fails at its first line, which would not say why)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(path, "is UTF-16 text", fix=f"save it as UTF-8 or ASCII text "
+                             f"(iconv -f UTF-16 -t UTF-8 {path.name} > "
+                             f"{path.stem}-utf8{path.suffix}) and give that file")
 
 
 def file_digest(path: str | os.PathLike) -> str:

@@ -38,6 +38,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputFileError, MdinsimError
+from .paths import refuse_utf16_text
 
 #: Smallest volume of a cell, in Angstrom^3, still taken as a three-dimensional cell.
 MIN_CELL_VOLUME_ANGSTROM3 = 1e-6
@@ -387,10 +388,7 @@ def _refuse_unreadable(path: Path) -> None:
             head = handle.read(8)
     except OSError:
         return          # the reader says why it cannot be read
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputFileError(path, "is UTF-16 text", fix=f"save it as UTF-8 or ASCII text "
-                             f"(iconv -f UTF-16 -t UTF-8 {path.name} > "
-                             f"{path.stem}-utf8{path.suffix}) and give that file")
+    refuse_utf16_text(path, head)
     if head.startswith(b"PK\x03\x04"):
         raise InputFileError(path, "is a zip archive", fix=f"unzip it first (unzip "
                              f"{path.name}) and give the trajectory it holds")
